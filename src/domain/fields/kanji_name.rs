@@ -1,0 +1,168 @@
+//! 漢字氏名: the name in kanji (or in Latin letters for foreign residents).
+//!
+//! Notation: width, whitespace and name separators, Latin case. Variant: 異体字 and old forms
+//! through the MJ 縮退 table, and substitute marks (●, 〓 …) standing for one 外字 each.
+//!
+//! Hiragana and katakana are *not* folded together here: in a kanji name they are written
+//! characters of the registered name (さくら and サクラ are different registered names), not a
+//! reading.
+
+use crate::domain::{
+    Comparison, Rule, RuleSet,
+    text::{
+        chars,
+        folding::{FoldedKey, Folding, compare_keys},
+        kanji, width,
+    },
+};
+
+const NOTATION: RuleSet = RuleSet::EMPTY
+    .with(Rule::Width)
+    .with(Rule::Space)
+    .with(Rule::LatinCase);
+const VARIANT: RuleSet = RuleSet::EMPTY
+    .with(Rule::KanjiVariantJis)
+    .with(Rule::KanjiVariantMoj);
+
+const FOLDING: Folding = Folding {
+    fold,
+    notation: NOTATION,
+    variant: VARIANT,
+    wildcard: true,
+};
+
+/// A kanji name with its comparison keys.
+#[derive(Clone, Debug)]
+pub struct KanjiName(FoldedKey);
+
+impl KanjiName {
+    /// Prepares a raw value for comparison.
+    pub fn parse(raw: &str) -> Self {
+        KanjiName(FoldedKey::new(raw, &FOLDING))
+    }
+
+    /// Compares two names.
+    pub fn compare(&self, other: &Self) -> Comparison {
+        compare_keys(&self.0, &other.0, &FOLDING)
+    }
+
+    /// The fully folded key (every rule applied).
+    pub fn key(&self) -> &str {
+        self.0.variant_key()
+    }
+}
+
+/// Compares two raw kanji names.
+pub fn compare(a: &str, b: &str) -> Comparison {
+    KanjiName::parse(a).compare(&KanjiName::parse(b))
+}
+
+/// Folds a kanji name under the enabled rules.
+pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
+    let mut fired = RuleSet::EMPTY;
+    let widened;
+    let text = if enabled.contains(Rule::Width) {
+        let mut w = String::with_capacity(raw.len());
+        if width::fold_width_into(raw, &mut w) {
+            fired.insert(Rule::Width);
+        }
+        widened = w;
+        widened.as_str()
+    } else {
+        raw
+    };
+    for c in text.chars() {
+        if chars::is_space(c) || chars::is_name_separator(c) {
+            if enabled.contains(Rule::Space) {
+                fired.insert(Rule::Space);
+                continue;
+            }
+        } else if c.is_alphabetic() && c.is_uppercase() && enabled.contains(Rule::LatinCase) {
+            fired.insert(Rule::LatinCase);
+            out.extend(c.to_lowercase());
+            continue;
+        } else if let Some((standard, rule)) = kanji::standard_form(c) {
+            if enabled.contains(rule) {
+                fired.insert(rule);
+                out.push(standard);
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    fired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MatchClass::{self, *};
+
+    fn ids(c: Comparison) -> Vec<&'static str> {
+        c.rules.ids().collect()
+    }
+
+    #[test]
+    fn table_of_real_looking_kanji_names() {
+        let cases: &[(&str, &str, MatchClass, &[&str])] = &[
+            ("山田太郎", "山田太郎", Exact, &[]),
+            ("山田 太郎", "山田　太郎", Notation, &["space"]),
+            ("山田 太郎", "山田太郎", Notation, &["space"]),
+            ("山田　花子", "山田花子", Notation, &["space"]),
+            ("SMITH JOHN", "Smith John", Notation, &["latin.case"]),
+            (
+                "ＳＭＩＴＨ　ＪＯＨＮ",
+                "SMITH JOHN",
+                Notation,
+                &["width", "space"],
+            ),
+            ("スミス・ジョン", "スミス ジョン", Notation, &["space"]),
+            ("ｽﾐｽ ｼﾞｮﾝ", "スミス ジョン", Notation, &["width"]),
+            ("髙橋一郎", "高橋一郎", Variant, &["kanji.variant.mj.jis"]),
+            (
+                "髙橋 一郎",
+                "高橋一郎",
+                Variant,
+                &["space", "kanji.variant.mj.jis"],
+            ),
+            ("山﨑美穂", "山崎美穂", Variant, &["kanji.variant.mj.moj"]),
+            ("渡邊健", "渡辺健", Variant, &["kanji.variant.mj.moj"]),
+            ("渡邉健", "渡辺健", Variant, &["kanji.variant.mj.moj"]),
+            ("渡邉健", "渡邊健", Variant, &["kanji.variant.mj.moj"]),
+            ("齋藤浩", "斎藤浩", Variant, &["kanji.variant.mj.moj"]),
+            ("齊藤浩", "斎藤浩", Variant, &["kanji.variant.mj.moj"]),
+            ("𠮷田修", "吉田修", Variant, &["kanji.variant.mj.jis"]),
+            ("濵田亜美", "浜田亜美", Variant, &["kanji.variant.mj.moj"]),
+            ("濱田亜美", "浜田亜美", Variant, &["kanji.variant.mj.moj"]),
+            ("德川家康", "徳川家康", Variant, &["kanji.variant.mj.moj"]),
+            ("澤田健一", "沢田健一", Variant, &["kanji.variant.mj.moj"]),
+            ("廣田弘", "広田弘", Variant, &["kanji.variant.mj.moj"]),
+            ("櫻井翔", "桜井翔", Variant, &["kanji.variant.mj.moj"]),
+            ("國枝信吾", "国枝信吾", Variant, &["kanji.variant.mj.moj"]),
+            ("嶋田一", "島田一", Variant, &["kanji.variant.mj.moj"]),
+            ("●田修", "吉田修", Variant, &["wildcard"]),
+            ("〓田 修", "𠮷田修", Variant, &["space", "wildcard"]),
+            ("佐藤●子", "佐藤惠子", Variant, &["wildcard"]),
+            ("鈴木智子", "鈴木知子", Mismatch, &[]),
+            ("末松健", "未松健", Mismatch, &[]),
+            ("佐藤太郎", "佐藤太朗", Mismatch, &[]),
+            ("斉藤浩", "斎藤浩", Mismatch, &[]),
+            ("山田さくら", "山田サクラ", Mismatch, &[]),
+            ("山田太郎", "山田次郎", Mismatch, &[]),
+            ("山田太郎", "山田太", Mismatch, &[]),
+            ("●●", "吉田", Mismatch, &[]),
+            ("田中裕子", "田中祐子", Mismatch, &[]),
+            ("伊藤真", "伊藤眞", Variant, &["kanji.variant.mj.moj"]),
+            ("伊藤真", "伊藤直", Mismatch, &[]),
+            ("", "山田太郎", Missing, &[]),
+            ("　", "山田太郎", Missing, &[]),
+            ("", "", Missing, &[]),
+        ];
+        for &(a, b, class, rules) in cases {
+            let got = compare(a, b);
+            assert_eq!((got.class, ids(got)), (class, rules.to_vec()), "{a} / {b}");
+            let back = compare(b, a);
+            assert_eq!(got, back, "symmetry {a} / {b}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Folding rules and their stable ids.
+//!
+//! Every fold that can make two different strings compare equal is a [`Rule`] with an id that
+//! appears in responses, audit rows and documentation. Ids name rules, never characters from
+//! the input. A [`RuleSet`] is a bitset so that comparisons do not allocate.
+
+use std::fmt;
+
+macro_rules! rules {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal,)*) => {
+        /// A folding rule. The discriminant is the bit in [`RuleSet`]; ids are stable.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u8)]
+        pub enum Rule {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Rule {
+            /// Every rule, in id order of declaration.
+            pub const ALL: &'static [Rule] = &[$(Rule::$variant,)*];
+
+            /// The stable id.
+            pub const fn id(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $id,)*
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    // ---- notation: typographic, nothing lost ----
+    /// Full-width ASCII and half-width katakana to their standard width (NFKC on those ranges),
+    /// combining 濁点/半濁点 composed.
+    Width = "width",
+    /// Any whitespace (including U+3000) and name separators such as ・ removed.
+    Space = "space",
+    /// Latin letters compared case-insensitively.
+    LatinCase = "latin.case",
+    /// Hiragana compared as katakana.
+    KanaScript = "kana.script",
+    /// Long-vowel and hyphen look-alikes (ｰ － ‐ − ― …) unified.
+    Hyphen = "hyphen",
+    /// Different spellings of the same day (1975-01-01, 1975/1/1, 19750101, 1975年1月1日).
+    DateFormat = "date.format",
+    /// 和暦 and Gregorian, or different era notations, of the same day.
+    DateEra = "date.era",
+    /// Different spellings of the same sex code (1 / 男 / 男性 / M / male).
+    SexCode = "sex.code",
+    /// Address numbers: 漢数字 ⇔ arabic, 丁目/番地/番/号/の ⇔ hyphens.
+    AddressNumbers = "address.numbers",
+    // ---- variant: information lost ----
+    /// Small kana compared as large (ョ→ヨ, ッ→ツ), as legacy systems stored them.
+    KanaSmall = "kana.small",
+    /// ヂ/ジ and ヅ/ズ.
+    KanaJiZu = "kana.ji_zu",
+    /// Obsolete kana ヲ/オ, ヰ/イ, ヱ/エ.
+    KanaObsolete = "kana.obsolete",
+    /// ヴ compared as the バ row.
+    KanaVu = "kana.vu",
+    /// Variant kanji under the JIS 包摂規準・UCS 統合規則 scheme of the MJ 縮退 map.
+    KanjiVariantJis = "kanji.variant.mj.jis",
+    /// Variant kanji under the 法務省 戸籍法関連通達 scheme of the MJ 縮退 map (邊→辺, 齋→斎).
+    KanjiVariantMoj = "kanji.variant.mj.moj",
+    /// A substitute mark (●, 〓, U+FFFD, private use) matched one character.
+    Wildcard = "wildcard",
+    /// ケ/ヶ/ガ/が in place names.
+    AddressKe = "address.ke",
+    /// 之/ノ/の in place names.
+    AddressNo = "address.no",
+    /// 大字/字 prefixes present on one side only.
+    AddressAza = "address.aza",
+    /// 郡 omitted on one side.
+    AddressCounty = "address.county",
+    /// Building and room (方書) present on one side only.
+    AddressBuilding = "address.building",
+    /// Prefecture omitted on one side where the rest names it beyond doubt.
+    AddressPrefecture = "address.prefecture",
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A set of [`Rule`]s, iterated in declaration order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RuleSet(u64);
+
+impl RuleSet {
+    /// No rule.
+    pub const EMPTY: RuleSet = RuleSet(0);
+
+    /// A set of one rule.
+    pub const fn one(rule: Rule) -> Self {
+        RuleSet(1 << rule as u8)
+    }
+
+    /// A set of the given rules.
+    pub fn of(rules: &[Rule]) -> Self {
+        rules.iter().fold(RuleSet::EMPTY, |s, &r| s.with(r))
+    }
+
+    /// This set with `rule` added.
+    #[must_use]
+    pub const fn with(self, rule: Rule) -> Self {
+        RuleSet(self.0 | 1 << rule as u8)
+    }
+
+    /// This set without `rule`.
+    #[must_use]
+    pub const fn without(self, rule: Rule) -> Self {
+        RuleSet(self.0 & !(1 << rule as u8))
+    }
+
+    /// Adds `rule` in place.
+    pub fn insert(&mut self, rule: Rule) {
+        self.0 |= 1 << rule as u8;
+    }
+
+    /// Whether `rule` is in the set.
+    pub const fn contains(self, rule: Rule) -> bool {
+        self.0 & (1 << rule as u8) != 0
+    }
+
+    /// The union of two sets.
+    #[must_use]
+    pub const fn union(self, other: RuleSet) -> Self {
+        RuleSet(self.0 | other.0)
+    }
+
+    /// The rules in both sets.
+    #[must_use]
+    pub const fn intersection(self, other: RuleSet) -> Self {
+        RuleSet(self.0 & other.0)
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The rules, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Rule> {
+        Rule::ALL.iter().copied().filter(move |&r| self.contains(r))
+    }
+
+    /// The ids, in declaration order.
+    pub fn ids(self) -> impl Iterator<Item = &'static str> {
+        self.iter().map(Rule::id)
+    }
+}
+
+impl fmt::Debug for RuleSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.ids()).finish()
+    }
+}
+
+impl FromIterator<Rule> for RuleSet {
+    fn from_iter<I: IntoIterator<Item = Rule>>(iter: I) -> Self {
+        iter.into_iter().fold(RuleSet::EMPTY, RuleSet::with)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_ascii() {
+        let mut ids: Vec<_> = Rule::ALL.iter().map(|r| r.id()).collect();
+        assert!(ids.iter().all(|id| id.is_ascii()));
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), Rule::ALL.len());
+        assert!(Rule::ALL.len() <= 64, "RuleSet is a u64");
+    }
+
+    #[test]
+    fn a_rule_set_iterates_in_declaration_order() {
+        let set = RuleSet::of(&[Rule::KanaSmall, Rule::Width]);
+        assert_eq!(set.ids().collect::<Vec<_>>(), ["width", "kana.small"]);
+    }
+}

@@ -1,0 +1,89 @@
+//! Character classes shared by several fields: whitespace, separators, hyphen look-alikes,
+//! substitute marks.
+
+/// Whitespace of any kind, including U+3000 (ideographic space) and zero-width characters that
+/// leak in from copy-and-paste.
+pub fn is_space(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        )
+}
+
+/// Separators written between family and given name (・ ･ and their look-alikes).
+pub fn is_name_separator(c: char) -> bool {
+    matches!(
+        c,
+        '・' | '･' | '\u{00B7}' | '\u{2027}' | '\u{2219}' | '\u{22C5}'
+    )
+}
+
+/// Hyphen, dash, minus and long-vowel look-alikes. Forms and registries use them
+/// interchangeably for the katakana long vowel and for address number separators.
+pub fn is_hyphen_like(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}'
+            | '\u{2011}'
+            | '\u{2012}'
+            | '\u{2013}'
+            | '\u{2014}'
+            | '\u{2015}'
+            | '\u{2043}'
+            | '\u{2212}'
+            | '\u{02D7}'
+            | '\u{2500}'
+            | '\u{2501}'
+            | '\u{FE58}'
+            | '\u{FE63}'
+            | '\u{FF0D}'
+            | '\u{FF70}'
+            | '\u{30FC}'
+            | '\u{301C}'
+            | '\u{FF5E}'
+    )
+}
+
+/// A substitute mark standing for one character that the source system could not represent
+/// (外字): ●, 〓, U+FFFD, or a private-use code point.
+pub fn is_substitute(c: char) -> bool {
+    matches!(c, '●' | '〓' | '\u{FFFD}')
+        || ('\u{E000}'..='\u{F8FF}').contains(&c)
+        || ('\u{F0000}'..='\u{FFFFD}').contains(&c)
+        || ('\u{100000}'..='\u{10FFFD}').contains(&c)
+}
+
+/// A control character (C0, C1, DEL), excluding ordinary whitespace. Such characters never
+/// belong in a field; the service rejects them at the edge.
+pub fn is_control(c: char) -> bool {
+    c.is_control() && !matches!(c, ' ' | '\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ideographic_space_is_space() {
+        assert!(is_space('\u{3000}'));
+        assert!(is_space(' '));
+        assert!(!is_space('ー'));
+    }
+
+    #[test]
+    fn private_use_and_geta_are_substitutes() {
+        for c in ['●', '〓', '\u{FFFD}', '\u{E001}', '\u{F0000}'] {
+            assert!(is_substitute(c));
+        }
+        assert!(!is_substitute('○'));
+        assert!(!is_substitute('田'));
+    }
+
+    #[test]
+    fn long_vowel_and_minus_are_hyphen_like() {
+        for c in ['ー', 'ｰ', '－', '‐', '−', '―', '-'] {
+            assert!(is_hyphen_like(c), "{:04X}", c as u32);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The generic comparison of two folded strings, shared by the name and address fields.
+//!
+//! A field supplies one fold function that applies an enabled set of rules and reports which of
+//! them changed something. Comparison then climbs the classes: the raw strings equal → exact;
+//! equal under the notation rules → notation; equal under notation and variant rules (and,
+//! where the field allows it, substitute marks matching one character) → variant; otherwise
+//! mismatch.
+//!
+//! The rules reported are those *needed*: each rule that changed something is re-checked by
+//! folding without it (it may have done the same thing on both sides, as half-width input on
+//! both sides does, or another rule may cover it). This costs extra folds only for values that
+//! were not exact and needed more than one rule.
+
+use crate::domain::{Comparison, MatchClass, Rule, RuleSet, text::chars};
+
+/// A fold: applies the `enabled` rules to `raw`, appends the key to `out`, and returns the rules
+/// that changed something.
+pub type FoldFn = fn(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet;
+
+/// How a field folds and which of its rules are notation and which variant.
+#[derive(Clone, Copy)]
+pub struct Folding {
+    /// The field's fold function.
+    pub fold: FoldFn,
+    /// Rules that lose nothing.
+    pub notation: RuleSet,
+    /// Rules that lose information; applied on top of `notation`.
+    pub variant: RuleSet,
+    /// Whether substitute marks (外字 placeholders) may match one character, as variant.
+    pub wildcard: bool,
+}
+
+/// A value with its comparison keys, computed once so that a record compared at several stages
+/// is folded once.
+#[derive(Clone)]
+pub struct FoldedKey {
+    raw: String,
+    empty: bool,
+    notation: String,
+    notation_fired: RuleSet,
+    variant: String,
+    variant_fired: RuleSet,
+}
+
+impl FoldedKey {
+    /// Folds `raw` under `folding`.
+    pub fn new(raw: &str, folding: &Folding) -> Self {
+        let mut notation = String::with_capacity(raw.len());
+        let notation_fired = (folding.fold)(raw, folding.notation, &mut notation);
+        let mut variant = String::with_capacity(raw.len());
+        let variant_fired =
+            (folding.fold)(raw, folding.notation.union(folding.variant), &mut variant);
+        FoldedKey {
+            raw: raw.to_owned(),
+            empty: raw.chars().all(chars::is_space),
+            notation,
+            notation_fired,
+            variant,
+            variant_fired,
+        }
+    }
+
+    /// The key under every rule (notation and variant), for tests and idempotence checks.
+    pub fn variant_key(&self) -> &str {
+        &self.variant
+    }
+
+    /// The key under the notation rules only.
+    pub fn notation_key(&self) -> &str {
+        &self.notation
+    }
+
+    /// Whether the value is empty or only whitespace.
+    pub fn is_empty(&self) -> bool {
+        self.empty
+    }
+}
+
+impl std::fmt::Debug for FoldedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Personal data: never print the text.
+        f.debug_struct("FoldedKey")
+            .field("len", &self.raw.chars().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Compares two folded values.
+pub fn compare_keys(a: &FoldedKey, b: &FoldedKey, folding: &Folding) -> Comparison {
+    if a.empty || b.empty {
+        return Comparison::of(MatchClass::Missing);
+    }
+    if a.raw == b.raw {
+        return Comparison::of(MatchClass::Exact);
+    }
+    if a.notation == b.notation {
+        let rules = needed(
+            a,
+            b,
+            folding,
+            folding.notation,
+            a.notation_fired,
+            b.notation_fired,
+            false,
+        );
+        return Comparison::with(MatchClass::Notation, rules);
+    }
+    let all = folding.notation.union(folding.variant);
+    if a.variant == b.variant {
+        let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, false);
+        return Comparison::with(MatchClass::Variant, rules);
+    }
+    if folding.wildcard && wildcard_equal(&a.variant, &b.variant) {
+        let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, true);
+        return Comparison::with(MatchClass::Variant, rules.with(Rule::Wildcard));
+    }
+    Comparison::of(MatchClass::Mismatch)
+}
+
+fn needed(
+    a: &FoldedKey,
+    b: &FoldedKey,
+    folding: &Folding,
+    enabled: RuleSet,
+    fired_a: RuleSet,
+    fired_b: RuleSet,
+    wildcard: bool,
+) -> RuleSet {
+    let fired = fired_a.union(fired_b);
+    if fired.iter().nth(1).is_none() && !wildcard {
+        // A single rule made two different strings equal: it was needed.
+        return fired;
+    }
+    // Greedy ablation: drop each rule that the others (and, where allowed, substitute marks)
+    // can do without. What remains is sufficient on its own and has no rule to spare.
+    let mut kept = enabled;
+    let (mut ka, mut kb) = (String::new(), String::new());
+    for rule in fired.iter() {
+        let without = kept.without(rule);
+        ka.clear();
+        kb.clear();
+        (folding.fold)(&a.raw, without, &mut ka);
+        (folding.fold)(&b.raw, without, &mut kb);
+        if ka == kb || (wildcard && wildcard_equal(&ka, &kb)) {
+            kept = without;
+        }
+    }
+    kept.intersection(fired)
+}
+
+/// Whether two keys are equal when a substitute mark on either side may stand for any one
+/// character. Guarded so that placeholders cannot carry a match on their own: the keys must
+/// have the same length, at least two characters, and substitutes at no more than half of the
+/// positions.
+pub fn wildcard_equal(a: &str, b: &str) -> bool {
+    let (mut len, mut substituted) = (0usize, 0usize);
+    let mut ai = a.chars();
+    let mut bi = b.chars();
+    loop {
+        match (ai.next(), bi.next()) {
+            (None, None) => break,
+            (Some(x), Some(y)) => {
+                len += 1;
+                if chars::is_substitute(x) || chars::is_substitute(y) {
+                    substituted += 1;
+                } else if x != y {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    substituted > 0 && len >= 2 && substituted * 2 <= len
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_substitute_matches_one_character_but_not_a_whole_name() {
+        assert!(wildcard_equal("●田太郎", "吉田太郎"));
+        assert!(wildcard_equal("〓田", "吉田"));
+        assert!(!wildcard_equal("●●", "吉田"));
+        assert!(!wildcard_equal("●", "吉"));
+        assert!(!wildcard_equal("●田太郎", "吉田太"));
+        assert!(!wildcard_equal("●田太郎", "吉田次郎"));
+    }
+}

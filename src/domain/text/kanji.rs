@@ -1,0 +1,106 @@
+//! Variant kanji (異体字, old forms) to one standard form, per character.
+//!
+//! The table is precomputed at build time from jntajis's MJ 縮退 map and filtered for identity
+//! matching; `build.rs` explains which schemes are used and why some mappings are refused.
+//! Folding both sides to one standard form per character was chosen over "same family"
+//! equivalence, which over-matches (a family can contain characters that are different names).
+
+use crate::domain::Rule;
+
+include!(concat!(env!("OUT_DIR"), "/kanji_variants.rs"));
+
+/// The standard form of `c` and the rule (scheme) that maps it, or `None` when `c` is already
+/// standard or unknown to the table.
+pub fn standard_form(c: char) -> Option<(char, Rule)> {
+    if (c as u32) < 0x3400 {
+        return None;
+    }
+    let i = KANJI_VARIANTS
+        .binary_search_by_key(&c, |&(v, _, _)| v)
+        .ok()?;
+    let (_, standard, scheme) = KANJI_VARIANTS[i];
+    let rule = if scheme == 0 {
+        Rule::KanjiVariantJis
+    } else {
+        Rule::KanjiVariantMoj
+    };
+    Some((standard, rule))
+}
+
+/// The number of variant characters the table knows (for diagnostics and tests).
+pub fn table_len() -> usize {
+    KANJI_VARIANTS.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fold(s: &str) -> String {
+        s.chars()
+            .map(|c| standard_form(c).map_or(c, |(t, _)| t))
+            .collect()
+    }
+
+    #[test]
+    fn common_surname_variants_fold_to_the_standard_form() {
+        let pairs = [
+            ("髙橋", "高橋"),
+            ("山﨑", "山崎"),
+            ("渡邊", "渡辺"),
+            ("渡邉", "渡辺"),
+            ("齋藤", "斎藤"),
+            ("𠮷田", "吉田"),
+            ("山嵜", "山崎"),
+            ("濵田", "浜田"),
+            ("濱田", "浜田"),
+            ("德川", "徳川"),
+            ("澤田", "沢田"),
+            ("廣田", "広田"),
+            ("櫻井", "桜井"),
+            ("國枝", "国枝"),
+            ("嶋田", "島田"),
+        ];
+        for (variant, standard) in pairs {
+            assert_eq!(fold(variant), standard, "{variant}");
+        }
+    }
+
+    #[test]
+    fn different_everyday_characters_are_never_folded_together() {
+        for (a, b) in [
+            ("智子", "知子"),
+            ("末松", "未松"),
+            ("太郎", "太朗"),
+            ("斉藤", "斎藤"),
+            ("玉木", "王木"),
+            ("功", "切"),
+            ("書", "昼"),
+            ("師", "帥"),
+            ("着", "著"),
+        ] {
+            assert_ne!(fold(a), fold(b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn new_forms_are_not_mapped_back_to_old_forms() {
+        for c in ['真', '徳', '寿', '麦', '辺', '高', '崎'] {
+            assert_eq!(standard_form(c), None, "{c}");
+        }
+    }
+
+    #[test]
+    fn the_table_is_sorted_and_has_no_chains() {
+        assert!(KANJI_VARIANTS.windows(2).all(|w| w[0].0 < w[1].0));
+        for &(_, standard, _) in KANJI_VARIANTS {
+            assert_eq!(
+                standard_form(standard),
+                None,
+                "chain at U+{:04X}",
+                standard as u32
+            );
+        }
+        assert!(table_len() > 1000);
+    }
+}

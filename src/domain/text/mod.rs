@@ -1,0 +1,14 @@
+//! Japanese text folding.
+//!
+//! Folding never changes the stored strings: it only builds comparison keys. Each fold reports
+//! which [`Rule`](crate::domain::Rule)s changed something, so that a comparison can say which
+//! rules it needed. The building blocks here are per character and allocation-free; the field
+//! modules compose them.
+
+pub mod chars;
+pub mod folding;
+pub mod kana;
+pub mod kanji;
+pub mod width;
+
+pub use folding::{FoldedKey, compare_keys};

@@ -1,0 +1,101 @@
+//! Width folding: full-width ASCII to ASCII, half-width katakana to full-width with 濁点 and
+//! 半濁点 composed.
+//!
+//! This is NFKC restricted to the ranges where it is purely typographic. Full NFKC is rejected
+//! because it also rewrites characters that carry meaning in names and addresses (compatibility
+//! ideographs, ㈱, ①, ㍻), which must either stay distinct or be handled by an explicit rule.
+
+use unicode_normalization::char::{compose, decompose_compatible};
+
+/// Folds width into `out`, appending. Returns whether anything changed.
+pub fn fold_width_into(s: &str, out: &mut String) -> bool {
+    let mut changed = false;
+    for c in s.chars() {
+        match c {
+            // Full-width ASCII (！ … ～), excluding ～ which is a wave dash in Japanese text.
+            '\u{FF01}'..='\u{FF5D}' => {
+                out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c));
+                changed = true;
+            }
+            // Half-width katakana and punctuation.
+            '\u{FF61}'..='\u{FF9F}' => {
+                let mut full = c;
+                decompose_compatible(c, |d| full = d);
+                changed = true;
+                push_composing(out, full);
+            }
+            // Combining and spacing 濁点/半濁点 after a kana.
+            '\u{3099}' | '\u{309A}' | '\u{309B}' | '\u{309C}' => {
+                let mark = match c {
+                    '\u{309B}' => '\u{3099}',
+                    '\u{309C}' => '\u{309A}',
+                    m => m,
+                };
+                if push_composing(out, mark) {
+                    changed = true;
+                } else if mark != c {
+                    // A spacing mark with nothing to attach to stays as written.
+                    out.pop();
+                    out.push(c);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    changed
+}
+
+/// Pushes `c`, composing a voicing mark with the previous character where possible. Returns
+/// whether a composition happened.
+fn push_composing(out: &mut String, c: char) -> bool {
+    if matches!(c, '\u{3099}' | '\u{309A}') {
+        if let Some(prev) = out.chars().next_back() {
+            if let Some(composed) = compose(prev, c) {
+                out.pop();
+                out.push(composed);
+                return true;
+            }
+        }
+    }
+    out.push(c);
+    false
+}
+
+/// Folds width into a new string. Returns the string and whether anything changed.
+pub fn fold_width(s: &str) -> (String, bool) {
+    let mut out = String::with_capacity(s.len());
+    let changed = fold_width_into(s, &mut out);
+    (out, changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_width_katakana_composes_dakuten() {
+        assert_eq!(fold_width("ﾔﾏﾀﾞ ﾀﾛｳ").0, "ヤマダ タロウ");
+        assert_eq!(fold_width("ﾎﾟﾝ").0, "ポン");
+        assert_eq!(fold_width("ｼﾖｳｲﾁ").0, "シヨウイチ");
+    }
+
+    #[test]
+    fn combining_marks_compose() {
+        assert_eq!(fold_width("カ\u{3099}").0, "ガ");
+        assert_eq!(fold_width("ハ\u{309A}").0, "パ");
+        assert_eq!(fold_width("カ゛").0, "ガ");
+    }
+
+    #[test]
+    fn full_width_ascii_folds_and_kanji_stay() {
+        assert_eq!(fold_width("ＳＭＩＴＨ　１２３").0, "SMITH　123");
+        let (s, changed) = fold_width("山田太郎");
+        assert_eq!(s, "山田太郎");
+        assert!(!changed);
+    }
+
+    #[test]
+    fn a_lone_spacing_mark_is_kept() {
+        assert_eq!(fold_width("゛").0, "゛");
+    }
+}

@@ -1,0 +1,132 @@
+//! `verify-identity check` run as a user runs it: the real binary, the example files, stdin.
+
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+fn check(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .arg("check")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn the_register_example_registers_its_one_candidate() {
+    let out = check(&["examples/register.json"], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["decision"], "DECISION_REGISTER");
+    assert_eq!(v["selectedCandidate"], 0);
+    assert_eq!(v["comparisons"].as_array().unwrap().len(), 15);
+    // received 2026-11-20T09:00Z + 5 days (RFC 3339; pbjson writes the offset as +00:00).
+    let register_by = v["registerBy"].as_str().unwrap();
+    assert!(
+        register_by.starts_with("2026-11-25T09:00:00"),
+        "{register_by}"
+    );
+}
+
+#[test]
+fn the_hold_example_is_held_for_a_differing_field() {
+    let out = check(&["examples/hold.json"], None);
+    assert_eq!(out.status.code(), Some(3));
+    let v = json(&out);
+    assert_eq!(v["decision"], "DECISION_HOLD");
+    assert_eq!(
+        v["holdReasons"],
+        serde_json::json!(["HOLD_REASON_FIELD_DIFFERS"])
+    );
+    assert_eq!(v["selectedCandidate"], -1);
+    let kanji_mismatch = v["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["field"] == "FIELD_KANJI_NAME" && c["matchClass"] == "MATCH_CLASS_MISMATCH");
+    assert!(kanji_mismatch);
+}
+
+#[test]
+fn the_return_example_names_the_field_to_complete() {
+    let out = check(&["examples/return.json"], None);
+    assert_eq!(out.status.code(), Some(4));
+    let v = json(&out);
+    assert_eq!(v["decision"], "DECISION_RETURN");
+    assert_eq!(v["fieldsToComplete"], serde_json::json!(["FIELD_ADDRESS"]));
+}
+
+#[test]
+fn a_request_can_be_read_from_stdin() {
+    let input = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/register.json"
+    ))
+    .unwrap();
+    let out = check(&["-"], Some(&input));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_field_without_its_value() {
+    let cases = [
+        (
+            r#"{"candidates": [{"individual_number": "98320567321x", "fields": {}}]}"#,
+            "candidates[0].individual_number",
+        ),
+        (r#"{"insurer_number": "1234"}"#, "insurer_number"),
+        (
+            r#"{"declared": {"kanji_name": "山田\u0007太郎"}}"#,
+            "declared.kanji_name",
+        ),
+        (
+            r#"{"declared": {"nickname": "ヤマちゃん"}}"#,
+            "declared.nickname",
+        ),
+        (
+            r#"{"candidates": [{"individual_number": 983205673214}]}"#,
+            "candidates[0].individual_number",
+        ),
+        (r#"{"declared": "#, "not valid JSON"),
+    ];
+    for (input, field) in cases {
+        let out = check(&["-"], Some(input));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{input}: {stderr}");
+        assert!(stderr.contains(field), "{input}: {stderr}");
+        for secret in ["98320567321", "983205673214", "ヤマちゃん", "山田"] {
+            assert!(!stderr.contains(secret), "{input}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_is_bad_input() {
+    let out = check(&["examples/does-not-exist.json"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
