@@ -1,0 +1,232 @@
+//! The production backend: PostgreSQL, with several replicas appending to one database.
+//!
+//! Replicas never wait on each other for the chain: each writes its own chain (its writer id
+//! is fresh per process start), so the only shared rows are the idempotency keys, and two
+//! replicas contend only when they decide the same request at the same moment — where the
+//! second waits for the first's commit and then reports a duplicate.
+//!
+//! Durability: every connection sets `synchronous_commit = on`, whatever the server default,
+//! so a commit has reached the write-ahead log on disk before a caller is answered.
+
+use std::{
+    collections::{HashMap, HashSet},
+    str::FromStr,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use sqlx::{
+    PgPool, Postgres, Row, Transaction,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+use crate::audit::{
+    AppendOutcome, AuditError, ChainState, NewEvent, StoredEvent,
+    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow},
+};
+
+/// How long a caller waits for a connection before the store counts as unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per process: one for the writer task, the rest for lookups and health checks.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The audit store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresBackend {
+    /// The connections, all with durable commits.
+    pool: PgPool,
+}
+
+impl PostgresBackend {
+    /// Connects to the database named by `url` and applies the migrations.
+    ///
+    /// The tables go into the first schema of the connection's `search_path`, which the URL
+    /// can set (`?options=-c%20search_path%3Daudit` or `?options[search_path]=audit`): how
+    /// tests get a fresh schema each, and how a deployment can keep the audit apart.
+    pub async fn connect(url: &str) -> Result<Self, AuditError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| AuditError::Config("the PostgreSQL URL cannot be parsed".into()))?
+            .options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        sqlx::migrate!("migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(store::migration_error)?;
+        Ok(PostgresBackend { pool })
+    }
+
+    async fn fetch_events(
+        &self,
+        sql: &str,
+        binds: [&str; 2],
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(sql)
+            .bind(binds[0])
+            .bind(binds[1])
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+}
+
+#[async_trait]
+impl AuditBackend for PostgresBackend {
+    async fn append_batch(
+        &self,
+        chain: &mut ChainState,
+        events: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, AuditError> {
+        events.iter().try_for_each(store::validate)?;
+        let result = match self.pool.begin().await {
+            Ok(tx) => store::append_in(PgTx(tx), chain, events).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| {
+            chain.mark_uncertain();
+            store::unavailable(&e)
+        })
+    }
+
+    async fn find_verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.fetch_events(
+            store::SELECT_VERIFICATION,
+            [insurer_number, verification_id],
+        );
+        Ok(rows.await?.into_iter().next())
+    }
+
+    async fn find_by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.fetch_events(store::SELECT_BY_REQUEST, [insurer_number, request_id]);
+        Ok(rows.await?.into_iter().next())
+    }
+
+    async fn ping(&self) -> Result<(), AuditError> {
+        // Touch the audit table, not just the connection: a database that answers but has
+        // lost the table cannot take decisions either.
+        sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        Ok(())
+    }
+
+    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_CHAINS)
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    #[cfg(test)]
+    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+        let done = sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(done.rows_affected())
+    }
+
+    #[cfg(test)]
+    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+        text.map_err(|e| e.to_string())
+    }
+
+    #[cfg(test)]
+    async fn drop_append_only_triggers(&self) {
+        for (trigger, table) in [
+            ("audit_events_no_update", "audit_events"),
+            ("audit_events_no_delete", "audit_events"),
+            ("audit_events_no_truncate", "audit_events"),
+            ("verification_requests_no_update", "verification_requests"),
+            ("verification_requests_no_delete", "verification_requests"),
+            ("verification_requests_no_truncate", "verification_requests"),
+        ] {
+            let sql = format!("DROP TRIGGER {trigger} ON {table}");
+            sqlx::query(&sql)
+                .execute(&self.pool)
+                .await
+                .expect("drop trigger");
+        }
+    }
+}
+
+/// One append transaction on PostgreSQL.
+struct PgTx(Transaction<'static, Postgres>);
+
+impl BatchTransaction for PgTx {
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        let row = sqlx::query(store::SELECT_CHAIN_TAIL)
+            .bind(writer_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
+            .transpose()
+    }
+
+    async fn claim_requests(
+        &mut self,
+        claims: &[&NewEvent],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let mut new_keys = HashSet::new();
+        for chunk in claims.chunks(store::ROWS_PER_STATEMENT) {
+            let mut qb = store::claim_requests_query::<Postgres>(chunk);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                new_keys.insert((row.try_get("insurer_number")?, row.try_get("request_id")?));
+            }
+        }
+        Ok(new_keys)
+    }
+
+    async fn existing_verification_ids(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(store::ROWS_PER_STATEMENT) {
+            let mut qb = store::existing_ids_query::<Postgres>(chunk);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
+                found.insert(key, row.try_get("verification_id")?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert_events(
+        &mut self,
+        writer_id: &str,
+        rows: &[PlannedRow<'_>],
+    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+            let json = store::json_columns(chunk)?;
+            let mut qb = store::insert_events_query::<Postgres>(writer_id, chunk, &json);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                ids.push((row.try_get("seq")?, row.try_get("id")?));
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.commit().await
+    }
+}

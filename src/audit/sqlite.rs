@@ -1,0 +1,256 @@
+//! The embedded default backend: one SQLite file, write-ahead log, durable commits.
+//!
+//! `synchronous = FULL` makes every commit reach the disk before it returns: a decision the
+//! service has answered survives a power cut. Group commit ([`crate::audit::writer`]) is what
+//! keeps that affordable. Transactions start with `BEGIN IMMEDIATE`, taking the write lock up
+//! front, so a second process on the same file waits (`busy_timeout`) instead of failing half
+//! way through a batch when its read lock cannot be upgraded.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::Path,
+    str::FromStr,
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use sqlx::{
+    Row, Sqlite, SqlitePool, Transaction,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::audit::{
+    AppendOutcome, AuditError, ChainState, NewEvent, StoredEvent,
+    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow},
+};
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections: one writer at a time by SQLite's design; the others serve reads (WAL lets
+/// them run beside the writer).
+const MAX_CONNECTIONS: u32 = 4;
+
+/// The audit store in a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteBackend {
+    /// The connections, all with the durability pragmas applied.
+    pool: SqlitePool,
+}
+
+impl SqliteBackend {
+    /// Opens (creating it and its directory if missing) the SQLite file named by `url` and
+    /// applies the migrations.
+    ///
+    /// An in-memory database is refused: the audit log must be durable, and a silent
+    /// in-memory default would lose every decision at exit.
+    pub async fn connect(url: &str) -> Result<Self, AuditError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            return Err(AuditError::Config(
+                "the audit log must be durable: use a SQLite file, not an in-memory database"
+                    .into(),
+            ));
+        }
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| AuditError::Config("the SQLite URL cannot be parsed".into()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true)
+            // Without it, `INSERT OR REPLACE` deletes a conflicting row without firing the
+            // append-only DELETE trigger.
+            .pragma("recursive_triggers", "ON");
+        create_parent_dir(options.get_filename())?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .connect_with(options)
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(store::migration_error)?;
+        Ok(SqliteBackend { pool })
+    }
+
+    async fn fetch_events(
+        &self,
+        sql: &str,
+        binds: [&str; 2],
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(sql)
+            .bind(binds[0])
+            .bind(binds[1])
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            AuditError::Config(format!(
+                "cannot create the database directory: {}",
+                e.kind()
+            ))
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl AuditBackend for SqliteBackend {
+    async fn append_batch(
+        &self,
+        chain: &mut ChainState,
+        events: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, AuditError> {
+        events.iter().try_for_each(store::validate)?;
+        let result = match self.pool.begin_with("BEGIN IMMEDIATE").await {
+            Ok(tx) => store::append_in(SqliteTx(tx), chain, events).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| {
+            chain.mark_uncertain();
+            store::unavailable(&e)
+        })
+    }
+
+    async fn find_verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.fetch_events(
+            store::SELECT_VERIFICATION,
+            [insurer_number, verification_id],
+        );
+        Ok(rows.await?.into_iter().next())
+    }
+
+    async fn find_by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.fetch_events(store::SELECT_BY_REQUEST, [insurer_number, request_id]);
+        Ok(rows.await?.into_iter().next())
+    }
+
+    async fn ping(&self) -> Result<(), AuditError> {
+        // Touch the audit table, not just the connection: a database that answers but has
+        // lost the table cannot take decisions either.
+        sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        Ok(())
+    }
+
+    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_CHAINS)
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    #[cfg(test)]
+    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+        let done = sqlx::query(sql)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(done.rows_affected())
+    }
+
+    #[cfg(test)]
+    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+        text.map_err(|e| e.to_string())
+    }
+
+    #[cfg(test)]
+    async fn drop_append_only_triggers(&self) {
+        for trigger in [
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "verification_requests_no_update",
+            "verification_requests_no_delete",
+        ] {
+            let sql = format!("DROP TRIGGER {trigger}");
+            sqlx::query(&sql)
+                .execute(&self.pool)
+                .await
+                .expect("drop trigger");
+        }
+    }
+}
+
+/// One append transaction on SQLite.
+struct SqliteTx(Transaction<'static, Sqlite>);
+
+impl BatchTransaction for SqliteTx {
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
+        let row = sqlx::query(store::SELECT_CHAIN_TAIL)
+            .bind(writer_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
+            .transpose()
+    }
+
+    async fn claim_requests(
+        &mut self,
+        claims: &[&NewEvent],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let mut new_keys = HashSet::new();
+        for chunk in claims.chunks(store::ROWS_PER_STATEMENT) {
+            let mut qb = store::claim_requests_query::<Sqlite>(chunk);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                new_keys.insert((row.try_get("insurer_number")?, row.try_get("request_id")?));
+            }
+        }
+        Ok(new_keys)
+    }
+
+    async fn existing_verification_ids(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(store::ROWS_PER_STATEMENT) {
+            let mut qb = store::existing_ids_query::<Sqlite>(chunk);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
+                found.insert(key, row.try_get("verification_id")?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn insert_events(
+        &mut self,
+        writer_id: &str,
+        rows: &[PlannedRow<'_>],
+    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
+            let json = store::json_columns(chunk)?;
+            let mut qb = store::insert_events_query::<Sqlite>(writer_id, chunk, &json);
+            for row in qb.build().fetch_all(&mut *self.0).await? {
+                ids.push((row.try_get("seq")?, row.try_get("id")?));
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.0.commit().await
+    }
+}

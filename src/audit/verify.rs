@@ -1,0 +1,12 @@
+//! Recomputing every chain of a store: what `verify-identity audit verify` runs.
+
+use crate::audit::{AuditBackend, AuditError, VerifyReport, chain};
+
+/// Reads every event of `backend` and verifies every writer's chain.
+///
+/// `Ok` with [`VerifyReport::first_broken`] set when an event does not verify; `Err(Corrupt)`
+/// (naming the row id) when a row cannot even be read back as an event, which is a break too.
+pub async fn verify_store(backend: &dyn AuditBackend) -> Result<VerifyReport, AuditError> {
+    let events = backend.read_chains().await?;
+    Ok(chain::verify(events.into_iter()))
+}

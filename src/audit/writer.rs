@@ -1,0 +1,133 @@
+//! Group commit: one task turns many concurrent appends into few durable transactions.
+//!
+//! A durable commit costs one disk flush (SQLite `synchronous = FULL`) or one WAL flush and
+//! round trip (PostgreSQL), whatever it holds. Callers hand their event to the writer task
+//! and wait; the task takes one event, then everything else already queued (up to a limit),
+//! writes them in one transaction and answers each caller only after the commit. Under load,
+//! batches grow by themselves; when idle, a lone event is written at once. There is no timer:
+//! waiting "a little" for company would only add latency at low load.
+//!
+//! The queue is bounded, so a burst beyond what the disk can absorb makes callers wait
+//! (backpressure) instead of growing memory. When every [`AuditHandle`] is dropped the task
+//! writes what is still queued and exits: awaiting its `JoinHandle` is the flush on shutdown.
+
+use std::{sync::Arc, time::Instant};
+
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, store};
+
+/// One queued append: the event and where to send its outcome.
+type Request = (NewEvent, oneshot::Sender<Result<AppendOutcome, AuditError>>);
+
+/// The way in to the writer task. Cheap to clone; the task runs while any clone lives.
+#[derive(Debug, Clone)]
+pub struct AuditHandle {
+    /// The bounded queue to the task.
+    tx: mpsc::Sender<Request>,
+    /// The chain this writer appends to, for logs and operators (not personal data).
+    writer_id: Arc<str>,
+}
+
+/// The group-commit writer task.
+#[derive(Debug)]
+pub struct AuditWriter;
+
+impl AuditWriter {
+    /// Starts the writer task on `backend`, with a fresh chain.
+    ///
+    /// `capacity` bounds the queue (callers wait beyond it); `max_batch` bounds the events
+    /// per transaction (a longer transaction delays every caller in it). Both are at least 1.
+    pub fn spawn(
+        backend: Arc<dyn AuditBackend>,
+        capacity: usize,
+        max_batch: usize,
+    ) -> (AuditHandle, JoinHandle<()>) {
+        let chain = ChainState::new();
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let writer_id = Arc::from(chain.writer_id());
+        let task = tokio::spawn(run(backend, chain, rx, max_batch.max(1)));
+        (AuditHandle { tx, writer_id }, task)
+    }
+}
+
+impl AuditHandle {
+    /// Appends `event` and returns once the transaction holding it has committed (or failed).
+    ///
+    /// An invalid event fails alone with [`AuditError::Invalid`], before it is queued. If the
+    /// task has stopped, the result is [`AuditError::Unavailable`]: fail closed.
+    pub async fn append(&self, event: NewEvent) -> Result<AppendOutcome, AuditError> {
+        store::validate(&event)?;
+        let (reply, answer) = oneshot::channel();
+        self.tx.send((event, reply)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// The writer id of this process's chain.
+    pub fn writer_id(&self) -> &str {
+        &self.writer_id
+    }
+}
+
+fn stopped() -> AuditError {
+    AuditError::Unavailable("the audit writer has stopped".into())
+}
+
+async fn run(
+    backend: Arc<dyn AuditBackend>,
+    mut chain: ChainState,
+    mut rx: mpsc::Receiver<Request>,
+    max_batch: usize,
+) {
+    let mut events = Vec::with_capacity(max_batch);
+    let mut replies = Vec::with_capacity(max_batch);
+    while let Some((event, reply)) = rx.recv().await {
+        events.push(event);
+        replies.push(reply);
+        while events.len() < max_batch {
+            match rx.try_recv() {
+                Ok((event, reply)) => {
+                    events.push(event);
+                    replies.push(reply);
+                }
+                Err(_) => break,
+            }
+        }
+
+        let started = Instant::now();
+        let result = backend.append_batch(&mut chain, &events).await;
+        let elapsed = started.elapsed();
+        let size = events.len();
+        metrics::histogram!("audit_batch_size").record(size as f64);
+        match result {
+            Ok(outcomes) => {
+                metrics::histogram!("audit_commit_seconds").record(elapsed.as_secs_f64());
+                tracing::debug!(
+                    batch = size,
+                    commit_ms = elapsed.as_secs_f64() * 1e3,
+                    "audit batch committed"
+                );
+                for (reply, outcome) in replies.drain(..).zip(outcomes) {
+                    // A caller that gave up (its request was cancelled) no longer listens;
+                    // its event is committed all the same.
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(e) => {
+                metrics::counter!("audit_commit_failures_total").increment(1);
+                tracing::warn!(batch = size, error = %e, "audit batch failed");
+                for reply in replies.drain(..) {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+        events.clear();
+        // Any reply not sent above (never: one outcome per event) is dropped here, and its
+        // caller sees `Unavailable`.
+        replies.clear();
+    }
+    tracing::debug!("audit writer stopped: every handle was dropped and the queue is drained");
+}
