@@ -1,0 +1,47 @@
+//! The command line: one module per subcommand. `main.rs` only parses arguments and maps the
+//! outcome to an exit status.
+
+pub mod audit;
+pub mod check;
+pub mod serve;
+pub mod verify;
+
+use clap::{Parser, Subcommand};
+
+/// verify-identity: compare the five identity fields before an individual number is
+/// registered, and decide register / hold / return.
+#[derive(Debug, Parser)]
+#[command(name = "verify-identity", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decide one case locally from a VerifyRequest in proto3 JSON (a file, or - for stdin) and
+    /// print the VerifyResponse. Exit status: 0 register, 3 hold, 4 return, 2 bad input.
+    Check(check::CheckArgs),
+    /// Run the gRPC service (defaults: 127.0.0.1:50051, audit in sqlite:var/audit.sqlite).
+    Serve(crate::config::ServeArgs),
+    /// Send a VerifyRequest (proto3 JSON) to a running server; exit statuses as `check`.
+    Verify(verify::VerifyArgs),
+    /// Work with the audit log.
+    Audit(audit::AuditArgs),
+}
+
+/// Exit statuses shared by the subcommands.
+pub mod exit {
+    /// The decision is register (or the command succeeded).
+    pub const OK: u8 = 0;
+    /// Something went wrong that is not the input's fault.
+    pub const FAILURE: u8 = 1;
+    /// The input is not a valid request.
+    pub const BAD_INPUT: u8 = 2;
+    /// The decision is hold.
+    pub const HOLD: u8 = 3;
+    /// The decision is return.
+    pub const RETURN: u8 = 4;
+}

@@ -1,0 +1,79 @@
+//! `verify-identity verify --server URL FILE.json`: the same JSON as `check`, decided by a
+//! running server (and so recorded in its audit log).
+
+use std::path::PathBuf;
+
+use crate::{
+    cli::{check, exit},
+    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+};
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The server.
+    #[arg(
+        long,
+        env = "VERIFY_IDENTITY_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// A VerifyRequest as proto3 JSON; `-` reads standard input.
+    #[arg(default_value = "-")]
+    pub file: PathBuf,
+}
+
+/// Sends the request, prints the response; returns the exit status (as `check`).
+pub async fn run(args: &VerifyArgs) -> u8 {
+    let request = match check::read_input(&args.file).and_then(|json| check::parse_request(&json)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("verify-identity verify: {e}");
+            return e.exit_code();
+        }
+    };
+    let mut client = match VerifyIdentityClient::connect(args.server.clone()).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "verify-identity verify: cannot connect to {}: {e}",
+                args.server
+            );
+            return exit::FAILURE;
+        }
+    };
+    match client.verify(request).await {
+        Ok(response) => {
+            let response = response.into_inner();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&response).expect("responses serialize")
+            );
+            match response.decision() {
+                pb::Decision::Register => exit::OK,
+                pb::Decision::Hold => exit::HOLD,
+                pb::Decision::Return => exit::RETURN,
+                pb::Decision::Unspecified => exit::FAILURE,
+            }
+        }
+        Err(status) => {
+            eprintln!(
+                "verify-identity verify: {:?}: {}",
+                status.code(),
+                status.message()
+            );
+            use tonic_types::StatusExt;
+            if let Some(bad) = status.get_details_bad_request() {
+                for v in bad.field_violations {
+                    eprintln!("  {}: {}", v.field, v.description);
+                }
+            }
+            match status.code() {
+                tonic::Code::InvalidArgument
+                | tonic::Code::OutOfRange
+                | tonic::Code::AlreadyExists => exit::BAD_INPUT,
+                _ => exit::FAILURE,
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Service settings: defaults, then a TOML file, then `VERIFY_IDENTITY_*` environment
+//! variables, then command-line flags — each later source overriding the earlier.
+//!
+//! Clap merges flags and environment (a flag wins); the file fills what neither gave; the
+//! defaults make `verify-identity serve` work with no setup at all: 127.0.0.1:50051 and a SQLite
+//! audit file under `./var/`.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+/// Where the service listens by default: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// The embedded default audit store.
+pub const DEFAULT_DATABASE: &str = "sqlite:var/audit.sqlite";
+/// Where the fingerprint secret is created when none is configured.
+pub const DEFAULT_HMAC_KEY_FILE: &str = "var/audit-hmac.key";
+/// The largest request accepted, in bytes. Larger ones get OUT_OF_RANGE.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Flags of `serve` (each also readable from the environment).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// A TOML settings file.
+    #[arg(long, env = "VERIFY_IDENTITY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "VERIFY_IDENTITY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Audit database URL: `sqlite:PATH` or `postgres://…`.
+    #[arg(long, env = "VERIFY_IDENTITY_DATABASE")]
+    pub database: Option<String>,
+    /// Gate policy file (TOML); the built-in default when omitted.
+    #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (off when omitted).
+    #[arg(long, env = "VERIFY_IDENTITY_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log format.
+    #[arg(long, env = "VERIFY_IDENTITY_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// File holding the secret of the keyed fingerprints (hex); created (mode 0600) if absent.
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_FILE")]
+    pub hmac_key_file: Option<PathBuf>,
+    /// Id recorded with each fingerprint, to allow key rotation; derived from the key if omitted.
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
+    pub hmac_key_id: Option<String>,
+}
+
+/// The settings file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<SocketAddr>,
+    database: Option<String>,
+    policy: Option<PathBuf>,
+    metrics_listen: Option<SocketAddr>,
+    log_format: Option<LogFormat>,
+    hmac_key_file: Option<PathBuf>,
+    hmac_key_id: Option<String>,
+    max_message_bytes: Option<usize>,
+    batch_in_flight: Option<usize>,
+}
+
+/// Resolved settings of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Audit database URL.
+    pub database: String,
+    /// Policy file, if any.
+    pub policy: Option<PathBuf>,
+    /// Metrics address, if any.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Secret file for fingerprints.
+    pub hmac_key_file: PathBuf,
+    /// Key id, if configured.
+    pub hmac_key_id: Option<String>,
+    /// Largest request in bytes.
+    pub max_message_bytes: usize,
+    /// Items of one VerifyBatch stream decided at once (bounds memory per stream).
+    pub batch_in_flight: usize,
+}
+
+/// A settings problem, reported before anything starts.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("settings file {path} is not valid: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: toml::de::Error,
+    },
+    /// A value is out of range.
+    #[error("setting {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Resolves flags, environment, file and defaults.
+    pub fn resolve(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileSettings::default(),
+        };
+        let settings = Settings {
+            listen: args
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            database: args
+                .database
+                .clone()
+                .or(file.database)
+                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            policy: args.policy.clone().or(file.policy),
+            metrics_listen: args.metrics_listen.or(file.metrics_listen),
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            hmac_key_file: args
+                .hmac_key_file
+                .clone()
+                .or(file.hmac_key_file)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_HMAC_KEY_FILE)),
+            hmac_key_id: args.hmac_key_id.clone().or(file.hmac_key_id),
+            max_message_bytes: file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
+            batch_in_flight: file.batch_in_flight.unwrap_or(32),
+        };
+        if settings.max_message_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        if settings.batch_in_flight == 0 || settings.batch_in_flight > 1024 {
+            return Err(ConfigError::Invalid(
+                "batch_in_flight must be 1..=1024".into(),
+            ));
+        }
+        let db = &settings.database;
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres:")
+            || db.starts_with("postgresql:"))
+        {
+            return Err(ConfigError::Invalid(
+                "database must be a sqlite: or postgres:// URL".into(),
+            ));
+        }
+        Ok(settings)
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_setup_gives_loopback_and_an_embedded_sqlite_file() {
+        let s = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.database, "sqlite:var/audit.sqlite");
+        assert!(s.metrics_listen.is_none());
+    }
+
+    #[test]
+    fn flags_override_the_file_and_the_file_overrides_defaults() {
+        let dir = std::env::temp_dir().join(format!("vi-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:6000\"\ndatabase = \"sqlite:/tmp/x.sqlite\"\nlog_format = \"json\"\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:7000".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.listen.port(), 7000);
+        assert_eq!(s.database, "sqlite:/tmp/x.sqlite");
+        assert_eq!(s.log_format, LogFormat::Json);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused() {
+        let args = ServeArgs {
+            database: Some("mysql://x".into()),
+            ..ServeArgs::default()
+        };
+        assert!(Settings::resolve(&args).is_err());
+    }
+}

@@ -1,0 +1,381 @@
+//! The VerifyIdentity service: validate, decide with the domain core, make the decision durable
+//! in the audit log, and only then answer.
+//!
+//! Handlers stay short: conversion lives in [`crate::convert`], decisions in
+//! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
+//! [`ServiceError`] to become a status in one place.
+
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
+
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{Instrument, info_span, instrument};
+
+use crate::{
+    audit::{
+        AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, EventType, NewEvent,
+        fingerprint::FingerprintKey,
+    },
+    convert::{self, FieldViolation, Identifiers},
+    domain::{
+        gate::{self, Decision, DecisionKind},
+        policy::Policy,
+    },
+    grpc::{
+        pb::{self, verify_identity_server::VerifyIdentity},
+        status::ServiceError,
+    },
+};
+
+/// Shared state of the service: cheap to clone into every call and batch item.
+#[derive(Clone)]
+pub struct VerifyService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The gate policy, fixed for the life of the process (its version goes into every event).
+    policy: Policy,
+    /// The group-commit writer: callers are answered after their batch commits.
+    audit: AuditHandle,
+    /// Reads (idempotent replays, GetVerification).
+    store: Arc<dyn AuditBackend>,
+    /// Key of the fingerprints of numbers and request contents.
+    key: FingerprintKey,
+    /// Items of one VerifyBatch stream decided at once.
+    batch_in_flight: usize,
+    /// Flips the health status to NOT_SERVING as soon as a write fails.
+    on_unavailable: Box<dyn Fn() + Send + Sync>,
+}
+
+impl VerifyService {
+    /// Builds the service.
+    pub fn new(
+        policy: Policy,
+        audit: AuditHandle,
+        store: Arc<dyn AuditBackend>,
+        key: FingerprintKey,
+        batch_in_flight: usize,
+        on_unavailable: Box<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        VerifyService {
+            inner: Arc::new(Inner {
+                policy,
+                audit,
+                store,
+                key,
+                batch_in_flight,
+                on_unavailable,
+            }),
+        }
+    }
+}
+
+fn decision_name(kind: DecisionKind) -> &'static str {
+    match kind {
+        DecisionKind::Register => "register",
+        DecisionKind::Hold => "hold",
+        DecisionKind::Return => "return",
+    }
+}
+
+/// The audit log's spelling of a subject kind.
+fn subject_kind_name(kind: pb::SubjectKind) -> &'static str {
+    match kind {
+        pb::SubjectKind::Member => "member",
+        pb::SubjectKind::Dependent => "dependent",
+        pb::SubjectKind::Unspecified => "",
+    }
+}
+
+fn subject_kind_from_name(name: &str) -> pb::SubjectKind {
+    match name {
+        "member" => pb::SubjectKind::Member,
+        "dependent" => pb::SubjectKind::Dependent,
+        _ => pb::SubjectKind::Unspecified,
+    }
+}
+
+fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
+    metrics::counter!("verify_calls_total", "rpc" => rpc, "code" => format!("{code:?}"))
+        .increment(1);
+    metrics::histogram!("verify_latency_seconds", "rpc" => rpc)
+        .record(started.elapsed().as_secs_f64());
+}
+
+impl Inner {
+    /// One verification, durable before it is returned.
+    async fn verify(&self, request: pb::VerifyRequest) -> Result<pb::VerifyResponse, ServiceError> {
+        let case = convert::case_from_request(&request, Identifiers::Required)
+            .map_err(ServiceError::InvalidArgument)?;
+        let decision = gate::decide(&case, &self.policy);
+        let verification_id = uuid::Uuid::now_v7().to_string();
+        let decided_at = SystemTime::now();
+        let response = convert::response_from_decision(
+            &decision,
+            verification_id.clone(),
+            decided_at,
+            &request,
+        );
+        let event = self.decided_event(&request, &case, &decision, &response, decided_at);
+        let request_fp = event.request_fingerprint.clone();
+        match self.audit.append(event).await {
+            Ok(AppendOutcome::Appended { .. }) => {
+                metrics::counter!("verify_decisions_total", "decision" => decision_name(decision.kind)).increment(1);
+                for reason in &decision.hold_reasons {
+                    let name = convert::hold_reason_to_pb(*reason).as_str_name();
+                    metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
+                }
+                tracing::info!(
+                    verification_id = %verification_id,
+                    decision = decision_name(decision.kind),
+                    holds = decision.hold_reasons.len(),
+                    "decided"
+                );
+                Ok(response)
+            }
+            Ok(AppendOutcome::DuplicateRequest { .. }) => {
+                self.replay(&request, request_fp.as_ref()).await
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed; nothing returned");
+                (self.on_unavailable)();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The stored answer for a repeated idempotency key, if the content is the same.
+    async fn replay(
+        &self,
+        request: &pb::VerifyRequest,
+        fingerprint: Option<&crate::audit::Fingerprint>,
+    ) -> Result<pb::VerifyResponse, ServiceError> {
+        let stored = self
+            .store
+            .find_by_request(&request.insurer_number, &request.request_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal("duplicate request without a stored event".into())
+            })?;
+        let same = match (&stored.event.request_fingerprint, fingerprint) {
+            (Some(a), Some(b)) => a.key_id == b.key_id && a.mac_hex == b.mac_hex,
+            _ => false,
+        };
+        if !same {
+            return Err(ServiceError::AlreadyExists(
+                "request_id was already used by this insurer for a request with different content"
+                    .into(),
+            ));
+        }
+        tracing::info!(verification_id = %stored.event.verification_id, "idempotent replay");
+        pb::VerifyResponse::decode(stored.event.response.as_slice())
+            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))
+    }
+
+    fn decided_event(
+        &self,
+        request: &pb::VerifyRequest,
+        case: &gate::Case,
+        decision: &Decision,
+        response: &pb::VerifyResponse,
+        decided_at: SystemTime,
+    ) -> NewEvent {
+        let number_fingerprint = decision
+            .selected_candidate
+            .and_then(|i| case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok())
+            .map(|n| self.key.fingerprint_number(n));
+        NewEvent {
+            event_type: EventType::VerificationDecided,
+            occurred_at: decided_at,
+            caller: "anonymous".to_owned(),
+            insurer_number: request.insurer_number.clone(),
+            subject_id: request.subject_id.clone(),
+            subject_kind: subject_kind_name(request.subject_kind()).to_owned(),
+            request_id: request.request_id.clone(),
+            verification_id: response.verification_id.clone(),
+            decision: Some(decision_name(decision.kind).to_owned()),
+            policy_version: self.policy.version.clone(),
+            comparisons: decision
+                .comparisons
+                .iter()
+                .map(|c| ComparisonRow {
+                    stage: c.stage.as_str().to_owned(),
+                    field: c.field.as_str().to_owned(),
+                    class: c.comparison.class.as_str().to_owned(),
+                    rules: c.comparison.rules.ids().map(str::to_owned).collect(),
+                    candidate_index: c.candidate_index as u32,
+                })
+                .collect(),
+            hold_reasons: decision
+                .hold_reasons
+                .iter()
+                .map(|r| convert::hold_reason_to_pb(*r).as_str_name().to_owned())
+                .collect(),
+            number_fingerprint,
+            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
+            response: response.encode_to_vec(),
+        }
+    }
+
+    async fn get_verification(
+        &self,
+        request: &pb::GetVerificationRequest,
+    ) -> Result<pb::VerificationRecord, ServiceError> {
+        let mut violations = Vec::new();
+        if request.verification_id.is_empty() {
+            violations.push(FieldViolation {
+                field: "verification_id".into(),
+                description: "is required".into(),
+            });
+        }
+        if request.insurer_number.len() != 8
+            || !request.insurer_number.bytes().all(|b| b.is_ascii_digit())
+        {
+            violations.push(FieldViolation {
+                field: "insurer_number".into(),
+                description: "must be 8 digits (保険者番号)".into(),
+            });
+        }
+        if !violations.is_empty() {
+            return Err(ServiceError::InvalidArgument(violations));
+        }
+        let stored = self
+            .store
+            .find_verification(&request.insurer_number, &request.verification_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::NotFound("no such verification for this insurer".into())
+            })?;
+        let verification = pb::VerifyResponse::decode(stored.event.response.as_slice())
+            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))?;
+        let state = if verification.decision() == pb::Decision::Hold {
+            pb::VerificationState::Held
+        } else {
+            pb::VerificationState::Decided
+        };
+        Ok(pb::VerificationRecord {
+            verification: Some(verification),
+            insurer_number: stored.event.insurer_number.clone(),
+            subject_id: stored.event.subject_id.clone(),
+            request_id: stored.event.request_id.clone(),
+            subject_kind: subject_kind_from_name(&stored.event.subject_kind).into(),
+            state: state.into(),
+            resolution: None,
+            committed_at: None,
+        })
+    }
+}
+
+/// The response stream of VerifyBatch.
+pub type VerifyBatchStream = Pin<Box<dyn Stream<Item = Result<pb::VerifyResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl VerifyIdentity for VerifyService {
+    #[instrument(name = "Verify", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
+    async fn verify(
+        &self,
+        request: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        let started = Instant::now();
+        let result = self.inner.verify(request.into_inner()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("Verify", started, code);
+        if let Err(e) = &result {
+            tracing::info!(code = ?e.code(), error = %e, "refused");
+        }
+        result.map(Response::new).map_err(Status::from)
+    }
+
+    type VerifyBatchStream = VerifyBatchStream;
+
+    #[instrument(name = "VerifyBatch", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
+    async fn verify_batch(
+        &self,
+        request: Request<Streaming<pb::VerifyRequest>>,
+    ) -> Result<Response<Self::VerifyBatchStream>, Status> {
+        let inner = self.inner.clone();
+        let in_flight = inner.batch_in_flight;
+        let span = tracing::Span::current();
+        // `buffered` keeps responses in request order and at most `in_flight` items decided at
+        // once. When the client stops reading, HTTP/2 flow control stops this stream being
+        // polled, so no further requests are read: the server never buffers without limit.
+        let responses = request
+            .into_inner()
+            .map(move |item| {
+                let inner = inner.clone();
+                let span = info_span!(parent: &span, "item");
+                async move {
+                    let request = item?;
+                    let started = Instant::now();
+                    let request_id = request.request_id.clone();
+                    let result = inner.verify(request).await;
+                    let code = result
+                        .as_ref()
+                        .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+                    record_call("VerifyBatch", started, code);
+                    Ok(result.unwrap_or_else(|e| {
+                        tracing::info!(code = ?e.code(), error = %e, "item refused");
+                        pb::VerifyResponse {
+                            request_id,
+                            selected_candidate: -1,
+                            error: Some(e.to_item_error()),
+                            ..Default::default()
+                        }
+                    }))
+                }
+                .instrument(span)
+            })
+            .buffered(in_flight);
+        Ok(Response::new(Box::pin(responses)))
+    }
+
+    #[instrument(name = "GetVerification", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
+    async fn get_verification(
+        &self,
+        request: Request<pb::GetVerificationRequest>,
+    ) -> Result<Response<pb::VerificationRecord>, Status> {
+        let started = Instant::now();
+        let result = self.inner.get_verification(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("GetVerification", started, code);
+        result.map(Response::new).map_err(Status::from)
+    }
+
+    async fn commit_registration(
+        &self,
+        _request: Request<pb::CommitRegistrationRequest>,
+    ) -> Result<Response<pb::CommitRegistrationResponse>, Status> {
+        Err(Status::unimplemented(
+            "CommitRegistration is not available in this version",
+        ))
+    }
+
+    async fn resolve_hold(
+        &self,
+        _request: Request<pb::ResolveHoldRequest>,
+    ) -> Result<Response<pb::ResolveHoldResponse>, Status> {
+        Err(Status::unimplemented(
+            "ResolveHold is not available in this version",
+        ))
+    }
+
+    async fn list_holds(
+        &self,
+        _request: Request<pb::ListHoldsRequest>,
+    ) -> Result<Response<pb::ListHoldsResponse>, Status> {
+        Err(Status::unimplemented(
+            "ListHolds is not available in this version",
+        ))
+    }
+}

@@ -1,0 +1,33 @@
+//! verify-identity: the five-field check before an individual number (個人番号) is registered.
+//!
+//! # Layout
+//!
+//! The pipeline reads top to bottom: text → normalize → compare → gate → (audit) → transport.
+//!
+//! - [`domain`]: pure and synchronous, no I/O.
+//!   - [`domain::text`]: typographic and variant folding of Japanese text; every rule has a
+//!     stable [`domain::RuleId`].
+//!   - [`domain::fields`]: one module per field — kanji name, kana name, birth date, sex,
+//!     address — each parsing and comparing two values into a [`domain::Comparison`].
+//!   - [`domain::number`]: the individual number, its check digit, and a `Debug` that never
+//!     shows the digits.
+//!   - [`domain::compare`]: two five-field records → five comparisons.
+//!   - [`domain::gate`]: policy + records + candidates → register / hold / return with reasons.
+//!   - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
+//! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL) and its
+//!   group-commit writer.
+//! - [`grpc`]: the generated contract (quarantined), the service, and the one error → status map.
+//! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
+//! - [`convert`]: between the contract's messages and the domain types.
+//! - [`cli`]: the command line, one module per subcommand.
+//! - [`config`]: settings from defaults, file, environment and flags.
+//! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod convert;
+pub mod domain;
+pub mod grpc;
+pub mod server;
+pub mod telemetry;

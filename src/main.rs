@@ -1,0 +1,35 @@
+//! The `verify-identity` binary: parse the command line, run, map the outcome to an exit status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use verify_identity::cli::{Cli, Command, audit, check, exit, serve, verify};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args).unwrap_or_else(|e| {
+            eprintln!("verify-identity check: {e}");
+            e.exit_code()
+        }),
+        Command::Serve(args) => runtime().block_on(async {
+            match serve::run(&args).await {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("verify-identity serve: {e:#}");
+                    exit::FAILURE
+                }
+            }
+        }),
+        Command::Verify(args) => runtime().block_on(verify::run(&args)),
+        Command::Audit(args) => runtime().block_on(audit::run(&args)),
+    };
+    ExitCode::from(code)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}

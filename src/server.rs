@@ -1,0 +1,214 @@
+//! Wiring: the audit store, the writer, the service, health and reflection, served on a
+//! listener until a shutdown future resolves.
+//!
+//! [`run`] takes the socket and the shutdown trigger as arguments (as mini-redis does), which
+//! is what lets tests bind port 0 and stop the server deterministically.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    audit::{self, AuditBackend, AuditWriter, fingerprint::FingerprintKey},
+    config::Settings,
+    domain::policy::Policy,
+    grpc::{
+        pb::{self, verify_identity_server::VerifyIdentityServer},
+        service::VerifyService,
+    },
+};
+
+/// The fully qualified service name, as health checks name it.
+pub const SERVICE_NAME: &str = "verifyidentity.v1.VerifyIdentity";
+/// How often the database is pinged for the health status.
+const HEALTH_PING_INTERVAL: Duration = Duration::from_secs(1);
+/// Events queued for the writer before callers wait (bounds memory under overload).
+const AUDIT_QUEUE: usize = 4096;
+/// The most events in one transaction.
+const AUDIT_MAX_BATCH: usize = 512;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The audit store is unreachable or its migrations failed.
+    #[error("audit store: {0}")]
+    Audit(#[from] audit::AuditError),
+    /// The policy file is unusable.
+    #[error("policy: {0}")]
+    Policy(String),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Everything [`run`] serves, built from settings.
+pub struct App {
+    service: VerifyService,
+    store: Arc<dyn AuditBackend>,
+    writer: JoinHandle<()>,
+    health: HealthReporter,
+    max_message_bytes: usize,
+    /// Whether the fingerprint secret was created at start (the caller says so in the log).
+    pub key_created: bool,
+}
+
+/// Connects the store, loads the policy and key, and starts the audit writer.
+pub async fn build(settings: &Settings) -> Result<App, StartError> {
+    let policy = match &settings.policy {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| StartError::Policy(format!("{}: {e}", path.display())))?;
+            Policy::from_toml(&text)
+                .map_err(|e| StartError::Policy(format!("{}: {e}", path.display())))?
+        }
+        None => Policy::default(),
+    };
+    let (key, key_created) = FingerprintKey::load_or_create(&settings.hmac_key_file)?;
+    let key = match &settings.hmac_key_id {
+        Some(id) => key.with_id(id.clone()),
+        None => key,
+    };
+    let store = audit::connect(&settings.database).await?;
+    restrict_sqlite_file(&settings.database);
+    let (audit, writer) = AuditWriter::spawn(store.clone(), AUDIT_QUEUE, AUDIT_MAX_BATCH);
+    let health = HealthReporter::new();
+    let flip = health.clone();
+    let on_unavailable = Box::new(move || {
+        let flip = flip.clone();
+        tokio::spawn(async move { set_health(&flip, ServingStatus::NotServing).await });
+    });
+    let service = VerifyService::new(
+        policy,
+        audit,
+        store.clone(),
+        key,
+        settings.batch_in_flight,
+        on_unavailable,
+    );
+    Ok(App {
+        service,
+        store,
+        writer,
+        health,
+        max_message_bytes: settings.max_message_bytes,
+        key_created,
+    })
+}
+
+/// The audit database holds 特定個人情報: an embedded SQLite file is made readable by its owner
+/// only (SQLite gives its -wal and -shm files the database file's permissions).
+fn restrict_sqlite_file(url: &str) {
+    #[cfg(unix)]
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        use std::os::unix::fs::PermissionsExt;
+        let path = rest
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or(rest);
+        for file in [
+            path.to_owned(),
+            format!("{path}-wal"),
+            format!("{path}-shm"),
+        ] {
+            if std::path::Path::new(&file).exists() {
+                if let Err(e) =
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                {
+                    tracing::warn!(error = %e, "could not restrict the audit database file to its owner");
+                }
+            }
+        }
+    }
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    reporter.set_service_status(SERVICE_NAME, status).await;
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight calls, flushes
+/// the audit writer and returns.
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), StartError> {
+    let App {
+        service,
+        store,
+        writer,
+        health,
+        max_message_bytes,
+        ..
+    } = app;
+    let health_service = tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(health.clone()),
+    );
+    set_health(&health, ServingStatus::Serving).await;
+    let monitor = tokio::spawn(monitor_health(store, health.clone()));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("descriptors are valid");
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .expect("descriptors are valid");
+    let verify = VerifyIdentityServer::new(service)
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(4 * max_message_bytes);
+
+    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving");
+    // Explicit HTTP/2 windows bound how much of a client's stream the server reads ahead of
+    // its own answers (VerifyBatch backpressure), per stream and per connection.
+    let served = tonic::transport::Server::builder()
+        .initial_stream_window_size(256 * 1024)
+        .initial_connection_window_size(1024 * 1024)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(verify)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await;
+    // The router (and with it every handle of the audit writer) is dropped now: the writer
+    // drains what is queued, commits it, and ends.
+    monitor.abort();
+    set_health(&health, ServingStatus::NotServing).await;
+    if writer.await.is_err() {
+        tracing::error!("audit writer ended abnormally");
+    }
+    tracing::info!("stopped; audit log flushed");
+    served.map_err(StartError::from)
+}
+
+/// Keeps the health status in step with the database: NOT_SERVING while it is unreachable.
+async fn monitor_health(store: Arc<dyn AuditBackend>, health: HealthReporter) {
+    let mut serving = true;
+    let mut tick = tokio::time::interval(HEALTH_PING_INTERVAL);
+    loop {
+        tick.tick().await;
+        let ok = tokio::time::timeout(HEALTH_PING_INTERVAL, store.ping())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if ok != serving {
+            serving = ok;
+            tracing::warn!(serving, "audit store health changed");
+        }
+        // Set every time: a failed write may have flipped it to NOT_SERVING meanwhile.
+        set_health(
+            &health,
+            if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            },
+        )
+        .await;
+    }
+}

@@ -1,0 +1,193 @@
+//! The real binary as operators run it: `serve` stopped by SIGTERM, and a whole run's logs at
+//! trace level searched for the personal data it was sent.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::StreamExt;
+use verify_identity::grpc::pb::{self, verify_identity_client::VerifyIdentityClient};
+
+use crate::helpers::{Backend, TestDatabase, hold_request, register_request, return_request};
+
+on_both_backends_process!(
+    sigterm_finishes_in_flight_calls_flushes_and_exits_zero,
+    a_trace_level_log_of_a_whole_run_holds_no_personal_data,
+);
+
+/// A `serve` process and everything it printed to stderr.
+struct Served {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+fn serve(db: &TestDatabase, log_level: &str) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--database",
+            &db.url,
+        ])
+        .arg("--hmac-key-file")
+        .arg(db.dir.join("hmac.key"))
+        .env("VERIFY_IDENTITY_LOG", log_level)
+        .current_dir(&db.dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if v["message"] == "serving" {
+                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                }
+            }
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server reports its address");
+    Served { child, addr, log }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait(child: &mut Child) -> std::process::ExitStatus {
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("server did not exit after SIGTERM");
+}
+
+pub(crate) async fn sigterm_finishes_in_flight_calls_flushes_and_exits_zero(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let mut served = serve(&db, "info");
+    let client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
+        .await
+        .unwrap();
+    // A batch of 300 in flight when the signal arrives: every item must be answered.
+    let requests = futures::stream::iter((0..300).map(|i| register_request(&format!("drain-{i}"))));
+    let mut c = client.clone();
+    let batch = tokio::spawn(async move {
+        let stream = c.verify_batch(requests).await.unwrap().into_inner();
+        stream
+            .map(|r| r.unwrap())
+            .collect::<Vec<pb::VerifyResponse>>()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    sigterm(&served.child);
+    let answered = batch.await.unwrap();
+    let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(answered.len(), 300);
+    assert!(answered.iter().all(|r| r.error.is_none()));
+    // Every answer given is in the audit log.
+    let store = verify_identity::audit::connect(&db.url).await.unwrap();
+    let report = verify_identity::audit::verify::verify_store(store.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(report.events_checked, 300);
+    assert!(report.first_broken.is_none());
+    db.drop().await;
+}
+
+pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let mut served = serve(&db, "trace");
+    let mut client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
+        .await
+        .unwrap();
+    let sent = [
+        register_request("pii-1"),
+        hold_request("pii-2"),
+        return_request("pii-3"),
+    ];
+    for r in sent.clone() {
+        client.verify(r).await.unwrap();
+    }
+    let mut bad = register_request("pii-4");
+    bad.candidates[0].individual_number = "4027185930X7".into();
+    client.verify(bad).await.unwrap_err();
+    let batch = client
+        .verify_batch(futures::stream::iter(sent.clone().map(|mut r| {
+            r.request_id.push_str("-b");
+            r
+        })))
+        .await
+        .unwrap()
+        .into_inner();
+    let _: Vec<_> = batch.collect().await;
+    sigterm(&served.child);
+    let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
+        .await
+        .unwrap();
+    assert!(status.success());
+
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(log.contains("decided"), "the log was captured");
+    let mut secrets: Vec<String> = Vec::new();
+    for r in &sent {
+        for f in [r.declared.as_ref(), r.query.as_ref()]
+            .into_iter()
+            .flatten()
+            .chain(r.candidates.iter().filter_map(|c| c.fields.as_ref()))
+        {
+            for v in [&f.kanji_name, &f.kana_name, &f.birth_date, &f.address] {
+                if !v.is_empty() {
+                    secrets.push(v.clone());
+                }
+            }
+        }
+        for c in &r.candidates {
+            secrets.push(c.individual_number.clone());
+        }
+    }
+    // Also fragments: the family name alone, the number's digits split in groups.
+    secrets.extend(
+        [
+            "髙橋",
+            "高橋",
+            "ﾀｶﾊｼ",
+            "タカハシ",
+            "西新宿",
+            "402718",
+            "718593",
+            "593027",
+        ]
+        .map(String::from),
+    );
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "personal data in the log: synthetic value {secret:?}"
+        );
+    }
+    db.drop().await;
+}
