@@ -1,0 +1,676 @@
+//! Address comparison: a table of real-looking cases per rule and class, and properties.
+
+use super::*;
+use crate::domain::{
+    MatchClass::{Exact, Mismatch, Missing, Notation, Variant},
+    Rule::{self, *},
+    RuleSet,
+};
+use proptest::prelude::*;
+
+/// (why, a, b, expected class, expected rules). Every case is checked in both directions.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    MatchClass,
+    &'static [Rule],
+);
+
+fn check(cases: &[Case]) {
+    let mut failures = Vec::new();
+    for &(why, a, b, class, rules) in cases {
+        let expected = Comparison::with(class, RuleSet::of(rules));
+        let (pa, pb) = (Address::parse(a), Address::parse(b));
+        for (got, dir) in [
+            (compare(a, b), "a-b"),
+            (compare(b, a), "b-a"),
+            (pa.compare(&pb), "parsed"),
+        ] {
+            if got != expected {
+                failures.push(format!("{why} ({dir}): expected {expected:?}, got {got:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn identical_text_is_exact_and_blank_text_is_missing() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("the same text", "東京都新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Exact, &[]),
+        ("one side empty", "", "東京都新宿区西新宿2-8-1", Missing, &[]),
+        ("one side ideographic space", "\u{3000} ", "東京都新宿区西新宿2-8-1", Missing, &[]),
+        ("both empty", "", "", Missing, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn house_numbers_written_with_units_kanji_or_hyphens_are_notation() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("丁目番号 in kanji vs hyphens", "東京都千代田区霞が関一丁目2番3号", "東京都千代田区霞が関1-2-3", Notation, &[AddressNumbers]),
+        ("丁目 then hyphens", "東京都千代田区霞が関1丁目2-3", "東京都千代田区霞が関1-2-3", Notation, &[AddressNumbers]),
+        ("漢数字 with 十", "北海道函館市末広町二十四番地", "北海道函館市末広町24番地", Notation, &[AddressNumbers]),
+        ("番地 then a number", "長野県長野市大字長野2番地11", "長野県長野市大字長野2-11", Notation, &[AddressNumbers]),
+        ("番地の", "岡山県岡山市北区大供5番地の3", "岡山県岡山市北区大供5-3", Notation, &[AddressNumbers]),
+        ("番地ノ", "岡山県岡山市北区大供5番地ノ3", "岡山県岡山市北区大供5-3", Notation, &[AddressNumbers]),
+        ("百二", "三重県津市広明町百二番地", "三重県津市広明町102", Notation, &[AddressNumbers]),
+        ("十 alone", "三重県津市広明町十番地", "三重県津市広明町10番地", Notation, &[AddressNumbers]),
+        ("〇 as a digit", "三重県津市広明町二〇番地", "三重県津市広明町20", Notation, &[AddressNumbers]),
+        ("trailing 号 dropped", "東京都千代田区霞が関1-2-3号", "東京都千代田区霞が関1-2-3", Notation, &[AddressNumbers]),
+        ("trailing 番 vs 番地", "三重県津市広明町13番", "三重県津市広明町13番地", Notation, &[AddressNumbers]),
+        ("leading zeros", "東京都千代田区霞が関01-02-003", "東京都千代田区霞が関1-2-3", Notation, &[AddressNumbers]),
+        ("丁目 at the end, 漢数字", "東京都新宿区百人町二丁目", "東京都新宿区百人町2丁目", Notation, &[AddressNumbers]),
+        ("住居表示 vs the same hyphen sequence", "東京都新宿区西新宿2丁目1番1号", "東京都新宿区西新宿2-1-1", Notation, &[AddressNumbers]),
+        ("a place name keeps its numeral, the number converts", "東京都港区六本木六丁目10-1", "東京都港区六本木6-10-1", Notation, &[AddressNumbers]),
+        ("九段北 stays, 一丁目 converts", "東京都千代田区九段北一丁目2番3号", "東京都千代田区九段北1-2-3", Notation, &[AddressNumbers]),
+        ("地割", "岩手県九戸郡洋野町種市第二十三地割1番地1", "岩手県九戸郡洋野町種市第23地割1-1", Notation, &[AddressNumbers]),
+        ("hyphenated 漢数字", "東京都新宿区西新宿二-八-一", "東京都新宿区西新宿2-8-1", Notation, &[AddressNumbers]),
+        ("after a unit, 漢数字 at the end", "東京都新宿区西新宿2丁目8番一", "東京都新宿区西新宿2-8-1", Notation, &[AddressNumbers]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn width_whitespace_and_hyphen_look_alikes_are_notation() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("full-width digits and hyphens", "東京都千代田区霞が関１－２－３", "東京都千代田区霞が関1-2-3", Notation, &[Width, Hyphen]),
+        ("long vowel mark after digits", "東京都千代田区霞が関1ー2ー3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("minus sign", "東京都千代田区霞が関1−2−3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("hyphen U+2010", "東京都千代田区霞が関1‐2‐3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("horizontal bar", "東京都千代田区霞が関1―2―3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("box drawing line", "東京都千代田区霞が関1─2─3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("half-width long vowel", "東京都千代田区霞が関1ｰ2ｰ3", "東京都千代田区霞が関1-2-3", Notation, &[Hyphen]),
+        ("spaces between words", "東京都 新宿区 西新宿 2-8-1", "東京都新宿区西新宿2-8-1", Notation, &[Space]),
+        ("ideographic space", "東京都　新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Notation, &[Space]),
+        ("leading and trailing whitespace", " 東京都新宿区西新宿2-8-1　", "東京都新宿区西新宿2-8-1", Notation, &[Space]),
+        ("same full-width digits, different units: width not needed", "東京都新宿区西新宿２丁目８番１号", "東京都新宿区西新宿２－８－１", Notation, &[Hyphen, AddressNumbers]),
+        ("spaces after 丁目", "東京都新宿区西新宿2丁目 8番1号", "東京都新宿区西新宿2-8-1", Notation, &[Space, AddressNumbers]),
+        ("a number after 番 and a space is not joined", "東京都新宿区西新宿2丁目8番 1号", "東京都新宿区西新宿2-8-1", Mismatch, &[]),
+        ("half-width katakana building", "東京都千代田区霞が関1-2-3 ｸﾞﾗﾝﾄﾞﾒｿﾞﾝ101", "東京都千代田区霞が関1-2-3 グランドメゾン101", Notation, &[Width]),
+        ("Latin case in a building", "東京都千代田区霞が関1-2-3 abcビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[LatinCase]),
+        ("full-width capitals in a building", "東京都千代田区霞が関1-2-3 ＡＢＣビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[Width]),
+        ("号室 dropped", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 グランドメゾン101", Notation, &[AddressNumbers]),
+        ("everything typographic at once", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関１－２－３　グランドメゾン１０１号室", Notation, &[Width, Space, Hyphen]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn numerals_inside_place_names_are_never_read_as_numbers() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("三鷹市", "東京都三鷹市下連雀3-1-1", "東京都3鷹市下連雀3-1-1", Mismatch, &[]),
+        ("八王子市", "東京都八王子市元本郷町3-24-1", "東京都8王子市元本郷町3-24-1", Mismatch, &[]),
+        ("四日市市", "三重県四日市市諏訪町1-5", "三重県4日市市諏訪町1-5", Mismatch, &[]),
+        ("一宮市", "愛知県一宮市本町2-5-6", "愛知県1宮市本町2-5-6", Mismatch, &[]),
+        ("九段北", "東京都千代田区九段北1-2-3", "東京都千代田区9段北1-2-3", Mismatch, &[]),
+        ("六本木", "東京都港区六本木6-10-1", "東京都港区6本木6-10-1", Mismatch, &[]),
+        ("十日町市", "新潟県十日町市千歳町3-3", "新潟県10日町市千歳町3-3", Mismatch, &[]),
+        ("五所川原市", "青森県五所川原市字布屋町41-1", "青森県5所川原市字布屋町41-1", Mismatch, &[]),
+        ("二子玉川", "東京都世田谷区玉川2-21-1 二子玉川ライズ", "東京都世田谷区玉川2-21-1 2子玉川ライズ", Mismatch, &[]),
+        ("千代田区", "東京都千代田区霞が関1-2-3", "東京都1000代田区霞が関1-2-3", Mismatch, &[]),
+        ("百人町", "東京都新宿区百人町2-1-1", "東京都新宿区100人町2-1-1", Mismatch, &[]),
+        ("一番町", "東京都千代田区一番町1-1", "東京都千代田区1番町1-1", Mismatch, &[]),
+        ("九十九里町", "千葉県山武郡九十九里町片貝1", "千葉県山武郡99里町片貝1", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn sapporo_jo_and_kyoto_street_addresses_compare_by_their_numbers() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("条 and 丁目 in 漢数字", "北海道札幌市中央区北三条西四丁目1番1号", "北海道札幌市中央区北3条西4丁目1-1", Notation, &[AddressNumbers]),
+        ("西4丁目 vs 西4-", "北海道札幌市中央区北3条西4丁目1-1", "北海道札幌市中央区北3条西4-1-1", Notation, &[AddressNumbers]),
+        ("another 条", "北海道札幌市中央区北3条西4丁目1-1", "北海道札幌市中央区北4条西4丁目1-1", Mismatch, &[]),
+        ("東 vs 西", "北海道札幌市中央区北3条西4丁目1-1", "北海道札幌市中央区北3条東4丁目1-1", Mismatch, &[]),
+        ("条 missing", "北海道札幌市中央区北3条西4丁目1-1", "北海道札幌市中央区北3西4-1-1", Mismatch, &[]),
+        ("旭川 条通", "北海道旭川市4条通8丁目", "北海道旭川市四条通八丁目", Notation, &[AddressNumbers]),
+        ("Sapporo without the prefecture", "札幌市中央区北1条西2丁目", "北海道札幌市中央区北1条西2丁目", Variant, &[AddressPrefecture]),
+        ("Kyoto, width", "京都府京都市中京区烏丸通四条下ル水銀屋町620", "京都府京都市中京区烏丸通四条下ル水銀屋町６２０", Notation, &[Width]),
+        ("Kyoto, spaces", "京都府京都市中京区 烏丸通四条下ル 水銀屋町 620", "京都府京都市中京区烏丸通四条下ル水銀屋町620", Notation, &[Space]),
+        ("Kyoto, 上ル vs 下ル", "京都府京都市中京区烏丸通四条上ル水銀屋町620", "京都府京都市中京区烏丸通四条下ル水銀屋町620", Mismatch, &[]),
+        ("Kyoto, another street", "京都府京都市中京区室町通四条下ル水銀屋町620", "京都府京都市中京区烏丸通四条下ル水銀屋町620", Mismatch, &[]),
+        ("Kyoto, 七条 and 番地の", "京都府京都市下京区烏丸通七条下ル東塩小路町721-1", "京都府京都市下京区烏丸通7条下ル東塩小路町721番地の1", Notation, &[AddressNumbers]),
+        ("Kyoto without the prefecture", "京都市中京区烏丸通四条下ル水銀屋町620", "京都府京都市中京区烏丸通四条下ル水銀屋町620", Variant, &[AddressPrefecture]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn ke_and_no_in_place_names_are_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("が vs ヶ", "東京都千代田区霞が関1-2-3", "東京都千代田区霞ヶ関1-2-3", Variant, &[AddressKe]),
+        ("ケ vs ヶ", "東京都千代田区霞ケ関1-2-3", "東京都千代田区霞ヶ関1-2-3", Variant, &[AddressKe]),
+        ("自由が丘", "東京都目黒区自由が丘1-2-3", "東京都目黒区自由ヶ丘1-2-3", Variant, &[AddressKe]),
+        ("鶴ヶ島市", "埼玉県鶴ヶ島市大字脚折1-2", "埼玉県鶴ケ島市大字脚折1-2", Variant, &[AddressKe]),
+        ("御茶ノ水", "東京都千代田区御茶ノ水1-2", "東京都千代田区御茶の水1-2", Variant, &[AddressNo]),
+        ("市之瀬", "山梨県南アルプス市市之瀬100", "山梨県南アルプス市市ノ瀬100", Variant, &[AddressNo]),
+        ("katakana words keep ガ", "東京都千代田区霞が関1-2-3 ガーデンハイツ", "東京都千代田区霞が関1-2-3 ケーデンハイツ", Mismatch, &[]),
+        ("ヶ cannot disappear", "東京都千代田区霞ヶ関1-2-3", "東京都千代田区霞関1-2-3", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn oaza_and_aza_prefixes_on_one_side_are_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("大字 and 字", "福島県伊達郡川俣町大字鶴沢字東13", "福島県伊達郡川俣町鶴沢東13", Variant, &[AddressAza]),
+        ("with the 郡 omitted too", "福島県伊達郡川俣町大字鶴沢字東13", "福島県川俣町鶴沢字東13", Variant, &[AddressCounty, AddressAza]),
+        ("大字 omitted, 字 kept", "福島県伊達郡川俣町大字鶴沢字東13", "福島県伊達郡川俣町鶴沢字東13", Variant, &[AddressAza]),
+        ("rural address, width only", "福島県伊達郡川俣町大字鶴沢字東13", "福島県伊達郡川俣町大字鶴沢字東１３", Notation, &[Width]),
+        ("大字 after a city", "長野県長野市大字鶴賀1234", "長野県長野市鶴賀1234", Variant, &[AddressAza]),
+        ("大字 after a town", "埼玉県比企郡小川町大字大塚123", "埼玉県比企郡小川町大塚123", Variant, &[AddressAza]),
+        ("字 after a city", "福島県伊達市字大泉5", "福島県伊達市大泉5", Variant, &[AddressAza]),
+        ("大字 is not 大", "長野県長野市大字鶴賀1234", "長野県長野市大鶴賀1234", Mismatch, &[]),
+        ("字 inside a word stays", "福岡県北九州市門司区文字ヶ関1-1", "福岡県北九州市門司区文ヶ関1-1", Mismatch, &[]),
+        ("another 大字", "福島県伊達郡川俣町大字鶴沢13", "福島県伊達郡川俣町大字中村13", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn a_county_omitted_on_one_side_is_variant_but_never_a_city_with_gun_in_its_name() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("虻田郡", "北海道虻田郡倶知安町北1条東2丁目", "北海道倶知安町北1条東2丁目", Variant, &[AddressCounty]),
+        ("西多摩郡", "東京都西多摩郡瑞穂町大字箱根ケ崎2335", "東京都瑞穂町大字箱根ケ崎2335", Variant, &[AddressCounty]),
+        ("余市郡余市町", "北海道余市郡余市町黒川町1-1", "北海道余市町黒川町1-1", Variant, &[AddressCounty]),
+        ("神崎郡市川町", "兵庫県神崎郡市川町西川辺165-3", "兵庫県市川町西川辺165-3", Variant, &[AddressCounty]),
+        ("大和郡山市 is a city", "奈良県大和郡山市北郡山町248-4", "奈良県山市北郡山町248-4", Mismatch, &[]),
+        ("蒲郡市 is a city", "愛知県蒲郡市旭町17-1", "愛知県市旭町17-1", Mismatch, &[]),
+        ("two different counties", "北海道虻田郡倶知安町北1条東2丁目", "北海道磯谷郡倶知安町北1条東2丁目", Mismatch, &[]),
+        ("a town never names its prefecture", "虻田郡倶知安町北1条東2丁目", "北海道倶知安町北1条東2丁目", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn old_and_variant_kanji_and_substitute_marks_are_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("澤", "東京都世田谷区深澤1-2-3", "東京都世田谷区深沢1-2-3", Variant, &[KanjiVariantMoj]),
+        ("﨑", "長崎県長﨑市茂里町2-41", "長崎県長崎市茂里町2-41", Variant, &[KanjiVariantMoj]),
+        ("髙", "東京都杉並区髙円寺南1-2-3", "東京都杉並区高円寺南1-2-3", Variant, &[KanjiVariantJis]),
+        ("邊", "京都府京田邊市田辺80", "京都府京田辺市田辺80", Variant, &[KanjiVariantMoj]),
+        ("variant kanji and width", "東京都世田谷区深澤１－２－３", "東京都世田谷区深沢1-2-3", Variant, &[Width, Hyphen, KanjiVariantMoj]),
+        ("●", "東京都●飾区金町1-2-3", "東京都葛飾区金町1-2-3", Variant, &[Wildcard]),
+        ("〓", "東京都〓飾区金町1-2-3", "東京都葛飾区金町1-2-3", Variant, &[Wildcard]),
+        ("a substitute is one character", "東京都●飾区金町1-2-3", "東京都葛葛飾区金町1-2-3", Mismatch, &[]),
+        ("a substitute is not a number", "東京都港区芝公園●-2-8", "東京都港区芝公園4-2-8", Mismatch, &[]),
+        ("substitutes cannot carry a match", "●●", "港区", Mismatch, &[]),
+        ("different kanji are not variants", "東京都三鷹市下連雀3-1-1", "広島県三原市下連雀3-1-1", Mismatch, &[]),
+        ("三鷹市 vs 三原市", "東京都三鷹市下連雀3-1-1", "東京都三原市下連雀3-1-1", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn building_and_room_text_on_one_side_is_variant_on_both_sides_it_must_agree() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("government building", "東京都新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1 都庁第一本庁舎", Variant, &[AddressBuilding]),
+        ("building directly after the number", "東京都新宿区西新宿2-8-1都庁第一本庁舎", "東京都新宿区西新宿2-8-1", Variant, &[AddressBuilding]),
+        ("apartment and room", "東京都千代田区霞が関1-2-3", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", Variant, &[AddressBuilding]),
+        ("apartment without a space", "東京都千代田区霞が関1-2-3グランドメゾン101号室", "東京都千代田区霞が関1-2-3", Variant, &[AddressBuilding]),
+        ("room number after 号 and a space", "東京都千代田区霞が関1-2-3号 405", "東京都千代田区霞が関1-2-3", Variant, &[AddressNumbers, AddressBuilding]),
+        ("room number after a space", "東京都千代田区霞が関1-2-3 405", "東京都千代田区霞が関1-2-3", Variant, &[AddressBuilding]),
+        ("a bare extra number is not a room", "東京都千代田区霞が関1-2-3-405", "東京都千代田区霞が関1-2-3", Mismatch, &[]),
+        ("room vs extra number", "東京都千代田区霞が関1-2-3-405", "東京都千代田区霞が関1-2-3 405", Mismatch, &[]),
+        ("another room", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 グランドメゾン102号室", Mismatch, &[]),
+        ("another building", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 サンハイツ101号室", Mismatch, &[]),
+        ("another 庁舎", "東京都新宿区西新宿2-8-1 都庁第一本庁舎", "東京都新宿区西新宿2-8-1 都庁第二本庁舎", Mismatch, &[]),
+        ("方書 after 番地", "福島県伊達郡川俣町大字鶴沢字東13番地 鈴木方", "福島県伊達郡川俣町大字鶴沢字東13", Variant, &[AddressNumbers, AddressBuilding]),
+        ("a postal code is not a number block", "〒160-0023 東京都新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Mismatch, &[]),
+        ("a postal code alone is not an address", "〒160-0023 東京都新宿区西新宿2-8-1", "〒160-0023", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn a_prefecture_omitted_on_one_side_is_variant_only_where_the_municipality_names_it() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("Tokyo ward", "新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Variant, &[AddressPrefecture]),
+        ("designated city", "横浜市中区日本大通1", "神奈川県横浜市中区日本大通1", Variant, &[AddressPrefecture]),
+        ("さいたま市", "さいたま市浦和区高砂3-15-1", "埼玉県さいたま市浦和区高砂3-15-1", Variant, &[AddressPrefecture]),
+        ("prefectural capital", "盛岡市内丸10-1", "岩手県盛岡市内丸10-1", Variant, &[AddressPrefecture]),
+        ("府中市 is in two prefectures", "府中市宮西町2-24", "東京都府中市宮西町2-24", Mismatch, &[]),
+        ("伊達市 is in two prefectures", "伊達市梁川町1", "福島県伊達市梁川町1", Mismatch, &[]),
+        ("a town never names its prefecture", "倶知安町北1条東2丁目", "北海道倶知安町北1条東2丁目", Mismatch, &[]),
+        ("two different prefectures", "東京都新宿区西新宿2-8-1", "大阪府新宿区西新宿2-8-1", Mismatch, &[]),
+        ("the city names another prefecture", "大阪市北区梅田1-1-1", "東京都大阪市北区梅田1-1-1", Mismatch, &[]),
+        ("東京 without 都 is text", "東京新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Mismatch, &[]),
+        ("several rules at once", "千代田区霞ヶ関1-2-3 中央合同庁舎", "東京都千代田区霞が関一丁目2番3号", Variant, &[AddressNumbers, AddressKe, AddressBuilding, AddressPrefecture]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn different_places_and_numbers_never_match() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("another town", "東京都新宿区西新宿2-8-1", "東京都新宿区東新宿2-8-1", Mismatch, &[]),
+        ("another 号", "東京都千代田区霞が関1-2-3", "東京都千代田区霞が関1-2-4", Mismatch, &[]),
+        ("another 丁目", "東京都新宿区西新宿2丁目8-1", "東京都新宿区西新宿3丁目8-1", Mismatch, &[]),
+        ("regrouped 2-1-2 vs 2-12", "東京都新宿区西新宿2-1-2", "東京都新宿区西新宿2-12", Mismatch, &[]),
+        ("regrouped 21-2 vs 2-12", "東京都新宿区西新宿21-2", "東京都新宿区西新宿2-12", Mismatch, &[]),
+        ("digits are not concatenated", "東京都新宿区西新宿2-8-1", "東京都新宿区西新宿28-1", Mismatch, &[]),
+        ("a stale address", "東京都新宿区西新宿2-8-1", "東京都渋谷区道玄坂1-2-3", Mismatch, &[]),
+        ("丁目 is not a bare number", "東京都新宿区西新宿二丁目", "東京都新宿区西新宿2", Mismatch, &[]),
+        ("a missing 号", "東京都新宿区西新宿2丁目1番1号", "東京都新宿区西新宿2丁目1番", Mismatch, &[]),
+        ("another municipality", "東京都三鷹市下連雀3-1-1", "東京都武蔵野市下連雀3-1-1", Mismatch, &[]),
+        ("room number joined by 号", "東京都千代田区霞が関1-2-3号405", "東京都千代田区霞が関1-2-3", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn debug_output_shows_no_address_text() {
+    let address = Address::parse("東京都新宿区西新宿2-8-1 都庁");
+    let debug = format!("{address:?}");
+    assert!(!debug.contains("新宿"), "{debug}");
+    assert!(!debug.contains("2-8-1"), "{debug}");
+    assert!(debug.is_ascii(), "{debug}");
+}
+
+#[test]
+fn a_parsed_address_knows_it_is_empty() {
+    assert!(Address::parse(" \u{3000}").is_empty());
+    assert!(!Address::parse("東京都").is_empty());
+}
+
+#[test]
+fn whitespace_does_not_hide_the_structure_of_an_address() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("ヶ between kanji with spaces", "東京都千代田区霞 ヶ 関1-2-3", "東京都千代田区霞が関1-2-3", Variant, &[Space, AddressKe]),
+        ("a spaced prefecture is still a prefecture", "東 京 都新宿区西新宿2-8-1", "新宿区西新宿2-8-1", Variant, &[AddressPrefecture]),
+        ("the space after a dropped prefecture", "東京都 新宿区西新宿2-8-1", "新宿区西新宿2-8-1", Variant, &[Space, AddressPrefecture]),
+        ("a spaced municipality still names its prefecture", "新 宿 区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Variant, &[Space, AddressPrefecture]),
+        ("a spaced county", "北海道虻田郡 倶知安町北1条東2丁目", "北海道倶知安町北1条東2丁目", Variant, &[Space, AddressCounty]),
+        ("大字 with a space after it", "長野県長野市大字 鶴賀1234", "長野県長野市鶴賀1234", Variant, &[Space, AddressAza]),
+        ("条 after a space", "北海道札幌市中央区北1 条西2丁目", "札幌市中央区北1条西2丁目", Variant, &[Space, AddressPrefecture]),
+        ("middle dot in a building", "東京都千代田区霞が関1-2-3 グランド・メゾン", "東京都千代田区霞が関1-2-3 グランドメゾン", Notation, &[Space]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn more_variant_and_notation_details() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("字 vs 大字 after a city", "福島県伊達市字大泉5", "福島県伊達市大字大泉5", Variant, &[AddressAza]),
+        ("variant kanji in both buildings", "東京都新宿区西新宿2-8-1 都廳第一本庁舎", "東京都新宿区西新宿2-8-1 都庁第一本庁舎", Variant, &[KanjiVariantMoj]),
+        ("combining 濁点 in a building", "東京都千代田区霞が関1-2-3 ク\u{3099}ランド", "東京都千代田区霞が関1-2-3 グランド", Notation, &[Width]),
+        ("hiragana and katakana are not folded in buildings", "東京都千代田区霞が関1-2-3 さくらハイツ", "東京都千代田区霞が関1-2-3 サクラハイツ", Mismatch, &[]),
+        ("ten digits are text, not a number", "東京都千代田区霞が関1234567890", "東京都千代田区霞が関１２３４５６７８９０", Notation, &[Width]),
+        ("hyphen look-alike between kana stays a long vowel", "東京都千代田区霞が関1-2-3 コ－ポ", "東京都千代田区霞が関1-2-3 コーポ", Notation, &[Hyphen]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn whitespace_inside_a_unit_needs_only_the_whitespace_rule() {
+    check(&[(
+        "丁 目",
+        "東京都新宿区西新宿2丁 目8-1",
+        "東京都新宿区西新宿2丁目8-1",
+        Notation,
+        &[Space],
+    )]);
+}
+
+// ---- properties ----
+
+const TOWNS: &[&str] = &[
+    "東京都新宿区西新宿",
+    "東京都千代田区霞が関",
+    "北海道札幌市中央区北1条西",
+    "福島県伊達郡川俣町大字鶴沢字東",
+    "東京都千代田区霞が関",
+    "北海道札幌市中央区北3条西",
+    "京都府京都市中京区烏丸通四条下ル水銀屋町",
+    "福島県伊達郡川俣町大字鶴沢字東",
+    "神奈川県横浜市中区日本大通",
+    "大阪府大阪市北区梅田",
+    "東京都港区六本木",
+    "東京都三鷹市下連雀",
+    "長野県長野市大字鶴賀",
+    "新宿区百人町",
+];
+
+const BUILDINGS: &[&str] = &[
+    "グランドメゾン101号室",
+    "都庁第一本庁舎",
+    "サンハイツ2F",
+    "405",
+];
+
+/// 1 ..= 999 in 漢数字, positional (二十四, 百二, 十).
+fn kanji(mut n: u32) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    let mut out = String::new();
+    for (unit, name) in [(100, "百"), (10, "十")] {
+        let d = n / unit;
+        if d > 0 {
+            if d > 1 {
+                out.push_str(DIGITS[d as usize]);
+            }
+            out.push_str(name);
+        }
+        n %= unit;
+    }
+    out.push_str(DIGITS[n as usize]);
+    out
+}
+
+/// A number block in one of several notations: hyphens or 丁目/番/号, arabic or 漢数字, with or
+/// without a trailing 号.
+fn block(numbers: &[u32], kanji_digits: bool, units: bool, trailing: bool) -> String {
+    // A lone 漢数字 with no unit is a place name, not a number: give it a unit.
+    let units = units || (kanji_digits && numbers.len() == 1);
+    let mut out = String::new();
+    for (i, &n) in numbers.iter().enumerate() {
+        if i > 0 {
+            out.push_str(match (units, numbers.len(), i) {
+                (false, _, _) => "-",
+                (true, 2, 1) => "番地",
+                (true, _, 1) => "丁目",
+                (true, _, 2) => "番",
+                (true, _, _) => "号-",
+            });
+        }
+        if kanji_digits {
+            out.push_str(&kanji(n))
+        } else {
+            out.push_str(&n.to_string())
+        }
+    }
+    if (units && numbers.len() == 1) || (trailing && !units) {
+        out.push_str(if numbers.len() == 1 { "番地" } else { "号" });
+    } else if units && numbers.len() == 3 {
+        out.push('号');
+    }
+    out
+}
+
+fn address(town: &str, block: &str, building: Option<&str>) -> String {
+    match building {
+        Some(b) => format!("{town}{block} {b}"),
+        None => format!("{town}{block}"),
+    }
+}
+
+fn digitish(c: char) -> bool {
+    c.is_ascii_digit() || ('０'..='９').contains(&c) || "〇一二三四五六七八九十百千".contains(c)
+}
+
+/// Typographic noise: full-width digits, letters and hyphens, hyphen look-alikes, whitespace
+/// between characters. Never whitespace inside a number (which would split it) or between 番地,
+/// 番 or 号 and a number (where whitespace ends the block and makes the number a room).
+fn noisy(s: &str, seed: &[u8]) -> String {
+    let mut out = String::new();
+    let mut prev: Option<char> = None;
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let r = seed.get(i % seed.len().max(1)).copied().unwrap_or(0);
+        let splits_number =
+            prev.is_some_and(|p| digitish(p) || matches!(p, '地' | '番' | '号')) && digitish(c);
+        if !splits_number && r % 7 == 0 {
+            out.push(if r % 2 == 0 { ' ' } else { '\u{3000}' });
+        }
+        match c {
+            '0'..='9' | 'A'..='Z' if r % 3 == 0 => {
+                out.push(char::from_u32(c as u32 + 0xFEE0).unwrap_or(c))
+            }
+            '-' if r % 3 == 0 => out.push(['－', '−', '‐', 'ー', '―'][(r / 3 % 5) as usize]),
+            _ => out.push(c),
+        }
+        prev = Some(c);
+    }
+    if seed.first().is_some_and(|r| r % 5 == 0) {
+        out.push('\u{3000}');
+    }
+    out
+}
+
+/// Information-losing differences that the variant rules accept: a prefecture the municipality
+/// names, the 郡, 大字, ヶ for が, an old kanji, the building.
+fn lossy(s: &str, seed: &[u8]) -> String {
+    let bit = |i: usize| seed.get(i % seed.len().max(1)).is_some_and(|r| r & 1 == 1);
+    let mut out = s.to_owned();
+    for (i, (from, to)) in [
+        ("東京都", ""),
+        ("北海道札幌市", "札幌市"),
+        ("伊達郡", ""),
+        ("大字", ""),
+        ("霞が関", "霞ヶ関"),
+        ("鶴沢", "鶴澤"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A prefecture is dropped only where the municipality names it (三鷹市 is not listed).
+        let named = |rest: &str| {
+            let chars: Vec<char> = rest.chars().collect();
+            super::places::prefecture_of_municipality(&chars).is_some()
+        };
+        let drop_prefecture = out.strip_prefix(from).is_some_and(named);
+        if bit(i) && (i > 1 || drop_prefecture) {
+            out = out.replacen(from, to, 1);
+        }
+    }
+    if bit(6) {
+        out = out.split(' ').next().unwrap_or_default().to_owned();
+    }
+    out
+}
+
+/// A town, the numbers of its block and maybe a building. A bare room number follows only a
+/// block of two or more numbers: after a single number (`西新宿1 405`) it reads as the rest of
+/// the lot, not as a room.
+fn address_parts() -> impl Strategy<Value = (&'static str, Vec<u32>, Option<&'static str>)> {
+    (
+        prop::sample::select(TOWNS),
+        prop::collection::vec(1u32..=999, 1..=4),
+        prop::option::of(prop::sample::select(BUILDINGS)),
+    )
+        .prop_map(|(town, numbers, building)| {
+            let bare_room = numbers.len() == 1 && building == Some("405");
+            (
+                town,
+                numbers,
+                if bare_room {
+                    Some(BUILDINGS[0])
+                } else {
+                    building
+                },
+            )
+        })
+}
+
+/// Fragments of addresses, to build strings that reach deep into the parser.
+const FRAGMENTS: &[&str] = &[
+    "東京都",
+    "北海道",
+    "京都府",
+    "新宿区",
+    "札幌市",
+    "府中市",
+    "虻田郡",
+    "倶知安町",
+    "大字",
+    "字",
+    "鶴沢",
+    "東",
+    "西",
+    "北",
+    "3",
+    "１",
+    "二",
+    "十",
+    "百",
+    "〇",
+    "丁目",
+    "番地",
+    "番",
+    "号",
+    "号室",
+    "の",
+    "ノ",
+    "之",
+    "ケ",
+    "ヶ",
+    "が",
+    "-",
+    "－",
+    "ー",
+    "ｰ",
+    " ",
+    "\u{3000}",
+    "・",
+    "●",
+    "〓",
+    "澤",
+    "沢",
+    "髙",
+    "グランド",
+    "ｸﾞﾗﾝﾄﾞ",
+    "101",
+    "条",
+    "〒",
+    "0",
+    "123456789012",
+    "a",
+    "Ａ",
+    "\u{3099}",
+    "ﾞ",
+    "大和郡山市",
+    "市",
+    "町",
+    "村",
+];
+
+fn fragments() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(FRAGMENTS), 0..14).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #[test]
+    fn comparison_is_symmetric_in_class_and_rules(a in fragments(), b in fragments()) {
+        prop_assert_eq!(compare(&a, &b), compare(&b, &a));
+    }
+
+    #[test]
+    fn comparison_of_real_looking_addresses_is_symmetric(
+        (town, numbers, building) in address_parts(),
+        (town2, numbers2, building2) in address_parts(),
+        seed in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let a = address(town, &block(&numbers, seed[0] % 2 == 0, seed[0] % 3 == 0, false), building);
+        let b = noisy(&address(town2, &block(&numbers2, false, seed[0] % 5 == 0, true), building2), &seed);
+        prop_assert_eq!(compare(&a, &b), compare(&b, &a));
+    }
+
+    #[test]
+    fn an_address_with_typographic_noise_is_exact_or_notation(
+        (town, numbers, building) in address_parts(),
+        kanji_digits: bool,
+        units: bool,
+        seed in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let clean = address(town, &block(&numbers, kanji_digits, units, false), building);
+        let noisy = noisy(&clean, &seed);
+        let c = compare(&clean, &noisy);
+        prop_assert!(matches!(c.class, Exact | Notation), "{:?} {} {}", c, clean, noisy);
+    }
+
+    #[test]
+    fn the_same_numbers_in_any_notation_are_notation(
+        (town, numbers, building) in address_parts(),
+        styles in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+    ) {
+        let (k1, u1, t1, k2, u2, t2) = styles;
+        let a = address(town, &block(&numbers, k1, u1, t1), building);
+        let b = address(town, &block(&numbers, k2, u2, t2), building);
+        let c = compare(&a, &b);
+        prop_assert!(matches!(c.class, Exact | Notation), "{:?} {} {}", c, a, b);
+    }
+
+    #[test]
+    fn one_different_number_in_the_block_is_always_a_mismatch(
+        (town, numbers, building) in address_parts(),
+        index in any::<prop::sample::Index>(),
+        other in 1u32..=999,
+        building_b: bool,
+        styles in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        seed in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let mut changed = numbers.clone();
+        let i = index.index(numbers.len());
+        prop_assume!(changed[i] != other);
+        changed[i] = other;
+        let (k1, u1, t1, k2, u2, t2) = styles;
+        let a = address(town, &block(&numbers, k1, u1, t1), building);
+        let b = noisy(&address(town, &block(&changed, k2, u2, t2), building.filter(|_| building_b)), &seed);
+        prop_assert_eq!(compare(&a, &b).class, Mismatch, "{} {}", a, b);
+    }
+
+    #[test]
+    fn an_address_with_lossy_differences_is_never_a_mismatch(
+        (town, numbers, building) in address_parts(),
+        kanji_digits: bool,
+        units: bool,
+        seed in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let clean = address(town, &block(&numbers, kanji_digits, units, false), building);
+        let lossy = noisy(&lossy(&clean, &seed), &seed[1..]);
+        let c = compare(&clean, &lossy);
+        prop_assert!(c.class != Mismatch, "{:?} {} {}", c, clean, lossy);
+    }
+
+    #[test]
+    fn one_different_number_is_a_mismatch_even_with_lossy_differences(
+        (town, numbers, building) in address_parts(),
+        index in any::<prop::sample::Index>(),
+        other in 1u32..=999,
+        styles in (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        seed in prop::collection::vec(any::<u8>(), 1..16),
+    ) {
+        let mut changed = numbers.clone();
+        let i = index.index(numbers.len());
+        prop_assume!(changed[i] != other);
+        changed[i] = other;
+        let (k1, u1, k2, u2) = styles;
+        let a = address(town, &block(&numbers, k1, u1, false), building);
+        let b = lossy(&address(town, &block(&changed, k2, u2, true), building), &seed);
+        prop_assert_eq!(compare(&a, &b).class, Mismatch, "{} {}", a, b);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(a in any::<String>(), b in any::<String>()) {
+        let _ = compare(&a, &b);
+        let _ = format!("{:?}", Address::parse(&a));
+    }
+
+    #[test]
+    fn fragments_never_panic_and_compare_exactly_with_themselves(a in fragments()) {
+        let parsed = Address::parse(&a);
+        let c = parsed.compare(&parsed);
+        let expected = if parsed.is_empty() { Missing } else { Exact };
+        prop_assert_eq!(c.class, expected);
+    }
+}
