@@ -6,7 +6,7 @@
 //!
 //! - [`domain`]: pure and synchronous, no I/O.
 //!   - [`domain::text`]: typographic and variant folding of Japanese text; every rule has a
-//!     stable [`domain::RuleId`].
+//!     stable [`domain::Rule`].
 //!   - [`domain::fields`]: one module per field — kanji name, kana name, birth date, sex,
 //!     address — each parsing and comparing two values into a [`domain::Comparison`].
 //!   - [`domain::number`]: the individual number, its check digit, and a `Debug` that never

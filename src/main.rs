@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_identity::cli::{Cli, Command, audit, check, exit, serve, verify};
+use verify_identity::cli::{Cli, Command, audit, check, exit, loadgen, serve, verify};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,6 +22,15 @@ fn main() -> ExitCode {
             }
         }),
         Command::Verify(args) => runtime().block_on(verify::run(&args)),
+        Command::Loadgen(args) => runtime().block_on(async {
+            match loadgen::run(&args).await {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    eprintln!("verify-identity loadgen: {e:#}");
+                    exit::FAILURE
+                }
+            }
+        }),
         Command::Audit(args) => runtime().block_on(audit::run(&args)),
     };
     ExitCode::from(code)

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod loadgen;
 pub mod serve;
 pub mod verify;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Serve(crate::config::ServeArgs),
     /// Send a VerifyRequest (proto3 JSON) to a running server; exit statuses as `check`.
     Verify(verify::VerifyArgs),
+    /// Generate realistic synthetic load against a server; rps and latency percentiles.
+    Loadgen(loadgen::LoadgenArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
 }

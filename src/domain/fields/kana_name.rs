@@ -67,7 +67,8 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let widened;
     let text = if enabled.contains(Rule::Width) {
         let mut w = String::with_capacity(raw.len());
-        if width::fold_width_into(raw, &mut w) {
+        // ｰ is the half-width form of ー (width); the other look-alikes are the hyphen rule's.
+        if width::fold_width_except(raw, &mut w, |c| c != 'ｰ' && chars::is_hyphen_like(c)) {
             fired.insert(Rule::Width);
         }
         widened = w;
@@ -91,7 +92,7 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::Hyphen);
             c = 'ー';
         }
-        if c.is_alphabetic() && c.is_uppercase() && enabled.contains(Rule::LatinCase) {
+        if chars::is_latin_upper(c) && enabled.contains(Rule::LatinCase) {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;

@@ -77,7 +77,7 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
                 fired.insert(Rule::Space);
                 continue;
             }
-        } else if c.is_alphabetic() && c.is_uppercase() && enabled.contains(Rule::LatinCase) {
+        } else if chars::is_latin_upper(c) && enabled.contains(Rule::LatinCase) {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;

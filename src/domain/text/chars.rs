@@ -54,6 +54,13 @@ pub fn is_substitute(c: char) -> bool {
         || ('\u{100000}'..='\u{10FFFD}').contains(&c)
 }
 
+/// An upper-case Latin letter (ASCII or Latin-1/Extended-A/B, as foreign residents' names use).
+/// Checked by range first: asking Unicode tables about every kana and kanji is the single most
+/// expensive thing a name fold would otherwise do.
+pub fn is_latin_upper(c: char) -> bool {
+    c.is_ascii_uppercase() || (('\u{00C0}'..'\u{0250}').contains(&c) && c.is_uppercase())
+}
+
 /// A control character (C0, C1, DEL), excluding ordinary whitespace. Such characters never
 /// belong in a field; the service rejects them at the edge.
 pub fn is_control(c: char) -> bool {

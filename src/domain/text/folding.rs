@@ -6,10 +6,10 @@
 //! where the field allows it, substitute marks matching one character) → variant; otherwise
 //! mismatch.
 //!
-//! The rules reported are those *needed*: each rule that changed something is re-checked by
-//! folding without it (it may have done the same thing on both sides, as half-width input on
-//! both sides does, or another rule may cover it). This costs extra folds only for values that
-//! were not exact and needed more than one rule.
+//! The rules reported are those *needed*: a rule that changed one side only is needed; a rule
+//! that changed both sides is re-checked by folding without it (it may have done the same thing
+//! on both sides, as half-width input on both sides does). This costs extra folds only for
+//! values that were not exact.
 
 use crate::domain::{Comparison, MatchClass, Rule, RuleSet, text::chars};
 
@@ -47,9 +47,11 @@ impl FoldedKey {
     pub fn new(raw: &str, folding: &Folding) -> Self {
         let mut notation = String::with_capacity(raw.len());
         let notation_fired = (folding.fold)(raw, folding.notation, &mut notation);
-        let mut variant = String::with_capacity(raw.len());
+        // The variant rules act on what the notation rules left, so the variant key is the
+        // notation key folded further: one pass over the raw text instead of two.
+        let mut variant = String::with_capacity(notation.len());
         let variant_fired =
-            (folding.fold)(raw, folding.notation.union(folding.variant), &mut variant);
+            notation_fired.union((folding.fold)(&notation, folding.variant, &mut variant));
         FoldedKey {
             raw: raw.to_owned(),
             empty: raw.chars().all(chars::is_space),
@@ -127,15 +129,22 @@ fn needed(
     wildcard: bool,
 ) -> RuleSet {
     let fired = fired_a.union(fired_b);
-    if fired.iter().nth(1).is_none() && !wildcard {
-        // A single rule made two different strings equal: it was needed.
+    // A rule that changed one side only was needed (the folds are written so that no two
+    // rules rewrite the same character). A rule that changed both sides may have done the
+    // same thing on both, so it is re-checked; with substitute marks in play every rule is.
+    let suspects = if wildcard {
+        fired
+    } else {
+        fired_a.intersection(fired_b)
+    };
+    if suspects.is_empty() {
         return fired;
     }
-    // Greedy ablation: drop each rule that the others (and, where allowed, substitute marks)
-    // can do without. What remains is sufficient on its own and has no rule to spare.
+    // Greedy ablation: drop each suspect that the others (and, where allowed, substitute
+    // marks) can do without. What remains is sufficient and has no rule to spare.
     let mut kept = enabled;
     let (mut ka, mut kb) = (String::new(), String::new());
-    for rule in fired.iter() {
+    for rule in suspects.iter() {
         let without = kept.without(rule);
         ka.clear();
         kb.clear();

@@ -9,8 +9,19 @@ use unicode_normalization::char::{compose, decompose_compatible};
 
 /// Folds width into `out`, appending. Returns whether anything changed.
 pub fn fold_width_into(s: &str, out: &mut String) -> bool {
+    fold_width_except(s, out, |_| false)
+}
+
+/// Folds width, leaving the characters for which `keep` is true to another rule (a kana name
+/// leaves hyphen look-alikes such as － and ｰ to its hyphen rule, so that exactly one rule
+/// explains them).
+pub fn fold_width_except(s: &str, out: &mut String, keep: fn(char) -> bool) -> bool {
     let mut changed = false;
     for c in s.chars() {
+        if keep(c) {
+            out.push(c);
+            continue;
+        }
         match c {
             // Full-width ASCII (！ … ～), excluding ～ which is a wave dash in Japanese text.
             '\u{FF01}'..='\u{FF5D}' => {
