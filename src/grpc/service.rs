@@ -205,13 +205,7 @@ impl Inner {
             comparisons: decision
                 .comparisons
                 .iter()
-                .map(|c| ComparisonRow {
-                    stage: c.stage.as_str().to_owned(),
-                    field: c.field.as_str().to_owned(),
-                    class: c.comparison.class.as_str().to_owned(),
-                    rules: c.comparison.rules.ids().map(str::to_owned).collect(),
-                    candidate_index: c.candidate_index as u32,
-                })
+                .map(ComparisonRow::from)
                 .collect(),
             hold_reasons: decision
                 .hold_reasons

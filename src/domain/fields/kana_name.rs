@@ -64,18 +64,10 @@ pub fn compare(a: &str, b: &str) -> Comparison {
 /// Folds a kana name under the enabled rules.
 pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let mut fired = RuleSet::EMPTY;
-    let widened;
-    let text = if enabled.contains(Rule::Width) {
-        let mut w = String::with_capacity(raw.len());
-        // ｰ is the half-width form of ー (width); the other look-alikes are the hyphen rule's.
-        if width::fold_width_except(raw, &mut w, |c| c != 'ｰ' && chars::is_hyphen_like(c)) {
-            fired.insert(Rule::Width);
-        }
-        widened = w;
-        widened.as_str()
-    } else {
-        raw
-    };
+    // ｰ is the half-width form of ー (width); the other look-alikes are the hyphen rule's.
+    let text = width::fold_width_if(raw, enabled, &mut fired, |c| {
+        c != 'ｰ' && chars::is_hyphen_like(c)
+    });
     let mut chars = text.chars().peekable();
     while let Some(mut c) = chars.next() {
         if (chars::is_space(c) || chars::is_name_separator(c)) && enabled.contains(Rule::Space) {

@@ -60,17 +60,7 @@ pub fn compare(a: &str, b: &str) -> Comparison {
 /// Folds a kanji name under the enabled rules.
 pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let mut fired = RuleSet::EMPTY;
-    let widened;
-    let text = if enabled.contains(Rule::Width) {
-        let mut w = String::with_capacity(raw.len());
-        if width::fold_width_into(raw, &mut w) {
-            fired.insert(Rule::Width);
-        }
-        widened = w;
-        widened.as_str()
-    } else {
-        raw
-    };
+    let text = width::fold_width_if(raw, enabled, &mut fired, |_| false);
     for c in text.chars() {
         if chars::is_space(c) || chars::is_name_separator(c) {
             if enabled.contains(Rule::Space) {

@@ -5,7 +5,11 @@
 //! because it also rewrites characters that carry meaning in names and addresses (compatibility
 //! ideographs, ㈱, ①, ㍻), which must either stay distinct or be handled by an explicit rule.
 
+use std::borrow::Cow;
+
 use unicode_normalization::char::{compose, decompose_compatible};
+
+use crate::domain::{Rule, RuleSet};
 
 /// Folds width into `out`, appending. Returns whether anything changed.
 pub fn fold_width_into(s: &str, out: &mut String) -> bool {
@@ -70,6 +74,24 @@ fn push_composing(out: &mut String, c: char) -> bool {
     }
     out.push(c);
     false
+}
+
+/// The width-folded text when `enabled` has [`Rule::Width`] (recording it in `fired` if it
+/// changed anything), else the text as it is. `keep` leaves characters to another rule.
+pub fn fold_width_if<'a>(
+    raw: &'a str,
+    enabled: RuleSet,
+    fired: &mut RuleSet,
+    keep: fn(char) -> bool,
+) -> Cow<'a, str> {
+    if !enabled.contains(Rule::Width) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    if fold_width_except(raw, &mut out, keep) {
+        fired.insert(Rule::Width);
+    }
+    Cow::Owned(out)
 }
 
 /// Folds width into a new string. Returns the string and whether anything changed.
