@@ -388,8 +388,21 @@ impl BirthDate {
             folds: RuleSet::EMPTY,
             fingerprint: fingerprint(raw.as_bytes()),
         };
-        let Some(lx) = lex(raw) else { return date };
+        // Forms often write the date followed by 生 or 生まれ ("born"): a spelling, not a part of
+        // the date.
+        let trimmed = raw.trim_end_matches(|c: char| c.is_whitespace());
+        let (text, born) = match trimmed
+            .strip_suffix("生まれ")
+            .or_else(|| trimmed.strip_suffix("生"))
+        {
+            Some(rest) => (rest, true),
+            None => (raw, false),
+        };
+        let Some(lx) = lex(text) else { return date };
         date.folds = lx.folds;
+        if born {
+            date.folds.insert(Rule::DateFormat);
+        }
         date.lower_letter = lx.lower_letter;
         let toks = lx.toks.get(..lx.len).unwrap_or_default();
         date.precision = if toks.is_empty() {
@@ -731,7 +744,7 @@ mod tests {
         ("元年1月1日", "元年1月1日", Unp, &[]),
         ("19 75-01-01", "1975-01-01", Unp, &[]),
         ("Q50.1.1", "S50.1.1", Unp, &[]),
-        ("昭和50年1月1日生", "昭和50年1月1日", Unp, &[]),
+        ("昭和50年1月1日生", "昭和50年1月1日", Not, &[Fmt]),
     ];
 
     #[test]
@@ -943,5 +956,23 @@ mod tests {
             let shown = format!("{parsed:?}");
             prop_assert!(shown.starts_with("BirthDate(<redacted>"));
         }
+    }
+
+    #[test]
+    fn a_date_followed_by_born_is_the_same_date_in_another_spelling() {
+        for written in [
+            "昭和50年1月1日生",
+            "昭和50年1月1日生まれ",
+            "S50.1.1 生",
+            "1975年1月1日生",
+        ] {
+            let got = compare(written, "昭和50年1月1日");
+            assert_eq!(got.class, MatchClass::Notation, "{written}");
+        }
+        assert_eq!(
+            compare("昭和50年1月2日生", "昭和50年1月1日").class,
+            MatchClass::Mismatch
+        );
+        assert_eq!(compare("生", "昭和50年1月1日").class, MatchClass::Missing);
     }
 }
