@@ -58,11 +58,11 @@ fn decision(insurer: &str, request_id: &str, verification_id: &str) -> NewEvent 
     }
 }
 
-/// An event that is neither a decision nor a commit (it never claims an idempotency key or a
-/// registration).
+/// An event that is neither a decision, a commit nor a resolution (it never claims an
+/// idempotency key, a registration or a hold).
 fn other_event(request_id: &str, verification_id: &str) -> NewEvent {
     NewEvent {
-        event_type: EventType::HoldResolved,
+        event_type: EventType::AccessDenied,
         decision: None,
         comparisons: vec![],
         number_fingerprint: None,
@@ -780,6 +780,76 @@ pub(super) async fn replicas_racing_to_commit_one_number_register_it_exactly_onc
     assert!(report.is_intact(), "{report:?}");
 }
 
+/// A resolution of the hold `verification_id`.
+fn resolution(insurer: &str, verification_id: &str) -> NewEvent {
+    NewEvent {
+        event_type: EventType::HoldResolved,
+        decision: Some("withdrawn".into()),
+        comparisons: vec![],
+        number_fingerprint: None,
+        request_fingerprint: None,
+        ..decision(insurer, "", verification_id)
+    }
+}
+
+pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let mut chain = ChainState::new();
+    let hold = |request: &str, verification: &str| NewEvent {
+        decision: Some("hold".into()),
+        hold_reasons: vec!["HOLD_REASON_FIELD_DIFFERS".into()],
+        ..decision(INSURER, request, verification)
+    };
+    let events = [
+        hold("r-1", "v-1"),
+        decision(INSURER, "r-2", "v-2"),
+        hold("r-3", "v-3"),
+        hold("r-4", "v-4"),
+        NewEvent {
+            decision: Some("hold".into()),
+            ..decision(OTHER_INSURER, "r-5", "v-5")
+        },
+    ];
+    backend.append_batch(&mut chain, &events).await.unwrap();
+    let open = |after: i64, limit: i64| {
+        let backend = backend.clone();
+        async move {
+            let holds = backend
+                .list_open_holds(INSURER, after, limit)
+                .await
+                .unwrap();
+            holds
+                .into_iter()
+                .map(|e| (e.id, e.event.verification_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = open(0, 10).await;
+    let ids: Vec<&str> = all.iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(ids, ["v-1", "v-3", "v-4"]);
+    let rest = open(all[0].0, 1).await;
+    assert_eq!(rest, all[1..2]);
+
+    let outcomes = backend
+        .append_batch(
+            &mut chain,
+            &[resolution(INSURER, "v-3"), resolution(INSURER, "v-3")],
+        )
+        .await
+        .unwrap();
+    appended_id(&outcomes[0]);
+    assert_eq!(outcomes[1], AppendOutcome::AlreadyResolved);
+    let again = backend
+        .append_batch(&mut chain, &[resolution(INSURER, "v-3")])
+        .await
+        .unwrap();
+    assert_eq!(again, [AppendOutcome::AlreadyResolved]);
+    let ids: Vec<String> = open(0, 10).await.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(ids, ["v-1", "v-4"]);
+    assert!(verify_store(&*backend).await.unwrap().is_intact());
+}
+
 /// Generates one runner module per backend from one list of tests.
 ///
 /// Each runner builds a fresh store, runs the test, cleans up even if it panicked, then
@@ -834,6 +904,7 @@ runners!(
     a_refusal_reason_is_stored_and_covered_by_the_chain,
     the_database_refuses_changes_to_registrations,
     replicas_racing_to_commit_one_number_register_it_exactly_once,
+    open_holds_are_listed_oldest_first_until_resolved_once,
 );
 
 /// Fresh stores for the runners, and tests that only one backend can express.

@@ -251,6 +251,9 @@ pub enum AppendOutcome {
         /// The registration already stored that the commit collided with.
         existing: Registration,
     },
+    /// A [`EventType::HoldResolved`] event for a hold that is already closed (earlier or in
+    /// the same batch); nothing was written.
+    AlreadyResolved,
 }
 
 /// A committed number: which subject and verification hold a number fingerprint, per insurer.

@@ -174,6 +174,21 @@ impl AuditBackend for SqliteBackend {
         Ok(rows.into_iter().map(Registration::from).collect())
     }
 
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_OPEN_HOLDS)
+            .bind(insurer_number)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+
     async fn ping(&self) -> Result<(), AuditError> {
         // Touch the audit table, not just the connection: a database that answers but has
         // lost the table cannot take decisions either.
@@ -276,6 +291,16 @@ impl BatchTransaction for SqliteTx {
             .bind(fp.map_or("", |f| f.key_id.as_str()))
             .bind(fp.map_or("", |f| f.mac_hex.as_str()))
             .bind(e.subject_id.as_str())
+            .bind(e.verification_id.as_str())
+            .bind(micros_since_epoch(e.occurred_at))
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(store::INSERT_HOLD_RESOLUTION)
+            .bind(e.insurer_number.as_str())
             .bind(e.verification_id.as_str())
             .bind(micros_since_epoch(e.occurred_at))
             .execute(&mut *self.0)

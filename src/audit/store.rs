@@ -69,6 +69,15 @@ pub trait AuditBackend: Send + Sync {
         subject_id: &str,
     ) -> Result<Vec<Registration>, AuditError>;
 
+    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
+    /// row id), starting after row `after_id`, at most `limit`.
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;
 
@@ -139,6 +148,22 @@ pub(crate) const SELECT_VERIFICATION_EVENTS: &str = "SELECT id, writer_id, seq, 
      request_fp_key_id, request_fp, response, prev_hash, hash, reason \
      FROM audit_events WHERE insurer_number = $1 AND verification_id = $2 ORDER BY id";
 
+/// Open holds of one insurer after a row id, oldest first.
+pub(crate) const SELECT_OPEN_HOLDS: &str = "SELECT id, writer_id, seq, event_type, \
+     occurred_at_us, caller, insurer_number, subject_id, subject_kind, request_id, verification_id, decision, \
+     policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
+     request_fp_key_id, request_fp, response, prev_hash, hash, reason \
+     FROM audit_events e \
+     WHERE e.insurer_number = $1 AND e.event_type = 'verification.decided' \
+      AND e.decision = 'hold' AND e.id > $2 \
+      AND NOT EXISTS (SELECT 1 FROM hold_resolutions h \
+       WHERE h.insurer_number = e.insurer_number AND h.verification_id = e.verification_id) \
+     ORDER BY e.id LIMIT $3";
+
+/// Closes a hold; an already closed one inserts nothing.
+pub(crate) const INSERT_HOLD_RESOLUTION: &str = "INSERT INTO hold_resolutions \
+     (insurer_number, verification_id, resolved_at_us) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
 /// Claims a registration; a conflict on either UNIQUE constraint inserts nothing.
 pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
      (insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us) \
@@ -180,6 +205,10 @@ pub(crate) trait BatchTransaction: Send {
     /// Inserts the registration a [`EventType::CommitAccepted`] event claims; `false` when
     /// its number or subject is already registered for the insurer (nothing inserted).
     async fn claim_registration(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
+
+    /// Closes the hold a [`EventType::HoldResolved`] event resolves; `false` when it was
+    /// closed already (nothing inserted).
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
 
     /// [`AuditBackend::find_registrations`], inside the transaction.
     async fn registrations(
@@ -334,8 +363,8 @@ async fn find_duplicates<T: BatchTransaction>(
     Ok(outcomes)
 }
 
-/// Claims the registration of every commit in `events` that is still to be written, in batch
-/// order, so that of two commits colliding in one batch the first wins just as it would across
+/// Claims the registration of every commit, and closes the hold of every resolution, in
+/// `events` that is still to be written, in batch order, so that of two commits colliding in one batch the first wins just as it would across
 /// batches. A commit whose claim conflicts is not written: its outcome names the registration
 /// it collided with.
 async fn claim_registrations<T: BatchTransaction>(
@@ -344,7 +373,16 @@ async fn claim_registrations<T: BatchTransaction>(
     outcomes: &mut [Option<AppendOutcome>],
 ) -> Result<(), sqlx::Error> {
     for (e, outcome) in events.iter().zip(outcomes.iter_mut()) {
-        if e.event_type != EventType::CommitAccepted || outcome.is_some() {
+        if outcome.is_some() {
+            continue;
+        }
+        if e.event_type == EventType::HoldResolved {
+            if !tx.claim_resolution(e).await? {
+                *outcome = Some(AppendOutcome::AlreadyResolved);
+            }
+            continue;
+        }
+        if e.event_type != EventType::CommitAccepted {
             continue;
         }
         if tx.claim_registration(e).await? {

@@ -6,6 +6,7 @@
 //! [`ServiceError`] to become a status in one place.
 
 mod commit;
+mod holds;
 
 use std::{
     pin::Pin,
@@ -156,9 +157,9 @@ impl Inner {
             Ok(AppendOutcome::DuplicateRequest { .. }) => {
                 self.replay(&request, request_fp.as_ref()).await
             }
-            Ok(AppendOutcome::RegistrationTaken { .. }) => Err(ServiceError::Internal(
-                "a decision was treated as a commit".into(),
-            )),
+            Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => Err(
+                ServiceError::Internal("a decision was treated as a commit or resolution".into()),
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "audit append failed; nothing returned");
                 (self.on_unavailable)();
@@ -295,33 +296,7 @@ impl Inner {
             .ok_or_else(|| {
                 ServiceError::NotFound("no such verification for this insurer".into())
             })?;
-        let verification = pb::VerifyResponse::decode(stored.event.response.as_slice())
-            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))?;
-        let later = self
-            .store
-            .find_events(&request.insurer_number, &request.verification_id)
-            .await?;
-        let commit = later
-            .iter()
-            .find(|e| e.event.event_type == EventType::CommitAccepted)
-            .map(|e| convert::timestamp(e.event.occurred_at));
-        let state = if commit.is_some() {
-            pb::VerificationState::Committed
-        } else if verification.decision() == pb::Decision::Hold {
-            pb::VerificationState::Held
-        } else {
-            pb::VerificationState::Decided
-        };
-        Ok(pb::VerificationRecord {
-            verification: Some(verification),
-            insurer_number: stored.event.insurer_number.clone(),
-            subject_id: stored.event.subject_id.clone(),
-            request_id: stored.event.request_id.clone(),
-            subject_kind: subject_kind_from_name(&stored.event.subject_kind).into(),
-            state: state.into(),
-            resolution: None,
-            committed_at: commit,
-        })
+        self.record(&stored).await
     }
 }
 
@@ -418,21 +393,31 @@ impl VerifyIdentity for VerifyService {
         result.map(Response::new).map_err(Status::from)
     }
 
+    #[instrument(name = "ResolveHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn resolve_hold(
         &self,
-        _request: Request<pb::ResolveHoldRequest>,
+        request: Request<pb::ResolveHoldRequest>,
     ) -> Result<Response<pb::ResolveHoldResponse>, Status> {
-        Err(Status::unimplemented(
-            "ResolveHold is not available in this version",
-        ))
+        let started = Instant::now();
+        let result = self.inner.resolve_hold(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("ResolveHold", started, code);
+        result.map(Response::new).map_err(Status::from)
     }
 
+    #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn list_holds(
         &self,
-        _request: Request<pb::ListHoldsRequest>,
+        request: Request<pb::ListHoldsRequest>,
     ) -> Result<Response<pb::ListHoldsResponse>, Status> {
-        Err(Status::unimplemented(
-            "ListHolds is not available in this version",
-        ))
+        let started = Instant::now();
+        let result = self.inner.list_holds(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("ListHolds", started, code);
+        result.map(Response::new).map_err(Status::from)
     }
 }

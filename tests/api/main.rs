@@ -63,6 +63,7 @@ macro_rules! on_both_backends {
 }
 
 mod gate;
+mod holds;
 
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,

@@ -125,9 +125,9 @@ impl Inner {
             AppendOutcome::RegistrationTaken { existing } => {
                 self.collided(request, &fp, &existing).await
             }
-            AppendOutcome::DuplicateRequest { .. } => Err(ServiceError::Internal(
-                "a commit was taken for a duplicate decision".into(),
-            )),
+            AppendOutcome::DuplicateRequest { .. } | AppendOutcome::AlreadyResolved => Err(
+                ServiceError::Internal("a commit was taken for a decision or resolution".into()),
+            ),
         }
     }
 
@@ -255,7 +255,7 @@ impl Inner {
     }
 
     /// Appends through the group-commit writer; an outage turns health off.
-    async fn append(&self, event: NewEvent) -> Result<AppendOutcome, ServiceError> {
+    pub(super) async fn append(&self, event: NewEvent) -> Result<AppendOutcome, ServiceError> {
         self.audit.append(event).await.map_err(|e| {
             tracing::error!(error = %e, "audit append failed; nothing returned");
             (self.on_unavailable)();

@@ -30,3 +30,24 @@ CREATE TRIGGER registrations_no_delete BEFORE DELETE ON registrations
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
 CREATE TRIGGER registrations_no_truncate BEFORE TRUNCATE ON registrations
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+
+-- One row per closed hold, claimed in the same transaction that appends its hold.resolved
+-- event: the primary key is what closes a hold exactly once, even when two operators on two
+-- replicas resolve it at the same moment.
+CREATE TABLE hold_resolutions (
+    insurer_number TEXT NOT NULL,
+    verification_id TEXT NOT NULL,
+    resolved_at_us BIGINT NOT NULL,
+    PRIMARY KEY (insurer_number, verification_id)
+);
+
+-- ListHolds: the held decisions of one insurer, oldest first.
+CREATE INDEX audit_events_holds ON audit_events (insurer_number, id)
+    WHERE event_type = 'verification.decided' AND decision = 'hold';
+
+CREATE TRIGGER hold_resolutions_no_update BEFORE UPDATE ON hold_resolutions
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER hold_resolutions_no_delete BEFORE DELETE ON hold_resolutions
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER hold_resolutions_no_truncate BEFORE TRUNCATE ON hold_resolutions
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();

@@ -32,3 +32,27 @@ CREATE TRIGGER registrations_no_delete BEFORE DELETE ON registrations
 BEGIN
     SELECT RAISE(ABORT, 'registrations is append-only');
 END;
+
+-- One row per closed hold, claimed in the same transaction that appends its hold.resolved
+-- event: the primary key is what closes a hold exactly once, even when two operators on two
+-- replicas resolve it at the same moment.
+CREATE TABLE hold_resolutions (
+    insurer_number TEXT NOT NULL,
+    verification_id TEXT NOT NULL,
+    resolved_at_us INTEGER NOT NULL,
+    PRIMARY KEY (insurer_number, verification_id)
+) STRICT, WITHOUT ROWID;
+
+-- ListHolds: the held decisions of one insurer, oldest first.
+CREATE INDEX audit_events_holds ON audit_events (insurer_number, id)
+    WHERE event_type = 'verification.decided' AND decision = 'hold';
+
+CREATE TRIGGER hold_resolutions_no_update BEFORE UPDATE ON hold_resolutions
+BEGIN
+    SELECT RAISE(ABORT, 'hold_resolutions is append-only');
+END;
+
+CREATE TRIGGER hold_resolutions_no_delete BEFORE DELETE ON hold_resolutions
+BEGIN
+    SELECT RAISE(ABORT, 'hold_resolutions is append-only');
+END;
