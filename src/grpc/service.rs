@@ -3,7 +3,9 @@
 //!
 //! Handlers stay short: conversion lives in [`crate::convert`], decisions in
 //! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
-//! [`ServiceError`] to become a status in one place.
+//! [`ServiceError`] to become a status in one place. The registration gate has its own
+//! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
+//! GetVerification reports).
 
 mod commit;
 mod holds;
