@@ -8,6 +8,7 @@
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::Deserialize;
@@ -20,6 +21,8 @@ pub const DEFAULT_DATABASE: &str = "sqlite:var/audit.sqlite";
 pub const DEFAULT_HMAC_KEY_FILE: &str = "var/audit-hmac.key";
 /// The largest request accepted, in bytes. Larger ones get OUT_OF_RANGE.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// How many hours after its decision a register verification may be committed.
+pub const DEFAULT_COMMIT_TTL_HOURS: u64 = 72;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
@@ -74,6 +77,7 @@ struct FileSettings {
     hmac_key_id: Option<String>,
     max_message_bytes: Option<usize>,
     batch_in_flight: Option<usize>,
+    commit_ttl_hours: Option<u64>,
 }
 
 /// Resolved settings of the service.
@@ -97,6 +101,10 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// Items of one VerifyBatch stream decided at once (bounds memory per stream).
     pub batch_in_flight: usize,
+    /// How long after its decision a register verification may still be committed: a stale
+    /// decision must not license a registration (the person may have moved or been
+    /// re-queried since).
+    pub commit_ttl: Duration,
 }
 
 /// A settings problem, reported before anything starts.
@@ -151,7 +159,17 @@ impl Settings {
             hmac_key_id: args.hmac_key_id.clone().or(file.hmac_key_id),
             max_message_bytes: file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
             batch_in_flight: file.batch_in_flight.unwrap_or(32),
+            commit_ttl: Duration::from_secs(
+                3600 * file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS),
+            ),
         };
+        if settings.commit_ttl.is_zero()
+            || settings.commit_ttl > Duration::from_secs(3600 * 24 * 366)
+        {
+            return Err(ConfigError::Invalid(
+                "commit_ttl_hours must be 1..=8784".into(),
+            ));
+        }
         if settings.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_message_bytes must be at least 1024".into(),

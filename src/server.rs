@@ -84,6 +84,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         store.clone(),
         key,
         settings.batch_in_flight,
+        settings.commit_ttl,
         on_unavailable,
     );
     Ok(App {

@@ -26,10 +26,19 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Versions the encoding, so a future change cannot collide with events hashed today.
 const ENCODING_TAG: &[u8] = b"verify-identity/audit-event/v1";
 
+/// The encoding of an event that carries a refusal reason: v1's fields, then the reason.
+/// Events without one keep the v1 encoding, so every event stored before the reason column
+/// existed still verifies; the tag keeps the two encodings from colliding.
+const ENCODING_TAG_V2: &[u8] = b"verify-identity/audit-event/v2";
+
 /// The hash of an event at position `seq` of `writer_id`'s chain, after `prev_hash`.
 pub fn event_hash(prev_hash: &str, writer_id: &str, seq: i64, e: &NewEvent) -> String {
     let mut h = Canonical(Sha256::new());
-    h.bytes(ENCODING_TAG);
+    h.bytes(if e.reason.is_some() {
+        ENCODING_TAG_V2
+    } else {
+        ENCODING_TAG
+    });
     h.str(prev_hash);
     h.str(writer_id);
     h.i64(seq);
@@ -61,6 +70,9 @@ pub fn event_hash(prev_hash: &str, writer_id: &str, seq: i64, e: &NewEvent) -> S
     h.fingerprint(e.number_fingerprint.as_ref());
     h.fingerprint(e.request_fingerprint.as_ref());
     h.bytes(&e.response);
+    if let Some(reason) = &e.reason {
+        h.str(reason);
+    }
     hex::encode(h.0.finalize())
 }
 
@@ -298,6 +310,7 @@ mod tests {
                 mac_hex: "cd".into(),
             }),
             response: vec![1, 2, 3],
+            reason: None,
         }
     }
 

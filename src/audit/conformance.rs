@@ -54,18 +54,21 @@ fn decision(insurer: &str, request_id: &str, verification_id: &str) -> NewEvent 
         number_fingerprint: Some(key.fingerprint_number(&number)),
         request_fingerprint: Some(key.fingerprint(request_id.as_bytes())),
         response: vec![0x0a, 0x03, b'v', 0x00, 0xff],
+        reason: None,
     }
 }
 
-/// An event that is not a decision (it never claims an idempotency key).
-fn commit_event(request_id: &str, verification_id: &str) -> NewEvent {
+/// An event that is neither a decision, a commit nor a resolution (it never claims an
+/// idempotency key, a registration or a hold).
+fn other_event(request_id: &str, verification_id: &str) -> NewEvent {
     NewEvent {
-        event_type: EventType::CommitAccepted,
+        event_type: EventType::AccessDenied,
         decision: None,
         comparisons: vec![],
         number_fingerprint: None,
         request_fingerprint: None,
         response: vec![],
+        reason: None,
         ..decision(INSURER, request_id, verification_id)
     }
 }
@@ -98,7 +101,7 @@ pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn
     let events = vec![
         decision(INSURER, "r-1", "v-1"),
         held,
-        commit_event("c-1", "v-1"),
+        other_event("c-1", "v-1"),
     ];
     let outcomes = backend
         .append_batch(&mut chain, &events)
@@ -143,7 +146,7 @@ pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn
 pub(super) async fn unknown_ids_are_not_found(backend: Arc<dyn AuditBackend>) {
     let mut chain = ChainState::new();
     backend
-        .append_batch(&mut chain, &[commit_event("r-1", "v-1")])
+        .append_batch(&mut chain, &[other_event("r-1", "v-1")])
         .await
         .unwrap();
     assert_eq!(
@@ -209,7 +212,7 @@ pub(super) async fn dropping_every_handle_flushes_the_queue_before_the_writer_st
     let callers: Vec<_> = (0..20)
         .map(|i| {
             let handle = handle.clone();
-            tokio::spawn(async move { handle.append(commit_event(&format!("r-{i}"), "v")).await })
+            tokio::spawn(async move { handle.append(other_event(&format!("r-{i}"), "v")).await })
         })
         .collect();
     drop(handle);
@@ -328,8 +331,8 @@ pub(super) async fn only_decisions_claim_request_ids(backend: Arc<dyn AuditBacke
     let mut chain = ChainState::new();
     let batch = [
         decision(INSURER, "r-1", "v-1"),
-        commit_event("r-1", "v-1"),
-        commit_event("r-1", "v-1"),
+        other_event("r-1", "v-1"),
+        other_event("r-1", "v-1"),
     ];
     let outcomes = backend.append_batch(&mut chain, &batch).await.unwrap();
     assert!(
@@ -470,7 +473,7 @@ pub(super) async fn verification_names_exactly_the_event_edited_behind_the_store
 pub(super) async fn a_deleted_event_is_detected_at_the_next_one(backend: Arc<dyn AuditBackend>) {
     let mut chain = ChainState::new();
     let batch: Vec<NewEvent> = (0..4)
-        .map(|i| commit_event(&format!("r-{i}"), "v"))
+        .map(|i| other_event(&format!("r-{i}"), "v"))
         .collect();
     let ids: Vec<i64> = backend
         .append_batch(&mut chain, &batch)
@@ -496,7 +499,7 @@ pub(super) async fn two_writers_interleaving_on_one_database_both_verify(
         let chain = if i % 2 == 0 { &mut a } else { &mut b };
         let batch = [
             decision(INSURER, &format!("r-{i}"), &format!("v-{i}")),
-            commit_event("c", "v"),
+            other_event("c", "v"),
         ];
         backend.append_batch(chain, &batch).await.unwrap();
     }
@@ -565,7 +568,7 @@ pub(super) async fn a_failed_transaction_commits_nothing_and_the_chain_stays_usa
         .await
         .unwrap();
 
-    let batch = [decision(INSURER, "r-2", "v-2"), commit_event("c-2", "v-2")];
+    let batch = [decision(INSURER, "r-2", "v-2"), other_event("c-2", "v-2")];
     let failed = backend.append_batch(&mut stale, &batch).await;
     assert!(
         matches!(failed, Err(AuditError::Unavailable(_))),
@@ -618,6 +621,235 @@ pub(super) async fn a_closed_store_fails_closed(backend: Arc<dyn AuditBackend>) 
     task.await.unwrap();
 }
 
+/// A commit of `number` for `subject` under `verification_id`.
+fn commit(insurer: &str, subject: &str, number: &str, verification_id: &str) -> NewEvent {
+    let key = FingerprintKey::from_secret(vec![0x42; 32]);
+    let number = IndividualNumber::parse(number).expect("a synthetic valid number");
+    NewEvent {
+        event_type: EventType::CommitAccepted,
+        subject_id: subject.into(),
+        decision: None,
+        comparisons: vec![],
+        number_fingerprint: Some(key.fingerprint_number(&number)),
+        response: vec![1],
+        ..decision(insurer, "", verification_id)
+    }
+}
+
+fn taken_by(outcome: &AppendOutcome) -> (&str, &str) {
+    match outcome {
+        AppendOutcome::RegistrationTaken { existing } => {
+            (&existing.subject_id, &existing.verification_id)
+        }
+        other => panic!("expected a taken registration, got {other:?}"),
+    }
+}
+
+pub(super) async fn a_number_or_subject_is_registered_once_per_insurer(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let mut chain = ChainState::new();
+    let first = commit(INSURER, "s-1", "123456789018", "v-1");
+    let outcomes = backend
+        .append_batch(
+            &mut chain,
+            &[
+                first.clone(),
+                // The same number for a sibling, in the same batch: the first wins.
+                commit(INSURER, "s-2", "123456789018", "v-2"),
+            ],
+        )
+        .await
+        .unwrap();
+    appended_id(&outcomes[0]);
+    assert_eq!(taken_by(&outcomes[1]), ("s-1", "v-1"));
+    let later = backend
+        .append_batch(
+            &mut chain,
+            &[
+                // Another number for the same subject, in a later batch.
+                commit(INSURER, "s-1", "983205673214", "v-3"),
+                // Another insurer keeps its own registrations.
+                commit(OTHER_INSURER, "s-2", "123456789018", "v-4"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken_by(&later[0]), ("s-1", "v-1"));
+    appended_id(&later[1]);
+
+    let fp = first.number_fingerprint.clone().unwrap();
+    let found = backend
+        .find_registrations(INSURER, &fp, "s-nobody")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].subject_id, "s-1");
+    assert_eq!(found[0].number_fingerprint, fp);
+    assert_eq!(found[0].committed_at, first.occurred_at);
+    // Only the appended commits are events; the refused claims wrote nothing.
+    assert_eq!(count_events(&*backend).await, 2);
+}
+
+pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let mut chain = ChainState::new();
+    let refused = NewEvent {
+        event_type: EventType::CommitRefused,
+        reason: Some("NUMBER_MISMATCH".into()),
+        ..decision(INSURER, "", "v-1")
+    };
+    let events = [decision(INSURER, "r-1", "v-1"), refused.clone()];
+    backend.append_batch(&mut chain, &events).await.unwrap();
+    let stored = backend.find_events(INSURER, "v-1").await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].event, events[0]);
+    assert_eq!(stored[1].event, refused);
+    assert!(
+        backend
+            .find_events(OTHER_INSURER, "v-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(verify_store(&*backend).await.unwrap().is_intact());
+
+    backend.drop_append_only_triggers().await;
+    backend
+        .execute_raw("UPDATE audit_events SET reason = 'EXPIRED' WHERE reason IS NOT NULL")
+        .await
+        .unwrap();
+    let report = verify_store(&*backend).await.unwrap();
+    assert_eq!(report.first_broken.expect("edit found").id, stored[1].id);
+}
+
+pub(super) async fn the_database_refuses_changes_to_registrations(backend: Arc<dyn AuditBackend>) {
+    let mut chain = ChainState::new();
+    backend
+        .append_batch(&mut chain, &[commit(INSURER, "s-1", "123456789018", "v-1")])
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE registrations SET subject_id = 's-forged'",
+        "DELETE FROM registrations",
+    ] {
+        let message = backend.execute_raw(sql).await.expect_err(sql);
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+}
+
+pub(super) async fn replicas_racing_to_commit_one_number_register_it_exactly_once(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let (ha, ta) = AuditWriter::spawn(backend.clone(), 8, 4);
+    let (hb, tb) = AuditWriter::spawn(backend.clone(), 8, 4);
+    let numbers = [
+        "123456789018",
+        "983205673214",
+        "111111111118",
+        "123456789000",
+    ];
+    for (i, number) in numbers.into_iter().enumerate() {
+        let (a, b) = tokio::join!(
+            ha.append(commit(
+                INSURER,
+                &format!("a-{i}"),
+                number,
+                &format!("va-{i}")
+            )),
+            hb.append(commit(
+                INSURER,
+                &format!("b-{i}"),
+                number,
+                &format!("vb-{i}")
+            )),
+        );
+        let outcomes = [a.unwrap(), b.unwrap()];
+        let appended = outcomes
+            .iter()
+            .filter(|o| matches!(o, AppendOutcome::Appended { .. }))
+            .count();
+        assert_eq!(appended, 1, "{outcomes:?}");
+    }
+    drop((ha, hb));
+    ta.await.unwrap();
+    tb.await.unwrap();
+    let report = verify_store(&*backend).await.unwrap();
+    assert_eq!(report.events_checked, 4);
+    assert!(report.is_intact(), "{report:?}");
+}
+
+/// A resolution of the hold `verification_id`.
+fn resolution(insurer: &str, verification_id: &str) -> NewEvent {
+    NewEvent {
+        event_type: EventType::HoldResolved,
+        decision: Some("withdrawn".into()),
+        comparisons: vec![],
+        number_fingerprint: None,
+        request_fingerprint: None,
+        ..decision(insurer, "", verification_id)
+    }
+}
+
+pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let mut chain = ChainState::new();
+    let hold = |request: &str, verification: &str| NewEvent {
+        decision: Some("hold".into()),
+        hold_reasons: vec!["HOLD_REASON_FIELD_DIFFERS".into()],
+        ..decision(INSURER, request, verification)
+    };
+    let events = [
+        hold("r-1", "v-1"),
+        decision(INSURER, "r-2", "v-2"),
+        hold("r-3", "v-3"),
+        hold("r-4", "v-4"),
+        NewEvent {
+            decision: Some("hold".into()),
+            ..decision(OTHER_INSURER, "r-5", "v-5")
+        },
+    ];
+    backend.append_batch(&mut chain, &events).await.unwrap();
+    let open = |after: i64, limit: i64| {
+        let backend = backend.clone();
+        async move {
+            let holds = backend
+                .list_open_holds(INSURER, after, limit)
+                .await
+                .unwrap();
+            holds
+                .into_iter()
+                .map(|e| (e.id, e.event.verification_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let all = open(0, 10).await;
+    let ids: Vec<&str> = all.iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(ids, ["v-1", "v-3", "v-4"]);
+    let rest = open(all[0].0, 1).await;
+    assert_eq!(rest, all[1..2]);
+
+    let outcomes = backend
+        .append_batch(
+            &mut chain,
+            &[resolution(INSURER, "v-3"), resolution(INSURER, "v-3")],
+        )
+        .await
+        .unwrap();
+    appended_id(&outcomes[0]);
+    assert_eq!(outcomes[1], AppendOutcome::AlreadyResolved);
+    let again = backend
+        .append_batch(&mut chain, &[resolution(INSURER, "v-3")])
+        .await
+        .unwrap();
+    assert_eq!(again, [AppendOutcome::AlreadyResolved]);
+    let ids: Vec<String> = open(0, 10).await.into_iter().map(|(_, v)| v).collect();
+    assert_eq!(ids, ["v-1", "v-4"]);
+    assert!(verify_store(&*backend).await.unwrap().is_intact());
+}
+
 /// Generates one runner module per backend from one list of tests.
 ///
 /// Each runner builds a fresh store, runs the test, cleans up even if it panicked, then
@@ -668,6 +900,11 @@ runners!(
     replicas_racing_on_one_request_id_store_exactly_one_decision,
     a_failed_transaction_commits_nothing_and_the_chain_stays_usable,
     a_closed_store_fails_closed,
+    a_number_or_subject_is_registered_once_per_insurer,
+    a_refusal_reason_is_stored_and_covered_by_the_chain,
+    the_database_refuses_changes_to_registrations,
+    replicas_racing_to_commit_one_number_register_it_exactly_once,
+    open_holds_are_listed_oldest_first_until_resolved_once,
 );
 
 /// Fresh stores for the runners, and tests that only one backend can express.

@@ -184,6 +184,9 @@ pub struct NewEvent {
     /// The encoded response the service returned (no personal data), so a replay and
     /// GetVerification return exactly the original.
     pub response: Vec<u8>,
+    /// For a refused commit: the machine-readable reason (`NUMBER_MISMATCH` …), the same id
+    /// the caller got in its error details. `None` for every other event.
+    pub reason: Option<String>,
 }
 
 impl fmt::Debug for NewEvent {
@@ -204,6 +207,7 @@ impl fmt::Debug for NewEvent {
             .field("number_fingerprint", &self.number_fingerprint)
             .field("request_fingerprint", &self.request_fingerprint)
             .field("response_bytes", &self.response.len())
+            .field("reason", &self.reason)
             .finish()
     }
 }
@@ -240,6 +244,44 @@ pub enum AppendOutcome {
         /// The verification id of the decision already stored.
         existing_verification_id: String,
     },
+    /// A [`EventType::CommitAccepted`] event whose number or subject is already registered
+    /// for this insurer; nothing was written. The caller tells an idempotent repeat (the same
+    /// verification) from a duplicate (another subject or another number).
+    RegistrationTaken {
+        /// The registration already stored that the commit collided with.
+        existing: Registration,
+    },
+    /// A [`EventType::HoldResolved`] event for a hold that is already closed (earlier or in
+    /// the same batch); nothing was written.
+    AlreadyResolved,
+}
+
+/// A committed number: which subject and verification hold a number fingerprint, per insurer.
+/// At most one per (insurer, fingerprint) and one per (insurer, subject).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The insurer.
+    pub insurer_number: String,
+    /// The committed number's fingerprint.
+    pub number_fingerprint: Fingerprint,
+    /// The subject it is registered for.
+    pub subject_id: String,
+    /// The verification that allowed it.
+    pub verification_id: String,
+    /// When it was committed.
+    pub committed_at: SystemTime,
+}
+
+impl fmt::Debug for Registration {
+    /// Ids only; the subject id is personal to the insurer and left out like in [`NewEvent`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("insurer_number", &self.insurer_number)
+            .field("number_fingerprint", &self.number_fingerprint)
+            .field("subject_id", &"<redacted>")
+            .field("verification_id", &self.verification_id)
+            .finish()
+    }
 }
 
 /// Why the audit log could not do what was asked. Messages never contain event content.
@@ -371,6 +413,7 @@ mod tests {
             number_fingerprint: Some(fp.clone()),
             request_fingerprint: Some(fp),
             response: vec![1, 2, 3],
+            reason: None,
         };
         let shown = format!("{event:?}");
         assert!(shown.contains("k-abc"));

@@ -20,8 +20,9 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, NewEvent, StoredEvent,
-    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow},
+    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
+    micros_since_epoch,
+    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationRow},
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -145,6 +146,49 @@ impl AuditBackend for SqliteBackend {
         Ok(rows.await?.into_iter().next())
     }
 
+    async fn find_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        self.fetch_events(
+            store::SELECT_VERIFICATION_EVENTS,
+            [insurer_number, verification_id],
+        )
+        .await
+    }
+
+    async fn find_registrations(
+        &self,
+        insurer_number: &str,
+        number_fingerprint: &Fingerprint,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, AuditError> {
+        let rows = sqlx::query_as::<_, RegistrationRow>(store::SELECT_REGISTRATIONS)
+            .bind(insurer_number)
+            .bind(number_fingerprint.mac_hex.as_str())
+            .bind(subject_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        Ok(rows.into_iter().map(Registration::from).collect())
+    }
+
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_OPEN_HOLDS)
+            .bind(insurer_number)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await;
+        store::decode_rows(rows)
+    }
+
     async fn ping(&self) -> Result<(), AuditError> {
         // Touch the audit table, not just the connection: a database that answers but has
         // lost the table cannot take decisions either.
@@ -238,6 +282,45 @@ impl BatchTransaction for SqliteTx {
             }
         }
         Ok(found)
+    }
+
+    async fn claim_registration(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
+        let fp = e.number_fingerprint.as_ref();
+        let done = sqlx::query(store::INSERT_REGISTRATION)
+            .bind(e.insurer_number.as_str())
+            .bind(fp.map_or("", |f| f.key_id.as_str()))
+            .bind(fp.map_or("", |f| f.mac_hex.as_str()))
+            .bind(e.subject_id.as_str())
+            .bind(e.verification_id.as_str())
+            .bind(micros_since_epoch(e.occurred_at))
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(store::INSERT_HOLD_RESOLUTION)
+            .bind(e.insurer_number.as_str())
+            .bind(e.verification_id.as_str())
+            .bind(micros_since_epoch(e.occurred_at))
+            .execute(&mut *self.0)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn registrations(
+        &mut self,
+        insurer_number: &str,
+        number_fp: &str,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, sqlx::Error> {
+        let rows = sqlx::query_as::<_, RegistrationRow>(store::SELECT_REGISTRATIONS)
+            .bind(insurer_number)
+            .bind(number_fp)
+            .bind(subject_id)
+            .fetch_all(&mut *self.0)
+            .await?;
+        Ok(rows.into_iter().map(Registration::from).collect())
     }
 
     async fn insert_events(

@@ -12,7 +12,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, ComparisonRow, EventType, Fingerprint, NewEvent,
-    StoredEvent, micros_since_epoch, time_from_micros,
+    Registration, StoredEvent, micros_since_epoch, time_from_micros,
 };
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -52,6 +52,32 @@ pub trait AuditBackend: Send + Sync {
         request_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError>;
 
+    /// Every event about this verification of `insurer_number` (its decision, commits,
+    /// refusals, resolutions), oldest first: how its current state is worked out.
+    async fn find_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The registrations of `insurer_number` that hold this number fingerprint or this
+    /// subject (at most two): how Verify finds a number already registered elsewhere.
+    async fn find_registrations(
+        &self,
+        insurer_number: &str,
+        number_fingerprint: &Fingerprint,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, AuditError>;
+
+    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
+    /// row id), starting after row `after_id`, at most `limit`.
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;
 
@@ -77,7 +103,7 @@ pub trait AuditBackend: Send + Sync {
     async fn fetch_text(&self, sql: &str) -> Result<String, String>;
 }
 
-/// Rows per multi-row INSERT. Each event row binds 21 parameters: 1,000 rows stay well under
+/// Rows per multi-row INSERT. Each event row binds 22 parameters: 1,000 rows stay well under
 /// both SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
 
@@ -85,13 +111,13 @@ pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
 pub(crate) const EVENT_COLUMNS: &str = "writer_id, seq, event_type, occurred_at_us, caller, \
      insurer_number, subject_id, subject_kind, request_id, verification_id, decision, policy_version, \
      comparisons, hold_reasons, number_fp_key_id, number_fp, request_fp_key_id, request_fp, \
-     response, prev_hash, hash";
+     response, prev_hash, hash, reason";
 
 /// Reads one decision by verification id. `$n` placeholders work on both databases.
 pub(crate) const SELECT_VERIFICATION: &str = "SELECT id, writer_id, seq, event_type, \
      occurred_at_us, caller, insurer_number, subject_id, subject_kind, request_id, verification_id, decision, \
      policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
-     request_fp_key_id, request_fp, response, prev_hash, hash \
+     request_fp_key_id, request_fp, response, prev_hash, hash, reason \
      FROM audit_events \
      WHERE insurer_number = $1 AND verification_id = $2 AND event_type = 'verification.decided' \
      ORDER BY id LIMIT 1";
@@ -101,7 +127,7 @@ pub(crate) const SELECT_BY_REQUEST: &str = "SELECT e.id, e.writer_id, e.seq, e.e
      e.occurred_at_us, e.caller, e.insurer_number, e.subject_id, e.subject_kind, e.request_id, \
      e.verification_id, e.decision, e.policy_version, e.comparisons, e.hold_reasons, \
      e.number_fp_key_id, e.number_fp, e.request_fp_key_id, e.request_fp, e.response, \
-     e.prev_hash, e.hash \
+     e.prev_hash, e.hash, e.reason \
      FROM verification_requests r \
      JOIN audit_events e ON e.insurer_number = r.insurer_number \
       AND e.verification_id = r.verification_id AND e.event_type = 'verification.decided' \
@@ -112,8 +138,41 @@ pub(crate) const SELECT_BY_REQUEST: &str = "SELECT e.id, e.writer_id, e.seq, e.e
 pub(crate) const SELECT_CHAINS: &str = "SELECT id, writer_id, seq, event_type, \
      occurred_at_us, caller, insurer_number, subject_id, subject_kind, request_id, verification_id, decision, \
      policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
-     request_fp_key_id, request_fp, response, prev_hash, hash \
+     request_fp_key_id, request_fp, response, prev_hash, hash, reason \
      FROM audit_events ORDER BY writer_id, seq";
+
+/// Reads every event of one verification, oldest first.
+pub(crate) const SELECT_VERIFICATION_EVENTS: &str = "SELECT id, writer_id, seq, event_type, \
+     occurred_at_us, caller, insurer_number, subject_id, subject_kind, request_id, verification_id, decision, \
+     policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
+     request_fp_key_id, request_fp, response, prev_hash, hash, reason \
+     FROM audit_events WHERE insurer_number = $1 AND verification_id = $2 ORDER BY id";
+
+/// Open holds of one insurer after a row id, oldest first.
+pub(crate) const SELECT_OPEN_HOLDS: &str = "SELECT id, writer_id, seq, event_type, \
+     occurred_at_us, caller, insurer_number, subject_id, subject_kind, request_id, verification_id, decision, \
+     policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
+     request_fp_key_id, request_fp, response, prev_hash, hash, reason \
+     FROM audit_events e \
+     WHERE e.insurer_number = $1 AND e.event_type = 'verification.decided' \
+      AND e.decision = 'hold' AND e.id > $2 \
+      AND NOT EXISTS (SELECT 1 FROM hold_resolutions h \
+       WHERE h.insurer_number = e.insurer_number AND h.verification_id = e.verification_id) \
+     ORDER BY e.id LIMIT $3";
+
+/// Closes a hold; an already closed one inserts nothing.
+pub(crate) const INSERT_HOLD_RESOLUTION: &str = "INSERT INTO hold_resolutions \
+     (insurer_number, verification_id, resolved_at_us) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// Claims a registration; a conflict on either UNIQUE constraint inserts nothing.
+pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
+     (insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+/// The registrations holding a number fingerprint or a subject, for one insurer.
+pub(crate) const SELECT_REGISTRATIONS: &str = "SELECT insurer_number, number_fp_key_id, \
+     number_fp, subject_id, verification_id, committed_at_us FROM registrations \
+     WHERE insurer_number = $1 AND (number_fp = $2 OR subject_id = $3) ORDER BY committed_at_us";
 
 /// The end of one writer's chain: its last `(seq, hash)`.
 pub(crate) const SELECT_CHAIN_TAIL: &str =
@@ -142,6 +201,22 @@ pub(crate) trait BatchTransaction: Send {
         &mut self,
         keys: &[(&str, &str)],
     ) -> Result<HashMap<(String, String), String>, sqlx::Error>;
+
+    /// Inserts the registration a [`EventType::CommitAccepted`] event claims; `false` when
+    /// its number or subject is already registered for the insurer (nothing inserted).
+    async fn claim_registration(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
+
+    /// Closes the hold a [`EventType::HoldResolved`] event resolves; `false` when it was
+    /// closed already (nothing inserted).
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
+
+    /// [`AuditBackend::find_registrations`], inside the transaction.
+    async fn registrations(
+        &mut self,
+        insurer_number: &str,
+        number_fp: &str,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, sqlx::Error>;
 
     /// Inserts the planned rows under `writer_id`; returns `(seq, id)` for each.
     async fn insert_events(
@@ -182,6 +257,7 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         chain.clone()
     };
     let mut outcomes = find_duplicates(&mut tx, events).await?;
+    claim_registrations(&mut tx, events, &mut outcomes).await?;
 
     let mut rows = Vec::new();
     for (e, outcome) in events.iter().zip(&outcomes) {
@@ -287,6 +363,47 @@ async fn find_duplicates<T: BatchTransaction>(
     Ok(outcomes)
 }
 
+/// Claims the registration of every commit, and closes the hold of every resolution, in
+/// `events` that is still to be written, in batch order, so that of two commits colliding in one batch the first wins just as it would across
+/// batches. A commit whose claim conflicts is not written: its outcome names the registration
+/// it collided with.
+async fn claim_registrations<T: BatchTransaction>(
+    tx: &mut T,
+    events: &[NewEvent],
+    outcomes: &mut [Option<AppendOutcome>],
+) -> Result<(), sqlx::Error> {
+    for (e, outcome) in events.iter().zip(outcomes.iter_mut()) {
+        if outcome.is_some() {
+            continue;
+        }
+        if e.event_type == EventType::HoldResolved {
+            if !tx.claim_resolution(e).await? {
+                *outcome = Some(AppendOutcome::AlreadyResolved);
+            }
+            continue;
+        }
+        if e.event_type != EventType::CommitAccepted {
+            continue;
+        }
+        if tx.claim_registration(e).await? {
+            continue;
+        }
+        let fp = e
+            .number_fingerprint
+            .as_ref()
+            .map_or("", |f| f.mac_hex.as_str());
+        let existing = tx
+            .registrations(&e.insurer_number, fp, &e.subject_id)
+            .await?
+            .into_iter()
+            .next()
+            // The claim conflicted, so a row exists: absent means it vanished mid-transaction.
+            .ok_or(sqlx::Error::RowNotFound)?;
+        *outcome = Some(AppendOutcome::RegistrationTaken { existing });
+    }
+    Ok(())
+}
+
 fn duplicate_of(verification_id: &str) -> AppendOutcome {
     AppendOutcome::DuplicateRequest {
         existing_verification_id: verification_id.to_string(),
@@ -379,7 +496,8 @@ where
                 .push_bind(request_fp.map(|f| f.mac_hex.as_str()))
                 .push_bind(e.response.as_slice())
                 .push_bind(row.prev_hash.as_str())
-                .push_bind(row.hash.as_str());
+                .push_bind(row.hash.as_str())
+                .push_bind(e.reason.as_deref());
         },
     );
     qb.push(" RETURNING seq, id");
@@ -425,6 +543,7 @@ pub(crate) struct EventRow {
     response: Vec<u8>,
     prev_hash: String,
     hash: String,
+    reason: Option<String>,
 }
 
 impl EventRow {
@@ -477,8 +596,35 @@ impl EventRow {
                 number_fingerprint,
                 request_fingerprint,
                 response: self.response,
+                reason: self.reason,
             },
         })
+    }
+}
+
+/// A registration row as both databases return it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RegistrationRow {
+    insurer_number: String,
+    number_fp_key_id: String,
+    number_fp: String,
+    subject_id: String,
+    verification_id: String,
+    committed_at_us: i64,
+}
+
+impl From<RegistrationRow> for Registration {
+    fn from(r: RegistrationRow) -> Self {
+        Registration {
+            insurer_number: r.insurer_number,
+            number_fingerprint: Fingerprint {
+                key_id: r.number_fp_key_id,
+                mac_hex: r.number_fp,
+            },
+            subject_id: r.subject_id,
+            verification_id: r.verification_id,
+            committed_at: time_from_micros(r.committed_at_us),
+        }
     }
 }
 
@@ -501,6 +647,7 @@ pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
         texts.extend(c.rules.iter().map(|r| ("comparisons", r.as_str())));
     }
     texts.extend(e.hold_reasons.iter().map(|r| ("hold_reasons", r.as_str())));
+    texts.push(("reason", e.reason.as_deref().unwrap_or("")));
     for (what, fp) in [("number_fingerprint", &e.number_fingerprint)]
         .into_iter()
         .chain([("request_fingerprint", &e.request_fingerprint)])
@@ -508,6 +655,12 @@ pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
         if let Some(fp) = fp {
             texts.extend([(what, fp.key_id.as_str()), (what, &fp.mac_hex)]);
         }
+    }
+    if e.event_type == EventType::CommitAccepted && e.number_fingerprint.is_none() {
+        // Its registration row is keyed by the fingerprint: without one it would claim nothing.
+        return Err(AuditError::Invalid(
+            "a commit.accepted event needs a number fingerprint".into(),
+        ));
     }
     match texts.iter().find(|(_, text)| text.contains('\0')) {
         Some((what, _)) => Err(AuditError::Invalid(format!(
@@ -598,6 +751,7 @@ mod tests {
             number_fingerprint: None,
             request_fingerprint: None,
             response: vec![0],
+            reason: None,
         };
         let err = validate(&e).unwrap_err();
         assert_eq!(

@@ -217,6 +217,42 @@ pub fn decide_prepared(
     }
 }
 
+/// What the audit store knows about the selected candidate's number before the decision is
+/// final. The store is asked by the caller; the gate stays free of I/O.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Registrations {
+    /// The number is already registered, for this insurer, to another subject.
+    pub number_registered_to_another_subject: bool,
+    /// This subject already has a different registered number with this insurer.
+    pub subject_has_another_number: bool,
+}
+
+/// Turns a register decision into a hold when its number is already registered elsewhere.
+///
+/// Applied after [`decide`] because only a register decision selects a number to look up;
+/// every other decision is returned unchanged.
+pub fn hold_for_registrations(mut decision: Decision, found: Registrations) -> Decision {
+    if decision.kind != DecisionKind::Register {
+        return decision;
+    }
+    if found.number_registered_to_another_subject {
+        decision
+            .hold_reasons
+            .push(HoldReason::NumberRegisteredToAnotherSubject);
+    }
+    if found.subject_has_another_number {
+        decision
+            .hold_reasons
+            .push(HoldReason::SubjectHasAnotherNumber);
+    }
+    if !decision.hold_reasons.is_empty() {
+        decision.hold_reasons.sort_unstable();
+        decision.kind = DecisionKind::Hold;
+        decision.selected_candidate = None;
+    }
+    decision
+}
+
 /// A comparison that failed only because the query lacks the field (the declared side has it).
 fn is_query_gap(c: &StageComparison, case: &Case) -> bool {
     if c.comparison.class != MatchClass::Missing {
@@ -233,6 +269,49 @@ fn is_query_gap(c: &StageComparison, case: &Case) -> bool {
         Stage::DeclaredVsQuery => query_empty,
         Stage::QueryVsCandidate => query_empty,
         Stage::DeclaredVsCandidate => false,
+    }
+}
+
+#[cfg(test)]
+mod registration_tests {
+    use super::*;
+
+    fn register() -> Decision {
+        Decision {
+            kind: DecisionKind::Register,
+            comparisons: Vec::new(),
+            hold_reasons: Vec::new(),
+            fields_to_complete: Vec::new(),
+            selected_candidate: Some(0),
+        }
+    }
+
+    #[test]
+    fn a_number_registered_to_someone_else_turns_register_into_hold() {
+        let d = hold_for_registrations(
+            register(),
+            Registrations {
+                number_registered_to_another_subject: true,
+                subject_has_another_number: true,
+            },
+        );
+        assert_eq!(d.kind, DecisionKind::Hold);
+        assert_eq!(d.selected_candidate, None);
+        assert_eq!(
+            d.hold_reasons,
+            [
+                HoldReason::NumberRegisteredToAnotherSubject,
+                HoldReason::SubjectHasAnotherNumber
+            ]
+        );
+    }
+
+    #[test]
+    fn no_registration_elsewhere_leaves_the_decision_alone() {
+        assert_eq!(
+            hold_for_registrations(register(), Registrations::default()),
+            register()
+        );
     }
 }
 

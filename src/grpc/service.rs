@@ -3,12 +3,17 @@
 //!
 //! Handlers stay short: conversion lives in [`crate::convert`], decisions in
 //! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
-//! [`ServiceError`] to become a status in one place.
+//! [`ServiceError`] to become a status in one place. The registration gate has its own
+//! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
+//! GetVerification reports).
+
+mod commit;
+mod holds;
 
 use std::{
     pin::Pin,
     sync::Arc,
-    time::{Instant, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 use futures::{Stream, StreamExt};
@@ -49,6 +54,8 @@ struct Inner {
     key: FingerprintKey,
     /// Items of one VerifyBatch stream decided at once.
     batch_in_flight: usize,
+    /// How long a register decision may be committed after it was made.
+    commit_ttl: Duration,
     /// Flips the health status to NOT_SERVING as soon as a write fails.
     on_unavailable: Box<dyn Fn() + Send + Sync>,
 }
@@ -61,6 +68,7 @@ impl VerifyService {
         store: Arc<dyn AuditBackend>,
         key: FingerprintKey,
         batch_in_flight: usize,
+        commit_ttl: Duration,
         on_unavailable: Box<dyn Fn() + Send + Sync>,
     ) -> Self {
         VerifyService {
@@ -70,6 +78,7 @@ impl VerifyService {
                 store,
                 key,
                 batch_in_flight,
+                commit_ttl,
                 on_unavailable,
             }),
         }
@@ -101,6 +110,11 @@ fn subject_kind_from_name(name: &str) -> pb::SubjectKind {
     }
 }
 
+/// A 保険者番号: 8 ASCII digits.
+fn is_insurer_number(s: &str) -> bool {
+    s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
     metrics::counter!("verify_calls_total", "rpc" => rpc, "code" => format!("{code:?}"))
         .increment(1);
@@ -114,6 +128,9 @@ impl Inner {
         let case = convert::case_from_request(&request, Identifiers::Required)
             .map_err(ServiceError::InvalidArgument)?;
         let decision = gate::decide(&case, &self.policy);
+        let decision = self
+            .hold_for_registrations(&request, &case, decision)
+            .await?;
         let verification_id = uuid::Uuid::now_v7().to_string();
         let decided_at = SystemTime::now();
         let response = convert::response_from_decision(
@@ -142,12 +159,47 @@ impl Inner {
             Ok(AppendOutcome::DuplicateRequest { .. }) => {
                 self.replay(&request, request_fp.as_ref()).await
             }
+            Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => Err(
+                ServiceError::Internal("a decision was treated as a commit or resolution".into()),
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "audit append failed; nothing returned");
                 (self.on_unavailable)();
                 Err(e.into())
             }
         }
+    }
+
+    /// A register decision whose number is already registered to someone else (or whose
+    /// subject already has another number) becomes a hold. A read, not a lock: a commit racing
+    /// this Verify is stopped by the database at commit time.
+    async fn hold_for_registrations(
+        &self,
+        request: &pb::VerifyRequest,
+        case: &gate::Case,
+        decision: Decision,
+    ) -> Result<Decision, ServiceError> {
+        let Some(number) = decision
+            .selected_candidate
+            .and_then(|i| case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok())
+        else {
+            return Ok(decision);
+        };
+        let fp = self.key.fingerprint_number(number);
+        let found = self
+            .store
+            .find_registrations(&request.insurer_number, &fp, &request.subject_id)
+            .await?;
+        let registrations = gate::Registrations {
+            number_registered_to_another_subject: found
+                .iter()
+                .any(|r| r.number_fingerprint == fp && r.subject_id != request.subject_id),
+            subject_has_another_number: found
+                .iter()
+                .any(|r| r.subject_id == request.subject_id && r.number_fingerprint != fp),
+        };
+        Ok(gate::hold_for_registrations(decision, registrations))
     }
 
     /// The stored answer for a repeated idempotency key, if the content is the same.
@@ -215,6 +267,7 @@ impl Inner {
             number_fingerprint,
             request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
             response: response.encode_to_vec(),
+            reason: None,
         }
     }
 
@@ -229,9 +282,7 @@ impl Inner {
                 description: "is required".into(),
             });
         }
-        if request.insurer_number.len() != 8
-            || !request.insurer_number.bytes().all(|b| b.is_ascii_digit())
-        {
+        if !is_insurer_number(&request.insurer_number) {
             violations.push(FieldViolation {
                 field: "insurer_number".into(),
                 description: "must be 8 digits (保険者番号)".into(),
@@ -247,23 +298,7 @@ impl Inner {
             .ok_or_else(|| {
                 ServiceError::NotFound("no such verification for this insurer".into())
             })?;
-        let verification = pb::VerifyResponse::decode(stored.event.response.as_slice())
-            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))?;
-        let state = if verification.decision() == pb::Decision::Hold {
-            pb::VerificationState::Held
-        } else {
-            pb::VerificationState::Decided
-        };
-        Ok(pb::VerificationRecord {
-            verification: Some(verification),
-            insurer_number: stored.event.insurer_number.clone(),
-            subject_id: stored.event.subject_id.clone(),
-            request_id: stored.event.request_id.clone(),
-            subject_kind: subject_kind_from_name(&stored.event.subject_kind).into(),
-            state: state.into(),
-            resolution: None,
-            committed_at: None,
-        })
+        self.record(&stored).await
     }
 }
 
@@ -346,30 +381,45 @@ impl VerifyIdentity for VerifyService {
         result.map(Response::new).map_err(Status::from)
     }
 
+    #[instrument(name = "CommitRegistration", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn commit_registration(
         &self,
-        _request: Request<pb::CommitRegistrationRequest>,
+        request: Request<pb::CommitRegistrationRequest>,
     ) -> Result<Response<pb::CommitRegistrationResponse>, Status> {
-        Err(Status::unimplemented(
-            "CommitRegistration is not available in this version",
-        ))
+        let started = Instant::now();
+        let result = self.inner.commit(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("CommitRegistration", started, code);
+        result.map(Response::new).map_err(Status::from)
     }
 
+    #[instrument(name = "ResolveHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn resolve_hold(
         &self,
-        _request: Request<pb::ResolveHoldRequest>,
+        request: Request<pb::ResolveHoldRequest>,
     ) -> Result<Response<pb::ResolveHoldResponse>, Status> {
-        Err(Status::unimplemented(
-            "ResolveHold is not available in this version",
-        ))
+        let started = Instant::now();
+        let result = self.inner.resolve_hold(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("ResolveHold", started, code);
+        result.map(Response::new).map_err(Status::from)
     }
 
+    #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn list_holds(
         &self,
-        _request: Request<pb::ListHoldsRequest>,
+        request: Request<pb::ListHoldsRequest>,
     ) -> Result<Response<pb::ListHoldsResponse>, Status> {
-        Err(Status::unimplemented(
-            "ListHolds is not available in this version",
-        ))
+        let started = Instant::now();
+        let result = self.inner.list_holds(request.get_ref()).await;
+        let code = result
+            .as_ref()
+            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+        record_call("ListHolds", started, code);
+        result.map(Response::new).map_err(Status::from)
     }
 }

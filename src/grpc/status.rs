@@ -4,10 +4,15 @@
 //! from "we cannot do it now" (UNAVAILABLE) and "we broke" (INTERNAL). Messages and details
 //! never carry request values: they are personal data.
 
+use std::collections::HashMap;
+
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{audit::AuditError, convert::FieldViolation, grpc::pb};
+
+/// The `domain` of every `google.rpc.ErrorInfo` this service returns.
+pub const ERROR_DOMAIN: &str = "verifyidentity.v1";
 
 /// What can go wrong in a call.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +26,16 @@ pub enum ServiceError {
     /// No such verification for this insurer.
     #[error("{0}")]
     NotFound(String),
+    /// The gate refuses: the request is well formed but the state does not allow it.
+    /// `reason` is the machine-readable id (`NUMBER_MISMATCH` …) the caller gets in
+    /// `google.rpc.ErrorInfo`, and the audit event records.
+    #[error("{message} ({reason})")]
+    FailedPrecondition {
+        /// Stable id, documented in the proto.
+        reason: &'static str,
+        /// A description without personal data.
+        message: &'static str,
+    },
     /// The audit log cannot take the event: nothing was decided.
     #[error("the audit log is unavailable; nothing was recorded or decided")]
     Unavailable,
@@ -45,6 +60,7 @@ impl ServiceError {
             ServiceError::InvalidArgument(_) => Code::InvalidArgument,
             ServiceError::AlreadyExists(_) => Code::AlreadyExists,
             ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::FailedPrecondition { .. } => Code::FailedPrecondition,
             ServiceError::Unavailable => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
         }
@@ -84,6 +100,11 @@ impl From<ServiceError> for Status {
                     details,
                 )
             }
+            ServiceError::FailedPrecondition { reason, .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                e.to_string(),
+                ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new()),
+            ),
             other => Status::new(other.code(), other.to_string()),
         }
     }
@@ -104,5 +125,18 @@ mod tests {
         let details = status.get_error_details();
         let bad = details.bad_request().expect("BadRequest detail");
         assert_eq!(bad.field_violations[0].field, "insurer_number");
+    }
+
+    #[test]
+    fn a_gate_refusal_is_failed_precondition_with_its_reason_in_error_info() {
+        let status: Status = ServiceError::FailedPrecondition {
+            reason: "NUMBER_MISMATCH",
+            message: "the number is not the selected candidate's",
+        }
+        .into();
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let info = status.get_error_details().error_info().cloned().unwrap();
+        assert_eq!(info.reason, "NUMBER_MISMATCH");
+        assert_eq!(info.domain, ERROR_DOMAIN);
     }
 }

@@ -27,6 +27,7 @@ pub(crate) fn postgres_url() -> String {
 }
 
 /// A fresh, empty database for one test.
+#[derive(Clone)]
 pub(crate) struct TestDatabase {
     pub(crate) backend: Backend,
     /// The URL the server is given.
@@ -159,6 +160,11 @@ pub(crate) async fn spawn_app_with(
 ) -> TestApp {
     init_test_logging();
     let db = TestDatabase::new(backend).await;
+    start(db, adjust).await
+}
+
+/// Starts a server on `db` (which may already have another server on it).
+async fn start(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let args = ServeArgs {
         database: Some(db.url.clone()),
         hmac_key_file: Some(db.dir.join("hmac.key")),
@@ -189,6 +195,12 @@ pub(crate) async fn spawn_app_with(
 }
 
 impl TestApp {
+    /// A second server on the same database and fingerprint key, as a replica would be.
+    /// Stop it with [`TestApp::stop`], not `finish`: the first server owns the database.
+    pub(crate) async fn spawn_replica(&self) -> TestApp {
+        start(self.db.clone(), |_| {}).await
+    }
+
     /// Stops the server gracefully and waits until the audit log is flushed.
     pub(crate) async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -275,6 +287,14 @@ pub(crate) fn register_request(request_id: &str) -> pb::VerifyRequest {
             nanos: 0,
         }),
     }
+}
+
+/// A request that registers `number` for `subject`.
+pub(crate) fn register_for(request_id: &str, subject: &str, number: &str) -> pb::VerifyRequest {
+    let mut r = register_request(request_id);
+    r.subject_id = subject.into();
+    r.candidates[0].individual_number = number.into();
+    r
 }
 
 /// A request that holds: the result is someone else (知子 for 智子).

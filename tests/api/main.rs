@@ -62,6 +62,9 @@ macro_rules! on_both_backends {
     };
 }
 
+mod gate;
+mod holds;
+
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,
     bad_input_is_invalid_argument_naming_the_field,

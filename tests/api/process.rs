@@ -129,9 +129,50 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
         hold_request("pii-2"),
         return_request("pii-3"),
     ];
+    let mut decided = Vec::new();
     for r in sent.clone() {
-        client.verify(r).await.unwrap();
+        decided.push(client.verify(r).await.unwrap().into_inner().verification_id);
     }
+    // The gate's calls, refused and accepted, with the number in several spellings.
+    let commit = |number: &str| pb::CommitRegistrationRequest {
+        verification_id: decided[0].clone(),
+        insurer_number: "32130011".into(),
+        subject_id: "1234-567-01".into(),
+        individual_number: number.into(),
+    };
+    client
+        .commit_registration(commit("983205673214"))
+        .await
+        .unwrap_err();
+    client
+        .commit_registration(commit("98320567321"))
+        .await
+        .unwrap_err();
+    client
+        .commit_registration(commit("402718593027"))
+        .await
+        .unwrap();
+    client
+        .commit_registration(commit("4027-1859-3027"))
+        .await
+        .unwrap();
+    client
+        .list_holds(pb::ListHoldsRequest {
+            insurer_number: "32130011".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .resolve_hold(pb::ResolveHoldRequest {
+            verification_id: decided[1].clone(),
+            insurer_number: "32130011".into(),
+            resolution: pb::Resolution::Withdrawn.into(),
+            operator_id: "op-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let mut bad = register_request("pii-4");
     bad.candidates[0].individual_number = "4027185930X7".into();
     client.verify(bad).await.unwrap_err();
@@ -180,6 +221,10 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
             "402718",
             "718593",
             "593027",
+            "983205",
+            "205673",
+            "673214",
+            "98320567321",
         ]
         .map(String::from),
     );

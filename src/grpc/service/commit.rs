@@ -1,0 +1,298 @@
+//! CommitRegistration: the last check before a number leaves for the 中間サーバー.
+//!
+//! The order of the checks is part of the contract: the cheapest facts about the stored
+//! decision first, then an earlier commit of the same verification (a repeat is answered with
+//! the original even after the decision has expired), then the deadline, and last the
+//! database's own word on duplicates, which is the only check that holds against a concurrent
+//! commit on another replica. Every refusal is an audit event with its reason, and so is every
+//! success; a malformed request is neither.
+
+use std::time::SystemTime;
+
+use prost::Message;
+
+use crate::{
+    audit::{self, AppendOutcome, EventType, Fingerprint, NewEvent, Registration, StoredEvent},
+    convert::{self, FieldViolation},
+    domain::number::IndividualNumber,
+    grpc::{pb, status::ServiceError},
+};
+
+use super::Inner;
+
+/// Why a commit is refused. The ids are a contract (documented on CommitRegistration in the
+/// proto) and are stored in the audit event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// No verification with this id for this insurer (another insurer's id looks the same,
+    /// so that ids cannot be probed across insurers).
+    VerificationNotFound,
+    /// The verification is about another subject.
+    SubjectMismatch,
+    /// The decision was hold or return.
+    NotRegister,
+    /// The number is not the selected candidate's.
+    NumberMismatch,
+    /// The decision is older than the commit TTL.
+    Expired,
+    /// The number is already registered for another subject of this insurer.
+    NumberRegisteredToAnotherSubject,
+    /// The subject already has a different registered number.
+    SubjectHasAnotherNumber,
+}
+
+impl Refusal {
+    /// The stable id, in `ErrorInfo.reason` and the audit event.
+    pub(super) fn reason(self) -> &'static str {
+        match self {
+            Refusal::VerificationNotFound => "VERIFICATION_NOT_FOUND",
+            Refusal::SubjectMismatch => "SUBJECT_MISMATCH",
+            Refusal::NotRegister => "NOT_REGISTER",
+            Refusal::NumberMismatch => "NUMBER_MISMATCH",
+            Refusal::Expired => "EXPIRED",
+            Refusal::NumberRegisteredToAnotherSubject => "NUMBER_REGISTERED_TO_ANOTHER_SUBJECT",
+            Refusal::SubjectHasAnotherNumber => "SUBJECT_HAS_ANOTHER_NUMBER",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Refusal::VerificationNotFound => "no such verification for this insurer",
+            Refusal::SubjectMismatch => "the verification is about another subject",
+            Refusal::NotRegister => "the verification did not decide register",
+            Refusal::NumberMismatch => "the number is not the selected candidate's",
+            Refusal::Expired => "the verification is too old to commit; verify again",
+            Refusal::NumberRegisteredToAnotherSubject => {
+                "the number is already registered for another subject"
+            }
+            Refusal::SubjectHasAnotherNumber => "the subject already has another registered number",
+        }
+    }
+}
+
+/// What the checks on the stored decision concluded.
+enum Checked {
+    /// Refuse with this reason.
+    Refuse(Refusal),
+    /// This verification was committed before: answer with the original.
+    Repeat(pb::CommitRegistrationResponse),
+    /// Try to claim the registration.
+    Claim,
+}
+
+impl Inner {
+    /// One commit: durable (accepted or refused) before it is answered.
+    pub(super) async fn commit(
+        &self,
+        request: &pb::CommitRegistrationRequest,
+    ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
+        let number = validate(request)?;
+        let fp = self.key.fingerprint_number(&number);
+        let stored = self
+            .store
+            .find_verification(&request.insurer_number, &request.verification_id)
+            .await?;
+        let checked = match &stored {
+            None => Checked::Refuse(Refusal::VerificationNotFound),
+            Some(stored) => self.check(stored, request, &fp).await?,
+        };
+        let stored = match checked {
+            Checked::Refuse(refusal) => return Err(self.refuse(request, &fp, refusal).await),
+            Checked::Repeat(original) => return Ok(original),
+            Checked::Claim => stored.expect("a claim needs a stored decision"),
+        };
+
+        // Whole microseconds, as the audit log stores it, so that GetVerification reports
+        // exactly the committed_at this call returns.
+        let committed_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
+        let response = pb::CommitRegistrationResponse {
+            commit_id: uuid::Uuid::now_v7().to_string(),
+            committed_at: Some(convert::timestamp(committed_at)),
+        };
+        let event = NewEvent {
+            event_type: EventType::CommitAccepted,
+            occurred_at: committed_at,
+            response: response.encode_to_vec(),
+            reason: None,
+            subject_kind: stored.event.subject_kind.clone(),
+            ..self.commit_event(request, &fp)
+        };
+        match self.append(event).await? {
+            AppendOutcome::Appended { .. } => {
+                tracing::info!(verification_id = %request.verification_id, "commit accepted");
+                Ok(response)
+            }
+            AppendOutcome::RegistrationTaken { existing } => {
+                self.collided(request, &fp, &existing).await
+            }
+            AppendOutcome::DuplicateRequest { .. } | AppendOutcome::AlreadyResolved => Err(
+                ServiceError::Internal("a commit was taken for a decision or resolution".into()),
+            ),
+        }
+    }
+
+    /// The checks that need only the stored decision and its later events.
+    async fn check(
+        &self,
+        stored: &StoredEvent,
+        request: &pb::CommitRegistrationRequest,
+        fp: &Fingerprint,
+    ) -> Result<Checked, ServiceError> {
+        let decided = &stored.event;
+        if decided.subject_id != request.subject_id {
+            return Ok(Checked::Refuse(Refusal::SubjectMismatch));
+        }
+        if decided.decision.as_deref() != Some("register") {
+            return Ok(Checked::Refuse(Refusal::NotRegister));
+        }
+        if decided.number_fingerprint.as_ref() != Some(fp) {
+            return Ok(Checked::Refuse(Refusal::NumberMismatch));
+        }
+        if let Some(original) = self
+            .original_commit(&request.insurer_number, &request.verification_id)
+            .await?
+        {
+            return Ok(Checked::Repeat(original));
+        }
+        let expires = decided.occurred_at + self.commit_ttl;
+        if SystemTime::now() > expires {
+            return Ok(Checked::Refuse(Refusal::Expired));
+        }
+        Ok(Checked::Claim)
+    }
+
+    /// The answer to a commit whose registration the database refused: a repeat (the same
+    /// number for the same subject, committed by a concurrent call) or a duplicate.
+    async fn collided(
+        &self,
+        request: &pb::CommitRegistrationRequest,
+        fp: &Fingerprint,
+        existing: &Registration,
+    ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
+        let same_number = existing.number_fingerprint == *fp;
+        let same_subject = existing.subject_id == request.subject_id;
+        let refusal = match (same_number, same_subject) {
+            (true, true) => {
+                return self
+                    .original_commit(&request.insurer_number, &existing.verification_id)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::Internal("a registration without its commit event".into())
+                    });
+            }
+            (true, false) => Refusal::NumberRegisteredToAnotherSubject,
+            (false, _) => Refusal::SubjectHasAnotherNumber,
+        };
+        Err(self.refuse(request, fp, refusal).await)
+    }
+
+    /// The response of the accepted commit of this verification, if there is one.
+    async fn original_commit(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<pb::CommitRegistrationResponse>, ServiceError> {
+        let events = self
+            .store
+            .find_events(insurer_number, verification_id)
+            .await?;
+        events
+            .iter()
+            .find(|e| e.event.event_type == EventType::CommitAccepted)
+            .map(|e| {
+                pb::CommitRegistrationResponse::decode(e.event.response.as_slice())
+                    .map_err(|_| ServiceError::Internal("stored commit does not decode".into()))
+            })
+            .transpose()
+    }
+
+    /// Records a refusal and returns the error to answer with (UNAVAILABLE when the refusal
+    /// itself cannot be recorded).
+    async fn refuse(
+        &self,
+        request: &pb::CommitRegistrationRequest,
+        fp: &Fingerprint,
+        refusal: Refusal,
+    ) -> ServiceError {
+        let event = NewEvent {
+            event_type: EventType::CommitRefused,
+            reason: Some(refusal.reason().to_owned()),
+            ..self.commit_event(request, fp)
+        };
+        if let Err(e) = self.append(event).await {
+            return e;
+        }
+        tracing::info!(reason = refusal.reason(), "commit refused");
+        metrics::counter!("verify_commit_refusals_total", "reason" => refusal.reason())
+            .increment(1);
+        ServiceError::FailedPrecondition {
+            reason: refusal.reason(),
+            message: refusal.message(),
+        }
+    }
+
+    /// The fields every commit event shares.
+    fn commit_event(&self, request: &pb::CommitRegistrationRequest, fp: &Fingerprint) -> NewEvent {
+        NewEvent {
+            event_type: EventType::CommitRefused,
+            occurred_at: SystemTime::now(),
+            caller: "anonymous".to_owned(),
+            insurer_number: request.insurer_number.clone(),
+            subject_id: request.subject_id.clone(),
+            subject_kind: String::new(),
+            request_id: String::new(),
+            verification_id: request.verification_id.clone(),
+            decision: None,
+            policy_version: self.policy.version.clone(),
+            comparisons: Vec::new(),
+            hold_reasons: Vec::new(),
+            number_fingerprint: Some(fp.clone()),
+            // Keyed: the request holds the number.
+            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
+            response: Vec::new(),
+            reason: None,
+        }
+    }
+
+    /// Appends through the group-commit writer; an outage turns health off.
+    pub(super) async fn append(&self, event: NewEvent) -> Result<AppendOutcome, ServiceError> {
+        self.audit.append(event).await.map_err(|e| {
+            tracing::error!(error = %e, "audit append failed; nothing returned");
+            (self.on_unavailable)();
+            ServiceError::from(e)
+        })
+    }
+}
+
+/// The number, or every malformed field.
+fn validate(request: &pb::CommitRegistrationRequest) -> Result<IndividualNumber, ServiceError> {
+    let mut violations = Vec::new();
+    let mut required = |field: &str, value: &str| {
+        if value.trim().is_empty() {
+            violations.push(FieldViolation {
+                field: field.into(),
+                description: "is required".into(),
+            });
+        }
+    };
+    required("verification_id", &request.verification_id);
+    required("subject_id", &request.subject_id);
+    if !super::is_insurer_number(&request.insurer_number) {
+        violations.push(FieldViolation {
+            field: "insurer_number".into(),
+            description: "must be 8 digits (保険者番号)".into(),
+        });
+    }
+    let number = IndividualNumber::parse(&request.individual_number);
+    if let Err(e) = &number {
+        violations.push(FieldViolation {
+            field: "individual_number".into(),
+            // The error names what is wrong, never the digits.
+            description: e.to_string(),
+        });
+    }
+    match number {
+        Ok(number) if violations.is_empty() => Ok(number),
+        _ => Err(ServiceError::InvalidArgument(violations)),
+    }
+}

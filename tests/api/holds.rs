@@ -1,0 +1,295 @@
+//! Held cases through real calls: ResolveHold closes a hold once, ListHolds pages and
+//! filters the open ones, GetVerification shows where each stands.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+use verify_identity::{audit::EventType, grpc::pb};
+
+use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app};
+
+on_both_backends!(
+    a_hold_is_resolved_once_and_get_verification_shows_how,
+    a_resolution_is_refused_for_bad_input_and_for_anything_but_an_open_hold,
+    list_holds_pages_through_open_holds_oldest_first,
+    list_holds_filters_by_reason_and_by_deadline,
+);
+
+const INSURER: &str = "32130011";
+
+async fn verified(app: &TestApp, request: pb::VerifyRequest) -> String {
+    let response = app.client.clone().verify(request).await.unwrap();
+    response.into_inner().verification_id
+}
+
+fn resolve(
+    verification_id: &str,
+    how: pb::Resolution,
+    replaced_by: &str,
+) -> pb::ResolveHoldRequest {
+    pb::ResolveHoldRequest {
+        verification_id: verification_id.into(),
+        insurer_number: INSURER.into(),
+        resolution: how.into(),
+        operator_id: "operator-7".into(),
+        note: "confirmed by phone".into(),
+        replaced_by_verification_id: replaced_by.into(),
+    }
+}
+
+async fn resolved(
+    app: &TestApp,
+    request: pb::ResolveHoldRequest,
+) -> Result<pb::VerificationRecord, Status> {
+    let response = app.client.clone().resolve_hold(request).await?;
+    Ok(response.into_inner().record.expect("a record"))
+}
+
+async fn list(app: &TestApp, request: pb::ListHoldsRequest) -> pb::ListHoldsResponse {
+    app.client
+        .clone()
+        .list_holds(request)
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn ids(response: &pb::ListHoldsResponse) -> Vec<String> {
+    response
+        .holds
+        .iter()
+        .map(|h| h.verification.as_ref().unwrap().verification_id.clone())
+        .collect()
+}
+
+fn reason(status: &Status) -> String {
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    status
+        .get_error_details()
+        .error_info()
+        .unwrap()
+        .reason
+        .clone()
+}
+
+async fn a_hold_is_resolved_once_and_get_verification_shows_how(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let replacement = verified(&app, register_request("r-1")).await;
+    let record = resolved(
+        &app,
+        resolve(&held, pb::Resolution::Requeried, &replacement),
+    )
+    .await
+    .unwrap();
+    assert_eq!(record.state(), pb::VerificationState::HoldResolved);
+    let resolution = record.resolution.clone().unwrap();
+    assert_eq!(resolution.resolution(), pb::Resolution::Requeried);
+    assert_eq!(resolution.operator_id, "operator-7");
+    assert_eq!(resolution.replaced_by_verification_id, replacement);
+    assert!(resolution.resolved_at.is_some());
+
+    let fetched = app
+        .client
+        .clone()
+        .get_verification(pb::GetVerificationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fetched, record);
+
+    let again = resolved(&app, resolve(&held, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&again), "HOLD_NOT_OPEN");
+    // A resolved hold is not committable either: it never decided register.
+    let commit = app
+        .client
+        .clone()
+        .commit_registration(pb::CommitRegistrationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+            subject_id: "1234-567-01".into(),
+            individual_number: "402718593027".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&commit), "NOT_REGISTER");
+
+    app.stop().await;
+    let report = crate::audit_report(&app.db.url).await;
+    assert!(report.first_broken.is_none());
+    let store = verify_identity::audit::connect(&app.db.url).await.unwrap();
+    let events = store.read_chains().await.unwrap();
+    store.close().await;
+    let resolutions = events
+        .iter()
+        .filter(|e| e.event.event_type == EventType::HoldResolved)
+        .count();
+    assert_eq!(resolutions, 1);
+    app.finish().await;
+}
+
+async fn a_resolution_is_refused_for_bad_input_and_for_anything_but_an_open_hold(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let registered = verified(&app, register_request("r-1")).await;
+
+    let mut no_operator = resolve(&held, pb::Resolution::Withdrawn, "");
+    no_operator.operator_id.clear();
+    let bad = [
+        (no_operator, "operator_id"),
+        (
+            resolve(&held, pb::Resolution::Requeried, ""),
+            "replaced_by_verification_id",
+        ),
+        (
+            resolve(&held, pb::Resolution::Unspecified, ""),
+            "resolution",
+        ),
+    ];
+    for (request, field) in bad {
+        let status = resolved(&app, request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            field
+        );
+    }
+    let unknown = resolved(&app, resolve("no-such", pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let not_held = resolved(&app, resolve(&registered, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&not_held), "NOT_HELD");
+    let no_replacement = resolved(&app, resolve(&held, pb::Resolution::Requeried, "no-such"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&no_replacement), "REPLACEMENT_NOT_FOUND");
+    // None of that closed the hold.
+    let record = resolved(&app, resolve(&held, pb::Resolution::NumberFromPerson, ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        record.resolution.unwrap().resolution(),
+        pb::Resolution::NumberFromPerson
+    );
+    app.finish().await;
+}
+
+async fn list_holds_pages_through_open_holds_oldest_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut held = Vec::new();
+    for i in 0..5 {
+        held.push(verified(&app, hold_request(&format!("h-{i}"))).await);
+    }
+    verified(&app, register_request("r-1")).await;
+    let mut elsewhere = hold_request("h-other");
+    elsewhere.insurer_number = "06139999".into();
+    verified(&app, elsewhere).await;
+    resolved(&app, resolve(&held[1], pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let page = list(
+            &app,
+            pb::ListHoldsRequest {
+                insurer_number: INSURER.into(),
+                page_size: 2,
+                page_token: token.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        pages += 1;
+        assert!(page.holds.len() <= 2);
+        for h in &page.holds {
+            assert_eq!(h.state(), pb::VerificationState::Held);
+            assert!(h.verification.as_ref().unwrap().register_by.is_some());
+            assert!(!h.verification.as_ref().unwrap().hold_reasons.is_empty());
+        }
+        seen.extend(ids(&page));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    assert_eq!(pages, 2);
+    let open: Vec<String> = [0, 2, 3, 4].iter().map(|&i| held[i].clone()).collect();
+    assert_eq!(seen, open);
+
+    let bad = app
+        .client
+        .clone()
+        .list_holds(pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            page_token: "not-a-token".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    app.finish().await;
+}
+
+async fn list_holds_filters_by_reason_and_by_deadline(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let received = |ago: Duration| pbjson_types::Timestamp {
+        seconds: i64::try_from((now - ago).as_secs()).unwrap(),
+        nanos: 0,
+    };
+    let mut overdue = hold_request("late");
+    overdue.received_at = Some(received(Duration::from_secs(10 * 86_400)));
+    let overdue = verified(&app, overdue).await;
+    let mut fresh = hold_request("fresh");
+    fresh.received_at = Some(received(Duration::ZERO));
+    let fresh = verified(&app, fresh).await;
+    let mut nobody = hold_request("nobody");
+    nobody.received_at = Some(received(Duration::ZERO));
+    nobody.candidates.clear();
+    let nobody = verified(&app, nobody).await;
+
+    let all = list(
+        &app,
+        pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&all), [overdue.clone(), fresh.clone(), nobody.clone()]);
+    assert!(all.next_page_token.is_empty());
+    let late = list(
+        &app,
+        pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            overdue_only: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&late), [overdue]);
+    let no_candidate = list(
+        &app,
+        pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            reasons: vec![pb::HoldReason::NoCandidate.into()],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(ids(&no_candidate), [nobody]);
+    app.finish().await;
+}
