@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_identity::cli::{Cli, Command, audit, check, exit, loadgen, serve, verify};
+use verify_identity::cli::{Cli, Command, audit, check, exit, holds, loadgen, serve, verify};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -31,6 +31,7 @@ fn main() -> ExitCode {
                 }
             }
         }),
+        Command::Holds(args) => runtime().block_on(holds::run(&args)),
         Command::Audit(args) => runtime().block_on(audit::run(&args)),
     };
     ExitCode::from(code)

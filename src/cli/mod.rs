@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod holds;
 pub mod loadgen;
 pub mod serve;
 pub mod verify;
@@ -31,6 +32,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Generate realistic synthetic load against a server; rps and latency percentiles.
     Loadgen(loadgen::LoadgenArgs),
+    /// The operators' queue of held cases: list and resolve, through the server.
+    Holds(holds::HoldsArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
 }

@@ -14,6 +14,7 @@ on_both_backends!(
     a_resolution_is_refused_for_bad_input_and_for_anything_but_an_open_hold,
     list_holds_pages_through_open_holds_oldest_first,
     list_holds_filters_by_reason_and_by_deadline,
+    the_holds_command_lists_and_resolves_through_the_server,
 );
 
 const INSURER: &str = "32130011";
@@ -291,5 +292,70 @@ async fn list_holds_filters_by_reason_and_by_deadline(backend: Backend) {
     )
     .await;
     assert_eq!(ids(&no_candidate), [nobody]);
+    app.finish().await;
+}
+
+async fn the_holds_command_lists_and_resolves_through_the_server(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("cli-hold-1")).await;
+    let server = format!("http://{}", app.addr);
+    let holds = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+            .arg("holds")
+            .args(["--server", &server])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, table) = holds(&["list", "--insurer", INSURER]);
+    assert_eq!(code, Some(0), "{table}");
+    assert!(
+        table.contains(&held) && table.contains("FIELD_DIFFERS"),
+        "{table}"
+    );
+    assert!(table.contains("1 open hold(s)"), "{table}");
+    let (code, json) = holds(&[
+        "list",
+        "--insurer",
+        INSURER,
+        "--json",
+        "--reason",
+        "field_differs",
+    ]);
+    assert_eq!(code, Some(0));
+    let record: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(record["verification"]["verificationId"], held.as_str());
+    let (code, out) = holds(&[
+        "resolve",
+        "--insurer",
+        INSURER,
+        "--verification-id",
+        &held,
+        "--resolution",
+        "withdrawn",
+        "--operator",
+        "op-7",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("VERIFICATION_STATE_HOLD_RESOLVED"), "{out}");
+    // Closed once: a second resolve is refused with its reason.
+    let (code, _) = holds(&[
+        "resolve",
+        "--insurer",
+        INSURER,
+        "--verification-id",
+        &held,
+        "--resolution",
+        "withdrawn",
+        "--operator",
+        "op-7",
+    ]);
+    assert_eq!(code, Some(2));
+    let (_, table) = holds(&["list", "--insurer", INSURER]);
+    assert!(table.contains("0 open hold(s)"), "{table}");
     app.finish().await;
 }
