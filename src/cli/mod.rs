@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod client;
 pub mod loadgen;
 pub mod serve;
 pub mod verify;

@@ -439,3 +439,85 @@ async fn callers_and_tls_may_serve_a_non_loopback_address() {
     .expect("starts, and stops at once");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_commands_reach_a_tls_server_with_a_token_and_a_ca_certificate() {
+    let dir = scratch();
+    let pki = Pki::generate(&dir);
+    let app = spawn_app_tls(
+        Backend::Sqlite,
+        |s| {
+            secured(s);
+            s.tls = Some(tls(&pki, false));
+        },
+        pki.client(),
+    )
+    .await;
+    let server = format!("https://localhost:{}", app.addr.port());
+    let request = serde_json::to_vec(&register_request("cli-1")).unwrap();
+    let ca = pki.ca.clone();
+    let run = move |args: Vec<String>, token: &'static str, stdin: Vec<u8>| {
+        let ca = ca.clone();
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+                .args(args)
+                .arg("--ca-cert")
+                .arg(&ca)
+                .env("VERIFY_IDENTITY_TOKEN", token)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(&stdin).unwrap();
+            child.wait_with_output().unwrap()
+        })
+    };
+    let verify = |token| {
+        run(
+            vec!["verify".into(), "--server".into(), server.clone()],
+            token,
+            request.clone(),
+        )
+    };
+    let ok = verify(REGISTRAR).await.unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let refused = verify("not-a-configured-token").await.unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Unauthenticated"));
+
+    let loadgen = run(
+        [
+            "loadgen",
+            "--server",
+            &server,
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--connections",
+            "1",
+            "--concurrency",
+            "2",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec(),
+        REGISTRAR,
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        loadgen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loadgen.stderr)
+    );
+    app.finish().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
