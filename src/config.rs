@@ -109,6 +109,9 @@ pub struct CallerConfig {
     /// Hex SHA-256 of the DER of the client certificate that authenticates this caller (mTLS).
     /// A pin rather than a subject name: any certificate the CA signs may carry any name.
     pub client_cert_sha256: Option<String>,
+    /// The subject common name of the client certificate that authenticates this caller (mTLS).
+    /// Weaker than `client_cert_sha256`: it trusts the CA to give each name to one client only.
+    pub client_cert_cn: Option<String>,
     /// The insurer numbers (保険者番号) this caller may act for.
     #[serde(default)]
     pub insurers: Vec<String>,

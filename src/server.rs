@@ -72,6 +72,12 @@ pub struct App {
 /// Connects the store, loads the policy and key, and starts the audit writer.
 pub async fn build(settings: &Settings) -> Result<App, StartError> {
     let callers = Callers::new(&settings.callers)?;
+    if callers.any_by_certificate() && settings.tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+        return Err(ConfigError::Invalid(
+            "callers with client_cert_sha256 or client_cert_cn need tls_client_ca (mTLS)".into(),
+        )
+        .into());
+    }
     let open = callers.is_open();
     let tls = settings.tls.as_ref().map(load_tls).transpose()?;
     let policy = match &settings.policy {

@@ -147,6 +147,7 @@ struct Entry {
     caller: Arc<Caller>,
     token_sha256: Option<[u8; 32]>,
     cert_sha256: Option<[u8; 32]>,
+    cert_cn: Option<String>,
 }
 
 /// The configured callers; empty means open mode.
@@ -182,8 +183,11 @@ impl Callers {
                         .ok_or_else(|| invalid("client_cert_sha256 must be 64 hex digits"))
                 })
                 .transpose()?;
-            if token_sha256.is_none() && cert_sha256.is_none() {
-                return Err(invalid("needs token_sha256 or client_cert_sha256"));
+            let cert_cn = c.client_cert_cn.clone().filter(|cn| !cn.trim().is_empty());
+            if token_sha256.is_none() && cert_sha256.is_none() && cert_cn.is_none() {
+                return Err(invalid(
+                    "needs token_sha256, client_cert_sha256 or client_cert_cn",
+                ));
             }
             if c.roles.is_empty() || c.insurers.is_empty() {
                 return Err(invalid("needs at least one role and one insurer"));
@@ -196,6 +200,7 @@ impl Callers {
                 }),
                 token_sha256,
                 cert_sha256,
+                cert_cn,
             });
         }
         Ok(Callers {
@@ -206,6 +211,13 @@ impl Callers {
                 roles: vec![Role::Registrar, Role::Operator, Role::Auditor],
             }),
         })
+    }
+
+    /// Whether some caller authenticates with a client certificate (which needs mTLS).
+    pub fn any_by_certificate(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.cert_sha256.is_some() || e.cert_cn.is_some())
     }
 
     /// Whether no callers are configured: every request is [`OPEN_CALLER`].
@@ -258,11 +270,18 @@ impl Callers {
                 .ok_or(AuthError::Unauthenticated);
         }
         // The TLS layer has already verified the chain against `tls_client_ca`; the leaf's
-        // hash says which caller it is.
+        // hash (or, for `client_cert_cn` callers, its subject name) says which caller it is.
         if let Some(leaf) = peer_certs.and_then(|certs| certs.first()) {
             let presented: [u8; 32] = Sha256::digest(leaf.as_ref()).into();
+            if let Some(caller) = self.find(|e| e.cert_sha256.as_ref(), &presented) {
+                return Ok(caller);
+            }
+            let cn = common_name(leaf.as_ref()).ok_or(AuthError::Unauthenticated)?;
             return self
-                .find(|e| e.cert_sha256.as_ref(), &presented)
+                .entries
+                .iter()
+                .find(|e| e.cert_cn.as_deref() == Some(cn.as_str()))
+                .map(|e| e.caller.clone())
                 .ok_or(AuthError::Unauthenticated);
         }
         Err(AuthError::Unauthenticated)
@@ -297,6 +316,13 @@ fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
+/// The first subject common name of a DER certificate.
+fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?;
+    cn.as_str().ok().map(str::to_owned)
+}
+
 fn decode_sha256(hex_digits: &str) -> Option<[u8; 32]> {
     hex::decode(hex_digits.trim()).ok()?.try_into().ok()
 }
@@ -310,6 +336,7 @@ mod tests {
             name: "registration-system".into(),
             token_sha256: Some(hex::encode(Sha256::digest(b"s3cret"))),
             client_cert_sha256: None,
+            client_cert_cn: None,
             insurers: vec!["32130011".into()],
             roles: vec![Role::Registrar],
         }])
@@ -372,6 +399,7 @@ mod tests {
             name: "x".into(),
             token_sha256: Some("abc".into()),
             client_cert_sha256: None,
+            client_cert_cn: None,
             insurers: vec!["32130011".into()],
             roles: vec![Role::Auditor],
         };

@@ -39,6 +39,7 @@ fn caller(name: &str, token: &str, role: Role) -> CallerConfig {
         name: name.into(),
         token_sha256: Some(hex::encode(Sha256::digest(token.as_bytes()))),
         client_cert_sha256: None,
+        client_cert_cn: None,
         insurers: vec![INSURER.into()],
         roles: vec![role],
     }
@@ -331,6 +332,7 @@ async fn with_mtls_a_pinned_client_certificate_authenticates_its_caller_without_
         name: "registration-system".into(),
         token_sha256: None,
         client_cert_sha256: Some(pki.client_cert_sha256.clone()),
+        client_cert_cn: None,
         insurers: vec![INSURER.into()],
         roles: vec![Role::Registrar],
     };
@@ -356,6 +358,49 @@ async fn with_mtls_a_pinned_client_certificate_authenticates_its_caller_without_
     );
     app.finish().await;
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mtls_a_client_certificate_may_name_its_caller_by_common_name() {
+    let dir = scratch();
+    let pki = Pki::generate(&dir);
+    let by_name = CallerConfig {
+        name: "registration-system".into(),
+        token_sha256: None,
+        client_cert_sha256: None,
+        // The CN rcgen gave the test client certificate.
+        client_cert_cn: Some("registration-system".into()),
+        insurers: vec![INSURER.into()],
+        roles: vec![Role::Registrar],
+    };
+    let app = spawn_app_tls(
+        Backend::Sqlite,
+        |s| {
+            s.callers = vec![by_name];
+            s.tls = Some(tls(&pki, true));
+        },
+        pki.client_with_certificate(),
+    )
+    .await;
+    call(&app, "Verify", None, INSURER).await.unwrap();
+    app.finish().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_callers_without_a_client_ca_are_refused_at_start() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let mut settings = settings_for(&db);
+    settings.callers = vec![CallerConfig {
+        name: "x".into(),
+        token_sha256: None,
+        client_cert_sha256: None,
+        client_cert_cn: Some("x".into()),
+        insurers: vec![INSURER.into()],
+        roles: vec![Role::Auditor],
+    }];
+    assert!(server::build(&settings).await.is_err());
+    db.drop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
