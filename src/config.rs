@@ -78,6 +78,69 @@ struct FileSettings {
     max_message_bytes: Option<usize>,
     batch_in_flight: Option<usize>,
     commit_ttl_hours: Option<u64>,
+    #[serde(default)]
+    callers: Vec<CallerConfig>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+}
+
+/// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The integration layer: Verify, VerifyBatch, CommitRegistration.
+    Registrar,
+    /// Works the held cases: ResolveHold, ListHolds, GetVerification.
+    Operator,
+    /// Reads only: GetVerification, ListHolds.
+    Auditor,
+}
+
+/// One `[[callers]]` entry of the settings file: who may call, as whom, for which insurers.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallerConfig {
+    /// The name recorded as `caller` in every audit event this caller causes.
+    pub name: String,
+    /// Hex SHA-256 of the bearer token. Only the hash is configured, so a leaked settings file
+    /// does not leak a usable token.
+    pub token_sha256: Option<String>,
+    /// Hex SHA-256 of the DER of the client certificate that authenticates this caller (mTLS).
+    /// A pin rather than a subject name: any certificate the CA signs may carry any name.
+    pub client_cert_sha256: Option<String>,
+    /// The subject common name of the client certificate that authenticates this caller (mTLS).
+    /// Weaker than `client_cert_sha256`: it trusts the CA to give each name to one client only.
+    pub client_cert_cn: Option<String>,
+    /// The insurer numbers (保険者番号) this caller may act for.
+    #[serde(default)]
+    pub insurers: Vec<String>,
+    /// What this caller may do.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+impl std::fmt::Debug for CallerConfig {
+    /// The name, insurers and roles; the credential hashes are left out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallerConfig")
+            .field("name", &self.name)
+            .field("insurers", &self.insurers)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the server's TLS material is.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The server's certificate chain (PEM).
+    pub cert: PathBuf,
+    /// The server's private key (PEM).
+    pub key: PathBuf,
+    /// CA certificates (PEM) that client certificates must chain to. When set, every
+    /// connection must present a client certificate (mTLS).
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Resolved settings of the service.
@@ -105,6 +168,10 @@ pub struct Settings {
     /// decision must not license a registration (the person may have moved or been
     /// re-queried since).
     pub commit_ttl: Duration,
+    /// Who may call. Empty means open mode, allowed only on a loopback address.
+    pub callers: Vec<CallerConfig>,
+    /// TLS; required unless the listen address is loopback.
+    pub tls: Option<TlsSettings>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -162,6 +229,21 @@ impl Settings {
             commit_ttl: Duration::from_secs(
                 3600 * file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS),
             ),
+            callers: file.callers,
+            tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
+                (None, None, None) => None,
+                (Some(cert), Some(key), client_ca) => Some(TlsSettings {
+                    cert,
+                    key,
+                    client_ca,
+                }),
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "tls_cert and tls_key must be given together (tls_client_ca needs both)"
+                            .into(),
+                    ));
+                }
+            },
         };
         if settings.commit_ttl.is_zero()
             || settings.commit_ttl > Duration::from_secs(3600 * 24 * 366)
@@ -231,6 +313,29 @@ mod tests {
         assert_eq!(s.listen.port(), 7000);
         assert_eq!(s.database, "sqlite:/tmp/x.sqlite");
         assert_eq!(s.log_format, LogFormat::Json);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn callers_and_tls_are_read_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("vi-config-callers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            "tls_cert = \"server.pem\"\ntls_key = \"server.key\"\n\
+             [[callers]]\nname = \"registration-system\"\n\
+             token_sha256 = \"00\"\ninsurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.callers[0].name, "registration-system");
+        assert_eq!(s.callers[0].roles, vec![Role::Registrar]);
+        assert!(s.tls.as_ref().unwrap().client_ca.is_none());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -16,7 +16,8 @@
 //!   - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
 //! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL) and its
 //!   group-commit writer.
-//! - [`grpc`]: the generated contract (quarantined), the service, and the one error → status map.
+//! - [`grpc`]: the generated contract (quarantined), the service, who may call what
+//!   ([`grpc::auth`]), and the one error → status map.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
 //! - [`convert`]: between the contract's messages and the domain types.
 //! - [`cli`]: the command line, one module per subcommand.

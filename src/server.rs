@@ -3,17 +3,23 @@
 //!
 //! [`run`] takes the socket and the shutdown trigger as arguments (as mini-redis does), which
 //! is what lets tests bind port 0 and stop the server deterministically.
+//!
+//! [`run`] also decides whether the listener may be served as configured: without TLS, or
+//! without callers (open mode), only on a loopback address. It checks the address the socket
+//! is actually bound to, not the one that was asked for.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinHandle};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     audit::{self, AuditBackend, AuditWriter, fingerprint::FingerprintKey},
-    config::Settings,
+    config::{ConfigError, Settings, TlsSettings},
     domain::policy::Policy,
     grpc::{
+        auth::Callers,
         pb::{self, verify_identity_server::VerifyIdentityServer},
         service::VerifyService,
     },
@@ -40,6 +46,12 @@ pub enum StartError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The callers or TLS settings are unusable.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// The settings would expose the service unprotected on a network.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 /// Everything [`run`] serves, built from settings.
@@ -49,12 +61,25 @@ pub struct App {
     writer: JoinHandle<()>,
     health: HealthReporter,
     max_message_bytes: usize,
+    /// Whether no callers are configured (open mode, loopback only).
+    open: bool,
+    /// The server's TLS settings; `None` is plain TCP (loopback only).
+    tls: Option<ServerTlsConfig>,
     /// Whether the fingerprint secret was created at start (the caller says so in the log).
     pub key_created: bool,
 }
 
 /// Connects the store, loads the policy and key, and starts the audit writer.
 pub async fn build(settings: &Settings) -> Result<App, StartError> {
+    let callers = Callers::new(&settings.callers)?;
+    if callers.any_by_certificate() && settings.tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+        return Err(ConfigError::Invalid(
+            "callers with client_cert_sha256 or client_cert_cn need tls_client_ca (mTLS)".into(),
+        )
+        .into());
+    }
+    let open = callers.is_open();
+    let tls = settings.tls.as_ref().map(load_tls).transpose()?;
     let policy = match &settings.policy {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -86,6 +111,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         settings.batch_in_flight,
         settings.commit_ttl,
         on_unavailable,
+        callers,
     );
     Ok(App {
         service,
@@ -93,8 +119,54 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         writer,
         health,
         max_message_bytes: settings.max_message_bytes,
+        open,
+        tls,
         key_created,
     })
+}
+
+/// Reads the PEM files of the TLS settings.
+fn load_tls(tls: &TlsSettings) -> Result<ServerTlsConfig, ConfigError> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
+    let config = ServerTlsConfig::new().identity(identity);
+    Ok(match &tls.client_ca {
+        // A client CA makes a client certificate mandatory: rustls refuses the handshake
+        // without one.
+        Some(ca) => config.client_ca_root(Certificate::from_pem(read(ca)?)),
+        None => config,
+    })
+}
+
+/// Refuses to serve without callers or without TLS anywhere but on loopback, and says so at
+/// start when it serves either way on loopback.
+fn check_exposure(addr: SocketAddr, open: bool, tls: bool) -> Result<(), StartError> {
+    let loopback = addr.ip().is_loopback();
+    if open && !loopback {
+        return Err(StartError::Exposed(format!(
+            "refusing to serve on {addr} with no callers configured: anyone could call. \
+             Add [[callers]] (name, token_sha256 or client_cert_sha256, insurers, roles) to the \
+             settings file, or listen on a loopback address such as 127.0.0.1"
+        )));
+    }
+    if !tls && !loopback {
+        return Err(StartError::Exposed(format!(
+            "refusing to serve plain TCP on {addr}: set tls_cert and tls_key (and tls_client_ca \
+             for client certificates) in the settings file, or listen on a loopback address"
+        )));
+    }
+    if open {
+        tracing::warn!(%addr, "OPEN MODE: no callers configured, every call is accepted as \"local\"; loopback only");
+    }
+    if !tls {
+        tracing::warn!(%addr, "plain TCP without TLS; loopback only");
+    }
+    Ok(())
 }
 
 /// The audit database holds 特定個人情報: an embedded SQLite file is made readable by its owner
@@ -142,8 +214,14 @@ pub async fn run(
         writer,
         health,
         max_message_bytes,
+        open,
+        tls,
         ..
     } = app;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Exposed(format!("cannot read the listening address: {e}")))?;
+    check_exposure(addr, open, tls.is_some())?;
     let health_service = tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(health.clone()),
     );
@@ -167,7 +245,11 @@ pub async fn run(
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving");
     // Explicit HTTP/2 windows bound how much of a client's stream the server reads ahead of
     // its own answers (VerifyBatch backpressure), per stream and per connection.
-    let served = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let served = builder
         .initial_stream_window_size(256 * 1024)
         .initial_connection_window_size(1024 * 1024)
         .add_service(health_service)

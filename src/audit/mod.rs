@@ -56,7 +56,7 @@ pub enum EventType {
     CommitRefused,
     /// An operator resolved a held case.
     HoldResolved,
-    /// A caller was refused access to a verification it does not own.
+    /// A call was refused: unknown credentials, or a caller outside its roles or insurers.
     AccessDenied,
 }
 
@@ -166,7 +166,8 @@ pub struct NewEvent {
     pub request_id: String,
     /// The service's id for the verification, returned to the caller.
     pub verification_id: String,
-    /// `register`, `hold` or `return` for decisions; `None` for events without one.
+    /// `register`, `hold` or `return` for decisions; how a hold was closed for resolutions;
+    /// the refused RPC (`Verify` …) for access denials; `None` for events without one.
     pub decision: Option<String>,
     /// The version of the gate policy that decided, so the decision can be explained later.
     pub policy_version: String,
@@ -185,7 +186,8 @@ pub struct NewEvent {
     /// GetVerification return exactly the original.
     pub response: Vec<u8>,
     /// For a refused commit: the machine-readable reason (`NUMBER_MISMATCH` …), the same id
-    /// the caller got in its error details. `None` for every other event.
+    /// the caller got in its error details; for an access denial `UNAUTHENTICATED`,
+    /// `ROLE_NOT_GRANTED` or `INSURER_NOT_GRANTED`. `None` for every other event.
     pub reason: Option<String>,
 }
 

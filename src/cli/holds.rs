@@ -4,21 +4,23 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{
-    cli::exit,
+    cli::{
+        client::{BearerAuth, ClientArgs},
+        exit,
+    },
     grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
+
+/// The client type of the holds commands: the channel with the bearer token attached.
+type Client =
+    VerifyIdentityClient<tonic::codegen::InterceptedService<tonic::transport::Channel, BearerAuth>>;
 
 /// Arguments of `holds`.
 #[derive(Debug, clap::Args)]
 pub struct HoldsArgs {
-    /// The server.
-    #[arg(
-        long,
-        env = "VERIFY_IDENTITY_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
-    pub server: String,
+    /// The server and the credentials to reach it (as for `verify`).
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: HoldsCommand,
@@ -102,13 +104,22 @@ pub fn parse_reason(text: &str) -> Option<pb::HoldReason> {
 
 /// Runs the subcommand; returns the exit status.
 pub async fn run(args: &HoldsArgs) -> u8 {
-    let mut client = match VerifyIdentityClient::connect(args.server.clone()).await {
-        Ok(c) => c,
+    let server = &args.client.server;
+    let connection = args
+        .client
+        .endpoint()
+        .and_then(|e| Ok((e, args.client.auth()?)));
+    let (endpoint, auth) = match connection {
+        Ok(pair) => pair,
         Err(e) => {
-            eprintln!(
-                "verify-identity holds: cannot connect to {}: {e}",
-                args.server
-            );
+            eprintln!("verify-identity holds: {e:#}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let mut client: Client = match endpoint.connect().await {
+        Ok(channel) => VerifyIdentityClient::with_interceptor(channel, auth),
+        Err(e) => {
+            eprintln!("verify-identity holds: cannot connect to {server}: {e}");
             return exit::FAILURE;
         }
     };
@@ -172,7 +183,7 @@ pub async fn run(args: &HoldsArgs) -> u8 {
 }
 
 async fn list(
-    client: &mut VerifyIdentityClient<tonic::transport::Channel>,
+    client: &mut Client,
     insurer: &str,
     overdue_only: bool,
     reasons: &[String],

@@ -36,7 +36,9 @@ use std::{
 
 use anyhow::{Context as _, bail};
 use serde_json::json;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+use crate::cli::client::{BearerAuth, ClientArgs};
 
 use drive::{Caller, Mode, Plan};
 use generate::{Generator, RequestIds};
@@ -45,13 +47,9 @@ use report::{PhaseReport, Target};
 /// Arguments of `verify-identity loadgen`.
 #[derive(Debug, clap::Args)]
 pub struct LoadgenArgs {
-    /// The server's URL.
-    #[arg(
-        long,
-        env = "VERIFY_IDENTITY_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
+    /// The server and the credentials to reach it.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// HTTP/2 connections to open; workers are spread over them round-robin.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub connections: u32,
@@ -96,9 +94,10 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
         duration: args.duration,
         timeout: args.timeout,
     };
-    let channels = connect(&args.server, args.connections as usize).await?;
+    let channels = connect(&args.client, args.connections as usize).await?;
+    let auth = args.client.auth()?;
     if !args.json {
-        println!("loadgen → {}", args.server);
+        println!("loadgen → {}", args.client.server);
         println!("{}", describe(args, seed));
     }
 
@@ -106,19 +105,26 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
     let received_before = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let verify = phase(Target::Verify, &channels, &plan, args.json, |worker| {
-        Generator::new(
-            worker_seed(seed, worker),
-            ids.clone(),
-            args.insurer.clone(),
-            received_before,
-        )
-    })
+    let verify = phase(
+        Target::Verify,
+        &channels,
+        &auth,
+        &plan,
+        args.json,
+        |worker| {
+            Generator::new(
+                worker_seed(seed, worker),
+                ids.clone(),
+                args.insurer.clone(),
+                received_before,
+            )
+        },
+    )
     .await?;
-    let verify_failed = all_failed(&verify, &args.server);
+    let verify_failed = all_failed(&verify, &args.client.server);
     let health = match (&verify_failed, args.compare_health) {
         (None, true) => Some(
-            phase(Target::Health, &channels, &plan, args.json, |_| {
+            phase(Target::Health, &channels, &auth, &plan, args.json, |_| {
                 unreachable!("health needs no data")
             })
             .await?,
@@ -132,7 +138,7 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
 
     if args.json {
         let summary = json!({
-            "server": args.server,
+            "server": args.client.server,
             "mode": if args.rate.is_some() { "fixed_rate" } else { "closed_loop" },
             "rate": args.rate,
             "connections": args.connections,
@@ -153,9 +159,11 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
         };
         println!("verify/health ratio: {ratio:.2}{note}");
     }
-    if let Some(message) =
-        verify_failed.or_else(|| health.as_ref().and_then(|h| all_failed(h, &args.server)))
-    {
+    if let Some(message) = verify_failed.or_else(|| {
+        health
+            .as_ref()
+            .and_then(|h| all_failed(h, &args.client.server))
+    }) {
         bail!(message);
     }
     Ok(())
@@ -165,6 +173,7 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
 async fn phase(
     target: Target,
     channels: &[Channel],
+    auth: &BearerAuth,
     plan: &Plan,
     quiet: bool,
     mut generator: impl FnMut(usize) -> Generator,
@@ -180,9 +189,12 @@ async fn phase(
     }
     let callers = (0..plan.concurrency)
         .map(|worker| {
-            Caller::new(target, channels[worker % channels.len()].clone(), || {
-                generator(worker)
-            })
+            Caller::new(
+                target,
+                channels[worker % channels.len()].clone(),
+                auth,
+                || generator(worker),
+            )
         })
         .collect();
     let report = drive::run_phase(target, callers, plan).await?;
@@ -196,11 +208,9 @@ async fn phase(
 /// Opens `n` separate connections: one `Channel` multiplexes every call on one HTTP/2
 /// connection, so a single one would measure one TCP stream and one server I/O task, not the
 /// server.
-async fn connect(server: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
-    let endpoint = Endpoint::from_shared(server.to_owned())
-        .with_context(|| format!("--server {server} is not a valid URL"))?
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5));
+async fn connect(client: &ClientArgs, n: usize) -> anyhow::Result<Vec<Channel>> {
+    let server = &client.server;
+    let endpoint = client.endpoint()?;
     let connections = (0..n).map(|_| endpoint.connect());
     futures::future::try_join_all(connections)
         .await
@@ -487,7 +497,7 @@ mod tests {
         let url = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
         let mut a = short(args(&[]));
-        a.server = url;
+        a.client.server = url;
         let error = format!("{:#}", run(&a).await.unwrap_err());
         assert!(
             error.contains("cannot connect to http://127.0.0.1:"),
@@ -505,8 +515,8 @@ mod tests {
             "--seed",
             "11",
         ]));
-        a.server = stand_in_server(true).await;
-        let channels = connect(&a.server, 2).await.unwrap();
+        a.client.server = stand_in_server(true).await;
+        let channels = connect(&a.client, 2).await.unwrap();
         let plan = Plan {
             mode: Mode::ClosedLoop,
             concurrency: 8,
@@ -515,14 +525,21 @@ mod tests {
             timeout: a.timeout,
         };
         let ids = RequestIds::new();
-        let report = phase(Target::Verify, &channels, &plan, true, |w| {
-            Generator::new(
-                worker_seed(11, w),
-                ids.clone(),
-                a.insurer.clone(),
-                1_800_000_000,
-            )
-        })
+        let report = phase(
+            Target::Verify,
+            &channels,
+            &BearerAuth::default(),
+            &plan,
+            true,
+            |w| {
+                Generator::new(
+                    worker_seed(11, w),
+                    ids.clone(),
+                    a.insurer.clone(),
+                    1_800_000_000,
+                )
+            },
+        )
         .await
         .unwrap();
         let s = &report.stats;
@@ -540,8 +557,8 @@ mod tests {
     #[tokio::test]
     async fn a_fixed_rate_issues_exactly_the_timeline_and_charges_latency_from_it() {
         let mut a = short(args(&["--rate", "200", "--concurrency", "8"]));
-        a.server = stand_in_server(true).await;
-        let channels = connect(&a.server, 4).await.unwrap();
+        a.client.server = stand_in_server(true).await;
+        let channels = connect(&a.client, 4).await.unwrap();
         let plan = Plan {
             mode: Mode::FixedRate(200.0),
             concurrency: 8,
@@ -552,7 +569,14 @@ mod tests {
         let report = drive::run_phase(
             Target::Health,
             (0..8)
-                .map(|w| Caller::new(Target::Health, channels[w % 4].clone(), || unreachable!()))
+                .map(|w| {
+                    Caller::new(
+                        Target::Health,
+                        channels[w % 4].clone(),
+                        &BearerAuth::default(),
+                        || unreachable!(),
+                    )
+                })
                 .collect(),
             &plan,
         )
@@ -570,14 +594,14 @@ mod tests {
     #[tokio::test]
     async fn compare_health_runs_both_phases_and_succeeds() {
         let mut a = short(args(&["--concurrency", "4", "--compare-health", "--json"]));
-        a.server = stand_in_server(true).await;
+        a.client.server = stand_in_server(true).await;
         run(&a).await.unwrap();
     }
 
     #[tokio::test]
     async fn a_run_where_every_request_fails_is_an_error_naming_the_code() {
         let mut a = short(args(&["--concurrency", "2", "--compare-health"]));
-        a.server = stand_in_server(false).await;
+        a.client.server = stand_in_server(false).await;
         let error = run(&a).await.unwrap_err().to_string();
         assert!(
             error.starts_with("every Verify request failed (UNIMPLEMENTED "),

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod client;
 pub mod holds;
 pub mod loadgen;
 pub mod serve;

@@ -4,20 +4,16 @@
 use std::path::PathBuf;
 
 use crate::{
-    cli::{check, exit},
+    cli::{check, client::ClientArgs, exit},
     grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The server.
-    #[arg(
-        long,
-        env = "VERIFY_IDENTITY_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
+    /// The server and the credentials to reach it.
+    #[command(flatten)]
+    pub client: ClientArgs,
     /// A VerifyRequest as proto3 JSON; `-` reads standard input.
     #[arg(default_value = "-")]
     pub file: PathBuf,
@@ -32,13 +28,22 @@ pub async fn run(args: &VerifyArgs) -> u8 {
             return e.exit_code();
         }
     };
-    let mut client = match VerifyIdentityClient::connect(args.server.clone()).await {
-        Ok(c) => c,
+    let server = &args.client.server;
+    let (endpoint, auth) = match args
+        .client
+        .endpoint()
+        .and_then(|e| Ok((e, args.client.auth()?)))
+    {
+        Ok(both) => both,
         Err(e) => {
-            eprintln!(
-                "verify-identity verify: cannot connect to {}: {e}",
-                args.server
-            );
+            eprintln!("verify-identity verify: {e:#}");
+            return exit::FAILURE;
+        }
+    };
+    let mut client = match endpoint.connect().await {
+        Ok(channel) => VerifyIdentityClient::with_interceptor(channel, auth),
+        Err(e) => {
+            eprintln!("verify-identity verify: cannot connect to {server}: {e}");
             return exit::FAILURE;
         }
     };

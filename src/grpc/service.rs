@@ -5,8 +5,10 @@
 //! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
 //! [`ServiceError`] to become a status in one place. The registration gate has its own
 //! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
-//! GetVerification reports).
+//! GetVerification reports). Every handler first asks `access` whether its caller may call it
+//! for the insurer the request names; the caller's name goes into every audit event.
 
+mod access;
 mod commit;
 mod holds;
 
@@ -32,6 +34,7 @@ use crate::{
         policy::Policy,
     },
     grpc::{
+        auth::{Callers, Rpc},
         pb::{self, verify_identity_server::VerifyIdentity},
         status::ServiceError,
     },
@@ -58,10 +61,13 @@ struct Inner {
     commit_ttl: Duration,
     /// Flips the health status to NOT_SERVING as soon as a write fails.
     on_unavailable: Box<dyn Fn() + Send + Sync>,
+    /// Who may call what, for which insurers.
+    callers: Callers,
 }
 
 impl VerifyService {
     /// Builds the service.
+    #[allow(clippy::too_many_arguments)] // one per piece of shared state; a builder adds nothing
     pub fn new(
         policy: Policy,
         audit: AuditHandle,
@@ -70,6 +76,7 @@ impl VerifyService {
         batch_in_flight: usize,
         commit_ttl: Duration,
         on_unavailable: Box<dyn Fn() + Send + Sync>,
+        callers: Callers,
     ) -> Self {
         VerifyService {
             inner: Arc::new(Inner {
@@ -80,6 +87,7 @@ impl VerifyService {
                 batch_in_flight,
                 commit_ttl,
                 on_unavailable,
+                callers,
             }),
         }
     }
@@ -124,7 +132,11 @@ fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
 
 impl Inner {
     /// One verification, durable before it is returned.
-    async fn verify(&self, request: pb::VerifyRequest) -> Result<pb::VerifyResponse, ServiceError> {
+    async fn verify(
+        &self,
+        request: pb::VerifyRequest,
+        caller: &str,
+    ) -> Result<pb::VerifyResponse, ServiceError> {
         let case = convert::case_from_request(&request, Identifiers::Required)
             .map_err(ServiceError::InvalidArgument)?;
         let decision = gate::decide(&case, &self.policy);
@@ -140,6 +152,10 @@ impl Inner {
             &request,
         );
         let event = self.decided_event(&request, &case, &decision, &response, decided_at);
+        let event = NewEvent {
+            caller: caller.to_owned(),
+            ..event
+        };
         let request_fp = event.request_fingerprint.clone();
         match self.audit.append(event).await {
             Ok(AppendOutcome::Appended { .. }) => {
@@ -246,7 +262,8 @@ impl Inner {
         NewEvent {
             event_type: EventType::VerificationDecided,
             occurred_at: decided_at,
-            caller: "anonymous".to_owned(),
+            // Filled in by `verify`, which knows who called.
+            caller: String::new(),
             insurer_number: request.insurer_number.clone(),
             subject_id: request.subject_id.clone(),
             subject_kind: subject_kind_name(request.subject_kind()).to_owned(),
@@ -313,7 +330,13 @@ impl VerifyIdentity for VerifyService {
         request: Request<pb::VerifyRequest>,
     ) -> Result<Response<pb::VerifyResponse>, Status> {
         let started = Instant::now();
-        let result = self.inner.verify(request.into_inner()).await;
+        let inner = &self.inner;
+        let result = async {
+            let insurer = request.get_ref().insurer_number.clone();
+            let caller = inner.authorize(&request, Rpc::Verify, &insurer).await?;
+            inner.verify(request.into_inner(), &caller.name).await
+        }
+        .await;
         let code = result
             .as_ref()
             .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
@@ -332,6 +355,12 @@ impl VerifyIdentity for VerifyService {
         request: Request<Streaming<pb::VerifyRequest>>,
     ) -> Result<Response<Self::VerifyBatchStream>, Status> {
         let inner = self.inner.clone();
+        // The stream is authenticated once, for the role; each item's insurer is checked as
+        // the item arrives, and an item for another insurer gets its own PERMISSION_DENIED.
+        let caller = match inner.callers.authorize_role(&request, Rpc::VerifyBatch) {
+            Ok(caller) => caller,
+            Err(denied) => return Err(inner.deny(denied, Rpc::VerifyBatch, "").await.into()),
+        };
         let in_flight = inner.batch_in_flight;
         let span = tracing::Span::current();
         // `buffered` keeps responses in request order and at most `in_flight` items decided at
@@ -341,12 +370,18 @@ impl VerifyIdentity for VerifyService {
             .into_inner()
             .map(move |item| {
                 let inner = inner.clone();
+                let caller = caller.clone();
                 let span = info_span!(parent: &span, "item");
                 async move {
                     let request = item?;
                     let started = Instant::now();
                     let request_id = request.request_id.clone();
-                    let result = inner.verify(request).await;
+                    let result = match caller.check_insurer(&request.insurer_number) {
+                        Ok(()) => inner.verify(request, &caller.name).await,
+                        Err(denied) => Err(inner
+                            .deny(denied, Rpc::VerifyBatch, &request.insurer_number)
+                            .await),
+                    };
                     let code = result
                         .as_ref()
                         .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
@@ -373,7 +408,18 @@ impl VerifyIdentity for VerifyService {
         request: Request<pb::GetVerificationRequest>,
     ) -> Result<Response<pb::VerificationRecord>, Status> {
         let started = Instant::now();
-        let result = self.inner.get_verification(request.get_ref()).await;
+        let inner = &self.inner;
+        let result = async {
+            let _caller = inner
+                .authorize(
+                    &request,
+                    Rpc::GetVerification,
+                    &request.get_ref().insurer_number,
+                )
+                .await?;
+            inner.get_verification(request.get_ref()).await
+        }
+        .await;
         let code = result
             .as_ref()
             .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
@@ -387,7 +433,18 @@ impl VerifyIdentity for VerifyService {
         request: Request<pb::CommitRegistrationRequest>,
     ) -> Result<Response<pb::CommitRegistrationResponse>, Status> {
         let started = Instant::now();
-        let result = self.inner.commit(request.get_ref()).await;
+        let inner = &self.inner;
+        let result = async {
+            let caller = inner
+                .authorize(
+                    &request,
+                    Rpc::CommitRegistration,
+                    &request.get_ref().insurer_number,
+                )
+                .await?;
+            inner.commit(request.get_ref(), &caller.name).await
+        }
+        .await;
         let code = result
             .as_ref()
             .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
@@ -401,7 +458,18 @@ impl VerifyIdentity for VerifyService {
         request: Request<pb::ResolveHoldRequest>,
     ) -> Result<Response<pb::ResolveHoldResponse>, Status> {
         let started = Instant::now();
-        let result = self.inner.resolve_hold(request.get_ref()).await;
+        let inner = &self.inner;
+        let result = async {
+            let caller = inner
+                .authorize(
+                    &request,
+                    Rpc::ResolveHold,
+                    &request.get_ref().insurer_number,
+                )
+                .await?;
+            inner.resolve_hold(request.get_ref(), &caller.name).await
+        }
+        .await;
         let code = result
             .as_ref()
             .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
@@ -415,7 +483,14 @@ impl VerifyIdentity for VerifyService {
         request: Request<pb::ListHoldsRequest>,
     ) -> Result<Response<pb::ListHoldsResponse>, Status> {
         let started = Instant::now();
-        let result = self.inner.list_holds(request.get_ref()).await;
+        let inner = &self.inner;
+        let result = async {
+            let _caller = inner
+                .authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)
+                .await?;
+            inner.list_holds(request.get_ref()).await
+        }
+        .await;
         let code = result
             .as_ref()
             .map_or_else(ServiceError::code, |_| tonic::Code::Ok);

@@ -9,7 +9,11 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{audit::AuditError, convert::FieldViolation, grpc::pb};
+use crate::{
+    audit::AuditError,
+    convert::FieldViolation,
+    grpc::{auth::AuthError, pb},
+};
 
 /// The `domain` of every `google.rpc.ErrorInfo` this service returns.
 pub const ERROR_DOMAIN: &str = "verifyidentity.v1";
@@ -36,6 +40,9 @@ pub enum ServiceError {
         /// A description without personal data.
         message: &'static str,
     },
+    /// The caller is unknown (UNAUTHENTICATED) or may not do this (PERMISSION_DENIED).
+    #[error("{0}")]
+    Denied(#[from] AuthError),
     /// The audit log cannot take the event: nothing was decided.
     #[error("the audit log is unavailable; nothing was recorded or decided")]
     Unavailable,
@@ -61,6 +68,8 @@ impl ServiceError {
             ServiceError::AlreadyExists(_) => Code::AlreadyExists,
             ServiceError::NotFound(_) => Code::NotFound,
             ServiceError::FailedPrecondition { .. } => Code::FailedPrecondition,
+            ServiceError::Denied(AuthError::Unauthenticated) => Code::Unauthenticated,
+            ServiceError::Denied(_) => Code::PermissionDenied,
             ServiceError::Unavailable => Code::Unavailable,
             ServiceError::Internal(_) => Code::Internal,
         }
@@ -125,6 +134,17 @@ mod tests {
         let details = status.get_error_details();
         let bad = details.bad_request().expect("BadRequest detail");
         assert_eq!(bad.field_violations[0].field, "insurer_number");
+    }
+
+    #[test]
+    fn unknown_callers_are_unauthenticated_and_known_ones_out_of_bounds_permission_denied() {
+        let unknown: Status = ServiceError::from(AuthError::Unauthenticated).into();
+        assert_eq!(unknown.code(), Code::Unauthenticated);
+        let outside: Status = ServiceError::from(AuthError::InsurerNotGranted {
+            caller: "registration-system".into(),
+        })
+        .into();
+        assert_eq!(outside.code(), Code::PermissionDenied);
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn refusal_reason(status: &Status) -> String {
 }
 
 /// Every event of the stopped app's store, after checking that the chains are intact.
-async fn stored_events(app: &TestApp) -> Vec<audit::NewEvent> {
+pub(crate) async fn stored_events(app: &TestApp) -> Vec<audit::NewEvent> {
     let report = crate::audit_report(&app.db.url).await;
     assert!(report.first_broken.is_none(), "{report:?}");
     let store = audit::connect(&app.db.url).await.unwrap();

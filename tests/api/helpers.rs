@@ -3,7 +3,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use verify_identity::{
     config::{ServeArgs, Settings},
     grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
@@ -138,6 +138,16 @@ impl TestDatabase {
     }
 }
 
+/// The default settings, on `db`.
+pub(crate) fn settings_for(db: &TestDatabase) -> Settings {
+    let args = ServeArgs {
+        database: Some(db.url.clone()),
+        hmac_key_file: Some(db.dir.join("hmac.key")),
+        ..ServeArgs::default()
+    };
+    Settings::resolve(&args).unwrap()
+}
+
 /// A server running in this process.
 pub(crate) struct TestApp {
     pub(crate) addr: std::net::SocketAddr,
@@ -160,17 +170,38 @@ pub(crate) async fn spawn_app_with(
 ) -> TestApp {
     init_test_logging();
     let db = TestDatabase::new(backend).await;
-    start(db, adjust).await
+    start(db, adjust, None).await
 }
 
-/// Starts a server on `db` (which may already have another server on it).
-async fn start(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    let args = ServeArgs {
-        database: Some(db.url.clone()),
-        hmac_key_file: Some(db.dir.join("hmac.key")),
-        ..ServeArgs::default()
-    };
-    let mut settings = Settings::resolve(&args).unwrap();
+/// Starts a server whose settings the test gives TLS, and connects over TLS with `client`.
+pub(crate) async fn spawn_app_tls(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+    client: ClientTlsConfig,
+) -> TestApp {
+    init_test_logging();
+    let db = TestDatabase::new(backend).await;
+    start(db, adjust, Some(client)).await
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub(crate) fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ASCII token"),
+    );
+    request
+}
+
+/// Starts a server on `db` (which may already have another server on it). Without
+/// `client_tls` the settings keep the defaults' open, plain loopback mode.
+async fn start(
+    db: TestDatabase,
+    adjust: impl FnOnce(&mut Settings),
+    client_tls: Option<ClientTlsConfig>,
+) -> TestApp {
+    let mut settings = settings_for(&db);
     adjust(&mut settings);
     let app = server::build(&settings).await.expect("server builds");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -179,11 +210,20 @@ async fn start(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp 
     let join = tokio::spawn(server::run(listener, app, async {
         let _ = rx.await;
     }));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = match client_tls {
+        None => Channel::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+        Some(tls) => Channel::from_shared(format!("https://{addr}"))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap(),
+    };
     TestApp {
         addr,
         client: VerifyIdentityClient::new(channel.clone()),
@@ -198,7 +238,7 @@ impl TestApp {
     /// A second server on the same database and fingerprint key, as a replica would be.
     /// Stop it with [`TestApp::stop`], not `finish`: the first server owns the database.
     pub(crate) async fn spawn_replica(&self) -> TestApp {
-        start(self.db.clone(), |_| {}).await
+        start(self.db.clone(), |_| {}, None).await
     }
 
     /// Stops the server gracefully and waits until the audit log is flushed.

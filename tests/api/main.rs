@@ -62,8 +62,10 @@ macro_rules! on_both_backends {
     };
 }
 
+mod access;
 mod gate;
 mod holds;
+mod pki;
 
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,

@@ -26,6 +26,11 @@ struct Served {
 }
 
 fn serve(db: &TestDatabase, log_level: &str) -> Served {
+    serve_with(db, log_level, &[])
+}
+
+/// `serve` with `extra` arguments (such as `--config FILE`).
+fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
         .args([
             "serve",
@@ -38,6 +43,7 @@ fn serve(db: &TestDatabase, log_level: &str) -> Served {
         ])
         .arg("--hmac-key-file")
         .arg(db.dir.join("hmac.key"))
+        .args(extra)
         .env("VERIFY_IDENTITY_LOG", log_level)
         .current_dir(&db.dir)
         .stdout(Stdio::null())
@@ -235,4 +241,70 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
         );
     }
     db.drop().await;
+}
+
+/// A settings file with one registrar whose token is `token`.
+fn callers_file(db: &TestDatabase, token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let path = db.dir.join("settings.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[callers]]\nname = \"registration-system\"\ntoken_sha256 = \"{}\"\n\
+             insurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
+            hex::encode(Sha256::digest(token.as_bytes()))
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_level_log_never_shows_a_token_right_or_wrong() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let token = "tok-5c1e0b7a9d";
+    let wrong = "tok-wrong-44f2";
+    let config = callers_file(&db, token);
+    let mut served = serve_with(&db, "trace", &["--config", &config]);
+    let client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
+        .await
+        .unwrap();
+    for (i, t) in [token, wrong].into_iter().enumerate() {
+        let request = crate::helpers::with_token(register_request(&format!("tok-{i}")), t);
+        let _ = client.clone().verify(request).await;
+    }
+    let denied = client
+        .clone()
+        .verify(crate::helpers::with_token(register_request("tok-9"), wrong))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::Unauthenticated);
+    sigterm(&served.child);
+    let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
+        .await
+        .unwrap();
+    assert!(status.success());
+    let log = served.log.lock().unwrap().join("\n");
+    assert!(log.contains("access denied"), "the log was captured");
+    for secret in [token, wrong] {
+        assert!(!log.contains(secret), "a token reached the log");
+    }
+    db.drop().await;
+}
+
+#[test]
+fn serve_refuses_to_start_open_on_all_interfaces_and_says_how_to_fix_it() {
+    let dir = std::env::temp_dir().join(format!("vi-open-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--database"])
+        .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
+        .arg("--hmac-key-file")
+        .arg(dir.join("hmac.key"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("[[callers]]"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use tokio::{sync::mpsc, task::JoinSet};
-use tonic::transport::Channel;
+use tonic::{codegen::InterceptedService, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
@@ -18,7 +18,10 @@ use super::{
     generate::Generator,
     report::{PhaseReport, Stats, Target},
 };
-use crate::grpc::pb::{self, verify_identity_client::VerifyIdentityClient};
+use crate::{
+    cli::client::BearerAuth,
+    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+};
 
 /// How load is offered.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +62,10 @@ struct Window {
 #[derive(Debug)]
 pub(super) enum Caller {
     /// Sends generated requests to Verify.
-    Verify(VerifyIdentityClient<Channel>, Box<Generator>),
+    Verify(
+        VerifyIdentityClient<InterceptedService<Channel, BearerAuth>>,
+        Box<Generator>,
+    ),
     /// Calls the health Check for the whole server.
     Health(HealthClient<Channel>),
 }
@@ -68,16 +74,19 @@ pub(super) enum Caller {
 type Outcome = Result<(usize, bool), tonic::Code>;
 
 impl Caller {
-    /// A caller for `target` on `channel`; `generator` is used only for Verify.
+    /// A caller for `target` on `channel`; `generator` and `auth` are used only for Verify
+    /// (health needs no credentials).
     pub(super) fn new(
         target: Target,
         channel: Channel,
+        auth: &BearerAuth,
         generator: impl FnOnce() -> Generator,
     ) -> Self {
         match target {
-            Target::Verify => {
-                Caller::Verify(VerifyIdentityClient::new(channel), Box::new(generator()))
-            }
+            Target::Verify => Caller::Verify(
+                VerifyIdentityClient::with_interceptor(channel, auth.clone()),
+                Box::new(generator()),
+            ),
             Target::Health => Caller::Health(HealthClient::new(channel)),
         }
     }

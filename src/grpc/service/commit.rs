@@ -85,6 +85,7 @@ impl Inner {
     pub(super) async fn commit(
         &self,
         request: &pb::CommitRegistrationRequest,
+        caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
         let number = validate(request)?;
         let fp = self.key.fingerprint_number(&number);
@@ -97,7 +98,9 @@ impl Inner {
             Some(stored) => self.check(stored, request, &fp).await?,
         };
         let stored = match checked {
-            Checked::Refuse(refusal) => return Err(self.refuse(request, &fp, refusal).await),
+            Checked::Refuse(refusal) => {
+                return Err(self.refuse(request, &fp, refusal, caller).await);
+            }
             Checked::Repeat(original) => return Ok(original),
             Checked::Claim => stored.expect("a claim needs a stored decision"),
         };
@@ -115,7 +118,7 @@ impl Inner {
             response: response.encode_to_vec(),
             reason: None,
             subject_kind: stored.event.subject_kind.clone(),
-            ..self.commit_event(request, &fp)
+            ..self.commit_event(request, &fp, caller)
         };
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {
@@ -123,7 +126,7 @@ impl Inner {
                 Ok(response)
             }
             AppendOutcome::RegistrationTaken { existing } => {
-                self.collided(request, &fp, &existing).await
+                self.collided(request, &fp, &existing, caller).await
             }
             AppendOutcome::DuplicateRequest { .. } | AppendOutcome::AlreadyResolved => Err(
                 ServiceError::Internal("a commit was taken for a decision or resolution".into()),
@@ -168,6 +171,7 @@ impl Inner {
         request: &pb::CommitRegistrationRequest,
         fp: &Fingerprint,
         existing: &Registration,
+        caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
         let same_number = existing.number_fingerprint == *fp;
         let same_subject = existing.subject_id == request.subject_id;
@@ -183,7 +187,7 @@ impl Inner {
             (true, false) => Refusal::NumberRegisteredToAnotherSubject,
             (false, _) => Refusal::SubjectHasAnotherNumber,
         };
-        Err(self.refuse(request, fp, refusal).await)
+        Err(self.refuse(request, fp, refusal, caller).await)
     }
 
     /// The response of the accepted commit of this verification, if there is one.
@@ -213,11 +217,12 @@ impl Inner {
         request: &pb::CommitRegistrationRequest,
         fp: &Fingerprint,
         refusal: Refusal,
+        caller: &str,
     ) -> ServiceError {
         let event = NewEvent {
             event_type: EventType::CommitRefused,
             reason: Some(refusal.reason().to_owned()),
-            ..self.commit_event(request, fp)
+            ..self.commit_event(request, fp, caller)
         };
         if let Err(e) = self.append(event).await {
             return e;
@@ -232,11 +237,16 @@ impl Inner {
     }
 
     /// The fields every commit event shares.
-    fn commit_event(&self, request: &pb::CommitRegistrationRequest, fp: &Fingerprint) -> NewEvent {
+    fn commit_event(
+        &self,
+        request: &pb::CommitRegistrationRequest,
+        fp: &Fingerprint,
+        caller: &str,
+    ) -> NewEvent {
         NewEvent {
             event_type: EventType::CommitRefused,
             occurred_at: SystemTime::now(),
-            caller: "anonymous".to_owned(),
+            caller: caller.to_owned(),
             insurer_number: request.insurer_number.clone(),
             subject_id: request.subject_id.clone(),
             subject_kind: String::new(),

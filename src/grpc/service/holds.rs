@@ -88,6 +88,7 @@ impl Inner {
     pub(super) async fn resolve_hold(
         &self,
         request: &pb::ResolveHoldRequest,
+        caller: &str,
     ) -> Result<pb::ResolveHoldResponse, ServiceError> {
         let how = validate_resolve(request)?;
         let insurer = request.insurer_number.as_str();
@@ -127,7 +128,7 @@ impl Inner {
         let event = NewEvent {
             event_type: EventType::HoldResolved,
             occurred_at: resolved_at,
-            caller: "anonymous".to_owned(),
+            caller: caller.to_owned(),
             insurer_number: stored.event.insurer_number.clone(),
             subject_id: stored.event.subject_id.clone(),
             subject_kind: stored.event.subject_kind.clone(),

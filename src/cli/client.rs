@@ -1,0 +1,161 @@
+//! What every client command (`verify`, `loadgen`) shares: the server's URL and the
+//! credentials to reach it — a bearer token, the CA that signed the server's certificate, and
+//! a client certificate for mTLS.
+//!
+//! The token is attached by an interceptor built once per command ([`BearerAuth`]): each
+//! call clones a ready header value (a reference-counted buffer), so loadgen's hot path does
+//! no formatting or parsing per request.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use anyhow::{Context as _, bail};
+use tonic::{
+    Request, Status,
+    metadata::{Ascii, MetadataValue},
+    service::Interceptor,
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
+};
+
+/// Connection options of the client commands.
+#[derive(Clone, clap::Args)]
+pub struct ClientArgs {
+    /// The server's URL: `https://…` for TLS, `http://…` for a local plain-TCP server.
+    #[arg(
+        long,
+        env = "VERIFY_IDENTITY_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// Bearer token of a configured caller (prefer the environment variable: command lines
+    /// are visible to other local users).
+    #[arg(long, env = "VERIFY_IDENTITY_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (needed for `https://`).
+    #[arg(long, env = "VERIFY_IDENTITY_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// PEM client certificate, for a server that requires one (mTLS).
+    #[arg(long, env = "VERIFY_IDENTITY_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of `--client-cert`.
+    #[arg(long, env = "VERIFY_IDENTITY_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl fmt::Debug for ClientArgs {
+    /// Everything but the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientArgs")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("ca_cert", &self.ca_cert)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .finish()
+    }
+}
+
+impl ClientArgs {
+    /// The endpoint, with TLS when the URL is `https://`.
+    pub fn endpoint(&self) -> anyhow::Result<Endpoint> {
+        let server = &self.server;
+        let endpoint = Endpoint::from_shared(server.clone())
+            .with_context(|| format!("--server {server} is not a valid URL"))?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(5));
+        if !server.starts_with("https://") {
+            if self.ca_cert.is_some() || self.client_cert.is_some() {
+                bail!("--ca-cert and --client-cert need an https:// --server");
+            }
+            return Ok(endpoint);
+        }
+        let read = |path: &PathBuf| {
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        let Some(ca) = &self.ca_cert else {
+            bail!("an https:// --server needs --ca-cert (the CA that signed its certificate)");
+        };
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+        if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
+            tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        endpoint
+            .tls_config(tls)
+            .context("TLS settings of the client")
+    }
+
+    /// The interceptor that adds the bearer token to every call (none without a token).
+    pub fn auth(&self) -> anyhow::Result<BearerAuth> {
+        let header = self
+            .token
+            .as_deref()
+            .map(|token| {
+                format!("Bearer {}", token.trim())
+                    .parse::<MetadataValue<Ascii>>()
+                    // The message must not quote the token.
+                    .map_err(|_| anyhow::anyhow!("the token must be printable ASCII"))
+            })
+            .transpose()?;
+        Ok(BearerAuth { header })
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to each request.
+#[derive(Clone, Default)]
+pub struct BearerAuth {
+    /// The whole header value, built once.
+    header: Option<MetadataValue<Ascii>>,
+}
+
+impl fmt::Debug for BearerAuth {
+    /// Whether there is a token, never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BearerAuth")
+            .field("token", &self.header.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Interceptor for BearerAuth {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(header) = &self.header {
+            request
+                .metadata_mut()
+                .insert("authorization", header.clone());
+        }
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(server: &str, token: Option<&str>) -> ClientArgs {
+        ClientArgs {
+            server: server.into(),
+            token: token.map(Into::into),
+            ca_cert: None,
+            client_cert: None,
+            client_key: None,
+        }
+    }
+
+    #[test]
+    fn the_token_becomes_a_bearer_header_and_never_shows_in_debug() {
+        let a = args("http://127.0.0.1:50051", Some("s3cret"));
+        let request = a.auth().unwrap().call(Request::new(())).unwrap();
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer s3cret"
+        );
+        assert!(!format!("{a:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn https_without_a_ca_certificate_is_refused_with_a_hint() {
+        let err = args("https://verify.example:50051", None)
+            .endpoint()
+            .unwrap_err();
+        assert!(err.to_string().contains("--ca-cert"));
+    }
+}
