@@ -27,15 +27,19 @@ use crate::audit::{
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections: one writer at a time by SQLite's design; the others serve reads (WAL lets
-/// them run beside the writer).
+/// Read connections (WAL lets them run beside the writer).
 const MAX_CONNECTIONS: u32 = 4;
 
 /// The audit store in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
-    /// The connections, all with the durability pragmas applied.
+    /// The connections for reads, all with the durability pragmas applied.
     pool: SqlitePool,
+    /// The one connection appends go through. SQLite runs one writer at a time anyway; keeping
+    /// it on one connection keeps that connection's page cache valid from batch to batch (a
+    /// write through another connection makes each one re-read every page it touches) and
+    /// saves the pool's hand-offs between connection threads.
+    writer: SqlitePool,
 }
 
 impl SqliteBackend {
@@ -78,7 +82,13 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .map_err(store::migration_error)?;
-        Ok(SqliteBackend { pool })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .connect_with(pool.connect_options().as_ref().clone())
+            .await
+            .map_err(|e| store::unavailable(&e))?;
+        Ok(SqliteBackend { pool, writer })
     }
 
     async fn fetch_events(
@@ -115,7 +125,7 @@ impl AuditBackend for SqliteBackend {
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
         events.iter().try_for_each(store::validate)?;
-        let result = match self.pool.begin_with("BEGIN IMMEDIATE").await {
+        let result = match self.writer.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => store::append_in(SqliteTx(tx), chain, events).await,
             Err(e) => Err(e),
         };
@@ -207,6 +217,7 @@ impl AuditBackend for SqliteBackend {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
