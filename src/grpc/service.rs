@@ -123,6 +123,19 @@ fn is_insurer_number(s: &str) -> bool {
     s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Records a unary call's metrics and hands its outcome to the transport.
+fn respond<T>(
+    rpc: &'static str,
+    started: Instant,
+    result: Result<T, ServiceError>,
+) -> Result<Response<T>, Status> {
+    let code = result
+        .as_ref()
+        .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
+    record_call(rpc, started, code);
+    result.map(Response::new).map_err(Status::from)
+}
+
 fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
     metrics::counter!("verify_calls_total", "rpc" => rpc, "code" => format!("{code:?}"))
         .increment(1);
@@ -420,11 +433,7 @@ impl VerifyIdentity for VerifyService {
             inner.get_verification(request.get_ref()).await
         }
         .await;
-        let code = result
-            .as_ref()
-            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-        record_call("GetVerification", started, code);
-        result.map(Response::new).map_err(Status::from)
+        respond("GetVerification", started, result)
     }
 
     #[instrument(name = "CommitRegistration", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
@@ -445,11 +454,7 @@ impl VerifyIdentity for VerifyService {
             inner.commit(request.get_ref(), &caller.name).await
         }
         .await;
-        let code = result
-            .as_ref()
-            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-        record_call("CommitRegistration", started, code);
-        result.map(Response::new).map_err(Status::from)
+        respond("CommitRegistration", started, result)
     }
 
     #[instrument(name = "ResolveHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
@@ -470,11 +475,7 @@ impl VerifyIdentity for VerifyService {
             inner.resolve_hold(request.get_ref(), &caller.name).await
         }
         .await;
-        let code = result
-            .as_ref()
-            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-        record_call("ResolveHold", started, code);
-        result.map(Response::new).map_err(Status::from)
+        respond("ResolveHold", started, result)
     }
 
     #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
@@ -491,10 +492,6 @@ impl VerifyIdentity for VerifyService {
             inner.list_holds(request.get_ref()).await
         }
         .await;
-        let code = result
-            .as_ref()
-            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-        record_call("ListHolds", started, code);
-        result.map(Response::new).map_err(Status::from)
+        respond("ListHolds", started, result)
     }
 }
