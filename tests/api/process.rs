@@ -16,6 +16,7 @@ use crate::helpers::{Backend, TestDatabase, hold_request, register_request, retu
 on_both_backends_process!(
     sigterm_finishes_in_flight_calls_flushes_and_exits_zero,
     a_trace_level_log_of_a_whole_run_holds_no_personal_data,
+    two_server_processes_committing_one_number_for_two_subjects_let_exactly_one_win,
 );
 
 /// A `serve` process and everything it printed to stderr.
@@ -307,4 +308,61 @@ fn serve_refuses_to_start_open_on_all_interfaces_and_says_how_to_fix_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("[[callers]]"), "{stderr}");
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+pub(crate) async fn two_server_processes_committing_one_number_for_two_subjects_let_exactly_one_win(
+    backend: Backend,
+) {
+    let db = TestDatabase::new(backend).await;
+    let mut first = serve(&db, "info");
+    let mut second = serve(&db, "info");
+    let mut a = VerifyIdentityClient::connect(format!("http://{}", first.addr))
+        .await
+        .unwrap();
+    let mut b = VerifyIdentityClient::connect(format!("http://{}", second.addr))
+        .await
+        .unwrap();
+    // The same J-LIS result (one number) verified for two subjects of one household, one on
+    // each replica: both register, since neither number is committed yet.
+    let mut parent = register_request("race-parent");
+    parent.subject_id = "1234-567-01".into();
+    let mut child = register_request("race-child");
+    child.subject_id = "1234-567-02".into();
+    let va = a.verify(parent.clone()).await.unwrap().into_inner();
+    let vb = b.verify(child.clone()).await.unwrap().into_inner();
+    assert_eq!(va.decision(), pb::Decision::Register);
+    assert_eq!(vb.decision(), pb::Decision::Register);
+    let number = parent.candidates[0].individual_number.clone();
+    let commit = |v: &pb::VerifyResponse, r: &pb::VerifyRequest| pb::CommitRegistrationRequest {
+        verification_id: v.verification_id.clone(),
+        insurer_number: r.insurer_number.clone(),
+        subject_id: r.subject_id.clone(),
+        individual_number: number.clone(),
+    };
+    let (ca, cb) = (commit(&va, &parent), commit(&vb, &child));
+    let (ra, rb) = tokio::join!(a.commit_registration(ca), b.commit_registration(cb));
+    let wins = [ra.is_ok(), rb.is_ok()]
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(wins, 1, "exactly one commit wins: {ra:?} {rb:?}");
+    let loser = ra.err().or(rb.err()).unwrap();
+    assert_eq!(loser.code(), tonic::Code::FailedPrecondition);
+    for served in [&first, &second] {
+        sigterm(&served.child);
+    }
+    let (s1, s2) =
+        tokio::task::spawn_blocking(move || (wait(&mut first.child), wait(&mut second.child)))
+            .await
+            .unwrap();
+    assert!(s1.success() && s2.success());
+    // Both processes' chains verify, and both commits (the win and the refusal) are in them.
+    let store = verify_identity::audit::connect(&db.url).await.unwrap();
+    let report = verify_identity::audit::verify::verify_store(store.as_ref())
+        .await
+        .unwrap();
+    assert!(report.first_broken.is_none());
+    assert_eq!(report.chains, 2);
+    assert_eq!(report.events_checked, 4);
+    db.drop().await;
 }
