@@ -54,6 +54,11 @@ pub enum Identifiers {
     Optional,
 }
 
+/// Whether `s` is a 保険者番号: 8 ASCII digits. The one definition every edge check uses.
+pub fn is_insurer_number(s: &str) -> bool {
+    s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Validates a request and converts it into a domain case.
 pub fn case_from_request(
     req: &pb::VerifyRequest,
@@ -66,9 +71,7 @@ pub fn case_from_request(
         if required {
             violation(&mut v, "insurer_number", "is required");
         }
-    } else if req.insurer_number.len() != 8
-        || !req.insurer_number.bytes().all(|b| b.is_ascii_digit())
-    {
+    } else if !is_insurer_number(&req.insurer_number) {
         violation(&mut v, "insurer_number", "must be 8 digits (保険者番号)");
     }
     check_id(&mut v, "subject_id", &req.subject_id, false);

@@ -77,12 +77,11 @@ impl PostgresBackend {
 
 #[async_trait]
 impl AuditBackend for PostgresBackend {
-    async fn append_batch(
+    async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
-        events.iter().try_for_each(store::validate)?;
         let result = match self.pool.begin().await {
             Ok(tx) => store::append_in(PgTx(tx), chain, events).await,
             Err(e) => Err(e),

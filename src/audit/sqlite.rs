@@ -119,12 +119,11 @@ fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
 
 #[async_trait]
 impl AuditBackend for SqliteBackend {
-    async fn append_batch(
+    async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
-        events.iter().try_for_each(store::validate)?;
         let result = match self.writer.begin_with("BEGIN IMMEDIATE").await {
             Ok(tx) => store::append_in(SqliteTx(tx), chain, events).await,
             Err(e) => Err(e),

@@ -29,8 +29,21 @@ pub trait AuditBackend: Send + Sync {
     /// appended. On success `chain` has advanced past the appended events; on failure nothing
     /// was committed (unless the commit's acknowledgement was lost), `chain` is marked
     /// uncertain so the next call re-reads its end, and the error is
-    /// [`AuditError::Unavailable`].
+    /// [`AuditError::Unavailable`]. An event that fails [`validate`] refuses the whole batch
+    /// with [`AuditError::Invalid`] before anything is written.
     async fn append_batch(
+        &self,
+        chain: &mut ChainState,
+        events: &[NewEvent],
+    ) -> Result<Vec<AppendOutcome>, AuditError> {
+        events.iter().try_for_each(validate)?;
+        self.append_valid_batch(chain, events).await
+    }
+
+    /// [`append_batch`](Self::append_batch) for events that already passed [`validate`]: the
+    /// group-commit writer checks each event when it is queued (so that a bad one fails alone)
+    /// and need not check the batch again. Each backend implements only this.
+    async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
         events: &[NewEvent],

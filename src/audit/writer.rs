@@ -98,7 +98,8 @@ async fn run(
         }
 
         let started = Instant::now();
-        let result = backend.append_batch(&mut chain, &events).await;
+        // Every event was validated by `AuditHandle::append` when it was queued.
+        let result = backend.append_valid_batch(&mut chain, &events).await;
         let elapsed = started.elapsed();
         let size = events.len();
         metrics::histogram!("audit_batch_size").record(size as f64);

@@ -313,7 +313,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 fn parse_insurer(text: &str) -> Result<String, String> {
-    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::convert::is_insurer_number(text) {
         Ok(text.to_owned())
     } else {
         Err("a 保険者番号 is 8 digits".to_owned())

@@ -28,7 +28,7 @@ use crate::{
         AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, EventType, NewEvent,
         fingerprint::FingerprintKey,
     },
-    convert::{self, FieldViolation, Identifiers},
+    convert::{self, FieldViolation, Identifiers, is_insurer_number},
     domain::{
         gate::{self, Decision, DecisionKind},
         policy::Policy,
@@ -116,11 +116,6 @@ fn subject_kind_from_name(name: &str) -> pb::SubjectKind {
         "dependent" => pb::SubjectKind::Dependent,
         _ => pb::SubjectKind::Unspecified,
     }
-}
-
-/// A 保険者番号: 8 ASCII digits.
-fn is_insurer_number(s: &str) -> bool {
-    s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Records a unary call's metrics and hands its outcome to the transport.

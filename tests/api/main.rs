@@ -395,63 +395,45 @@ async fn health_and_reflection_work_without_the_proto(backend: Backend) {
     app.finish().await;
 }
 
+/// Lists the services through one version of the reflection API. v1 and v1alpha are two sets
+/// of generated types with the same shape, hence a macro rather than a generic function.
+macro_rules! list_services_via {
+    ($version:ident, $channel:expr) => {{
+        use tonic_reflection::pb::$version::{
+            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        };
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut client = ServerReflectionClient::new($channel.clone());
+        let mut stream = client
+            .server_reflection_info(futures::stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        match stream
+            .message()
+            .await
+            .unwrap()
+            .unwrap()
+            .message_response
+            .unwrap()
+        {
+            MessageResponse::ListServicesResponse(list) => {
+                list.service.into_iter().map(|s| s.name).collect()
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }};
+}
+
 async fn list_services(channel: &tonic::transport::Channel, v1: bool) -> Vec<String> {
     if v1 {
-        use tonic_reflection::pb::v1::{
-            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-        };
-        let request = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut client = ServerReflectionClient::new(channel.clone());
-        let mut stream = client
-            .server_reflection_info(futures::stream::iter([request]))
-            .await
-            .unwrap()
-            .into_inner();
-        match stream
-            .message()
-            .await
-            .unwrap()
-            .unwrap()
-            .message_response
-            .unwrap()
-        {
-            MessageResponse::ListServicesResponse(list) => {
-                list.service.into_iter().map(|s| s.name).collect()
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        list_services_via!(v1, channel)
     } else {
-        use tonic_reflection::pb::v1alpha::{
-            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-        };
-        let request = ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let mut client = ServerReflectionClient::new(channel.clone());
-        let mut stream = client
-            .server_reflection_info(futures::stream::iter([request]))
-            .await
-            .unwrap()
-            .into_inner();
-        match stream
-            .message()
-            .await
-            .unwrap()
-            .unwrap()
-            .message_response
-            .unwrap()
-        {
-            MessageResponse::ListServicesResponse(list) => {
-                list.service.into_iter().map(|s| s.name).collect()
-            }
-            other => panic!("unexpected {other:?}"),
-        }
+        list_services_via!(v1alpha, channel)
     }
 }
 
