@@ -691,6 +691,88 @@ pub(super) async fn a_number_or_subject_is_registered_once_per_insurer(
     assert_eq!(count_events(&*backend).await, 2);
 }
 
+/// A register decision for `subject` with a synthetic `number`.
+fn register_decision(subject: &str, number: &str, request_id: &str) -> NewEvent {
+    let key = FingerprintKey::from_secret(vec![0x42; 32]);
+    let number = IndividualNumber::parse(number).expect("a synthetic valid number");
+    NewEvent {
+        subject_id: subject.into(),
+        number_fingerprint: Some(key.fingerprint_number(&number)),
+        ..decision(INSURER, request_id, &format!("v-{request_id}"))
+    }
+}
+
+fn registered_elsewhere(outcome: &AppendOutcome) -> Vec<(&str, &str)> {
+    match outcome {
+        AppendOutcome::RegisteredElsewhere { registrations } => registrations
+            .iter()
+            .map(|r| (r.subject_id.as_str(), r.verification_id.as_str()))
+            .collect(),
+        other => panic!("expected a decision refused for its registrations, got {other:?}"),
+    }
+}
+
+pub(super) async fn a_register_decision_contradicting_a_registration_is_not_written(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let mut chain = ChainState::new();
+    backend
+        .append_batch(&mut chain, &[commit(INSURER, "s-1", "123456789018", "v-1")])
+        .await
+        .unwrap();
+    let other_subject = register_decision("s-2", "123456789018", "r-a");
+    let other_number = register_decision("s-1", "983205673214", "r-b");
+    let outcomes = backend
+        .append_batch(
+            &mut chain,
+            &[
+                // The registered number, for a sibling: refused.
+                other_subject.clone(),
+                // The registered subject, with another number: refused.
+                other_number,
+                // The registered subject with its own number (a re-check): stored.
+                register_decision("s-1", "123456789018", "r-c"),
+                // An unrelated subject and number: stored.
+                register_decision("s-3", "983205673214", "r-d"),
+                // A hold for the sibling is not a register decision: stored.
+                NewEvent {
+                    decision: Some("hold".into()),
+                    number_fingerprint: None,
+                    ..register_decision("s-2", "123456789018", "r-e")
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(registered_elsewhere(&outcomes[0]), [("s-1", "v-1")]);
+    assert_eq!(registered_elsewhere(&outcomes[1]), [("s-1", "v-1")]);
+    for outcome in &outcomes[2..] {
+        appended_id(outcome);
+    }
+    // A refused decision claimed no idempotency key: the same request, decided again as a
+    // hold, is stored under it.
+    let again = backend
+        .append_batch(
+            &mut chain,
+            &[NewEvent {
+                decision: Some("hold".into()),
+                number_fingerprint: None,
+                ..other_subject
+            }],
+        )
+        .await
+        .unwrap();
+    appended_id(&again[0]);
+    // Another insurer's registrations are not in view.
+    let elsewhere = NewEvent {
+        insurer_number: OTHER_INSURER.into(),
+        ..register_decision("s-2", "123456789018", "r-f")
+    };
+    appended_id(&backend.append_batch(&mut chain, &[elsewhere]).await.unwrap()[0]);
+    assert_eq!(count_events(&*backend).await, 6);
+    assert!(verify_store(&*backend).await.unwrap().is_intact());
+}
+
 pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
     backend: Arc<dyn AuditBackend>,
 ) {
@@ -901,6 +983,7 @@ runners!(
     a_failed_transaction_commits_nothing_and_the_chain_stays_usable,
     a_closed_store_fails_closed,
     a_number_or_subject_is_registered_once_per_insurer,
+    a_register_decision_contradicting_a_registration_is_not_written,
     a_refusal_reason_is_stored_and_covered_by_the_chain,
     the_database_refuses_changes_to_registrations,
     replicas_racing_to_commit_one_number_register_it_exactly_once,

@@ -256,6 +256,13 @@ pub enum AppendOutcome {
     /// A [`EventType::HoldResolved`] event for a hold that is already closed (earlier or in
     /// the same batch); nothing was written.
     AlreadyResolved,
+    /// A register decision whose number is registered to another subject of the insurer, or
+    /// whose subject is registered with another number; nothing was written. The caller
+    /// decides again with these registrations in view (the gate holds) and appends that.
+    RegisteredElsewhere {
+        /// The registrations the decision contradicts.
+        registrations: Vec<Registration>,
+    },
 }
 
 /// A committed number: which subject and verification hold a number fingerprint, per insurer.

@@ -23,7 +23,9 @@ use sqlx::{
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     micros_since_epoch,
-    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationRow},
+    store::{
+        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe, RegistrationRow,
+    },
 };
 
 /// How long a caller waits for a connection before the store counts as unavailable.
@@ -51,6 +53,10 @@ impl PostgresBackend {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // sqlx would otherwise ping every connection it hands out: one more round trip per
+            // statement. A connection that broke while idle fails its next statement instead,
+            // which fails closed (UNAVAILABLE) and is discarded; the health check pings anyway.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| store::unavailable(&e))?;
@@ -279,14 +285,11 @@ impl BatchTransaction for PgTx {
 
     async fn registrations(
         &mut self,
-        insurer_number: &str,
-        number_fp: &str,
-        subject_id: &str,
+        probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error> {
-        let rows = sqlx::query_as::<_, RegistrationRow>(store::SELECT_REGISTRATIONS)
-            .bind(insurer_number)
-            .bind(number_fp)
-            .bind(subject_id)
+        let mut qb = store::registrations_query::<Postgres>(probes);
+        let rows = qb
+            .build_query_as::<RegistrationRow>()
             .fetch_all(&mut *self.0)
             .await?;
         Ok(rows.into_iter().map(Registration::from).collect())

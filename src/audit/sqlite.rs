@@ -22,7 +22,9 @@ use sqlx::{
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     micros_since_epoch,
-    store::{self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationRow},
+    store::{
+        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe, RegistrationRow,
+    },
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -70,11 +72,18 @@ impl SqliteBackend {
             // file); reads go through a memory map and a larger page cache instead of pread.
             .page_size(16 * 1024)
             .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-65536");
+            .pragma("cache_size", "-65536")
+            // A multi-row INSERT with ON CONFLICT keeps a statement journal so that it can be
+            // undone alone; in a file that is a write per page per statement, for data that
+            // never needs to survive the transaction.
+            .pragma("temp_store", "MEMORY");
         create_parent_dir(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(BUSY_TIMEOUT * 2)
+            // A local file cannot drop a connection; sqlx's ping before every hand-out is a
+            // round trip to the connection's thread for nothing.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| store::unavailable(&e))?;
@@ -85,6 +94,7 @@ impl SqliteBackend {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(BUSY_TIMEOUT * 2)
+            .test_before_acquire(false)
             .connect_with(pool.connect_options().as_ref().clone())
             .await
             .map_err(|e| store::unavailable(&e))?;
@@ -320,14 +330,11 @@ impl BatchTransaction for SqliteTx {
 
     async fn registrations(
         &mut self,
-        insurer_number: &str,
-        number_fp: &str,
-        subject_id: &str,
+        probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error> {
-        let rows = sqlx::query_as::<_, RegistrationRow>(store::SELECT_REGISTRATIONS)
-            .bind(insurer_number)
-            .bind(number_fp)
-            .bind(subject_id)
+        let mut qb = store::registrations_query::<Sqlite>(probes);
+        let rows = qb
+            .build_query_as::<RegistrationRow>()
             .fetch_all(&mut *self.0)
             .await?;
         Ok(rows.into_iter().map(Registration::from).collect())

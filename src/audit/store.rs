@@ -182,6 +182,10 @@ pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
      (insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
+/// The columns of a registration, in [`RegistrationRow`] order.
+const REGISTRATION_COLUMNS: &str =
+    "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us";
+
 /// The registrations holding a number fingerprint or a subject, for one insurer.
 pub(crate) const SELECT_REGISTRATIONS: &str = "SELECT insurer_number, number_fp_key_id, \
      number_fp, subject_id, verification_id, committed_at_us FROM registrations \
@@ -223,12 +227,11 @@ pub(crate) trait BatchTransaction: Send {
     /// closed already (nothing inserted).
     async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
 
-    /// [`AuditBackend::find_registrations`], inside the transaction.
+    /// The registrations holding any of these `(insurer, number fingerprint MAC, subject id)`
+    /// numbers or subjects (per insurer), inside the transaction, in one statement.
     async fn registrations(
         &mut self,
-        insurer_number: &str,
-        number_fp: &str,
-        subject_id: &str,
+        probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error>;
 
     /// Inserts the planned rows under `writer_id`; returns `(seq, id)` for each.
@@ -269,7 +272,9 @@ pub(crate) async fn append_in<T: BatchTransaction>(
     } else {
         chain.clone()
     };
-    let mut outcomes = find_duplicates(&mut tx, events).await?;
+    let mut outcomes: Vec<Option<AppendOutcome>> = vec![None; events.len()];
+    refuse_register_decisions_against_registrations(&mut tx, events, &mut outcomes).await?;
+    find_duplicates(&mut tx, events, &mut outcomes).await?;
     claim_registrations(&mut tx, events, &mut outcomes).await?;
 
     let mut rows = Vec::new();
@@ -307,8 +312,79 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         .collect())
 }
 
-/// Claims the idempotency key of every decision in `events` and returns, per event, `Some`
-/// duplicate outcome for those that must not be written and `None` for the rest.
+/// `(insurer, number fingerprint MAC, subject id)`: what a registration lookup asks about.
+pub(crate) type RegistrationProbe<'a> = (&'a str, &'a str, &'a str);
+
+/// Refuses every register decision in `events` whose number is registered to another subject
+/// of its insurer, or whose subject is registered with another number: its outcome becomes
+/// [`AppendOutcome::RegisteredElsewhere`] and it is not written (nor does it claim its
+/// idempotency key), so the caller can decide again — a hold — and append that instead.
+///
+/// Checked here, in the append transaction and in one statement per batch, rather than by a
+/// read before the decision: no extra round trip per call, and no window between the check
+/// and the write within one store. A commit racing on another replica is still stopped by the
+/// registration claim at commit time.
+async fn refuse_register_decisions_against_registrations<T: BatchTransaction>(
+    tx: &mut T,
+    events: &[NewEvent],
+    outcomes: &mut [Option<AppendOutcome>],
+) -> Result<(), sqlx::Error> {
+    let probes: Vec<RegistrationProbe<'_>> = events
+        .iter()
+        .filter_map(|e| {
+            let fp = registered_number(e)?;
+            Some((
+                e.insurer_number.as_str(),
+                fp.mac_hex.as_str(),
+                e.subject_id.as_str(),
+            ))
+        })
+        .collect();
+    if probes.is_empty() {
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    for chunk in probes.chunks(ROWS_PER_STATEMENT) {
+        found.extend(tx.registrations(chunk).await?);
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    for (e, outcome) in events.iter().zip(outcomes.iter_mut()) {
+        let Some(fp) = registered_number(e) else {
+            continue;
+        };
+        let conflicting: Vec<Registration> = found
+            .iter()
+            .filter(|r| r.insurer_number == e.insurer_number)
+            .filter(|r| {
+                let same_number = r.number_fingerprint.mac_hex == fp.mac_hex;
+                let same_subject = r.subject_id == e.subject_id;
+                same_number != same_subject
+            })
+            .cloned()
+            .collect();
+        if !conflicting.is_empty() {
+            *outcome = Some(AppendOutcome::RegisteredElsewhere {
+                registrations: conflicting,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The number fingerprint of a register decision; `None` for every other event.
+fn registered_number(e: &NewEvent) -> Option<&Fingerprint> {
+    let is_register = e.event_type == EventType::VerificationDecided
+        && e.decision.as_deref() == Some(REGISTER);
+    e.number_fingerprint.as_ref().filter(|_| is_register)
+}
+
+/// The stored spelling of a register decision.
+const REGISTER: &str = "register";
+
+/// Claims the idempotency key of every decision in `events` that has no outcome yet, and sets
+/// the duplicate outcome of those that must not be written.
 ///
 /// The first decision per (insurer, request id) in the batch claims the key; a later one in
 /// the same batch is a duplicate of whatever the first turned out to be — the new decision, or
@@ -316,14 +392,14 @@ pub(crate) async fn append_in<T: BatchTransaction>(
 async fn find_duplicates<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
-) -> Result<Vec<Option<AppendOutcome>>, sqlx::Error> {
-    let mut outcomes: Vec<Option<AppendOutcome>> = vec![None; events.len()];
+    outcomes: &mut [Option<AppendOutcome>],
+) -> Result<(), sqlx::Error> {
     let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
     let mut claims: Vec<&NewEvent> = Vec::new();
     let mut claimed: Vec<usize> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        if e.event_type != EventType::VerificationDecided {
+        if e.event_type != EventType::VerificationDecided || outcomes[i].is_some() {
             continue;
         }
         match first_of_key.entry((&e.insurer_number, &e.request_id)) {
@@ -336,7 +412,7 @@ async fn find_duplicates<T: BatchTransaction>(
         }
     }
     if claims.is_empty() {
-        return Ok(outcomes);
+        return Ok(());
     }
 
     let new_keys = tx.claim_requests(&claims).await?;
@@ -373,7 +449,7 @@ async fn find_duplicates<T: BatchTransaction>(
             None => duplicate_of(&events[first].verification_id),
         });
     }
-    Ok(outcomes)
+    Ok(())
 }
 
 /// Claims the registration of every commit, and closes the hold of every resolution, in
@@ -406,7 +482,7 @@ async fn claim_registrations<T: BatchTransaction>(
             .as_ref()
             .map_or("", |f| f.mac_hex.as_str());
         let existing = tx
-            .registrations(&e.insurer_number, fp, &e.subject_id)
+            .registrations(&[(&e.insurer_number, fp, &e.subject_id)])
             .await?
             .into_iter()
             .next()
@@ -445,6 +521,32 @@ where
     qb.push(
         " ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id",
     );
+    qb
+}
+
+/// The registrations holding any probed (insurer, number) or (insurer, subject): one SELECT
+/// per unique constraint, each an index lookup per probe.
+pub(crate) fn registrations_query<'a, DB>(
+    probes: &[RegistrationProbe<'a>],
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE (insurer_number, number_fp) IN ("
+    ));
+    qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
+        b.push_bind(*insurer).push_bind(*number_fp);
+    });
+    qb.push(format!(
+        ") UNION SELECT {REGISTRATION_COLUMNS} FROM registrations \
+         WHERE (insurer_number, subject_id) IN ("
+    ));
+    qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
+        b.push_bind(*insurer).push_bind(*subject_id);
+    });
+    qb.push(")");
     qb
 }
 

@@ -25,8 +25,8 @@ use tracing::{Instrument, info_span, instrument};
 
 use crate::{
     audit::{
-        AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, EventType, NewEvent,
-        fingerprint::FingerprintKey,
+        AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, EventType, Fingerprint, NewEvent,
+        Registration, fingerprint::FingerprintKey,
     },
     convert::{self, FieldViolation, Identifiers, is_insurer_number},
     domain::{
@@ -118,6 +118,14 @@ fn subject_kind_from_name(name: &str) -> pb::SubjectKind {
     }
 }
 
+/// What the gate needs to know of the registrations a register decision contradicted.
+fn registrations_in_view(subject_id: &str, found: &[Registration]) -> gate::Registrations {
+    gate::Registrations {
+        number_registered_to_another_subject: found.iter().any(|r| r.subject_id != subject_id),
+        subject_has_another_number: found.iter().any(|r| r.subject_id == subject_id),
+    }
+}
+
 /// Records a unary call's metrics and hands its outcome to the transport.
 fn respond<T>(
     rpc: &'static str,
@@ -140,6 +148,11 @@ fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
 
 impl Inner {
     /// One verification, durable before it is returned.
+    ///
+    /// The audit store refuses a register decision that contradicts the registrations it
+    /// holds (a number registered to another subject, a subject with another number); the
+    /// gate then holds the case and that decision is appended instead, under the same
+    /// verification id. Checking in the store's append transaction costs no read per call.
     async fn verify(
         &self,
         request: pb::VerifyRequest,
@@ -147,90 +160,73 @@ impl Inner {
     ) -> Result<pb::VerifyResponse, ServiceError> {
         let case = convert::case_from_request(&request, Identifiers::Required)
             .map_err(ServiceError::InvalidArgument)?;
-        let decision = gate::decide(&case, &self.policy);
-        let decision = self
-            .hold_for_registrations(&request, &case, decision)
-            .await?;
+        let mut decision = gate::decide(&case, &self.policy);
         let verification_id = uuid::Uuid::now_v7().to_string();
-        let decided_at = SystemTime::now();
-        let response = convert::response_from_decision(
-            &decision,
-            verification_id.clone(),
-            decided_at,
-            &request,
-        );
-        let event = self.decided_event(&request, &case, &decision, &response, decided_at);
-        let event = NewEvent {
-            caller: caller.to_owned(),
-            ..event
-        };
-        let request_fp = event.request_fingerprint.clone();
-        match self.audit.append(event).await {
-            Ok(AppendOutcome::Appended { .. }) => {
-                metrics::counter!("verify_decisions_total", "decision" => decision_name(decision.kind)).increment(1);
-                for reason in &decision.hold_reasons {
-                    let name = convert::hold_reason_to_pb(*reason).as_str_name();
-                    metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
+        let request_fp = self.key.fingerprint(&request.encode_to_vec());
+        // At most twice: the second decision is a hold, which no registration contradicts.
+        for _ in 0..2 {
+            let decided_at = SystemTime::now();
+            let response = convert::response_from_decision(
+                &decision,
+                verification_id.clone(),
+                decided_at,
+                &request,
+            );
+            let event = NewEvent {
+                caller: caller.to_owned(),
+                request_fingerprint: Some(request_fp.clone()),
+                ..self.decided_event(&request, &case, &decision, &response, decided_at)
+            };
+            match self.audit.append(event).await {
+                Ok(AppendOutcome::Appended { .. }) => {
+                    self.record_decision(&decision, &verification_id);
+                    return Ok(response);
                 }
-                tracing::info!(
-                    verification_id = %verification_id,
-                    decision = decision_name(decision.kind),
-                    holds = decision.hold_reasons.len(),
-                    "decided"
-                );
-                Ok(response)
-            }
-            Ok(AppendOutcome::DuplicateRequest { .. }) => {
-                self.replay(&request, request_fp.as_ref()).await
-            }
-            Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => Err(
-                ServiceError::Internal("a decision was treated as a commit or resolution".into()),
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "audit append failed; nothing returned");
-                (self.on_unavailable)();
-                Err(e.into())
+                Ok(AppendOutcome::DuplicateRequest { .. }) => {
+                    return self.replay(&request, &request_fp).await;
+                }
+                Ok(AppendOutcome::RegisteredElsewhere { registrations }) => {
+                    let found = registrations_in_view(&request.subject_id, &registrations);
+                    decision = gate::hold_for_registrations(decision, found);
+                }
+                Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
+                    return Err(ServiceError::Internal(
+                        "a decision was treated as a commit or resolution".into(),
+                    ));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit append failed; nothing returned");
+                    (self.on_unavailable)();
+                    return Err(e.into());
+                }
             }
         }
+        Err(ServiceError::Internal(
+            "the audit store refused a decision held for its registrations".into(),
+        ))
     }
 
-    /// A register decision whose number is already registered to someone else (or whose
-    /// subject already has another number) becomes a hold. A read, not a lock: a commit racing
-    /// this Verify is stopped by the database at commit time.
-    async fn hold_for_registrations(
-        &self,
-        request: &pb::VerifyRequest,
-        case: &gate::Case,
-        decision: Decision,
-    ) -> Result<Decision, ServiceError> {
-        let Some(number) = decision
-            .selected_candidate
-            .and_then(|i| case.candidates.get(i))
-            .and_then(|c| c.number.as_ref().ok())
-        else {
-            return Ok(decision);
-        };
-        let fp = self.key.fingerprint_number(number);
-        let found = self
-            .store
-            .find_registrations(&request.insurer_number, &fp, &request.subject_id)
-            .await?;
-        let registrations = gate::Registrations {
-            number_registered_to_another_subject: found
-                .iter()
-                .any(|r| r.number_fingerprint == fp && r.subject_id != request.subject_id),
-            subject_has_another_number: found
-                .iter()
-                .any(|r| r.subject_id == request.subject_id && r.number_fingerprint != fp),
-        };
-        Ok(gate::hold_for_registrations(decision, registrations))
+    /// Metrics and the log line of a decision that was appended.
+    fn record_decision(&self, decision: &Decision, verification_id: &str) {
+        metrics::counter!("verify_decisions_total", "decision" => decision_name(decision.kind))
+            .increment(1);
+        for reason in &decision.hold_reasons {
+            let name = convert::hold_reason_to_pb(*reason).as_str_name();
+            metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
+        }
+        tracing::info!(
+            verification_id = %verification_id,
+            decision = decision_name(decision.kind),
+            holds = decision.hold_reasons.len(),
+            "decided"
+        );
     }
 
     /// The stored answer for a repeated idempotency key, if the content is the same.
     async fn replay(
         &self,
         request: &pb::VerifyRequest,
-        fingerprint: Option<&crate::audit::Fingerprint>,
+        fingerprint: &Fingerprint,
     ) -> Result<pb::VerifyResponse, ServiceError> {
         let stored = self
             .store
@@ -239,10 +235,7 @@ impl Inner {
             .ok_or_else(|| {
                 ServiceError::Internal("duplicate request without a stored event".into())
             })?;
-        let same = match (&stored.event.request_fingerprint, fingerprint) {
-            (Some(a), Some(b)) => a.key_id == b.key_id && a.mac_hex == b.mac_hex,
-            _ => false,
-        };
+        let same = stored.event.request_fingerprint.as_ref() == Some(fingerprint);
         if !same {
             return Err(ServiceError::AlreadyExists(
                 "request_id was already used by this insurer for a request with different content"
@@ -290,7 +283,8 @@ impl Inner {
                 .map(|r| convert::hold_reason_to_pb(*r).as_str_name().to_owned())
                 .collect(),
             number_fingerprint,
-            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
+            // Filled in by `verify`, which computes it once for both attempts.
+            request_fingerprint: None,
             response: response.encode_to_vec(),
             reason: None,
         }

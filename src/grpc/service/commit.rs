@@ -128,9 +128,11 @@ impl Inner {
             AppendOutcome::RegistrationTaken { existing } => {
                 self.collided(request, &fp, &existing, caller).await
             }
-            AppendOutcome::DuplicateRequest { .. } | AppendOutcome::AlreadyResolved => Err(
-                ServiceError::Internal("a commit was taken for a decision or resolution".into()),
-            ),
+            AppendOutcome::DuplicateRequest { .. }
+            | AppendOutcome::AlreadyResolved
+            | AppendOutcome::RegisteredElsewhere { .. } => Err(ServiceError::Internal(
+                "a commit was taken for a decision or resolution".into(),
+            )),
         }
     }
 

@@ -153,7 +153,9 @@ impl Inner {
                     message: "the hold was already resolved",
                 });
             }
-            AppendOutcome::DuplicateRequest { .. } | AppendOutcome::RegistrationTaken { .. } => {
+            AppendOutcome::DuplicateRequest { .. }
+            | AppendOutcome::RegistrationTaken { .. }
+            | AppendOutcome::RegisteredElsewhere { .. } => {
                 return Err(ServiceError::Internal(
                     "a resolution was taken for a decision or commit".into(),
                 ));
