@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use verify_identity::cli::{Cli, Command, audit, check, exit, holds, loadgen, serve, verify};
 
+/// See Cargo.toml: allocation-heavy request handling is measurably faster with mimalloc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
