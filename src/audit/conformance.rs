@@ -768,7 +768,12 @@ pub(super) async fn a_register_decision_contradicting_a_registration_is_not_writ
         insurer_number: OTHER_INSURER.into(),
         ..register_decision("s-2", "123456789018", "r-f")
     };
-    appended_id(&backend.append_batch(&mut chain, &[elsewhere]).await.unwrap()[0]);
+    appended_id(
+        &backend
+            .append_batch(&mut chain, &[elsewhere])
+            .await
+            .unwrap()[0],
+    );
     assert_eq!(count_events(&*backend).await, 6);
     assert!(verify_store(&*backend).await.unwrap().is_intact());
 }

@@ -12,6 +12,7 @@
 //! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file.
 //! - [`chain`]: the hash chain — canonical encoding, per-writer chain state, verification.
 //!   Pure: no I/O.
+//! - `comparisons`: the stored (JSON) form of an event's comparisons.
 //! - [`store`]: the one storage trait, [`AuditBackend`], and the append algorithm both
 //!   backends share (idempotency, chain assignment, one transaction per batch).
 //! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
@@ -21,6 +22,7 @@
 //! - `conformance` (tests only): one suite that every backend runs.
 
 pub mod chain;
+mod comparisons;
 #[cfg(test)]
 mod conformance;
 pub mod fingerprint;

@@ -24,7 +24,8 @@ use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     micros_since_epoch,
     store::{
-        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe, RegistrationRow,
+        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe,
+        RegistrationRow,
     },
 };
 

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, ComparisonRow, EventType, Fingerprint, NewEvent,
-    Registration, StoredEvent, micros_since_epoch, time_from_micros,
+    AppendOutcome, AuditError, ChainState, EventType, Fingerprint, NewEvent, Registration,
+    StoredEvent, comparisons, micros_since_epoch, time_from_micros,
 };
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -375,8 +375,8 @@ async fn refuse_register_decisions_against_registrations<T: BatchTransaction>(
 
 /// The number fingerprint of a register decision; `None` for every other event.
 fn registered_number(e: &NewEvent) -> Option<&Fingerprint> {
-    let is_register = e.event_type == EventType::VerificationDecided
-        && e.decision.as_deref() == Some(REGISTER);
+    let is_register =
+        e.event_type == EventType::VerificationDecided && e.decision.as_deref() == Some(REGISTER);
     e.number_fingerprint.as_ref().filter(|_| is_register)
 }
 
@@ -526,9 +526,7 @@ where
 
 /// The registrations holding any probed (insurer, number) or (insurer, subject): one SELECT
 /// per unique constraint, each an index lookup per probe.
-pub(crate) fn registrations_query<'a, DB>(
-    probes: &[RegistrationProbe<'a>],
-) -> QueryBuilder<'a, DB>
+pub(crate) fn registrations_query<'a, DB>(probes: &[RegistrationProbe<'a>]) -> QueryBuilder<'a, DB>
 where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
@@ -623,7 +621,7 @@ where
 pub(crate) fn json_columns(rows: &[PlannedRow<'_>]) -> Result<Vec<(String, String)>, sqlx::Error> {
     rows.iter()
         .map(|row| {
-            let comparisons = serde_json::to_string(&row.event.comparisons);
+            let comparisons = comparisons::encode(&row.event.comparisons);
             let hold_reasons = serde_json::to_string(&row.event.hold_reasons);
             Ok((
                 comparisons.map_err(|e| sqlx::Error::Encode(e.into()))?,
@@ -669,7 +667,7 @@ impl EventRow {
         let corrupt = |what: &str| AuditError::Corrupt(format!("audit event {id}: {what}"));
         let event_type =
             EventType::parse(&self.event_type).ok_or_else(|| corrupt("unknown event type"))?;
-        let comparisons: Vec<ComparisonRow> = serde_json::from_str(&self.comparisons)
+        let comparisons = comparisons::decode(&self.comparisons)
             .map_err(|_| corrupt("the comparisons are not valid JSON"))?;
         let hold_reasons: Vec<String> = serde_json::from_str(&self.hold_reasons)
             .map_err(|_| corrupt("the hold reasons are not valid JSON"))?;
