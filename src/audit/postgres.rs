@@ -138,10 +138,14 @@ impl AuditBackend for PostgresBackend {
         number_fingerprint: &Fingerprint,
         subject_id: &str,
     ) -> Result<Vec<Registration>, AuditError> {
-        let rows = sqlx::query_as::<_, RegistrationRow>(store::SELECT_REGISTRATIONS)
-            .bind(insurer_number)
-            .bind(number_fingerprint.mac_hex.as_str())
-            .bind(subject_id)
+        let probe = (
+            insurer_number,
+            number_fingerprint.mac_hex.as_str(),
+            subject_id,
+        );
+        let mut qb = store::registrations_query::<Postgres>(&[probe]);
+        let rows = qb
+            .build_query_as::<RegistrationRow>()
             .fetch_all(&self.pool)
             .await
             .map_err(|e| store::unavailable(&e))?;

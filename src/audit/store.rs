@@ -74,7 +74,8 @@ pub trait AuditBackend: Send + Sync {
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
     /// The registrations of `insurer_number` that hold this number fingerprint or this
-    /// subject (at most two): how Verify finds a number already registered elsewhere.
+    /// subject (at most two), outside any append. (Verify's own check runs inside the append
+    /// transaction: see `refuse_register_decisions_against_registrations`.)
     async fn find_registrations(
         &self,
         insurer_number: &str,
@@ -185,11 +186,6 @@ pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
 /// The columns of a registration, in [`RegistrationRow`] order.
 const REGISTRATION_COLUMNS: &str =
     "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us";
-
-/// The registrations holding a number fingerprint or a subject, for one insurer.
-pub(crate) const SELECT_REGISTRATIONS: &str = "SELECT insurer_number, number_fp_key_id, \
-     number_fp, subject_id, verification_id, committed_at_us FROM registrations \
-     WHERE insurer_number = $1 AND (number_fp = $2 OR subject_id = $3) ORDER BY committed_at_us";
 
 /// The end of one writer's chain: its last `(seq, hash)`.
 pub(crate) const SELECT_CHAIN_TAIL: &str =

@@ -339,14 +339,10 @@ impl VerifyIdentity for VerifyService {
             inner.verify(request.into_inner(), &caller.name).await
         }
         .await;
-        let code = result
-            .as_ref()
-            .map_or_else(ServiceError::code, |_| tonic::Code::Ok);
-        record_call("Verify", started, code);
         if let Err(e) = &result {
             tracing::info!(code = ?e.code(), error = %e, "refused");
         }
-        result.map(Response::new).map_err(Status::from)
+        respond("Verify", started, result)
     }
 
     type VerifyBatchStream = VerifyBatchStream;
