@@ -83,8 +83,11 @@ mod variant_table {
         ('穐', '秋'),
     ];
 
-    /// Deviations from the MJ data, by project policy (domain.md lists 齋/齊→斎).
-    const OVERRIDES: &[(char, char, u8)] = &[('齊', '斎', MOJ)];
+    /// Deviations from the MJ data, by project policy: none today. 齊 is the old form of 斉 and
+    /// 齋 the old form of 斎; MJ maps them so, and 斎 and 斉 are two different characters (both
+    /// common in surnames) that must never fold into each other. An entry here must be a true
+    /// old/new or 異体字 pair of one character, with a test in `src/domain/text/kanji.rs`.
+    const OVERRIDES: &[(char, char, u8)] = &[];
 
     const JIS: u8 = 0;
     const MOJ: u8 = 1;

@@ -1,7 +1,9 @@
 //! 漢字氏名: the name in kanji (or in Latin letters for foreign residents).
 //!
 //! Notation: width, whitespace and name separators, Latin case. Variant: 異体字 and old forms
-//! through the MJ 縮退 table, and substitute marks (●, 〓 …) standing for one 外字 each.
+//! through the MJ 縮退 table, iteration marks (佐々木 / 佐佐木, みすゞ / みすず), variation
+//! selectors (a glyph of the same character), and substitute marks (●, 〓 …) standing for one
+//! 外字 each.
 //!
 //! Hiragana and katakana are *not* folded together here: in a kanji name they are written
 //! characters of the registered name (さくら and サクラ are different registered names), not a
@@ -12,7 +14,7 @@ use crate::domain::{
     text::{
         chars,
         folding::{FoldedKey, Folding, compare_keys},
-        kanji, width,
+        kanji, marks, width,
     },
 };
 
@@ -22,7 +24,10 @@ const NOTATION: RuleSet = RuleSet::EMPTY
     .with(Rule::LatinCase);
 const VARIANT: RuleSet = RuleSet::EMPTY
     .with(Rule::KanjiVariantJis)
-    .with(Rule::KanjiVariantMoj);
+    .with(Rule::KanjiVariantMoj)
+    .with(Rule::KanjiIteration)
+    .with(Rule::KanaIteration)
+    .with(Rule::KanjiVariationSelector);
 
 const FOLDING: Folding = Folding {
     fold,
@@ -61,11 +66,27 @@ pub fn compare(a: &str, b: &str) -> Comparison {
 pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let mut fired = RuleSet::EMPTY;
     let text = width::fold_width_if(raw, enabled, &mut fired, |_| false);
+    let start = out.len();
     for c in text.chars() {
         if chars::is_space(c) || chars::is_name_separator(c) {
             if enabled.contains(Rule::Space) {
                 fired.insert(Rule::Space);
                 continue;
+            }
+        } else if marks::is_variation_selector(c) {
+            if enabled.contains(Rule::KanjiVariationSelector) {
+                fired.insert(Rule::KanjiVariationSelector);
+                continue;
+            }
+        } else if marks::is_iteration_mark(c) {
+            // The character before, as already folded: 﨑々 repeats 崎.
+            let prev = out[start..].chars().next_back();
+            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
+                if enabled.contains(rule) {
+                    fired.insert(rule);
+                    out.push(repeated);
+                    continue;
+                }
             }
         } else if chars::is_latin_upper(c) && enabled.contains(Rule::LatinCase) {
             fired.insert(Rule::LatinCase);
@@ -120,7 +141,47 @@ mod tests {
             ("渡邉健", "渡辺健", Variant, &["kanji.variant.mj.moj"]),
             ("渡邉健", "渡邊健", Variant, &["kanji.variant.mj.moj"]),
             ("齋藤浩", "斎藤浩", Variant, &["kanji.variant.mj.moj"]),
-            ("齊藤浩", "斎藤浩", Variant, &["kanji.variant.mj.moj"]),
+            ("齊藤浩", "斉藤浩", Variant, &["kanji.variant.mj.moj"]),
+            ("齊藤浩", "斎藤浩", Mismatch, &[]),
+            ("齋藤浩", "齊藤浩", Mismatch, &[]),
+            ("斉藤浩", "斎藤浩", Mismatch, &[]),
+            ("佐々木健", "佐佐木健", Variant, &["kanji.iteration"]),
+            (
+                "野々村 真",
+                "野野村真",
+                Variant,
+                &["space", "kanji.iteration"],
+            ),
+            ("佐々木健", "佐木健", Mismatch, &[]),
+            ("佐々木健", "佐藤木健", Mismatch, &[]),
+            (
+                "山﨑々",
+                "山崎崎",
+                Variant,
+                &["kanji.variant.mj.moj", "kanji.iteration"],
+            ),
+            ("金子みすゞ", "金子みすず", Variant, &["kana.iteration"]),
+            ("金子みすゞ", "金子みすす", Mismatch, &[]),
+            (
+                "葛\u{E0100}西花子",
+                "葛西花子",
+                Variant,
+                &["kanji.variation_selector"],
+            ),
+            (
+                "葛\u{E0100}西花子",
+                "葛\u{E0101}西花子",
+                Variant,
+                &["kanji.variation_selector"],
+            ),
+            (
+                "辻\u{FE00} 一郎",
+                "辻一郎",
+                Variant,
+                &["space", "kanji.variation_selector"],
+            ),
+            ("知\u{E0100}子", "智子", Mismatch, &[]),
+            ("\u{E0100}", "葛", Mismatch, &[]),
             ("𠮷田修", "吉田修", Variant, &["kanji.variant.mj.jis"]),
             ("濵田亜美", "浜田亜美", Variant, &["kanji.variant.mj.moj"]),
             ("濱田亜美", "浜田亜美", Variant, &["kanji.variant.mj.moj"]),
