@@ -61,10 +61,15 @@ pub fn is_latin_upper(c: char) -> bool {
     c.is_ascii_uppercase() || (('\u{00C0}'..'\u{0250}').contains(&c) && c.is_uppercase())
 }
 
-/// A control character (C0, C1, DEL), excluding ordinary whitespace. Such characters never
-/// belong in a field; the service rejects them at the edge.
+/// A control character (C0, C1, DEL) that is not whitespace. Such characters never belong in a
+/// field; the service rejects them at the edge.
+///
+/// Tabs and line breaks (`\t`, `\n`, `\r`, U+0085) are whitespace, not control characters
+/// here: multi-line cells come from forms keyed in spreadsheets and from CSV exports, and every
+/// field folds whitespace away as notation. Rejecting them was rejected because it turned a
+/// notation difference into bad input.
 pub fn is_control(c: char) -> bool {
-    c.is_control() && !matches!(c, ' ' | '\t')
+    c.is_control() && !c.is_whitespace()
 }
 
 #[cfg(test)]
@@ -85,6 +90,17 @@ mod tests {
         }
         assert!(!is_substitute('○'));
         assert!(!is_substitute('田'));
+    }
+
+    #[test]
+    fn tabs_and_line_breaks_are_whitespace_not_control_characters() {
+        for c in ['\t', '\n', '\r', '\u{0B}', '\u{0C}', '\u{85}'] {
+            assert!(is_space(c), "{:04X}", c as u32);
+            assert!(!is_control(c), "{:04X}", c as u32);
+        }
+        for c in ['\0', '\u{07}', '\u{1B}', '\u{7F}', '\u{9B}'] {
+            assert!(is_control(c), "{:04X}", c as u32);
+        }
     }
 
     #[test]
