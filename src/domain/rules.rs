@@ -63,6 +63,13 @@ rules! {
     KanjiVariantJis = "kanji.variant.mj.jis",
     /// Variant kanji under the 法務省 戸籍法関連通達 scheme of the MJ 縮退 map (邊→辺, 齋→斎).
     KanjiVariantMoj = "kanji.variant.mj.moj",
+    /// 々 (or 〻) against the ideograph it repeats (佐々木 / 佐佐木).
+    KanjiIteration = "kanji.iteration",
+    /// ゝ ゞ ヽ ヾ against the kana they repeat (みすゞ / みすず).
+    KanaIteration = "kana.iteration",
+    /// An ideographic or standardized variation selector after a kanji, which picks one glyph of
+    /// the same character, present on one side only or different on the two sides.
+    KanjiVariationSelector = "kanji.variation_selector",
     /// A substitute mark (●, 〓, U+FFFD, private use) matched one character.
     Wildcard = "wildcard",
     /// ケ/ヶ/ガ/が in place names.

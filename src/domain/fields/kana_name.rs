@@ -2,7 +2,8 @@
 //!
 //! Notation: width (half-width katakana with 濁点 composed), whitespace and ・, hiragana to
 //! katakana, long-vowel look-alikes, Latin case. Variant: what legacy systems could not store —
-//! small kana as large (シヨウイチ for ショウイチ), ヂ/ジ, ヅ/ズ, ヲ/オ, ヰ/イ, ヱ/エ, ヴ/ブ.
+//! small kana as large (シヨウイチ for ショウイチ), ヂ/ジ, ヅ/ズ, ヲ/オ, ヰ/イ, ヱ/エ, ヴ/ブ — and
+//! iteration marks against the kana they repeat (ミスヾ / ミスズ).
 //!
 //! A long vowel written as a vowel (オオタ vs オータ) is not folded: readings differ there in
 //! the registry too, and the gate would rather hold than guess.
@@ -12,7 +13,7 @@ use crate::domain::{
     text::{
         chars,
         folding::{FoldedKey, Folding, compare_keys},
-        kana, width,
+        kana, marks, width,
     },
 };
 
@@ -26,7 +27,8 @@ const VARIANT: RuleSet = RuleSet::EMPTY
     .with(Rule::KanaSmall)
     .with(Rule::KanaJiZu)
     .with(Rule::KanaObsolete)
-    .with(Rule::KanaVu);
+    .with(Rule::KanaVu)
+    .with(Rule::KanaIteration);
 
 const FOLDING: Folding = Folding {
     fold,
@@ -68,6 +70,7 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let text = width::fold_width_if(raw, enabled, &mut fired, |c| {
         c != 'ｰ' && chars::is_hyphen_like(c)
     });
+    let start = out.len();
     let mut chars = text.chars().peekable();
     while let Some(mut c) = chars.next() {
         if (chars::is_space(c) || chars::is_name_separator(c)) && enabled.contains(Rule::Space) {
@@ -88,6 +91,17 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;
+        }
+        if marks::is_iteration_mark(c) {
+            // The kana before, as already folded: ショヽ repeats the large ヨ where small kana fold.
+            let prev = out[start..].chars().next_back();
+            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
+                if enabled.contains(rule) {
+                    fired.insert(rule);
+                    out.push(repeated);
+                    continue;
+                }
+            }
         }
         if c == 'ヴ' && enabled.contains(Rule::KanaVu) {
             // ヴァ ヴィ ヴェ ヴォ are written バ ビ ベ ボ by systems without ヴ.
@@ -154,6 +168,15 @@ mod tests {
             ("ヴィクトリア", "ビクトリア", Variant, &["kana.vu"]),
             ("ヴァイオリン", "バイオリン", Variant, &["kana.vu"]),
             ("ヴ", "ブ", Variant, &["kana.vu"]),
+            ("ミスヾ", "ミスズ", Variant, &["kana.iteration"]),
+            (
+                "みすゞ",
+                "ミスズ",
+                Variant,
+                &["kana.script", "kana.iteration"],
+            ),
+            ("ササキ", "サヽキ", Variant, &["kana.iteration"]),
+            ("ミスヾ", "ミスス", Mismatch, &[]),
             ("ユウコ", "ユキコ", Mismatch, &[]),
             ("ユウコ", "ユーコ", Mismatch, &[]),
             ("オオタ", "オータ", Mismatch, &[]),

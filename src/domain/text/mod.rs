@@ -9,6 +9,7 @@ pub mod chars;
 pub mod folding;
 pub mod kana;
 pub mod kanji;
+pub mod marks;
 pub mod width;
 
 pub use folding::{FoldedKey, compare_keys};
