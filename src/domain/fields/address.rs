@@ -15,11 +15,22 @@
 //!   notation (一丁目2番3号 = 1-2-3 = １－２－３; 2番地11 = 2-11; 5番地の3 = 5-3; a trailing 号 or
 //!   番地 dropped; leading zeros). Nothing is lost.
 //! - **variant** — equal only after also folding ケ/ヶ/ガ/が and 之/ノ/の between kanji, old and
-//!   variant kanji, a substitute mark (●, 〓) for one character, or dropping on one side only a
-//!   大字/字 prefix, the 郡, the building and room text, or a prefecture that the municipality
-//!   names beyond doubt.
+//!   variant kanji, 々 against the kanji it repeats, a variation selector after a kanji, a
+//!   substitute mark (●, 〓) for one character, or dropping on one side only a 大字/字 prefix,
+//!   the 郡, the building and room text, or a prefecture that the municipality names beyond
+//!   doubt.
 //! - **mismatch** — anything else: another municipality or town, any other number, numbers
-//!   grouped differently, two different buildings.
+//!   grouped differently, the same numbers under different units (二丁目1番2号 against
+//!   2番地1の2: a 丁目 on one side, a 番地 with no 丁目 on the other), two different buildings.
+//!
+//! # Units
+//!
+//! Each number remembers the unit written after it: 丁目, 番地/番 (one class: forms write them
+//! interchangeably), 号/号室, の, or nothing (a hyphen or the end). Two numbers with the same
+//! value agree when either unit is unstated, when the units are of one class, or for の against
+//! 番地/番 (`5の3` shortens `5番地の3`). Any other pair — 丁目 against 番地 (住居表示 against
+//! 地番), 番 against 号 — is a mismatch at every level, because the same digits then name
+//! different places. 条, 線 and 地割 stay in the text as part of the place name.
 //!
 //! # Conservative choices
 //!
@@ -145,7 +156,7 @@ pub fn compare(a: &str, b: &str) -> Comparison {
 
 /// The variant comparison: drops what one side lacks (prefecture, 郡, building), then compares
 /// variant keys. Returns the flags of the rules needed, or `None` for a mismatch.
-fn compare_variant(a: &Address, b: &Address) -> Option<u16> {
+fn compare_variant(a: &Address, b: &Address) -> Option<u32> {
     let (sa, sb) = (&a.structure, &b.structure);
     let mut flags = 0;
     let (from_a, from_b) = match (sa.prefecture, sb.prefecture) {
@@ -245,7 +256,7 @@ impl<'a> View<'a> {
 /// What a successful walk found.
 struct Walk {
     /// The rules needed.
-    flags: u16,
+    flags: u32,
     /// How many atoms were aligned.
     aligned: usize,
     /// How many of them only through a substitute mark.
@@ -279,6 +290,10 @@ fn walk<'a, const LEVEL: Level>(a: &View<'a>, b: &View<'a>) -> Option<Walk> {
         };
         let (kx, ky) = (key::<LEVEL>(x), key::<LEVEL>(y));
         if kx == ky {
+            // The same digits under different units are a different place (see `units_agree`).
+            if x.kind == Kind::Num && !parse::units_agree(x.unit, y.unit) {
+                return None;
+            }
             walk.flags |= needed(x, a.raw, y, b.raw);
         } else if LEVEL == NOTATION {
             return None;
@@ -302,7 +317,7 @@ fn walk<'a, const LEVEL: Level>(a: &View<'a>, b: &View<'a>) -> Option<Walk> {
 /// The rules two aligned atoms with equal keys needed: none when their raw text is the same;
 /// only whitespace when it is the same but for whitespace inside a unit (`丁 目` vs `丁目`);
 /// otherwise whatever made either of them.
-fn needed(x: &Atom, raw_x: &str, y: &Atom, raw_y: &str) -> u16 {
+fn needed(x: &Atom, raw_x: &str, y: &Atom, raw_y: &str) -> u32 {
     // An atom that no rule made is the one spelling of its key: equal keys, equal text.
     if x.flags | y.flags == 0 {
         return 0;
@@ -330,7 +345,7 @@ fn needed(x: &Atom, raw_x: &str, y: &Atom, raw_y: &str) -> u16 {
 /// Whether one of two text atoms is a substitute mark (外字 placeholder) that may stand for the
 /// other.
 fn substitutes(x: &Atom, y: &Atom) -> bool {
-    let sub = |a: &Atom| char::from_u32(a.nkey).is_some_and(chars::is_substitute);
+    let sub = |a: &Atom| a.ch().is_some_and(chars::is_substitute);
     x.kind == Kind::Text && y.kind == Kind::Text && (sub(x) || sub(y))
 }
 
@@ -341,7 +356,7 @@ fn substitutes(x: &Atom, y: &Atom) -> bool {
 fn gap_flags<'a>(
     (a, from_a, to_a): (View<'a>, usize, usize),
     (b, from_b, to_b): (View<'a>, usize, usize),
-) -> u16 {
+) -> u32 {
     let all = |v: View<'a>, from, to| v.atoms_in(from, to).fold(0, |f, x| f | x.flags);
     // A gap on one side only: everything in it was needed.
     if from_a == to_a || from_b == to_b {

@@ -13,53 +13,57 @@
 use super::places;
 use crate::domain::{
     Rule, RuleSet,
-    text::{chars, kanji},
+    text::{chars, kanji, marks},
 };
 use unicode_normalization::char::{compose, decompose_compatible};
 
 // ---- rule flags ----
 //
-// A `u16` per atom instead of a `RuleSet` keeps an atom at 20 bytes; `rules` converts.
+// A `u32` per atom instead of a `RuleSet` keeps an atom at 24 bytes; `rules` converts.
 
 /// Full-width ASCII or half-width kana folded.
-pub(super) const WIDTH: u16 = 1 << 0;
+pub(super) const WIDTH: u32 = 1 << 0;
 /// Whitespace (or ・) removed.
-pub(super) const SPACE: u16 = 1 << 1;
+pub(super) const SPACE: u32 = 1 << 1;
 /// A hyphen look-alike unified.
-pub(super) const HYPHEN: u16 = 1 << 2;
+pub(super) const HYPHEN: u32 = 1 << 2;
 /// Number notation: 漢数字, units, leading zeros, a dropped trailing unit.
-pub(super) const NUMBERS: u16 = 1 << 3;
+pub(super) const NUMBERS: u32 = 1 << 3;
 /// A Latin letter compared without case.
-pub(super) const LATIN: u16 = 1 << 4;
+pub(super) const LATIN: u32 = 1 << 4;
 /// ケ/ヶ/ヵ/ガ/が between kanji.
-pub(super) const KE: u16 = 1 << 5;
+pub(super) const KE: u32 = 1 << 5;
 /// 之/ノ/の between kanji.
-pub(super) const NO: u16 = 1 << 6;
+pub(super) const NO: u32 = 1 << 6;
 /// A 大字/字 prefix dropped.
-pub(super) const AZA: u16 = 1 << 7;
+pub(super) const AZA: u32 = 1 << 7;
 /// A variant kanji (JIS scheme).
-pub(super) const KANJI_JIS: u16 = 1 << 8;
+pub(super) const KANJI_JIS: u32 = 1 << 8;
 /// A variant kanji (MOJ scheme).
-pub(super) const KANJI_MOJ: u16 = 1 << 9;
+pub(super) const KANJI_MOJ: u32 = 1 << 9;
 /// A substitute mark matched one character.
-pub(super) const WILDCARD: u16 = 1 << 10;
+pub(super) const WILDCARD: u32 = 1 << 10;
 /// The 郡 segment dropped on one side.
-pub(super) const COUNTY: u16 = 1 << 11;
+pub(super) const COUNTY: u32 = 1 << 11;
 /// Building and room text dropped on one side.
-pub(super) const BUILDING: u16 = 1 << 12;
+pub(super) const BUILDING: u32 = 1 << 12;
 /// The prefecture dropped on one side.
-pub(super) const PREFECTURE: u16 = 1 << 13;
+pub(super) const PREFECTURE: u32 = 1 << 13;
 
 /// Not a rule: marks a 字 inside a town name (鶴沢字東) that may be dropped only when one side
 /// writes 大字/字 prefixes the other lacks. `rules` ignores it.
-pub(super) const WEAK_AZA: u16 = 1 << 14;
+pub(super) const WEAK_AZA: u32 = 1 << 14;
+/// A variation selector after a kanji (a glyph of the same character).
+pub(super) const SELECTOR: u32 = 1 << 15;
+/// 々 compared as the kanji it repeats (代々木 / 代代木).
+pub(super) const ITERATION: u32 = 1 << 16;
 
 /// The flags that lose nothing.
-pub(super) const NOTATION: u16 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN;
+pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN;
 
 /// The rules for a set of flags.
-pub(super) fn rules(flags: u16) -> RuleSet {
-    const MAP: [(u16, Rule); 14] = [
+pub(super) fn rules(flags: u32) -> RuleSet {
+    const MAP: [(u32, Rule); 16] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -74,6 +78,8 @@ pub(super) fn rules(flags: u16) -> RuleSet {
         (COUNTY, Rule::AddressCounty),
         (BUILDING, Rule::AddressBuilding),
         (PREFECTURE, Rule::AddressPrefecture),
+        (SELECTOR, Rule::KanjiVariationSelector),
+        (ITERATION, Rule::KanjiIteration),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -92,6 +98,42 @@ const SEP: u32 = 0x7000_0000;
 /// The key of a 丁目 that ends an address (`西新宿二丁目`): kept, because a 丁目 is an area and a
 /// bare number is not.
 const CHOME: u32 = 0x7000_0001;
+/// The bits of a text atom's key that hold its character; above them, a variation selector.
+const CHAR_BITS: u32 = 0x1F_FFFF;
+/// Where a text atom's key keeps the variation selector after its character (1 + its index), so
+/// that the notation keys of 葛 and 葛 with a selector differ while their variant keys agree.
+const SELECTOR_SHIFT: u32 = 21;
+
+/// What a number's unit says it is, so that numbers with the same digits but different units
+/// (二丁目1番2号 against 2番地1の2) do not compare equal. See [`units_agree`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum UnitClass {
+    /// A hyphen, or nothing: asserts no unit.
+    Unstated,
+    /// 丁目: an area of a town.
+    Chome,
+    /// 番地 or 番: a lot (地番) or a block (街区符号); written interchangeably on forms.
+    Lot,
+    /// 号 or 号室: a dwelling number (住居番号) or a room.
+    Go,
+    /// の/ノ/之 after a number: the lot before a branch number (5の3 = 5番地の3).
+    No,
+}
+
+/// Whether two numbers with equal values may be the same number given their units.
+///
+/// - An unstated unit (a hyphen, `2-1-2`, or a number at the end) agrees with any unit.
+/// - Equal units agree; 番地 and 番 are one class, 号 and 号室 another.
+/// - の agrees with 番地/番 (`5の3` is how `5番地の3` is shortened), not with 丁目 or 号.
+/// - Anything else is a different place written with the same digits: a 丁目 against a 番地
+///   (住居表示 against 地番), a 番 against a 号 (the two numbers of 住居表示 swapped).
+///
+/// 条, 線 and 地割 are not units here: they stay in the text as part of the place name
+/// (北3条西4丁目), so `北3条` and `北3` differ as text.
+pub(super) fn units_agree(a: UnitClass, b: UnitClass) -> bool {
+    use UnitClass::*;
+    a == b || a == Unstated || b == Unstated || matches!((a, b), (Lot, No) | (No, Lot))
+}
 
 /// What an atom is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -115,6 +157,8 @@ pub(super) enum Kind {
 /// No `Debug`: the keys are the address.
 #[derive(Clone, Copy)]
 pub(super) struct Atom {
+    /// For a number: what the unit after it says it is.
+    pub(super) unit: UnitClass,
     /// The key under the notation rules, or [`EMPTY`].
     pub(super) nkey: u32,
     /// The key under the notation and variant rules, or [`EMPTY`].
@@ -124,7 +168,7 @@ pub(super) struct Atom {
     /// See `start`.
     pub(super) end: u32,
     /// The rules that made the keys from the raw text.
-    pub(super) flags: u16,
+    pub(super) flags: u32,
     /// What the atom is.
     pub(super) kind: Kind,
 }
@@ -135,10 +179,10 @@ impl Atom {
         &raw.as_bytes()[self.start as usize..self.end as usize]
     }
 
-    /// The character of a text atom.
-    fn ch(&self) -> Option<char> {
+    /// The character of a text atom (without its variation selector, if any).
+    pub(super) fn ch(&self) -> Option<char> {
         if self.kind == Kind::Text {
-            char::from_u32(self.nkey)
+            char::from_u32(self.nkey & CHAR_BITS)
         } else {
             None
         }
@@ -206,6 +250,7 @@ fn parse_with(raw: &str, nc: &mut Vec<NChar>, atoms: &mut Vec<Atom>) -> Structur
             end: raw.len() as u32,
             flags: SPACE,
             kind: Kind::Space,
+            unit: UnitClass::Unstated,
         });
     }
     let (mut structure, town, block_start) = structure(atoms, seen & SEEN_GUN != 0);
@@ -213,6 +258,9 @@ fn parse_with(raw: &str, nc: &mut Vec<NChar>, atoms: &mut Vec<Atom>) -> Structur
     // Passes that only matter when their characters occur.
     if seen & SEEN_KE_NO != 0 {
         fold_variants(atoms);
+    }
+    if seen & SEEN_ITERATION != 0 {
+        fold_iteration_marks(atoms);
     }
     if seen & SEEN_AZA != 0 {
         (structure.has_aza, structure.has_weak_aza) = mark_aza(atoms, town, block_start);
@@ -229,7 +277,9 @@ struct NChar {
     space_start: u32,
     start: u32,
     end: u32,
-    flags: u16,
+    flags: u32,
+    /// 1 + the index of a variation selector written after the character, or 0.
+    selector: u32,
 }
 
 impl NChar {
@@ -258,8 +308,22 @@ fn normalize(raw: &str, out: &mut Vec<NChar>) -> u32 {
                 start,
                 end: start + 3,
                 flags: 0,
+                selector: 0,
             });
             continue;
+        }
+        // A variation selector right after a kanji picks a glyph of it: it becomes part of that
+        // character. Anywhere else it is text of its own, and compares as such.
+        if marks::is_variation_selector(c) && space_start.is_none() {
+            if let Some(prev) = out
+                .last_mut()
+                .filter(|p| is_kanji(p.c) && p.selector == 0 && p.end == start)
+            {
+                prev.selector = selector_index(c) + 1;
+                prev.end = start + c.len_utf8() as u32;
+                prev.flags |= SELECTOR;
+                continue;
+            }
         }
         if is_space_like(c) {
             space_start.get_or_insert(start);
@@ -318,9 +382,18 @@ fn normalize(raw: &str, out: &mut Vec<NChar>) -> u32 {
             start,
             end,
             flags,
+            selector: 0,
         });
     }
     space_start.unwrap_or(raw.len() as u32)
+}
+
+/// 0..=15 for U+FE00..U+FE0F, 16.. for U+E0100..U+E01EF.
+fn selector_index(c: char) -> u32 {
+    match c {
+        '\u{FE00}'..='\u{FE0F}' => c as u32 - 0xFE00,
+        _ => c as u32 - 0xE0100 + 16,
+    }
 }
 
 fn is_kana(c: char) -> bool {
@@ -427,6 +500,8 @@ const SEEN_KE_NO: u8 = 1;
 const SEEN_AZA: u8 = 2;
 /// 郡 occurred.
 const SEEN_GUN: u8 = 4;
+/// 々 occurred.
+const SEEN_ITERATION: u8 = 8;
 
 impl Tokens<'_> {
     fn run(&mut self) {
@@ -481,6 +556,7 @@ impl Tokens<'_> {
                 end: x.start,
                 flags: SPACE,
                 kind: Kind::Space,
+                unit: UnitClass::Unstated,
             });
         }
     }
@@ -492,17 +568,20 @@ impl Tokens<'_> {
             'ケ' | 'ヶ' | 'ヵ' | 'ガ' | 'が' | 'ノ' | 'の' | '之' => SEEN_KE_NO,
             '字' => SEEN_AZA,
             '郡' => SEEN_GUN,
+            '々' | '〻' => SEEN_ITERATION,
             _ => 0,
         };
-        let key = x.c as u32;
-        self.sign(key);
+        let vkey = x.c as u32;
+        let nkey = vkey | x.selector << SELECTOR_SHIFT;
+        self.sign(nkey);
         self.atoms.push(Atom {
-            nkey: key,
-            vkey: key,
+            nkey,
+            vkey,
             start: x.start,
             end: x.end,
             flags: x.flags,
             kind: Kind::Text,
+            unit: UnitClass::Unstated,
         });
     }
 
@@ -513,7 +592,7 @@ impl Tokens<'_> {
     }
 
     /// Pushes one atom made of characters `from..to`.
-    fn push(&mut self, kind: Kind, key: u32, from: usize, to: usize, mut flags: u16) {
+    fn push(&mut self, kind: Kind, key: u32, from: usize, to: usize, mut flags: u32) {
         for (m, x) in self.nc[from..to].iter().enumerate() {
             flags |= x.flags;
             if m > 0 && x.spaced() {
@@ -530,6 +609,7 @@ impl Tokens<'_> {
             end: self.nc[to - 1].end,
             flags,
             kind,
+            unit: UnitClass::Unstated,
         });
     }
 
@@ -592,6 +672,27 @@ impl Tokens<'_> {
         }
     }
 
+    /// Whether a number starting at `k` is followed by a unit of the address block (丁目, 番地,
+    /// 番, 号, but not 号室): `2号` after `1番 ` continues the block, `405` or `2号室` is a room.
+    fn block_number_at(&self, k: usize) -> bool {
+        let Some(x) = self.nc.get(k) else {
+            return false;
+        };
+        let end = if x.c.is_ascii_digit() {
+            self.run_end(k, |c| c.is_ascii_digit())
+        } else if is_numeral(x.c) {
+            self.run_end(k, is_numeral)
+        } else {
+            return false;
+        };
+        end < self.nc.len()
+            && !self.nc[end].spaced()
+            && matches!(
+                self.unit_at(end),
+                Some((Unit::Chome | Unit::Banchi | Unit::Ban | Unit::Go, _))
+            )
+    }
+
     /// A unit that can follow a number, and where it ends.
     fn unit_at(&self, k: usize) -> Option<(Unit, usize)> {
         let next = self.nc.get(k + 1).map(|x| x.c);
@@ -629,6 +730,16 @@ impl Tokens<'_> {
         let Some((unit, unit_end)) = self.nc.get(j).and_then(|_| self.unit_at(j)) else {
             return (j, false);
         };
+        let class = match unit {
+            Unit::Chome => UnitClass::Chome,
+            Unit::Banchi | Unit::Ban => UnitClass::Lot,
+            Unit::Go | Unit::Room => UnitClass::Go,
+            Unit::No => UnitClass::No,
+            Unit::Hyphen => UnitClass::Unstated,
+        };
+        // Only when the unit is taken as this number's (`1の宮` is a place name, not 1番地の).
+        let number = self.atoms.len() - 1;
+        debug_assert_eq!(self.atoms[number].kind, Kind::Num);
         let mut end = unit_end;
         // 番地の3, 丁目-2: a joiner after a unit belongs to the separator.
         if matches!(unit, Unit::Chome | Unit::Banchi | Unit::Ban | Unit::Go)
@@ -643,13 +754,20 @@ impl Tokens<'_> {
         // A unit that can end an address (番地, 番, 号) followed by whitespace ends it: the number
         // after the whitespace is a room (`1-2-3号 405`, `13番地 2`), as a room after a plain
         // number block is. Only 丁目 and joiners (`-`, の) reach across whitespace (`2丁目 8-1`).
+        // Unless that number carries a unit of the block itself (`1番 2号`: whitespace between
+        // the blocks of one address).
         let can_end = matches!(unit, Unit::Banchi | Unit::Ban | Unit::Go) && end == unit_end;
-        let room_follows = can_end && self.nc.get(end).is_some_and(NChar::spaced);
+        let room_follows =
+            can_end && self.nc.get(end).is_some_and(NChar::spaced) && !self.block_number_at(end);
         if unit != Unit::Room && !room_follows && self.number_starts(end) {
+            self.atoms[number].unit = class;
             self.space_before(j);
             let flags = if unit == Unit::Hyphen { 0 } else { NUMBERS };
             self.push(Kind::Sep, SEP, j, end, flags);
             return (end, true);
+        }
+        if unit != Unit::No {
+            self.atoms[number].unit = class;
         }
         match unit {
             Unit::No => (j, false),
@@ -964,8 +1082,27 @@ fn fold_variants(atoms: &mut [Atom]) {
     }
 }
 
+/// Sets the variant key of a 々 after a kanji to that kanji's: 代々木 and 代代木 are one name
+/// written two ways. A 々 with no kanji before it keeps its own key.
+fn fold_iteration_marks(atoms: &mut [Atom]) {
+    let mut prev: Option<usize> = None;
+    for k in 0..atoms.len() {
+        if atoms[k].kind == Kind::Space {
+            continue;
+        }
+        if let (Some(c), Some(p)) = (atoms[k].ch(), prev) {
+            let before = atoms[p].ch().filter(|&b| b != '々' && b != '〻');
+            if matches!(c, '々' | '〻') && before.is_some_and(marks::is_ideograph) {
+                atoms[k].vkey = atoms[p].vkey;
+                atoms[k].flags |= ITERATION;
+            }
+        }
+        prev = Some(k);
+    }
+}
+
 /// The flags of two different variant keys that fold to the same standard kanji, or `None`.
-pub(super) fn kanji_variants(x: u32, y: u32) -> Option<u16> {
+pub(super) fn kanji_variants(x: u32, y: u32) -> Option<u32> {
     let fold = |key: u32| {
         let c = char::from_u32(key)?;
         Some(match kanji::standard_form(c) {

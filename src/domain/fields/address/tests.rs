@@ -95,7 +95,11 @@ fn width_whitespace_and_hyphen_look_alikes_are_notation() {
         ("leading and trailing whitespace", " 東京都新宿区西新宿2-8-1　", "東京都新宿区西新宿2-8-1", Notation, &[Space]),
         ("same full-width digits, different units: width not needed", "東京都新宿区西新宿２丁目８番１号", "東京都新宿区西新宿２－８－１", Notation, &[Hyphen, AddressNumbers]),
         ("spaces after 丁目", "東京都新宿区西新宿2丁目 8番1号", "東京都新宿区西新宿2-8-1", Notation, &[Space, AddressNumbers]),
-        ("a number after 番 and a space is not joined", "東京都新宿区西新宿2丁目8番 1号", "東京都新宿区西新宿2-8-1", Mismatch, &[]),
+        ("a number with its unit after 番 and a space continues the block", "東京都新宿区西新宿2丁目8番 1号", "東京都新宿区西新宿2-8-1", Notation, &[Space, AddressNumbers]),
+        ("spaces between every block", "東京都千代田区霞が関 二丁目 1番 2号", "東京都千代田区霞が関二丁目1番2号", Notation, &[Space]),
+        ("spaces between every block, against hyphens", "東京都千代田区霞が関 二丁目 1番 2号", "東京都千代田区霞が関2-1-2", Notation, &[Space, AddressNumbers]),
+        ("a line break between the lot and the building", "東京都千代田区霞が関二丁目1番2号\r\nコーポ霞101号室", "東京都千代田区霞が関二丁目1番2号 コーポ霞101号室", Notation, &[Space]),
+        ("a tab between town and number", "東京都千代田区霞が関\t二丁目1番2号", "東京都千代田区霞が関二丁目1番2号", Notation, &[Space]),
         ("half-width katakana building", "東京都千代田区霞が関1-2-3 ｸﾞﾗﾝﾄﾞﾒｿﾞﾝ101", "東京都千代田区霞が関1-2-3 グランドメゾン101", Notation, &[Width]),
         ("Latin case in a building", "東京都千代田区霞が関1-2-3 abcビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[LatinCase]),
         ("full-width capitals in a building", "東京都千代田区霞が関1-2-3 ＡＢＣビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[Width]),
@@ -673,4 +677,45 @@ proptest! {
         let expected = if parsed.is_empty() { Missing } else { Exact };
         prop_assert_eq!(c.class, expected);
     }
+}
+
+#[test]
+fn units_count_not_only_digits() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("住居表示 against 地番 with the same digits", "東京都千代田区霞が関二丁目1番2号", "東京都千代田区霞が関2番地1の2", Mismatch, &[]),
+        ("丁目 against 番地 on the first number", "北海道札幌市中央区宮の森3丁目5番", "北海道札幌市中央区宮の森3番地5", Mismatch, &[]),
+        ("番 and 号 swapped", "愛知県名古屋市中区栄一丁目2番3号", "愛知県名古屋市中区栄1丁目2号3番", Mismatch, &[]),
+        ("丁目 against の", "東京都千代田区霞が関2丁目5", "東京都千代田区霞が関2の5", Mismatch, &[]),
+        ("a bare hyphenated form against 住居表示", "東京都千代田区霞が関二丁目1番2号", "東京都千代田区霞が関2-1-2", Notation, &[AddressNumbers]),
+        ("a bare hyphenated form against 地番", "岩手県盛岡市本宮2番地1の2", "岩手県盛岡市本宮2-1-2", Notation, &[AddressNumbers]),
+        ("番地 and 番 are one class", "群馬県前橋市大手町一丁目12番地", "群馬県前橋市大手町一丁目12番", Notation, &[AddressNumbers]),
+        ("の shortens 番地の", "長野県松本市大字里山辺5番地の3", "長野県松本市大字里山辺5の3", Notation, &[AddressNumbers]),
+        ("番地 then a bare branch number", "長野県松本市大字里山辺5番地の3", "長野県松本市大字里山辺5番地3", Notation, &[AddressNumbers]),
+        ("番地の against 番 … 号", "長野県松本市大字里山辺5番地の3", "長野県松本市大字里山辺5番3号", Notation, &[AddressNumbers]),
+        ("a trailing 号 against a bare number", "大阪府大阪市北区梅田一丁目1番3号", "大阪府大阪市北区梅田1丁目1-3", Notation, &[AddressNumbers]),
+        ("丁目 against 番 on the same digits, hyphens after", "大阪府大阪市北区梅田1丁目1-3", "大阪府大阪市北区梅田1番1-3", Mismatch, &[]),
+        ("条 stays part of the place", "北海道札幌市中央区北三条西四丁目1番地", "北海道札幌市中央区北3西4丁目1番地", Mismatch, &[]),
+        ("漢数字 before 条 and 丁目", "北海道札幌市中央区北三条西四丁目1番地", "北海道札幌市中央区北3条西4丁目1番地", Notation, &[AddressNumbers]),
+        ("地割 stays part of the place", "岩手県盛岡市玉山区渋民第三地割10番地", "岩手県盛岡市玉山区渋民第3地割10番地", Notation, &[AddressNumbers]),
+        ("a different 地割", "岩手県盛岡市玉山区渋民第三地割10番地", "岩手県盛岡市玉山区渋民第4地割10番地", Mismatch, &[]),
+        ("a 号室 room against a 号", "東京都千代田区霞が関1-2-3 コーポ霞101号室", "東京都千代田区霞が関1-2-3 コーポ霞101号", Notation, &[AddressNumbers]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn iteration_marks_and_variation_selectors_are_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("々 against the kanji it repeats", "東京都渋谷区代々木一丁目2番3号", "東京都渋谷区代代木一丁目2番3号", Variant, &[KanjiIteration]),
+        ("々 and hyphens", "東京都渋谷区代々木一丁目2番3号", "東京都渋谷区代代木1-2-3", Variant, &[AddressNumbers, KanjiIteration]),
+        ("々 does not stand for another kanji", "東京都渋谷区代々木一丁目2番3号", "東京都渋谷区代田木一丁目2番3号", Mismatch, &[]),
+        ("々 is not nothing", "東京都渋谷区代々木一丁目2番3号", "東京都渋谷区代木一丁目2番3号", Mismatch, &[]),
+        ("a selector after a kanji", "東京都葛\u{E0100}飾区立石五丁目13番1号", "東京都葛飾区立石五丁目13番1号", Variant, &[KanjiVariationSelector]),
+        ("two different selectors", "東京都葛\u{E0100}飾区立石五丁目13番1号", "東京都葛\u{E0101}飾区立石五丁目13番1号", Variant, &[KanjiVariationSelector]),
+        ("a selector does not hide another character", "東京都葛\u{E0100}飾区立石五丁目13番1号", "東京都葛西区立石五丁目13番1号", Mismatch, &[]),
+        ("a standardized selector", "東京都葛\u{FE00}飾区立石5-13-1", "東京都葛飾区立石五丁目13番1号", Variant, &[AddressNumbers, KanjiVariationSelector]),
+    ];
+    check(CASES);
 }
