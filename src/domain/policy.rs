@@ -1,6 +1,6 @@
 //! The gate policy: which classes each field accepts at each stage.
 //!
-//! The default is domain.md's: birth date and sex must be exact or notation at every stage;
+//! The default (docs/rules.md): birth date and sex must be exact or notation at every stage;
 //! names and address may also be variant. Anything mismatched, missing or unparseable never
 //! passes, whatever a policy file says, so a deployment can tighten the gate but cannot open it
 //! to differences the service cannot explain.
