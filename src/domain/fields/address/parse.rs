@@ -752,13 +752,22 @@ impl Tokens<'_> {
             end += 1;
         }
         // A unit that can end an address (番地, 番, 号) followed by whitespace ends it: the number
-        // after the whitespace is a room (`1-2-3号 405`, `13番地 2`), as a room after a plain
+        // after the whitespace is a room (`1-2-3号 405`, `5番地の3 101`), as a room after a plain
         // number block is. Only 丁目 and joiners (`-`, の) reach across whitespace (`2丁目 8-1`).
-        // Unless that number carries a unit of the block itself (`1番 2号`: whitespace between
-        // the blocks of one address).
+        // Not when that number carries a unit of the block itself (`1番 2号`: whitespace between
+        // the blocks of one address), nor when the block so far is a single number: `13番地 2`
+        // is more likely 13番地の2 keyed with a space than room 2, and taken as a room it would
+        // let `13番地` match as a variant, where taken as a branch number the difference holds.
         let can_end = matches!(unit, Unit::Banchi | Unit::Ban | Unit::Go) && end == unit_end;
-        let room_follows =
-            can_end && self.nc.get(end).is_some_and(NChar::spaced) && !self.block_number_at(end);
+        let structured = self.atoms[..number]
+            .iter()
+            .rev()
+            .find(|a| a.kind != Kind::Space)
+            .is_some_and(|a| a.kind == Kind::Sep);
+        let room_follows = can_end
+            && structured
+            && self.nc.get(end).is_some_and(NChar::spaced)
+            && !self.block_number_at(end);
         if unit != Unit::Room && !room_follows && self.number_starts(end) {
             self.atoms[number].unit = class;
             self.space_before(j);

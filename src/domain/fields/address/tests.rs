@@ -96,6 +96,8 @@ fn width_whitespace_and_hyphen_look_alikes_are_notation() {
         ("same full-width digits, different units: width not needed", "東京都新宿区西新宿２丁目８番１号", "東京都新宿区西新宿２－８－１", Notation, &[Hyphen, AddressNumbers]),
         ("spaces after 丁目", "東京都新宿区西新宿2丁目 8番1号", "東京都新宿区西新宿2-8-1", Notation, &[Space, AddressNumbers]),
         ("a number with its unit after 番 and a space continues the block", "東京都新宿区西新宿2丁目8番 1号", "東京都新宿区西新宿2-8-1", Notation, &[Space, AddressNumbers]),
+        ("a branch number after 番地 and a space", "長野県長野市大字長野2番地 11", "長野県長野市大字長野2番地11", Notation, &[Space]),
+        ("a branch number after 番地 and a space is not a room", "長野県長野市大字長野2番地 11", "長野県長野市大字長野2番地", Mismatch, &[]),
         ("spaces between every block", "東京都千代田区霞が関 二丁目 1番 2号", "東京都千代田区霞が関二丁目1番2号", Notation, &[Space]),
         ("spaces between every block, against hyphens", "東京都千代田区霞が関 二丁目 1番 2号", "東京都千代田区霞が関2-1-2", Notation, &[Space, AddressNumbers]),
         ("a line break between the lot and the building", "東京都千代田区霞が関二丁目1番2号\r\nコーポ霞101号室", "東京都千代田区霞が関二丁目1番2号 コーポ霞101号室", Notation, &[Space]),
