@@ -128,6 +128,16 @@ mod tests {
                 &["width", "space"],
             ),
             ("スミス・ジョン", "スミス ジョン", Notation, &["space"]),
+            ("SMITH, JOHN", "SMITH JOHN", Notation, &["space"]),
+            (
+                "SMITH，JOHN",
+                "Smith John",
+                Notation,
+                &["width", "space", "latin.case"],
+            ),
+            ("SMITH JOHN A.", "SMITH JOHN A", Notation, &["space"]),
+            ("SMITH, JOHN", "JOHN SMITH", Mismatch, &[]),
+            ("SMITH JOHN A", "SMITH JOHN", Mismatch, &[]),
             ("ｽﾐｽ ｼﾞｮﾝ", "スミス ジョン", Notation, &["width"]),
             ("髙橋一郎", "高橋一郎", Variant, &["kanji.variant.mj.jis"]),
             (

@@ -11,11 +11,13 @@ pub fn is_space(c: char) -> bool {
         )
 }
 
-/// Separators written between family and given name (・ ･ and their look-alikes).
+/// Separators written between family and given name: ・ ･ and their look-alikes, and the comma
+/// and full stop of Latin names (`SMITH, JOHN`, `JOHN A. SMITH`), in either width. None of them
+/// tells two people apart; the letters around them still must match.
 pub fn is_name_separator(c: char) -> bool {
     matches!(
         c,
-        '・' | '･' | '\u{00B7}' | '\u{2027}' | '\u{2219}' | '\u{22C5}'
+        '・' | '･' | '\u{00B7}' | '\u{2027}' | '\u{2219}' | '\u{22C5}' | ',' | '，' | '.' | '．'
     )
 }
 
