@@ -92,14 +92,21 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             out.extend(c.to_lowercase());
             continue;
         }
+        if let Some(composed) = width::compose_after(&out[start..], c, enabled) {
+            // A voicing mark that whitespace or a small-kana fold kept apart from its kana
+            // (ス U+200B U+3099, ッ U+3099): the composed kana folds again from here.
+            fired.insert(Rule::Width);
+            out.pop();
+            c = composed;
+        }
         if marks::is_iteration_mark(c) {
-            // The kana before, as already folded: ショヽ repeats the large ヨ where small kana fold.
+            // The kana before, as already folded: ショヽ repeats the large ヨ where small kana
+            // fold. The repeated kana then folds like any other (ツヾ repeats ヅ, then ズ).
             let prev = out[start..].chars().next_back();
             if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
                 if enabled.contains(rule) {
                     fired.insert(rule);
-                    out.push(repeated);
-                    continue;
+                    c = repeated;
                 }
             }
         }

@@ -67,26 +67,33 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let mut fired = RuleSet::EMPTY;
     let text = width::fold_width_if(raw, enabled, &mut fired, |_| false);
     let start = out.len();
-    for c in text.chars() {
+    for mut c in text.chars() {
+        if marks::is_iteration_mark(c) {
+            // The character before, as already folded: 﨑々 repeats 崎. The repeated character
+            // then folds like any other (ヽ after ツ repeats ツ).
+            let prev = out[start..].chars().next_back();
+            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
+                if enabled.contains(rule) {
+                    fired.insert(rule);
+                    c = repeated;
+                }
+            }
+        }
         if chars::is_space(c) || chars::is_name_separator(c) {
             if enabled.contains(Rule::Space) {
                 fired.insert(Rule::Space);
                 continue;
             }
+        } else if let Some(composed) = width::compose_after(&out[start..], c, enabled) {
+            // A voicing mark that whitespace kept apart from its kana (ス, U+200B, U+3099).
+            fired.insert(Rule::Width);
+            out.pop();
+            out.push(composed);
+            continue;
         } else if marks::is_variation_selector(c) {
             if enabled.contains(Rule::KanjiVariationSelector) {
                 fired.insert(Rule::KanjiVariationSelector);
                 continue;
-            }
-        } else if marks::is_iteration_mark(c) {
-            // The character before, as already folded: 﨑々 repeats 崎.
-            let prev = out[start..].chars().next_back();
-            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
-                if enabled.contains(rule) {
-                    fired.insert(rule);
-                    out.push(repeated);
-                    continue;
-                }
             }
         } else if chars::is_latin_upper(c) && enabled.contains(Rule::LatinCase) {
             fired.insert(Rule::LatinCase);

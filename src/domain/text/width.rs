@@ -94,6 +94,21 @@ pub fn fold_width_if<'a>(
     Cow::Owned(out)
 }
 
+/// The character that a voicing mark `c` (combining or spacing 濁点/半濁点) makes with the last
+/// character of `folded`, when the width rule is enabled and they compose. Used after a later
+/// rule removed what stood between them (whitespace), so that folding stays idempotent.
+pub fn compose_after(folded: &str, c: char, enabled: RuleSet) -> Option<char> {
+    let mark = match c {
+        '\u{3099}' | '\u{309B}' => '\u{3099}',
+        '\u{309A}' | '\u{309C}' => '\u{309A}',
+        _ => return None,
+    };
+    if !enabled.contains(Rule::Width) {
+        return None;
+    }
+    compose(folded.chars().next_back()?, mark)
+}
+
 /// Folds width into a new string. Returns the string and whether anything changed.
 pub fn fold_width(s: &str) -> (String, bool) {
     let mut out = String::with_capacity(s.len());
