@@ -362,7 +362,11 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-const ERAS: [(&str, &str, (i32, u8, u8), (i32, u8, u8)); 5] = [
+/// A day as (year, month, day).
+type Ymd = (i32, u8, u8);
+
+/// Each era's name, letter, first and last day (the boundary days carry two labels).
+const ERAS: [(&str, &str, Ymd, Ymd); 5] = [
     ("明治", "M", (1873, 1, 1), (1912, 7, 30)),
     ("大正", "T", (1912, 7, 30), (1926, 12, 25)),
     ("昭和", "S", (1926, 12, 25), (1989, 1, 7)),
@@ -380,12 +384,12 @@ fn days_in(y: i32, m: u8) -> u8 {
 }
 
 /// A calendar day between 1873 and 2099.
-fn day() -> impl Strategy<Value = (i32, u8, u8)> {
+fn day() -> impl Strategy<Value = Ymd> {
     (1873i32..2100, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| (y, m, d.min(days_in(y, m))))
 }
 
 /// `day` written in one of the notations forms and registries use.
-fn written((y, m, d): (i32, u8, u8), style: u8) -> String {
+fn written((y, m, d): Ymd, style: u8) -> String {
     let era = ERAS
         .iter()
         .enumerate()
