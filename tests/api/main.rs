@@ -29,6 +29,7 @@ macro_rules! on_both_backends_process {
     };
 }
 
+mod faults;
 mod process;
 
 use std::time::Duration;

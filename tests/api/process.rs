@@ -20,13 +20,13 @@ on_both_backends_process!(
 );
 
 /// A `serve` process and everything it printed to stderr.
-struct Served {
-    child: Child,
-    addr: String,
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
     log: Arc<Mutex<Vec<String>>>,
 }
 
-fn serve(db: &TestDatabase, log_level: &str) -> Served {
+pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
     serve_with(db, log_level, &[])
 }
 
@@ -71,7 +71,7 @@ fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
     Served { child, addr, log }
 }
 
-fn sigterm(child: &Child) {
+pub(crate) fn sigterm(child: &Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -79,7 +79,7 @@ fn sigterm(child: &Child) {
     assert!(status.success());
 }
 
-fn wait(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn wait(child: &mut Child) -> std::process::ExitStatus {
     for _ in 0..200 {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
