@@ -365,13 +365,15 @@ fn text() -> impl Strategy<Value = String> {
 /// A day as (year, month, day).
 type Ymd = (i32, u8, u8);
 
-/// Each era's name, letter, first and last day (the boundary days carry two labels).
-const ERAS: [(&str, &str, Ymd, Ymd); 5] = [
-    ("明治", "M", (1873, 1, 1), (1912, 7, 30)),
-    ("大正", "T", (1912, 7, 30), (1926, 12, 25)),
-    ("昭和", "S", (1926, 12, 25), (1989, 1, 7)),
-    ("平成", "H", (1989, 1, 8), (2019, 4, 30)),
-    ("令和", "R", (2019, 5, 1), (2099, 12, 31)),
+/// Each era's name, letter, first year (year 1 of the era), and first and last day that this
+/// generator writes in it (the boundary days carry two labels; Meiji from 1873, when the
+/// Gregorian calendar began).
+const ERAS: [(&str, &str, i32, Ymd, Ymd); 5] = [
+    ("明治", "M", 1868, (1873, 1, 1), (1912, 7, 30)),
+    ("大正", "T", 1912, (1912, 7, 30), (1926, 12, 25)),
+    ("昭和", "S", 1926, (1926, 12, 25), (1989, 1, 7)),
+    ("平成", "H", 1989, (1989, 1, 8), (2019, 4, 30)),
+    ("令和", "R", 2019, (2019, 5, 1), (2099, 12, 31)),
 ];
 
 fn days_in(y: i32, m: u8) -> u8 {
@@ -393,24 +395,22 @@ fn written((y, m, d): Ymd, style: u8) -> String {
     let era = ERAS
         .iter()
         .enumerate()
-        .find(|(_, (_, _, first, last))| (y, m, d) >= *first && (y, m, d) <= *last);
+        .find(|(_, (_, _, _, first, last))| (y, m, d) >= *first && (y, m, d) <= *last);
     match (style % 7, era) {
         (0, _) => format!("{y}-{m:02}-{d:02}"),
         (1, _) => format!("{y}/{m}/{d}"),
         (2, _) => format!("{y}年{m}月{d}日"),
         (3, _) => format!("{y:04}{m:02}{d:02}"),
-        (4, Some((_, (name, _, first, _)))) => {
-            let n = y - first.0 + 1;
+        (4, Some((_, (name, _, base, _, _)))) => {
+            let n = y - base + 1;
             if n == 1 {
                 format!("{name}元年{m}月{d}日")
             } else {
                 format!("{name}{n}年{m}月{d}日")
             }
         }
-        (5, Some((_, (_, letter, first, _)))) => format!("{letter}{}.{m}.{d}", y - first.0 + 1),
-        (6, Some((i, (_, _, first, _)))) => {
-            format!("{}{:02}{m:02}{d:02}", i + 1, y - first.0 + 1)
-        }
+        (5, Some((_, (_, letter, base, _, _)))) => format!("{letter}{}.{m}.{d}", y - base + 1),
+        (6, Some((i, (_, _, base, _, _)))) => format!("{}{:02}{m:02}{d:02}", i + 1, y - base + 1),
         _ => format!("{y}年{m:02}月{d:02}日"),
     }
 }
