@@ -15,7 +15,7 @@ use std::{
 
 use async_trait::async_trait;
 use sqlx::{
-    Row, Sqlite, SqlitePool, Transaction,
+    Row, Sqlite, SqliteConnection, SqlitePool, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
@@ -135,10 +135,18 @@ impl AuditBackend for SqliteBackend {
         chain: &mut ChainState,
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
-        let result = match self.writer.begin_with("BEGIN IMMEDIATE").await {
-            Ok(tx) => store::append_in(SqliteTx(tx), chain, events).await,
-            Err(e) => Err(e),
-        };
+        let mut conn = self.writer.acquire().await.map_err(|e| {
+            chain.mark_uncertain();
+            store::unavailable(&e)
+        })?;
+        let result = append_on(&mut conn, chain, events).await;
+        if result.is_err() {
+            // A COMMIT that failed (a full disk: SQLITE_FULL) leaves SQLite rolled back but sqlx
+            // still counting the transaction as open, and every later BEGIN on this connection
+            // fails. The pool opens a fresh connection instead, so the store recovers as soon
+            // as the cause is gone.
+            conn.close_on_drop();
+        }
         result.map_err(|e| {
             chain.mark_uncertain();
             store::unavailable(&e)
@@ -267,10 +275,20 @@ impl AuditBackend for SqliteBackend {
     }
 }
 
-/// One append transaction on SQLite.
-struct SqliteTx(Transaction<'static, Sqlite>);
+/// One append transaction on `conn`.
+async fn append_on(
+    conn: &mut SqliteConnection,
+    chain: &mut ChainState,
+    events: &[NewEvent],
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+    let tx = Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await?;
+    store::append_in(SqliteTx(tx), chain, events).await
+}
 
-impl BatchTransaction for SqliteTx {
+/// One append transaction on SQLite.
+struct SqliteTx<'c>(Transaction<'c, Sqlite>);
+
+impl BatchTransaction for SqliteTx<'_> {
     async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
         let row = sqlx::query(store::SELECT_CHAIN_TAIL)
             .bind(writer_id)
