@@ -38,7 +38,7 @@ use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app
 async fn postgres_cut_and_unreachable_under_load_fails_only_unavailable_and_recovers() {
     let proxy = Proxy::start("127.0.0.1:5432").await;
     let proxy_addr = proxy.addr.clone();
-    let mut app = spawn_app_with(Backend::Postgres, |settings| {
+    let app = spawn_app_with(Backend::Postgres, |settings| {
         settings.database = settings.database.replace("127.0.0.1:5432", &proxy_addr);
         assert!(
             settings.database.contains(&proxy_addr),
