@@ -83,6 +83,28 @@ mod variant_table {
         ('穐', '秋'),
     ];
 
+    /// Mappings of the two kept schemes refused after review: the two characters are different
+    /// characters in names and places (槁 "wither" is not 橋, 个 is not 介, 剌 is not 刺), or the
+    /// relation could not be confirmed as one character's old or variant form (mostly rare
+    /// Extension B shapes). Refusing a true pair costs a hold; keeping a false one lets two
+    /// different names match. `src/domain/text/kanji.rs` tests that none of them folds.
+    #[rustfmt::skip]
+    const REJECTED: &[(char, char)] = &[
+        // Different characters.
+        ('槁', '橋'), ('皀', '香'), ('隹', '佳'), ('个', '介'), ('慱', '博'), ('耒', '来'),
+        ('傅', '伝'), ('亟', '丞'), ('唔', '吾'), ('樮', '橘'), ('昜', '易'), ('擱', '閣'),
+        ('碚', '培'), ('剌', '刺'), ('誥', '詰'), ('逑', '述'), ('抂', '狂'), ('屓', '負'),
+        ('臙', '咽'), ('孩', '咳'), ('閧', '巷'), ('縲', '累'), ('乢', '蓋'), ('尢', '尤'),
+        ('夂', '終'), ('䆐', '国'),
+        // Related in old texts but separate characters in use, or unconfirmed.
+        ('哥', '歌'), ('寉', '鶴'), ('嚥', '咽'), ('鬻', '粥'), ('笵', '範'), ('糢', '模'),
+        ('楜', '胡'), ('䄢', '斉'), ('𩱥', '斎'), ('𩱳', '斎'), ('䬩', '斎'), ('𪗒', '斎'),
+        ('𭚃', '斉'), ('𧜍', '斉'), ('𠆪', '高'), ('𠙻', '王'), ('𠰶', '王'), ('𡇛', '直'),
+        ('𣴒', '犬'), ('𤣪', '玉'), ('𥝍', '玉'), ('𠔿', '田'), ('𨽗', '浜'), ('𢇻', '知'),
+        ('𣕓', '子'), ('𠅅', '末'), ('𧢱', '性'), ('𨊊', '楽'), ('𣡳', '太'), ('𩐔', '好'),
+        ('﨣', '赳'), ('﨤', '返'),
+    ];
+
     /// Deviations from the MJ data, by project policy: none today. 齊 is the old form of 斉 and
     /// 齋 the old form of 斎; MJ maps them so, and 斎 and 斉 are two different characters (both
     /// common in surnames) that must never fold into each other. An entry here must be a true
@@ -135,6 +157,9 @@ mod variant_table {
                 let Some(t) = first_candidate(c, scheme) else {
                     continue;
                 };
+                if REJECTED.contains(&(c, t)) {
+                    continue;
+                }
                 let (rs, rt) = (rank(c), rank(t));
                 let allowed = if rs == 1 {
                     LEVEL1_ALLOWED.contains(&(c, t))
@@ -172,6 +197,20 @@ mod variant_table {
             writeln!(
                 src,
                 "    ('\\u{{{:x}}}', '\\u{{{:x}}}', {id}),",
+                s as u32, t as u32
+            )
+            .unwrap();
+        }
+        src.push_str("];\n");
+        src.push_str(
+            "/// Pairs of the MJ map refused after review (build.rs `REJECTED`): never folded.\n\
+             #[cfg(test)]\n\
+             static REJECTED_PAIRS: &[(char, char)] = &[\n",
+        );
+        for &(s, t) in REJECTED {
+            writeln!(
+                src,
+                "    ('\\u{{{:x}}}', '\\u{{{:x}}}'),",
                 s as u32, t as u32
             )
             .unwrap();

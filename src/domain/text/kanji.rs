@@ -84,6 +84,38 @@ mod tests {
     }
 
     #[test]
+    fn pairs_refused_after_review_never_fold_together() {
+        assert!(REJECTED_PAIRS.len() > 50);
+        for &(a, b) in REJECTED_PAIRS {
+            assert_ne!(
+                fold(&a.to_string()),
+                fold(&b.to_string()),
+                "U+{:04X} U+{:04X}",
+                a as u32,
+                b as u32
+            );
+        }
+        // The ones most likely in real names and places, spelled out.
+        for (a, b) in [
+            ("槁", "橋"),
+            ("个", "介"),
+            ("剌", "刺"),
+            ("傅", "伝"),
+            ("隹", "佳"),
+        ] {
+            assert_ne!(fold(a), fold(b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn sai_and_sai_stay_apart_and_each_old_form_folds_to_its_own() {
+        assert_eq!(fold("齋藤"), "斎藤");
+        assert_eq!(fold("齊藤"), "斉藤");
+        assert_ne!(fold("齋藤"), fold("齊藤"));
+        assert_ne!(fold("斎藤"), fold("斉藤"));
+    }
+
+    #[test]
     fn new_forms_are_not_mapped_back_to_old_forms() {
         for c in ['真', '徳', '寿', '麦', '辺', '高', '崎'] {
             assert_eq!(standard_form(c), None, "{c}");
