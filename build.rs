@@ -105,11 +105,12 @@ mod variant_table {
         ('﨣', '赳'), ('﨤', '返'),
     ];
 
-    /// Deviations from the MJ data, by project policy: none today. 齊 is the old form of 斉 and
-    /// 齋 the old form of 斎; MJ maps them so, and 斎 and 斉 are two different characters (both
-    /// common in surnames) that must never fold into each other. An entry here must be a true
-    /// old/new or 異体字 pair of one character, with a test in `src/domain/text/kanji.rs`.
-    const OVERRIDES: &[(char, char, u8)] = &[];
+    /// Additions to the MJ data: true old/new pairs of one character that neither kept scheme
+    /// maps (檜 and its popular form 桧, the old forms 遙 of 遥 and 巖 of 巌), each with a test in
+    /// `src/domain/text/kanji.rs`. Not here: 齊, the old form of 斉 (MJ maps it so), which must
+    /// never fold to 斎 — 斎 and 斉 are two different characters, both common in surnames.
+    const OVERRIDES: &[(char, char, u8)] =
+        &[('檜', '桧', MOJ), ('遙', '遥', MOJ), ('巖', '巌', MOJ)];
 
     const JIS: u8 = 0;
     const MOJ: u8 = 1;

@@ -181,6 +181,9 @@ fn compare_variant(a: &Address, b: &Address) -> Option<u32> {
     }
     let (mut to_a, mut to_b) = (a.atoms.len(), b.atoms.len());
     if sa.has_building != sb.has_building {
+        if sa.building_is_short_number || sb.building_is_short_number {
+            return None;
+        }
         flags |= parse::BUILDING;
         if sa.has_building {
             to_a = sa.building_start;
@@ -272,6 +275,7 @@ fn walk<'a, const LEVEL: Level>(a: &View<'a>, b: &View<'a>) -> Option<Walk> {
         substituted: 0,
     };
     let (mut i, mut j) = (a.step(a.from), b.step(b.from));
+    let mut previous_substituted = false;
     loop {
         let (gap_a, gap_b) = (i, j);
         while i < a.to && key::<LEVEL>(&a.atoms[i]) == parse::EMPTY {
@@ -300,11 +304,20 @@ fn walk<'a, const LEVEL: Level>(a: &View<'a>, b: &View<'a>) -> Option<Walk> {
         } else if let Some(flags) = parse::kanji_variants(kx, ky) {
             walk.flags |= x.flags | y.flags | flags;
         } else if substitutes(x, y) {
+            // As in names: no two substitute marks side by side.
+            if previous_substituted {
+                return None;
+            }
             walk.flags |= x.flags | y.flags | parse::WILDCARD;
             walk.substituted += 1;
+            previous_substituted = true;
+            walk.aligned += 1;
+            (i, j) = (a.step(i + 1), b.step(j + 1));
+            continue;
         } else {
             return None;
         }
+        previous_substituted = false;
         walk.aligned += 1;
         (i, j) = (a.step(i + 1), b.step(j + 1));
     }

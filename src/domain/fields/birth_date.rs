@@ -398,9 +398,15 @@ impl BirthDate {
             Some(rest) => (rest, true),
             None => (raw, false),
         };
+        // Spreadsheet exports write a date cell as a timestamp at midnight (1975-01-01 00:00:00):
+        // also a spelling. Any other time of day is not a birth date.
+        let (text, midnight) = match strip_midnight(text) {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        };
         let Some(lx) = lex(text) else { return date };
         date.folds = lx.folds;
-        if born {
+        if born || midnight {
             date.folds.insert(Rule::DateFormat);
         }
         date.lower_letter = lx.lower_letter;
@@ -592,6 +598,35 @@ pub fn compare(a: &str, b: &str) -> Comparison {
     BirthDate::parse(a).compare(&BirthDate::parse(b))
 }
 
+/// `text` without a trailing midnight time (` 00:00`, ` 0:00:00`, `T00:00:00.000Z`, in either
+/// width), or `None` when it has none.
+fn strip_midnight(text: &str) -> Option<&str> {
+    let trimmed = text.trim_end();
+    let cut = trimmed.rfind(|c: char| c.is_whitespace() || c == 'T')?;
+    let (date, time) = trimmed.split_at(cut);
+    let time: String = time
+        .chars()
+        .skip(1)
+        .map(|c| match c {
+            '０' => '0',
+            '：' => ':',
+            '．' => '.',
+            other => other,
+        })
+        .collect();
+    let time = time.strip_suffix('Z').unwrap_or(&time);
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let parts: Vec<&str> = clock.split(':').collect();
+    let zero =
+        |p: &str, max: usize| !p.is_empty() && p.len() <= max && p.bytes().all(|b| b == b'0');
+    let midnight = matches!(parts.len(), 2 | 3)
+        && zero(parts[0], 2)
+        && parts[1..].iter().all(|p| p.len() == 2 && zero(p, 2))
+        && (parts.len() == 3 || fraction == "0")
+        && zero(fraction, 9);
+    (midnight && !date.trim_end().is_empty()).then(|| date.trim_end())
+}
+
 fn days_in_month(year: i32, month: u8) -> u8 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -639,6 +674,12 @@ mod tests {
         // Gregorian spellings
         ("1975-01-01", "1975/1/1", Not, &[Fmt]),
         ("1975-01-01", "1975.1.1", Not, &[Fmt]),
+        ("1975-01-01 00:00:00", "1975-01-01", Not, &[Fmt]),
+        ("1975/1/1 0:00", "昭和50年1月1日", Not, &[Era_, Fmt]),
+        ("1975-01-01T00:00:00.000Z", "1975-01-01", Not, &[Fmt]),
+        ("1975-01-01 12:00:00", "1975-01-01", Unp, &[]),
+        ("1975-01-01 00:00:01", "1975-01-01", Unp, &[]),
+        ("00:00:00", "1975-01-01", Unp, &[]),
         ("1975-01-01", "19750101", Not, &[Fmt]),
         ("1975-01-01", "1975年1月1日", Not, &[Fmt]),
         ("1975-01-01", "1975-1-1", Not, &[Fmt]),

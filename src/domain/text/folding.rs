@@ -40,6 +40,9 @@ pub struct FoldedKey {
     notation_fired: RuleSet,
     variant: String,
     variant_fired: RuleSet,
+    /// Whether a whole word (a family or a given name) is substitute marks: it then identifies
+    /// nothing, and substitute marks may not carry a match.
+    substitute_word: bool,
 }
 
 impl FoldedKey {
@@ -53,6 +56,9 @@ impl FoldedKey {
         let variant_fired =
             notation_fired.union((folding.fold)(&notation, folding.variant, &mut variant));
         FoldedKey {
+            substitute_word: raw
+                .split(|c: char| chars::is_space(c) || chars::is_name_separator(c))
+                .any(|word| !word.is_empty() && word.chars().all(chars::is_substitute)),
             raw: raw.to_owned(),
             empty: raw.chars().all(chars::is_space),
             notation,
@@ -112,7 +118,11 @@ pub fn compare_keys(a: &FoldedKey, b: &FoldedKey, folding: &Folding) -> Comparis
         let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, false);
         return Comparison::with(MatchClass::Variant, rules);
     }
-    if folding.wildcard && wildcard_equal(&a.variant, &b.variant) {
+    if folding.wildcard
+        && wildcard_equal(&a.variant, &b.variant)
+        && !a.substitute_word
+        && !b.substitute_word
+    {
         let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, true);
         return Comparison::with(MatchClass::Variant, rules.with(Rule::Wildcard));
     }
@@ -159,10 +169,12 @@ fn needed(
 
 /// Whether two keys are equal when a substitute mark on either side may stand for any one
 /// character. Guarded so that placeholders cannot carry a match on their own: the keys must
-/// have the same length, at least two characters, and substitutes at no more than half of the
-/// positions.
+/// have the same length, at least two characters, substitutes at no more than half of the
+/// positions, and no two substituted positions side by side (●● stands for a whole name more
+/// often than for two 外字 in a row).
 pub fn wildcard_equal(a: &str, b: &str) -> bool {
     let (mut len, mut substituted) = (0usize, 0usize);
+    let mut previous_substituted = false;
     let mut ai = a.chars();
     let mut bi = b.chars();
     loop {
@@ -170,7 +182,12 @@ pub fn wildcard_equal(a: &str, b: &str) -> bool {
             (None, None) => break,
             (Some(x), Some(y)) => {
                 len += 1;
-                if chars::is_substitute(x) || chars::is_substitute(y) {
+                let here = chars::is_substitute(x) || chars::is_substitute(y);
+                if here && previous_substituted {
+                    return false;
+                }
+                previous_substituted = here;
+                if here {
                     substituted += 1;
                 } else if x != y {
                     return false;
@@ -194,5 +211,7 @@ mod tests {
         assert!(!wildcard_equal("●", "吉"));
         assert!(!wildcard_equal("●田太郎", "吉田太"));
         assert!(!wildcard_equal("●田太郎", "吉田次郎"));
+        assert!(!wildcard_equal("●●花子", "渡辺花子"));
+        assert!(wildcard_equal("●田花●", "吉田花子"));
     }
 }

@@ -60,6 +60,10 @@ mod tests {
             ("櫻井", "桜井"),
             ("國枝", "国枝"),
             ("嶋田", "島田"),
+            ("檜山", "桧山"),
+            ("遙", "遥"),
+            ("巖", "巌"),
+            ("齊藤", "斉藤"),
         ];
         for (variant, standard) in pairs {
             assert_eq!(fold(variant), standard, "{variant}");

@@ -204,6 +204,9 @@ pub(super) struct Structure {
     pub(super) building_start: usize,
     /// Whether there is any building or room text.
     pub(super) has_building: bool,
+    /// Whether that text is only a number below 100 (`三丁目1番1号 1`): too short to be taken as
+    /// a room beyond doubt (it may be a split 号, `1号` for `11号`), so it is never dropped.
+    pub(super) building_is_short_number: bool,
     /// Whether a 大字/字 prefix was found (after a municipality, or after a 大字 name).
     pub(super) has_aza: bool,
     /// Whether a 字 was found inside a town name, which only a comparison with a side that has
@@ -830,6 +833,13 @@ fn structure(atoms: &[Atom], has_gun: bool) -> (Structure, usize, usize) {
         county,
         building_start,
         has_building: atoms[building_start..].iter().any(|a| a.nkey != EMPTY),
+        building_is_short_number: {
+            let mut rest = atoms[building_start..].iter().filter(|a| a.nkey != EMPTY);
+            match (rest.next(), rest.next()) {
+                (Some(a), None) => a.kind == Kind::Num && a.nkey & !NUM < 100,
+                _ => false,
+            }
+        },
         has_aza: false,
         has_weak_aza: false,
         signature: 0,

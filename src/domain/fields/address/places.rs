@@ -12,9 +12,10 @@
 //! so such an address compares lower and the gate holds it: a missing entry costs a confirmation,
 //! a wrong entry would make two different places equal.
 //!
-//! Ward names such as 中央区 or 北区 are listed as Tokyo wards only: the wards of designated cities
-//! always follow their city's name (大阪市中央区), and the table is only ever matched at the start
-//! of the text after the prefecture.
+//! Tokyo's wards are listed, except the three whose names are also wards of designated cities
+//! (中央区, 北区, 港区: 大阪市北区, 名古屋市港区 …). A form that writes `北区赤羽` has left out
+//! both the prefecture and perhaps a city, and the rest does not name the prefecture beyond
+//! doubt. The table is only ever matched at the start of the text after the prefecture.
 
 /// The 47 prefectures by name, sorted by UTF-8 bytes for binary search, with their JIS X 0401
 /// code (北海道 = 1 … 沖縄県 = 47).
@@ -70,13 +71,12 @@ const PREFECTURES: [(&str, u8); 47] = [
 
 /// Municipalities whose name alone identifies the prefecture, sorted by UTF-8 bytes, with the
 /// prefecture code. See the module documentation for what is in and what is deliberately out.
-const MUNICIPALITIES: [(&str, u8); 109] = [
+const MUNICIPALITIES: [(&str, u8); 106] = [
     ("いわき市", 7),    // 福島県, core
     ("さいたま市", 11), // 埼玉県, designated
     ("一宮市", 23),     // 愛知県, core
     ("下関市", 35),     // 山口県, core
     ("世田谷区", 13),   // 東京都, ward
-    ("中央区", 13),     // 東京都, ward
     ("中野区", 13),     // 東京都, ward
     ("久留米市", 40),   // 福岡県, core
     ("京都市", 26),     // 京都府, designated
@@ -90,7 +90,6 @@ const MUNICIPALITIES: [(&str, u8); 109] = [
     ("函館市", 1),      // 北海道, core
     ("前橋市", 10),     // 群馬県, capital
     ("北九州市", 40),   // 福岡県, designated
-    ("北区", 13),       // 東京都, ward
     ("千代田区", 13),   // 東京都, ward
     ("千葉市", 12),     // 千葉県, designated
     ("台東区", 13),     // 東京都, ward
@@ -144,7 +143,6 @@ const MUNICIPALITIES: [(&str, u8); 109] = [
     ("津市", 24),       // 三重県, capital
     ("浜松市", 22),     // 静岡県, designated
     ("渋谷区", 13),     // 東京都, ward
-    ("港区", 13),       // 東京都, ward
     ("熊本市", 43),     // 熊本県, designated
     ("甲府市", 19),     // 山梨県, capital
     ("盛岡市", 3),      // 岩手県, capital
@@ -282,7 +280,10 @@ mod tests {
     fn designated_cities_wards_and_capitals_name_their_prefecture() {
         assert_eq!(prefecture_of_municipality("札幌市中央区"), Some(1));
         assert_eq!(prefecture_of_municipality("さいたま市"), Some(11));
-        assert_eq!(prefecture_of_municipality("北区赤羽"), Some(13));
+        assert_eq!(prefecture_of_municipality("千代田区霞が関"), Some(13));
+        assert_eq!(prefecture_of_municipality("北区赤羽"), None);
+        assert_eq!(prefecture_of_municipality("港区芝公園"), None);
+        assert_eq!(prefecture_of_municipality("中央区銀座"), None);
         assert_eq!(prefecture_of_municipality("京都市中京区"), Some(26));
         assert_eq!(prefecture_of_municipality("津市"), Some(24));
         assert_eq!(prefecture_of_municipality("津山市"), None);

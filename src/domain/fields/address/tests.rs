@@ -701,6 +701,8 @@ fn units_count_not_only_digits() {
         ("漢数字 before 条 and 丁目", "北海道札幌市中央区北三条西四丁目1番地", "北海道札幌市中央区北3条西4丁目1番地", Notation, &[AddressNumbers]),
         ("地割 stays part of the place", "岩手県盛岡市玉山区渋民第三地割10番地", "岩手県盛岡市玉山区渋民第3地割10番地", Notation, &[AddressNumbers]),
         ("a different 地割", "岩手県盛岡市玉山区渋民第三地割10番地", "岩手県盛岡市玉山区渋民第4地割10番地", Mismatch, &[]),
+        ("a stray short number after the block is not a room", "東京都千代田区霞が関三丁目1番1号 1", "東京都千代田区霞が関三丁目1番1号", Mismatch, &[]),
+        ("a three-digit room after the block is", "東京都千代田区霞が関三丁目1番1号 101", "東京都千代田区霞が関三丁目1番1号", Variant, &[AddressBuilding]),
         ("a 号室 room against a 号", "東京都千代田区霞が関1-2-3 コーポ霞101号室", "東京都千代田区霞が関1-2-3 コーポ霞101号", Notation, &[AddressNumbers]),
     ];
     check(CASES);
