@@ -95,7 +95,6 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         None => key,
     };
     let store = audit::connect(&settings.database).await?;
-    restrict_sqlite_file(&settings.database);
     let (audit, writer) = AuditWriter::spawn(store.clone(), AUDIT_QUEUE, AUDIT_MAX_BATCH);
     let health = HealthReporter::new();
     let flip = health.clone();
@@ -167,33 +166,6 @@ fn check_exposure(addr: SocketAddr, open: bool, tls: bool) -> Result<(), StartEr
         tracing::warn!(%addr, "plain TCP without TLS; loopback only");
     }
     Ok(())
-}
-
-/// The audit database holds 特定個人情報: an embedded SQLite file is made readable by its owner
-/// only (SQLite gives its -wal and -shm files the database file's permissions).
-fn restrict_sqlite_file(url: &str) {
-    #[cfg(unix)]
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        use std::os::unix::fs::PermissionsExt;
-        let path = rest
-            .trim_start_matches("//")
-            .split('?')
-            .next()
-            .unwrap_or(rest);
-        for file in [
-            path.to_owned(),
-            format!("{path}-wal"),
-            format!("{path}-shm"),
-        ] {
-            if std::path::Path::new(&file).exists() {
-                if let Err(e) =
-                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-                {
-                    tracing::warn!(error = %e, "could not restrict the audit database file to its owner");
-                }
-            }
-        }
-    }
 }
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {

@@ -12,7 +12,7 @@ use std::{
     fmt,
     fs::{self, OpenOptions},
     io::{self, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
     path::Path,
 };
 
@@ -27,8 +27,9 @@ use crate::{
 
 /// Bytes of a freshly created secret: the HMAC-SHA256 block-size rule of thumb.
 const NEW_SECRET_BYTES: usize = 32;
-/// The shortest secret accepted from a file: anything shorter is a truncated or wrong file.
-const MIN_SECRET_BYTES: usize = 16;
+/// The shortest secret accepted from a file: anything shorter is too weak a key for HMAC-SHA256
+/// (or a truncated file).
+const MIN_SECRET_BYTES: usize = 32;
 
 /// The secret behind fingerprints, and the id stored beside every MAC it makes.
 #[derive(Clone)]
@@ -137,28 +138,71 @@ impl FingerprintKey {
         }
     }
 
+    /// Reads the key, refusing a file that someone else could have planted or read: whoever
+    /// can write the key can test candidate numbers against every fingerprint in the log.
+    ///
+    /// The file is opened without following a symbolic link, and checked on the open file
+    /// itself (no window between check and read): a regular file, owned by the service's user,
+    /// with no group or other permission bits. Refused otherwise, with what to do about it.
     fn load(path: &Path) -> Result<Self, LoadError> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
+        let refuse = |why: String| LoadError::Other(AuditError::Config(why));
+        let mut file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(LoadError::Missing),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(refuse(
+                    "the fingerprint key file is a symbolic link; set hmac_key_file to the file \
+                     itself"
+                        .into(),
+                ));
+            }
             Err(e) => return Err(LoadError::Other(io_config("cannot read the key file", &e))),
         };
-        if let Ok(meta) = fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(
-                    "the fingerprint key file is readable by other users; it should be mode 0600"
-                );
-            }
+        let meta = file
+            .metadata()
+            .map_err(|e| LoadError::Other(io_config("cannot read the key file", &e)))?;
+        if !meta.is_file() {
+            return Err(refuse(
+                "the fingerprint key file is not a regular file".into(),
+            ));
         }
-        // The error never quotes the file: its content is the secret.
-        let secret = hex::decode(text.trim()).map_err(|_| {
-            LoadError::Other(AuditError::Config("the key file is not hex digits".into()))
-        })?;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let user = unsafe { libc::geteuid() };
+        if meta.uid() != user {
+            return Err(refuse(format!(
+                "the fingerprint key file belongs to user {} but the service runs as user {user}; \
+                 chown it to the service's user",
+                meta.uid()
+            )));
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(refuse(format!(
+                "the fingerprint key file has mode {mode:03o}: group or others may read or \
+                 change it; run `chmod 600` on it (and check who has read it)"
+            )));
+        }
+        let mut text = String::new();
+        io::Read::read_to_string(&mut file, &mut text)
+            .map_err(|e| LoadError::Other(io_config("cannot read the key file", &e)))?;
+        // The errors never quote the file: its content is the secret.
+        let secret = hex::decode(text.trim())
+            .map_err(|_| refuse("the key file is not hex digits".into()))?;
         if secret.len() < MIN_SECRET_BYTES {
-            return Err(LoadError::Other(AuditError::Config(format!(
-                "the key file holds {} bytes; at least {MIN_SECRET_BYTES} are needed",
+            return Err(refuse(format!(
+                "the key file holds {} bytes; at least {MIN_SECRET_BYTES} random bytes are \
+                 needed (e.g. `head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'`)",
                 secret.len()
-            ))));
+            )));
+        }
+        if secret.iter().all(|&b| b == secret[0]) {
+            return Err(refuse(
+                "the key file holds one byte repeated, not a random key; generate a new one".into(),
+            ));
         }
         Ok(Self::from_secret(secret))
     }
@@ -256,6 +300,72 @@ mod tests {
             FingerprintKey::load_or_create(&path),
             Err(AuditError::Config(_))
         ));
+    }
+
+    /// Loading `content` written to a fresh file with `mode` must be refused, naming `why`.
+    fn refused(content: &str, mode: u32, why: &str) {
+        let dir = TempDir::new();
+        fs::create_dir_all(&dir.0).unwrap();
+        let path = dir.0.join("planted.key");
+        fs::write(&path, content).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+        match FingerprintKey::load_or_create(&path) {
+            Err(AuditError::Config(message)) => assert!(message.contains(why), "{message}"),
+            other => panic!("accepted: {:?}", other.map(|(k, _)| k.id)),
+        }
+    }
+
+    const GOOD: &str = "8f14e45fceea167a5a36dedd4bea2543c9f0f895fb98ab9159f51fd0297e236d";
+
+    #[test]
+    fn a_group_or_world_readable_key_is_refused() {
+        refused(GOOD, 0o644, "chmod 600");
+        refused(GOOD, 0o640, "chmod 600");
+        refused(GOOD, 0o602, "chmod 600");
+    }
+
+    #[test]
+    fn a_short_or_repeated_byte_key_is_refused() {
+        refused("00112233445566778899aabbccddeeff", 0o600, "at least 32");
+        refused(&"00".repeat(32), 0o600, "one byte repeated");
+        refused(&"ab".repeat(40), 0o600, "one byte repeated");
+    }
+
+    #[test]
+    fn a_key_file_reached_through_a_symbolic_link_is_refused() {
+        let dir = TempDir::new();
+        fs::create_dir_all(&dir.0).unwrap();
+        let real = dir.0.join("real.key");
+        fs::write(&real, GOOD).unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.0.join("link.key");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        match FingerprintKey::load_or_create(&link) {
+            Err(AuditError::Config(message)) => assert!(message.contains("symbolic link")),
+            other => panic!("accepted: {:?}", other.map(|(k, _)| k.id)),
+        }
+        assert!(FingerprintKey::load_or_create(&real).is_ok());
+    }
+
+    #[test]
+    fn a_directory_or_another_users_file_is_refused() {
+        let dir = TempDir::new();
+        fs::create_dir_all(dir.0.join("a-directory.key")).unwrap();
+        match FingerprintKey::load_or_create(&dir.0.join("a-directory.key")) {
+            Err(AuditError::Config(message)) => assert!(message.contains("not a regular file")),
+            other => panic!("accepted: {:?}", other.map(|(k, _)| k.id)),
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let path = dir.0.join("nobody.key");
+            fs::write(&path, GOOD).unwrap();
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+            match FingerprintKey::load_or_create(&path) {
+                Err(AuditError::Config(message)) => assert!(message.contains("chown")),
+                other => panic!("accepted: {:?}", other.map(|(k, _)| k.id)),
+            }
+        }
     }
 
     #[test]

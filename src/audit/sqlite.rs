@@ -79,6 +79,9 @@ impl SqliteBackend {
             // never needs to survive the transaction.
             .pragma("temp_store", "MEMORY");
         create_parent_dir(options.get_filename())?;
+        // The path as sqlx will open it (percent-decoded: `a%62c.sqlite` is `abc.sqlite`), so
+        // that the file restricted is the file written.
+        make_private(options.get_filename())?;
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(BUSY_TIMEOUT * 2)
@@ -114,6 +117,40 @@ impl SqliteBackend {
             .await;
         store::decode_rows(rows)
     }
+}
+
+/// The audit database holds 特定個人情報: its file is created readable by its owner only before
+/// SQLite writes a byte (SQLite gives the -wal and -shm files the database file's permissions),
+/// and an existing file and its companions are restricted before they are opened. Chmod-ing
+/// after the migrations, the rejected alternative, leaves them readable by others meanwhile.
+fn make_private(file: &Path) -> Result<(), AuditError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |what: &str, e: std::io::Error| {
+        AuditError::Config(format!("cannot {what} the database file: {}", e.kind()))
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(failed("create", e)),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        let path = Path::new(&name);
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_file() && meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| failed("restrict", e))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn create_parent_dir(file: &Path) -> Result<(), AuditError> {

@@ -25,32 +25,41 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
     }
     tracing::info!(database = %redact_url(&settings.database), "audit store ready");
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(settings.listen).await?;
-    server::run(listener, app, shutdown_signal()).await?;
+    server::run(listener, app, shutdown).await?;
     Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// SIGTERM that arrives right after the server reported that it is serving must stop it
+/// gracefully, not kill it with the default action.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    // `ctrl_c` installs its handler on first poll; pin it and poll it once now.
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    let _ = futures::FutureExt::now_or_never(&mut ctrl_c);
+    async move {
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        tracing::info!("shutdown signal received; finishing in-flight calls");
     }
-    tracing::info!("shutdown signal received; finishing in-flight calls");
 }
 
 /// A database URL without its password, for logs.

@@ -31,6 +31,7 @@ macro_rules! on_both_backends_process {
 
 mod db_faults;
 mod faults;
+mod files;
 mod process;
 mod replicas;
 
