@@ -7,6 +7,7 @@ pub mod client;
 pub mod holds;
 pub mod loadgen;
 pub mod serve;
+pub mod terminal;
 pub mod verify;
 
 use clap::{Parser, Subcommand};

@@ -1,4 +1,8 @@
-//! `verify-identity check` run as a user runs it: the real binary, the example files, stdin.
+//! The command line run as a user runs it: the real binary, the example files, stdin, and
+//! for the client commands a real server.
+
+mod serve_log;
+mod server;
 
 use std::{
     io::Write,
