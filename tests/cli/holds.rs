@@ -48,3 +48,43 @@ fn holds_list_takes_the_server_before_or_after_list() {
         assert!(stdout.contains("1 open hold(s)"), "{args:?}: {stdout}");
     }
 }
+
+#[test]
+fn holds_list_shows_times_in_the_zone_of_tz_and_names_it() {
+    let server = server_with_one_hold();
+    let list = [
+        "holds",
+        "list",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+    ];
+    let (code, tokyo, stderr) = run(&list, "Asia/Tokyo");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(tokyo.contains("2026-11-23 18:00 JST"), "{tokyo}");
+    let (_, utc, _) = run(&list, "UTC");
+    assert!(utc.contains("2026-11-23 09:00 UTC"), "{utc}");
+}
+
+#[test]
+fn holds_list_json_keeps_rfc_3339_in_utc_whatever_the_zone() {
+    let server = server_with_one_hold();
+    let list = [
+        "holds",
+        "list",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+        "--json",
+    ];
+    let (code, json, stderr) = run(&list, "Asia/Tokyo");
+    assert_eq!(code, Some(0), "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    let register_by = record["verification"]["registerBy"].as_str().unwrap();
+    assert!(
+        register_by.starts_with("2026-11-23T09:00:00"),
+        "{register_by}"
+    );
+}
