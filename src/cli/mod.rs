@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod explain;
 pub mod holds;
 pub mod loadgen;
 pub mod serve;
