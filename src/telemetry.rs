@@ -7,25 +7,31 @@
 //! The filter comes from `VERIFY_IDENTITY_LOG` (or `RUST_LOG`), e.g. `info` or
 //! `verify_identity=debug`; the default is `info`.
 
-use std::net::SocketAddr;
+use std::{io::IsTerminal, net::SocketAddr};
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::LogFormat;
 
 /// Installs the global tracing subscriber, writing to stderr.
+///
+/// Colour only when stderr is a terminal and `NO_COLOR` is unset: tracing-subscriber colours
+/// by default, which left escape codes in every log redirected to a file or read by a service
+/// manager.
 pub fn init_tracing(format: LogFormat) {
+    let ansi = crate::cli::terminal::colour_from_env(std::io::stderr().is_terminal());
     let filter = EnvFilter::try_from_env("VERIFY_IDENTITY_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = match format {
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr))
             .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()
+                    .with_ansi(ansi)
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)

@@ -1,8 +1,9 @@
 //! `verify-identity check`: run the core on one request without a server.
 //!
 //! Operators use it to see why a case was held; integrators use it to try the core. The input
-//! is the JSON that grpcurl sends (proto3 JSON; snake_case and lowerCamelCase keys both work),
-//! the output the JSON grpcurl would print.
+//! is the JSON that grpcurl sends (proto3 JSON; snake_case and lowerCamelCase keys both work);
+//! the output is the JSON grpcurl would print or, on a terminal or with `--format text`, the
+//! explanation of [`crate::cli::explain`].
 
 use std::{
     io::Read,
@@ -11,7 +12,10 @@ use std::{
 };
 
 use crate::{
-    cli::exit,
+    cli::{
+        exit,
+        output::{self, Format},
+    },
     convert::{self, Identifiers},
     domain::{gate, gate::DecisionKind, policy::Policy},
     grpc::pb,
@@ -26,6 +30,9 @@ pub struct CheckArgs {
     /// A policy file (TOML); the built-in default policy when omitted.
     #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
     pub policy: Option<PathBuf>,
+    /// `text` (the default on a terminal) or `json` (the default in a pipe).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 }
 
 /// Why `check` could not decide. Messages name the file or field, never a value.
@@ -139,8 +146,7 @@ pub fn run(args: &CheckArgs) -> Result<u8, CheckError> {
     let json = read_input(&args.file)?;
     let request = parse_request(&json)?;
     let response = decide(&request, &policy)?;
-    let text = serde_json::to_string_pretty(&response).expect("responses serialize");
-    println!("{text}");
+    output::print_response(&request, &response, args.format, &policy);
     Ok(match response.decision() {
         pb::Decision::Register => exit::OK,
         pb::Decision::Hold => exit::HOLD,

@@ -17,27 +17,48 @@ use tonic::{
 };
 
 /// Connection options of the client commands.
+///
+/// Every option is `global`, so `holds list --server URL` and `holds --server URL list` both
+/// work: operators type the options after the subcommand, as they do for `verify`. (Flattening
+/// the struct into each holds subcommand as well would also do, but would leave two copies to
+/// merge by hand.)
 #[derive(Clone, clap::Args)]
 pub struct ClientArgs {
     /// The server's URL: `https://…` for TLS, `http://…` for a local plain-TCP server.
     #[arg(
         long,
+        global = true,
         env = "VERIFY_IDENTITY_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
     /// Bearer token of a configured caller (prefer the environment variable: command lines
     /// are visible to other local users).
-    #[arg(long, env = "VERIFY_IDENTITY_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "VERIFY_IDENTITY_TOKEN",
+        hide_env_values = true
+    )]
     pub token: Option<String>,
     /// PEM file of the CA that signed the server's certificate (needed for `https://`).
-    #[arg(long, env = "VERIFY_IDENTITY_CA_CERT")]
+    #[arg(long, global = true, env = "VERIFY_IDENTITY_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
     /// PEM client certificate, for a server that requires one (mTLS).
-    #[arg(long, env = "VERIFY_IDENTITY_CLIENT_CERT", requires = "client_key")]
+    #[arg(
+        long,
+        global = true,
+        env = "VERIFY_IDENTITY_CLIENT_CERT",
+        requires = "client_key"
+    )]
     pub client_cert: Option<PathBuf>,
     /// PEM private key of `--client-cert`.
-    #[arg(long, env = "VERIFY_IDENTITY_CLIENT_KEY", requires = "client_cert")]
+    #[arg(
+        long,
+        global = true,
+        env = "VERIFY_IDENTITY_CLIENT_KEY",
+        requires = "client_cert"
+    )]
     pub client_key: Option<PathBuf>,
 }
 
@@ -149,6 +170,44 @@ mod tests {
             "Bearer s3cret"
         );
         assert!(!format!("{a:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn connection_options_are_accepted_before_or_after_the_subcommand() {
+        use clap::Parser as _;
+        let server = |argv: &[&str]| match crate::cli::Cli::try_parse_from(argv)
+            .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
+            .command
+        {
+            crate::cli::Command::Holds(h) => (h.client.server, h.client.token),
+            other => panic!("{other:?}"),
+        };
+        let url = "http://127.0.0.1:1";
+        let before = [
+            "vi",
+            "holds",
+            "--server",
+            url,
+            "--token",
+            "t",
+            "list",
+            "--insurer",
+            "1",
+        ];
+        let after = [
+            "vi",
+            "holds",
+            "list",
+            "--insurer",
+            "1",
+            "--server",
+            url,
+            "--token",
+            "t",
+        ];
+        for argv in [&before[..], &after[..]] {
+            assert_eq!(server(argv), (url.to_owned(), Some("t".to_owned())));
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `verify-identity holds list` and `holds resolve`: the operators' queue of held cases on the
 //! command line, through the server (so every resolution is authorized and audited there).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jiff::tz::TimeZone;
 
 use crate::{
     cli::{
@@ -240,8 +242,10 @@ async fn list(
         }
         return Ok(());
     }
+    // `TZ` (an IANA name such as Asia/Tokyo) or else the system zone (/etc/localtime).
+    let zone = TimeZone::system();
     println!(
-        "{:<36}  {:<20}  {:<16}  {:<16}  {:<7}  reasons",
+        "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  reasons",
         "verification_id", "subject_id", "decided", "register_by", "overdue"
     );
     for r in &holds {
@@ -251,13 +255,13 @@ async fn list(
             .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
             .collect();
         println!(
-            "{:<36}  {:<20}  {:<16}  {:<16}  {:<7}  {}",
+            "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {}",
             v.verification_id,
             r.subject_id,
             v.decided_at
                 .as_ref()
-                .map_or("-".into(), |t| minutes(t.seconds)),
-            deadline(r).map_or("-".into(), minutes),
+                .map_or("-".into(), |t| minutes(t.seconds, &zone)),
+            deadline(r).map_or("-".into(), |d| minutes(d, &zone)),
             if is_overdue(r) { "OVERDUE" } else { "" },
             reasons.join(",")
         );
@@ -266,15 +270,20 @@ async fn list(
     Ok(())
 }
 
-/// A UTC time to the minute, `2026-11-24 18:05`.
-fn minutes(epoch_seconds: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(epoch_seconds.max(0) as u64);
-    let ts = crate::convert::timestamp(t);
-    let json = serde_json::to_value(ts).unwrap_or_default();
-    let text = json.as_str().unwrap_or_default();
-    // RFC 3339 → "YYYY-MM-DD HH:MM".
-    text.get(..16)
-        .map_or_else(|| text.to_owned(), |s| s.replacen('T', " ", 1))
+/// A time to the minute in `zone`, the zone named: `2026-11-23 18:00 JST`.
+///
+/// The table is read by a clerk counting days to a deadline, so it is shown in the clerk's
+/// own zone and says which zone that is; an unmarked UTC time was nine hours off in Japan.
+/// `--json` keeps RFC 3339 in UTC for programs.
+fn minutes(epoch_seconds: i64, zone: &TimeZone) -> String {
+    match jiff::Timestamp::from_second(epoch_seconds) {
+        Ok(t) => t
+            .to_zoned_datetime(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        // Outside jiff's range (years -9999..=9999): no deadline a clerk could meet.
+        Err(_) => "-".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -300,7 +309,11 @@ mod tests {
     }
 
     #[test]
-    fn times_are_shown_to_the_minute_in_utc() {
-        assert_eq!(minutes(1_795_000_000), "2026-11-18 11:06");
+    fn times_are_shown_to_the_minute_in_the_given_zone_and_name_it() {
+        // 2026-11-23T09:00:00Z, the hold example's deadline.
+        let deadline = 1_795_424_400;
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        assert_eq!(minutes(deadline, &tokyo), "2026-11-23 18:00 JST");
+        assert_eq!(minutes(deadline, &TimeZone::UTC), "2026-11-23 09:00 UTC");
     }
 }

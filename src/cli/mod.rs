@@ -4,9 +4,12 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod explain;
 pub mod holds;
 pub mod loadgen;
+pub mod output;
 pub mod serve;
+pub mod terminal;
 pub mod verify;
 
 use clap::{Parser, Subcommand};
@@ -25,7 +28,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Decide one case locally from a VerifyRequest in proto3 JSON (a file, or - for stdin) and
-    /// print the VerifyResponse. Exit status: 0 register, 3 hold, 4 return, 2 bad input.
+    /// print the decision (text on a terminal, the VerifyResponse as JSON in a pipe). Exit
+    /// status: 0 register, 3 hold, 4 return, 2 bad input.
     Check(check::CheckArgs),
     /// Run the gRPC service (defaults: 127.0.0.1:50051, audit in sqlite:var/audit.sqlite).
     Serve(crate::config::ServeArgs),

@@ -1,10 +1,15 @@
 //! `verify-identity verify --server URL FILE.json`: the same JSON as `check`, decided by a
-//! running server (and so recorded in its audit log).
+//! running server (and so recorded in its audit log), printed as `check` prints it.
 
 use std::path::PathBuf;
 
 use crate::{
-    cli::{check, client::ClientArgs, exit},
+    cli::{
+        check,
+        client::ClientArgs,
+        exit,
+        output::{self, Format},
+    },
     grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
@@ -17,12 +22,26 @@ pub struct VerifyArgs {
     /// A VerifyRequest as proto3 JSON; `-` reads standard input.
     #[arg(default_value = "-")]
     pub file: PathBuf,
+    /// `text` (the default on a terminal) or `json` (the default in a pipe).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// The policy that marks rows of the text table as passing: the server decides with its
+    /// own, so give the same file here (the built-in default when omitted).
+    #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 /// Sends the request, prints the response; returns the exit status (as `check`).
 pub async fn run(args: &VerifyArgs) -> u8 {
     let request = match check::read_input(&args.file).and_then(|json| check::parse_request(&json)) {
         Ok(r) => r,
+        Err(e) => {
+            eprintln!("verify-identity verify: {e}");
+            return e.exit_code();
+        }
+    };
+    let policy = match check::load_policy(args.policy.as_deref()) {
+        Ok(p) => p,
         Err(e) => {
             eprintln!("verify-identity verify: {e}");
             return e.exit_code();
@@ -47,13 +66,10 @@ pub async fn run(args: &VerifyArgs) -> u8 {
             return exit::FAILURE;
         }
     };
-    match client.verify(request).await {
+    match client.verify(request.clone()).await {
         Ok(response) => {
             let response = response.into_inner();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&response).expect("responses serialize")
-            );
+            output::print_response(&request, &response, args.format, &policy);
             match response.decision() {
                 pb::Decision::Register => exit::OK,
                 pb::Decision::Hold => exit::HOLD,

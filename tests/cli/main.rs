@@ -1,4 +1,10 @@
-//! `verify-identity check` run as a user runs it: the real binary, the example files, stdin.
+//! The command line run as a user runs it: the real binary, the example files, stdin, and
+//! for the client commands a real server.
+
+mod explain;
+mod holds;
+mod serve_log;
+mod server;
 
 use std::{
     io::Write,

@@ -1,0 +1,265 @@
+//! The text explanation of a decision, for the clerk who must act on it: the decision, why,
+//! what to do next, a stage × field table, and for each field that does not pass the two
+//! values side by side with the differing characters marked.
+//!
+//! The values shown are the ones the operator supplied (the request file or stdin): the
+//! response carries only classes and rule ids. This text goes to the operator's own standard
+//! output and nowhere else — `check` and `verify` install no log subscriber, and nothing here
+//! calls `tracing` — so values never reach logs, traces, metrics or the audit log.
+
+pub mod diff;
+
+use std::fmt::Write as _;
+
+use crate::{
+    convert,
+    domain::{Field, MatchClass, Stage, policy::Policy},
+    grpc::pb,
+};
+
+/// Renders `response` (the decision on `request`) as text. `policy` says which rows pass;
+/// `colour` chooses escape codes or `[…]` markers.
+pub fn render(
+    request: &pb::VerifyRequest,
+    response: &pb::VerifyResponse,
+    policy: &Policy,
+    colour: bool,
+) -> String {
+    let mut out = String::new();
+    summary(&mut out, response, colour);
+    let rows: Vec<Row<'_>> = response
+        .comparisons
+        .iter()
+        .map(|c| Row::new(c, policy))
+        .collect();
+    table(&mut out, &rows, colour);
+    differences(&mut out, request, &rows, colour);
+    out
+}
+
+/// The decision, the hold reasons and the next step, one line each.
+fn summary(out: &mut String, response: &pb::VerifyResponse, colour: bool) {
+    let decision = response.decision();
+    let (word, paint) = match decision {
+        pb::Decision::Register => ("REGISTER", "32"),
+        pb::Decision::Hold => ("HOLD", "33"),
+        pb::Decision::Return => ("RETURN", "31"),
+        pb::Decision::Unspecified => ("UNSPECIFIED", "31"),
+    };
+    let word = if colour {
+        format!("\x1b[1;{paint}m{word}\x1b[0m")
+    } else {
+        word.to_owned()
+    };
+    let reasons: Vec<&str> = response
+        .hold_reasons()
+        .map(|r| r.as_str_name().trim_start_matches("HOLD_REASON_"))
+        .collect();
+    let next = match decision {
+        pb::Decision::Register => format!(
+            "the number of candidate {} may be registered (only that candidate's number)",
+            response.selected_candidate
+        ),
+        pb::Decision::Hold => {
+            "do not take the number; confirm the identity with the person (本人確認)".to_owned()
+        }
+        pb::Decision::Return => {
+            let fields: Vec<&str> = response
+                .fields_to_complete()
+                .filter_map(field_from_pb)
+                .map(Field::as_str)
+                .collect();
+            format!(
+                "send the form back to the employer (事業主) to complete: {}",
+                fields.join(", ")
+            )
+        }
+        pb::Decision::Unspecified => "none: the server gave no decision".to_owned(),
+    };
+    let _ = writeln!(out, "decision:   {word}");
+    let _ = writeln!(
+        out,
+        "reasons:    {}",
+        if reasons.is_empty() {
+            "-".to_owned()
+        } else {
+            reasons.join(", ")
+        }
+    );
+    let _ = writeln!(out, "next step:  {next}");
+}
+
+/// One comparison, with what the table and the differences need.
+struct Row<'a> {
+    /// The comparison as the response gave it.
+    comparison: &'a pb::FieldComparison,
+    /// Which two records, in domain terms (None for a value this binary does not know).
+    stage: Option<Stage>,
+    /// The field, in domain terms.
+    field: Option<Field>,
+    /// Whether `policy` accepts this class for this field at this stage.
+    passes: bool,
+}
+
+impl<'a> Row<'a> {
+    fn new(comparison: &'a pb::FieldComparison, policy: &Policy) -> Self {
+        let stage = stage_from_pb(comparison.stage());
+        let field = field_from_pb(comparison.field());
+        let class = class_from_pb(comparison.match_class());
+        let passes = match (stage, field, class) {
+            (Some(s), Some(f), Some(c)) => policy.accepts(s, f, c),
+            _ => false,
+        };
+        Row {
+            comparison,
+            stage,
+            field,
+            passes,
+        }
+    }
+
+    /// `query vs candidate 0`.
+    fn stage_label(&self) -> String {
+        let i = self.comparison.candidate_index;
+        match self.stage {
+            Some(Stage::DeclaredVsQuery) => "declared vs query".to_owned(),
+            Some(Stage::QueryVsCandidate) => format!("query vs candidate {i}"),
+            Some(Stage::DeclaredVsCandidate) => format!("declared vs candidate {i}"),
+            None => "?".to_owned(),
+        }
+    }
+}
+
+/// Stage × field with class and rule ids; rows that do not pass are marked `✗`.
+fn table(out: &mut String, rows: &[Row<'_>], colour: bool) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "   {:<24} {:<11} {:<12} rules",
+        "stage", "field", "class"
+    );
+    for row in rows {
+        let marker = match (row.passes, colour) {
+            (true, _) => " ",
+            (false, true) => "\x1b[1;31m✗\x1b[0m",
+            (false, false) => "✗",
+        };
+        let rules = &row.comparison.rules;
+        let _ = writeln!(
+            out,
+            " {marker} {:<24} {:<11} {:<12} {}",
+            row.stage_label(),
+            row.field.map_or("?", Field::as_str),
+            row.comparison
+                .match_class()
+                .as_str_name()
+                .trim_start_matches("MATCH_CLASS_"),
+            if rules.is_empty() {
+                "-".to_owned()
+            } else {
+                rules.join(", ")
+            }
+        );
+    }
+}
+
+/// For each row that does not pass: both values, differing characters marked.
+fn differences(out: &mut String, request: &pb::VerifyRequest, rows: &[Row<'_>], colour: bool) {
+    let failing: Vec<&Row<'_>> = rows.iter().filter(|r| !r.passes).collect();
+    if failing.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "differences:");
+    for row in failing {
+        let (Some(stage), Some(field)) = (row.stage, row.field) else {
+            continue;
+        };
+        let i = row.comparison.candidate_index as usize;
+        let candidate = || request.candidates.get(i).and_then(|c| c.fields.as_ref());
+        let (left_name, left, right_name, right) = match stage {
+            Stage::DeclaredVsQuery => (
+                "declared".to_owned(),
+                request.declared.as_ref(),
+                "query".to_owned(),
+                request.query.as_ref(),
+            ),
+            Stage::QueryVsCandidate => (
+                "query".to_owned(),
+                request.query.as_ref(),
+                format!("candidate {i}"),
+                candidate(),
+            ),
+            Stage::DeclaredVsCandidate => (
+                "declared".to_owned(),
+                request.declared.as_ref(),
+                format!("candidate {i}"),
+                candidate(),
+            ),
+        };
+        let (left, right) = (value(left, field), value(right, field));
+        let (l, r) = diff::diff(left, right);
+        let _ = writeln!(
+            out,
+            "  {}, {} ({}):",
+            field.as_str(),
+            row.stage_label(),
+            row.comparison
+                .match_class()
+                .as_str_name()
+                .trim_start_matches("MATCH_CLASS_")
+        );
+        let width = left_name.len().max(right_name.len());
+        for (name, raw, segments) in [(left_name, left, l), (right_name, right, r)] {
+            let shown = if raw.is_empty() {
+                "(empty)".to_owned()
+            } else {
+                diff::mark(&segments, colour)
+            };
+            let _ = writeln!(out, "    {name:<width$}  {shown}");
+        }
+    }
+}
+
+/// The raw value of `field` in a record (empty when the record or the value is absent).
+fn value(record: Option<&pb::FiveFields>, field: Field) -> &str {
+    let Some(r) = record else { return "" };
+    match field {
+        Field::KanjiName => &r.kanji_name,
+        Field::KanaName => &r.kana_name,
+        Field::BirthDate => &r.birth_date,
+        Field::Sex => &r.sex,
+        Field::Address => &r.address,
+    }
+}
+
+/// The domain stage of a contract stage (the reverse of [`convert::stage_to_pb`]).
+fn stage_from_pb(stage: pb::Stage) -> Option<Stage> {
+    Stage::ALL
+        .into_iter()
+        .find(|&s| convert::stage_to_pb(s) == stage)
+}
+
+/// The domain field of a contract field.
+fn field_from_pb(field: pb::Field) -> Option<Field> {
+    Field::ALL
+        .into_iter()
+        .find(|&f| convert::field_to_pb(f) == field)
+}
+
+/// The domain class of a contract class.
+fn class_from_pb(class: pb::MatchClass) -> Option<MatchClass> {
+    [
+        MatchClass::Exact,
+        MatchClass::Notation,
+        MatchClass::Variant,
+        MatchClass::Mismatch,
+        MatchClass::Missing,
+        MatchClass::Unparseable,
+    ]
+    .into_iter()
+    .find(|&c| convert::class_to_pb(c) == class)
+}

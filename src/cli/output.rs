@@ -1,0 +1,65 @@
+//! How `check` and `verify` print a response: proto3 JSON for programs, or the text
+//! explanation for the clerk.
+//!
+//! The default follows `git` and `ls`: text when standard output is a terminal, JSON when it
+//! is piped or redirected, so scripts that read the JSON keep working unchanged.
+
+use std::io::IsTerminal;
+
+use crate::{
+    cli::{explain, terminal},
+    domain::policy::Policy,
+    grpc::pb,
+};
+
+/// What `--format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The explanation for people: decision, next step, table, marked differences.
+    Text,
+    /// The VerifyResponse as proto3 JSON (what grpcurl prints).
+    Json,
+}
+
+/// Text on a terminal, JSON otherwise, unless `--format` chose.
+pub fn resolve(explicit: Option<Format>, stdout_is_terminal: bool) -> Format {
+    explicit.unwrap_or(if stdout_is_terminal {
+        Format::Text
+    } else {
+        Format::Json
+    })
+}
+
+/// Prints `response` to standard output in `format` (or the default for this stdout).
+/// `policy` marks which rows of the text table pass.
+pub fn print_response(
+    request: &pb::VerifyRequest,
+    response: &pb::VerifyResponse,
+    format: Option<Format>,
+    policy: &Policy,
+) {
+    let is_terminal = std::io::stdout().is_terminal();
+    match resolve(format, is_terminal) {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(response).expect("responses serialize")
+        ),
+        Format::Text => {
+            let colour = terminal::colour_from_env(is_terminal);
+            print!("{}", explain::render(request, response, policy, colour));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_text_on_a_terminal_and_json_in_a_pipe() {
+        assert_eq!(resolve(None, true), Format::Text);
+        assert_eq!(resolve(None, false), Format::Json);
+        assert_eq!(resolve(Some(Format::Json), true), Format::Json);
+        assert_eq!(resolve(Some(Format::Text), false), Format::Text);
+    }
+}

@@ -1,0 +1,90 @@
+//! `holds list` as an operator types it: connection options before or after `list`, and
+//! times in the operator's zone.
+
+use std::process::Command;
+
+use crate::server::Server;
+
+/// The insurer of the example files.
+const INSURER: &str = "32130011";
+
+/// Runs the binary with `args` and `TZ`; returns (exit status, stdout, stderr).
+fn run(args: &[&str], tz: &str) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(args)
+        .env("TZ", tz)
+        .env_remove("VERIFY_IDENTITY_SERVER")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A server holding one case: the hold example (received 2026-11-18 09:00 UTC, so due
+/// 2026-11-23 09:00 UTC).
+fn server_with_one_hold() -> Server {
+    let server = Server::start(&[]);
+    let (code, _, stderr) = run(
+        &["verify", "--server", &server.url, "examples/hold.json"],
+        "UTC",
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    server
+}
+
+#[test]
+fn holds_list_takes_the_server_before_or_after_list() {
+    let server = server_with_one_hold();
+    let url = server.url.as_str();
+    let after = ["holds", "list", "--insurer", INSURER, "--server", url];
+    let before = ["holds", "--server", url, "list", "--insurer", INSURER];
+    for args in [after, before] {
+        let (code, stdout, stderr) = run(&args, "UTC");
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
+        assert!(stdout.contains("1 open hold(s)"), "{args:?}: {stdout}");
+    }
+}
+
+#[test]
+fn holds_list_shows_times_in_the_zone_of_tz_and_names_it() {
+    let server = server_with_one_hold();
+    let list = [
+        "holds",
+        "list",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+    ];
+    let (code, tokyo, stderr) = run(&list, "Asia/Tokyo");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(tokyo.contains("2026-11-23 18:00 JST"), "{tokyo}");
+    let (_, utc, _) = run(&list, "UTC");
+    assert!(utc.contains("2026-11-23 09:00 UTC"), "{utc}");
+}
+
+#[test]
+fn holds_list_json_keeps_rfc_3339_in_utc_whatever_the_zone() {
+    let server = server_with_one_hold();
+    let list = [
+        "holds",
+        "list",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+        "--json",
+    ];
+    let (code, json, stderr) = run(&list, "Asia/Tokyo");
+    assert_eq!(code, Some(0), "{stderr}");
+    let record: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    let register_by = record["verification"]["registerBy"].as_str().unwrap();
+    assert!(
+        register_by.starts_with("2026-11-23T09:00:00"),
+        "{register_by}"
+    );
+}
