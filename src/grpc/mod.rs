@@ -1,5 +1,5 @@
-//! Transport: the generated gRPC contract (quarantined in [`pb`]) and, from the service issue
-//! on, request conversion and the service itself.
+//! Transport: the generated gRPC contract (quarantined in [`pb`]), who may call what
+//! ([`auth`]), the service itself, and the one error → status map ([`status`]).
 
 pub mod auth;
 pub mod pb;
