@@ -8,11 +8,13 @@
 use std::time::{Duration, SystemTime};
 
 use crate::{
+    audit::Decided,
     domain::{
         Field, MatchClass, Stage,
         compare::Record,
-        gate::{Candidate, Case, Decision, DecisionKind, HoldReason},
+        gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
         number::{IndividualNumber, NumberError},
+        subject::SubjectKind,
         text::chars,
     },
     grpc::pb,
@@ -254,6 +256,92 @@ pub fn hold_reason_to_pb(reason: HoldReason) -> pb::HoldReason {
             pb::HoldReason::NumberRegisteredToAnotherSubject
         }
         HoldReason::SubjectHasAnotherNumber => pb::HoldReason::SubjectHasAnotherNumber,
+    }
+}
+
+/// The domain's hold reason for the contract's enum value; `None` for `UNSPECIFIED`.
+pub fn hold_reason_from_pb(reason: pb::HoldReason) -> Option<HoldReason> {
+    HoldReason::ALL
+        .into_iter()
+        .find(|r| hold_reason_to_pb(*r) == reason)
+}
+
+/// The contract's enum value for a resolution.
+pub fn resolution_to_pb(r: Resolution) -> pb::Resolution {
+    match r {
+        Resolution::Requeried => pb::Resolution::Requeried,
+        Resolution::NumberFromPerson => pb::Resolution::NumberFromPerson,
+        Resolution::Withdrawn => pb::Resolution::Withdrawn,
+    }
+}
+
+/// The domain's resolution for the contract's enum value; `None` for `UNSPECIFIED`.
+pub fn resolution_from_pb(r: pb::Resolution) -> Option<Resolution> {
+    Resolution::ALL
+        .into_iter()
+        .find(|x| resolution_to_pb(*x) == r)
+}
+
+/// The contract's enum value for a subject kind.
+pub fn subject_kind_to_pb(kind: SubjectKind) -> pb::SubjectKind {
+    match kind {
+        SubjectKind::Unspecified => pb::SubjectKind::Unspecified,
+        SubjectKind::Member => pb::SubjectKind::Member,
+        SubjectKind::Dependent => pb::SubjectKind::Dependent,
+    }
+}
+
+/// The domain's subject kind for the contract's enum value.
+pub fn subject_kind_from_pb(kind: pb::SubjectKind) -> SubjectKind {
+    match kind {
+        pb::SubjectKind::Unspecified => SubjectKind::Unspecified,
+        pb::SubjectKind::Member => SubjectKind::Member,
+        pb::SubjectKind::Dependent => SubjectKind::Dependent,
+    }
+}
+
+/// When the insurer must have registered: the form's receipt plus the registration period.
+pub fn register_by(request: &pb::VerifyRequest) -> Option<SystemTime> {
+    let received = request.received_at.as_ref()?;
+    let seconds = u64::try_from(received.seconds).ok()?;
+    let nanos = u32::try_from(received.nanos).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos) + REGISTRATION_PERIOD)
+}
+
+/// The response a stored decision was answered with, rebuilt from the event: a replay and
+/// GetVerification return exactly what the caller got.
+pub fn response_from_decided(d: &Decided) -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        verification_id: d.verification_id.clone(),
+        request_id: d.request_id.clone(),
+        error: None,
+        decision: decision_to_pb(d.decision).into(),
+        comparisons: d
+            .comparisons
+            .iter()
+            .map(|c| pb::FieldComparison {
+                stage: stage_to_pb(c.stage).into(),
+                field: field_to_pb(c.field).into(),
+                match_class: class_to_pb(c.class).into(),
+                rules: c.rules.clone(),
+                candidate_index: c.candidate_index,
+            })
+            .collect(),
+        hold_reasons: d
+            .hold_reasons
+            .iter()
+            .map(|&r| hold_reason_to_pb(r).into())
+            .collect(),
+        fields_to_complete: d
+            .fields_to_complete
+            .iter()
+            .map(|&f| field_to_pb(f).into())
+            .collect(),
+        selected_candidate: d
+            .selected_candidate
+            .map_or(-1, |i| i32::try_from(i).unwrap_or(i32::MAX)),
+        decided_at: Some(timestamp(d.occurred_at)),
+        register_by: d.register_by.map(timestamp),
     }
 }
 

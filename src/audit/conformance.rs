@@ -10,67 +10,89 @@ use std::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditBackend, AuditError, AuditWriter, ChainState, ComparisonRow, EventType,
-    FingerprintKey, NewEvent, verify_store,
+    AppendOutcome, AuditBackend, AuditError, AuditWriter, ChainState, CommitAccepted,
+    CommitRefused, ComparisonRow, Decided, FingerprintKey, HoldResolved, NewEvent, verify_store,
 };
-use crate::domain::number::IndividualNumber;
+use crate::domain::{
+    Field, MatchClass, Stage,
+    gate::{CommitRefusal, DecisionKind, HoldReason, Resolution},
+    number::IndividualNumber,
+    subject::SubjectKind,
+};
 
 const INSURER: &str = "12345678";
 const OTHER_INSURER: &str = "87654321";
 
-/// A decision event for a synthetic case, with fingerprints of a synthetic number.
-fn decision(insurer: &str, request_id: &str, verification_id: &str) -> NewEvent {
+/// A register decision for a synthetic case, with fingerprints of a synthetic number.
+fn decided(insurer: &str, request_id: &str, verification_id: &str) -> Decided {
     let key = FingerprintKey::from_secret(vec![0x42; 32]);
     let number = IndividualNumber::parse("123456789018").expect("a synthetic valid number");
-    NewEvent {
-        event_type: EventType::VerificationDecided,
+    Decided {
         // Whole microseconds, so the event reads back equal.
         occurred_at: UNIX_EPOCH + Duration::from_micros(1_750_000_000_123_456),
         caller: "registration-service".into(),
         insurer_number: insurer.into(),
         subject_id: format!("subject-of-{request_id}"),
-        subject_kind: "dependent".into(),
+        subject_kind: SubjectKind::Dependent,
         request_id: request_id.into(),
         verification_id: verification_id.into(),
-        decision: Some("register".into()),
         policy_version: "default-2023-05".into(),
+        decision: DecisionKind::Register,
         comparisons: vec![
             ComparisonRow {
-                stage: "declared_vs_query".into(),
-                field: "kanji_name".into(),
-                class: "variant".into(),
+                stage: Stage::DeclaredVsQuery,
+                field: Field::KanjiName,
+                class: MatchClass::Variant,
                 rules: vec!["kanji.variant".into(), "space".into()],
                 candidate_index: 0,
             },
             ComparisonRow {
-                stage: "query_vs_candidate".into(),
-                field: "birth_date".into(),
-                class: "notation".into(),
+                stage: Stage::QueryVsCandidate,
+                field: Field::BirthDate,
+                class: MatchClass::Notation,
                 rules: vec!["date.era".into()],
                 candidate_index: 0,
             },
         ],
         hold_reasons: vec![],
+        fields_to_complete: vec![],
+        selected_candidate: Some(0),
+        register_by: Some(UNIX_EPOCH + Duration::new(1_750_432_000, 5)),
         number_fingerprint: Some(key.fingerprint_number(&number)),
         request_fingerprint: Some(key.fingerprint(request_id.as_bytes())),
-        response: vec![0x0a, 0x03, b'v', 0x00, 0xff],
-        reason: None,
     }
 }
 
-/// An event that is neither a decision, a commit nor a resolution (it never claims an
-/// idempotency key, a registration or a hold).
-fn other_event(request_id: &str, verification_id: &str) -> NewEvent {
-    NewEvent {
-        event_type: EventType::AccessDenied,
-        decision: None,
-        comparisons: vec![],
+/// [`decided`] as an event.
+fn decision(insurer: &str, request_id: &str, verification_id: &str) -> NewEvent {
+    NewEvent::Decided(decided(insurer, request_id, verification_id))
+}
+
+/// A hold of `d`.
+fn held(d: Decided) -> NewEvent {
+    NewEvent::Decided(Decided {
+        decision: DecisionKind::Hold,
+        hold_reasons: vec![HoldReason::FieldDiffers],
+        selected_candidate: None,
         number_fingerprint: None,
+        ..d
+    })
+}
+
+/// An event that is neither a decision, a commit nor a resolution (it never claims an
+/// idempotency key, a registration or a hold), about `verification_id`.
+fn other_event(caller: &str, verification_id: &str) -> NewEvent {
+    let d = decided(INSURER, "", verification_id);
+    NewEvent::CommitRefused(CommitRefused {
+        occurred_at: d.occurred_at,
+        caller: caller.into(),
+        insurer_number: d.insurer_number,
+        subject_id: d.subject_id,
+        verification_id: d.verification_id,
+        reason: CommitRefusal::NumberMismatch,
+        number_fingerprint: d.number_fingerprint,
         request_fingerprint: None,
-        response: vec![],
-        reason: None,
-        ..decision(INSURER, request_id, verification_id)
-    }
+    })
 }
 
 fn appended_id(outcome: &AppendOutcome) -> i64 {
@@ -92,12 +114,14 @@ async fn count_events(backend: &dyn AuditBackend) -> usize {
 
 pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn AuditBackend>) {
     let mut chain = ChainState::new();
-    let held = NewEvent {
-        decision: Some("hold".into()),
-        hold_reasons: vec!["field_differs".into(), "multiple_candidates".into()],
+    let held = NewEvent::Decided(Decided {
+        decision: DecisionKind::Hold,
+        hold_reasons: vec![HoldReason::FieldDiffers, HoldReason::MultipleCandidates],
+        selected_candidate: None,
         number_fingerprint: None,
-        ..decision(INSURER, "r-2", "v-2")
-    };
+        register_by: None,
+        ..decided(INSURER, "r-2", "v-2")
+    });
     let events = vec![
         decision(INSURER, "r-1", "v-1"),
         held,
@@ -136,7 +160,7 @@ pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn
     let all = backend.read_chains().await.unwrap();
     let stored: Vec<&NewEvent> = all.iter().map(|s| &s.event).collect();
     assert_eq!(stored, events.iter().collect::<Vec<_>>());
-    assert_eq!(all[2].hash, chain.last_hash());
+    assert_eq!(all[2].hash, *chain.last_hash());
     let report = verify_store(&*backend).await.unwrap();
     assert_eq!((report.events_checked, report.chains), (3, 1));
     assert!(report.is_intact(), "{report:?}");
@@ -227,10 +251,10 @@ pub(super) async fn an_invalid_event_fails_alone_and_its_batch_mates_are_stored(
     backend: Arc<dyn AuditBackend>,
 ) {
     let (handle, task) = AuditWriter::spawn(backend.clone(), 16, 16);
-    let bad = NewEvent {
+    let bad = NewEvent::Decided(Decided {
         caller: "bad\0caller".into(),
-        ..decision(INSURER, "r-bad", "v-bad")
-    };
+        ..decided(INSURER, "r-bad", "v-bad")
+    });
     let (a, b, c) = tokio::join!(
         handle.append(decision(INSURER, "r-1", "v-1")),
         handle.append(bad),
@@ -240,11 +264,10 @@ pub(super) async fn an_invalid_event_fails_alone_and_its_batch_mates_are_stored(
     assert!(matches!(b, Err(AuditError::Invalid(_))), "{b:?}");
     appended_id(&c.unwrap());
     // The backend refuses it too, whoever calls it.
-    let bad = NewEvent {
+    let bad = NewEvent::Decided(Decided {
         subject_id: "\0".into(),
-        subject_kind: String::new(),
-        ..decision(INSURER, "r-3", "v-3")
-    };
+        ..decided(INSURER, "r-3", "v-3")
+    });
     let refused = backend.append_batch(&mut ChainState::new(), &[bad]).await;
     assert!(
         matches!(refused, Err(AuditError::Invalid(_))),
@@ -394,8 +417,8 @@ pub(super) async fn a_batch_larger_than_one_statement_is_stored_whole(
     backend: Arc<dyn AuditBackend>,
 ) {
     let mut chain = ChainState::new();
-    let n = crate::audit::store::ROWS_PER_STATEMENT + 150;
-    let mut batch: Vec<NewEvent> = (0..n)
+    let n = crate::audit::sql::ROWS_PER_STATEMENT + 150;
+    let batch: Vec<NewEvent> = (0..n)
         .map(|i| decision(INSURER, &format!("r-{i}"), &format!("v-{i}")))
         .collect();
     let outcomes = backend.append_batch(&mut chain, &batch).await.unwrap();
@@ -405,9 +428,9 @@ pub(super) async fn a_batch_larger_than_one_statement_is_stored_whole(
             .all(|o| matches!(o, AppendOutcome::Appended { .. }))
     );
     // The same keys again: every one a duplicate, found across statement chunks.
-    for (i, e) in batch.iter_mut().enumerate() {
-        e.verification_id = format!("w-{i}");
-    }
+    let batch: Vec<NewEvent> = (0..n)
+        .map(|i| decision(INSURER, &format!("r-{i}"), &format!("w-{i}")))
+        .collect();
     let outcomes = backend.append_batch(&mut chain, &batch).await.unwrap();
     assert!(
         outcomes
@@ -446,8 +469,8 @@ pub(super) async fn the_database_refuses_updates_and_deletes(backend: Arc<dyn Au
         .await
         .unwrap()
         .expect("still there");
-    assert_eq!(stored.event.decision.as_deref(), Some("register"));
-    assert_eq!(stored.event.verification_id, "v-1");
+    assert_eq!(stored.event.decision(), Some(DecisionKind::Register));
+    assert_eq!(stored.event.verification_id(), "v-1");
     assert!(verify_store(&*backend).await.unwrap().is_intact());
 }
 
@@ -541,7 +564,7 @@ pub(super) async fn replicas_racing_on_one_request_id_store_exactly_one_decision
             .await
             .unwrap()
             .expect("one");
-        let winner = winner.event.verification_id;
+        let winner = winner.event.verification_id().to_owned();
         let outcomes = [a.unwrap(), b.unwrap()];
         let appended = outcomes
             .iter()
@@ -625,15 +648,17 @@ pub(super) async fn a_closed_store_fails_closed(backend: Arc<dyn AuditBackend>) 
 fn commit(insurer: &str, subject: &str, number: &str, verification_id: &str) -> NewEvent {
     let key = FingerprintKey::from_secret(vec![0x42; 32]);
     let number = IndividualNumber::parse(number).expect("a synthetic valid number");
-    NewEvent {
-        event_type: EventType::CommitAccepted,
+    let d = decided(insurer, "", verification_id);
+    NewEvent::CommitAccepted(CommitAccepted {
+        occurred_at: d.occurred_at,
+        caller: d.caller,
+        insurer_number: d.insurer_number,
         subject_id: subject.into(),
-        decision: None,
-        comparisons: vec![],
-        number_fingerprint: Some(key.fingerprint_number(&number)),
-        response: vec![1],
-        ..decision(insurer, "", verification_id)
-    }
+        verification_id: d.verification_id,
+        commit_id: format!("commit-of-{verification_id}"),
+        number_fingerprint: key.fingerprint_number(&number),
+        request_fingerprint: d.request_fingerprint,
+    })
 }
 
 fn taken_by(outcome: &AppendOutcome) -> (&str, &str) {
@@ -678,7 +703,7 @@ pub(super) async fn a_number_or_subject_is_registered_once_per_insurer(
     assert_eq!(taken_by(&later[0]), ("s-1", "v-1"));
     appended_id(&later[1]);
 
-    let fp = first.number_fingerprint.clone().unwrap();
+    let fp = first.number_fingerprint().cloned().unwrap();
     let found = backend
         .find_registrations(INSURER, &fp, "s-nobody")
         .await
@@ -686,19 +711,19 @@ pub(super) async fn a_number_or_subject_is_registered_once_per_insurer(
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].subject_id, "s-1");
     assert_eq!(found[0].number_fingerprint, fp);
-    assert_eq!(found[0].committed_at, first.occurred_at);
+    assert_eq!(found[0].committed_at, first.occurred_at());
     // Only the appended commits are events; the refused claims wrote nothing.
     assert_eq!(count_events(&*backend).await, 2);
 }
 
 /// A register decision for `subject` with a synthetic `number`.
-fn register_decision(subject: &str, number: &str, request_id: &str) -> NewEvent {
+fn register_decision(subject: &str, number: &str, request_id: &str) -> Decided {
     let key = FingerprintKey::from_secret(vec![0x42; 32]);
     let number = IndividualNumber::parse(number).expect("a synthetic valid number");
-    NewEvent {
+    Decided {
         subject_id: subject.into(),
         number_fingerprint: Some(key.fingerprint_number(&number)),
-        ..decision(INSURER, request_id, &format!("v-{request_id}"))
+        ..decided(INSURER, request_id, &format!("v-{request_id}"))
     }
 }
 
@@ -727,19 +752,15 @@ pub(super) async fn a_register_decision_contradicting_a_registration_is_not_writ
             &mut chain,
             &[
                 // The registered number, for a sibling: refused.
-                other_subject.clone(),
+                NewEvent::Decided(other_subject.clone()),
                 // The registered subject, with another number: refused.
-                other_number,
+                NewEvent::Decided(other_number),
                 // The registered subject with its own number (a re-check): stored.
-                register_decision("s-1", "123456789018", "r-c"),
+                NewEvent::Decided(register_decision("s-1", "123456789018", "r-c")),
                 // An unrelated subject and number: stored.
-                register_decision("s-3", "983205673214", "r-d"),
+                NewEvent::Decided(register_decision("s-3", "983205673214", "r-d")),
                 // A hold for the sibling is not a register decision: stored.
-                NewEvent {
-                    decision: Some("hold".into()),
-                    number_fingerprint: None,
-                    ..register_decision("s-2", "123456789018", "r-e")
-                },
+                held(register_decision("s-2", "123456789018", "r-e")),
             ],
         )
         .await
@@ -752,22 +773,15 @@ pub(super) async fn a_register_decision_contradicting_a_registration_is_not_writ
     // A refused decision claimed no idempotency key: the same request, decided again as a
     // hold, is stored under it.
     let again = backend
-        .append_batch(
-            &mut chain,
-            &[NewEvent {
-                decision: Some("hold".into()),
-                number_fingerprint: None,
-                ..other_subject
-            }],
-        )
+        .append_batch(&mut chain, &[held(other_subject)])
         .await
         .unwrap();
     appended_id(&again[0]);
     // Another insurer's registrations are not in view.
-    let elsewhere = NewEvent {
+    let elsewhere = NewEvent::Decided(Decided {
         insurer_number: OTHER_INSURER.into(),
         ..register_decision("s-2", "123456789018", "r-f")
-    };
+    });
     appended_id(
         &backend
             .append_batch(&mut chain, &[elsewhere])
@@ -782,11 +796,7 @@ pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
     backend: Arc<dyn AuditBackend>,
 ) {
     let mut chain = ChainState::new();
-    let refused = NewEvent {
-        event_type: EventType::CommitRefused,
-        reason: Some("NUMBER_MISMATCH".into()),
-        ..decision(INSURER, "", "v-1")
-    };
+    let refused = other_event("registration-service", "v-1");
     let events = [decision(INSURER, "r-1", "v-1"), refused.clone()];
     backend.append_batch(&mut chain, &events).await.unwrap();
     let stored = backend.find_events(INSURER, "v-1").await.unwrap();
@@ -803,10 +813,11 @@ pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
     assert!(verify_store(&*backend).await.unwrap().is_intact());
 
     backend.drop_append_only_triggers().await;
-    backend
-        .execute_raw("UPDATE audit_events SET reason = 'EXPIRED' WHERE reason IS NOT NULL")
-        .await
-        .unwrap();
+    let sql = format!(
+        "UPDATE audit_events SET occurred_at_us = occurred_at_us + 1 WHERE id = {}",
+        stored[1].id
+    );
+    assert_eq!(backend.execute_raw(&sql).await, Ok(1));
     let report = verify_store(&*backend).await.unwrap();
     assert_eq!(report.first_broken.expect("edit found").id, stored[1].id);
 }
@@ -869,34 +880,31 @@ pub(super) async fn replicas_racing_to_commit_one_number_register_it_exactly_onc
 
 /// A resolution of the hold `verification_id`.
 fn resolution(insurer: &str, verification_id: &str) -> NewEvent {
-    NewEvent {
-        event_type: EventType::HoldResolved,
-        decision: Some("withdrawn".into()),
-        comparisons: vec![],
-        number_fingerprint: None,
-        request_fingerprint: None,
-        ..decision(insurer, "", verification_id)
-    }
+    let d = decided(insurer, "", verification_id);
+    NewEvent::HoldResolved(HoldResolved {
+        occurred_at: d.occurred_at,
+        caller: "operator-desk".into(),
+        insurer_number: d.insurer_number,
+        subject_id: d.subject_id,
+        verification_id: d.verification_id,
+        resolution: Resolution::Withdrawn,
+        operator_id: "op-1".into(),
+        note: "withdrawn by the employer".into(),
+        replaced_by_verification_id: String::new(),
+    })
 }
 
 pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
     backend: Arc<dyn AuditBackend>,
 ) {
     let mut chain = ChainState::new();
-    let hold = |request: &str, verification: &str| NewEvent {
-        decision: Some("hold".into()),
-        hold_reasons: vec!["HOLD_REASON_FIELD_DIFFERS".into()],
-        ..decision(INSURER, request, verification)
-    };
+    let hold = |request: &str, verification: &str| held(decided(INSURER, request, verification));
     let events = [
         hold("r-1", "v-1"),
         decision(INSURER, "r-2", "v-2"),
         hold("r-3", "v-3"),
         hold("r-4", "v-4"),
-        NewEvent {
-            decision: Some("hold".into()),
-            ..decision(OTHER_INSURER, "r-5", "v-5")
-        },
+        held(decided(OTHER_INSURER, "r-5", "v-5")),
     ];
     backend.append_batch(&mut chain, &events).await.unwrap();
     let open = |after: i64, limit: i64| {
@@ -908,7 +916,7 @@ pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
                 .unwrap();
             holds
                 .into_iter()
-                .map(|e| (e.id, e.event.verification_id))
+                .map(|e| (e.id, e.event.verification_id().to_owned()))
                 .collect::<Vec<_>>()
         }
     };
@@ -935,6 +943,180 @@ pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
     let ids: Vec<String> = open(0, 10).await.into_iter().map(|(_, v)| v).collect();
     assert_eq!(ids, ["v-1", "v-4"]);
     assert!(verify_store(&*backend).await.unwrap().is_intact());
+}
+
+/// Writes `events` as the first release would have (format 1) into the chain `writer_id`,
+/// with the idempotency keys and registrations it wrote beside them; returns the chain's end.
+async fn write_format_1(
+    backend: &dyn AuditBackend,
+    writer_id: &str,
+    events: &[NewEvent],
+) -> ChainState {
+    use crate::audit::{comparisons, legacy};
+    let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let opt = |s: Option<&str>| s.map_or("NULL".to_string(), q);
+    let mut prev = crate::audit::chain::GENESIS;
+    for (i, e) in events.iter().enumerate() {
+        let seq = i as i64 + 1;
+        let row = legacy::from_event(e);
+        let hash = legacy::event_hash(&prev, writer_id, seq, &row);
+        let fp = |f: Option<&crate::audit::Fingerprint>| {
+            (
+                opt(f.map(|f| f.key_id.as_str())),
+                opt(f.map(|f| f.mac_hex.as_str())),
+            )
+        };
+        let (number_key, number_mac) = fp(row.number_fingerprint.as_ref());
+        let (request_key, request_mac) = fp(row.request_fingerprint.as_ref());
+        let sql = format!(
+            "INSERT INTO audit_events (format, writer_id, seq, event_type, occurred_at_us, \
+             insurer_number, verification_id, decision, hash, caller, subject_id, subject_kind, \
+             request_id, policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
+             request_fp_key_id, request_fp, response, prev_hash, reason) VALUES (1, {}, {seq}, \
+             {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {number_key}, {number_mac}, \
+             {request_key}, {request_mac}, {}, {}, {})",
+            q(writer_id),
+            q(row.event_type.as_str()),
+            row.occurred_at_us,
+            q(&row.insurer_number),
+            q(&row.verification_id),
+            opt(row.decision.as_deref()),
+            backend.blob_literal(&hash),
+            q(&row.caller),
+            q(&row.subject_id),
+            q(&row.subject_kind),
+            q(&row.request_id),
+            q(&row.policy_version),
+            q(&comparisons::encode(&row.comparisons).unwrap()),
+            q(&serde_json::to_string(&row.hold_reasons).unwrap()),
+            backend.blob_literal(&row.response),
+            backend.blob_literal(&prev),
+            opt(row.reason.as_deref()),
+        );
+        assert_eq!(backend.execute_raw(&sql).await, Ok(1), "{sql}");
+        match e {
+            NewEvent::Decided(d) => {
+                let sql = format!(
+                    "INSERT INTO verification_requests (insurer_number, request_id, \
+                     verification_id, request_fp_key_id, request_fp) VALUES ({}, {}, {}, {request_key}, {request_mac})",
+                    q(&d.insurer_number),
+                    q(&d.request_id),
+                    q(&d.verification_id)
+                );
+                assert_eq!(backend.execute_raw(&sql).await, Ok(1), "{sql}");
+            }
+            NewEvent::CommitAccepted(c) => {
+                let sql = format!(
+                    "INSERT INTO registrations (insurer_number, number_fp_key_id, number_fp, \
+                     subject_id, verification_id, committed_at_us) VALUES ({}, {number_key}, \
+                     {number_mac}, {}, {}, {})",
+                    q(&c.insurer_number),
+                    q(&c.subject_id),
+                    q(&c.verification_id),
+                    row.occurred_at_us
+                );
+                assert_eq!(backend.execute_raw(&sql).await, Ok(1), "{sql}");
+            }
+            NewEvent::HoldResolved(r) => {
+                let sql = format!(
+                    "INSERT INTO hold_resolutions (insurer_number, verification_id, \
+                     resolved_at_us) VALUES ({}, {}, {})",
+                    q(&r.insurer_number),
+                    q(&r.verification_id),
+                    row.occurred_at_us
+                );
+                assert_eq!(backend.execute_raw(&sql).await, Ok(1), "{sql}");
+            }
+            _ => {}
+        }
+        prev = hash;
+    }
+    ChainState::resume(writer_id.to_string(), events.len() as i64 + 1, prev)
+}
+
+pub(super) async fn a_log_mixing_both_formats_loads_verifies_and_is_continued(
+    backend: Arc<dyn AuditBackend>,
+) {
+    let old_hold = Decided {
+        selected_candidate: None,
+        register_by: Some(UNIX_EPOCH + Duration::new(1_000_000_000, 7)),
+        ..decided(INSURER, "r-old-2", "v-old-2")
+    };
+    let old_events = vec![
+        decision(INSURER, "r-old-1", "v-old-1"),
+        held(old_hold),
+        commit(INSURER, "subject-of-r-old-1", "123456789018", "v-old-1"),
+        other_event("registration-service", "v-old-2"),
+        resolution(INSURER, "v-old-2"),
+        held(decided(INSURER, "r-old-3", "v-old-3")),
+    ];
+    let writer = "0190aaaa-0000-7000-8000-000000000001";
+    let mut old_chain = write_format_1(&*backend, writer, &old_events).await;
+
+    // Everything reads back as today's events, from both formats.
+    let all = backend.read_chains().await.unwrap();
+    let formats: Vec<i32> = all.iter().map(|e| e.format()).collect();
+    assert_eq!(formats, [1; 6]);
+    let read: Vec<&NewEvent> = all.iter().map(|e| &e.event).collect();
+    assert_eq!(read, old_events.iter().collect::<Vec<_>>());
+    assert!(verify_store(&*backend).await.unwrap().is_intact());
+
+    // A new writer, and the old chain continued in format 2.
+    let mut new_chain = ChainState::new();
+    let outcomes = backend
+        .append_batch(
+            &mut new_chain,
+            &[
+                held(decided(INSURER, "r-new-1", "v-new-1")),
+                // An old request id is still a duplicate of its old decision.
+                decision(INSURER, "r-old-1", "v-new-2"),
+                // A register decision contradicting an old registration is refused.
+                NewEvent::Decided(register_decision("s-other", "123456789018", "r-new-3")),
+                // An old hold closes once.
+                resolution(INSURER, "v-old-2"),
+            ],
+        )
+        .await
+        .unwrap();
+    appended_id(&outcomes[0]);
+    assert_eq!(outcomes[1], duplicate_of("v-old-1"));
+    assert!(matches!(
+        outcomes[2],
+        AppendOutcome::RegisteredElsewhere { .. }
+    ));
+    assert_eq!(outcomes[3], AppendOutcome::AlreadyResolved);
+    backend
+        .append_batch(
+            &mut old_chain,
+            &[held(decided(INSURER, "r-new-4", "v-new-4"))],
+        )
+        .await
+        .unwrap();
+    let report = verify_store(&*backend).await.unwrap();
+    assert_eq!((report.events_checked, report.chains), (8, 2));
+    assert!(report.is_intact(), "{report:?}");
+
+    let old = backend
+        .find_by_request(INSURER, "r-old-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((old.format(), &old.event), (1, &old_events[0]));
+    let holds = backend.list_open_holds(INSURER, 0, 10).await.unwrap();
+    let held_ids: Vec<&str> = holds.iter().map(|e| e.event.verification_id()).collect();
+    assert_eq!(held_ids, ["v-old-3", "v-new-1", "v-new-4"]);
+    let events = backend.find_events(INSURER, "v-old-2").await.unwrap();
+    assert_eq!(events.len(), 3);
+
+    // An edit of a format 1 row is found at that row.
+    backend.drop_append_only_triggers().await;
+    let sql = format!(
+        "UPDATE audit_events SET caller = 'someone-else' WHERE id = {}",
+        all[3].id
+    );
+    assert_eq!(backend.execute_raw(&sql).await, Ok(1));
+    let broken = verify_store(&*backend).await.unwrap().first_broken.unwrap();
+    assert_eq!(broken.id, all[3].id);
 }
 
 /// Generates one runner module per backend from one list of tests.
@@ -993,6 +1175,7 @@ runners!(
     the_database_refuses_changes_to_registrations,
     replicas_racing_to_commit_one_number_register_it_exactly_once,
     open_holds_are_listed_oldest_first_until_resolved_once,
+    a_log_mixing_both_formats_loads_verifies_and_is_continued,
 );
 
 /// Fresh stores for the runners, and tests that only one backend can express.
