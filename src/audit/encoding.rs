@@ -59,12 +59,18 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
         NewEvent::CommitAccepted(c) => Detail::CommitAccepted(pb::CommitAccepted {
             commit_id: c.commit_id.clone(),
             number: Some(fingerprint_to_pb(&c.number_fingerprint)),
-            request: c.request_fingerprint.as_ref().map(fingerprint_to_pb),
+            request: c
+                .request_fingerprint
+                .as_ref()
+                .map(|f| fingerprint_after(f, Some(&c.number_fingerprint))),
         }),
         NewEvent::CommitRefused(c) => Detail::CommitRefused(pb::CommitRefused {
             reason: c.reason.id().to_owned(),
             number: c.number_fingerprint.as_ref().map(fingerprint_to_pb),
-            request: c.request_fingerprint.as_ref().map(fingerprint_to_pb),
+            request: c
+                .request_fingerprint
+                .as_ref()
+                .map(|f| fingerprint_after(f, c.number_fingerprint.as_ref())),
         }),
         NewEvent::HoldResolved(r) => Detail::HoldResolved(pb::HoldResolved {
             resolution: r.resolution.id().to_owned(),
@@ -87,6 +93,37 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// Folding rule ids every event may refer to by number: index `i` is rule reference `i` in the
+/// comparison stream. Frozen with the format (event.proto): ids are only ever appended, and a
+/// rule not listed here is written by name in the event's `rules` instead.
+const KNOWN_RULES: [&str; 22] = [
+    "width",
+    "space",
+    "latin.case",
+    "kana.script",
+    "hyphen",
+    "date.format",
+    "date.era",
+    "sex.code",
+    "address.numbers",
+    "kana.small",
+    "kana.ji_zu",
+    "kana.obsolete",
+    "kana.vu",
+    "kanji.variant.mj.jis",
+    "kanji.variant.mj.moj",
+    "wildcard",
+    "address.ke",
+    "address.no",
+    "address.aza",
+    "address.county",
+    "address.building",
+    "address.prefecture",
+];
+
+/// Rule references from this number on name `rules[reference - NAMED_RULES]`.
+const NAMED_RULES: u32 = 64;
+
 fn decided_to_pb(d: &Decided) -> pb::Decided {
     let mut rules: Vec<&str> = Vec::new();
     let mut stream = Vec::with_capacity(d.comparisons.len() * 2);
@@ -100,14 +137,17 @@ fn decided_to_pb(d: &Decided) -> pb::Decided {
                 | c.candidate_index << 12,
         );
         for rule in &c.rules {
-            let index = match rules.iter().position(|r| *r == rule.as_str()) {
-                Some(i) => i,
-                None => {
-                    rules.push(rule);
-                    rules.len() - 1
-                }
+            let reference = match KNOWN_RULES.iter().position(|r| *r == rule.as_str()) {
+                Some(known) => known,
+                None => match rules.iter().position(|r| *r == rule.as_str()) {
+                    Some(i) => NAMED_RULES as usize + i,
+                    None => {
+                        rules.push(rule);
+                        NAMED_RULES as usize + rules.len() - 1
+                    }
+                },
             };
-            stream.push(u32::try_from(index).unwrap_or(u32::MAX));
+            stream.push(u32::try_from(reference).unwrap_or(u32::MAX));
         }
     }
     pb::Decided {
@@ -124,8 +164,30 @@ fn decided_to_pb(d: &Decided) -> pb::Decided {
         selected_candidate: d.selected_candidate,
         register_by: d.register_by.map(instant_to_pb),
         number: d.number_fingerprint.as_ref().map(fingerprint_to_pb),
-        request: d.request_fingerprint.as_ref().map(fingerprint_to_pb),
+        request: d
+            .request_fingerprint
+            .as_ref()
+            .map(|f| fingerprint_after(f, d.number_fingerprint.as_ref())),
     }
+}
+
+/// `f`, its key id left out when it is the key of `first` (the usual case: one key makes both
+/// fingerprints of an event).
+fn fingerprint_after(f: &Fingerprint, first: Option<&Fingerprint>) -> pb::Fingerprint {
+    let mut encoded = fingerprint_to_pb(f);
+    if first.is_some_and(|first| first.key_id == f.key_id) {
+        encoded.key_id.clear();
+    }
+    encoded
+}
+
+/// The inverse of [`fingerprint_after`].
+fn fingerprint_following(f: pb::Fingerprint, first: Option<&Fingerprint>) -> Fingerprint {
+    let mut decoded = fingerprint_from_pb(f);
+    if let (true, Some(first)) = (decoded.key_id.is_empty(), first) {
+        decoded.key_id = first.key_id.clone();
+    }
+    decoded
 }
 
 /// The columns a row keeps of its event, as read back.
@@ -177,10 +239,17 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 .collect::<Result<_, _>>()?,
             selected_candidate: d.selected_candidate,
             register_by: d.register_by.map(instant_from_pb).transpose()?,
+            request_fingerprint: d.request.map(|f| {
+                let number = d.number.clone().map(fingerprint_from_pb);
+                fingerprint_following(f, number.as_ref())
+            }),
             number_fingerprint: d.number.map(fingerprint_from_pb),
-            request_fingerprint: d.request.map(fingerprint_from_pb),
         }),
         (EventType::CommitAccepted, Some(Detail::CommitAccepted(c))) => {
+            let number = c
+                .number
+                .map(fingerprint_from_pb)
+                .ok_or("a commit without its number's fingerprint")?;
             NewEvent::CommitAccepted(CommitAccepted {
                 occurred_at,
                 caller,
@@ -188,14 +257,12 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 subject_id,
                 verification_id,
                 commit_id: c.commit_id,
-                number_fingerprint: c
-                    .number
-                    .map(fingerprint_from_pb)
-                    .ok_or("a commit without its number's fingerprint")?,
-                request_fingerprint: c.request.map(fingerprint_from_pb),
+                request_fingerprint: c.request.map(|f| fingerprint_following(f, Some(&number))),
+                number_fingerprint: number,
             })
         }
         (EventType::CommitRefused, Some(Detail::CommitRefused(c))) => {
+            let number = c.number.map(fingerprint_from_pb);
             NewEvent::CommitRefused(CommitRefused {
                 occurred_at,
                 caller,
@@ -203,8 +270,8 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 subject_id,
                 verification_id,
                 reason: CommitRefusal::from_id(&c.reason).ok_or("unknown refusal")?,
-                number_fingerprint: c.number.map(fingerprint_from_pb),
-                request_fingerprint: c.request.map(fingerprint_from_pb),
+                request_fingerprint: c.request.map(|f| fingerprint_following(f, number.as_ref())),
+                number_fingerprint: number,
             })
         }
         (EventType::HoldResolved, Some(Detail::HoldResolved(r))) => {
@@ -253,8 +320,12 @@ fn comparisons_from_pb(
         let count = code >> 8 & 0b1111;
         let mut ids = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            let index = codes.next().ok_or(BAD)?;
-            ids.push(rules.get(index as usize).ok_or(BAD)?.clone());
+            let reference = codes.next().ok_or(BAD)?;
+            let id = match reference.checked_sub(NAMED_RULES) {
+                None => KNOWN_RULES.get(reference as usize).copied().ok_or(BAD)?,
+                Some(named) => rules.get(named as usize).ok_or(BAD)?.as_str(),
+            };
+            ids.push(id.to_owned());
         }
         out.push(ComparisonRow {
             stage,
@@ -363,11 +434,37 @@ mod tests {
             ..crate::audit::tests_support::decided()
         };
         let pb = decided_to_pb(&d);
-        assert_eq!(pb.rules, ["space", "width"]);
+        assert!(pb.rules.is_empty(), "well-known rules go by number");
         assert_eq!(
             comparisons_from_pb(&pb.rules, &pb.comparisons).unwrap(),
             rows
         );
+        let renamed = vec![comparison(
+            Stage::DeclaredVsQuery,
+            Field::Sex,
+            &["x.new", "space", "x.old"],
+            0,
+        )];
+        let d = Decided {
+            comparisons: renamed.clone(),
+            ..d
+        };
+        let pb = decided_to_pb(&d);
+        assert_eq!(pb.rules, ["x.new", "x.old"]);
+        assert_eq!(
+            comparisons_from_pb(&pb.rules, &pb.comparisons).unwrap(),
+            renamed
+        );
+    }
+
+    #[test]
+    fn the_numbered_rules_are_pinned_and_distinct() {
+        assert_eq!(KNOWN_RULES[0], "width");
+        assert_eq!(KNOWN_RULES[13], "kanji.variant.mj.jis");
+        assert_eq!(KNOWN_RULES[21], "address.prefecture");
+        let distinct: std::collections::HashSet<_> = KNOWN_RULES.iter().collect();
+        assert_eq!(distinct.len(), KNOWN_RULES.len());
+        assert!(KNOWN_RULES.len() < NAMED_RULES as usize);
     }
 
     #[test]
@@ -382,8 +479,14 @@ mod tests {
 
     #[test]
     fn a_truncated_or_out_of_range_stream_is_an_error() {
-        let rules = vec!["space".to_string()];
-        for bad in [vec![1 << 8], vec![(1 << 8), 5], vec![3], vec![6 << 5]] {
+        let rules = vec!["x.named".to_string()];
+        for bad in [
+            vec![1 << 8],
+            vec![(1 << 8), 65],
+            vec![(1 << 8), 30],
+            vec![3],
+            vec![6 << 5],
+        ] {
             assert!(comparisons_from_pb(&rules, &bad).is_err(), "{bad:?}");
         }
     }
