@@ -24,6 +24,7 @@
 //!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers.
 //! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
 //! - [`verify`]: recompute every chain in a store.
+//! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
 //! - `conformance` (tests only): one suite that every backend runs.
 
 pub mod chain;
@@ -32,6 +33,7 @@ mod comparisons;
 mod conformance;
 pub mod encoding;
 pub mod event;
+pub mod export;
 pub mod fingerprint;
 pub mod legacy;
 mod pb;
