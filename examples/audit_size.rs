@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime};
 use prost::Message;
 use verify_identity::{
     audit::{self, ChainState, ComparisonRow, Decided, FingerprintKey, NewEvent},
-    convert::{self, Identifiers},
     domain::{gate, policy::Policy},
+    grpc::convert::{self, Identifiers},
     grpc::pb,
 };
 

@@ -12,8 +12,8 @@ use std::{
 
 use crate::{
     cli::exit,
-    convert::{self, Identifiers},
     domain::{gate, gate::DecisionKind, policy::Policy},
+    grpc::convert::{self, Identifiers},
     grpc::pb,
 };
 

@@ -269,7 +269,7 @@ async fn list(
 /// A UTC time to the minute, `2026-11-24 18:05`.
 fn minutes(epoch_seconds: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_secs(epoch_seconds.max(0) as u64);
-    let ts = crate::convert::timestamp(t);
+    let ts = crate::grpc::convert::timestamp(t);
     let json = serde_json::to_value(ts).unwrap_or_default();
     let text = json.as_str().unwrap_or_default();
     // RFC 3339 → "YYYY-MM-DD HH:MM".

@@ -2,7 +2,7 @@
 //!
 //! Everything here is synchronous and deterministic so that it can be tested exhaustively and
 //! benchmarked on one core. The service and the command line convert their inputs into these
-//! types at the edge ([`crate::convert`]).
+//! types at the edge ([`crate::grpc::convert`]).
 
 pub mod compare;
 pub mod fields;

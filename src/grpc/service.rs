@@ -1,7 +1,7 @@
 //! The VerifyIdentity service: validate, decide with the domain core, make the decision durable
 //! in the audit log, and only then answer.
 //!
-//! Handlers stay short: conversion lives in [`crate::convert`], decisions in
+//! Handlers stay short: conversion lives in [`crate::grpc::convert`], decisions in
 //! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
 //! [`ServiceError`] to become a status in one place. The registration gate has its own
 //! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
@@ -28,11 +28,11 @@ use crate::{
         self, AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, Decided, Fingerprint,
         NewEvent, Registration, fingerprint::FingerprintKey,
     },
-    convert::{self, FieldViolation, Identifiers, is_insurer_number},
     domain::{
         gate::{self, Decision},
         policy::Policy,
     },
+    grpc::convert::{self, FieldViolation, Identifiers, is_insurer_number},
     grpc::{
         auth::{Callers, Rpc},
         pb::{self, verify_identity_server::VerifyIdentity},

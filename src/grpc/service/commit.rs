@@ -16,11 +16,11 @@ use crate::{
         self, AppendOutcome, CommitAccepted, CommitRefused, Fingerprint, NewEvent, Registration,
         StoredEvent,
     },
-    convert::{self, FieldViolation},
     domain::{
         gate::{CommitRefusal, DecisionKind},
         number::IndividualNumber,
     },
+    grpc::convert::{self, FieldViolation},
     grpc::{pb, status::ServiceError},
 };
 

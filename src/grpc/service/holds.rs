@@ -10,8 +10,8 @@ use std::time::SystemTime;
 
 use crate::{
     audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
-    convert::{self, FieldViolation},
     domain::gate::{DecisionKind, HoldReason, Resolution},
+    grpc::convert::{self, FieldViolation},
     grpc::{pb, status::ServiceError},
 };
 
