@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod fields;
 pub mod gate;
+pub mod ids;
 pub mod number;
 pub mod policy;
 #[cfg(test)]

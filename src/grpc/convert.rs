@@ -13,6 +13,7 @@ use crate::{
         Field, MatchClass, Stage,
         compare::Record,
         gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
+        ids::{self, IdError, InsurerNumber, SubjectId, VerificationId},
         number::{IndividualNumber, NumberError},
         subject::SubjectKind,
         text::chars,
@@ -27,10 +28,7 @@ pub const MAX_FIELD_CHARS: [usize; 5] = [100, 100, 40, 16, 300];
 /// The most candidates accepted in one request. A 5情報 lookup returns zero or one person in
 /// practice; a handful means the query was weak; dozens means something upstream is broken.
 pub const MAX_CANDIDATES: usize = 20;
-/// The longest idempotency key or subject id accepted.
-pub const MAX_ID_CHARS: usize = 128;
-/// How long an insurer has to register after receiving the form.
-pub const REGISTRATION_PERIOD: Duration = Duration::from_secs(5 * 24 * 60 * 60);
+pub use crate::domain::ids::{MAX_ID_CHARS, REGISTRATION_PERIOD};
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +56,7 @@ pub enum Identifiers {
 
 /// Whether `s` is a 保険者番号: 8 ASCII digits. The one definition every edge check uses.
 pub fn is_insurer_number(s: &str) -> bool {
-    s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
+    InsurerNumber::is_valid(s)
 }
 
 /// Validates a request and converts it into a domain case.
@@ -73,8 +71,8 @@ pub fn case_from_request(
         if required {
             violation(&mut v, "insurer_number", "is required");
         }
-    } else if !is_insurer_number(&req.insurer_number) {
-        violation(&mut v, "insurer_number", "must be 8 digits (保険者番号)");
+    } else if let Err(e) = InsurerNumber::parse(&req.insurer_number) {
+        violation(&mut v, "insurer_number", &e.to_string());
     }
     check_id(&mut v, "subject_id", &req.subject_id, false);
     if pb::SubjectKind::try_from(req.subject_kind).is_err() {
@@ -156,18 +154,10 @@ fn violation(v: &mut Vec<FieldViolation>, field: &str, description: &str) {
 }
 
 fn check_id(v: &mut Vec<FieldViolation>, field: &str, value: &str, required: bool) {
-    if value.is_empty() {
-        if required {
-            violation(v, field, "is required");
-        }
-    } else if value.chars().count() > MAX_ID_CHARS {
-        violation(
-            v,
-            field,
-            &format!("is longer than {MAX_ID_CHARS} characters"),
-        );
-    } else if value.chars().any(|c| c.is_control()) {
-        violation(v, field, "contains a control character");
+    match ids::bounded(value) {
+        Ok(()) => {}
+        Err(IdError::Missing) if !required => {}
+        Err(e) => violation(v, field, &e.to_string()),
     }
 }
 
@@ -305,7 +295,9 @@ pub fn register_by(request: &pb::VerifyRequest) -> Option<SystemTime> {
     let received = request.received_at.as_ref()?;
     let seconds = u64::try_from(received.seconds).ok()?;
     let nanos = u32::try_from(received.nanos).ok()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos) + REGISTRATION_PERIOD)
+    Some(ids::register_by(
+        SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos),
+    ))
 }
 
 /// The response a stored decision was answered with, rebuilt from the event: a replay and
@@ -380,13 +372,7 @@ pub fn response_from_decision(
             .collect(),
         selected_candidate: decision.selected_candidate.map_or(-1, |i| i as i32),
         decided_at: Some(timestamp(decided_at)),
-        register_by: request
-            .received_at
-            .as_ref()
-            .map(|r| pbjson_types::Timestamp {
-                seconds: r.seconds + REGISTRATION_PERIOD.as_secs() as i64,
-                nanos: r.nanos,
-            }),
+        register_by: register_by(request).map(timestamp),
     }
 }
 
@@ -397,4 +383,242 @@ pub fn timestamp(t: SystemTime) -> pbjson_types::Timestamp {
         seconds: d.as_secs() as i64,
         nanos: d.subsec_nanos() as i32,
     }
+}
+
+/// Records the violation of `field` if `parsed` failed; the value if it did not.
+fn field<T>(v: &mut Vec<FieldViolation>, field: &str, parsed: Result<T, IdError>) -> Option<T> {
+    parsed.map_err(|e| violation(v, field, &e.to_string())).ok()
+}
+
+/// A GetVerification request, parsed.
+#[derive(Debug, Clone)]
+pub struct GetVerification {
+    /// Whose verification.
+    pub insurer: InsurerNumber,
+    /// Which.
+    pub verification_id: VerificationId,
+}
+
+/// Parses a GetVerification request.
+pub fn parse_get_verification(
+    r: &pb::GetVerificationRequest,
+) -> Result<GetVerification, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    match (insurer, verification_id) {
+        (Some(insurer), Some(verification_id)) => Ok(GetVerification {
+            insurer,
+            verification_id,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// A CommitRegistration request, parsed.
+#[derive(Debug, Clone)]
+pub struct CommitRegistration {
+    /// Whose verification.
+    pub insurer: InsurerNumber,
+    /// The register decision to commit against.
+    pub verification_id: VerificationId,
+    /// Who the number is for.
+    pub subject_id: SubjectId,
+    /// The number to register (its `Debug` never shows the digits).
+    pub number: IndividualNumber,
+    /// The encoded request, fingerprinted for the audit log (it holds the number).
+    pub content: Vec<u8>,
+}
+
+/// Parses a CommitRegistration request.
+pub fn parse_commit(
+    r: &pb::CommitRegistrationRequest,
+) -> Result<CommitRegistration, Vec<FieldViolation>> {
+    use prost::Message;
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let subject_id = field(&mut v, "subject_id", SubjectId::parse(&r.subject_id));
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    let number = IndividualNumber::parse(&r.individual_number)
+        // The error names what is wrong, never the digits.
+        .map_err(|e| violation(&mut v, "individual_number", &e.to_string()))
+        .ok();
+    match (insurer, verification_id, subject_id, number) {
+        (Some(insurer), Some(verification_id), Some(subject_id), Some(number)) => {
+            Ok(CommitRegistration {
+                insurer,
+                verification_id,
+                subject_id,
+                number,
+                content: r.encode_to_vec(),
+            })
+        }
+        _ => Err(v),
+    }
+}
+
+/// A ResolveHold request, parsed.
+#[derive(Debug, Clone)]
+pub struct ResolveHold {
+    /// Whose hold.
+    pub insurer: InsurerNumber,
+    /// The held verification.
+    pub verification_id: VerificationId,
+    /// How it is closed.
+    pub resolution: Resolution,
+    /// For a re-query: the verification that replaces the held one (never the held one).
+    pub replaced_by: Option<VerificationId>,
+    /// Who closes it.
+    pub operator_id: String,
+    /// The operator's note.
+    pub note: String,
+}
+
+/// Parses a ResolveHold request.
+pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    if r.operator_id.trim().is_empty() {
+        violation(&mut v, "operator_id", "is required");
+    }
+    let resolution = pb::Resolution::try_from(r.resolution)
+        .ok()
+        .and_then(resolution_from_pb);
+    if resolution.is_none() {
+        violation(
+            &mut v,
+            "resolution",
+            "must be REQUERIED, NUMBER_FROM_PERSON or WITHDRAWN",
+        );
+    }
+    let mut replaced_by = None;
+    if resolution == Some(Resolution::Requeried) {
+        replaced_by = field(
+            &mut v,
+            "replaced_by_verification_id",
+            VerificationId::parse(&r.replaced_by_verification_id).map_err(|_| IdError::Missing),
+        );
+        if replaced_by.is_none() {
+            // `field` said "is required"; say for what.
+            v.pop();
+            violation(
+                &mut v,
+                "replaced_by_verification_id",
+                "is required for RESOLUTION_REQUERIED",
+            );
+        }
+        if r.replaced_by_verification_id == r.verification_id {
+            violation(
+                &mut v,
+                "replaced_by_verification_id",
+                "must name another verification",
+            );
+        }
+    }
+    match (insurer, verification_id, resolution) {
+        (Some(insurer), Some(verification_id), Some(resolution)) if v.is_empty() => {
+            Ok(ResolveHold {
+                insurer,
+                verification_id,
+                resolution,
+                replaced_by,
+                operator_id: r.operator_id.clone(),
+                note: r.note.clone(),
+            })
+        }
+        _ => Err(v),
+    }
+}
+
+/// ListHolds' page size when the caller gives none.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// The largest page ListHolds returns, whatever the caller asks.
+const MAX_PAGE_SIZE: usize = 500;
+/// Prefix of page tokens, so a token from another API is refused rather than misread.
+const TOKEN_PREFIX: &str = "holds-after:";
+
+/// A ListHolds request, parsed.
+#[derive(Debug, Clone)]
+pub struct ListHolds {
+    /// Whose holds.
+    pub insurer: InsurerNumber,
+    /// At most this many.
+    pub page_size: usize,
+    /// After this row id (0 for the first page).
+    pub after: i64,
+    /// Only holds with one of these reasons (all when empty).
+    pub reasons: Vec<HoldReason>,
+    /// Only holds past their registration deadline.
+    pub overdue_only: bool,
+}
+
+/// Parses a ListHolds request.
+pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    let page_size = match r.page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n < 0 => {
+            violation(&mut v, "page_size", "must not be negative");
+            DEFAULT_PAGE_SIZE
+        }
+        n => usize::try_from(n)
+            .unwrap_or(MAX_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE),
+    };
+    let after = if r.page_token.is_empty() {
+        Some(0)
+    } else {
+        hex::decode(&r.page_token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix(TOKEN_PREFIX)?.parse::<i64>().ok())
+    };
+    if after.is_none() {
+        violation(&mut v, "page_token", "is not a token from ListHolds");
+    }
+    match (insurer, after) {
+        (Some(insurer), Some(after)) if v.is_empty() => Ok(ListHolds {
+            insurer,
+            page_size,
+            after,
+            reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
+            overdue_only: r.overdue_only,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// The ListHolds page token that continues after row `id`.
+pub fn page_token(id: i64) -> String {
+    hex::encode(format!("{TOKEN_PREFIX}{id}"))
 }

@@ -32,7 +32,7 @@ use crate::{
         gate::{self, Decision},
         policy::Policy,
     },
-    grpc::convert::{self, FieldViolation, Identifiers, is_insurer_number},
+    grpc::convert::{self, Identifiers, is_insurer_number},
     grpc::{
         auth::{Callers, Rpc},
         pb::{self, verify_identity_server::VerifyIdentity},
@@ -265,27 +265,11 @@ impl Inner {
 
     async fn get_verification(
         &self,
-        request: &pb::GetVerificationRequest,
+        request: convert::GetVerification,
     ) -> Result<pb::VerificationRecord, ServiceError> {
-        let mut violations = Vec::new();
-        if request.verification_id.is_empty() {
-            violations.push(FieldViolation {
-                field: "verification_id".into(),
-                description: "is required".into(),
-            });
-        }
-        if !is_insurer_number(&request.insurer_number) {
-            violations.push(FieldViolation {
-                field: "insurer_number".into(),
-                description: "must be 8 digits (保険者番号)".into(),
-            });
-        }
-        if !violations.is_empty() {
-            return Err(ServiceError::InvalidArgument(violations));
-        }
         let stored = self
             .store
-            .find_verification(&request.insurer_number, &request.verification_id)
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
             .await?
             .ok_or_else(|| {
                 ServiceError::NotFound("no such verification for this insurer".into())
@@ -388,7 +372,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.get_verification(request.get_ref()).await
+            let parsed = convert::parse_get_verification(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.get_verification(parsed).await
         }
         .await;
         respond("GetVerification", started, result)
@@ -409,7 +395,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.commit(request.get_ref(), &caller.name).await
+            let parsed =
+                convert::parse_commit(request.get_ref()).map_err(ServiceError::InvalidArgument)?;
+            inner.commit(parsed, &caller.name).await
         }
         .await;
         respond("CommitRegistration", started, result)
@@ -430,7 +418,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.resolve_hold(request.get_ref(), &caller.name).await
+            let parsed = convert::parse_resolve_hold(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.resolve_hold(parsed, &caller.name).await
         }
         .await;
         respond("ResolveHold", started, result)
@@ -447,7 +437,9 @@ impl VerifyIdentity for VerifyService {
             let _caller = inner
                 .authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)
                 .await?;
-            inner.list_holds(request.get_ref()).await
+            let parsed = convert::parse_list_holds(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.list_holds(parsed).await
         }
         .await;
         respond("ListHolds", started, result)

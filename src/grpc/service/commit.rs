@@ -9,18 +9,13 @@
 
 use std::time::SystemTime;
 
-use prost::Message;
-
 use crate::{
     audit::{
         self, AppendOutcome, CommitAccepted, CommitRefused, Fingerprint, NewEvent, Registration,
         StoredEvent,
     },
-    domain::{
-        gate::{CommitRefusal, DecisionKind},
-        number::IndividualNumber,
-    },
-    grpc::convert::{self, FieldViolation},
+    domain::gate::{CommitRefusal, DecisionKind},
+    grpc::convert,
     grpc::{pb, status::ServiceError},
 };
 
@@ -70,14 +65,14 @@ impl Inner {
     /// One commit: durable (accepted or refused) before it is answered.
     pub(super) async fn commit(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: convert::CommitRegistration,
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
-        let number = validate(request)?;
-        let fp = self.key.fingerprint_number(&number);
+        let request = &request;
+        let fp = self.key.fingerprint_number(&request.number);
         let stored = self
             .store
-            .find_verification(&request.insurer_number, &request.verification_id)
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
             .await?;
         let checked = match &stored {
             None => Checked::Refuse(CommitRefusal::VerificationNotFound),
@@ -97,19 +92,19 @@ impl Inner {
         let commit = CommitAccepted {
             occurred_at: committed_at,
             caller: caller.to_owned(),
-            insurer_number: request.insurer_number.clone(),
-            subject_id: request.subject_id.clone(),
-            verification_id: request.verification_id.clone(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request.subject_id.as_str().to_owned(),
+            verification_id: request.verification_id.as_str().to_owned(),
             commit_id: uuid::Uuid::now_v7().to_string(),
             number_fingerprint: fp.clone(),
             // Keyed: the request holds the number.
-            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
+            request_fingerprint: Some(self.key.fingerprint(&request.content)),
         };
         let response = commit_response(&commit);
         let event = NewEvent::CommitAccepted(commit);
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {
-                tracing::info!(verification_id = %request.verification_id, "commit accepted");
+                tracing::info!(verification_id = %request.verification_id.as_str(), "commit accepted");
                 Ok(response)
             }
             AppendOutcome::RegistrationTaken { existing } => {
@@ -127,7 +122,7 @@ impl Inner {
     async fn check(
         &self,
         stored: &StoredEvent,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
     ) -> Result<Checked, ServiceError> {
         let NewEvent::Decided(decided) = &stored.event else {
@@ -135,7 +130,7 @@ impl Inner {
                 "a verification id names no decision".into(),
             ));
         };
-        if decided.subject_id != request.subject_id {
+        if decided.subject_id != request.subject_id.as_str() {
             return Ok(Checked::Refuse(CommitRefusal::SubjectMismatch));
         }
         if decided.decision != DecisionKind::Register {
@@ -145,7 +140,7 @@ impl Inner {
             return Ok(Checked::Refuse(CommitRefusal::NumberMismatch));
         }
         if let Some(original) = self
-            .original_commit(&request.insurer_number, &request.verification_id)
+            .original_commit(request.insurer.as_str(), request.verification_id.as_str())
             .await?
         {
             return Ok(Checked::Repeat(original));
@@ -161,17 +156,17 @@ impl Inner {
     /// number for the same subject, committed by a concurrent call) or a duplicate.
     async fn collided(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
         existing: &Registration,
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
         let same_number = existing.number_fingerprint == *fp;
-        let same_subject = existing.subject_id == request.subject_id;
+        let same_subject = existing.subject_id == request.subject_id.as_str();
         let refusal = match (same_number, same_subject) {
             (true, true) => {
                 return self
-                    .original_commit(&request.insurer_number, &existing.verification_id)
+                    .original_commit(request.insurer.as_str(), &existing.verification_id)
                     .await?
                     .ok_or_else(|| {
                         ServiceError::Internal("a registration without its commit event".into())
@@ -203,7 +198,7 @@ impl Inner {
     /// itself cannot be recorded).
     async fn refuse(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
         refusal: CommitRefusal,
         caller: &str,
@@ -211,13 +206,13 @@ impl Inner {
         let event = NewEvent::CommitRefused(CommitRefused {
             occurred_at: SystemTime::now(),
             caller: caller.to_owned(),
-            insurer_number: request.insurer_number.clone(),
-            subject_id: request.subject_id.clone(),
-            verification_id: request.verification_id.clone(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request.subject_id.as_str().to_owned(),
+            verification_id: request.verification_id.as_str().to_owned(),
             reason: refusal,
             number_fingerprint: Some(fp.clone()),
             // Keyed: the request holds the number.
-            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
+            request_fingerprint: Some(self.key.fingerprint(&request.content)),
         });
         if let Err(e) = self.append(event).await {
             return e;
@@ -246,38 +241,5 @@ fn commit_response(commit: &CommitAccepted) -> pb::CommitRegistrationResponse {
     pb::CommitRegistrationResponse {
         commit_id: commit.commit_id.clone(),
         committed_at: Some(convert::timestamp(commit.occurred_at)),
-    }
-}
-
-/// The number, or every malformed field.
-fn validate(request: &pb::CommitRegistrationRequest) -> Result<IndividualNumber, ServiceError> {
-    let mut violations = Vec::new();
-    let mut required = |field: &str, value: &str| {
-        if value.trim().is_empty() {
-            violations.push(FieldViolation {
-                field: field.into(),
-                description: "is required".into(),
-            });
-        }
-    };
-    required("verification_id", &request.verification_id);
-    required("subject_id", &request.subject_id);
-    if !super::is_insurer_number(&request.insurer_number) {
-        violations.push(FieldViolation {
-            field: "insurer_number".into(),
-            description: "must be 8 digits (保険者番号)".into(),
-        });
-    }
-    let number = IndividualNumber::parse(&request.individual_number);
-    if let Err(e) = &number {
-        violations.push(FieldViolation {
-            field: "individual_number".into(),
-            // The error names what is wrong, never the digits.
-            description: e.to_string(),
-        });
-    }
-    match number {
-        Ok(number) if violations.is_empty() => Ok(number),
-        _ => Err(ServiceError::InvalidArgument(violations)),
     }
 }
