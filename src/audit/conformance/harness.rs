@@ -201,3 +201,95 @@ async fn an_unreachable_postgres_is_unavailable_and_the_error_holds_no_url() {
         other => panic!("expected Unavailable, got {:?}", other.err()),
     }
 }
+
+/// The first `n` migrations of a backend, as a release before the upgrade had them.
+fn first_migrations(all: sqlx::migrate::Migrator, n: usize) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator {
+        migrations: all.migrations[..n].to_vec().into(),
+        ..all
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_of_the_first_release_verify_after_the_upgrade_migration() {
+    use super::formats::{
+        Schema, first_release_log, format_1_statements, rows_read_back_and_verify_after_the_upgrade,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "verify-identity-upgrade-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("audit.sqlite").display());
+    let events = first_release_log();
+    let options: sqlx::sqlite::SqliteConnectOptions = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    first_migrations(sqlx::migrate!("migrations/sqlite"), 4)
+        .run(&pool)
+        .await
+        .unwrap();
+    let blob = |b: &[u8]| format!("X'{}'", hex::encode(b));
+    let writer = "0190aaaa-0000-7000-8000-000000000001";
+    let (statements, _) = format_1_statements(writer, &events, Schema::BeforeUpgrade, &blob);
+    for sql in statements {
+        sqlx::query(&sql).execute(&pool).await.expect(&sql);
+    }
+    pool.close().await;
+    let backend = audit::connect(&url)
+        .await
+        .expect("the upgrade migration runs");
+    let reader = backend.clone();
+    let test = async move { rows_read_back_and_verify_after_the_upgrade(&*reader, &events).await };
+    run_then(test, async move {
+        backend.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_rows_of_the_first_release_verify_after_the_upgrade_migration() {
+    use super::formats::{
+        Schema, first_release_log, format_1_statements, rows_read_back_and_verify_after_the_upgrade,
+    };
+    let url = std::env::var("VERIFY_IDENTITY_TEST_POSTGRES_URL")
+        .expect("VERIFY_IDENTITY_TEST_POSTGRES_URL is set for the PostgreSQL suite");
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{separator}options[search_path]={schema}");
+    let pool = sqlx::PgPool::connect(&scoped).await.unwrap();
+    first_migrations(sqlx::migrate!("migrations/postgres"), 4)
+        .run(&pool)
+        .await
+        .unwrap();
+    let events = first_release_log();
+    let blob = |b: &[u8]| format!("'\\x{}'::bytea", hex::encode(b));
+    let writer = "0190aaaa-0000-7000-8000-000000000001";
+    let (statements, _) = format_1_statements(writer, &events, Schema::BeforeUpgrade, &blob);
+    for sql in statements {
+        sqlx::query(&sql).execute(&pool).await.expect(&sql);
+    }
+    pool.close().await;
+    let backend = audit::connect(&scoped)
+        .await
+        .expect("the upgrade migration runs");
+    let reader = backend.clone();
+    let test = async move { rows_read_back_and_verify_after_the_upgrade(&*reader, &events).await };
+    run_then(test, async move {
+        backend.close().await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    })
+    .await;
+}
