@@ -38,6 +38,7 @@ pub mod fingerprint;
 pub mod legacy;
 mod pb;
 pub mod postgres;
+mod read;
 mod rows;
 mod sql;
 pub mod sqlite;

@@ -22,8 +22,8 @@ use sqlx::{
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
-    Registration, StoredEvent, micros_since_epoch,
-    rows::{self, EventRow, RegistrationRow},
+    Registration, StoredEvent, micros_since_epoch, read,
+    rows::{self, RegistrationRow},
     sql::{self, RegistrationProbe},
     store::{self, AuditBackend, BatchTransaction, PlannedRow},
 };
@@ -66,19 +66,6 @@ impl PostgresBackend {
             .map_err(rows::migration_error)?;
         Ok(PostgresBackend { pool })
     }
-
-    async fn fetch_events(
-        &self,
-        sql: &str,
-        binds: [&str; 2],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql)
-            .bind(binds[0])
-            .bind(binds[1])
-            .fetch_all(&self.pool)
-            .await;
-        rows::decode_rows(rows)
-    }
 }
 
 #[async_trait]
@@ -103,7 +90,8 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(sql::SELECT_VERIFICATION, [insurer_number, verification_id]);
+        let sql = sql::SELECT_VERIFICATION;
+        let rows = read::events_by(&self.pool, sql, insurer_number, verification_id);
         Ok(rows.await?.into_iter().next())
     }
 
@@ -112,7 +100,12 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         request_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(sql::SELECT_BY_REQUEST, [insurer_number, request_id]);
+        let rows = read::events_by(
+            &self.pool,
+            sql::SELECT_BY_REQUEST,
+            insurer_number,
+            request_id,
+        );
         Ok(rows.await?.into_iter().next())
     }
 
@@ -121,11 +114,8 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        self.fetch_events(
-            sql::SELECT_VERIFICATION_EVENTS,
-            [insurer_number, verification_id],
-        )
-        .await
+        let sql = sql::SELECT_VERIFICATION_EVENTS;
+        read::events_by(&self.pool, sql, insurer_number, verification_id).await
     }
 
     async fn find_registrations(
@@ -154,13 +144,7 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql::SELECT_OPEN_HOLDS)
-            .bind(insurer_number)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await;
-        rows::decode_rows(rows)
+        read::open_holds(&self.pool, insurer_number, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {
@@ -180,21 +164,11 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql::SELECT_EXPORT)
-            .bind(insurer_number)
-            .bind(since_us)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await;
-        rows::decode_rows(rows)
+        read::export_page(&self.pool, insurer_number, since_us, after_id, limit).await
     }
 
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql::SELECT_CHAINS)
-            .fetch_all(&self.pool)
-            .await;
-        rows::decode_rows(rows)
+        read::chains(&self.pool).await
     }
 
     async fn close(&self) {
