@@ -18,7 +18,8 @@
 //!   `comparisons` is their JSON form of the comparisons.
 //! - [`store`]: the one storage trait, [`AuditBackend`], and the append algorithm both
 //!   backends share (idempotency, chain assignment, one transaction per batch).
-//! - `sql`: the statements both backends run; `rows`: rows back into events, the checks an
+//! - `sql`: the statements both backends run; `read`: the read path, once for both;
+//!   `rows`: rows back into events, the checks an
 //!   event passes before it is written, and database errors described without content.
 //! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
 //!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers.
