@@ -20,7 +20,13 @@ fn compile_proto(out_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Er
     println!("cargo:rerun-if-changed=proto");
     // `sqlx::migrate!` embeds the migrations: a new file must rebuild the crate.
     println!("cargo:rerun-if-changed=migrations");
-    let fds = protox::compile(["verifyidentity/v1/verify_identity.proto"], ["proto"])?;
+    let fds = protox::compile(
+        [
+            "verifyidentity/v1/verify_identity.proto",
+            "verifyidentity/audit/v1/event.proto",
+        ],
+        ["proto"],
+    )?;
     let descriptor_bytes = prost::Message::encode_to_vec(&fds);
     // compile_fds does not write the descriptor set that reflection needs: write it ourselves.
     fs::write(

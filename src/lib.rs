@@ -16,10 +16,10 @@
 //!   - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
 //! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL) and its
 //!   group-commit writer.
-//! - [`grpc`]: the generated contract (quarantined), the service, who may call what
-//!   ([`grpc::auth`]), and the one error → status map.
+//! - [`grpc`]: the generated contract (quarantined), the one edge between its messages and the
+//!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), and the one
+//!   error → status map.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
-//! - [`convert`]: between the contract's messages and the domain types.
 //! - [`cli`]: the command line, one module per subcommand.
 //! - [`config`]: settings from defaults, file, environment and flags.
 //! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
@@ -27,7 +27,6 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
-pub mod convert;
 pub mod domain;
 pub mod grpc;
 pub mod server;

@@ -7,116 +7,26 @@
 //! PostgreSQL database without serializing every call on a single "last hash" row;
 //! verification walks every chain.
 //!
-//! The hash is SHA-256 over a canonical encoding: a version tag, then every field in a fixed
-//! order, each length-prefixed (strings and byte strings), tagged (options) or counted
-//! (lists), so that no two different events encode to the same bytes. It covers the event's
-//! content as stored (times in whole microseconds), never the row id the database assigns.
+//! The hash is SHA-256 over the event's canonical encoding ([`encoding`]), which includes the
+//! link (the previous hash, the writer and the position). Rows written by the first release
+//! (format 1) keep the encoding they were hashed in ([`legacy`]); a chain is verified whatever
+//! mix of formats it holds.
 //!
 //! What the chain cannot show on its own: a chain cut short at its end, or a whole chain
 //! removed, leaves every remaining link intact. The append-only triggers refuse both, and
 //! anchoring chain heads outside the database (a later step) would prove it.
 
-use sha2::{Digest, Sha256};
+use crate::audit::{NewEvent, StoredEvent, encoding, legacy};
 
-use crate::audit::{Fingerprint, NewEvent, StoredEvent, micros_since_epoch};
+/// A SHA-256 hash of an event, as stored (bytes, not hex).
+pub type Hash = [u8; 32];
 
-/// The `prev_hash` of the first event of every chain.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Versions the encoding, so a future change cannot collide with events hashed today.
-const ENCODING_TAG: &[u8] = b"verify-identity/audit-event/v1";
-
-/// The encoding of an event that carries a refusal reason: v1's fields, then the reason.
-/// Events without one keep the v1 encoding, so every event stored before the reason column
-/// existed still verifies; the tag keeps the two encodings from colliding.
-const ENCODING_TAG_V2: &[u8] = b"verify-identity/audit-event/v2";
+/// The link of the first event of every chain.
+pub const GENESIS: Hash = [0; 32];
 
 /// The hash of an event at position `seq` of `writer_id`'s chain, after `prev_hash`.
-pub fn event_hash(prev_hash: &str, writer_id: &str, seq: i64, e: &NewEvent) -> String {
-    let mut h = Canonical(Sha256::new());
-    h.bytes(if e.reason.is_some() {
-        ENCODING_TAG_V2
-    } else {
-        ENCODING_TAG
-    });
-    h.str(prev_hash);
-    h.str(writer_id);
-    h.i64(seq);
-    h.str(e.event_type.as_str());
-    h.i64(micros_since_epoch(e.occurred_at));
-    h.str(&e.caller);
-    h.str(&e.insurer_number);
-    h.str(&e.subject_id);
-    h.str(&e.subject_kind);
-    h.str(&e.request_id);
-    h.str(&e.verification_id);
-    h.opt_str(e.decision.as_deref());
-    h.str(&e.policy_version);
-    h.count(e.comparisons.len());
-    for c in &e.comparisons {
-        h.str(&c.stage);
-        h.str(&c.field);
-        h.str(&c.class);
-        h.count(c.rules.len());
-        for rule in &c.rules {
-            h.str(rule);
-        }
-        h.i64(i64::from(c.candidate_index));
-    }
-    h.count(e.hold_reasons.len());
-    for reason in &e.hold_reasons {
-        h.str(reason);
-    }
-    h.fingerprint(e.number_fingerprint.as_ref());
-    h.fingerprint(e.request_fingerprint.as_ref());
-    h.bytes(&e.response);
-    if let Some(reason) = &e.reason {
-        h.str(reason);
-    }
-    hex::encode(h.0.finalize())
-}
-
-/// Feeds values into a hasher so that the byte stream decodes back unambiguously.
-struct Canonical(Sha256);
-
-impl Canonical {
-    fn bytes(&mut self, b: &[u8]) {
-        self.count(b.len());
-        self.0.update(b);
-    }
-
-    fn str(&mut self, s: &str) {
-        self.bytes(s.as_bytes());
-    }
-
-    fn count(&mut self, n: usize) {
-        self.0.update((n as u64).to_be_bytes());
-    }
-
-    fn i64(&mut self, n: i64) {
-        self.0.update(n.to_be_bytes());
-    }
-
-    fn opt_str(&mut self, s: Option<&str>) {
-        match s {
-            None => self.0.update([0]),
-            Some(s) => {
-                self.0.update([1]);
-                self.str(s);
-            }
-        }
-    }
-
-    fn fingerprint(&mut self, f: Option<&Fingerprint>) {
-        match f {
-            None => self.0.update([0]),
-            Some(f) => {
-                self.0.update([1]);
-                self.str(&f.key_id);
-                self.str(&f.mac_hex);
-            }
-        }
-    }
+pub fn event_hash(prev_hash: &Hash, writer_id: &str, seq: i64, e: &NewEvent) -> Hash {
+    encoding::event_hash(prev_hash, writer_id, seq, e)
 }
 
 /// Where one writer's chain stands: what the next appended event links to.
@@ -130,7 +40,7 @@ pub struct ChainState {
     /// The `seq` the next event gets.
     next_seq: i64,
     /// The hash the next event links to.
-    last_hash: String,
+    last_hash: Hash,
     /// Set when a transaction failed: its commit may have happened anyway (a lost
     /// acknowledgement), so the next append re-reads the chain's end from the database instead
     /// of trusting this copy. Without it, a lost acknowledgement would make every later append
@@ -147,11 +57,11 @@ impl Default for ChainState {
 impl ChainState {
     /// A new, empty chain under a fresh writer id.
     pub fn new() -> Self {
-        Self::resume(uuid::Uuid::now_v7().to_string(), 1, GENESIS.to_string())
+        Self::resume(writer_id(uuid::Uuid::now_v7()), 1, GENESIS)
     }
 
     /// A chain positioned after its event `next_seq - 1`, whose hash is `last_hash`.
-    pub fn resume(writer_id: String, next_seq: i64, last_hash: String) -> Self {
+    pub fn resume(writer_id: String, next_seq: i64, last_hash: Hash) -> Self {
         ChainState {
             writer_id,
             next_seq,
@@ -171,7 +81,7 @@ impl ChainState {
     }
 
     /// The hash the next event links to.
-    pub fn last_hash(&self) -> &str {
+    pub fn last_hash(&self) -> &Hash {
         &self.last_hash
     }
 
@@ -187,20 +97,32 @@ impl ChainState {
 
     /// This chain positioned after the stored event (`seq`, `hash`), or at its start when the
     /// database holds none of its events.
-    pub fn resynced(&self, tail: Option<(i64, String)>) -> Self {
-        let (last_seq, last_hash) = tail.unwrap_or((0, GENESIS.to_string()));
+    pub fn resynced(&self, tail: Option<(i64, Hash)>) -> Self {
+        let (last_seq, last_hash) = tail.unwrap_or((0, GENESIS));
         Self::resume(self.writer_id.clone(), last_seq + 1, last_hash)
     }
 
-    /// Places `event` at the end of the chain: returns its `(seq, prev_hash, hash)` and
-    /// advances this state past it.
-    pub fn push(&mut self, event: &NewEvent) -> (i64, String, String) {
+    /// Places `event` at the end of the chain: returns its `(seq, hash)` and advances this
+    /// state past it.
+    pub fn push(&mut self, event: &NewEvent) -> (i64, Hash) {
         let seq = self.next_seq;
         let hash = event_hash(&self.last_hash, &self.writer_id, seq, event);
-        let prev = std::mem::replace(&mut self.last_hash, hash.clone());
+        self.last_hash = hash;
         self.next_seq += 1;
-        (seq, prev, hash)
+        (seq, hash)
     }
+}
+
+/// A writer id: the UUID's 128 bits in Crockford base32 (26 characters, in time order like the
+/// UUID v7 itself). Every event row and its chain index entry carry it, so the 10 characters it
+/// saves over the hyphenated UUID are 20 bytes per event.
+fn writer_id(id: uuid::Uuid) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let n = id.as_u128();
+    (0..26)
+        .rev()
+        .map(|i| char::from(ALPHABET[((n >> (i * 5)) & 31) as usize]))
+        .collect()
 }
 
 /// The result of walking every chain in a store.
@@ -242,11 +164,11 @@ pub struct BrokenEvent {
 pub fn verify(events: impl Iterator<Item = StoredEvent>) -> VerifyReport {
     let mut report = VerifyReport::default();
     // The previous event's writer, seq and hash.
-    let mut previous: Option<(String, i64, String)> = None;
+    let mut previous: Option<(String, i64, Hash)> = None;
     for e in events {
         report.events_checked += 1;
         let (expected_seq, expected_prev) = match &previous {
-            Some((writer, seq, hash)) if *writer == e.writer_id => (seq + 1, hash.as_str()),
+            Some((writer, seq, hash)) if *writer == e.writer_id => (seq + 1, *hash),
             _ => {
                 report.chains += 1;
                 (1, GENESIS)
@@ -254,12 +176,8 @@ pub fn verify(events: impl Iterator<Item = StoredEvent>) -> VerifyReport {
         };
         let reason = if e.seq != expected_seq {
             Some(format!("seq {} where {expected_seq} was expected", e.seq))
-        } else if e.prev_hash != expected_prev {
-            Some("prev_hash does not match the previous event's hash".to_string())
-        } else if event_hash(&e.prev_hash, &e.writer_id, e.seq, &e.event) != e.hash {
-            Some("the hash does not match the event's content".to_string())
         } else {
-            None
+            broken_link_or_content(&e, &expected_prev)
         };
         if let (Some(reason), None) = (reason, &report.first_broken) {
             report.first_broken = Some(BrokenEvent {
@@ -274,61 +192,69 @@ pub fn verify(events: impl Iterator<Item = StoredEvent>) -> VerifyReport {
     report
 }
 
+/// Why `e`, following an event whose hash is `expected_prev`, does not verify; `None` when it
+/// does. A format 2 row's link is part of what its hash covers; a format 1 row stores its link
+/// and is hashed in its own encoding.
+fn broken_link_or_content(e: &StoredEvent, expected_prev: &Hash) -> Option<String> {
+    match &e.legacy {
+        Some(row) if row.prev_hash != *expected_prev => {
+            Some("prev_hash does not match the previous event's hash".to_string())
+        }
+        Some(row)
+            if legacy::event_hash(&row.prev_hash, &e.writer_id, e.seq, &row.event) != e.hash =>
+        {
+            Some("the hash does not match the event's content".to_string())
+        }
+        Some(_) => None,
+        None if event_hash(expected_prev, &e.writer_id, e.seq, &e.event) != e.hash => Some(
+            "the hash does not match the event's content and its link to the previous event"
+                .to_string(),
+        ),
+        None => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
+    use std::time::Duration;
 
     use super::*;
-    use crate::audit::{ComparisonRow, EventType};
+    use crate::audit::{Decided, tests_support};
+    use crate::domain::{MatchClass, gate::DecisionKind};
 
     fn event(n: u32) -> NewEvent {
-        NewEvent {
-            event_type: EventType::VerificationDecided,
-            occurred_at: UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000 + u64::from(n)),
-            caller: "registration-service".into(),
-            insurer_number: "12345678".into(),
+        let d = tests_support::decided();
+        NewEvent::Decided(Decided {
+            occurred_at: d.occurred_at + Duration::from_micros(u64::from(n)),
             subject_id: format!("subject-{n}"),
-            subject_kind: "member".into(),
             request_id: format!("request-{n}"),
             verification_id: format!("verification-{n}"),
-            decision: Some("register".into()),
-            policy_version: "policy-1".into(),
-            comparisons: vec![ComparisonRow {
-                stage: "declared_vs_query".into(),
-                field: "kana_name".into(),
-                class: "variant".into(),
-                rules: vec!["kana.small".into()],
-                candidate_index: 0,
-            }],
-            hold_reasons: vec![],
-            number_fingerprint: Some(Fingerprint {
-                key_id: "k-1".into(),
-                mac_hex: "ab".into(),
-            }),
-            request_fingerprint: Some(Fingerprint {
-                key_id: "k-1".into(),
-                mac_hex: "cd".into(),
-            }),
-            response: vec![1, 2, 3],
-            reason: None,
-        }
+            ..d
+        })
     }
 
     fn stored_chain(chain: &mut ChainState, range: std::ops::Range<u32>) -> Vec<StoredEvent> {
         range
             .map(|n| {
                 let e = event(n);
-                let (seq, prev_hash, hash) = chain.push(&e);
+                let (seq, hash) = chain.push(&e);
                 StoredEvent {
                     id: i64::from(n) + 100,
                     writer_id: chain.writer_id().to_string(),
                     seq,
-                    prev_hash,
                     hash,
                     event: e,
+                    legacy: None,
                 }
             })
             .collect()
+    }
+
+    fn decided(s: &mut StoredEvent) -> &mut Decided {
+        match &mut s.event {
+            NewEvent::Decided(d) => d,
+            _ => unreachable!("the test chain holds decisions"),
+        }
     }
 
     /// A named edit of a stored event.
@@ -337,58 +263,87 @@ mod tests {
     /// Every single-field edit a tamperer could make to a stored event.
     fn tamperings() -> Vec<Tampering> {
         vec![
-            ("event_type", |s| {
-                s.event.event_type = EventType::CommitAccepted
+            ("event kind", |s| {
+                let d = decided(s).clone();
+                s.event = NewEvent::CommitAccepted(crate::audit::CommitAccepted {
+                    occurred_at: d.occurred_at,
+                    caller: d.caller,
+                    insurer_number: d.insurer_number,
+                    subject_id: d.subject_id,
+                    verification_id: d.verification_id,
+                    commit_id: String::new(),
+                    number_fingerprint: d.number_fingerprint.unwrap(),
+                    request_fingerprint: d.request_fingerprint,
+                });
             }),
             ("occurred_at", |s| {
-                s.event.occurred_at += Duration::from_micros(1)
+                decided(s).occurred_at += Duration::from_micros(1)
             }),
-            ("caller", |s| s.event.caller.push('x')),
+            ("caller", |s| decided(s).caller.push('x')),
             ("insurer_number", |s| {
-                s.event.insurer_number = "87654321".into()
+                decided(s).insurer_number = "87654321".into()
             }),
-            ("subject_id", |s| s.event.subject_id.push('x')),
-            ("subject_kind", |s| s.event.subject_kind.push('x')),
-            ("request_id", |s| s.event.request_id.push('x')),
-            ("verification_id", |s| s.event.verification_id.push('x')),
-            ("decision", |s| s.event.decision = Some("hold".into())),
-            ("decision removed", |s| s.event.decision = None),
-            ("policy_version", |s| s.event.policy_version.push('x')),
+            ("subject_id", |s| decided(s).subject_id.push('x')),
+            ("subject_kind", |s| {
+                decided(s).subject_kind = crate::domain::subject::SubjectKind::Member
+            }),
+            ("request_id", |s| decided(s).request_id.push('x')),
+            ("verification_id", |s| decided(s).verification_id.push('x')),
+            ("decision", |s| decided(s).decision = DecisionKind::Hold),
+            ("policy_version", |s| decided(s).policy_version.push('x')),
             ("comparison class", |s| {
-                s.event.comparisons[0].class = "exact".into()
+                decided(s).comparisons[0].class = MatchClass::Exact
             }),
             ("comparison stage", |s| {
-                s.event.comparisons[0].stage = "x".into()
+                decided(s).comparisons[0].stage = crate::domain::Stage::DeclaredVsCandidate
             }),
             ("comparison field", |s| {
-                s.event.comparisons[0].field = "x".into()
+                decided(s).comparisons[0].field = crate::domain::Field::Sex
             }),
-            ("comparison rules", |s| s.event.comparisons[0].rules.clear()),
+            ("comparison rules", |s| {
+                decided(s).comparisons[0].rules.clear()
+            }),
+            ("comparison rule order", |s| {
+                decided(s).comparisons[0].rules.reverse()
+            }),
             ("comparison index", |s| {
-                s.event.comparisons[0].candidate_index = 1
+                decided(s).comparisons[0].candidate_index = 1
             }),
-            ("comparison removed", |s| s.event.comparisons.clear()),
+            ("comparison removed", |s| decided(s).comparisons.clear()),
             ("hold_reasons", |s| {
-                s.event.hold_reasons.push("field_differs".into())
+                decided(s)
+                    .hold_reasons
+                    .push(crate::domain::gate::HoldReason::FieldDiffers)
             }),
-            ("number fingerprint", |s| s.event.number_fingerprint = None),
+            ("fields_to_complete", |s| {
+                decided(s)
+                    .fields_to_complete
+                    .push(crate::domain::Field::Address)
+            }),
+            ("selected_candidate", |s| {
+                decided(s).selected_candidate = None
+            }),
+            ("register_by", |s| {
+                decided(s).register_by = Some(std::time::UNIX_EPOCH)
+            }),
+            ("number fingerprint", |s| {
+                decided(s).number_fingerprint = None
+            }),
             ("number key id", |s| {
-                s.event.number_fingerprint.as_mut().unwrap().key_id = "k-2".into();
+                decided(s).number_fingerprint.as_mut().unwrap().key_id = "k-2".into();
             }),
             ("number mac", |s| {
-                s.event.number_fingerprint.as_mut().unwrap().mac_hex = "ac".into()
+                decided(s).number_fingerprint.as_mut().unwrap().mac_hex = hex::encode([1; 32])
             }),
             ("request fingerprint", |s| {
-                s.event.request_fingerprint = None
+                decided(s).request_fingerprint = None
             }),
             ("request mac", |s| {
-                s.event.request_fingerprint.as_mut().unwrap().mac_hex = "ce".into()
+                decided(s).request_fingerprint.as_mut().unwrap().mac_hex = hex::encode([2; 32])
             }),
-            ("response", |s| s.event.response[0] = 9),
             ("writer_id", |s| s.writer_id.push('x')),
             ("seq", |s| s.seq += 1),
-            ("prev_hash", |s| s.prev_hash = GENESIS.into()),
-            ("hash", |s| s.hash = GENESIS.into()),
+            ("hash", |s| s.hash = GENESIS),
         ]
     }
 
@@ -417,6 +372,15 @@ mod tests {
                 .unwrap_or_else(|| panic!("{what} went unnoticed"));
             assert_eq!(broken.id, 102, "{what}");
         }
+    }
+
+    #[test]
+    fn every_kind_of_event_hashes_differently_from_every_other() {
+        let hashes: std::collections::HashSet<Hash> = tests_support::one_of_each()
+            .iter()
+            .map(|e| event_hash(&GENESIS, "w", 1, e))
+            .collect();
+        assert_eq!(hashes.len(), tests_support::one_of_each().len());
     }
 
     #[test]
@@ -471,33 +435,71 @@ mod tests {
     }
 
     #[test]
-    fn fields_cannot_be_shifted_into_each_other_without_changing_the_hash() {
-        let mut a = event(1);
-        let mut b = event(1);
-        a.caller = "ab".into();
-        a.insurer_number = "c".into();
-        b.caller = "a".into();
-        b.insurer_number = "bc".into();
-        assert_ne!(
-            event_hash(GENESIS, "w", 1, &a),
-            event_hash(GENESIS, "w", 1, &b)
-        );
-        a.decision = Some(String::new());
-        b.decision = None;
-        b.caller = "ab".into();
-        b.insurer_number = "c".into();
-        assert_ne!(
-            event_hash(GENESIS, "w", 1, &a),
-            event_hash(GENESIS, "w", 1, &b)
-        );
+    fn a_chain_continuing_format_1_rows_with_format_2_rows_verifies_and_each_edit_is_found() {
+        // Format 1 rows first, then format 2 rows linking to them, in one chain.
+        let mut chain = ChainState::new();
+        let mut events = Vec::new();
+        for (n, e) in tests_support::one_of_each().into_iter().enumerate() {
+            let seq = chain.next_seq();
+            let prev = *chain.last_hash();
+            let (legacy, hash) = if n < 3 {
+                let row = legacy::from_event(&e);
+                let hash = legacy::event_hash(&prev, chain.writer_id(), seq, &row);
+                (
+                    Some(Box::new(legacy::LegacyRow {
+                        prev_hash: prev,
+                        event: row,
+                    })),
+                    hash,
+                )
+            } else {
+                (None, event_hash(&prev, chain.writer_id(), seq, &e))
+            };
+            chain = ChainState::resume(chain.writer_id().to_string(), seq + 1, hash);
+            events.push(StoredEvent {
+                id: seq,
+                writer_id: chain.writer_id().to_string(),
+                seq,
+                hash,
+                event: e,
+                legacy,
+            });
+        }
+        assert!(verify(events.clone().into_iter()).is_intact());
+        let mut edited = events.clone();
+        edited[1].legacy.as_mut().unwrap().event.caller.push('x');
+        assert_eq!(verify(edited.into_iter()).first_broken.unwrap().seq, 2);
+        let mut edited = events.clone();
+        edited[2].hash = GENESIS;
+        // The format 2 row after it links to the stored hash, so the edit is found at once.
+        assert_eq!(verify(edited.into_iter()).first_broken.unwrap().seq, 3);
+        let mut edited = events;
+        edited[4].seq += 10;
+        assert_eq!(verify(edited.into_iter()).first_broken.unwrap().seq, 15);
+    }
+
+    #[test]
+    fn writer_ids_are_26_characters_in_time_order() {
+        let a = writer_id(uuid::Uuid::from_u128(1));
+        let b = writer_id(uuid::Uuid::from_u128(u128::MAX));
+        assert_eq!((a.len(), b.len()), (26, 26));
+        assert_eq!(a, "00000000000000000000000001");
+        assert_eq!(b, "7ZZZZZZZZZZZZZZZZZZZZZZZZZ");
+        assert!(a < b && a.ends_with('1'));
+        let earlier = writer_id(uuid::Uuid::now_v7());
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(earlier < writer_id(uuid::Uuid::now_v7()));
     }
 
     #[test]
     fn a_resynced_chain_continues_after_the_stored_tail() {
         let mut chain = ChainState::new();
         chain.mark_uncertain();
-        let resynced = chain.resynced(Some((7, "ab".into())));
-        assert_eq!((resynced.next_seq(), resynced.last_hash()), (8, "ab"));
+        let resynced = chain.resynced(Some((7, [0xab; 32])));
+        assert_eq!(
+            (resynced.next_seq(), *resynced.last_hash()),
+            (8, [0xab; 32])
+        );
         assert_eq!(resynced.writer_id(), chain.writer_id());
         assert!(!resynced.is_uncertain());
         assert_eq!(chain.resynced(None).next_seq(), 1);

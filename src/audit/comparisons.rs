@@ -8,12 +8,13 @@
 //! rows written by the first release still load and still verify: the hash chain covers the
 //! comparisons' values, never their JSON spelling.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::audit::ComparisonRow;
+use crate::audit::legacy::LegacyComparison as ComparisonRow;
 
 /// One comparison as written: borrowed, so encoding allocates only the output.
-#[derive(Serialize)]
+#[derive(serde::Serialize)]
+#[cfg(test)]
 struct Written<'a>(&'a str, &'a str, &'a str, &'a [String], u32);
 
 /// One comparison as read: either spelling.
@@ -27,6 +28,7 @@ enum Read {
 }
 
 /// The column value for `comparisons`.
+#[cfg(test)]
 pub(crate) fn encode(comparisons: &[ComparisonRow]) -> Result<String, serde_json::Error> {
     let written: Vec<Written<'_>> = comparisons
         .iter()

@@ -7,28 +7,45 @@
 //!
 //! # Layout
 //!
-//! - this file: the event types callers hand in ([`NewEvent`]) and get back ([`StoredEvent`]),
-//!   the error type, and [`connect`], which picks a backend from the URL.
+//! - this file: what callers get back ([`StoredEvent`], [`AppendOutcome`]), the error type, and
+//!   [`connect`], which picks a backend from the URL.
+//! - [`event`]: the events callers hand in ([`NewEvent`], one variant per kind).
 //! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file.
-//! - [`chain`]: the hash chain — canonical encoding, per-writer chain state, verification.
-//!   Pure: no I/O.
-//! - `comparisons`: the stored (JSON) form of an event's comparisons.
+//! - [`encoding`]: an event's canonical binary form (format 2,
+//!   `proto/verifyidentity/audit/v1/event.proto`), generated code in `pb`. Pure: no I/O.
+//! - [`chain`]: the hash chain — per-writer chain state, verification. Pure: no I/O.
+//! - [`legacy`]: rows written by the first release (format 1), read and verified as stored;
+//!   `comparisons` is their JSON form of the comparisons.
 //! - [`store`]: the one storage trait, [`AuditBackend`], and the append algorithm both
 //!   backends share (idempotency, chain assignment, one transaction per batch).
+//! - `sql`: the statements both backends run; `read`: the read path, once for both;
+//!   `rows`: rows back into events, the checks an
+//!   event passes before it is written, and database errors described without content.
 //! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
 //!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers.
 //! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
 //! - [`verify`]: recompute every chain in a store.
+//! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
 //! - `conformance` (tests only): one suite that every backend runs.
 
 pub mod chain;
 mod comparisons;
 #[cfg(test)]
 mod conformance;
+pub mod encoding;
+pub mod event;
+pub mod export;
 pub mod fingerprint;
+pub mod legacy;
+mod pb;
 pub mod postgres;
+mod read;
+mod rows;
+mod sql;
 pub mod sqlite;
 pub mod store;
+#[cfg(test)]
+mod tests_support;
 pub mod verify;
 pub mod writer;
 
@@ -38,185 +55,18 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use crate::domain::gate::StageComparison;
-
-pub use chain::{BrokenEvent, ChainState, VerifyReport};
+pub use chain::{BrokenEvent, ChainState, Hash, VerifyReport};
+pub use event::{
+    AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType, Fingerprint,
+    HoldResolved, NewEvent,
+};
 pub use fingerprint::FingerprintKey;
+pub use rows::validate;
 pub use store::AuditBackend;
 pub use verify::verify_store;
 pub use writer::{AuditHandle, AuditWriter};
 
-/// What happened. The string ids are stored in the database and covered by the hash chain, so
-/// they never change once released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// The gate decided a verification (register, hold or return).
-    VerificationDecided,
-    /// A registration of a number was accepted against an earlier decision.
-    CommitAccepted,
-    /// A registration of a number was refused (no decision, a hold, another number …).
-    CommitRefused,
-    /// An operator resolved a held case.
-    HoldResolved,
-    /// A call was refused: unknown credentials, or a caller outside its roles or insurers.
-    AccessDenied,
-}
-
-impl EventType {
-    /// Every event type, for parsing and documentation.
-    pub const ALL: [EventType; 5] = [
-        EventType::VerificationDecided,
-        EventType::CommitAccepted,
-        EventType::CommitRefused,
-        EventType::HoldResolved,
-        EventType::AccessDenied,
-    ];
-
-    /// The stable id stored in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::VerificationDecided => "verification.decided",
-            EventType::CommitAccepted => "commit.accepted",
-            EventType::CommitRefused => "commit.refused",
-            EventType::HoldResolved => "hold.resolved",
-            EventType::AccessDenied => "access.denied",
-        }
-    }
-
-    /// The event type with this stable id, if any.
-    pub fn parse(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == id)
-    }
-}
-
-impl fmt::Display for EventType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A keyed fingerprint (HMAC-SHA256) standing in for an individual number or a request.
-///
-/// By law a fingerprint of a number is itself 個人番号: its `Debug` shows only the key id,
-/// never the MAC.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Fingerprint {
-    /// Which key produced the MAC, so that keys can be rotated and old rows still read.
-    pub key_id: String,
-    /// The MAC, lowercase hex.
-    pub mac_hex: String,
-}
-
-impl fmt::Debug for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fingerprint")
-            .field("key_id", &self.key_id)
-            .field("mac_hex", &"<redacted>")
-            .finish()
-    }
-}
-
-/// One field comparison at one stage, as the audit stores it: ids only, never the values.
-///
-/// Strings rather than domain enums so that the stored form stays readable by later versions
-/// even when the domain adds a class or a rule.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ComparisonRow {
-    /// Which two records were compared (`declared_vs_query` …).
-    pub stage: String,
-    /// Which of the five fields (`kanji_name` …).
-    pub field: String,
-    /// The outcome class (`exact`, `notation`, `variant` …).
-    pub class: String,
-    /// The folding rule ids needed to reach the class.
-    pub rules: Vec<String>,
-    /// For candidate stages, which candidate; 0 otherwise.
-    pub candidate_index: u32,
-}
-
-impl From<&StageComparison> for ComparisonRow {
-    /// The stored form of one of the gate's comparisons: the domain's stable ids, so every
-    /// caller writes the same strings.
-    fn from(c: &StageComparison) -> Self {
-        ComparisonRow {
-            stage: c.stage.as_str().to_string(),
-            field: c.field.as_str().to_string(),
-            class: c.comparison.class.as_str().to_string(),
-            rules: c.comparison.rules.ids().map(str::to_string).collect(),
-            candidate_index: u32::try_from(c.candidate_index).unwrap_or(u32::MAX),
-        }
-    }
-}
-
-/// An event as callers hand it in. Carries ids, classes, rule ids and fingerprints only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NewEvent {
-    /// What happened.
-    pub event_type: EventType,
-    /// When; stored as whole microseconds since the Unix epoch (finer parts are dropped, and the
-    /// hash covers the stored value so that it still verifies after a round trip).
-    pub occurred_at: SystemTime,
-    /// Who called (the authenticated client), so an auditor can tell systems apart.
-    pub caller: String,
-    /// The insurer (保険者番号) the event belongs to; every lookup is scoped by it.
-    pub insurer_number: String,
-    /// The insurer's own id for the person, so all events about one person can be listed.
-    pub subject_id: String,
-    /// "member" or "dependent" (empty when not given): GetVerification reports it.
-    pub subject_kind: String,
-    /// The caller's idempotency key.
-    pub request_id: String,
-    /// The service's id for the verification, returned to the caller.
-    pub verification_id: String,
-    /// `register`, `hold` or `return` for decisions; how a hold was closed for resolutions;
-    /// the refused RPC (`Verify` …) for access denials; `None` for events without one.
-    pub decision: Option<String>,
-    /// The version of the gate policy that decided, so the decision can be explained later.
-    pub policy_version: String,
-    /// Every comparison the gate made.
-    pub comparisons: Vec<ComparisonRow>,
-    /// Why the case was held (stable ids), empty otherwise.
-    pub hold_reasons: Vec<String>,
-    /// The fingerprint of the selected candidate's number, so a later commit can be gated and
-    /// duplicates found without keeping the number.
-    pub number_fingerprint: Option<Fingerprint>,
-    /// A keyed digest of the whole request content, so an idempotent replay can be told apart
-    /// from a different request reusing the id. Keyed because the content holds the number: a
-    /// plain hash of it would itself be 個人番号.
-    pub request_fingerprint: Option<Fingerprint>,
-    /// The encoded response the service returned (no personal data), so a replay and
-    /// GetVerification return exactly the original.
-    pub response: Vec<u8>,
-    /// For a refused commit: the machine-readable reason (`NUMBER_MISMATCH` …), the same id
-    /// the caller got in its error details; for an access denial `UNAUTHENTICATED`,
-    /// `ROLE_NOT_GRANTED` or `INSURER_NOT_GRANTED`. `None` for every other event.
-    pub reason: Option<String>,
-}
-
-impl fmt::Debug for NewEvent {
-    /// Ids and classes only; the subject id and the fingerprints' MACs are left out.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewEvent")
-            .field("event_type", &self.event_type)
-            .field("occurred_at_us", &micros_since_epoch(self.occurred_at))
-            .field("caller", &self.caller)
-            .field("insurer_number", &self.insurer_number)
-            .field("subject_id", &"<redacted>")
-            .field("request_id", &self.request_id)
-            .field("verification_id", &self.verification_id)
-            .field("decision", &self.decision)
-            .field("policy_version", &self.policy_version)
-            .field("comparisons", &self.comparisons.len())
-            .field("hold_reasons", &self.hold_reasons)
-            .field("number_fingerprint", &self.number_fingerprint)
-            .field("request_fingerprint", &self.request_fingerprint)
-            .field("response_bytes", &self.response.len())
-            .field("reason", &self.reason)
-            .finish()
-    }
-}
-
-/// An event as stored: the event, its place in its writer's chain, and its hashes.
+/// An event as stored: the event, its place in its writer's chain, and its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
     /// The database's row id: stable, and how a broken event is named to an auditor.
@@ -225,12 +75,26 @@ pub struct StoredEvent {
     pub writer_id: String,
     /// The position in that chain, from 1 without gaps.
     pub seq: i64,
-    /// The hash of the previous event in the chain ([`chain::GENESIS`] for the first).
-    pub prev_hash: String,
-    /// The hash of this event, covering `prev_hash`, `writer_id`, `seq` and every field.
-    pub hash: String,
+    /// The hash of this event, covering the previous event's hash, `writer_id`, `seq` and
+    /// every field.
+    pub hash: Hash,
     /// The content.
     pub event: NewEvent,
+    /// For a row the first release wrote (format 1): the row as stored, which is what its hash
+    /// covers. `None` for rows in the canonical encoding (format 2).
+    pub(crate) legacy: Option<Box<legacy::LegacyRow>>,
+}
+
+impl StoredEvent {
+    /// The row's format version: 1 for the first release's columns, 2 for the canonical
+    /// encoding of `proto/verifyidentity/audit/v1/event.proto`.
+    pub fn format(&self) -> i32 {
+        if self.legacy.is_some() {
+            1
+        } else {
+            encoding::FORMAT
+        }
+    }
 }
 
 /// What became of one appended event.
@@ -379,8 +243,10 @@ mod tests {
     }
 
     #[test]
-    fn a_gate_comparison_is_stored_under_the_domains_stable_ids() {
-        use crate::domain::{Comparison, Field, MatchClass, Rule, RuleSet, Stage};
+    fn a_gate_comparison_is_stored_under_the_domains_ids() {
+        use crate::domain::{
+            Comparison, Field, MatchClass, Rule, RuleSet, Stage, gate::StageComparison,
+        };
         let rule = Rule::ALL[0];
         let c = StageComparison {
             stage: Stage::QueryVsCandidate,
@@ -393,9 +259,9 @@ mod tests {
         assert_eq!(
             row,
             ComparisonRow {
-                stage: "query_vs_candidate".into(),
-                field: "kana_name".into(),
-                class: "variant".into(),
+                stage: Stage::QueryVsCandidate,
+                field: Field::KanaName,
+                class: MatchClass::Variant,
                 rules: vec![rule.id().to_string()],
                 candidate_index: 1,
             }
@@ -403,32 +269,16 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_shows_key_ids_but_no_macs_or_subject_ids() {
-        let fp = Fingerprint {
-            key_id: "k-abc".into(),
-            mac_hex: "deadbeefcafe".into(),
-        };
-        let event = NewEvent {
-            event_type: EventType::VerificationDecided,
-            occurred_at: UNIX_EPOCH,
-            caller: "caller".into(),
-            insurer_number: "12345678".into(),
-            subject_id: "subject-secret-42".into(),
-            subject_kind: "member".into(),
-            request_id: "r".into(),
-            verification_id: "v".into(),
-            decision: Some("register".into()),
-            policy_version: "p".into(),
-            comparisons: vec![],
-            hold_reasons: vec![],
-            number_fingerprint: Some(fp.clone()),
-            request_fingerprint: Some(fp),
-            response: vec![1, 2, 3],
-            reason: None,
-        };
-        let shown = format!("{event:?}");
-        assert!(shown.contains("k-abc"));
-        assert!(!shown.contains("deadbeefcafe"));
-        assert!(!shown.contains("subject-secret-42"));
+    fn debug_output_shows_key_ids_but_no_macs_subject_ids_or_notes() {
+        for event in tests_support::one_of_each() {
+            let shown = format!("{event:?}");
+            assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
+            assert!(!shown.contains(&"cd".repeat(32)), "{shown}");
+            assert!(!shown.contains("subject-1"), "{shown}");
+            assert!(!shown.contains("re-queried"), "{shown}");
+            if event.number_fingerprint().is_some() {
+                assert!(shown.contains("k-1"), "{shown}");
+            }
+        }
     }
 }

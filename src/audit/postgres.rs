@@ -21,12 +21,11 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
-    micros_since_epoch,
-    store::{
-        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe,
-        RegistrationRow,
-    },
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
+    Registration, StoredEvent, micros_since_epoch, read,
+    rows::{self, RegistrationRow},
+    sql::{self, RegistrationProbe},
+    store::{self, AuditBackend, BatchTransaction, PlannedRow},
 };
 
 /// How long a caller waits for a connection before the store counts as unavailable.
@@ -60,25 +59,12 @@ impl PostgresBackend {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         sqlx::migrate!("migrations/postgres")
             .run(&pool)
             .await
-            .map_err(store::migration_error)?;
+            .map_err(rows::migration_error)?;
         Ok(PostgresBackend { pool })
-    }
-
-    async fn fetch_events(
-        &self,
-        sql: &str,
-        binds: [&str; 2],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql)
-            .bind(binds[0])
-            .bind(binds[1])
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
     }
 }
 
@@ -95,7 +81,7 @@ impl AuditBackend for PostgresBackend {
         };
         result.map_err(|e| {
             chain.mark_uncertain();
-            store::unavailable(&e)
+            rows::unavailable(&e)
         })
     }
 
@@ -104,10 +90,8 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(
-            store::SELECT_VERIFICATION,
-            [insurer_number, verification_id],
-        );
+        let sql = sql::SELECT_VERIFICATION;
+        let rows = read::events_by(&self.pool, sql, insurer_number, verification_id);
         Ok(rows.await?.into_iter().next())
     }
 
@@ -116,7 +100,12 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         request_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(store::SELECT_BY_REQUEST, [insurer_number, request_id]);
+        let rows = read::events_by(
+            &self.pool,
+            sql::SELECT_BY_REQUEST,
+            insurer_number,
+            request_id,
+        );
         Ok(rows.await?.into_iter().next())
     }
 
@@ -125,11 +114,8 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        self.fetch_events(
-            store::SELECT_VERIFICATION_EVENTS,
-            [insurer_number, verification_id],
-        )
-        .await
+        let sql = sql::SELECT_VERIFICATION_EVENTS;
+        read::events_by(&self.pool, sql, insurer_number, verification_id).await
     }
 
     async fn find_registrations(
@@ -143,12 +129,12 @@ impl AuditBackend for PostgresBackend {
             number_fingerprint.mac_hex.as_str(),
             subject_id,
         );
-        let mut qb = store::registrations_query::<Postgres>(&[probe]);
+        let mut qb = sql::registrations_query::<Postgres>(&[probe]);
         let rows = qb
             .build_query_as::<RegistrationRow>()
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
     }
 
@@ -158,30 +144,31 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_OPEN_HOLDS)
-            .bind(insurer_number)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
+        read::open_holds(&self.pool, insurer_number, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {
         // Touch the audit table, not just the connection: a database that answers but has
         // lost the table cannot take decisions either.
-        sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+        sqlx::query(sql::PING)
             .execute(&self.pool)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         Ok(())
     }
 
+    async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        read::export_page(&self.pool, insurer_number, since_us, after_id, limit).await
+    }
+
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_CHAINS)
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
+        read::chains(&self.pool).await
     }
 
     async fn close(&self) {
@@ -195,6 +182,11 @@ impl AuditBackend for PostgresBackend {
             .await
             .map_err(|e| e.to_string())?;
         Ok(done.rows_affected())
+    }
+
+    #[cfg(test)]
+    fn blob_literal(&self, bytes: &[u8]) -> String {
+        format!("'\\x{}'::bytea", hex::encode(bytes))
     }
 
     #[cfg(test)]
@@ -226,12 +218,12 @@ impl AuditBackend for PostgresBackend {
 struct PgTx(Transaction<'static, Postgres>);
 
 impl BatchTransaction for PgTx {
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-        let row = sqlx::query(store::SELECT_CHAIN_TAIL)
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
+        let row = sqlx::query(sql::SELECT_CHAIN_TAIL)
             .bind(writer_id)
             .fetch_optional(&mut *self.0)
             .await?;
-        row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
+        row.map(|r| Ok((r.try_get("seq")?, store::hash_column(r.try_get("hash")?)?)))
             .transpose()
     }
 
@@ -240,8 +232,8 @@ impl BatchTransaction for PgTx {
         claims: &[&NewEvent],
     ) -> Result<HashSet<(String, String)>, sqlx::Error> {
         let mut new_keys = HashSet::new();
-        for chunk in claims.chunks(store::ROWS_PER_STATEMENT) {
-            let mut qb = store::claim_requests_query::<Postgres>(chunk);
+        for chunk in claims.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::claim_requests_query::<Postgres>(chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 new_keys.insert((row.try_get("insurer_number")?, row.try_get("request_id")?));
             }
@@ -254,8 +246,8 @@ impl BatchTransaction for PgTx {
         keys: &[(&str, &str)],
     ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
         let mut found = HashMap::new();
-        for chunk in keys.chunks(store::ROWS_PER_STATEMENT) {
-            let mut qb = store::existing_ids_query::<Postgres>(chunk);
+        for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::existing_ids_query::<Postgres>(chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
                 found.insert(key, row.try_get("verification_id")?);
@@ -264,12 +256,12 @@ impl BatchTransaction for PgTx {
         Ok(found)
     }
 
-    async fn claim_registration(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let fp = e.number_fingerprint.as_ref();
-        let done = sqlx::query(store::INSERT_REGISTRATION)
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error> {
+        let fp = &e.number_fingerprint;
+        let done = sqlx::query(sql::INSERT_REGISTRATION)
             .bind(e.insurer_number.as_str())
-            .bind(fp.map_or("", |f| f.key_id.as_str()))
-            .bind(fp.map_or("", |f| f.mac_hex.as_str()))
+            .bind(fp.key_id.as_str())
+            .bind(fp.mac_hex.as_str())
             .bind(e.subject_id.as_str())
             .bind(e.verification_id.as_str())
             .bind(micros_since_epoch(e.occurred_at))
@@ -279,10 +271,10 @@ impl BatchTransaction for PgTx {
     }
 
     async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(store::INSERT_HOLD_RESOLUTION)
-            .bind(e.insurer_number.as_str())
-            .bind(e.verification_id.as_str())
-            .bind(micros_since_epoch(e.occurred_at))
+        let done = sqlx::query(sql::INSERT_HOLD_RESOLUTION)
+            .bind(e.insurer_number())
+            .bind(e.verification_id())
+            .bind(micros_since_epoch(e.occurred_at()))
             .execute(&mut *self.0)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -292,7 +284,7 @@ impl BatchTransaction for PgTx {
         &mut self,
         probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error> {
-        let mut qb = store::registrations_query::<Postgres>(probes);
+        let mut qb = sql::registrations_query::<Postgres>(probes);
         let rows = qb
             .build_query_as::<RegistrationRow>()
             .fetch_all(&mut *self.0)
@@ -306,9 +298,8 @@ impl BatchTransaction for PgTx {
         rows: &[PlannedRow<'_>],
     ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
         let mut ids = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
-            let json = store::json_columns(chunk)?;
-            let mut qb = store::insert_events_query::<Postgres>(writer_id, chunk, &json);
+        for chunk in rows.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::insert_events_query::<Postgres>(writer_id, chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 ids.push((row.try_get("seq")?, row.try_get("id")?));
             }

@@ -20,12 +20,11 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
-    micros_since_epoch,
-    store::{
-        self, AuditBackend, BatchTransaction, EventRow, PlannedRow, RegistrationProbe,
-        RegistrationRow,
-    },
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
+    Registration, StoredEvent, micros_since_epoch, read,
+    rows::{self, RegistrationRow},
+    sql::{self, RegistrationProbe},
+    store::{self, AuditBackend, BatchTransaction, PlannedRow},
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -90,32 +89,19 @@ impl SqliteBackend {
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(store::migration_error)?;
+            .map_err(rows::migration_error)?;
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(BUSY_TIMEOUT * 2)
             .test_before_acquire(false)
             .connect_with(pool.connect_options().as_ref().clone())
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         Ok(SqliteBackend { pool, writer })
-    }
-
-    async fn fetch_events(
-        &self,
-        sql: &str,
-        binds: [&str; 2],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(sql)
-            .bind(binds[0])
-            .bind(binds[1])
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
     }
 }
 
@@ -174,7 +160,7 @@ impl AuditBackend for SqliteBackend {
     ) -> Result<Vec<AppendOutcome>, AuditError> {
         let mut conn = self.writer.acquire().await.map_err(|e| {
             chain.mark_uncertain();
-            store::unavailable(&e)
+            rows::unavailable(&e)
         })?;
         let result = append_on(&mut conn, chain, events).await;
         if result.is_err() {
@@ -186,7 +172,7 @@ impl AuditBackend for SqliteBackend {
         }
         result.map_err(|e| {
             chain.mark_uncertain();
-            store::unavailable(&e)
+            rows::unavailable(&e)
         })
     }
 
@@ -195,10 +181,8 @@ impl AuditBackend for SqliteBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(
-            store::SELECT_VERIFICATION,
-            [insurer_number, verification_id],
-        );
+        let sql = sql::SELECT_VERIFICATION;
+        let rows = read::events_by(&self.pool, sql, insurer_number, verification_id);
         Ok(rows.await?.into_iter().next())
     }
 
@@ -207,7 +191,12 @@ impl AuditBackend for SqliteBackend {
         insurer_number: &str,
         request_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = self.fetch_events(store::SELECT_BY_REQUEST, [insurer_number, request_id]);
+        let rows = read::events_by(
+            &self.pool,
+            sql::SELECT_BY_REQUEST,
+            insurer_number,
+            request_id,
+        );
         Ok(rows.await?.into_iter().next())
     }
 
@@ -216,11 +205,8 @@ impl AuditBackend for SqliteBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        self.fetch_events(
-            store::SELECT_VERIFICATION_EVENTS,
-            [insurer_number, verification_id],
-        )
-        .await
+        let sql = sql::SELECT_VERIFICATION_EVENTS;
+        read::events_by(&self.pool, sql, insurer_number, verification_id).await
     }
 
     async fn find_registrations(
@@ -234,12 +220,12 @@ impl AuditBackend for SqliteBackend {
             number_fingerprint.mac_hex.as_str(),
             subject_id,
         );
-        let mut qb = store::registrations_query::<Sqlite>(&[probe]);
+        let mut qb = sql::registrations_query::<Sqlite>(&[probe]);
         let rows = qb
             .build_query_as::<RegistrationRow>()
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
     }
 
@@ -249,30 +235,31 @@ impl AuditBackend for SqliteBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_OPEN_HOLDS)
-            .bind(insurer_number)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
+        read::open_holds(&self.pool, insurer_number, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {
         // Touch the audit table, not just the connection: a database that answers but has
         // lost the table cannot take decisions either.
-        sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+        sqlx::query(sql::PING)
             .execute(&self.pool)
             .await
-            .map_err(|e| store::unavailable(&e))?;
+            .map_err(|e| rows::unavailable(&e))?;
         Ok(())
     }
 
+    async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        read::export_page(&self.pool, insurer_number, since_us, after_id, limit).await
+    }
+
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        let rows = sqlx::query_as::<_, EventRow>(store::SELECT_CHAINS)
-            .fetch_all(&self.pool)
-            .await;
-        store::decode_rows(rows)
+        read::chains(&self.pool).await
     }
 
     async fn close(&self) {
@@ -287,6 +274,11 @@ impl AuditBackend for SqliteBackend {
             .await
             .map_err(|e| e.to_string())?;
         Ok(done.rows_affected())
+    }
+
+    #[cfg(test)]
+    fn blob_literal(&self, bytes: &[u8]) -> String {
+        format!("X'{}'", hex::encode(bytes))
     }
 
     #[cfg(test)]
@@ -326,12 +318,12 @@ async fn append_on(
 struct SqliteTx<'c>(Transaction<'c, Sqlite>);
 
 impl BatchTransaction for SqliteTx<'_> {
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, String)>, sqlx::Error> {
-        let row = sqlx::query(store::SELECT_CHAIN_TAIL)
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
+        let row = sqlx::query(sql::SELECT_CHAIN_TAIL)
             .bind(writer_id)
             .fetch_optional(&mut *self.0)
             .await?;
-        row.map(|r| Ok((r.try_get("seq")?, r.try_get("hash")?)))
+        row.map(|r| Ok((r.try_get("seq")?, store::hash_column(r.try_get("hash")?)?)))
             .transpose()
     }
 
@@ -340,8 +332,8 @@ impl BatchTransaction for SqliteTx<'_> {
         claims: &[&NewEvent],
     ) -> Result<HashSet<(String, String)>, sqlx::Error> {
         let mut new_keys = HashSet::new();
-        for chunk in claims.chunks(store::ROWS_PER_STATEMENT) {
-            let mut qb = store::claim_requests_query::<Sqlite>(chunk);
+        for chunk in claims.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::claim_requests_query::<Sqlite>(chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 new_keys.insert((row.try_get("insurer_number")?, row.try_get("request_id")?));
             }
@@ -354,8 +346,8 @@ impl BatchTransaction for SqliteTx<'_> {
         keys: &[(&str, &str)],
     ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
         let mut found = HashMap::new();
-        for chunk in keys.chunks(store::ROWS_PER_STATEMENT) {
-            let mut qb = store::existing_ids_query::<Sqlite>(chunk);
+        for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::existing_ids_query::<Sqlite>(chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
                 found.insert(key, row.try_get("verification_id")?);
@@ -364,12 +356,12 @@ impl BatchTransaction for SqliteTx<'_> {
         Ok(found)
     }
 
-    async fn claim_registration(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let fp = e.number_fingerprint.as_ref();
-        let done = sqlx::query(store::INSERT_REGISTRATION)
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error> {
+        let fp = &e.number_fingerprint;
+        let done = sqlx::query(sql::INSERT_REGISTRATION)
             .bind(e.insurer_number.as_str())
-            .bind(fp.map_or("", |f| f.key_id.as_str()))
-            .bind(fp.map_or("", |f| f.mac_hex.as_str()))
+            .bind(fp.key_id.as_str())
+            .bind(fp.mac_hex.as_str())
             .bind(e.subject_id.as_str())
             .bind(e.verification_id.as_str())
             .bind(micros_since_epoch(e.occurred_at))
@@ -379,10 +371,10 @@ impl BatchTransaction for SqliteTx<'_> {
     }
 
     async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(store::INSERT_HOLD_RESOLUTION)
-            .bind(e.insurer_number.as_str())
-            .bind(e.verification_id.as_str())
-            .bind(micros_since_epoch(e.occurred_at))
+        let done = sqlx::query(sql::INSERT_HOLD_RESOLUTION)
+            .bind(e.insurer_number())
+            .bind(e.verification_id())
+            .bind(micros_since_epoch(e.occurred_at()))
             .execute(&mut *self.0)
             .await?;
         Ok(done.rows_affected() == 1)
@@ -392,7 +384,7 @@ impl BatchTransaction for SqliteTx<'_> {
         &mut self,
         probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error> {
-        let mut qb = store::registrations_query::<Sqlite>(probes);
+        let mut qb = sql::registrations_query::<Sqlite>(probes);
         let rows = qb
             .build_query_as::<RegistrationRow>()
             .fetch_all(&mut *self.0)
@@ -406,9 +398,8 @@ impl BatchTransaction for SqliteTx<'_> {
         rows: &[PlannedRow<'_>],
     ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
         let mut ids = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(store::ROWS_PER_STATEMENT) {
-            let json = store::json_columns(chunk)?;
-            let mut qb = store::insert_events_query::<Sqlite>(writer_id, chunk, &json);
+        for chunk in rows.chunks(sql::ROWS_PER_STATEMENT) {
+            let mut qb = sql::insert_events_query::<Sqlite>(writer_id, chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 ids.push((row.try_get("seq")?, row.try_get("id")?));
             }

@@ -18,7 +18,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, store};
+use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, rows};
 
 /// One queued append: the event and where to send its outcome.
 type Request = (NewEvent, oneshot::Sender<Result<AppendOutcome, AuditError>>);
@@ -60,7 +60,7 @@ impl AuditHandle {
     /// An invalid event fails alone with [`AuditError::Invalid`], before it is queued. If the
     /// task has stopped, the result is [`AuditError::Unavailable`]: fail closed.
     pub async fn append(&self, event: NewEvent) -> Result<AppendOutcome, AuditError> {
-        store::validate(&event)?;
+        rows::validate(&event)?;
         let (reply, answer) = oneshot::channel();
         self.tx.send((event, reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?

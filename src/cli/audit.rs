@@ -1,6 +1,12 @@
-//! `verify-identity audit verify --database URL`: recompute every hash chain in the audit store.
+//! `verify-identity audit verify|export --database URL`: recompute every hash chain of the
+//! audit store, or write its events as JSON Lines for auditors.
 
-use crate::{audit, cli::exit};
+use std::io::Write;
+
+use crate::{
+    audit::{self, AuditBackend},
+    cli::exit,
+};
 
 /// Arguments of `audit`.
 #[derive(Debug, clap::Args)]
@@ -20,58 +26,161 @@ pub enum AuditCommand {
         #[arg(long, env = "VERIFY_IDENTITY_DATABASE", default_value = crate::config::DEFAULT_DATABASE)]
         database: String,
     },
+    /// Write every event, oldest first, as one JSON object per line (JSON Lines): decoded, with
+    /// its row id, chain position and hash. Fingerprints stay fingerprints. Exit status 0, 2
+    /// for a bad --insurer or --since, 1 when the store cannot be read.
+    Export {
+        /// Audit database URL.
+        #[arg(long, env = "VERIFY_IDENTITY_DATABASE", default_value = crate::config::DEFAULT_DATABASE)]
+        database: String,
+        /// Only the events of this insurer (保険者番号, 8 digits).
+        #[arg(long)]
+        insurer: Option<String>,
+        /// Only events from this time on: RFC 3339 (`2026-12-01T09:00:00Z`) or a UTC date
+        /// (`2026-12-01`).
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 /// Exit status when a chain is broken.
 pub const BROKEN: u8 = 5;
 
+/// Events read per query while exporting.
+const EXPORT_PAGE: i64 = 1_000;
+
 /// Runs the subcommand and returns the exit status.
 pub async fn run(args: &AuditArgs) -> u8 {
     match &args.command {
-        AuditCommand::Verify { database } => {
-            // Verifying must never create an empty store where the real one was expected.
-            if let Some(path) = database.strip_prefix("sqlite:") {
-                let path = path.trim_start_matches("//");
-                let path = path.split('?').next().unwrap_or(path);
-                if !std::path::Path::new(path).exists() {
-                    eprintln!("verify-identity audit verify: no audit database at {path}");
-                    return exit::FAILURE;
+        AuditCommand::Verify { database } => match open("verify", database).await {
+            Ok(store) => verify(store.as_ref()).await,
+            Err(code) => code,
+        },
+        AuditCommand::Export {
+            database,
+            insurer,
+            since,
+        } => {
+            if let Some(insurer) = insurer {
+                if !crate::grpc::convert::is_insurer_number(insurer) {
+                    eprintln!(
+                        "verify-identity audit export: --insurer must be 8 digits (保険者番号)"
+                    );
+                    return exit::BAD_INPUT;
                 }
             }
-            let store = match audit::connect(database).await {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("verify-identity audit verify: {e}");
-                    return exit::FAILURE;
+            let since_us = match since.as_deref().map(parse_since).transpose() {
+                Ok(us) => us.unwrap_or(i64::MIN),
+                Err(()) => {
+                    eprintln!(
+                        "verify-identity audit export: --since must be RFC 3339 \
+                         (2026-12-01T09:00:00Z) or a date (2026-12-01)"
+                    );
+                    return exit::BAD_INPUT;
                 }
             };
-            match audit::verify::verify_store(store.as_ref()).await {
-                Ok(report) => match &report.first_broken {
-                    None => {
-                        println!(
-                            "audit log intact: {} events checked in {} chain(s)",
-                            report.events_checked, report.chains
-                        );
-                        exit::OK
-                    }
-                    Some(b) => {
-                        println!(
-                            "audit log BROKEN: {} events checked in {} chain(s); first broken event: id {} (writer {}, seq {}): {}",
-                            report.events_checked,
-                            report.chains,
-                            b.id,
-                            b.writer_id,
-                            b.seq,
-                            b.reason
-                        );
-                        BROKEN
-                    }
-                },
-                Err(e) => {
-                    eprintln!("verify-identity audit verify: {e}");
-                    exit::FAILURE
-                }
+            match open("export", database).await {
+                Ok(store) => export(store.as_ref(), insurer.as_deref(), since_us).await,
+                Err(code) => code,
             }
         }
+    }
+}
+
+/// The store at `database`; never creates an empty store where the real one was expected.
+async fn open(command: &str, database: &str) -> Result<std::sync::Arc<dyn AuditBackend>, u8> {
+    if let Some(path) = database.strip_prefix("sqlite:") {
+        let path = path.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        if !std::path::Path::new(path).exists() {
+            eprintln!("verify-identity audit {command}: no audit database at {path}");
+            return Err(exit::FAILURE);
+        }
+    }
+    audit::connect(database).await.map_err(|e| {
+        eprintln!("verify-identity audit {command}: {e}");
+        exit::FAILURE
+    })
+}
+
+async fn verify(store: &dyn AuditBackend) -> u8 {
+    match audit::verify::verify_store(store).await {
+        Ok(report) => match &report.first_broken {
+            None => {
+                println!(
+                    "audit log intact: {} events checked in {} chain(s)",
+                    report.events_checked, report.chains
+                );
+                exit::OK
+            }
+            Some(b) => {
+                println!(
+                    "audit log BROKEN: {} events checked in {} chain(s); first broken event: id {} (writer {}, seq {}): {}",
+                    report.events_checked, report.chains, b.id, b.writer_id, b.seq, b.reason
+                );
+                BROKEN
+            }
+        },
+        Err(e) => {
+            eprintln!("verify-identity audit verify: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+async fn export(store: &dyn AuditBackend, insurer: Option<&str>, since_us: i64) -> u8 {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut after = 0;
+    loop {
+        let page = match store
+            .export_page(insurer, since_us, after, EXPORT_PAGE)
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                eprintln!("verify-identity audit export: {e}");
+                return exit::FAILURE;
+            }
+        };
+        for stored in &page {
+            after = stored.id;
+            let line = audit::export::to_json(stored).to_string();
+            if writeln!(out, "{line}").is_err() {
+                // The reader went away (`| head`): nothing more to write.
+                return exit::OK;
+            }
+        }
+        if (page.len() as i64) < EXPORT_PAGE {
+            break;
+        }
+    }
+    if out.flush().is_err() {
+        return exit::OK;
+    }
+    exit::OK
+}
+
+/// Whole microseconds since the epoch of an RFC 3339 time or a UTC date.
+fn parse_since(text: &str) -> Result<i64, ()> {
+    let text = if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    };
+    let ts: pbjson_types::Timestamp =
+        serde_json::from_value(serde_json::Value::String(text)).map_err(|_| ())?;
+    Ok(ts.seconds * 1_000_000 + i64::from(ts.nanos / 1_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_rfc_3339_or_a_date() {
+        assert_eq!(parse_since("1970-01-02"), Ok(86_400_000_000));
+        assert_eq!(parse_since("1970-01-01T00:00:01.5Z"), Ok(1_500_000));
+        assert_eq!(parse_since("yesterday"), Err(()));
     }
 }

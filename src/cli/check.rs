@@ -16,8 +16,8 @@ use crate::{
         exit,
         output::{self, Format},
     },
-    convert::{self, Identifiers},
     domain::{gate, gate::DecisionKind, policy::Policy},
+    grpc::convert::{self, Identifiers},
     grpc::pb,
 };
 

@@ -313,7 +313,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 fn parse_insurer(text: &str) -> Result<String, String> {
-    if crate::convert::is_insurer_number(text) {
+    if crate::grpc::convert::is_insurer_number(text) {
         Ok(text.to_owned())
     } else {
         Err("a 保険者番号 is 8 digits".to_owned())

@@ -2,16 +2,20 @@
 //!
 //! Everything here is synchronous and deterministic so that it can be tested exhaustively and
 //! benchmarked on one core. The service and the command line convert their inputs into these
-//! types at the edge ([`crate::convert`]).
+//! types at the edge ([`crate::grpc::convert`]).
 
 pub mod compare;
 pub mod fields;
 pub mod gate;
+pub mod ids;
 pub mod number;
 pub mod policy;
 #[cfg(test)]
 mod properties;
 pub mod rules;
+#[cfg(test)]
+mod stable_ids;
+pub mod subject;
 pub mod text;
 
 pub use rules::{Rule, RuleSet};
@@ -47,6 +51,21 @@ impl MatchClass {
             MatchClass::Missing => "missing",
             MatchClass::Unparseable => "unparseable",
         }
+    }
+
+    /// Every class, best first.
+    pub const ALL: [MatchClass; 6] = [
+        MatchClass::Exact,
+        MatchClass::Notation,
+        MatchClass::Variant,
+        MatchClass::Mismatch,
+        MatchClass::Missing,
+        MatchClass::Unparseable,
+    ];
+
+    /// The class with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == id)
     }
 }
 
@@ -112,6 +131,11 @@ impl Field {
             Field::Address => "address",
         }
     }
+
+    /// The field with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == id)
+    }
 }
 
 /// Which two records a comparison was between.
@@ -140,5 +164,10 @@ impl Stage {
             Stage::QueryVsCandidate => "query_vs_candidate",
             Stage::DeclaredVsCandidate => "declared_vs_candidate",
         }
+    }
+
+    /// The stage with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == id)
     }
 }

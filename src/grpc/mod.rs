@@ -1,7 +1,9 @@
-//! Transport: the generated gRPC contract (quarantined in [`pb`]) and, from the service issue
-//! on, request conversion and the service itself.
+//! Transport: the generated gRPC contract (quarantined in [`pb`]), the edge between its messages
+//! and the domain ([`convert`]), who may call what ([`auth`]), the service itself, and the one
+//! error → status map ([`status`]).
 
 pub mod auth;
+pub mod convert;
 pub mod pb;
 pub mod service;
 pub mod status;

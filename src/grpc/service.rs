@@ -1,7 +1,7 @@
 //! The VerifyIdentity service: validate, decide with the domain core, make the decision durable
 //! in the audit log, and only then answer.
 //!
-//! Handlers stay short: conversion lives in [`crate::convert`], decisions in
+//! Handlers stay short: conversion lives in [`crate::grpc::convert`], decisions in
 //! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
 //! [`ServiceError`] to become a status in one place. The registration gate has its own
 //! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
@@ -25,14 +25,14 @@ use tracing::{Instrument, info_span, instrument};
 
 use crate::{
     audit::{
-        AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, EventType, Fingerprint, NewEvent,
-        Registration, fingerprint::FingerprintKey,
+        self, AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, Decided, Fingerprint,
+        NewEvent, Registration, fingerprint::FingerprintKey,
     },
-    convert::{self, FieldViolation, Identifiers, is_insurer_number},
     domain::{
-        gate::{self, Decision, DecisionKind},
+        gate::{self, Decision},
         policy::Policy,
     },
+    grpc::convert::{self, Identifiers, is_insurer_number},
     grpc::{
         auth::{Callers, Rpc},
         pb::{self, verify_identity_server::VerifyIdentity},
@@ -93,31 +93,6 @@ impl VerifyService {
     }
 }
 
-fn decision_name(kind: DecisionKind) -> &'static str {
-    match kind {
-        DecisionKind::Register => "register",
-        DecisionKind::Hold => "hold",
-        DecisionKind::Return => "return",
-    }
-}
-
-/// The audit log's spelling of a subject kind.
-fn subject_kind_name(kind: pb::SubjectKind) -> &'static str {
-    match kind {
-        pb::SubjectKind::Member => "member",
-        pb::SubjectKind::Dependent => "dependent",
-        pb::SubjectKind::Unspecified => "",
-    }
-}
-
-fn subject_kind_from_name(name: &str) -> pb::SubjectKind {
-    match name {
-        "member" => pb::SubjectKind::Member,
-        "dependent" => pb::SubjectKind::Dependent,
-        _ => pb::SubjectKind::Unspecified,
-    }
-}
-
 /// What the gate needs to know of the registrations a register decision contradicted.
 fn registrations_in_view(subject_id: &str, found: &[Registration]) -> gate::Registrations {
     gate::Registrations {
@@ -165,19 +140,17 @@ impl Inner {
         let request_fp = self.key.fingerprint(&request.encode_to_vec());
         // At most twice: the second decision is a hold, which no registration contradicts.
         for _ in 0..2 {
-            let decided_at = SystemTime::now();
-            let response = convert::response_from_decision(
-                &decision,
-                verification_id.clone(),
-                decided_at,
-                &request,
-            );
-            let event = NewEvent {
+            // Whole microseconds, as the audit log stores it, so that a replay rebuilt from the
+            // event says exactly what this answer says.
+            let decided_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
+            let event = Decided {
                 caller: caller.to_owned(),
+                verification_id: verification_id.clone(),
                 request_fingerprint: Some(request_fp.clone()),
-                ..self.decided_event(&request, &case, &decision, &response, decided_at)
+                ..self.decided_event(&request, &case, &decision, decided_at)
             };
-            match self.audit.append(event).await {
+            let response = convert::response_from_decided(&event);
+            match self.audit.append(NewEvent::Decided(event)).await {
                 Ok(AppendOutcome::Appended { .. }) => {
                     self.record_decision(&decision, &verification_id);
                     return Ok(response);
@@ -208,15 +181,14 @@ impl Inner {
 
     /// Metrics and the log line of a decision that was appended.
     fn record_decision(&self, decision: &Decision, verification_id: &str) {
-        metrics::counter!("verify_decisions_total", "decision" => decision_name(decision.kind))
-            .increment(1);
+        metrics::counter!("verify_decisions_total", "decision" => decision.kind.id()).increment(1);
         for reason in &decision.hold_reasons {
             let name = convert::hold_reason_to_pb(*reason).as_str_name();
             metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
         }
         tracing::info!(
             verification_id = %verification_id,
-            decision = decision_name(decision.kind),
+            decision = decision.kind.id(),
             holds = decision.hold_reasons.len(),
             "decided"
         );
@@ -235,84 +207,69 @@ impl Inner {
             .ok_or_else(|| {
                 ServiceError::Internal("duplicate request without a stored event".into())
             })?;
-        let same = stored.event.request_fingerprint.as_ref() == Some(fingerprint);
+        let NewEvent::Decided(decided) = &stored.event else {
+            return Err(ServiceError::Internal(
+                "an idempotency key names no decision".into(),
+            ));
+        };
+        let same = decided.request_fingerprint.as_ref() == Some(fingerprint);
         if !same {
             return Err(ServiceError::AlreadyExists(
                 "request_id was already used by this insurer for a request with different content"
                     .into(),
             ));
         }
-        tracing::info!(verification_id = %stored.event.verification_id, "idempotent replay");
-        pb::VerifyResponse::decode(stored.event.response.as_slice())
-            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))
+        tracing::info!(verification_id = %decided.verification_id, "idempotent replay");
+        Ok(convert::response_from_decided(decided))
     }
 
+    /// The event of `decision`; `verify` fills in who called, the verification id and the
+    /// request's fingerprint, which it knows once for both attempts.
     fn decided_event(
         &self,
         request: &pb::VerifyRequest,
         case: &gate::Case,
         decision: &Decision,
-        response: &pb::VerifyResponse,
         decided_at: SystemTime,
-    ) -> NewEvent {
+    ) -> Decided {
         let number_fingerprint = decision
             .selected_candidate
             .and_then(|i| case.candidates.get(i))
             .and_then(|c| c.number.as_ref().ok())
             .map(|n| self.key.fingerprint_number(n));
-        NewEvent {
-            event_type: EventType::VerificationDecided,
+        Decided {
             occurred_at: decided_at,
-            // Filled in by `verify`, which knows who called.
             caller: String::new(),
             insurer_number: request.insurer_number.clone(),
             subject_id: request.subject_id.clone(),
-            subject_kind: subject_kind_name(request.subject_kind()).to_owned(),
+            subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
             request_id: request.request_id.clone(),
-            verification_id: response.verification_id.clone(),
-            decision: Some(decision_name(decision.kind).to_owned()),
+            verification_id: String::new(),
             policy_version: self.policy.version.clone(),
+            decision: decision.kind,
             comparisons: decision
                 .comparisons
                 .iter()
                 .map(ComparisonRow::from)
                 .collect(),
-            hold_reasons: decision
-                .hold_reasons
-                .iter()
-                .map(|r| convert::hold_reason_to_pb(*r).as_str_name().to_owned())
-                .collect(),
+            hold_reasons: decision.hold_reasons.clone(),
+            fields_to_complete: decision.fields_to_complete.clone(),
+            selected_candidate: decision
+                .selected_candidate
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+            register_by: convert::register_by(request),
             number_fingerprint,
-            // Filled in by `verify`, which computes it once for both attempts.
             request_fingerprint: None,
-            response: response.encode_to_vec(),
-            reason: None,
         }
     }
 
     async fn get_verification(
         &self,
-        request: &pb::GetVerificationRequest,
+        request: convert::GetVerification,
     ) -> Result<pb::VerificationRecord, ServiceError> {
-        let mut violations = Vec::new();
-        if request.verification_id.is_empty() {
-            violations.push(FieldViolation {
-                field: "verification_id".into(),
-                description: "is required".into(),
-            });
-        }
-        if !is_insurer_number(&request.insurer_number) {
-            violations.push(FieldViolation {
-                field: "insurer_number".into(),
-                description: "must be 8 digits (保険者番号)".into(),
-            });
-        }
-        if !violations.is_empty() {
-            return Err(ServiceError::InvalidArgument(violations));
-        }
         let stored = self
             .store
-            .find_verification(&request.insurer_number, &request.verification_id)
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
             .await?
             .ok_or_else(|| {
                 ServiceError::NotFound("no such verification for this insurer".into())
@@ -415,7 +372,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.get_verification(request.get_ref()).await
+            let parsed = convert::parse_get_verification(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.get_verification(parsed).await
         }
         .await;
         respond("GetVerification", started, result)
@@ -436,7 +395,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.commit(request.get_ref(), &caller.name).await
+            let parsed =
+                convert::parse_commit(request.get_ref()).map_err(ServiceError::InvalidArgument)?;
+            inner.commit(parsed, &caller.name).await
         }
         .await;
         respond("CommitRegistration", started, result)
@@ -457,7 +418,9 @@ impl VerifyIdentity for VerifyService {
                     &request.get_ref().insurer_number,
                 )
                 .await?;
-            inner.resolve_hold(request.get_ref(), &caller.name).await
+            let parsed = convert::parse_resolve_hold(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.resolve_hold(parsed, &caller.name).await
         }
         .await;
         respond("ResolveHold", started, result)
@@ -474,7 +437,9 @@ impl VerifyIdentity for VerifyService {
             let _caller = inner
                 .authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)
                 .await?;
-            inner.list_holds(request.get_ref()).await
+            let parsed = convert::parse_list_holds(request.get_ref())
+                .map_err(ServiceError::InvalidArgument)?;
+            inner.list_holds(parsed).await
         }
         .await;
         respond("ListHolds", started, result)

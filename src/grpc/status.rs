@@ -11,7 +11,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     audit::AuditError,
-    convert::FieldViolation,
+    grpc::convert::FieldViolation,
     grpc::{auth::AuthError, pb},
 };
 

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tonic::{Code, Status};
 use verify_identity::{
-    audit::EventType,
+    audit::{EventType, NewEvent},
     config::{CallerConfig, Role, Settings, TlsSettings},
     grpc::pb,
     server::{self, StartError},
@@ -238,20 +238,19 @@ async fn every_denial_is_an_access_denied_event_without_the_token_and_the_chain_
     let events = stored_events(&app).await;
     let decided = events
         .iter()
-        .find(|e| e.event_type == EventType::VerificationDecided)
+        .find(|e| e.event_type() == EventType::VerificationDecided)
         .expect("the allowed Verify");
-    assert_eq!(decided.caller, "registration-system");
+    assert_eq!(decided.caller(), "registration-system");
     let denied: Vec<(&str, Option<&str>, Option<&str>, &str)> = events
         .iter()
-        .filter(|e| e.event_type == EventType::AccessDenied)
-        .map(|e| {
-            assert!(e.subject_id.is_empty() && e.number_fingerprint.is_none());
-            (
+        .filter_map(|e| match e {
+            NewEvent::AccessDenied(e) => Some((
                 e.caller.as_str(),
-                e.decision.as_deref(),
-                e.reason.as_deref(),
+                Some(e.rpc.as_str()),
+                Some(e.reason.as_str()),
                 e.insurer_number.as_str(),
-            )
+            )),
+            _ => None,
         })
         .collect();
     assert_eq!(
@@ -353,8 +352,8 @@ async fn with_mtls_a_pinned_client_certificate_authenticates_its_caller_without_
     assert!(
         events
             .iter()
-            .filter(|e| e.event_type == EventType::VerificationDecided)
-            .all(|e| e.caller == "registration-system")
+            .filter(|e| e.event_type() == EventType::VerificationDecided)
+            .all(|e| e.caller() == "registration-system")
     );
     app.finish().await;
     std::fs::remove_dir_all(dir).unwrap();

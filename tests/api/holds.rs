@@ -129,7 +129,7 @@ async fn a_hold_is_resolved_once_and_get_verification_shows_how(backend: Backend
     store.close().await;
     let resolutions = events
         .iter()
-        .filter(|e| e.event.event_type == EventType::HoldResolved)
+        .filter(|e| e.event.event_type() == EventType::HoldResolved)
         .count();
     assert_eq!(resolutions, 1);
     app.finish().await;

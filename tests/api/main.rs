@@ -67,6 +67,7 @@ macro_rules! on_both_backends {
 }
 
 mod access;
+mod export;
 mod gate;
 mod holds;
 mod pki;

@@ -12,9 +12,8 @@ pub mod diff;
 use std::fmt::Write as _;
 
 use crate::{
-    convert,
     domain::{Field, MatchClass, Stage, policy::Policy},
-    grpc::pb,
+    grpc::{convert, pb},
 };
 
 /// Renders `response` (the decision on `request`) as text. `policy` says which rows pass;

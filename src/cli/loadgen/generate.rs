@@ -316,11 +316,11 @@ mod tests {
     use super::*;
     use crate::{
         cli::check,
-        convert::{self, Identifiers},
         domain::{
             number::{IndividualNumber, NumberError},
             policy::Policy,
         },
+        grpc::convert::{self, Identifiers},
     };
 
     fn generate(seed: u64, n: usize) -> Vec<(pb::VerifyRequest, Case)> {

@@ -1,16 +1,16 @@
 //! The service's side of authorization: ask [`Callers`](crate::grpc::auth::Callers) and
 //! record every refusal as an `access.denied` audit event.
 //!
-//! The event holds the caller's name (or `unauthenticated`), the RPC (in `decision`, the
-//! column that says what an event is about), the insurer when it is a well-formed 保険者番号,
-//! and the reason id — never the token, the subject or any other request content.
+//! The event holds the caller's name (or `unauthenticated`), the RPC, the insurer when it is a
+//! well-formed 保険者番号, and the reason id — never the token, the subject or any other
+//! request content.
 
 use std::{sync::Arc, time::SystemTime};
 
 use tonic::Request;
 
 use crate::{
-    audit::{EventType, NewEvent},
+    audit::{AccessDenied, NewEvent},
     grpc::{
         auth::{AuthError, Caller, Rpc},
         status::ServiceError,
@@ -43,24 +43,13 @@ impl Inner {
         } else {
             ""
         };
-        let event = NewEvent {
-            event_type: EventType::AccessDenied,
+        let event = NewEvent::AccessDenied(AccessDenied {
             occurred_at: SystemTime::now(),
             caller: denied.caller().to_owned(),
             insurer_number: insurer.to_owned(),
-            subject_id: String::new(),
-            subject_kind: String::new(),
-            request_id: String::new(),
-            verification_id: String::new(),
-            decision: Some(rpc.as_str().to_owned()),
-            policy_version: self.policy.version.clone(),
-            comparisons: Vec::new(),
-            hold_reasons: Vec::new(),
-            number_fingerprint: None,
-            request_fingerprint: None,
-            response: Vec::new(),
-            reason: Some(denied.reason().to_owned()),
-        };
+            rpc: rpc.as_str().to_owned(),
+            reason: denied.reason().to_owned(),
+        });
         if let Err(e) = self.append(event).await {
             tracing::error!(error = %e, "could not record an access denial");
         }

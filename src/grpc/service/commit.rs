@@ -9,63 +9,44 @@
 
 use std::time::SystemTime;
 
-use prost::Message;
-
 use crate::{
-    audit::{self, AppendOutcome, EventType, Fingerprint, NewEvent, Registration, StoredEvent},
-    convert::{self, FieldViolation},
-    domain::number::IndividualNumber,
+    audit::{
+        self, AppendOutcome, CommitAccepted, CommitRefused, Fingerprint, NewEvent, Registration,
+        StoredEvent,
+    },
+    domain::gate::{CommitRefusal, DecisionKind},
+    grpc::convert,
     grpc::{pb, status::ServiceError},
 };
 
 use super::Inner;
 
-/// Why a commit is refused. The ids are a contract (documented on CommitRegistration in the
-/// proto) and are stored in the audit event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Refusal {
-    /// No verification with this id for this insurer (another insurer's id looks the same,
-    /// so that ids cannot be probed across insurers).
-    VerificationNotFound,
-    /// The verification is about another subject.
-    SubjectMismatch,
-    /// The decision was hold or return.
-    NotRegister,
-    /// The number is not the selected candidate's.
-    NumberMismatch,
-    /// The decision is older than the commit TTL.
-    Expired,
-    /// The number is already registered for another subject of this insurer.
-    NumberRegisteredToAnotherSubject,
-    /// The subject already has a different registered number.
-    SubjectHasAnotherNumber,
+/// The contract's spelling of a refusal (`ErrorInfo.reason`, documented on
+/// CommitRegistration in the proto) and its message. The audit log stores the domain's id.
+fn refusal_reason(refusal: CommitRefusal) -> &'static str {
+    match refusal {
+        CommitRefusal::VerificationNotFound => "VERIFICATION_NOT_FOUND",
+        CommitRefusal::SubjectMismatch => "SUBJECT_MISMATCH",
+        CommitRefusal::NotRegister => "NOT_REGISTER",
+        CommitRefusal::NumberMismatch => "NUMBER_MISMATCH",
+        CommitRefusal::Expired => "EXPIRED",
+        CommitRefusal::NumberRegisteredToAnotherSubject => "NUMBER_REGISTERED_TO_ANOTHER_SUBJECT",
+        CommitRefusal::SubjectHasAnotherNumber => "SUBJECT_HAS_ANOTHER_NUMBER",
+    }
 }
 
-impl Refusal {
-    /// The stable id, in `ErrorInfo.reason` and the audit event.
-    pub(super) fn reason(self) -> &'static str {
-        match self {
-            Refusal::VerificationNotFound => "VERIFICATION_NOT_FOUND",
-            Refusal::SubjectMismatch => "SUBJECT_MISMATCH",
-            Refusal::NotRegister => "NOT_REGISTER",
-            Refusal::NumberMismatch => "NUMBER_MISMATCH",
-            Refusal::Expired => "EXPIRED",
-            Refusal::NumberRegisteredToAnotherSubject => "NUMBER_REGISTERED_TO_ANOTHER_SUBJECT",
-            Refusal::SubjectHasAnotherNumber => "SUBJECT_HAS_ANOTHER_NUMBER",
+fn refusal_message(refusal: CommitRefusal) -> &'static str {
+    match refusal {
+        CommitRefusal::VerificationNotFound => "no such verification for this insurer",
+        CommitRefusal::SubjectMismatch => "the verification is about another subject",
+        CommitRefusal::NotRegister => "the verification did not decide register",
+        CommitRefusal::NumberMismatch => "the number is not the selected candidate's",
+        CommitRefusal::Expired => "the verification is too old to commit; verify again",
+        CommitRefusal::NumberRegisteredToAnotherSubject => {
+            "the number is already registered for another subject"
         }
-    }
-
-    fn message(self) -> &'static str {
-        match self {
-            Refusal::VerificationNotFound => "no such verification for this insurer",
-            Refusal::SubjectMismatch => "the verification is about another subject",
-            Refusal::NotRegister => "the verification did not decide register",
-            Refusal::NumberMismatch => "the number is not the selected candidate's",
-            Refusal::Expired => "the verification is too old to commit; verify again",
-            Refusal::NumberRegisteredToAnotherSubject => {
-                "the number is already registered for another subject"
-            }
-            Refusal::SubjectHasAnotherNumber => "the subject already has another registered number",
+        CommitRefusal::SubjectHasAnotherNumber => {
+            "the subject already has another registered number"
         }
     }
 }
@@ -73,7 +54,7 @@ impl Refusal {
 /// What the checks on the stored decision concluded.
 enum Checked {
     /// Refuse with this reason.
-    Refuse(Refusal),
+    Refuse(CommitRefusal),
     /// This verification was committed before: answer with the original.
     Repeat(pb::CommitRegistrationResponse),
     /// Try to claim the registration.
@@ -84,45 +65,46 @@ impl Inner {
     /// One commit: durable (accepted or refused) before it is answered.
     pub(super) async fn commit(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: convert::CommitRegistration,
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
-        let number = validate(request)?;
-        let fp = self.key.fingerprint_number(&number);
+        let request = &request;
+        let fp = self.key.fingerprint_number(&request.number);
         let stored = self
             .store
-            .find_verification(&request.insurer_number, &request.verification_id)
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
             .await?;
         let checked = match &stored {
-            None => Checked::Refuse(Refusal::VerificationNotFound),
+            None => Checked::Refuse(CommitRefusal::VerificationNotFound),
             Some(stored) => self.check(stored, request, &fp).await?,
         };
-        let stored = match checked {
+        match checked {
             Checked::Refuse(refusal) => {
                 return Err(self.refuse(request, &fp, refusal, caller).await);
             }
             Checked::Repeat(original) => return Ok(original),
-            Checked::Claim => stored.expect("a claim needs a stored decision"),
-        };
+            Checked::Claim => {}
+        }
 
         // Whole microseconds, as the audit log stores it, so that GetVerification reports
         // exactly the committed_at this call returns.
         let committed_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
-        let response = pb::CommitRegistrationResponse {
-            commit_id: uuid::Uuid::now_v7().to_string(),
-            committed_at: Some(convert::timestamp(committed_at)),
-        };
-        let event = NewEvent {
-            event_type: EventType::CommitAccepted,
+        let commit = CommitAccepted {
             occurred_at: committed_at,
-            response: response.encode_to_vec(),
-            reason: None,
-            subject_kind: stored.event.subject_kind.clone(),
-            ..self.commit_event(request, &fp, caller)
+            caller: caller.to_owned(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request.subject_id.as_str().to_owned(),
+            verification_id: request.verification_id.as_str().to_owned(),
+            commit_id: uuid::Uuid::now_v7().to_string(),
+            number_fingerprint: fp.clone(),
+            // Keyed: the request holds the number.
+            request_fingerprint: Some(self.key.fingerprint(&request.content)),
         };
+        let response = commit_response(&commit);
+        let event = NewEvent::CommitAccepted(commit);
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {
-                tracing::info!(verification_id = %request.verification_id, "commit accepted");
+                tracing::info!(verification_id = %request.verification_id.as_str(), "commit accepted");
                 Ok(response)
             }
             AppendOutcome::RegistrationTaken { existing } => {
@@ -140,28 +122,32 @@ impl Inner {
     async fn check(
         &self,
         stored: &StoredEvent,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
     ) -> Result<Checked, ServiceError> {
-        let decided = &stored.event;
-        if decided.subject_id != request.subject_id {
-            return Ok(Checked::Refuse(Refusal::SubjectMismatch));
+        let NewEvent::Decided(decided) = &stored.event else {
+            return Err(ServiceError::Internal(
+                "a verification id names no decision".into(),
+            ));
+        };
+        if decided.subject_id != request.subject_id.as_str() {
+            return Ok(Checked::Refuse(CommitRefusal::SubjectMismatch));
         }
-        if decided.decision.as_deref() != Some("register") {
-            return Ok(Checked::Refuse(Refusal::NotRegister));
+        if decided.decision != DecisionKind::Register {
+            return Ok(Checked::Refuse(CommitRefusal::NotRegister));
         }
         if decided.number_fingerprint.as_ref() != Some(fp) {
-            return Ok(Checked::Refuse(Refusal::NumberMismatch));
+            return Ok(Checked::Refuse(CommitRefusal::NumberMismatch));
         }
         if let Some(original) = self
-            .original_commit(&request.insurer_number, &request.verification_id)
+            .original_commit(request.insurer.as_str(), request.verification_id.as_str())
             .await?
         {
             return Ok(Checked::Repeat(original));
         }
         let expires = decided.occurred_at + self.commit_ttl;
         if SystemTime::now() > expires {
-            return Ok(Checked::Refuse(Refusal::Expired));
+            return Ok(Checked::Refuse(CommitRefusal::Expired));
         }
         Ok(Checked::Claim)
     }
@@ -170,24 +156,24 @@ impl Inner {
     /// number for the same subject, committed by a concurrent call) or a duplicate.
     async fn collided(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
         existing: &Registration,
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
         let same_number = existing.number_fingerprint == *fp;
-        let same_subject = existing.subject_id == request.subject_id;
+        let same_subject = existing.subject_id == request.subject_id.as_str();
         let refusal = match (same_number, same_subject) {
             (true, true) => {
                 return self
-                    .original_commit(&request.insurer_number, &existing.verification_id)
+                    .original_commit(request.insurer.as_str(), &existing.verification_id)
                     .await?
                     .ok_or_else(|| {
                         ServiceError::Internal("a registration without its commit event".into())
                     });
             }
-            (true, false) => Refusal::NumberRegisteredToAnotherSubject,
-            (false, _) => Refusal::SubjectHasAnotherNumber,
+            (true, false) => CommitRefusal::NumberRegisteredToAnotherSubject,
+            (false, _) => CommitRefusal::SubjectHasAnotherNumber,
         };
         Err(self.refuse(request, fp, refusal, caller).await)
     }
@@ -202,67 +188,41 @@ impl Inner {
             .store
             .find_events(insurer_number, verification_id)
             .await?;
-        events
-            .iter()
-            .find(|e| e.event.event_type == EventType::CommitAccepted)
-            .map(|e| {
-                pb::CommitRegistrationResponse::decode(e.event.response.as_slice())
-                    .map_err(|_| ServiceError::Internal("stored commit does not decode".into()))
-            })
-            .transpose()
+        Ok(events.iter().find_map(|e| match &e.event {
+            NewEvent::CommitAccepted(commit) => Some(commit_response(commit)),
+            _ => None,
+        }))
     }
 
     /// Records a refusal and returns the error to answer with (UNAVAILABLE when the refusal
     /// itself cannot be recorded).
     async fn refuse(
         &self,
-        request: &pb::CommitRegistrationRequest,
+        request: &convert::CommitRegistration,
         fp: &Fingerprint,
-        refusal: Refusal,
+        refusal: CommitRefusal,
         caller: &str,
     ) -> ServiceError {
-        let event = NewEvent {
-            event_type: EventType::CommitRefused,
-            reason: Some(refusal.reason().to_owned()),
-            ..self.commit_event(request, fp, caller)
-        };
+        let event = NewEvent::CommitRefused(CommitRefused {
+            occurred_at: SystemTime::now(),
+            caller: caller.to_owned(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request.subject_id.as_str().to_owned(),
+            verification_id: request.verification_id.as_str().to_owned(),
+            reason: refusal,
+            number_fingerprint: Some(fp.clone()),
+            // Keyed: the request holds the number.
+            request_fingerprint: Some(self.key.fingerprint(&request.content)),
+        });
         if let Err(e) = self.append(event).await {
             return e;
         }
-        tracing::info!(reason = refusal.reason(), "commit refused");
-        metrics::counter!("verify_commit_refusals_total", "reason" => refusal.reason())
-            .increment(1);
+        let reason = refusal_reason(refusal);
+        tracing::info!(reason, "commit refused");
+        metrics::counter!("verify_commit_refusals_total", "reason" => reason).increment(1);
         ServiceError::FailedPrecondition {
-            reason: refusal.reason(),
-            message: refusal.message(),
-        }
-    }
-
-    /// The fields every commit event shares.
-    fn commit_event(
-        &self,
-        request: &pb::CommitRegistrationRequest,
-        fp: &Fingerprint,
-        caller: &str,
-    ) -> NewEvent {
-        NewEvent {
-            event_type: EventType::CommitRefused,
-            occurred_at: SystemTime::now(),
-            caller: caller.to_owned(),
-            insurer_number: request.insurer_number.clone(),
-            subject_id: request.subject_id.clone(),
-            subject_kind: String::new(),
-            request_id: String::new(),
-            verification_id: request.verification_id.clone(),
-            decision: None,
-            policy_version: self.policy.version.clone(),
-            comparisons: Vec::new(),
-            hold_reasons: Vec::new(),
-            number_fingerprint: Some(fp.clone()),
-            // Keyed: the request holds the number.
-            request_fingerprint: Some(self.key.fingerprint(&request.encode_to_vec())),
-            response: Vec::new(),
-            reason: None,
+            reason,
+            message: refusal_message(refusal),
         }
     }
 
@@ -276,35 +236,10 @@ impl Inner {
     }
 }
 
-/// The number, or every malformed field.
-fn validate(request: &pb::CommitRegistrationRequest) -> Result<IndividualNumber, ServiceError> {
-    let mut violations = Vec::new();
-    let mut required = |field: &str, value: &str| {
-        if value.trim().is_empty() {
-            violations.push(FieldViolation {
-                field: field.into(),
-                description: "is required".into(),
-            });
-        }
-    };
-    required("verification_id", &request.verification_id);
-    required("subject_id", &request.subject_id);
-    if !super::is_insurer_number(&request.insurer_number) {
-        violations.push(FieldViolation {
-            field: "insurer_number".into(),
-            description: "must be 8 digits (保険者番号)".into(),
-        });
-    }
-    let number = IndividualNumber::parse(&request.individual_number);
-    if let Err(e) = &number {
-        violations.push(FieldViolation {
-            field: "individual_number".into(),
-            // The error names what is wrong, never the digits.
-            description: e.to_string(),
-        });
-    }
-    match number {
-        Ok(number) if violations.is_empty() => Ok(number),
-        _ => Err(ServiceError::InvalidArgument(violations)),
+/// The answer to an accepted commit, and to every repeat of it.
+fn commit_response(commit: &CommitAccepted) -> pb::CommitRegistrationResponse {
+    pb::CommitRegistrationResponse {
+        commit_id: commit.commit_id.clone(),
+        committed_at: Some(convert::timestamp(commit.occurred_at)),
     }
 }

@@ -1,41 +1,31 @@
 //! Held cases: the operators' queue (ListHolds), its closing (ResolveHold), and the state of
 //! a verification as GetVerification reports it.
 //!
-//! A resolution is an audit event like every other gate event: `decision` holds how it was
-//! closed (`requeried`, `number_from_person`, `withdrawn`) and `response` the encoded
-//! `HoldResolution` (operator, note, replacement, time), so the chain covers all of it. That a
+//! A resolution is an audit event like every other gate event: how it was closed, by which
+//! operator, with which note and replacement, so the chain covers all of it. That a
 //! hold closes once is the database's rule (`hold_resolutions`), not a read-then-write here,
 //! so two operators on two replicas cannot both close it.
 
 use std::time::SystemTime;
 
-use prost::Message;
-
 use crate::{
-    audit::{self, AppendOutcome, EventType, NewEvent, StoredEvent},
-    convert::{self, FieldViolation},
+    audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
+    domain::gate::{DecisionKind, HoldReason},
+    grpc::convert,
     grpc::{pb, status::ServiceError},
 };
 
-use super::{Inner, is_insurer_number, subject_kind_from_name};
+use super::Inner;
 
-/// ListHolds' page size when the caller gives none.
-const DEFAULT_PAGE_SIZE: usize = 50;
-/// The largest page ListHolds returns, whatever the caller asks.
-const MAX_PAGE_SIZE: usize = 500;
 /// Held decisions read per store query while filling a page.
 const SCAN_CHUNK: i64 = 500;
-/// Prefix of page tokens, so a token from another API is refused rather than misread.
-const TOKEN_PREFIX: &str = "holds-after:";
 
-/// The audit log's spelling of a resolution.
-fn resolution_name(r: pb::Resolution) -> Option<&'static str> {
-    match r {
-        pb::Resolution::Requeried => Some("requeried"),
-        pb::Resolution::NumberFromPerson => Some("number_from_person"),
-        pb::Resolution::Withdrawn => Some("withdrawn"),
-        pb::Resolution::Unspecified => None,
-    }
+/// The stored decision of `stored`, which every lookup by verification id returns.
+fn decided(stored: &StoredEvent) -> Result<&Decided, ServiceError> {
+    stored
+        .event
+        .as_decided()
+        .ok_or_else(|| ServiceError::Internal("a verification id names no decision".into()))
 }
 
 impl Inner {
@@ -44,25 +34,26 @@ impl Inner {
         &self,
         stored: &StoredEvent,
     ) -> Result<pb::VerificationRecord, ServiceError> {
-        let decided = &stored.event;
-        let verification = pb::VerifyResponse::decode(decided.response.as_slice())
-            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))?;
+        let decided = decided(stored)?;
+        let verification = convert::response_from_decided(decided);
         let later = self
             .store
             .find_events(&decided.insurer_number, &decided.verification_id)
             .await?;
-        let committed_at = later
-            .iter()
-            .find(|e| e.event.event_type == EventType::CommitAccepted)
-            .map(|e| convert::timestamp(e.event.occurred_at));
-        let resolution = later
-            .iter()
-            .find(|e| e.event.event_type == EventType::HoldResolved)
-            .map(|e| {
-                pb::HoldResolution::decode(e.event.response.as_slice())
-                    .map_err(|_| ServiceError::Internal("stored resolution does not decode".into()))
-            })
-            .transpose()?;
+        let committed_at = later.iter().find_map(|e| match &e.event {
+            NewEvent::CommitAccepted(c) => Some(convert::timestamp(c.occurred_at)),
+            _ => None,
+        });
+        let resolution = later.iter().find_map(|e| match &e.event {
+            NewEvent::HoldResolved(r) => Some(pb::HoldResolution {
+                resolution: convert::resolution_to_pb(r.resolution).into(),
+                operator_id: r.operator_id.clone(),
+                note: r.note.clone(),
+                replaced_by_verification_id: r.replaced_by_verification_id.clone(),
+                resolved_at: Some(convert::timestamp(r.occurred_at)),
+            }),
+            _ => None,
+        });
         let state = if committed_at.is_some() {
             pb::VerificationState::Committed
         } else if resolution.is_some() {
@@ -77,7 +68,7 @@ impl Inner {
             insurer_number: decided.insurer_number.clone(),
             subject_id: decided.subject_id.clone(),
             request_id: decided.request_id.clone(),
-            subject_kind: subject_kind_from_name(&decided.subject_kind).into(),
+            subject_kind: convert::subject_kind_to_pb(decided.subject_kind).into(),
             state: state.into(),
             resolution,
             committed_at,
@@ -87,65 +78,53 @@ impl Inner {
     /// Closes an open hold, once.
     pub(super) async fn resolve_hold(
         &self,
-        request: &pb::ResolveHoldRequest,
+        request: convert::ResolveHold,
         caller: &str,
     ) -> Result<pb::ResolveHoldResponse, ServiceError> {
-        let how = validate_resolve(request)?;
-        let insurer = request.insurer_number.as_str();
+        let how = request.resolution;
+        let insurer = request.insurer.as_str();
         let stored = self
             .store
-            .find_verification(insurer, &request.verification_id)
+            .find_verification(insurer, request.verification_id.as_str())
             .await?
             .ok_or_else(|| {
                 ServiceError::NotFound("no such verification for this insurer".into())
             })?;
-        if stored.event.decision.as_deref() != Some("hold") {
+        let held = decided(&stored)?;
+        if held.decision != DecisionKind::Hold {
             return Err(ServiceError::FailedPrecondition {
                 reason: "NOT_HELD",
                 message: "the verification did not decide hold",
             });
         }
-        if request.resolution() == pb::Resolution::Requeried
-            && self
-                .store
-                .find_verification(insurer, &request.replaced_by_verification_id)
-                .await?
-                .is_none()
-        {
+        let replacement = match &request.replaced_by {
+            Some(id) => self.store.find_verification(insurer, id.as_str()).await?,
+            None => None,
+        };
+        if request.replaced_by.is_some() && replacement.is_none() {
             return Err(ServiceError::FailedPrecondition {
                 reason: "REPLACEMENT_NOT_FOUND",
                 message: "replaced_by_verification_id names no verification of this insurer",
             });
         }
         let resolved_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
-        let resolution = pb::HoldResolution {
-            resolution: request.resolution,
-            operator_id: request.operator_id.clone(),
-            note: request.note.clone(),
-            replaced_by_verification_id: request.replaced_by_verification_id.clone(),
-            resolved_at: Some(convert::timestamp(resolved_at)),
-        };
-        let event = NewEvent {
-            event_type: EventType::HoldResolved,
+        let event = NewEvent::HoldResolved(HoldResolved {
             occurred_at: resolved_at,
             caller: caller.to_owned(),
-            insurer_number: stored.event.insurer_number.clone(),
-            subject_id: stored.event.subject_id.clone(),
-            subject_kind: stored.event.subject_kind.clone(),
-            request_id: String::new(),
-            verification_id: stored.event.verification_id.clone(),
-            decision: Some(how.to_owned()),
-            policy_version: self.policy.version.clone(),
-            comparisons: Vec::new(),
-            hold_reasons: Vec::new(),
-            number_fingerprint: None,
-            request_fingerprint: None,
-            response: resolution.encode_to_vec(),
-            reason: None,
-        };
+            insurer_number: held.insurer_number.clone(),
+            subject_id: held.subject_id.clone(),
+            verification_id: held.verification_id.clone(),
+            resolution: how,
+            replaced_by_verification_id: request
+                .replaced_by
+                .as_ref()
+                .map_or_else(String::new, |id| id.as_str().to_owned()),
+            operator_id: request.operator_id,
+            note: request.note,
+        });
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {
-                tracing::info!(verification_id = %request.verification_id, resolution = how, "hold resolved");
+                tracing::info!(verification_id = %held.verification_id, resolution = how.id(), "hold resolved");
             }
             AppendOutcome::AlreadyResolved => {
                 return Err(ServiceError::FailedPrecondition {
@@ -169,26 +148,22 @@ impl Inner {
     /// One page of open holds, oldest first, filtered.
     pub(super) async fn list_holds(
         &self,
-        request: &pb::ListHoldsRequest,
+        request: convert::ListHolds,
     ) -> Result<pb::ListHoldsResponse, ServiceError> {
-        let (page_size, mut after) = validate_list(request)?;
-        let wanted: Vec<&str> = request
-            .reasons()
-            .map(|r| r.as_str_name())
-            .filter(|r| *r != pb::HoldReason::Unspecified.as_str_name())
-            .collect();
-        let now = convert::timestamp(SystemTime::now());
+        let (page_size, mut after) = (request.page_size, request.after);
+        let wanted = &request.reasons;
+        let now = SystemTime::now();
         let mut page: Vec<StoredEvent> = Vec::with_capacity(page_size + 1);
         // One more than the page, to know whether a next page exists.
         while page.len() <= page_size {
             let chunk = self
                 .store
-                .list_open_holds(&request.insurer_number, after, SCAN_CHUNK)
+                .list_open_holds(request.insurer.as_str(), after, SCAN_CHUNK)
                 .await?;
             let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
             for stored in chunk {
                 after = stored.id;
-                if page.len() <= page_size && matches(&stored, &wanted, request.overdue_only, &now)?
+                if page.len() <= page_size && matches(&stored, wanted, request.overdue_only, &now)?
                 {
                     page.push(stored);
                 }
@@ -200,7 +175,7 @@ impl Inner {
         let next_page_token = if page.len() > page_size {
             page.truncate(page_size);
             page.last()
-                .map(|last| hex::encode(format!("{TOKEN_PREFIX}{}", last.id)))
+                .map(|last| convert::page_token(last.id))
                 .unwrap_or_default()
         } else {
             String::new()
@@ -219,114 +194,16 @@ impl Inner {
 /// Whether a held decision passes ListHolds' filters.
 fn matches(
     stored: &StoredEvent,
-    wanted: &[&str],
+    wanted: &[HoldReason],
     overdue_only: bool,
-    now: &pbjson_types::Timestamp,
+    now: &SystemTime,
 ) -> Result<bool, ServiceError> {
-    if !wanted.is_empty()
-        && !stored
-            .event
-            .hold_reasons
-            .iter()
-            .any(|r| wanted.contains(&r.as_str()))
-    {
+    let held = decided(stored)?;
+    if !wanted.is_empty() && !held.hold_reasons.iter().any(|r| wanted.contains(r)) {
         return Ok(false);
     }
     if overdue_only {
-        let response = pb::VerifyResponse::decode(stored.event.response.as_slice())
-            .map_err(|_| ServiceError::Internal("stored response does not decode".into()))?;
-        let overdue = response
-            .register_by
-            .is_some_and(|by| (by.seconds, by.nanos) < (now.seconds, now.nanos));
-        return Ok(overdue);
+        return Ok(held.register_by.is_some_and(|by| by < *now));
     }
     Ok(true)
-}
-
-/// The resolution's stored name, or every malformed field.
-fn validate_resolve(request: &pb::ResolveHoldRequest) -> Result<&'static str, ServiceError> {
-    let mut violations = Vec::new();
-    let mut violate = |field: &str, description: &str| {
-        violations.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
-    };
-    if request.verification_id.trim().is_empty() {
-        violate("verification_id", "is required");
-    }
-    if !is_insurer_number(&request.insurer_number) {
-        violate("insurer_number", "must be 8 digits (保険者番号)");
-    }
-    if request.operator_id.trim().is_empty() {
-        violate("operator_id", "is required");
-    }
-    let how = pb::Resolution::try_from(request.resolution)
-        .ok()
-        .and_then(resolution_name);
-    if how.is_none() {
-        violate(
-            "resolution",
-            "must be REQUERIED, NUMBER_FROM_PERSON or WITHDRAWN",
-        );
-    }
-    let requeried = request.resolution == pb::Resolution::Requeried as i32;
-    if requeried && request.replaced_by_verification_id.trim().is_empty() {
-        violate(
-            "replaced_by_verification_id",
-            "is required for RESOLUTION_REQUERIED",
-        );
-    }
-    if requeried && request.replaced_by_verification_id == request.verification_id {
-        violate(
-            "replaced_by_verification_id",
-            "must name another verification",
-        );
-    }
-    match how {
-        Some(how) if violations.is_empty() => Ok(how),
-        _ => Err(ServiceError::InvalidArgument(violations)),
-    }
-}
-
-/// The page size and the row id to list after, or every malformed field.
-fn validate_list(request: &pb::ListHoldsRequest) -> Result<(usize, i64), ServiceError> {
-    let mut violations = Vec::new();
-    if !is_insurer_number(&request.insurer_number) {
-        violations.push(FieldViolation {
-            field: "insurer_number".into(),
-            description: "must be 8 digits (保険者番号)".into(),
-        });
-    }
-    let page_size = match request.page_size {
-        0 => DEFAULT_PAGE_SIZE,
-        n if n < 0 => {
-            violations.push(FieldViolation {
-                field: "page_size".into(),
-                description: "must not be negative".into(),
-            });
-            DEFAULT_PAGE_SIZE
-        }
-        n => usize::try_from(n)
-            .unwrap_or(MAX_PAGE_SIZE)
-            .min(MAX_PAGE_SIZE),
-    };
-    let after = if request.page_token.is_empty() {
-        Some(0)
-    } else {
-        hex::decode(&request.page_token)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| text.strip_prefix(TOKEN_PREFIX)?.parse::<i64>().ok())
-    };
-    if after.is_none() {
-        violations.push(FieldViolation {
-            field: "page_token".into(),
-            description: "is not a token from ListHolds".into(),
-        });
-    }
-    match after {
-        Some(after) if violations.is_empty() => Ok((page_size, after)),
-        _ => Err(ServiceError::InvalidArgument(violations)),
-    }
 }

@@ -1,0 +1,148 @@
+//! How many bytes a decision event costs on disk: appends realistic decision events through
+//! the real audit store and reports the database's growth per event (BENCHMARKS.md).
+//!
+//! ```sh
+//! cargo run --release --example audit_size -- --database sqlite:/tmp/size/audit.sqlite --events 1000000
+//! cargo run --release --example audit_size -- --events 1000000 \
+//!     --database "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dsize"
+//! ```
+//!
+//! The events are what the service writes for the three example requests (`examples/*.json`,
+//! decided by the real gate; 70% register, 25% hold, 5% return, as the load generator mixes
+//! them), each under its own request id, subject id, verification id (UUID v7) and time, with
+//! real HMAC fingerprints. They are appended in batches of 64, as group commit forms them under
+//! load. SQLite: the growth of the database file (after the writer's WAL is checkpointed on
+//! close), which counts every table, index and idempotency row. PostgreSQL:
+//! `pg_total_relation_size` of the audit tables (heap, indexes and TOAST).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use prost::Message;
+use verify_identity::{
+    audit::{self, ChainState, ComparisonRow, Decided, FingerprintKey, NewEvent},
+    domain::{gate, policy::Policy},
+    grpc::convert::{self, Identifiers},
+    grpc::pb,
+};
+
+const BATCH: usize = 64;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut database = String::from("sqlite:var/size/audit.sqlite");
+    let mut events: usize = 100_000;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--database" => database = args.next().expect("--database URL"),
+            "--events" => events = args.next().expect("--events N").parse()?,
+            other => anyhow::bail!("unknown argument {other}"),
+        }
+    }
+    let requests: Vec<pb::VerifyRequest> = ["register", "hold", "return"]
+        .iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(format!("examples/{name}.json"))?;
+            Ok(serde_json::from_str(&text)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let policy = Policy::default();
+    let key = FingerprintKey::from_secret(vec![0x5a; 32]);
+    let store = audit::connect(&database).await?;
+    let before = size(&database, &*store).await?;
+    let mut chain = ChainState::new();
+    let started = Instant::now();
+    let mut batch = Vec::with_capacity(BATCH);
+    for n in 0..events {
+        // 14 of 20 register, 5 hold, 1 return.
+        let template = match n % 20 {
+            0..=13 => &requests[0],
+            14..=18 => &requests[1],
+            _ => &requests[2],
+        };
+        let mut request = template.clone();
+        request.request_id = format!("lg-6f1c2a9e-{n}");
+        request.subject_id = format!("{:04}-{:03}-{:02}", n % 9973, n % 997, n % 6);
+        batch.push(NewEvent::Decided(decided(&request, &policy, &key)?));
+        if batch.len() == BATCH || n + 1 == events {
+            store.append_batch(&mut chain, &batch).await?;
+            batch.clear();
+        }
+        if n > 0 && n % 100_000 == 0 {
+            eprintln!("{n} events, {:.0} s", started.elapsed().as_secs_f64());
+        }
+    }
+    let elapsed = started.elapsed();
+    let after = size(&database, &*store).await?;
+    store.close().await;
+    println!(
+        "{events} decision events in {:.1} s: {} → {} bytes, {:.0} bytes per event",
+        elapsed.as_secs_f64(),
+        before,
+        after,
+        (after - before) as f64 / events as f64
+    );
+    Ok(())
+}
+
+/// The event the service writes for `request`.
+fn decided(
+    request: &pb::VerifyRequest,
+    policy: &Policy,
+    key: &FingerprintKey,
+) -> anyhow::Result<Decided> {
+    let case = convert::case_from_request(request, Identifiers::Required)
+        .map_err(|v| anyhow::anyhow!("invalid example: {v:?}"))?;
+    let decision = gate::decide(&case, policy);
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
+    let occurred_at = SystemTime::UNIX_EPOCH + Duration::from_micros(now.as_micros() as u64);
+    Ok(Decided {
+        occurred_at,
+        caller: "registration-system".into(),
+        insurer_number: request.insurer_number.clone(),
+        subject_id: request.subject_id.clone(),
+        subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
+        request_id: request.request_id.clone(),
+        verification_id: uuid::Uuid::now_v7().to_string(),
+        policy_version: policy.version.clone(),
+        decision: decision.kind,
+        comparisons: decision
+            .comparisons
+            .iter()
+            .map(ComparisonRow::from)
+            .collect(),
+        hold_reasons: decision.hold_reasons.clone(),
+        fields_to_complete: decision.fields_to_complete.clone(),
+        selected_candidate: decision.selected_candidate.map(|i| i as u32),
+        register_by: convert::register_by(request),
+        number_fingerprint: decision
+            .selected_candidate
+            .and_then(|i| case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok())
+            .map(|n| key.fingerprint_number(n)),
+        request_fingerprint: Some(key.fingerprint(&request.encode_to_vec())),
+    })
+}
+
+/// The bytes the audit log takes: the SQLite file, or the PostgreSQL audit tables.
+async fn size(database: &str, store: &dyn audit::AuditBackend) -> anyhow::Result<i64> {
+    if let Some(path) = database.strip_prefix("sqlite:") {
+        let path = path.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or(path);
+        // Everything into the main file first, so that its size is the whole database.
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(database).await?;
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .await?;
+        let _ = store;
+        return Ok(std::fs::metadata(path).map_or(0, |m| m.len()) as i64);
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(database).await?;
+    let total: i64 = sqlx::query_scalar(
+        "SELECT (pg_total_relation_size('audit_events') + pg_total_relation_size('verification_requests') \
+         + pg_total_relation_size('registrations') + pg_total_relation_size('hold_resolutions'))::bigint",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    Ok(total)
+}

@@ -1,0 +1,295 @@
+//! Fresh stores for the runners, and tests that only one backend can express.
+
+use std::{future::Future, panic::AssertUnwindSafe, path::PathBuf, sync::Arc};
+
+use futures::FutureExt;
+use sqlx::Connection;
+
+use crate::audit::{self, AuditBackend, AuditError};
+
+/// Runs `test`, then `cleanup`, then re-raises the test's panic if it had one.
+async fn run_then(test: impl Future<Output = ()>, cleanup: impl Future<Output = ()>) {
+    let outcome = AssertUnwindSafe(test).catch_unwind().await;
+    cleanup.await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// A SQLite file in a directory of its own under the system temp dir.
+pub(super) struct SqliteDb {
+    pub(super) backend: Arc<dyn AuditBackend>,
+    dir: PathBuf,
+}
+
+impl SqliteDb {
+    pub(super) async fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "verify-identity-audit-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        // A directory that does not exist yet: connecting creates it.
+        let url = format!("sqlite://{}", dir.join("var/audit.sqlite").display());
+        let backend = audit::connect(&url)
+            .await
+            .expect("open a fresh SQLite store");
+        SqliteDb { backend, dir }
+    }
+
+    pub(super) async fn run(self, test: impl Future<Output = ()>) {
+        let SqliteDb { backend, dir } = self;
+        run_then(test, async move {
+            backend.close().await;
+            let _ = std::fs::remove_dir_all(&dir);
+        })
+        .await;
+    }
+}
+
+/// A schema of its own in the database named by `VERIFY_IDENTITY_TEST_POSTGRES_URL`.
+pub(super) struct PostgresDb {
+    pub(super) backend: Arc<dyn AuditBackend>,
+    url: String,
+    schema: String,
+}
+
+impl PostgresDb {
+    pub(super) async fn new() -> Self {
+        // Loud, not skipped: these tests run only when asked for, and a run that asked for
+        // them must not pass without a database.
+        let url = std::env::var("VERIFY_IDENTITY_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+            panic!(
+                "VERIFY_IDENTITY_TEST_POSTGRES_URL is not set: the PostgreSQL suite was \
+                 requested (--ignored) but has no database, e.g. \
+                 postgres://postgres@127.0.0.1:5432/test"
+            )
+        });
+        let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut admin)
+            .await
+            .expect("create a test schema");
+        admin.close().await.expect("close");
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{separator}options[search_path]={schema}");
+        let backend = audit::connect(&scoped)
+            .await
+            .expect("open a fresh PostgreSQL store");
+        PostgresDb {
+            backend,
+            url,
+            schema,
+        }
+    }
+
+    pub(super) async fn run(self, test: impl Future<Output = ()>) {
+        let PostgresDb {
+            backend,
+            url,
+            schema,
+        } = self;
+        run_then(test, async move {
+            backend.close().await;
+            let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect");
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut admin)
+                .await
+                .expect("drop the test schema");
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_refuses_insert_or_replace_which_would_delete_around_the_trigger() {
+    let db = SqliteDb::new().await;
+    let backend = db.backend.clone();
+    db.run(async move {
+        let mut chain = audit::ChainState::new();
+        let event = super::decision(super::INSURER, "r-1", "v-1");
+        backend.append_batch(&mut chain, &[event]).await.unwrap();
+        for sql in [
+            "INSERT OR REPLACE INTO verification_requests \
+             (insurer_number, request_id, verification_id) VALUES ('12345678', 'r-1', 'x')",
+            "REPLACE INTO audit_events SELECT * FROM audit_events",
+        ] {
+            let message = backend.execute_raw(sql).await.expect_err(sql);
+            assert!(message.contains("append-only"), "{sql}: {message}");
+        }
+        assert!(audit::verify_store(&*backend).await.unwrap().is_intact());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_refuses_truncate() {
+    let db = PostgresDb::new().await;
+    let backend = db.backend.clone();
+    db.run(async move {
+        let mut chain = audit::ChainState::new();
+        let event = super::decision(super::INSURER, "r-1", "v-1");
+        backend.append_batch(&mut chain, &[event]).await.unwrap();
+        for table in ["audit_events", "verification_requests"] {
+            let sql = format!("TRUNCATE {table}");
+            let message = backend.execute_raw(&sql).await.expect_err(&sql);
+            assert!(message.contains("append-only"), "{sql}: {message}");
+        }
+        assert!(audit::verify_store(&*backend).await.unwrap().is_intact());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sqlite_connection_commits_durably_in_wal_mode() {
+    let db = SqliteDb::new().await;
+    let backend = db.backend.clone();
+    db.run(async move {
+        let sql = "SELECT (SELECT synchronous FROM pragma_synchronous) || ',' || \
+                   (SELECT journal_mode FROM pragma_journal_mode) || ',' || \
+                   (SELECT recursive_triggers FROM pragma_recursive_triggers) || ',' || \
+                   (SELECT foreign_keys FROM pragma_foreign_keys)";
+        // Several at once, so that several pooled connections answer.
+        let answers = futures::future::join_all((0..4).map(|_| backend.fetch_text(sql))).await;
+        for answer in answers {
+            // synchronous = 2 is FULL.
+            assert_eq!(answer.as_deref(), Ok("2,wal,1,1"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn every_postgres_connection_commits_durably() {
+    let db = PostgresDb::new().await;
+    let backend = db.backend.clone();
+    db.run(async move {
+        let sql = "SELECT current_setting('synchronous_commit')";
+        let answers = futures::future::join_all((0..4).map(|_| backend.fetch_text(sql))).await;
+        for answer in answers {
+            assert_eq!(answer.as_deref(), Ok("on"));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_store_is_refused_because_it_is_not_durable() {
+    for url in ["sqlite::memory:", "sqlite://audit.sqlite?mode=memory"] {
+        let refused = audit::connect(url).await.err();
+        assert!(matches!(refused, Some(AuditError::Config(_))), "{url}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_scheme_is_a_configuration_error() {
+    let refused = audit::connect("mysql://localhost/audit").await.err();
+    assert!(matches!(refused, Some(AuditError::Config(_))));
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_unavailable_and_the_error_holds_no_url() {
+    let url = "postgres://someone:secret-password@127.0.0.1:9/audit";
+    match audit::connect(url).await {
+        Err(e @ AuditError::Unavailable(_)) => {
+            assert!(!e.to_string().contains("secret-password"), "{e}");
+        }
+        other => panic!("expected Unavailable, got {:?}", other.err()),
+    }
+}
+
+/// The first `n` migrations of a backend, as a release before the upgrade had them.
+fn first_migrations(all: sqlx::migrate::Migrator, n: usize) -> sqlx::migrate::Migrator {
+    sqlx::migrate::Migrator {
+        migrations: all.migrations[..n].to_vec().into(),
+        ..all
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rows_of_the_first_release_verify_after_the_upgrade_migration() {
+    use super::formats::{
+        Schema, first_release_log, format_1_statements, rows_read_back_and_verify_after_the_upgrade,
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "verify-identity-upgrade-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("audit.sqlite").display());
+    let events = first_release_log();
+    let options: sqlx::sqlite::SqliteConnectOptions = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    first_migrations(sqlx::migrate!("migrations/sqlite"), 4)
+        .run(&pool)
+        .await
+        .unwrap();
+    let blob = |b: &[u8]| format!("X'{}'", hex::encode(b));
+    let writer = "0190aaaa-0000-7000-8000-000000000001";
+    let (statements, _) = format_1_statements(writer, &events, Schema::BeforeUpgrade, &blob);
+    for sql in statements {
+        sqlx::query(&sql).execute(&pool).await.expect(&sql);
+    }
+    pool.close().await;
+    let backend = audit::connect(&url)
+        .await
+        .expect("the upgrade migration runs");
+    let reader = backend.clone();
+    let test = async move { rows_read_back_and_verify_after_the_upgrade(&*reader, &events).await };
+    run_then(test, async move {
+        backend.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_rows_of_the_first_release_verify_after_the_upgrade_migration() {
+    use super::formats::{
+        Schema, first_release_log, format_1_statements, rows_read_back_and_verify_after_the_upgrade,
+    };
+    let url = std::env::var("VERIFY_IDENTITY_TEST_POSTGRES_URL")
+        .expect("VERIFY_IDENTITY_TEST_POSTGRES_URL is set for the PostgreSQL suite");
+    let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let scoped = format!("{url}{separator}options[search_path]={schema}");
+    let pool = sqlx::PgPool::connect(&scoped).await.unwrap();
+    first_migrations(sqlx::migrate!("migrations/postgres"), 4)
+        .run(&pool)
+        .await
+        .unwrap();
+    let events = first_release_log();
+    let blob = |b: &[u8]| format!("'\\x{}'::bytea", hex::encode(b));
+    let writer = "0190aaaa-0000-7000-8000-000000000001";
+    let (statements, _) = format_1_statements(writer, &events, Schema::BeforeUpgrade, &blob);
+    for sql in statements {
+        sqlx::query(&sql).execute(&pool).await.expect(&sql);
+    }
+    pool.close().await;
+    let backend = audit::connect(&scoped)
+        .await
+        .expect("the upgrade migration runs");
+    let reader = backend.clone();
+    let test = async move { rows_read_back_and_verify_after_the_upgrade(&*reader, &events).await };
+    run_then(test, async move {
+        backend.close().await;
+        sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    })
+    .await;
+}

@@ -1,0 +1,297 @@
+//! Rows as both databases return them, and what turns them back into events; the checks an
+//! event passes before it is written; database errors described without their content.
+
+use crate::audit::{
+    AuditError, EventType, Fingerprint, NewEvent, Registration, StoredEvent, comparisons,
+    encoding::{self, Columns},
+    legacy::{self, LegacyEvent, LegacyRow},
+    time_from_micros,
+};
+
+/// An event row as both databases return it: the columns of both formats.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    id: i64,
+    format: i32,
+    writer_id: String,
+    seq: i64,
+    event_type: String,
+    occurred_at_us: i64,
+    insurer_number: String,
+    verification_id: String,
+    decision: Option<String>,
+    hash: Vec<u8>,
+    /// Format 2: the encoding of the event's body fields.
+    body: Option<Vec<u8>>,
+    // Format 1 only, NULL in format 2 rows.
+    caller: Option<String>,
+    subject_id: Option<String>,
+    subject_kind: Option<String>,
+    request_id: Option<String>,
+    policy_version: Option<String>,
+    comparisons: Option<String>,
+    hold_reasons: Option<String>,
+    number_fp_key_id: Option<String>,
+    number_fp: Option<String>,
+    request_fp_key_id: Option<String>,
+    request_fp: Option<String>,
+    response: Option<Vec<u8>>,
+    prev_hash: Option<Vec<u8>>,
+    reason: Option<String>,
+}
+
+impl EventRow {
+    /// The stored event, or `Corrupt` naming the row (by id only) when a column cannot be read
+    /// back — which only tampering or a bug can cause.
+    pub(crate) fn into_stored(mut self) -> Result<StoredEvent, AuditError> {
+        let (id, seq) = (self.id, self.seq);
+        let writer_id = std::mem::take(&mut self.writer_id);
+        let corrupt = |what: &str| AuditError::Corrupt(format!("audit event {id}: {what}"));
+        let hash: crate::audit::Hash = self
+            .hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt("the hash is not 32 bytes"))?;
+        let (event, legacy) = match self.format {
+            encoding::FORMAT => {
+                let columns = Columns {
+                    kind: &self.event_type,
+                    occurred_at_us: self.occurred_at_us,
+                    insurer_number: &self.insurer_number,
+                    verification_id: &self.verification_id,
+                    decision: self.decision.as_deref().unwrap_or(""),
+                };
+                let body = self.body.as_deref().ok_or_else(|| corrupt("no body"))?;
+                (encoding::decode(&columns, body).map_err(corrupt)?, None)
+            }
+            1 => {
+                let row = self.into_legacy().map_err(corrupt)?;
+                let at = time_from_micros(row.event.occurred_at_us);
+                let event = legacy::to_event(&row.event, at).map_err(corrupt)?;
+                (event, Some(Box::new(row)))
+            }
+            _ => return Err(corrupt("unknown format")),
+        };
+        Ok(StoredEvent {
+            id,
+            writer_id,
+            seq,
+            hash,
+            event,
+            legacy,
+        })
+    }
+
+    /// The format 1 row, column by column.
+    fn into_legacy(self) -> Result<LegacyRow, &'static str> {
+        let event_type = EventType::parse(&self.event_type).ok_or("unknown event type")?;
+        let comparisons = comparisons::decode(self.comparisons.as_deref().unwrap_or(""))
+            .map_err(|_| "the comparisons are not valid JSON")?;
+        let hold_reasons: Vec<String> =
+            serde_json::from_str(self.hold_reasons.as_deref().unwrap_or(""))
+                .map_err(|_| "the hold reasons are not valid JSON")?;
+        let fingerprint = |key_id: Option<String>, mac: Option<String>| match (key_id, mac) {
+            (Some(key_id), Some(mac_hex)) => Ok(Some(Fingerprint { key_id, mac_hex })),
+            (None, None) => Ok(None),
+            _ => Err("half a fingerprint"),
+        };
+        let prev_hash = self
+            .prev_hash
+            .as_deref()
+            .and_then(|h| h.try_into().ok())
+            .ok_or("the prev_hash is not 32 bytes")?;
+        let missing = "a format 1 column is NULL";
+        Ok(LegacyRow {
+            prev_hash,
+            event: LegacyEvent {
+                event_type,
+                occurred_at_us: self.occurred_at_us,
+                caller: self.caller.ok_or(missing)?,
+                insurer_number: self.insurer_number,
+                subject_id: self.subject_id.ok_or(missing)?,
+                subject_kind: self.subject_kind.ok_or(missing)?,
+                request_id: self.request_id.ok_or(missing)?,
+                verification_id: self.verification_id,
+                decision: self.decision,
+                policy_version: self.policy_version.ok_or(missing)?,
+                comparisons,
+                hold_reasons,
+                number_fingerprint: fingerprint(self.number_fp_key_id, self.number_fp)?,
+                request_fingerprint: fingerprint(self.request_fp_key_id, self.request_fp)?,
+                response: self.response.ok_or(missing)?,
+                reason: self.reason,
+            },
+        })
+    }
+}
+
+/// A registration row as both databases return it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RegistrationRow {
+    insurer_number: String,
+    number_fp_key_id: String,
+    number_fp: String,
+    subject_id: String,
+    verification_id: String,
+    committed_at_us: i64,
+}
+
+impl From<RegistrationRow> for Registration {
+    fn from(r: RegistrationRow) -> Self {
+        Registration {
+            insurer_number: r.insurer_number,
+            number_fingerprint: Fingerprint {
+                key_id: r.number_fp_key_id,
+                mac_hex: r.number_fp,
+            },
+            subject_id: r.subject_id,
+            verification_id: r.verification_id,
+            committed_at: time_from_micros(r.committed_at_us),
+        }
+    }
+}
+
+/// Refuses events no database would store alike, or that the canonical encoding cannot hold:
+/// a NUL character (PostgreSQL rejects it in text, SQLite keeps it), a MAC that is not
+/// lowercase hex, a comparison the stream cannot encode. Checked before a batch is formed so
+/// one bad event never fails its batch-mates.
+pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
+    let mut texts = vec![
+        ("caller", e.caller()),
+        ("insurer_number", e.insurer_number()),
+        ("subject_id", e.subject_id()),
+        ("request_id", e.request_id()),
+        ("verification_id", e.verification_id()),
+    ];
+    match e {
+        NewEvent::Decided(d) => {
+            texts.push(("policy_version", &d.policy_version));
+            for c in &d.comparisons {
+                texts.extend(c.rules.iter().map(|r| ("comparisons", r.as_str())));
+                if !encoding::comparison_fits(c) {
+                    return Err(AuditError::Invalid(
+                        "a comparison has too many rules or too large a candidate index".into(),
+                    ));
+                }
+            }
+        }
+        NewEvent::CommitAccepted(c) => texts.push(("commit_id", &c.commit_id)),
+        NewEvent::CommitRefused(_) => {}
+        NewEvent::HoldResolved(r) => texts.extend([
+            ("operator_id", r.operator_id.as_str()),
+            ("note", &r.note),
+            (
+                "replaced_by_verification_id",
+                &r.replaced_by_verification_id,
+            ),
+        ]),
+        NewEvent::AccessDenied(a) => texts.extend([("rpc", a.rpc.as_str()), ("reason", &a.reason)]),
+    }
+    for (what, fp) in [
+        ("number_fingerprint", e.number_fingerprint()),
+        ("request_fingerprint", e.request_fingerprint()),
+    ] {
+        if let Some(fp) = fp {
+            texts.push((what, fp.key_id.as_str()));
+            let canonical =
+                hex::decode(&fp.mac_hex).is_ok_and(|mac| hex::encode(mac) == fp.mac_hex);
+            if !canonical {
+                return Err(AuditError::Invalid(format!("{what} is not lowercase hex")));
+            }
+        }
+    }
+    match texts.iter().find(|(_, text)| text.contains('\0')) {
+        Some((what, _)) => Err(AuditError::Invalid(format!(
+            "{what} contains a NUL character"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A description of a database error that carries no event content: the error's kind and,
+/// for errors the database raised, its SQLSTATE code and constraint name — never its message
+/// or detail, which can quote values (PostgreSQL's "Key (…)=(…) already exists").
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => {
+            let code = db
+                .code()
+                .map_or_else(|| "none".to_string(), |c| c.into_owned());
+            match db.constraint() {
+                Some(constraint) => {
+                    format!("database error (code {code}, constraint {constraint})")
+                }
+                None => format!("database error (code {code})"),
+            }
+        }
+        sqlx::Error::Io(io) => format!("i/o error ({})", io.kind()),
+        sqlx::Error::Tls(_) => "TLS error".into(),
+        sqlx::Error::Protocol(_) => "protocol error".into(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a database connection".into(),
+        sqlx::Error::PoolClosed => "the connection pool is closed".into(),
+        sqlx::Error::WorkerCrashed => "the database worker crashed".into(),
+        sqlx::Error::RowNotFound => "an expected row is missing".into(),
+        sqlx::Error::Configuration(_) => "configuration error".into(),
+        sqlx::Error::ColumnDecode { index, .. } => format!("cannot decode column {index}"),
+        sqlx::Error::Encode(_) => "cannot encode a value".into(),
+        sqlx::Error::Decode(_) => "cannot decode a value".into(),
+        _ => "database error".into(),
+    }
+}
+
+/// `Unavailable` with a content-free description of `e`.
+pub(crate) fn unavailable(e: &sqlx::Error) -> AuditError {
+    AuditError::Unavailable(describe(e))
+}
+
+/// Reads and decodes rows, mapping failures the way every read path does.
+pub(crate) fn decode_rows(
+    rows: Result<Vec<EventRow>, sqlx::Error>,
+) -> Result<Vec<StoredEvent>, AuditError> {
+    rows.map_err(|e| unavailable(&e))?
+        .into_iter()
+        .map(EventRow::into_stored)
+        .collect()
+}
+
+/// A migration failure: `Config` (the schema does not match this build), described without
+/// database messages.
+pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> AuditError {
+    match e {
+        sqlx::migrate::MigrateError::Execute(e) => {
+            AuditError::Unavailable(format!("running the migrations failed: {}", describe(&e)))
+        }
+        other => AuditError::Config(format!("the audit schema does not match: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Decided, tests_support};
+
+    #[test]
+    fn an_event_with_a_nul_character_is_invalid_and_the_error_names_only_the_field() {
+        let mut d = Decided {
+            subject_id: "secret\0subject".into(),
+            ..tests_support::decided()
+        };
+        let err = validate(&NewEvent::Decided(d.clone())).unwrap_err();
+        assert_eq!(
+            err,
+            AuditError::Invalid("subject_id contains a NUL character".into())
+        );
+        d.subject_id = "fine".into();
+        assert_eq!(validate(&NewEvent::Decided(d.clone())), Ok(()));
+        d.request_fingerprint.as_mut().unwrap().key_id = "k\0".into();
+        assert!(validate(&NewEvent::Decided(d.clone())).is_err());
+        d.request_fingerprint = Some(Fingerprint {
+            key_id: "k".into(),
+            mac_hex: "ABCD".into(),
+        });
+        assert!(validate(&NewEvent::Decided(d)).is_err(), "not lowercase");
+        for e in tests_support::one_of_each() {
+            assert_eq!(validate(&e), Ok(()), "{e:?}");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! The SQL both backends run, written once: `$n` placeholders, row values and
+//! `ON CONFLICT … RETURNING` work on SQLite and PostgreSQL alike.
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use crate::audit::{NewEvent, micros_since_epoch, store::PlannedRow};
+
+/// Rows per multi-row INSERT. An event row binds 10 parameters: 1,000 rows stay well under
+/// both SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
+pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// The columns an event row is read back with, in [`EventRow`](crate::audit::rows::EventRow)
+/// order: the columns of both formats (the format 1 ones are NULL in format 2 rows).
+macro_rules! event_columns {
+    () => {
+        "id, format, writer_id, seq, event_type, occurred_at_us, insurer_number, \
+         verification_id, decision, hash, body, caller, subject_id, subject_kind, request_id, \
+         policy_version, comparisons, hold_reasons, number_fp_key_id, number_fp, \
+         request_fp_key_id, request_fp, response, prev_hash, reason"
+    };
+}
+
+/// Reads one decision by verification id.
+pub(crate) const SELECT_VERIFICATION: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events \
+     WHERE insurer_number = $1 AND verification_id = $2 AND event_type = 'verification.decided' \
+     ORDER BY id LIMIT 1"
+);
+
+/// Reads one decision by idempotency key, through the key table.
+pub(crate) const SELECT_BY_REQUEST: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events \
+     WHERE insurer_number = $1 AND event_type = 'verification.decided' \
+      AND verification_id = (SELECT verification_id FROM verification_requests \
+       WHERE insurer_number = $1 AND request_id = $2) \
+     ORDER BY id LIMIT 1"
+);
+
+/// Reads every event in chain order.
+pub(crate) const SELECT_CHAINS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events ORDER BY writer_id, seq"
+);
+
+/// Reads every event of one verification, oldest first.
+pub(crate) const SELECT_VERIFICATION_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events WHERE insurer_number = $1 AND verification_id = $2 ORDER BY id"
+);
+
+/// Reads events in row order after a row id, optionally of one insurer (`$1`, or NULL for
+/// all) and from a time on (`$2` whole microseconds): what `audit export` pages through.
+pub(crate) const SELECT_EXPORT: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events \
+     WHERE ($1 IS NULL OR insurer_number = $1) AND occurred_at_us >= $2 AND id > $3 \
+     ORDER BY id LIMIT $4"
+);
+
+/// Open holds of one insurer after a row id, oldest first.
+pub(crate) const SELECT_OPEN_HOLDS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events e \
+     WHERE e.insurer_number = $1 AND e.event_type = 'verification.decided' \
+      AND e.decision = 'hold' AND e.id > $2 \
+      AND NOT EXISTS (SELECT 1 FROM hold_resolutions h \
+       WHERE h.insurer_number = e.insurer_number AND h.verification_id = e.verification_id) \
+     ORDER BY e.id LIMIT $3"
+);
+
+/// Closes a hold; an already closed one inserts nothing.
+pub(crate) const INSERT_HOLD_RESOLUTION: &str = "INSERT INTO hold_resolutions \
+     (insurer_number, verification_id, resolved_at_us) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+/// Claims a registration; a conflict on either UNIQUE constraint inserts nothing.
+pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
+     (insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+
+/// The columns of a registration, in `RegistrationRow` order.
+const REGISTRATION_COLUMNS: &str =
+    "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us";
+
+/// The end of one writer's chain: its last `(seq, hash)`.
+pub(crate) const SELECT_CHAIN_TAIL: &str =
+    "SELECT seq, hash FROM audit_events WHERE writer_id = $1 ORDER BY seq DESC LIMIT 1";
+
+/// Whether the audit table answers: the health check.
+pub(crate) const PING: &str = "SELECT 1 FROM audit_events LIMIT 1";
+
+/// The multi-row INSERT of idempotency keys for `claims`, returning the keys that were new.
+///
+/// The request's fingerprint is not stored here: it is in the decision's own event, where a
+/// replay reads it (the columns stay for keys written by the first release).
+pub(crate) fn claim_requests_query<'a, DB>(claims: &[&'a NewEvent]) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "INSERT INTO verification_requests (insurer_number, request_id, verification_id) ",
+    );
+    qb.push_values(claims, |mut b, e| {
+        b.push_bind(e.insurer_number())
+            .push_bind(e.request_id())
+            .push_bind(e.verification_id());
+    });
+    qb.push(
+        " ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id",
+    );
+    qb
+}
+
+/// `(insurer, number fingerprint MAC, subject id)`: what a registration lookup asks about.
+pub(crate) type RegistrationProbe<'a> = (&'a str, &'a str, &'a str);
+
+/// The registrations holding any probed (insurer, number) or (insurer, subject): one SELECT
+/// per unique constraint, each an index lookup per probe.
+pub(crate) fn registrations_query<'a, DB>(probes: &[RegistrationProbe<'a>]) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE (insurer_number, number_fp) IN ("
+    ));
+    qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
+        b.push_bind(*insurer).push_bind(*number_fp);
+    });
+    qb.push(format!(
+        ") UNION SELECT {REGISTRATION_COLUMNS} FROM registrations \
+         WHERE (insurer_number, subject_id) IN ("
+    ));
+    qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
+        b.push_bind(*insurer).push_bind(*subject_id);
+    });
+    qb.push(")");
+    qb
+}
+
+/// The lookup of stored verification ids for (insurer, request id) keys.
+///
+/// `(a, b) IN (VALUES …)` because SQLite accepts a row value on the left of IN only with a
+/// subquery on the right; PostgreSQL accepts it too.
+pub(crate) fn existing_ids_query<'a, DB>(keys: &[(&'a str, &'a str)]) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "SELECT insurer_number, request_id, verification_id FROM verification_requests \
+         WHERE (insurer_number, request_id) IN (",
+    );
+    qb.push_values(keys, |mut b, (insurer, request)| {
+        b.push_bind(*insurer).push_bind(*request);
+    });
+    qb.push(")");
+    qb
+}
+
+/// The multi-row INSERT of planned event rows (format 2), returning `(seq, id)` per row
+/// (matched by seq: neither database promises RETURNING in VALUES order).
+pub(crate) fn insert_events_query<'a, DB>(
+    writer_id: &'a str,
+    rows: &'a [PlannedRow<'a>],
+) -> QueryBuilder<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+    Option<&'a str>: Encode<'a, DB> + Type<DB>,
+    i64: Encode<'a, DB> + Type<DB>,
+    i32: Encode<'a, DB> + Type<DB>,
+    &'a [u8]: Encode<'a, DB> + Type<DB>,
+{
+    let mut qb = QueryBuilder::new(
+        "INSERT INTO audit_events (writer_id, seq, format, event_type, occurred_at_us, \
+         insurer_number, verification_id, decision, hash, body) ",
+    );
+    qb.push_values(rows, |mut b, row| {
+        let e = row.event;
+        b.push_bind(writer_id)
+            .push_bind(row.seq)
+            .push_bind(crate::audit::encoding::FORMAT)
+            .push_bind(e.event_type().as_str())
+            .push_bind(micros_since_epoch(e.occurred_at()))
+            .push_bind(e.insurer_number())
+            .push_bind(e.verification_id())
+            .push_bind(e.decision().map(|d| d.id()))
+            .push_bind(row.hash.as_slice())
+            .push_bind(row.body.as_slice());
+    });
+    qb.push(" RETURNING seq, id");
+    qb
+}

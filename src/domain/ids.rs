@@ -1,0 +1,174 @@
+//! The identifiers every request carries, validated once at the edge: a handler that holds one
+//! of these never checks it again. Parsing errors describe the problem, never the value.
+
+use std::{
+    fmt,
+    time::{Duration, SystemTime},
+};
+
+/// How long an insurer has to register after receiving the form (資格取得届): 5 days.
+pub const REGISTRATION_PERIOD: Duration = Duration::from_secs(5 * 24 * 60 * 60);
+
+/// When a form received at `received_at` must have been registered.
+pub fn register_by(received_at: SystemTime) -> SystemTime {
+    received_at + REGISTRATION_PERIOD
+}
+
+/// The longest idempotency key or subject id accepted, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+
+/// Why an identifier was refused. The message never quotes the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Empty (or only spaces).
+    #[error("is required")]
+    Missing,
+    /// Not 8 ASCII digits.
+    #[error("must be 8 digits (保険者番号)")]
+    NotAnInsurerNumber,
+    /// Longer than [`MAX_ID_CHARS`].
+    #[error("is longer than 128 characters")]
+    TooLong,
+    /// Holds a control character.
+    #[error("contains a control character")]
+    ControlCharacter,
+}
+
+/// A 保険者番号: 8 ASCII digits. Every lookup is scoped by one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InsurerNumber(String);
+
+impl InsurerNumber {
+    /// Whether `s` is an insurer number.
+    pub fn is_valid(s: &str) -> bool {
+        s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    /// The insurer number `s`.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if Self::is_valid(s) {
+            Ok(InsurerNumber(s.to_owned()))
+        } else {
+            Err(IdError::NotAnInsurerNumber)
+        }
+    }
+
+    /// The 8 digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The service's id for one verification (its decision and what followed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VerificationId(String);
+
+impl VerificationId {
+    /// A verification id: anything not blank (an unknown one is simply not found).
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.trim().is_empty() {
+            Err(IdError::Missing)
+        } else {
+            Ok(VerificationId(s.to_owned()))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The caller's idempotency key for a Verify.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// A request id: not empty, at most [`MAX_ID_CHARS`] characters, no control characters.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        bounded(s)?;
+        Ok(RequestId(s.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The insurer's own id for the person. Linkable to a person, so its `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SubjectId(String);
+
+impl SubjectId {
+    /// A subject id: not blank.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.trim().is_empty() {
+            Err(IdError::Missing)
+        } else {
+            Ok(SubjectId(s.to_owned()))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SubjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SubjectId(<redacted>)")
+    }
+}
+
+/// The checks of an id a caller chooses freely.
+pub fn bounded(s: &str) -> Result<(), IdError> {
+    if s.is_empty() {
+        Err(IdError::Missing)
+    } else if s.chars().count() > MAX_ID_CHARS {
+        Err(IdError::TooLong)
+    } else if s.chars().any(char::is_control) {
+        Err(IdError::ControlCharacter)
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_insurer_number_is_exactly_eight_ascii_digits() {
+        assert!(InsurerNumber::parse("32130011").is_ok());
+        for bad in ["", "3213001", "321300111", "3213001a", "３２１３００１１"] {
+            assert_eq!(
+                InsurerNumber::parse(bad),
+                Err(IdError::NotAnInsurerNumber),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_refuse_blank_long_and_control_values_without_quoting_them() {
+        assert_eq!(VerificationId::parse("  "), Err(IdError::Missing));
+        assert_eq!(SubjectId::parse(""), Err(IdError::Missing));
+        assert_eq!(RequestId::parse(&"x".repeat(129)), Err(IdError::TooLong));
+        assert_eq!(RequestId::parse("a\nb"), Err(IdError::ControlCharacter));
+        assert_eq!(
+            format!("{:?}", SubjectId::parse("1234-567-01").unwrap()),
+            "SubjectId(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn the_registration_deadline_is_five_days_after_receipt() {
+        let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let by = register_by(received)
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(by, Duration::from_secs(1_000 + 432_000));
+    }
+}

@@ -1,0 +1,624 @@
+//! Between the contract's messages and the domain: parse at the edge into validated domain
+//! types, and turn decisions back into messages.
+//!
+//! Validation errors name the offending field by its path in the request
+//! (`candidates[1].fields.birth_date`) and describe the problem without quoting the value: the
+//! value is personal data.
+
+use std::time::{Duration, SystemTime};
+
+use crate::{
+    audit::Decided,
+    domain::{
+        Field, MatchClass, Stage,
+        compare::Record,
+        gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
+        ids::{self, IdError, InsurerNumber, SubjectId, VerificationId},
+        number::{IndividualNumber, NumberError},
+        subject::SubjectKind,
+        text::chars,
+    },
+    grpc::pb,
+};
+
+/// The longest value accepted per field, in characters. Generous for real data (the longest
+/// Japanese addresses with building names run to about 120 characters) and small enough that
+/// a request cannot make the service fold megabytes.
+pub const MAX_FIELD_CHARS: [usize; 5] = [100, 100, 40, 16, 300];
+/// The most candidates accepted in one request. A 5情報 lookup returns zero or one person in
+/// practice; a handful means the query was weak; dozens means something upstream is broken.
+pub const MAX_CANDIDATES: usize = 20;
+pub use crate::domain::ids::{MAX_ID_CHARS, REGISTRATION_PERIOD};
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field's path in the request, e.g. `candidates[0].individual_number`.
+    pub field: String,
+    /// What is wrong, without the value.
+    pub description: String,
+}
+
+impl std::fmt::Display for FieldViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.description)
+    }
+}
+
+/// Whether the caller's identifiers are required (the service) or optional (a local check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifiers {
+    /// request_id and insurer_number must be present.
+    Required,
+    /// They may be empty; when present they are still validated.
+    Optional,
+}
+
+/// Whether `s` is a 保険者番号: 8 ASCII digits. The one definition every edge check uses.
+pub fn is_insurer_number(s: &str) -> bool {
+    InsurerNumber::is_valid(s)
+}
+
+/// Validates a request and converts it into a domain case.
+pub fn case_from_request(
+    req: &pb::VerifyRequest,
+    identifiers: Identifiers,
+) -> Result<Case, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let required = identifiers == Identifiers::Required;
+    check_id(&mut v, "request_id", &req.request_id, required);
+    if req.insurer_number.is_empty() {
+        if required {
+            violation(&mut v, "insurer_number", "is required");
+        }
+    } else if let Err(e) = InsurerNumber::parse(&req.insurer_number) {
+        violation(&mut v, "insurer_number", &e.to_string());
+    }
+    check_id(&mut v, "subject_id", &req.subject_id, false);
+    if pb::SubjectKind::try_from(req.subject_kind).is_err() {
+        violation(&mut v, "subject_kind", "is not a known SubjectKind");
+    }
+
+    let declared = record(&mut v, "declared", req.declared.as_ref());
+    let query = req.query.as_ref().map(|q| record(&mut v, "query", Some(q)));
+    if req.candidates.len() > MAX_CANDIDATES {
+        violation(
+            &mut v,
+            "candidates",
+            &format!(
+                "has {} entries; at most {MAX_CANDIDATES} are accepted",
+                req.candidates.len()
+            ),
+        );
+    }
+    let candidates = req
+        .candidates
+        .iter()
+        .take(MAX_CANDIDATES)
+        .enumerate()
+        .map(|(i, c)| {
+            let record = record(
+                &mut v,
+                &format!("candidates[{i}].fields"),
+                c.fields.as_ref(),
+            );
+            let path = format!("candidates[{i}].individual_number");
+            let number = match IndividualNumber::parse(&c.individual_number) {
+                Err(NumberError::Empty) => {
+                    violation(&mut v, &path, "is required for every candidate");
+                    Err(NumberError::Empty)
+                }
+                Err(NumberError::NotADigit) => {
+                    violation(&mut v, &path, "may contain only digits, spaces and hyphens");
+                    Err(NumberError::NotADigit)
+                }
+                other => other,
+            };
+            Candidate { record, number }
+        })
+        .collect();
+    let declared_number = match IndividualNumber::parse(&req.declared_individual_number) {
+        Err(NumberError::Empty) => None,
+        Err(NumberError::NotADigit) => {
+            violation(
+                &mut v,
+                "declared_individual_number",
+                "may contain only digits, spaces and hyphens",
+            );
+            None
+        }
+        other => Some(other),
+    };
+    if let Some(ts) = &req.received_at {
+        if !(0..=253_402_300_799).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos) {
+            violation(&mut v, "received_at", "is not a valid timestamp");
+        }
+    }
+    if v.is_empty() {
+        Ok(Case {
+            declared,
+            query,
+            candidates,
+            declared_number,
+        })
+    } else {
+        Err(v)
+    }
+}
+
+fn violation(v: &mut Vec<FieldViolation>, field: &str, description: &str) {
+    v.push(FieldViolation {
+        field: field.to_owned(),
+        description: description.to_owned(),
+    });
+}
+
+fn check_id(v: &mut Vec<FieldViolation>, field: &str, value: &str, required: bool) {
+    match ids::bounded(value) {
+        Ok(()) => {}
+        Err(IdError::Missing) if !required => {}
+        Err(e) => violation(v, field, &e.to_string()),
+    }
+}
+
+fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<&pb::FiveFields>) -> Record {
+    let Some(f) = fields else {
+        return Record::default();
+    };
+    let record = Record {
+        kanji_name: f.kanji_name.clone(),
+        kana_name: f.kana_name.clone(),
+        birth_date: f.birth_date.clone(),
+        sex: f.sex.clone(),
+        address: f.address.clone(),
+    };
+    for field in Field::ALL {
+        let value = record.get(field);
+        let max = MAX_FIELD_CHARS[field as usize];
+        if value.chars().count() > max {
+            violation(
+                v,
+                &format!("{path}.{}", field.as_str()),
+                &format!("is longer than {max} characters"),
+            );
+        } else if value.chars().any(chars::is_control) {
+            violation(
+                v,
+                &format!("{path}.{}", field.as_str()),
+                "contains a control character",
+            );
+        }
+    }
+    record
+}
+
+/// The contract's enum value for a decision.
+pub fn decision_to_pb(kind: DecisionKind) -> pb::Decision {
+    match kind {
+        DecisionKind::Register => pb::Decision::Register,
+        DecisionKind::Hold => pb::Decision::Hold,
+        DecisionKind::Return => pb::Decision::Return,
+    }
+}
+
+/// The contract's enum value for a field.
+pub fn field_to_pb(field: Field) -> pb::Field {
+    match field {
+        Field::KanjiName => pb::Field::KanjiName,
+        Field::KanaName => pb::Field::KanaName,
+        Field::BirthDate => pb::Field::BirthDate,
+        Field::Sex => pb::Field::Sex,
+        Field::Address => pb::Field::Address,
+    }
+}
+
+/// The contract's enum value for a stage.
+pub fn stage_to_pb(stage: Stage) -> pb::Stage {
+    match stage {
+        Stage::DeclaredVsQuery => pb::Stage::DeclaredVsQuery,
+        Stage::QueryVsCandidate => pb::Stage::QueryVsCandidate,
+        Stage::DeclaredVsCandidate => pb::Stage::DeclaredVsCandidate,
+    }
+}
+
+/// The contract's enum value for a class.
+pub fn class_to_pb(class: MatchClass) -> pb::MatchClass {
+    match class {
+        MatchClass::Exact => pb::MatchClass::Exact,
+        MatchClass::Notation => pb::MatchClass::Notation,
+        MatchClass::Variant => pb::MatchClass::Variant,
+        MatchClass::Mismatch => pb::MatchClass::Mismatch,
+        MatchClass::Missing => pb::MatchClass::Missing,
+        MatchClass::Unparseable => pb::MatchClass::Unparseable,
+    }
+}
+
+/// The contract's enum value for a hold reason.
+pub fn hold_reason_to_pb(reason: HoldReason) -> pb::HoldReason {
+    match reason {
+        HoldReason::FieldDiffers => pb::HoldReason::FieldDiffers,
+        HoldReason::NoCandidate => pb::HoldReason::NoCandidate,
+        HoldReason::MultipleCandidates => pb::HoldReason::MultipleCandidates,
+        HoldReason::InvalidCheckDigit => pb::HoldReason::InvalidCheckDigit,
+        HoldReason::DeclaredNumberDiffers => pb::HoldReason::DeclaredNumberDiffers,
+        HoldReason::QueryIncomplete => pb::HoldReason::QueryIncomplete,
+        HoldReason::NumberRegisteredToAnotherSubject => {
+            pb::HoldReason::NumberRegisteredToAnotherSubject
+        }
+        HoldReason::SubjectHasAnotherNumber => pb::HoldReason::SubjectHasAnotherNumber,
+    }
+}
+
+/// The domain's hold reason for the contract's enum value; `None` for `UNSPECIFIED`.
+pub fn hold_reason_from_pb(reason: pb::HoldReason) -> Option<HoldReason> {
+    HoldReason::ALL
+        .into_iter()
+        .find(|r| hold_reason_to_pb(*r) == reason)
+}
+
+/// The contract's enum value for a resolution.
+pub fn resolution_to_pb(r: Resolution) -> pb::Resolution {
+    match r {
+        Resolution::Requeried => pb::Resolution::Requeried,
+        Resolution::NumberFromPerson => pb::Resolution::NumberFromPerson,
+        Resolution::Withdrawn => pb::Resolution::Withdrawn,
+    }
+}
+
+/// The domain's resolution for the contract's enum value; `None` for `UNSPECIFIED`.
+pub fn resolution_from_pb(r: pb::Resolution) -> Option<Resolution> {
+    Resolution::ALL
+        .into_iter()
+        .find(|x| resolution_to_pb(*x) == r)
+}
+
+/// The contract's enum value for a subject kind.
+pub fn subject_kind_to_pb(kind: SubjectKind) -> pb::SubjectKind {
+    match kind {
+        SubjectKind::Unspecified => pb::SubjectKind::Unspecified,
+        SubjectKind::Member => pb::SubjectKind::Member,
+        SubjectKind::Dependent => pb::SubjectKind::Dependent,
+    }
+}
+
+/// The domain's subject kind for the contract's enum value.
+pub fn subject_kind_from_pb(kind: pb::SubjectKind) -> SubjectKind {
+    match kind {
+        pb::SubjectKind::Unspecified => SubjectKind::Unspecified,
+        pb::SubjectKind::Member => SubjectKind::Member,
+        pb::SubjectKind::Dependent => SubjectKind::Dependent,
+    }
+}
+
+/// When the insurer must have registered: the form's receipt plus the registration period.
+pub fn register_by(request: &pb::VerifyRequest) -> Option<SystemTime> {
+    let received = request.received_at.as_ref()?;
+    let seconds = u64::try_from(received.seconds).ok()?;
+    let nanos = u32::try_from(received.nanos).ok()?;
+    Some(ids::register_by(
+        SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos),
+    ))
+}
+
+/// The response a stored decision was answered with, rebuilt from the event: a replay and
+/// GetVerification return exactly what the caller got.
+pub fn response_from_decided(d: &Decided) -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        verification_id: d.verification_id.clone(),
+        request_id: d.request_id.clone(),
+        error: None,
+        decision: decision_to_pb(d.decision).into(),
+        comparisons: d
+            .comparisons
+            .iter()
+            .map(|c| pb::FieldComparison {
+                stage: stage_to_pb(c.stage).into(),
+                field: field_to_pb(c.field).into(),
+                match_class: class_to_pb(c.class).into(),
+                rules: c.rules.clone(),
+                candidate_index: c.candidate_index,
+            })
+            .collect(),
+        hold_reasons: d
+            .hold_reasons
+            .iter()
+            .map(|&r| hold_reason_to_pb(r).into())
+            .collect(),
+        fields_to_complete: d
+            .fields_to_complete
+            .iter()
+            .map(|&f| field_to_pb(f).into())
+            .collect(),
+        selected_candidate: d
+            .selected_candidate
+            .map_or(-1, |i| i32::try_from(i).unwrap_or(i32::MAX)),
+        decided_at: Some(timestamp(d.occurred_at)),
+        register_by: d.register_by.map(timestamp),
+    }
+}
+
+/// Builds the response for a decision.
+pub fn response_from_decision(
+    decision: &Decision,
+    verification_id: String,
+    decided_at: SystemTime,
+    request: &pb::VerifyRequest,
+) -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        verification_id,
+        request_id: request.request_id.clone(),
+        error: None,
+        decision: decision_to_pb(decision.kind).into(),
+        comparisons: decision
+            .comparisons
+            .iter()
+            .map(|c| pb::FieldComparison {
+                stage: stage_to_pb(c.stage).into(),
+                field: field_to_pb(c.field).into(),
+                match_class: class_to_pb(c.comparison.class).into(),
+                rules: c.comparison.rules.ids().map(str::to_owned).collect(),
+                candidate_index: c.candidate_index as u32,
+            })
+            .collect(),
+        hold_reasons: decision
+            .hold_reasons
+            .iter()
+            .map(|&r| hold_reason_to_pb(r).into())
+            .collect(),
+        fields_to_complete: decision
+            .fields_to_complete
+            .iter()
+            .map(|&f| field_to_pb(f).into())
+            .collect(),
+        selected_candidate: decision.selected_candidate.map_or(-1, |i| i as i32),
+        decided_at: Some(timestamp(decided_at)),
+        register_by: register_by(request).map(timestamp),
+    }
+}
+
+/// A `SystemTime` as a protobuf timestamp.
+pub fn timestamp(t: SystemTime) -> pbjson_types::Timestamp {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    pbjson_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// Records the violation of `field` if `parsed` failed; the value if it did not.
+fn field<T>(v: &mut Vec<FieldViolation>, field: &str, parsed: Result<T, IdError>) -> Option<T> {
+    parsed.map_err(|e| violation(v, field, &e.to_string())).ok()
+}
+
+/// A GetVerification request, parsed.
+#[derive(Debug, Clone)]
+pub struct GetVerification {
+    /// Whose verification.
+    pub insurer: InsurerNumber,
+    /// Which.
+    pub verification_id: VerificationId,
+}
+
+/// Parses a GetVerification request.
+pub fn parse_get_verification(
+    r: &pb::GetVerificationRequest,
+) -> Result<GetVerification, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    match (insurer, verification_id) {
+        (Some(insurer), Some(verification_id)) => Ok(GetVerification {
+            insurer,
+            verification_id,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// A CommitRegistration request, parsed.
+#[derive(Debug, Clone)]
+pub struct CommitRegistration {
+    /// Whose verification.
+    pub insurer: InsurerNumber,
+    /// The register decision to commit against.
+    pub verification_id: VerificationId,
+    /// Who the number is for.
+    pub subject_id: SubjectId,
+    /// The number to register (its `Debug` never shows the digits).
+    pub number: IndividualNumber,
+    /// The encoded request, fingerprinted for the audit log (it holds the number).
+    pub content: Vec<u8>,
+}
+
+/// Parses a CommitRegistration request.
+pub fn parse_commit(
+    r: &pb::CommitRegistrationRequest,
+) -> Result<CommitRegistration, Vec<FieldViolation>> {
+    use prost::Message;
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let subject_id = field(&mut v, "subject_id", SubjectId::parse(&r.subject_id));
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    let number = IndividualNumber::parse(&r.individual_number)
+        // The error names what is wrong, never the digits.
+        .map_err(|e| violation(&mut v, "individual_number", &e.to_string()))
+        .ok();
+    match (insurer, verification_id, subject_id, number) {
+        (Some(insurer), Some(verification_id), Some(subject_id), Some(number)) => {
+            Ok(CommitRegistration {
+                insurer,
+                verification_id,
+                subject_id,
+                number,
+                content: r.encode_to_vec(),
+            })
+        }
+        _ => Err(v),
+    }
+}
+
+/// A ResolveHold request, parsed.
+#[derive(Debug, Clone)]
+pub struct ResolveHold {
+    /// Whose hold.
+    pub insurer: InsurerNumber,
+    /// The held verification.
+    pub verification_id: VerificationId,
+    /// How it is closed.
+    pub resolution: Resolution,
+    /// For a re-query: the verification that replaces the held one (never the held one).
+    pub replaced_by: Option<VerificationId>,
+    /// Who closes it.
+    pub operator_id: String,
+    /// The operator's note.
+    pub note: String,
+}
+
+/// Parses a ResolveHold request.
+pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    if r.operator_id.trim().is_empty() {
+        violation(&mut v, "operator_id", "is required");
+    }
+    let resolution = pb::Resolution::try_from(r.resolution)
+        .ok()
+        .and_then(resolution_from_pb);
+    if resolution.is_none() {
+        violation(
+            &mut v,
+            "resolution",
+            "must be REQUERIED, NUMBER_FROM_PERSON or WITHDRAWN",
+        );
+    }
+    let mut replaced_by = None;
+    if resolution == Some(Resolution::Requeried) {
+        replaced_by = field(
+            &mut v,
+            "replaced_by_verification_id",
+            VerificationId::parse(&r.replaced_by_verification_id).map_err(|_| IdError::Missing),
+        );
+        if replaced_by.is_none() {
+            // `field` said "is required"; say for what.
+            v.pop();
+            violation(
+                &mut v,
+                "replaced_by_verification_id",
+                "is required for RESOLUTION_REQUERIED",
+            );
+        }
+        if r.replaced_by_verification_id == r.verification_id {
+            violation(
+                &mut v,
+                "replaced_by_verification_id",
+                "must name another verification",
+            );
+        }
+    }
+    match (insurer, verification_id, resolution) {
+        (Some(insurer), Some(verification_id), Some(resolution)) if v.is_empty() => {
+            Ok(ResolveHold {
+                insurer,
+                verification_id,
+                resolution,
+                replaced_by,
+                operator_id: r.operator_id.clone(),
+                note: r.note.clone(),
+            })
+        }
+        _ => Err(v),
+    }
+}
+
+/// ListHolds' page size when the caller gives none.
+const DEFAULT_PAGE_SIZE: usize = 50;
+/// The largest page ListHolds returns, whatever the caller asks.
+const MAX_PAGE_SIZE: usize = 500;
+/// Prefix of page tokens, so a token from another API is refused rather than misread.
+const TOKEN_PREFIX: &str = "holds-after:";
+
+/// A ListHolds request, parsed.
+#[derive(Debug, Clone)]
+pub struct ListHolds {
+    /// Whose holds.
+    pub insurer: InsurerNumber,
+    /// At most this many.
+    pub page_size: usize,
+    /// After this row id (0 for the first page).
+    pub after: i64,
+    /// Only holds with one of these reasons (all when empty).
+    pub reasons: Vec<HoldReason>,
+    /// Only holds past their registration deadline.
+    pub overdue_only: bool,
+}
+
+/// Parses a ListHolds request.
+pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    let page_size = match r.page_size {
+        0 => DEFAULT_PAGE_SIZE,
+        n if n < 0 => {
+            violation(&mut v, "page_size", "must not be negative");
+            DEFAULT_PAGE_SIZE
+        }
+        n => usize::try_from(n)
+            .unwrap_or(MAX_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE),
+    };
+    let after = if r.page_token.is_empty() {
+        Some(0)
+    } else {
+        hex::decode(&r.page_token)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix(TOKEN_PREFIX)?.parse::<i64>().ok())
+    };
+    if after.is_none() {
+        violation(&mut v, "page_token", "is not a token from ListHolds");
+    }
+    match (insurer, after) {
+        (Some(insurer), Some(after)) if v.is_empty() => Ok(ListHolds {
+            insurer,
+            page_size,
+            after,
+            reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
+            overdue_only: r.overdue_only,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// The ListHolds page token that continues after row `id`.
+pub fn page_token(id: i64) -> String {
+    hex::encode(format!("{TOKEN_PREFIX}{id}"))
+}
