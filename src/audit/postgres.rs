@@ -75,14 +75,29 @@ impl AuditBackend for PostgresBackend {
         chain: &mut ChainState,
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
-        let result = match self.pool.begin().await {
-            Ok(tx) => store::append_in(PgTx(tx), chain, events).await,
-            Err(e) => Err(e),
-        };
-        result.map_err(|e| {
-            chain.mark_uncertain();
-            rows::unavailable(&e)
-        })
+        let mut retries = 0;
+        loop {
+            let result = match self.pool.begin().await {
+                Ok(tx) => store::append_in(PgTx(tx), chain, events).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                // Two replicas whose batches claim the same keys in different orders (two
+                // commit races, one on each) deadlock; PostgreSQL aborts one transaction whole,
+                // so nothing of it was written and `chain` is still exact: run it again, and
+                // its claims then meet the other's committed rows as ordinary conflicts.
+                Err(e) if retries < CONFLICT_RETRIES && is_transient_conflict(&e) => {
+                    retries += 1;
+                    tracing::debug!(retries, "audit batch aborted by a conflict; retrying");
+                }
+                other => {
+                    return other.map_err(|e| {
+                        chain.mark_uncertain();
+                        rows::unavailable(&e)
+                    });
+                }
+            }
+        }
     }
 
     async fn find_verification(
@@ -212,6 +227,17 @@ impl AuditBackend for PostgresBackend {
                 .expect("drop trigger");
         }
     }
+}
+
+/// How often a batch aborted by a deadlock or a serialization failure is run again.
+const CONFLICT_RETRIES: usize = 5;
+
+/// A deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the whole
+/// transaction back, and running it again is safe.
+fn is_transient_conflict(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 /// One append transaction on PostgreSQL.

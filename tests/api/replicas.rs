@@ -21,7 +21,7 @@ on_both_backends_process!(two_replicas_under_concurrent_load_lose_nothing_and_ad
 /// Verifications sent in all, spread over both replicas.
 const VERIFICATIONS: usize = 400;
 /// Pairs of subjects racing to commit one number, one on each replica.
-const RACES: usize = 25;
+const RACES: usize = 40;
 
 /// A synthetic number with a valid check digit, distinct per `serial`.
 fn synthetic_number(serial: usize) -> String {
