@@ -13,7 +13,7 @@ use crate::{
         Field, MatchClass, Stage,
         compare::Record,
         gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
-        ids::{self, IdError, InsurerNumber, SubjectId, VerificationId},
+        ids::{self, IdError, InsurerNumber, RequestId, SubjectId, VerificationId},
         number::{IndividualNumber, NumberError},
         subject::SubjectKind,
         text::chars,
@@ -59,7 +59,48 @@ pub fn is_insurer_number(s: &str) -> bool {
     InsurerNumber::is_valid(s)
 }
 
-/// Validates a request and converts it into a domain case.
+/// A Verify request parsed once at the edge: the handler never checks these again.
+#[derive(Debug)]
+pub struct Verify {
+    /// Whose request.
+    pub insurer: InsurerNumber,
+    /// The caller's idempotency key.
+    pub request_id: RequestId,
+    /// The insurer's id for the person; `None` when the caller gave none.
+    pub subject_id: Option<SubjectId>,
+    /// Member or dependent.
+    pub subject_kind: SubjectKind,
+    /// The registration deadline: the form's receipt plus the registration period.
+    pub register_by: Option<SystemTime>,
+    /// The five fields at every stage and the candidates.
+    pub case: Case,
+}
+
+/// Parses a Verify request: every field validated, each violation named.
+pub fn parse_verify(req: &pb::VerifyRequest) -> Result<Verify, Vec<FieldViolation>> {
+    let case = case_from_request(req, Identifiers::Required)?;
+    let mut v = Vec::new();
+    let insurer = InsurerNumber::parse(&req.insurer_number)
+        .map_err(|e| violation(&mut v, "insurer_number", &e.to_string()))
+        .ok();
+    let request_id = RequestId::parse(&req.request_id)
+        .map_err(|e| violation(&mut v, "request_id", &e.to_string()))
+        .ok();
+    match (insurer, request_id) {
+        (Some(insurer), Some(request_id)) if v.is_empty() => Ok(Verify {
+            insurer,
+            request_id,
+            subject_id: SubjectId::parse(&req.subject_id).ok(),
+            subject_kind: subject_kind_from_pb(req.subject_kind()),
+            register_by: register_by(req),
+            case,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// Validates a request and converts it into a domain case. The service parses a whole
+/// [`Verify`] with [`parse_verify`]; a local check, whose identifiers are optional, uses this.
 pub fn case_from_request(
     req: &pb::VerifyRequest,
     identifiers: Identifiers,

@@ -32,7 +32,7 @@ use crate::{
         gate::{self, Decision},
         policy::Policy,
     },
-    grpc::convert::{self, Identifiers, is_insurer_number},
+    grpc::convert::{self, is_insurer_number},
     grpc::{
         auth::{Callers, Rpc},
         pb::{self, verify_identity_server::VerifyIdentity},
@@ -133,9 +133,8 @@ impl Inner {
         request: pb::VerifyRequest,
         caller: &str,
     ) -> Result<pb::VerifyResponse, ServiceError> {
-        let case = convert::case_from_request(&request, Identifiers::Required)
-            .map_err(ServiceError::InvalidArgument)?;
-        let mut decision = gate::decide(&case, &self.policy);
+        let parsed = convert::parse_verify(&request).map_err(ServiceError::InvalidArgument)?;
+        let mut decision = gate::decide(&parsed.case, &self.policy);
         let verification_id = uuid::Uuid::now_v7().to_string();
         let request_fp = self.key.fingerprint(&request.encode_to_vec());
         // At most twice: the second decision is a hold, which no registration contradicts.
@@ -147,7 +146,7 @@ impl Inner {
                 caller: caller.to_owned(),
                 verification_id: verification_id.clone(),
                 request_fingerprint: Some(request_fp.clone()),
-                ..self.decided_event(&request, &case, &decision, decided_at)
+                ..self.decided_event(&parsed, &decision, decided_at)
             };
             let response = convert::response_from_decided(&event);
             match self.audit.append(NewEvent::Decided(event)).await {
@@ -227,23 +226,25 @@ impl Inner {
     /// request's fingerprint, which it knows once for both attempts.
     fn decided_event(
         &self,
-        request: &pb::VerifyRequest,
-        case: &gate::Case,
+        request: &convert::Verify,
         decision: &Decision,
         decided_at: SystemTime,
     ) -> Decided {
         let number_fingerprint = decision
             .selected_candidate
-            .and_then(|i| case.candidates.get(i))
+            .and_then(|i| request.case.candidates.get(i))
             .and_then(|c| c.number.as_ref().ok())
             .map(|n| self.key.fingerprint_number(n));
         Decided {
             occurred_at: decided_at,
             caller: String::new(),
-            insurer_number: request.insurer_number.clone(),
-            subject_id: request.subject_id.clone(),
-            subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
-            request_id: request.request_id.clone(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request
+                .subject_id
+                .as_ref()
+                .map_or_else(String::new, |s| s.as_str().to_owned()),
+            subject_kind: request.subject_kind,
+            request_id: request.request_id.as_str().to_owned(),
             verification_id: String::new(),
             policy_version: self.policy.version.clone(),
             decision: decision.kind,
@@ -257,7 +258,7 @@ impl Inner {
             selected_candidate: decision
                 .selected_candidate
                 .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
-            register_by: convert::register_by(request),
+            register_by: request.register_by,
             number_fingerprint,
             request_fingerprint: None,
         }
