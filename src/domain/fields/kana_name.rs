@@ -99,17 +99,7 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             out.pop();
             c = composed;
         }
-        if marks::is_iteration_mark(c) {
-            // The kana before, as already folded: ショヽ repeats the large ヨ where small kana
-            // fold. The repeated kana then folds like any other (ツヾ repeats ヅ, then ズ).
-            let prev = out[start..].chars().next_back();
-            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
-                if enabled.contains(rule) {
-                    fired.insert(rule);
-                    c = repeated;
-                }
-            }
-        }
+        c = marks::expand_iteration(c, &out[start..], enabled, &mut fired);
         if c == 'ヴ' && enabled.contains(Rule::KanaVu) {
             // ヴァ ヴィ ヴェ ヴォ are written バ ビ ベ ボ by systems without ヴ.
             let row = chars.peek().and_then(|&next| match next {

@@ -68,17 +68,7 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let text = width::fold_width_if(raw, enabled, &mut fired, |_| false);
     let start = out.len();
     for mut c in text.chars() {
-        if marks::is_iteration_mark(c) {
-            // The character before, as already folded: 﨑々 repeats 崎. The repeated character
-            // then folds like any other (ヽ after ツ repeats ツ).
-            let prev = out[start..].chars().next_back();
-            if let Some((repeated, rule)) = prev.and_then(|p| marks::repeat(c, p)) {
-                if enabled.contains(rule) {
-                    fired.insert(rule);
-                    c = repeated;
-                }
-            }
-        }
+        c = marks::expand_iteration(c, &out[start..], enabled, &mut fired);
         if chars::is_space(c) || chars::is_name_separator(c) {
             if enabled.contains(Rule::Space) {
                 fired.insert(Rule::Space);

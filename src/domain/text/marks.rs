@@ -47,6 +47,28 @@ pub fn repeat(mark: char, prev: char) -> Option<(char, Rule)> {
     }
 }
 
+/// `c`, or what it stands for when it is an iteration mark after the last character of
+/// `folded` (the output so far, as already folded: 﨑々 repeats 崎, ショヽ the large ヨ where
+/// small kana fold) and `enabled` has the rule; the rule is then added to `fired`. The caller
+/// folds the result like any other character (ツヾ repeats ヅ, which folds on to ズ).
+pub fn expand_iteration(
+    c: char,
+    folded: &str,
+    enabled: crate::domain::RuleSet,
+    fired: &mut crate::domain::RuleSet,
+) -> char {
+    if !is_iteration_mark(c) {
+        return c;
+    }
+    match folded.chars().next_back().and_then(|p| repeat(c, p)) {
+        Some((repeated, rule)) if enabled.contains(rule) => {
+            fired.insert(rule);
+            repeated
+        }
+        _ => c,
+    }
+}
+
 fn is_hiragana(c: char) -> bool {
     matches!(c, '\u{3041}'..='\u{3096}')
 }
