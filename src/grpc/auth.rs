@@ -192,6 +192,31 @@ impl Callers {
             if c.roles.is_empty() || c.insurers.is_empty() {
                 return Err(invalid("needs at least one role and one insurer"));
             }
+            if let Some(bad) = c
+                .insurers
+                .iter()
+                .position(|i| !crate::domain::ids::InsurerNumber::is_valid(i))
+            {
+                return Err(invalid(&format!(
+                    "insurers[{bad}] is not an insurer number (8 digits)"
+                )));
+            }
+            // With two entries for one name or one credential the first would win silently,
+            // and an operator reading the file could not tell which roles a caller has.
+            if entries.iter().any(|e: &Entry| e.caller.name == c.name) {
+                return Err(invalid("the name is given to two callers"));
+            }
+            let same_credential = |e: &Entry| {
+                (token_sha256.is_some() && e.token_sha256 == token_sha256)
+                    || (cert_sha256.is_some() && e.cert_sha256 == cert_sha256)
+                    || (cert_cn.is_some() && e.cert_cn == cert_cn)
+            };
+            if let Some(other) = entries.iter().find(|e| same_credential(e)) {
+                return Err(invalid(&format!(
+                    "its credential is also caller {:?}'s",
+                    other.caller.name
+                )));
+            }
             entries.push(Entry {
                 caller: Arc::new(Caller {
                     name: c.name.clone(),
@@ -381,6 +406,39 @@ mod tests {
             .authorize(&request(Some("s3cret")), Rpc::Verify, "99999999")
             .unwrap_err();
         assert_eq!(insurer.reason(), "INSURER_NOT_GRANTED");
+    }
+
+    #[test]
+    fn a_settings_file_with_two_callers_sharing_a_name_or_credential_is_refused() {
+        let base = CallerConfig {
+            name: "registration-system".into(),
+            token_sha256: Some(hex::encode(Sha256::digest(b"s3cret"))),
+            client_cert_sha256: None,
+            client_cert_cn: None,
+            insurers: vec!["32130011".into()],
+            roles: vec![Role::Registrar],
+        };
+        let refused = |configs: &[CallerConfig], why: &str| match Callers::new(configs) {
+            Err(ConfigError::Invalid(message)) => assert!(message.contains(why), "{message}"),
+            Ok(_) => panic!("accepted"),
+            Err(other) => panic!("{other:?}"),
+        };
+        let mut same_name = base.clone();
+        same_name.token_sha256 = Some(hex::encode(Sha256::digest(b"other")));
+        refused(&[base.clone(), same_name], "name is given to two callers");
+        let mut same_token = base.clone();
+        same_token.name = "operator-desk".into();
+        refused(
+            &[base.clone(), same_token],
+            "also caller \"registration-system\"",
+        );
+        let mut bad_insurer = base.clone();
+        bad_insurer.insurers = vec!["32130011".into(), "3213-0011".into()];
+        refused(&[bad_insurer], "insurers[1] is not an insurer number");
+        let mut other = base.clone();
+        other.name = "operator-desk".into();
+        other.token_sha256 = Some(hex::encode(Sha256::digest(b"other")));
+        assert!(Callers::new(&[base, other]).is_ok());
     }
 
     #[test]

@@ -148,3 +148,48 @@ fn a_key_file_others_could_read_or_plant_stops_the_server_with_how_to_fix_it() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn a_settings_file_with_a_duplicate_or_a_bad_caller_stops_the_server_naming_it() {
+    let token = "aa".repeat(32);
+    let other = "bb".repeat(32);
+    let caller = |name: &str, hash: &str, insurer: &str| {
+        format!(
+            "[[callers]]\nname = \"{name}\"\ntoken_sha256 = \"{hash}\"\n\
+             insurers = [\"{insurer}\"]\nroles = [\"registrar\"]\n"
+        )
+    };
+    let cases = [
+        (
+            caller("desk", &token, "32130011") + &caller("desk", &other, "32130011"),
+            "the name is given to two callers",
+        ),
+        (
+            caller("desk", &token, "32130011") + &caller("batch", &token, "32130011"),
+            "also caller \"desk\"'s",
+        ),
+        (
+            caller("desk", &token, "3213001X"),
+            "insurers[0] is not an insurer number",
+        ),
+    ];
+    for (settings, hint) in cases {
+        let dir = scratch();
+        std::fs::write(dir.join("settings.toml"), settings).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(dir.join("settings.toml"))
+            .arg("--database")
+            .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
+            .arg("--hmac-key-file")
+            .arg(dir.join("hmac.key"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{hint}: started");
+        assert!(stderr.contains(hint), "{hint}: {stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
