@@ -72,6 +72,8 @@ struct FileSettings {
     database: Option<String>,
     policy: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
+    #[serde(default)]
+    metrics_listen_public: bool,
     log_format: Option<LogFormat>,
     hmac_key_file: Option<PathBuf>,
     hmac_key_id: Option<String>,
@@ -252,6 +254,18 @@ impl Settings {
                 "commit_ttl_hours must be 1..=8784".into(),
             ));
         }
+        // The metrics say how many calls, holds and refusals each insurer's traffic causes:
+        // served on a non-loopback address only when the settings file says so explicitly
+        // (there is no flag for it), as the gRPC listener needs TLS there.
+        if let Some(addr) = settings.metrics_listen {
+            if !addr.ip().is_loopback() && !file.metrics_listen_public {
+                return Err(ConfigError::Invalid(format!(
+                    "metrics_listen {addr} is not a loopback address; serve metrics on \
+                     127.0.0.1 (scraped through a local agent or a proxy), or set \
+                     metrics_listen_public = true in the settings file"
+                )));
+            }
+        }
         if settings.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid(
                 "max_message_bytes must be at least 1024".into(),
@@ -314,6 +328,31 @@ mod tests {
         assert_eq!(s.database, "sqlite:/tmp/x.sqlite");
         assert_eq!(s.log_format, LogFormat::Json);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn metrics_on_a_non_loopback_address_need_the_settings_file_to_say_so() {
+        let args = ServeArgs {
+            metrics_listen: Some("0.0.0.0:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::resolve(&args).unwrap_err().to_string();
+        assert!(err.contains("metrics_listen_public"), "{err}");
+        let local = ServeArgs {
+            metrics_listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        assert!(Settings::resolve(&local).is_ok());
+        let dir = std::env::temp_dir().join(format!("vi-config-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(&path, "metrics_listen_public = true\n").unwrap();
+        let allowed = ServeArgs {
+            config: Some(path),
+            ..args
+        };
+        assert!(Settings::resolve(&allowed).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -193,3 +193,28 @@ fn a_settings_file_with_a_duplicate_or_a_bad_caller_stops_the_server_naming_it()
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn metrics_on_a_public_address_are_refused_unless_the_settings_file_allows_them() {
+    let dir = scratch();
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "0.0.0.0:0",
+        ])
+        .arg("--database")
+        .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
+        .arg("--hmac-key-file")
+        .arg(dir.join("hmac.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("metrics_listen_public"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
