@@ -64,13 +64,15 @@ impl InsurerNumber {
 pub struct VerificationId(String);
 
 impl VerificationId {
-    /// A verification id: anything not blank (an unknown one is simply not found).
+    /// A verification id: not blank, at most [`MAX_ID_CHARS`] characters, no control
+    /// characters (an unknown one is then simply not found). Unbounded, a refused call would
+    /// carry whatever a caller sent into the audit log.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if s.trim().is_empty() {
-            Err(IdError::Missing)
-        } else {
-            Ok(VerificationId(s.to_owned()))
+            return Err(IdError::Missing);
         }
+        bounded(s)?;
+        Ok(VerificationId(s.to_owned()))
     }
 
     /// The id.
@@ -101,13 +103,13 @@ impl RequestId {
 pub struct SubjectId(String);
 
 impl SubjectId {
-    /// A subject id: not blank.
+    /// A subject id: not blank, at most [`MAX_ID_CHARS`] characters, no control characters.
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if s.trim().is_empty() {
-            Err(IdError::Missing)
-        } else {
-            Ok(SubjectId(s.to_owned()))
+            return Err(IdError::Missing);
         }
+        bounded(s)?;
+        Ok(SubjectId(s.to_owned()))
     }
 
     /// The id.
@@ -161,6 +163,21 @@ mod tests {
             format!("{:?}", SubjectId::parse("1234-567-01").unwrap()),
             "SubjectId(<redacted>)"
         );
+    }
+
+    #[test]
+    fn verification_and_subject_ids_are_bounded_and_free_of_control_characters() {
+        let long = "x".repeat(MAX_ID_CHARS + 1);
+        for parse in [
+            |s: &str| VerificationId::parse(s).map(|_| ()),
+            |s: &str| SubjectId::parse(s).map(|_| ()),
+        ] {
+            assert_eq!(parse(&long), Err(IdError::TooLong));
+            assert_eq!(parse("S-1\u{7}"), Err(IdError::ControlCharacter));
+            assert_eq!(parse("  "), Err(IdError::Missing));
+            assert_eq!(parse("1234-567-01"), Ok(()));
+            assert_eq!(parse(&"x".repeat(MAX_ID_CHARS)), Ok(()));
+        }
     }
 
     #[test]

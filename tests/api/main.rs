@@ -70,6 +70,7 @@ mod access;
 mod export;
 mod gate;
 mod holds;
+mod ids;
 mod pki;
 
 on_both_backends!(
