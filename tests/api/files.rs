@@ -35,6 +35,28 @@ fn wait_until_serving(child: &mut std::process::Child) {
         .expect("the server reports that it is serving");
 }
 
+/// Runs `serve` on a database in `dir` with `key` and `extra` arguments, expecting it to refuse
+/// to start; returns what it printed on stderr.
+fn refused_start(
+    dir: &std::path::Path,
+    key: &std::path::Path,
+    extra: &[&std::ffi::OsStr],
+) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
+        .arg("--hmac-key-file")
+        .arg(key)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "started: {stderr}");
+    stderr
+}
+
 fn scratch() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("vi-files-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -132,17 +154,7 @@ fn a_key_file_others_could_read_or_plant_stops_the_server_with_how_to_fix_it() {
             std::os::unix::fs::symlink(&key, &link).unwrap();
             key = link;
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database"])
-            .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
-            .arg("--hmac-key-file")
-            .arg(&key)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{what}: started");
+        let stderr = refused_start(&dir, &key, &[]);
         assert!(stderr.contains(hint), "{what}: {stderr}");
         assert!(!stderr.contains(content), "{what}: the key is printed");
         let _ = std::fs::remove_dir_all(&dir);
@@ -176,19 +188,12 @@ fn a_settings_file_with_a_duplicate_or_a_bad_caller_stops_the_server_naming_it()
     for (settings, hint) in cases {
         let dir = scratch();
         std::fs::write(dir.join("settings.toml"), settings).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-            .arg(dir.join("settings.toml"))
-            .arg("--database")
-            .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
-            .arg("--hmac-key-file")
-            .arg(dir.join("hmac.key"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{hint}: started");
+        let settings = dir.join("settings.toml");
+        let stderr = refused_start(
+            &dir,
+            &dir.join("hmac.key"),
+            &["--config".as_ref(), settings.as_os_str()],
+        );
         assert!(stderr.contains(hint), "{hint}: {stderr}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -197,24 +202,11 @@ fn a_settings_file_with_a_duplicate_or_a_bad_caller_stops_the_server_naming_it()
 #[test]
 fn metrics_on_a_public_address_are_refused_unless_the_settings_file_allows_them() {
     let dir = scratch();
-    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "0.0.0.0:0",
-        ])
-        .arg("--database")
-        .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
-        .arg("--hmac-key-file")
-        .arg(dir.join("hmac.key"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let stderr = refused_start(
+        &dir,
+        &dir.join("hmac.key"),
+        &["--metrics-listen".as_ref(), "0.0.0.0:0".as_ref()],
+    );
     assert!(stderr.contains("metrics_listen_public"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,13 +16,11 @@ use std::{
 
 use crate::audit::{
     AppendOutcome, AuditBackend, AuditError, AuditWriter, ChainState, CommitAccepted,
-    CommitRefused, ComparisonRow, Decided, FingerprintKey, HoldResolved, NewEvent, verify_store,
+    CommitRefused, Decided, FingerprintKey, HoldResolved, NewEvent, verify_store,
 };
 use crate::domain::{
-    Field, MatchClass, Stage,
     gate::{CommitRefusal, DecisionKind, HoldReason, Resolution},
     number::IndividualNumber,
-    subject::SubjectKind,
 };
 
 mod append;
@@ -44,39 +42,16 @@ const OTHER_INSURER: &str = "87654321";
 fn decided(insurer: &str, request_id: &str, verification_id: &str) -> Decided {
     let key = FingerprintKey::from_secret(vec![0x42; 32]);
     let number = IndividualNumber::parse("123456789018").expect("a synthetic valid number");
+    // The comparisons and the rest of a register decision as the unit tests use them.
     Decided {
-        // Whole microseconds, so the event reads back equal.
-        occurred_at: UNIX_EPOCH + Duration::from_micros(1_750_000_000_123_456),
-        caller: "registration-service".into(),
         insurer_number: insurer.into(),
         subject_id: format!("subject-of-{request_id}"),
-        subject_kind: SubjectKind::Dependent,
         request_id: request_id.into(),
         verification_id: verification_id.into(),
-        policy_version: "default-2023-05".into(),
-        decision: DecisionKind::Register,
-        comparisons: vec![
-            ComparisonRow {
-                stage: Stage::DeclaredVsQuery,
-                field: Field::KanjiName,
-                class: MatchClass::Variant,
-                rules: vec!["kanji.variant".into(), "space".into()],
-                candidate_index: 0,
-            },
-            ComparisonRow {
-                stage: Stage::QueryVsCandidate,
-                field: Field::BirthDate,
-                class: MatchClass::Notation,
-                rules: vec!["date.era".into()],
-                candidate_index: 0,
-            },
-        ],
-        hold_reasons: vec![],
-        fields_to_complete: vec![],
-        selected_candidate: Some(0),
         register_by: Some(UNIX_EPOCH + Duration::new(1_750_432_000, 5)),
         number_fingerprint: Some(key.fingerprint_number(&number)),
         request_fingerprint: Some(key.fingerprint(request_id.as_bytes())),
+        ..crate::audit::tests_support::decided()
     }
 }
 

@@ -56,9 +56,12 @@ impl FoldedKey {
         let variant_fired =
             notation_fired.union((folding.fold)(&notation, folding.variant, &mut variant));
         FoldedKey {
-            substitute_word: raw
-                .split(|c: char| chars::is_space(c) || chars::is_name_separator(c))
-                .any(|word| !word.is_empty() && word.chars().all(chars::is_substitute)),
+            // Only fields that let substitutes match need to know, and only when one occurs.
+            substitute_word: folding.wildcard
+                && raw.chars().any(chars::is_substitute)
+                && raw
+                    .split(|c: char| chars::is_space(c) || chars::is_name_separator(c))
+                    .any(|word| !word.is_empty() && word.chars().all(chars::is_substitute)),
             raw: raw.to_owned(),
             empty: raw.chars().all(chars::is_space),
             notation,
