@@ -229,6 +229,13 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<&pb::FiveField
                 &format!("{path}.{}", field.as_str()),
                 "contains a control character",
             );
+        } else if value.chars().any(chars::is_bidi_control) {
+            violation(
+                v,
+                &format!("{path}.{}", field.as_str()),
+                "contains a bidirectional formatting character (U+202A–U+202E, U+2066–U+2069, \
+                 U+200E, U+200F or U+061C)",
+            );
         }
     }
     record

@@ -3,6 +3,7 @@
 //! error → status map ([`status`]).
 
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod pb;
 pub mod service;
