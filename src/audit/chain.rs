@@ -14,7 +14,9 @@
 //!
 //! What the chain cannot show on its own: a chain cut short at its end, or a whole chain
 //! removed, leaves every remaining link intact. The append-only triggers refuse both, and
-//! anchoring chain heads outside the database (a later step) would prove it.
+//! signed checkpoints of the chain heads kept outside the database ([`checkpoint`]) prove it.
+//!
+//! [`checkpoint`]: crate::audit::checkpoint
 
 use crate::audit::{NewEvent, StoredEvent, encoding, legacy};
 

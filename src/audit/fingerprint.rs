@@ -8,20 +8,17 @@
 //! The key lives in a file of hex digits. With none configured, the service creates one (mode
 //! 0600) on first start, so that `serve` works with no setup.
 
-use std::{
-    fmt,
-    fs::{self, OpenOptions},
-    io::{self, Write},
-    os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt},
-    path::Path,
-};
+use std::{fmt, fs, io, path::Path};
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    audit::{AuditError, Fingerprint},
+    audit::{
+        AuditError, Fingerprint,
+        keyfile::{KeyFile, io_config, write_private},
+    },
     domain::number::IndividualNumber,
 };
 
@@ -140,55 +137,19 @@ impl FingerprintKey {
 
     /// Reads the key, refusing a file that someone else could have planted or read: whoever
     /// can write the key can test candidate numbers against every fingerprint in the log.
-    ///
-    /// The file is opened without following a symbolic link, and checked on the open file
-    /// itself (no window between check and read): a regular file, owned by the service's user,
-    /// with no group or other permission bits. Refused otherwise, with what to do about it.
+    /// The checks are [`KeyFile::read`]'s: no symbolic link, a regular file of the service's
+    /// user, no group or other permission bits.
     fn load(path: &Path) -> Result<Self, LoadError> {
         let refuse = |why: String| LoadError::Other(AuditError::Config(why));
-        let mut file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-            .open(path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(LoadError::Missing),
-            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                return Err(refuse(
-                    "the fingerprint key file is a symbolic link; set hmac_key_file to the file \
-                     itself"
-                        .into(),
-                ));
-            }
-            Err(e) => return Err(LoadError::Other(io_config("cannot read the key file", &e))),
+        let key_file = KeyFile {
+            name: "the fingerprint key file",
+            setting: "hmac_key_file",
         };
-        let meta = file
-            .metadata()
-            .map_err(|e| LoadError::Other(io_config("cannot read the key file", &e)))?;
-        if !meta.is_file() {
-            return Err(refuse(
-                "the fingerprint key file is not a regular file".into(),
-            ));
-        }
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let user = unsafe { libc::geteuid() };
-        if meta.uid() != user {
-            return Err(refuse(format!(
-                "the fingerprint key file belongs to user {} but the service runs as user {user}; \
-                 chown it to the service's user",
-                meta.uid()
-            )));
-        }
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(refuse(format!(
-                "the fingerprint key file has mode {mode:03o}: group or others may read or \
-                 change it; run `chmod 600` on it (and check who has read it)"
-            )));
-        }
-        let mut text = String::new();
-        io::Read::read_to_string(&mut file, &mut text)
-            .map_err(|e| LoadError::Other(io_config("cannot read the key file", &e)))?;
+        let text = match key_file.read(path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Err(LoadError::Missing),
+            Err(e) => return Err(LoadError::Other(e)),
+        };
         // The errors never quote the file: its content is the secret.
         let secret = hex::decode(text.trim())
             .map_err(|_| refuse("the key file is not hex digits".into()))?;
@@ -214,25 +175,10 @@ enum LoadError {
     Other(AuditError),
 }
 
-/// Creates `path` readable by its owner only, writes `bytes` and syncs them to disk.
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
-fn io_config(what: &str, e: &io::Error) -> AuditError {
-    // The kind only: the OS message can carry the path, which is configuration, but keeping
-    // every audit error free of free text is simpler to review.
-    AuditError::Config(format!("{what}: {}", e.kind()))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     struct TempDir(std::path::PathBuf);

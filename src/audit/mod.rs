@@ -24,11 +24,20 @@
 //! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
 //!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers.
 //! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
-//! - [`verify`]: recompute every chain in a store.
+//! - [`verify`]: recompute every chain in a store, and check it against checkpoints.
+//! - [`checkpoint`]: signed records of every chain head, kept outside the database, which show
+//!   a chain cut short or removed (the one thing the chain cannot show); [`checkpoint_key`]
+//!   their Ed25519 key pair, [`checkpoint_file`] taking and appending them, and
+//!   [`checkpoint_check`] the stored chains compared with them.
+//! - `keyfile`: secret key files read with the same checks (fingerprint and checkpoint keys).
 //! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
 //! - `conformance` (tests only): one suite that every backend runs.
 
 pub mod chain;
+pub mod checkpoint;
+pub mod checkpoint_check;
+pub mod checkpoint_file;
+pub mod checkpoint_key;
 mod comparisons;
 #[cfg(test)]
 mod conformance;
@@ -36,6 +45,7 @@ pub mod encoding;
 pub mod event;
 pub mod export;
 pub mod fingerprint;
+mod keyfile;
 pub mod legacy;
 mod pb;
 pub mod postgres;

@@ -22,7 +22,9 @@ use sqlx::{
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
-    Registration, StoredEvent, micros_since_epoch, read,
+    Registration, StoredEvent,
+    checkpoint::ChainHead,
+    micros_since_epoch, read,
     rows::{self, RegistrationRow},
     sql::{self, RegistrationProbe},
     store::{self, AuditBackend, BatchTransaction, PlannedRow},
@@ -184,6 +186,10 @@ impl AuditBackend for PostgresBackend {
 
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
         read::chains(&self.pool).await
+    }
+
+    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
+        read::chain_heads(&self.pool).await
     }
 
     async fn close(&self) {

@@ -10,7 +10,8 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::audit::{
     AuditError, StoredEvent,
-    rows::{self, EventRow},
+    checkpoint::ChainHead,
+    rows::{self, EventRow, HeadRow},
     sql,
 };
 
@@ -101,4 +102,18 @@ where
         .fetch_all(pool)
         .await;
     rows::decode_rows(rows)
+}
+
+/// The newest event of every chain, in writer id order.
+pub(crate) async fn chain_heads<DB: Database>(pool: &Pool<DB>) -> Result<Vec<ChainHead>, AuditError>
+where
+    for<'r> HeadRow: FromRow<'r, DB::Row>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+{
+    let rows = sqlx::query_as::<DB, HeadRow>(sql::SELECT_CHAIN_HEADS)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| rows::unavailable(&e))?;
+    rows.into_iter().map(HeadRow::into_head).collect()
 }

@@ -2,7 +2,9 @@
 //! event passes before it is written; database errors described without their content.
 
 use crate::audit::{
-    AuditError, EventType, Fingerprint, NewEvent, Registration, StoredEvent, comparisons,
+    AuditError, EventType, Fingerprint, NewEvent, Registration, StoredEvent,
+    checkpoint::ChainHead,
+    comparisons,
     encoding::{self, Columns},
     legacy::{self, LegacyEvent, LegacyRow},
     time_from_micros,
@@ -242,6 +244,33 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
 /// `Unavailable` with a content-free description of `e`.
 pub(crate) fn unavailable(e: &sqlx::Error) -> AuditError {
     AuditError::Unavailable(describe(e))
+}
+
+/// A chain's newest event as [`sql::SELECT_CHAIN_HEADS`](crate::audit::sql) returns it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HeadRow {
+    writer_id: String,
+    seq: i64,
+    hash: Vec<u8>,
+    occurred_at_us: i64,
+}
+
+impl HeadRow {
+    /// The head, or `Corrupt` naming the chain and position when its hash cannot be read.
+    pub(crate) fn into_head(self) -> Result<ChainHead, AuditError> {
+        let hash = self.hash.as_slice().try_into().map_err(|_| {
+            AuditError::Corrupt(format!(
+                "chain {} seq {}: the hash is not 32 bytes",
+                self.writer_id, self.seq
+            ))
+        })?;
+        Ok(ChainHead {
+            writer_id: self.writer_id,
+            seq: self.seq,
+            hash,
+            occurred_at_us: self.occurred_at_us,
+        })
+    }
 }
 
 /// Reads and decodes rows, mapping failures the way every read path does.

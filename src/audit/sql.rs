@@ -93,6 +93,22 @@ const REGISTRATION_COLUMNS: &str =
 pub(crate) const SELECT_CHAIN_TAIL: &str =
     "SELECT seq, hash FROM audit_events WHERE writer_id = $1 ORDER BY seq DESC LIMIT 1";
 
+/// The newest event of every chain: `(writer_id, seq, hash, occurred_at_us)`, in writer id
+/// order, in one statement (one snapshot of the store), for a checkpoint.
+///
+/// The recursive part walks the `(writer_id, seq)` index from one writer id to the next
+/// (a skip scan), so the cost grows with the number of chains, not of events; a plain
+/// `GROUP BY writer_id` reads every index entry on PostgreSQL, which cannot skip.
+pub(crate) const SELECT_CHAIN_HEADS: &str = "WITH RECURSIVE writers(writer_id) AS ( \
+       SELECT MIN(writer_id) FROM audit_events \
+       UNION ALL \
+       SELECT (SELECT MIN(a.writer_id) FROM audit_events a WHERE a.writer_id > w.writer_id) \
+       FROM writers w WHERE w.writer_id IS NOT NULL) \
+     SELECT e.writer_id, e.seq, e.hash, e.occurred_at_us \
+     FROM writers w JOIN audit_events e ON e.writer_id = w.writer_id \
+      AND e.seq = (SELECT MAX(m.seq) FROM audit_events m WHERE m.writer_id = w.writer_id) \
+     ORDER BY e.writer_id";
+
 /// Whether the audit table answers: the health check.
 pub(crate) const PING: &str = "SELECT 1 FROM audit_events LIMIT 1";
 

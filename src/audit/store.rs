@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use crate::{
     audit::{
         AppendOutcome, AuditError, ChainState, CommitAccepted, EventType, Fingerprint, Hash,
-        NewEvent, Registration, StoredEvent, encoding,
+        NewEvent, Registration, StoredEvent,
+        checkpoint::ChainHead,
+        encoding,
         rows::validate,
         sql::{ROWS_PER_STATEMENT, RegistrationProbe},
     },
@@ -114,6 +116,10 @@ pub trait AuditBackend: Send + Sync {
     /// Reads the whole store into memory, which is fine for the sizes seen so far; streaming
     /// the rows chain by chain is the next step for very large stores.
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The newest event of every chain, in writer id order, read in one statement: what a
+    /// checkpoint records.
+    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
 
     /// Closes the connections (SQLite checkpoints its write-ahead log), for a clean shutdown.
     async fn close(&self);

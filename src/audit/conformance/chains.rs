@@ -106,3 +106,41 @@ pub(super) async fn two_writers_interleaving_on_one_database_both_verify(
     assert_eq!((report.events_checked, report.chains), (32, 4));
     assert!(report.is_intact(), "{report:?}");
 }
+
+pub(super) async fn chain_heads_name_the_newest_event_of_every_chain(
+    backend: Arc<dyn AuditBackend>,
+) {
+    assert_eq!(backend.chain_heads().await.unwrap(), vec![]);
+    let (mut a, mut b) = (ChainState::new(), ChainState::new());
+    for i in 0..3 {
+        let events = [other_event(&format!("a-{i}"), "v")];
+        backend.append_batch(&mut a, &events).await.unwrap();
+    }
+    let events = [other_event("b-0", "v")];
+    backend.append_batch(&mut b, &events).await.unwrap();
+    let heads = backend.chain_heads().await.unwrap();
+    let stored = backend.read_chains().await.unwrap();
+    let mut expected: Vec<_> = [&a, &b]
+        .iter()
+        .map(|chain| {
+            let last = stored
+                .iter()
+                .filter(|e| e.writer_id == chain.writer_id())
+                .max_by_key(|e| e.seq)
+                .unwrap();
+            crate::audit::checkpoint::ChainHead {
+                writer_id: last.writer_id.clone(),
+                seq: last.seq,
+                hash: last.hash,
+                occurred_at_us: crate::audit::micros_since_epoch(last.event.occurred_at()),
+            }
+        })
+        .collect();
+    expected.sort_by(|x, y| x.writer_id.cmp(&y.writer_id));
+    assert_eq!(heads, expected);
+    assert_eq!(
+        heads.iter().map(|h| h.seq).max(),
+        Some(3),
+        "chain a's head is its third event"
+    );
+}

@@ -195,6 +195,7 @@ runners!(
     verification_names_exactly_the_event_edited_behind_the_stores_back,
     a_deleted_event_is_detected_at_the_next_one,
     two_writers_interleaving_on_one_database_both_verify,
+    chain_heads_name_the_newest_event_of_every_chain,
     replicas_racing_on_one_request_id_store_exactly_one_decision,
     a_failed_transaction_commits_nothing_and_the_chain_stays_usable,
     a_closed_store_fails_closed,
