@@ -23,6 +23,8 @@ pub const DEFAULT_HMAC_KEY_FILE: &str = "var/audit-hmac.key";
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// How many hours after its decision a register verification may be committed.
 pub const DEFAULT_COMMIT_TTL_HOURS: u64 = 72;
+/// How often the server appends a checkpoint when a checkpoint file is set.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
@@ -62,6 +64,16 @@ pub struct ServeArgs {
     /// Id recorded with each fingerprint, to allow key rotation; derived from the key if omitted.
     #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
     pub hmac_key_id: Option<String>,
+    /// Append a signed checkpoint of every chain head to this file (JSON Lines, created mode
+    /// 0600) on a schedule and at shutdown; needs --checkpoint-key-file.
+    #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_FILE")]
+    pub checkpoint_file: Option<PathBuf>,
+    /// The Ed25519 key checkpoints are signed with (`audit checkpoint-key` creates one).
+    #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_KEY_FILE")]
+    pub checkpoint_key_file: Option<PathBuf>,
+    /// How often a checkpoint is appended: `30s`, `5m`, `1h` (default 5m, at most 24h).
+    #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_INTERVAL")]
+    pub checkpoint_interval: Option<String>,
 }
 
 /// The settings file.
@@ -85,6 +97,9 @@ struct FileSettings {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_client_ca: Option<PathBuf>,
+    checkpoint_file: Option<PathBuf>,
+    checkpoint_key_file: Option<PathBuf>,
+    checkpoint_interval: Option<String>,
 }
 
 /// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
@@ -145,6 +160,17 @@ pub struct TlsSettings {
     pub client_ca: Option<PathBuf>,
 }
 
+/// Where and how often the server writes signed checkpoints of the chain heads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointSettings {
+    /// The file checkpoints are appended to.
+    pub file: PathBuf,
+    /// The signing key (the secret half of an `audit checkpoint-key` pair).
+    pub key_file: PathBuf,
+    /// How often; one more is written at graceful shutdown.
+    pub interval: Duration,
+}
+
 /// Resolved settings of the service.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -174,6 +200,8 @@ pub struct Settings {
     pub callers: Vec<CallerConfig>,
     /// TLS; required unless the listen address is loopback.
     pub tls: Option<TlsSettings>,
+    /// Signed checkpoints of the chain heads; off when no checkpoint file is set.
+    pub checkpoints: Option<CheckpointSettings>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -207,6 +235,15 @@ impl Settings {
             Some(path) => read_file(path)?,
             None => FileSettings::default(),
         };
+        let checkpoints = checkpoint_settings(
+            args.checkpoint_file.clone().or(file.checkpoint_file),
+            args.checkpoint_key_file
+                .clone()
+                .or(file.checkpoint_key_file),
+            args.checkpoint_interval
+                .clone()
+                .or(file.checkpoint_interval),
+        )?;
         let settings = Settings {
             listen: args
                 .listen
@@ -246,6 +283,7 @@ impl Settings {
                     ));
                 }
             },
+            checkpoints,
         };
         if settings.commit_ttl.is_zero()
             || settings.commit_ttl > Duration::from_secs(3600 * 24 * 366)
@@ -287,6 +325,44 @@ impl Settings {
         }
         Ok(settings)
     }
+}
+
+/// The checkpoint settings: all or nothing, the interval within 1 s ..= 24 h.
+fn checkpoint_settings(
+    file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    interval: Option<String>,
+) -> Result<Option<CheckpointSettings>, ConfigError> {
+    let interval = interval.as_deref().map(parse_interval).transpose()?;
+    match (file, key_file) {
+        (None, None) if interval.is_none() => Ok(None),
+        (Some(file), Some(key_file)) => Ok(Some(CheckpointSettings {
+            file,
+            key_file,
+            interval: interval.unwrap_or(DEFAULT_CHECKPOINT_INTERVAL),
+        })),
+        _ => Err(ConfigError::Invalid(
+            "checkpoint_file and checkpoint_key_file must be given together \
+             (checkpoint_interval needs both); create a key with \
+             `verify-identity audit checkpoint-key --out FILE`"
+                .into(),
+        )),
+    }
+}
+
+/// A checkpoint interval: `30s`, `5m`, `1h30m`, `PT5M` (jiff's friendly or ISO 8601 form).
+fn parse_interval(text: &str) -> Result<Duration, ConfigError> {
+    let invalid = || {
+        ConfigError::Invalid(
+            "checkpoint_interval must be a duration from 1s to 24h, such as 30s, 5m or 1h".into(),
+        )
+    };
+    let d: jiff::SignedDuration = text.trim().parse().map_err(|_| invalid())?;
+    let d = Duration::try_from(d).map_err(|_| invalid())?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(24 * 3600) {
+        return Err(invalid());
+    }
+    Ok(d)
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -375,6 +451,68 @@ mod tests {
         assert_eq!(s.callers[0].name, "registration-system");
         assert_eq!(s.callers[0].roles, vec![Role::Registrar]);
         assert!(s.tls.as_ref().unwrap().client_ca.is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn checkpoints_need_a_file_and_a_key_and_take_a_readable_interval() {
+        let with = |file: Option<&str>, key: Option<&str>, interval: Option<&str>| {
+            Settings::resolve(&ServeArgs {
+                checkpoint_file: file.map(PathBuf::from),
+                checkpoint_key_file: key.map(PathBuf::from),
+                checkpoint_interval: interval.map(str::to_owned),
+                ..ServeArgs::default()
+            })
+        };
+        assert_eq!(with(None, None, None).unwrap().checkpoints, None);
+        let on = with(Some("cp.jsonl"), Some("cp.key"), None).unwrap();
+        assert_eq!(
+            on.checkpoints.unwrap().interval,
+            DEFAULT_CHECKPOINT_INTERVAL
+        );
+        for (text, secs) in [("30s", 30), ("5m", 300), ("1h 30m", 5400), ("PT2M", 120)] {
+            let s = with(Some("cp.jsonl"), Some("cp.key"), Some(text)).unwrap();
+            assert_eq!(s.checkpoints.unwrap().interval.as_secs(), secs, "{text}");
+        }
+        for text in ["0s", "500ms", "25h", "-5m", "often"] {
+            let e = with(Some("cp.jsonl"), Some("cp.key"), Some(text)).unwrap_err();
+            assert!(e.to_string().contains("from 1s to 24h"), "{text}: {e}");
+        }
+        for (file, key, interval) in [
+            (Some("cp.jsonl"), None, None),
+            (None, Some("cp.key"), None),
+            (None, None, Some("5m")),
+        ] {
+            let e = with(file, key, interval).unwrap_err().to_string();
+            assert!(e.contains("given together"), "{e}");
+        }
+    }
+
+    #[test]
+    fn checkpoint_settings_are_read_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("vi-config-cp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            "checkpoint_file = \"/var/log/vi/checkpoints.jsonl\"\n\
+             checkpoint_key_file = \"/etc/vi/checkpoint.key\"\n\
+             checkpoint_interval = \"10m\"\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.checkpoints,
+            Some(CheckpointSettings {
+                file: "/var/log/vi/checkpoints.jsonl".into(),
+                key_file: "/etc/vi/checkpoint.key".into(),
+                interval: Duration::from_secs(600),
+            })
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

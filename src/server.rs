@@ -8,14 +8,17 @@
 //! without callers (open mode), only on a loopback address. It checks the address the socket
 //! is actually bound to, not the one that was asked for.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinHandle};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    audit::{self, AuditBackend, AuditWriter, fingerprint::FingerprintKey},
+    audit::{
+        self, AuditBackend, AuditWriter, checkpoint_file, checkpoint_key::CheckpointKey,
+        fingerprint::FingerprintKey,
+    },
     config::{ConfigError, Settings, TlsSettings},
     domain::policy::Policy,
     grpc::{
@@ -67,6 +70,20 @@ pub struct App {
     tls: Option<ServerTlsConfig>,
     /// Whether the fingerprint secret was created at start (the caller says so in the log).
     pub key_created: bool,
+    /// Signed checkpoints of the chain heads on a schedule; `None` when not configured.
+    checkpoints: Option<Checkpoints>,
+}
+
+/// What the checkpoint task needs: the key (loaded, and so checked, at start), the file and
+/// the interval.
+#[derive(Clone)]
+struct Checkpoints {
+    /// The signing key.
+    key: Arc<CheckpointKey>,
+    /// The file checkpoints are appended to.
+    file: PathBuf,
+    /// How often.
+    interval: Duration,
 }
 
 /// Connects the store, loads the policy and key, and starts the audit writer.
@@ -93,6 +110,16 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
     let key = match &settings.hmac_key_id {
         Some(id) => key.with_id(id.clone()),
         None => key,
+    };
+    // Loaded before the store is opened: a signing key someone else could read or plant stops
+    // the start, like the fingerprint key.
+    let checkpoints = match &settings.checkpoints {
+        Some(c) => Some(Checkpoints {
+            key: Arc::new(CheckpointKey::load(&c.key_file, "checkpoint_key_file")?),
+            file: c.file.clone(),
+            interval: c.interval,
+        }),
+        None => None,
     };
     let store = audit::connect(&settings.database).await?;
     let (audit, writer) = AuditWriter::spawn(store.clone(), AUDIT_QUEUE, AUDIT_MAX_BATCH);
@@ -121,6 +148,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         open,
         tls,
         key_created,
+        checkpoints,
     })
 }
 
@@ -188,6 +216,7 @@ pub async fn run(
         max_message_bytes,
         open,
         tls,
+        checkpoints,
         ..
     } = app;
     let addr = listener
@@ -198,7 +227,10 @@ pub async fn run(
         tonic_health::server::HealthService::from_health_reporter(health.clone()),
     );
     set_health(&health, ServingStatus::Serving).await;
-    let monitor = tokio::spawn(monitor_health(store, health.clone()));
+    let monitor = tokio::spawn(monitor_health(store.clone(), health.clone()));
+    let scheduled = checkpoints
+        .clone()
+        .map(|c| tokio::spawn(checkpoints_on_schedule(store.clone(), c)));
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -244,8 +276,52 @@ pub async fn run(
     if writer.await.is_err() {
         tracing::error!("audit writer ended abnormally");
     }
+    // One last checkpoint once everything is flushed, so that the heads of this process's
+    // chain as it ends are kept too.
+    if let (Some(task), Some(c)) = (scheduled, &checkpoints) {
+        task.abort();
+        let _ = task.await;
+        write_checkpoint(store.as_ref(), c).await;
+    }
     tracing::info!("stopped; audit log flushed");
     served.map_err(StartError::from)
+}
+
+/// Appends a checkpoint every `c.interval`, the first at start.
+async fn checkpoints_on_schedule(store: Arc<dyn AuditBackend>, c: Checkpoints) {
+    let mut tick = tokio::time::interval(c.interval);
+    // After a stall (a slow disk), one checkpoint and then the normal rhythm, not a burst.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        write_checkpoint(store.as_ref(), &c).await;
+    }
+}
+
+/// Takes and appends one checkpoint. A failure is logged and counted
+/// (`audit_checkpoint_failures_total`) and never stops the service: decisions are still
+/// stored and chained, and the next checkpoint covers them.
+async fn write_checkpoint(store: &dyn AuditBackend, c: &Checkpoints) {
+    let written = match checkpoint_file::take_line(store, &c.key).await {
+        Ok(line) => {
+            let file = c.file.clone();
+            tokio::task::spawn_blocking(move || checkpoint_file::append(&file, &line))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match written {
+        Ok(()) => {
+            metrics::counter!("audit_checkpoints_total").increment(1);
+            tracing::debug!(file = %c.file.display(), "audit checkpoint written");
+        }
+        Err(error) => {
+            metrics::counter!("audit_checkpoint_failures_total").increment(1);
+            tracing::error!(file = %c.file.display(), %error, "audit checkpoint NOT written");
+        }
+    }
 }
 
 /// Keeps the health status in step with the database: NOT_SERVING while it is unreachable.
