@@ -1,10 +1,14 @@
-//! `verify-identity audit verify|export --database URL`: recompute every hash chain of the
-//! audit store, or write its events as JSON Lines for auditors.
+//! `verify-identity audit verify|export|checkpoint|checkpoint-key`: recompute every hash
+//! chain of the audit store (and check it against signed checkpoints), write its events as
+//! JSON Lines for auditors, write a signed checkpoint of every chain head, or create the key
+//! pair checkpoints are signed with.
 
-use std::io::Write;
+mod checkpoint;
+
+use std::{io::Write, path::PathBuf};
 
 use crate::{
-    audit::{self, AuditBackend},
+    audit::{self, AuditBackend, checkpoint_check::Expectations, checkpoint_key::CheckpointKey},
     cli::exit,
 };
 
@@ -19,12 +23,25 @@ pub struct AuditArgs {
 /// Audit subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every chain; report the events checked and the first broken event.
-    /// Exit status 0 when intact, 5 when broken, 1 when the store cannot be read.
+    /// Recompute every chain; report the events checked and the first broken event. With
+    /// --checkpoints, also check every chain against every checkpoint in the file: a chain
+    /// shorter than a checkpoint, missing, or holding another event at a checkpointed position
+    /// is named, and so is a checkpoint whose signature does not verify. Exit status 0 when
+    /// intact, 5 when broken, 1 when the store or a file cannot be read, 2 for bad flags.
     Verify {
         /// Audit database URL.
         #[arg(long, env = "VERIFY_IDENTITY_DATABASE", default_value = crate::config::DEFAULT_DATABASE)]
         database: String,
+        /// A file of checkpoints (`audit checkpoint` lines, JSON Lines).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// The public key the checkpoints were signed with (`audit checkpoint-key` wrote it,
+        /// as FILE.pub).
+        #[arg(long, conflicts_with = "checkpoint_key")]
+        checkpoint_public_key: Option<PathBuf>,
+        /// Or the signing key itself, whose public key is then used.
+        #[arg(long)]
+        checkpoint_key: Option<PathBuf>,
     },
     /// Write every event, oldest first, as one JSON object per line (JSON Lines): decoded, with
     /// its row id, chain position and hash. Fingerprints stay fingerprints. Exit status 0, 2
@@ -41,6 +58,32 @@ pub enum AuditCommand {
         #[arg(long)]
         since: Option<String>,
     },
+    /// Write a checkpoint: the head (writer, seq, hash, time) of every chain, signed, as one
+    /// JSON line appended to --out (created mode 0600) or printed. Keep checkpoints outside
+    /// the database: `audit verify --checkpoints` then finds a chain cut short or removed.
+    /// Exit status 0, 1 when the store or the key cannot be read or the file written.
+    Checkpoint {
+        /// Audit database URL.
+        #[arg(long, env = "VERIFY_IDENTITY_DATABASE", default_value = crate::config::DEFAULT_DATABASE)]
+        database: String,
+        /// The signing key (`audit checkpoint-key` creates one).
+        #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_KEY_FILE")]
+        key: PathBuf,
+        /// Append the line to this file instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create the Ed25519 key pair checkpoints are signed with: the signing key at --out
+    /// (mode 0600, never overwritten), the public key at --public-out (default: the same
+    /// name with .pub), and the public key printed. Auditors get the public key only.
+    CheckpointKey {
+        /// Where the signing key goes.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the public key goes (default: --out with `.pub` appended).
+        #[arg(long)]
+        public_out: Option<PathBuf>,
+    },
 }
 
 /// Exit status when a chain is broken.
@@ -52,10 +95,52 @@ const EXPORT_PAGE: i64 = 1_000;
 /// Runs the subcommand and returns the exit status.
 pub async fn run(args: &AuditArgs) -> u8 {
     match &args.command {
-        AuditCommand::Verify { database } => match open("verify", database).await {
-            Ok(store) => verify(store.as_ref()).await,
-            Err(code) => code,
-        },
+        AuditCommand::Verify {
+            database,
+            checkpoints,
+            checkpoint_public_key,
+            checkpoint_key,
+        } => {
+            let against = match checkpoints {
+                None => None,
+                Some(path) => {
+                    let key = match checkpoint::public_key(
+                        checkpoint_public_key.as_deref(),
+                        checkpoint_key.as_deref(),
+                    ) {
+                        Ok(key) => key,
+                        Err(code) => return code,
+                    };
+                    match checkpoint::read(path, &key) {
+                        Ok(expectations) => Some((path.as_path(), expectations)),
+                        Err(code) => return code,
+                    }
+                }
+            };
+            match open("verify", database).await {
+                Ok(store) => verify(store.as_ref(), against).await,
+                Err(code) => code,
+            }
+        }
+        AuditCommand::Checkpoint { database, key, out } => {
+            let key = match CheckpointKey::load(key, "--key") {
+                Ok(key) => key,
+                Err(e) => {
+                    eprintln!(
+                        "verify-identity audit checkpoint: {}",
+                        checkpoint::key_error(&e)
+                    );
+                    return exit::FAILURE;
+                }
+            };
+            match open("checkpoint", database).await {
+                Ok(store) => checkpoint::write(store.as_ref(), &key, out.as_deref()).await,
+                Err(code) => code,
+            }
+        }
+        AuditCommand::CheckpointKey { out, public_out } => {
+            checkpoint::create_key(out, public_out.as_deref())
+        }
         AuditCommand::Export {
             database,
             insurer,
@@ -103,24 +188,38 @@ async fn open(command: &str, database: &str) -> Result<std::sync::Arc<dyn AuditB
     })
 }
 
-async fn verify(store: &dyn AuditBackend) -> u8 {
-    match audit::verify::verify_store(store).await {
-        Ok(report) => match &report.first_broken {
-            None => {
-                println!(
-                    "audit log intact: {} events checked in {} chain(s)",
-                    report.events_checked, report.chains
-                );
+/// Verifies every chain and, when given, checks it against the checkpoints read from a file.
+async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Expectations)>) -> u8 {
+    let (path, mut expectations) = match against {
+        Some((path, expectations)) => (Some(path), expectations),
+        None => (None, Expectations::default()),
+    };
+    match audit::verify::verify_store_against(store, &mut expectations).await {
+        Ok(report) => {
+            let chains_intact = match &report.first_broken {
+                None => {
+                    println!(
+                        "audit log intact: {} events checked in {} chain(s)",
+                        report.events_checked, report.chains
+                    );
+                    true
+                }
+                Some(b) => {
+                    println!(
+                        "audit log BROKEN: {} events checked in {} chain(s); first broken event: id {} (writer {}, seq {}): {}",
+                        report.events_checked, report.chains, b.id, b.writer_id, b.seq, b.reason
+                    );
+                    false
+                }
+            };
+            let checkpoints_intact =
+                path.is_none_or(|path| checkpoint::report(path, &expectations));
+            if chains_intact && checkpoints_intact {
                 exit::OK
-            }
-            Some(b) => {
-                println!(
-                    "audit log BROKEN: {} events checked in {} chain(s); first broken event: id {} (writer {}, seq {}): {}",
-                    report.events_checked, report.chains, b.id, b.writer_id, b.seq, b.reason
-                );
+            } else {
                 BROKEN
             }
-        },
+        }
         Err(e) => {
             eprintln!("verify-identity audit verify: {e}");
             exit::FAILURE
