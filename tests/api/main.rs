@@ -29,6 +29,7 @@ macro_rules! on_both_backends_process {
     };
 }
 
+mod checkpoints;
 mod db_faults;
 mod faults;
 mod files;

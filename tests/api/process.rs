@@ -31,7 +31,7 @@ pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
 }
 
 /// `serve` with `extra` arguments (such as `--config FILE`).
-fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
+pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
         .args([
             "serve",
