@@ -27,7 +27,8 @@ pub enum AuditCommand {
     /// --checkpoints, also check every chain against every checkpoint in the file: a chain
     /// shorter than a checkpoint, missing, or holding another event at a checkpointed position
     /// is named, and so is a checkpoint whose signature does not verify. Exit status 0 when
-    /// intact, 5 when broken, 1 when the store or a file cannot be read, 2 for bad flags.
+    /// intact, 5 when broken, 1 when the store or a file cannot be read (or the checkpoint
+    /// file holds no checkpoint), 2 for bad flags.
     Verify {
         /// Audit database URL.
         #[arg(long, env = "VERIFY_IDENTITY_DATABASE", default_value = crate::config::DEFAULT_DATABASE)]
