@@ -358,3 +358,70 @@ async fn the_server_writes_checkpoints_on_its_schedule_and_at_shutdown_and_they_
     );
     db.drop().await;
 }
+
+#[test]
+fn the_server_refuses_a_signing_key_others_can_read_and_says_how_to_fix_it() {
+    let dir = std::env::temp_dir().join(format!("vi-cp-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, _) = key_pair(&dir, "checkpoint.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database"])
+        .arg(format!("sqlite:{}", dir.join("audit.sqlite").display()))
+        .arg("--hmac-key-file")
+        .arg(dir.join("hmac.key"))
+        .arg("--checkpoint-file")
+        .arg(dir.join("checkpoints.jsonl"))
+        .arg("--checkpoint-key-file")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "started: {stderr}");
+    assert!(
+        stderr.contains("the checkpoint signing key file has mode 640")
+            && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    assert!(!dir.join("checkpoints.jsonl").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_that_cannot_be_written_is_logged_and_the_service_goes_on() {
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let (key, _) = key_pair(&db.dir, "checkpoint.key");
+    let unwritable = db.dir.join("no-such-directory/checkpoints.jsonl");
+    let mut served = serve_with(
+        &db,
+        "info",
+        &[
+            "--checkpoint-file",
+            path(&unwritable),
+            "--checkpoint-key-file",
+            path(&key),
+            "--checkpoint-interval",
+            "1s",
+        ],
+    );
+    let mut client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let answer = client.verify(register_request("still-serving")).await;
+    assert!(answer.is_ok(), "{answer:?}");
+    sigterm(&served.child);
+    let lines = served.log.clone();
+    let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
+        .await
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let log = lines.lock().unwrap().clone();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("audit checkpoint NOT written") && l.contains("ERROR")),
+        "{log:?}"
+    );
+    db.drop().await;
+}

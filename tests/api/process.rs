@@ -23,7 +23,7 @@ on_both_backends_process!(
 pub(crate) struct Served {
     pub(crate) child: Child,
     pub(crate) addr: String,
-    log: Arc<Mutex<Vec<String>>>,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
