@@ -105,7 +105,10 @@ impl VerifyService {
     /// Writes the counted refusals to the audit log every interval until `stop` resolves, and
     /// then once more. The server awaits it before it lets the audit writer finish.
     pub async fn flush_refusals(self, stop: impl Future<Output = ()>) {
-        let mut tick = tokio::time::interval(self.inner.refusals.interval());
+        // The first flush one interval from now: `interval` would tick at once, at whatever
+        // moment this task first runs.
+        let every = self.inner.refusals.interval();
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(stop);
         loop {
