@@ -38,6 +38,8 @@ fn compile_proto(out_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Er
         // compile_well_known_types drops prost-build's own mapping to prost-types.
         .compile_well_known_types(true)
         .extern_path(".google.protobuf", "::pbjson_types")
+        // prost's codec, except that an undecodable request is INVALID_ARGUMENT naming the field.
+        .codec_path("crate::grpc::codec::ServiceCodec")
         .compile_fds(fds)?;
     // emit_fields: print zero values too (selected_candidate 0, candidate_index 0 are meaningful).
     pbjson_build::Builder::new()

@@ -15,15 +15,15 @@
 //! close), which counts every table, index and idempotency row. PostgreSQL:
 //! `pg_total_relation_size` of the audit tables (heap, indexes and TOAST).
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
-use prost::Message;
 use verify_identity::{
-    audit::{self, ChainState, ComparisonRow, Decided, FingerprintKey, NewEvent},
-    domain::{gate, policy::Policy},
-    grpc::convert::{self, Identifiers},
-    grpc::pb,
+    audit::{self, ChainState, FingerprintKey},
+    domain::policy::Policy,
 };
+
+#[path = "support/events.rs"]
+mod events;
 
 const BATCH: usize = 64;
 
@@ -39,13 +39,7 @@ async fn main() -> anyhow::Result<()> {
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
-    let requests: Vec<pb::VerifyRequest> = ["register", "hold", "return"]
-        .iter()
-        .map(|name| {
-            let text = std::fs::read_to_string(format!("examples/{name}.json"))?;
-            Ok(serde_json::from_str(&text)?)
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let requests = events::example_requests()?;
     let policy = Policy::default();
     let key = FingerprintKey::from_secret(vec![0x5a; 32]);
     let store = audit::connect(&database).await?;
@@ -54,16 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
     for n in 0..events {
-        // 14 of 20 register, 5 hold, 1 return.
-        let template = match n % 20 {
-            0..=13 => &requests[0],
-            14..=18 => &requests[1],
-            _ => &requests[2],
-        };
-        let mut request = template.clone();
-        request.request_id = format!("lg-6f1c2a9e-{n}");
-        request.subject_id = format!("{:04}-{:03}-{:02}", n % 9973, n % 997, n % 6);
-        batch.push(NewEvent::Decided(decided(&request, &policy, &key)?));
+        batch.push(events::nth_event(n, &requests, &policy, &key)?);
         if batch.len() == BATCH || n + 1 == events {
             store.append_batch(&mut chain, &batch).await?;
             batch.clear();
@@ -83,45 +68,6 @@ async fn main() -> anyhow::Result<()> {
         (after - before) as f64 / events as f64
     );
     Ok(())
-}
-
-/// The event the service writes for `request`.
-fn decided(
-    request: &pb::VerifyRequest,
-    policy: &Policy,
-    key: &FingerprintKey,
-) -> anyhow::Result<Decided> {
-    let case = convert::case_from_request(request, Identifiers::Required)
-        .map_err(|v| anyhow::anyhow!("invalid example: {v:?}"))?;
-    let decision = gate::decide(&case, policy);
-    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
-    let occurred_at = SystemTime::UNIX_EPOCH + Duration::from_micros(now.as_micros() as u64);
-    Ok(Decided {
-        occurred_at,
-        caller: "registration-system".into(),
-        insurer_number: request.insurer_number.clone(),
-        subject_id: request.subject_id.clone(),
-        subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
-        request_id: request.request_id.clone(),
-        verification_id: uuid::Uuid::now_v7().to_string(),
-        policy_version: policy.version.clone(),
-        decision: decision.kind,
-        comparisons: decision
-            .comparisons
-            .iter()
-            .map(ComparisonRow::from)
-            .collect(),
-        hold_reasons: decision.hold_reasons.clone(),
-        fields_to_complete: decision.fields_to_complete.clone(),
-        selected_candidate: decision.selected_candidate.map(|i| i as u32),
-        register_by: convert::register_by(request),
-        number_fingerprint: decision
-            .selected_candidate
-            .and_then(|i| case.candidates.get(i))
-            .and_then(|c| c.number.as_ref().ok())
-            .map(|n| key.fingerprint_number(n)),
-        request_fingerprint: Some(key.fingerprint(&request.encode_to_vec())),
-    })
 }
 
 /// The bytes the audit log takes: the SQLite file, or the PostgreSQL audit tables.

@@ -8,6 +8,7 @@ use crate::{
     domain::{
         Field, MatchClass, Stage,
         gate::{CommitRefusal, DecisionKind, HoldReason, Resolution, StageComparison},
+        risk::{self, RiskClass},
         subject::SubjectKind,
     },
 };
@@ -153,6 +154,22 @@ pub struct Decided {
     /// from a different request reusing the id. Keyed because the content holds the number: a
     /// plain hash of it would itself be 個人番号.
     pub request_fingerprint: Option<Fingerprint>,
+}
+
+impl Decided {
+    /// How urgent the case is when it was held, derived from the stored comparisons and hold
+    /// reasons exactly as for a fresh decision; `None` otherwise.
+    pub fn risk_class(&self) -> Option<RiskClass> {
+        risk::risk_class(
+            self.decision,
+            &self.hold_reasons,
+            self.comparisons.iter().map(|c| risk::Compared {
+                stage: c.stage,
+                field: c.field,
+                class: c.class,
+            }),
+        )
+    }
 }
 
 /// A number was committed against a register decision ([`EventType::CommitAccepted`]).

@@ -23,6 +23,7 @@
 //! printed; only counts, codes and timings are.
 
 mod dates;
+mod disk_probe;
 mod drive;
 mod generate;
 mod notation;
@@ -80,6 +81,15 @@ pub struct LoadgenArgs {
     /// Print the summary as one JSON object (for scripts and BENCHMARKS.md).
     #[arg(long)]
     pub json: bool,
+    /// Measure the disk beside the load: 16 KiB + fdatasync every 10 ms in a file in this
+    /// directory (give the database's), reporting per window the share of time spent in syncs
+    /// over 5 ms. A window's p99 is judged only when that share is under 0.5 %.
+    #[arg(long, value_name = "DIR")]
+    pub disk_probe: Option<std::path::PathBuf>,
+    /// Run the Verify phase this many times back to back (each with its own warmup) and report
+    /// every window, with its disk share under --disk-probe.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub windows: u32,
 }
 
 /// Runs `loadgen`: connects, runs the Verify phase (and the health phase with
@@ -105,22 +115,66 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
     let received_before = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let verify = phase(
-        Target::Verify,
-        &channels,
-        &auth,
-        &plan,
-        args.json,
-        |worker| {
-            Generator::new(
-                worker_seed(seed, worker),
-                ids.clone(),
-                args.insurer.clone(),
-                received_before,
-            )
-        },
-    )
-    .await?;
+    let probe = match &args.disk_probe {
+        Some(dir) => Some(
+            disk_probe::DiskProbe::start(dir)
+                .with_context(|| format!("cannot probe the disk in {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let mut windows = Vec::new();
+    for window in 0..args.windows {
+        let begun = probe.as_ref().map(disk_probe::DiskProbe::elapsed);
+        let report = phase(
+            Target::Verify,
+            &channels,
+            &auth,
+            &plan,
+            args.json,
+            |worker| {
+                Generator::new(
+                    worker_seed(seed, worker + (window as usize) * plan.concurrency),
+                    ids.clone(),
+                    args.insurer.clone(),
+                    received_before,
+                )
+            },
+        )
+        .await?;
+        // The measured part of the phase: after its warmup, for its duration.
+        let measured = begun.map(|b| (b + plan.warmup, b + plan.warmup + plan.duration));
+        windows.push((report, measured));
+    }
+    let syncs = match probe {
+        Some(p) => Some(p.stop().context("the disk probe failed")?),
+        None => None,
+    };
+    let disk: Vec<Option<disk_probe::DiskWindow>> = windows
+        .iter()
+        .map(|(_, measured)| {
+            syncs
+                .as_ref()
+                .zip(*measured)
+                .map(|(s, (from, to))| s.window(from, to))
+        })
+        .collect();
+    if !args.json && (args.windows > 1 || syncs.is_some()) {
+        println!("windows (Verify latency, then the disk in the same window):");
+        for (i, ((report, _), disk)) in windows.iter().zip(&disk).enumerate() {
+            println!("  window {}: {}", i + 1, report.latency_line());
+            if let Some(d) = disk {
+                println!("  {}", d.human());
+            }
+        }
+    }
+    let windows_json: Vec<serde_json::Value> = windows
+        .iter()
+        .zip(&disk)
+        .map(|((report, _), disk)| {
+            json!({ "verify": report.json(), "disk": disk.as_ref().map(disk_probe::DiskWindow::json) })
+        })
+        .collect();
+    let verify = windows.swap_remove(0).0;
     let verify_failed = all_failed(&verify, &args.client.server);
     let health = match (&verify_failed, args.compare_health) {
         (None, true) => Some(
@@ -149,6 +203,7 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
             "verify": verify.json(),
             "health": health.as_ref().map(PhaseReport::json),
             "verify_health_ratio": ratio,
+            "windows": windows_json,
         });
         println!("{summary}");
     } else if let Some(ratio) = ratio {

@@ -17,6 +17,7 @@ use crate::domain::{
     compare::{PreparedRecord, Record},
     number::IndividualNumber,
     policy::Policy,
+    risk::{self, RiskClass},
 };
 
 /// One person returned by J-LIS.
@@ -244,6 +245,21 @@ pub struct Decision {
     pub fields_to_complete: Vec<Field>,
     /// For register: the index of the candidate whose number may be registered.
     pub selected_candidate: Option<usize>,
+}
+
+impl Decision {
+    /// How urgent the case is when it is held ([`risk`](crate::domain::risk)); `None` otherwise.
+    pub fn risk_class(&self) -> Option<RiskClass> {
+        risk::risk_class(
+            self.kind,
+            &self.hold_reasons,
+            self.comparisons.iter().map(|c| risk::Compared {
+                stage: c.stage,
+                field: c.field,
+                class: c.comparison.class,
+            }),
+        )
+    }
 }
 
 /// Decides one case.

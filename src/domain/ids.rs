@@ -29,8 +29,8 @@ pub enum IdError {
     /// Longer than [`MAX_ID_CHARS`].
     #[error("is longer than 128 characters")]
     TooLong,
-    /// Holds a control character.
-    #[error("contains a control character")]
+    /// Holds a control character or a bidirectional formatting character.
+    #[error("contains a control or bidirectional formatting character")]
     ControlCharacter,
     /// A note longer than [`MAX_NOTE_CHARS`].
     #[error("is longer than 2000 characters")]
@@ -196,7 +196,10 @@ pub fn bounded(s: &str) -> Result<(), IdError> {
         Err(IdError::Missing)
     } else if s.chars().count() > MAX_ID_CHARS {
         Err(IdError::TooLong)
-    } else if s.chars().any(char::is_control) {
+    } else if s
+        .chars()
+        .any(|c| c.is_control() || crate::domain::text::chars::is_bidi_control(c))
+    {
         Err(IdError::ControlCharacter)
     } else {
         Ok(())

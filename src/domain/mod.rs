@@ -12,6 +12,7 @@ pub mod number;
 pub mod policy;
 #[cfg(test)]
 mod properties;
+pub mod risk;
 pub mod rules;
 #[cfg(test)]
 mod stable_ids;

@@ -4,6 +4,7 @@
 use crate::domain::{
     Field, MatchClass, Stage,
     gate::{CommitRefusal, DecisionKind, HoldReason, Resolution},
+    risk::RiskClass,
     subject::SubjectKind,
 };
 
@@ -28,6 +29,20 @@ fn every_stored_id_is_pinned_and_reads_back() {
             "query_incomplete",
             "number_registered_to_another_subject",
             "subject_has_another_number",
+        ]
+    );
+    // Not stored (derived on read), but shown in result files and exports that outlive a
+    // release.
+    assert_eq!(
+        ids(&RiskClass::ALL, RiskClass::id),
+        [
+            "birth_or_sex",
+            "structural",
+            "names",
+            "name_and_address",
+            "address_only",
+            "one_name_only",
+            "notation_or_variant_only",
         ]
     );
     assert_eq!(

@@ -17,6 +17,7 @@ use crate::{
             self, IdError, InsurerNumber, Note, OperatorId, RequestId, SubjectId, VerificationId,
         },
         number::{IndividualNumber, NumberError},
+        risk::RiskClass,
         subject::SubjectKind,
         text::chars,
     },
@@ -230,6 +231,13 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<&pb::FiveField
                 &format!("{path}.{}", field.as_str()),
                 "contains a control character",
             );
+        } else if value.chars().any(chars::is_bidi_control) {
+            violation(
+                v,
+                &format!("{path}.{}", field.as_str()),
+                "contains a bidirectional formatting character (U+202A–U+202E, U+2066–U+2069, \
+                 U+200E, U+200F or U+061C)",
+            );
         }
     }
     record
@@ -290,6 +298,27 @@ pub fn hold_reason_to_pb(reason: HoldReason) -> pb::HoldReason {
         }
         HoldReason::SubjectHasAnotherNumber => pb::HoldReason::SubjectHasAnotherNumber,
     }
+}
+
+/// The contract's enum value for a risk class; `UNSPECIFIED` when there is none (not a hold).
+pub fn risk_class_to_pb(class: Option<RiskClass>) -> pb::RiskClass {
+    match class {
+        None => pb::RiskClass::Unspecified,
+        Some(RiskClass::BirthOrSex) => pb::RiskClass::BirthOrSex,
+        Some(RiskClass::Structural) => pb::RiskClass::Structural,
+        Some(RiskClass::Names) => pb::RiskClass::Names,
+        Some(RiskClass::NameAndAddress) => pb::RiskClass::NameAndAddress,
+        Some(RiskClass::AddressOnly) => pb::RiskClass::AddressOnly,
+        Some(RiskClass::OneNameOnly) => pb::RiskClass::OneNameOnly,
+        Some(RiskClass::NotationOrVariantOnly) => pb::RiskClass::NotationOrVariantOnly,
+    }
+}
+
+/// The domain's risk class for the contract's enum value; `None` for `UNSPECIFIED`.
+pub fn risk_class_from_pb(class: pb::RiskClass) -> Option<RiskClass> {
+    RiskClass::ALL
+        .into_iter()
+        .find(|&c| risk_class_to_pb(Some(c)) == class)
 }
 
 /// The domain's hold reason for the contract's enum value; `None` for `UNSPECIFIED`.
@@ -377,6 +406,7 @@ pub fn response_from_decided(d: &Decided) -> pb::VerifyResponse {
             .map_or(-1, |i| i32::try_from(i).unwrap_or(i32::MAX)),
         decided_at: Some(timestamp(d.occurred_at)),
         register_by: d.register_by.map(timestamp),
+        risk_class: risk_class_to_pb(d.risk_class()).into(),
     }
 }
 
@@ -416,6 +446,7 @@ pub fn response_from_decision(
         selected_candidate: decision.selected_candidate.map_or(-1, |i| i as i32),
         decided_at: Some(timestamp(decided_at)),
         register_by: register_by(request).map(timestamp),
+        risk_class: risk_class_to_pb(decision.risk_class()).into(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! ([`page_token`]), the service itself, and the one error → status map ([`status`]).
 
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod limit;
 pub mod page_token;

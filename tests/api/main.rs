@@ -32,6 +32,7 @@ macro_rules! on_both_backends_process {
 mod db_faults;
 mod faults;
 mod files;
+mod odd_requests;
 mod process;
 mod replicas;
 

@@ -136,3 +136,52 @@ fn a_missing_file_is_bad_input() {
     let out = check(&["examples/does-not-exist.json"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The register example with its declared kanji name replaced by `name`, written as raw JSON
+/// (so that escapes reach the reader as typed).
+fn with_declared_name(name_json: &str) -> String {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/register.json"),
+    )
+    .unwrap();
+    example.replacen("\"髙橋 一郎\"", &format!("\"{name_json}\""), 1)
+}
+
+#[test]
+fn surrogate_escapes_in_json_read_as_the_character_or_are_refused_cleanly() {
+    // 𠮷 (U+20BB7) as a surrogate pair escape reads as the character itself.
+    let pair = check(
+        &["--format", "json", "-"],
+        Some(&with_declared_name("\\ud842\\udfb7橋 一郎")),
+    );
+    let literal = check(
+        &["--format", "json", "-"],
+        Some(&with_declared_name("𠮷橋 一郎")),
+    );
+    assert_eq!(pair.status.code(), literal.status.code());
+    assert_eq!(json(&pair)["comparisons"], json(&literal)["comparisons"]);
+
+    // A lone surrogate is not a character: bad input, position named, nothing echoed.
+    for lone in ["\\ud800橋 一郎", "髙橋 \\udfb7一郎", "\\ud842\\u0041"] {
+        let out = check(&["--format", "json", "-"], Some(&with_declared_name(lone)));
+        assert_eq!(out.status.code(), Some(2), "{lone}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not valid JSON (line"), "{stderr}");
+        assert!(
+            !stderr.contains('橋') && !stderr.contains("d800"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_bidi_override_is_bad_input_naming_the_field() {
+    let out = check(
+        &["--format", "json", "-"],
+        Some(&with_declared_name("髙橋\\u202e 一郎")),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("declared.kanji_name"), "{stderr}");
+    assert!(stderr.contains("bidirectional"), "{stderr}");
+}

@@ -7,7 +7,7 @@
 //! run for a number of inputs or a time budget:
 //!
 //! ```sh
-//! cargo test --release --test fuzz                                   # 2,000 inputs per target
+//! cargo test --release --test fuzz                                   # 2,000 inputs per target (300 for whole requests)
 //! VERIFY_IDENTITY_FUZZ_SECONDS=30 cargo test --release --test fuzz   # 30 s per target (.ci/run)
 //! VERIFY_IDENTITY_FUZZ_INPUTS=10000000 cargo test --release --test fuzz -- --test-threads 1
 //! ```
@@ -17,6 +17,11 @@
 //! idempotent; comparison symmetric; a value compared with itself exact; never a class better than
 //! mismatch for two different complete birth dates or sexes. Each target prints how many inputs it
 //! ran. A failure prints the input (it is synthetic, never personal data) and proptest's seed.
+//!
+//! Whole requests — the proto3 JSON reader of `check` and the validation at the gRPC edge — are
+//! fuzzed in [`requests`].
+
+mod requests;
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
@@ -117,20 +122,21 @@ fn within_limits(chars: usize, elapsed: Duration, peak: usize) -> Result<(), Tes
 // ---- running a target for a count or a time ----
 
 /// How long each target runs: `VERIFY_IDENTITY_FUZZ_INPUTS` inputs, or
-/// `VERIFY_IDENTITY_FUZZ_SECONDS` seconds, or 2,000 inputs.
+/// `VERIFY_IDENTITY_FUZZ_SECONDS` seconds, or the target's default number of inputs (2,000
+/// for one field; fewer for whole requests, each of which folds up to a hundred fields).
 enum Budget {
     Inputs(u64),
     Time(Duration),
 }
 
-fn budget() -> Budget {
+fn budget(default_inputs: u64) -> Budget {
     let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     if let Some(n) = var("VERIFY_IDENTITY_FUZZ_INPUTS") {
         Budget::Inputs(n)
     } else if let Some(s) = var("VERIFY_IDENTITY_FUZZ_SECONDS") {
         Budget::Time(Duration::from_secs(s))
     } else {
-        Budget::Inputs(2_000)
+        Budget::Inputs(default_inputs)
     }
 }
 
@@ -139,8 +145,20 @@ fn fuzz<S: Strategy>(name: &str, strategy: S, test: impl Fn(S::Value) -> Result<
 where
     S::Value: std::fmt::Debug,
 {
+    fuzz_for(name, 2_000, strategy, test);
+}
+
+/// [`fuzz`] with its own default number of inputs.
+fn fuzz_for<S: Strategy>(
+    name: &str,
+    default_inputs: u64,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) where
+    S::Value: std::fmt::Debug,
+{
     const CHUNK: u32 = 20_000;
-    let budget = budget();
+    let budget = budget(default_inputs);
     let started = Instant::now();
     let mut done: u64 = 0;
     let mut chunk: u64 = 0;

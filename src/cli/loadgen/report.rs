@@ -264,6 +264,15 @@ impl PhaseReport {
         out
     }
 
+    /// Throughput and latency percentiles in one line, for the per-window table.
+    pub(super) fn latency_line(&self) -> String {
+        let mut out = format!("{:.0} rps", self.rps());
+        for (name, ms) in percentiles_ms(&self.stats.latency) {
+            let _ = write!(out, ", {name} {ms:.2} ms");
+        }
+        out
+    }
+
     /// The phase as a JSON object.
     pub(super) fn json(&self) -> Value {
         let s = &self.stats;

@@ -74,6 +74,20 @@ pub fn is_control(c: char) -> bool {
     c.is_control() && !c.is_whitespace()
 }
 
+/// A bidirectional formatting character: the embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069) and the directional marks (U+200E, U+200F, U+061C).
+///
+/// None of them occurs in real identity data (foreign residents' names reach the registry in
+/// Latin letters or katakana, left to right), and they can make an operator's screen show a
+/// value in an order other than the one that was compared (the "Trojan Source" trick). The
+/// service refuses them at the edge, like control characters, instead of folding them away.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +116,17 @@ mod tests {
         }
         for c in ['\0', '\u{07}', '\u{1B}', '\u{7F}', '\u{9B}'] {
             assert!(is_control(c), "{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn bidi_controls_are_their_own_class() {
+        for c in ['\u{202E}', '\u{2066}', '\u{2069}', '\u{200F}', '\u{061C}'] {
+            assert!(is_bidi_control(c), "{:04X}", c as u32);
+            assert!(!is_space(c), "{:04X}", c as u32);
+        }
+        for c in ['山', 'A', '\u{200B}', '\u{3099}', '\u{FE00}'] {
+            assert!(!is_bidi_control(c), "{:04X}", c as u32);
         }
     }
 
