@@ -35,8 +35,11 @@ pub enum IdError {
     /// A note longer than [`MAX_NOTE_CHARS`].
     #[error("is longer than 2000 characters")]
     NoteTooLong,
-    /// A note holding a control character other than a newline.
-    #[error("contains a control character other than a newline")]
+    /// A note holding a control character other than a newline, or a bidirectional formatting
+    /// character.
+    #[error(
+        "contains a control character other than a newline, or a bidirectional formatting character"
+    )]
     NoteControlCharacter,
 }
 
@@ -156,7 +159,8 @@ impl OperatorId {
 }
 
 /// An operator's note on a resolution: free text, possibly empty, kept in the audit log.
-/// Newlines are allowed; other control characters (carriage returns, escapes) are not.
+/// Newlines are allowed; other control characters (carriage returns, escapes) and
+/// bidirectional formatting characters are not, as in ids.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Note(String);
 
@@ -165,7 +169,9 @@ impl Note {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if s.chars().count() > MAX_NOTE_CHARS {
             Err(IdError::NoteTooLong)
-        } else if s.chars().any(|c| c.is_control() && c != '\n') {
+        } else if s.chars().any(|c| {
+            (c.is_control() && c != '\n') || crate::domain::text::chars::is_bidi_control(c)
+        }) {
             Err(IdError::NoteControlCharacter)
         } else {
             Ok(Note(s.to_owned()))
@@ -269,7 +275,7 @@ mod tests {
             Note::parse(&"あ".repeat(MAX_NOTE_CHARS + 1)),
             Err(IdError::NoteTooLong)
         );
-        for bad in ["a\rb", "a\u{1b}[2Jb", "a\tb", "a\u{0}b"] {
+        for bad in ["a\rb", "a\u{1b}[2Jb", "a\tb", "a\u{0}b", "a\u{202E}b"] {
             assert_eq!(
                 Note::parse(bad),
                 Err(IdError::NoteControlCharacter),
