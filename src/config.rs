@@ -100,6 +100,84 @@ struct FileSettings {
     checkpoint_file: Option<PathBuf>,
     checkpoint_key_file: Option<PathBuf>,
     checkpoint_interval: Option<String>,
+    #[serde(default)]
+    refusals: RefusalsFile,
+}
+
+/// The `[refusals]` table of the settings file: what refused calls may cost.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefusalsFile {
+    interval_seconds: Option<u64>,
+    peer_burst: Option<u32>,
+    peer_per_second: Option<f64>,
+    max_peers: Option<usize>,
+    max_tallies: Option<usize>,
+}
+
+/// What refused calls may cost (see [`crate::grpc::refusals`]): refusals are counted and
+/// written as one `access.denied` event per peer, caller, RPC, insurer and reason each
+/// `interval`, and a peer that has spent its refusal budget is answered `RESOURCE_EXHAUSTED`
+/// before its calls are decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusalLimits {
+    /// How often the counted refusals are written to the audit log.
+    pub interval: Duration,
+    /// Refusals a peer may cause in a burst before it is limited.
+    pub peer_burst: u32,
+    /// Refusals per second a peer's budget regains.
+    pub peer_per_second: f64,
+    /// Peers whose budget is tracked at once (bounds memory under address spraying).
+    pub max_peers: usize,
+    /// Distinct counts kept per interval before further ones are counted together.
+    pub max_tallies: usize,
+}
+
+impl Default for RefusalLimits {
+    /// One write per interval of 10 s; 20 refusals in a burst and 2 a second per peer, which a
+    /// misconfigured client retrying with backoff stays under and a flood does not; 10,000
+    /// peers (about 0.5 MB) and 1,000 counts.
+    fn default() -> Self {
+        RefusalLimits {
+            interval: Duration::from_secs(10),
+            peer_burst: 20,
+            peer_per_second: 2.0,
+            max_peers: 10_000,
+            max_tallies: 1_000,
+        }
+    }
+}
+
+impl RefusalsFile {
+    fn resolve(&self) -> Result<RefusalLimits, ConfigError> {
+        let d = RefusalLimits::default();
+        let limits = RefusalLimits {
+            interval: self
+                .interval_seconds
+                .map_or(d.interval, Duration::from_secs),
+            peer_burst: self.peer_burst.unwrap_or(d.peer_burst),
+            peer_per_second: self.peer_per_second.unwrap_or(d.peer_per_second),
+            max_peers: self.max_peers.unwrap_or(d.max_peers),
+            max_tallies: self.max_tallies.unwrap_or(d.max_tallies),
+        };
+        let invalid = |what: &str| Err(ConfigError::Invalid(format!("refusals.{what}")));
+        if limits.interval.is_zero() || limits.interval > Duration::from_secs(3600) {
+            return invalid("interval_seconds must be 1..=3600");
+        }
+        if limits.peer_burst == 0 {
+            return invalid("peer_burst must be at least 1");
+        }
+        if !(limits.peer_per_second.is_finite() && limits.peer_per_second >= 0.0) {
+            return invalid("peer_per_second must be a number, 0 or more");
+        }
+        if !(1..=1_000_000).contains(&limits.max_peers) {
+            return invalid("max_peers must be 1..=1000000");
+        }
+        if !(1..=100_000).contains(&limits.max_tallies) {
+            return invalid("max_tallies must be 1..=100000");
+        }
+        Ok(limits)
+    }
 }
 
 /// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
@@ -202,6 +280,8 @@ pub struct Settings {
     pub tls: Option<TlsSettings>,
     /// Signed checkpoints of the chain heads; off when no checkpoint file is set.
     pub checkpoints: Option<CheckpointSettings>,
+    /// What refused calls may cost.
+    pub refusals: RefusalLimits,
 }
 
 /// A settings problem, reported before anything starts.
@@ -268,6 +348,7 @@ impl Settings {
             commit_ttl: Duration::from_secs(
                 3600 * file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS),
             ),
+            refusals: file.refusals.resolve()?,
             callers: file.callers,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
@@ -513,6 +594,33 @@ mod tests {
                 interval: Duration::from_secs(600),
             })
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn refusal_limits_have_defaults_and_are_read_and_checked_from_the_file() {
+        let s = Settings::resolve(&ServeArgs::default()).unwrap();
+        assert_eq!(s.refusals, RefusalLimits::default());
+        let dir = std::env::temp_dir().join(format!("vi-config-refusals-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        std::fs::write(
+            &path,
+            "[refusals]\ninterval_seconds = 5\npeer_burst = 100\npeer_per_second = 0.5\n",
+        )
+        .unwrap();
+        let s = Settings::resolve(&args).unwrap();
+        assert_eq!(s.refusals.interval, Duration::from_secs(5));
+        assert_eq!(s.refusals.peer_burst, 100);
+        assert_eq!(s.refusals.peer_per_second, 0.5);
+        assert_eq!(s.refusals.max_peers, 10_000);
+        std::fs::write(&path, "[refusals]\ninterval_seconds = 0\n").unwrap();
+        let err = Settings::resolve(&args).unwrap_err().to_string();
+        assert!(err.contains("refusals.interval_seconds"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

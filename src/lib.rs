@@ -17,8 +17,9 @@
 //! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL) and its
 //!   group-commit writer.
 //! - [`grpc`]: the generated contract (quarantined), the one edge between its messages and the
-//!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), and the one
-//!   error → status map.
+//!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), what refused
+//!   calls may cost ([`grpc::refusals`], [`grpc::limit`]), sealed page tokens
+//!   ([`grpc::page_token`]), and the one error → status map.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
 //! - [`cli`]: the command line, one module per subcommand.
 //! - [`config`]: settings from defaults, file, environment and flags.

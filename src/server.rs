@@ -23,7 +23,9 @@ use crate::{
     domain::policy::Policy,
     grpc::{
         auth::Callers,
+        limit::RefusalLimit,
         pb::{self, verify_identity_server::VerifyIdentityServer},
+        refusals::Refusals,
         service::VerifyService,
     },
 };
@@ -60,6 +62,8 @@ pub enum StartError {
 /// Everything [`run`] serves, built from settings.
 pub struct App {
     service: VerifyService,
+    /// Refusal budgets and counts, shared by the service and the limiter in front of it.
+    refusals: Arc<Refusals>,
     store: Arc<dyn AuditBackend>,
     writer: JoinHandle<()>,
     health: HealthReporter,
@@ -123,6 +127,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
     };
     let store = audit::connect(&settings.database).await?;
     let (audit, writer) = AuditWriter::spawn(store.clone(), AUDIT_QUEUE, AUDIT_MAX_BATCH);
+    let refusals = Arc::new(Refusals::new(settings.refusals.clone()));
     let health = HealthReporter::new();
     let flip = health.clone();
     let on_unavailable = Box::new(move || {
@@ -138,9 +143,11 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         settings.commit_ttl,
         on_unavailable,
         callers,
+        refusals.clone(),
     );
     Ok(App {
         service,
+        refusals,
         store,
         writer,
         health,
@@ -210,6 +217,7 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let App {
         service,
+        refusals,
         store,
         writer,
         health,
@@ -242,9 +250,15 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .expect("descriptors are valid");
+    // Counted refusals are written each interval and once more after the last call.
+    let (stop_flushing, flushing_stopped) = tokio::sync::oneshot::channel::<()>();
+    let flusher = tokio::spawn(service.clone().flush_refusals(async {
+        let _ = flushing_stopped.await;
+    }));
     let verify = VerifyIdentityServer::new(service)
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(4 * max_message_bytes);
+    let verify = RefusalLimit::new(verify, refusals);
 
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving");
     // Explicit HTTP/2 windows bound how much of a client's stream the server reads ahead of
@@ -269,8 +283,12 @@ pub async fn run(
             shutdown,
         )
         .await;
-    // The router (and with it every handle of the audit writer) is dropped now: the writer
-    // drains what is queued, commits it, and ends.
+    // The router is dropped now. The flusher writes the last counted refusals and drops the
+    // last handle of the audit writer, which drains what is queued, commits it, and ends.
+    let _ = stop_flushing.send(());
+    if flusher.await.is_err() {
+        tracing::error!("the refusal flusher ended abnormally");
+    }
     monitor.abort();
     set_health(&health, ServingStatus::NotServing).await;
     if writer.await.is_err() {

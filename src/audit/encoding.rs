@@ -78,9 +78,14 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
             note: r.note.clone(),
             replaced_by_verification_id: r.replaced_by_verification_id.clone(),
         }),
+        // A single refusal leaves the count and the first time unset, as events of earlier
+        // releases did: decoding then re-encoding any stored event gives its stored bytes.
         NewEvent::AccessDenied(a) => Detail::AccessDenied(pb::AccessDenied {
             rpc: a.rpc.clone(),
             reason: a.reason.clone(),
+            count: if a.count == 1 { 0 } else { a.count },
+            peer: a.peer.clone(),
+            first_occurred_at_us: a.first_occurred_at.map_or(0, micros_since_epoch),
         }),
     };
     pb::Event {
@@ -294,6 +299,10 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 insurer_number,
                 rpc: a.rpc,
                 reason: a.reason,
+                count: a.count.max(1),
+                peer: a.peer,
+                first_occurred_at: (a.first_occurred_at_us != 0)
+                    .then(|| time_from_micros(a.first_occurred_at_us)),
             })
         }
         _ => return Err("the body is not of the row's event type"),
@@ -455,6 +464,51 @@ mod tests {
             comparisons_from_pb(&pb.rules, &pb.comparisons).unwrap(),
             renamed
         );
+    }
+
+    #[test]
+    fn a_counted_denial_reads_back_and_a_single_one_encodes_as_earlier_releases_did() {
+        let at = time_from_micros(1_800_000_000_000_000);
+        let single = AccessDenied {
+            occurred_at: at,
+            caller: "unauthenticated".into(),
+            insurer_number: String::new(),
+            rpc: "Verify".into(),
+            reason: "UNAUTHENTICATED".into(),
+            count: 1,
+            peer: String::new(),
+            first_occurred_at: None,
+        };
+        let counted = AccessDenied {
+            count: 20_000,
+            peer: "192.0.2.7".into(),
+            first_occurred_at: Some(time_from_micros(1_799_999_990_000_000)),
+            ..single.clone()
+        };
+        let columns = Columns {
+            kind: EventType::AccessDenied.as_str(),
+            occurred_at_us: 1_800_000_000_000_000,
+            insurer_number: "",
+            verification_id: "",
+            decision: "",
+        };
+        for event in [single.clone(), counted] {
+            let event = NewEvent::AccessDenied(event);
+            assert_eq!(decode(&columns, &body(&event)).unwrap(), event);
+        }
+        // The body of a single refusal holds exactly the two fields events had before the
+        // count existed, so the hashes of stored events do not change.
+        let before = pb::Event {
+            caller: "unauthenticated".into(),
+            detail: Some(pb::event::Detail::AccessDenied(pb::AccessDenied {
+                rpc: "Verify".into(),
+                reason: "UNAUTHENTICATED".into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        assert_eq!(body(&NewEvent::AccessDenied(single)), before);
     }
 
     #[test]

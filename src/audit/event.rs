@@ -237,10 +237,12 @@ pub struct HoldResolved {
     pub replaced_by_verification_id: String,
 }
 
-/// A call was refused before it did anything ([`EventType::AccessDenied`]).
+/// Calls refused before they did anything ([`EventType::AccessDenied`]): one event stands for
+/// every refusal of one peer, caller, RPC, insurer and reason in one interval, so that a flood
+/// of refused calls costs the log a row per interval, not a row per call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessDenied {
-    /// When.
+    /// When the last of the counted refusals happened.
     pub occurred_at: SystemTime,
     /// The caller's name, or `unauthenticated`.
     pub caller: String,
@@ -248,8 +250,15 @@ pub struct AccessDenied {
     pub insurer_number: String,
     /// The refused RPC's method name (`Verify` …).
     pub rpc: String,
-    /// `UNAUTHENTICATED`, `ROLE_NOT_GRANTED` or `INSURER_NOT_GRANTED`.
+    /// `UNAUTHENTICATED`, `ROLE_NOT_GRANTED`, `INSURER_NOT_GRANTED` or `RATE_LIMITED`.
     pub reason: String,
+    /// How many refusals the event stands for (at least 1; events of earlier releases, 1).
+    pub count: u64,
+    /// The address (IPv4) or /64 prefix (IPv6) the calls came from; empty when unknown or
+    /// when several peers were counted together.
+    pub peer: String,
+    /// When the first of the counted refusals happened; `None` for a single refusal.
+    pub first_occurred_at: Option<SystemTime>,
 }
 
 /// An event as callers hand it in. Carries ids, classes, rule ids and fingerprints only.
@@ -402,7 +411,11 @@ impl fmt::Debug for NewEvent {
                 .field("resolution", &e.resolution)
                 .field("operator_id", &e.operator_id)
                 .field("note", &"<redacted>"),
-            NewEvent::AccessDenied(e) => d.field("rpc", &e.rpc).field("reason", &e.reason),
+            NewEvent::AccessDenied(e) => d
+                .field("rpc", &e.rpc)
+                .field("reason", &e.reason)
+                .field("count", &e.count)
+                .field("peer", &e.peer),
         };
         d.field("number_fingerprint", &self.number_fingerprint())
             .field("request_fingerprint", &self.request_fingerprint())

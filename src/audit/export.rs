@@ -77,6 +77,8 @@ pub fn to_json(stored: &StoredEvent) -> Value {
         NewEvent::AccessDenied(a) => {
             o.insert("rpc".into(), json!(a.rpc));
             o.insert("reason".into(), json!(a.reason));
+            o.insert("count".into(), json!(a.count));
+            o.insert("peer".into(), json!(a.peer));
         }
     }
     o.insert(

@@ -81,6 +81,17 @@ impl FingerprintKey {
         self.fingerprint(&number.expose_digits())
     }
 
+    /// A key for another purpose, derived from the same secret: the HMAC-SHA256 of a NUL byte
+    /// followed by `label`. Every replica with this secret derives the same key, and so does
+    /// every restart. No fingerprint input starts with NUL (12 digits, or a protobuf encoding,
+    /// whose first tag is never 0), so a derived key is never a fingerprint the log stores.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac = self.mac();
+        mac.update(&[0]);
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length; the error case cannot happen.
         Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length")

@@ -357,6 +357,10 @@ pub fn to_event(
             insurer_number: e.insurer_number.clone(),
             rpc: decision.to_owned(),
             reason: e.reason.clone().unwrap_or_default(),
+            // Format 1 wrote one event per refusal.
+            count: 1,
+            peer: String::new(),
+            first_occurred_at: None,
         }),
     })
 }

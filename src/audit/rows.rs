@@ -187,7 +187,11 @@ pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
                 &r.replaced_by_verification_id,
             ),
         ]),
-        NewEvent::AccessDenied(a) => texts.extend([("rpc", a.rpc.as_str()), ("reason", &a.reason)]),
+        NewEvent::AccessDenied(a) => texts.extend([
+            ("rpc", a.rpc.as_str()),
+            ("reason", &a.reason),
+            ("peer", &a.peer),
+        ]),
     }
     for (what, fp) in [
         ("number_fingerprint", e.number_fingerprint()),

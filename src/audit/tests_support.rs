@@ -119,6 +119,9 @@ pub(crate) fn one_of_each() -> Vec<NewEvent> {
             insurer_number: String::new(),
             rpc: "Verify".into(),
             reason: "UNAUTHENTICATED".into(),
+            count: 1,
+            peer: String::new(),
+            first_occurred_at: None,
         }),
     ]
 }

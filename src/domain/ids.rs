@@ -32,7 +32,19 @@ pub enum IdError {
     /// Holds a control character or a bidirectional formatting character.
     #[error("contains a control or bidirectional formatting character")]
     ControlCharacter,
+    /// A note longer than [`MAX_NOTE_CHARS`].
+    #[error("is longer than 2000 characters")]
+    NoteTooLong,
+    /// A note holding a control character other than a newline, or a bidirectional formatting
+    /// character.
+    #[error(
+        "contains a control character other than a newline, or a bidirectional formatting character"
+    )]
+    NoteControlCharacter,
 }
+
+/// The longest operator's note accepted, in characters: a few paragraphs.
+pub const MAX_NOTE_CHARS: usize = 2000;
 
 /// A 保険者番号: 8 ASCII digits. Every lookup is scoped by one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -124,6 +136,66 @@ impl fmt::Debug for SubjectId {
     }
 }
 
+/// Who closed a hold, as the operators' desk names its staff. Recorded in the audit log and
+/// shown to other operators, so bounded and without control characters (a newline could forge
+/// a line in a log or a table).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OperatorId(String);
+
+impl OperatorId {
+    /// An operator id: not blank, at most [`MAX_ID_CHARS`] characters, no control characters.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.trim().is_empty() {
+            return Err(IdError::Missing);
+        }
+        bounded(s)?;
+        Ok(OperatorId(s.to_owned()))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An operator's note on a resolution: free text, possibly empty, kept in the audit log.
+/// Newlines are allowed; other control characters (carriage returns, escapes) and
+/// bidirectional formatting characters are not, as in ids.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Note(String);
+
+impl Note {
+    /// A note: at most [`MAX_NOTE_CHARS`] characters, no control character but `\n`.
+    pub fn parse(s: &str) -> Result<Self, IdError> {
+        if s.chars().count() > MAX_NOTE_CHARS {
+            Err(IdError::NoteTooLong)
+        } else if s.chars().any(|c| {
+            (c.is_control() && c != '\n') || crate::domain::text::chars::is_bidi_control(c)
+        }) {
+            Err(IdError::NoteControlCharacter)
+        } else {
+            Ok(Note(s.to_owned()))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Note {
+    /// Free text an operator wrote: left out, as audit events leave it out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Note({} chars)", self.0.chars().count())
+    }
+}
+
 /// The checks of an id a caller chooses freely.
 pub fn bounded(s: &str) -> Result<(), IdError> {
     if s.is_empty() {
@@ -181,6 +253,39 @@ mod tests {
             assert_eq!(parse("1234-567-01"), Ok(()));
             assert_eq!(parse(&"x".repeat(MAX_ID_CHARS)), Ok(()));
         }
+    }
+
+    #[test]
+    fn an_operator_id_is_a_bounded_single_line() {
+        assert!(OperatorId::parse("op-7").is_ok());
+        assert_eq!(OperatorId::parse(" "), Err(IdError::Missing));
+        assert_eq!(OperatorId::parse("op\n7"), Err(IdError::ControlCharacter));
+        assert_eq!(
+            OperatorId::parse(&"o".repeat(MAX_ID_CHARS + 1)),
+            Err(IdError::TooLong)
+        );
+    }
+
+    #[test]
+    fn a_note_may_have_newlines_but_no_other_control_characters_and_is_bounded() {
+        assert!(Note::parse("").is_ok());
+        assert!(Note::parse("called back\nconfirmed").is_ok());
+        assert!(Note::parse(&"あ".repeat(MAX_NOTE_CHARS)).is_ok());
+        assert_eq!(
+            Note::parse(&"あ".repeat(MAX_NOTE_CHARS + 1)),
+            Err(IdError::NoteTooLong)
+        );
+        for bad in ["a\rb", "a\u{1b}[2Jb", "a\tb", "a\u{0}b", "a\u{202E}b"] {
+            assert_eq!(
+                Note::parse(bad),
+                Err(IdError::NoteControlCharacter),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            format!("{:?}", Note::parse("secret").unwrap()),
+            "Note(6 chars)"
+        );
     }
 
     #[test]

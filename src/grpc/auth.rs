@@ -40,6 +40,21 @@ pub enum Rpc {
 }
 
 impl Rpc {
+    /// Every RPC that needs authorization.
+    pub const ALL: [Rpc; 6] = [
+        Rpc::Verify,
+        Rpc::VerifyBatch,
+        Rpc::CommitRegistration,
+        Rpc::ResolveHold,
+        Rpc::ListHolds,
+        Rpc::GetVerification,
+    ];
+
+    /// The RPC of a method name (the last segment of a gRPC path).
+    pub fn from_method(method: &str) -> Option<Rpc> {
+        Rpc::ALL.into_iter().find(|r| r.as_str() == method)
+    }
+
     /// The method name, as audit events record it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -13,13 +13,15 @@ use crate::{
         Field, MatchClass, Stage,
         compare::Record,
         gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
-        ids::{self, IdError, InsurerNumber, RequestId, SubjectId, VerificationId},
+        ids::{
+            self, IdError, InsurerNumber, Note, OperatorId, RequestId, SubjectId, VerificationId,
+        },
         number::{IndividualNumber, NumberError},
         risk::RiskClass,
         subject::SubjectKind,
         text::chars,
     },
-    grpc::pb,
+    grpc::{page_token, pb},
 };
 
 /// The longest value accepted per field, in characters. Generous for real data (the longest
@@ -557,9 +559,9 @@ pub struct ResolveHold {
     /// For a re-query: the verification that replaces the held one (never the held one).
     pub replaced_by: Option<VerificationId>,
     /// Who closes it.
-    pub operator_id: String,
+    pub operator_id: OperatorId,
     /// The operator's note.
-    pub note: String,
+    pub note: Note,
 }
 
 /// Parses a ResolveHold request.
@@ -575,9 +577,8 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
         "insurer_number",
         InsurerNumber::parse(&r.insurer_number),
     );
-    if r.operator_id.trim().is_empty() {
-        violation(&mut v, "operator_id", "is required");
-    }
+    let operator_id = field(&mut v, "operator_id", OperatorId::parse(&r.operator_id));
+    let note = field(&mut v, "note", Note::parse(&r.note));
     let resolution = pb::Resolution::try_from(r.resolution)
         .ok()
         .and_then(resolution_from_pb);
@@ -590,20 +591,21 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
     }
     let mut replaced_by = None;
     if resolution == Some(Resolution::Requeried) {
-        replaced_by = field(
-            &mut v,
-            "replaced_by_verification_id",
-            VerificationId::parse(&r.replaced_by_verification_id).map_err(|_| IdError::Missing),
-        );
-        if replaced_by.is_none() {
-            // `field` said "is required"; say for what.
-            v.pop();
-            violation(
-                &mut v,
-                "replaced_by_verification_id",
-                "is required for RESOLUTION_REQUERIED",
-            );
-        }
+        replaced_by = match VerificationId::parse(&r.replaced_by_verification_id) {
+            Ok(id) => Some(id),
+            Err(IdError::Missing) => {
+                violation(
+                    &mut v,
+                    "replaced_by_verification_id",
+                    "is required for RESOLUTION_REQUERIED",
+                );
+                None
+            }
+            Err(e) => {
+                violation(&mut v, "replaced_by_verification_id", &e.to_string());
+                None
+            }
+        };
         if r.replaced_by_verification_id == r.verification_id {
             violation(
                 &mut v,
@@ -611,16 +613,25 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
                 "must name another verification",
             );
         }
+    } else if !r.replaced_by_verification_id.is_empty() {
+        // Not used by the other resolutions, but still never let through unchecked.
+        let _ = field(
+            &mut v,
+            "replaced_by_verification_id",
+            VerificationId::parse(&r.replaced_by_verification_id),
+        );
     }
-    match (insurer, verification_id, resolution) {
-        (Some(insurer), Some(verification_id), Some(resolution)) if v.is_empty() => {
+    match (insurer, verification_id, resolution, operator_id, note) {
+        (Some(insurer), Some(verification_id), Some(resolution), Some(operator_id), Some(note))
+            if v.is_empty() =>
+        {
             Ok(ResolveHold {
                 insurer,
                 verification_id,
                 resolution,
                 replaced_by,
-                operator_id: r.operator_id.clone(),
-                note: r.note.clone(),
+                operator_id,
+                note,
             })
         }
         _ => Err(v),
@@ -631,8 +642,6 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
 const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page ListHolds returns, whatever the caller asks.
 const MAX_PAGE_SIZE: usize = 500;
-/// Prefix of page tokens, so a token from another API is refused rather than misread.
-const TOKEN_PREFIX: &str = "holds-after:";
 
 /// A ListHolds request, parsed.
 #[derive(Debug, Clone)]
@@ -641,8 +650,9 @@ pub struct ListHolds {
     pub insurer: InsurerNumber,
     /// At most this many.
     pub page_size: usize,
-    /// After this row id (0 for the first page).
-    pub after: i64,
+    /// The caller's page token, still sealed: bounded and hex here, opened by the service
+    /// (which holds the key); `None` for the first page.
+    pub page_token: Option<String>,
     /// Only holds with one of these reasons (all when empty).
     pub reasons: Vec<HoldReason>,
     /// Only holds past their registration deadline.
@@ -667,30 +677,20 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             .unwrap_or(MAX_PAGE_SIZE)
             .min(MAX_PAGE_SIZE),
     };
-    let after = if r.page_token.is_empty() {
-        Some(0)
-    } else {
-        hex::decode(&r.page_token)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| text.strip_prefix(TOKEN_PREFIX)?.parse::<i64>().ok())
-    };
-    if after.is_none() {
-        violation(&mut v, "page_token", "is not a token from ListHolds");
+    let page_token = (!r.page_token.is_empty()).then(|| r.page_token.clone());
+    if page_token.as_deref().is_some_and(|t| {
+        t.len() > page_token::MAX_TOKEN_CHARS || !t.bytes().all(|b| b.is_ascii_hexdigit())
+    }) {
+        violation(&mut v, "page_token", &page_token::InvalidToken.to_string());
     }
-    match (insurer, after) {
-        (Some(insurer), Some(after)) if v.is_empty() => Ok(ListHolds {
+    match insurer {
+        Some(insurer) if v.is_empty() => Ok(ListHolds {
             insurer,
             page_size,
-            after,
+            page_token,
             reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
             overdue_only: r.overdue_only,
         }),
         _ => Err(v),
     }
-}
-
-/// The ListHolds page token that continues after row `id`.
-pub fn page_token(id: i64) -> String {
-    hex::encode(format!("{TOKEN_PREFIX}{id}"))
 }

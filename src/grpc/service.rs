@@ -35,7 +35,9 @@ use crate::{
     grpc::convert::{self, is_insurer_number},
     grpc::{
         auth::{Callers, Rpc},
+        page_token::PageTokens,
         pb::{self, verify_identity_server::VerifyIdentity},
+        refusals::Refusals,
         status::ServiceError,
     },
 };
@@ -63,6 +65,11 @@ struct Inner {
     on_unavailable: Box<dyn Fn() + Send + Sync>,
     /// Who may call what, for which insurers.
     callers: Callers,
+    /// Refusals counted since the last flush, and each peer's refusal budget (shared with the
+    /// limiter in front of the service).
+    refusals: Arc<Refusals>,
+    /// Seals and opens ListHolds page tokens.
+    page_tokens: PageTokens,
 }
 
 impl VerifyService {
@@ -77,17 +84,20 @@ impl VerifyService {
         commit_ttl: Duration,
         on_unavailable: Box<dyn Fn() + Send + Sync>,
         callers: Callers,
+        refusals: Arc<Refusals>,
     ) -> Self {
         VerifyService {
             inner: Arc::new(Inner {
                 policy,
                 audit,
                 store,
+                page_tokens: PageTokens::new(key.derive(PageTokens::LABEL)),
                 key,
                 batch_in_flight,
                 commit_ttl,
                 on_unavailable,
                 callers,
+                refusals,
             }),
         }
     }
@@ -293,7 +303,7 @@ impl VerifyIdentity for VerifyService {
         let inner = &self.inner;
         let result = async {
             let insurer = request.get_ref().insurer_number.clone();
-            let caller = inner.authorize(&request, Rpc::Verify, &insurer).await?;
+            let caller = inner.authorize(&request, Rpc::Verify, &insurer)?;
             inner.verify(request.into_inner(), &caller.name).await
         }
         .await;
@@ -313,9 +323,10 @@ impl VerifyIdentity for VerifyService {
         let inner = self.inner.clone();
         // The stream is authenticated once, for the role; each item's insurer is checked as
         // the item arrives, and an item for another insurer gets its own PERMISSION_DENIED.
+        let peer = access::peer(&request);
         let caller = match inner.callers.authorize_role(&request, Rpc::VerifyBatch) {
             Ok(caller) => caller,
-            Err(denied) => return Err(inner.deny(denied, Rpc::VerifyBatch, "").await.into()),
+            Err(denied) => return Err(inner.deny(denied, Rpc::VerifyBatch, "", peer).into()),
         };
         let in_flight = inner.batch_in_flight;
         let span = tracing::Span::current();
@@ -334,9 +345,9 @@ impl VerifyIdentity for VerifyService {
                     let request_id = request.request_id.clone();
                     let result = match caller.check_insurer(&request.insurer_number) {
                         Ok(()) => inner.verify(request, &caller.name).await,
-                        Err(denied) => Err(inner
-                            .deny(denied, Rpc::VerifyBatch, &request.insurer_number)
-                            .await),
+                        Err(denied) => {
+                            Err(inner.deny(denied, Rpc::VerifyBatch, &request.insurer_number, peer))
+                        }
                     };
                     let code = result
                         .as_ref()
@@ -366,13 +377,11 @@ impl VerifyIdentity for VerifyService {
         let started = Instant::now();
         let inner = &self.inner;
         let result = async {
-            let _caller = inner
-                .authorize(
-                    &request,
-                    Rpc::GetVerification,
-                    &request.get_ref().insurer_number,
-                )
-                .await?;
+            let _caller = inner.authorize(
+                &request,
+                Rpc::GetVerification,
+                &request.get_ref().insurer_number,
+            )?;
             let parsed = convert::parse_get_verification(request.get_ref())
                 .map_err(ServiceError::InvalidArgument)?;
             inner.get_verification(parsed).await
@@ -389,13 +398,11 @@ impl VerifyIdentity for VerifyService {
         let started = Instant::now();
         let inner = &self.inner;
         let result = async {
-            let caller = inner
-                .authorize(
-                    &request,
-                    Rpc::CommitRegistration,
-                    &request.get_ref().insurer_number,
-                )
-                .await?;
+            let caller = inner.authorize(
+                &request,
+                Rpc::CommitRegistration,
+                &request.get_ref().insurer_number,
+            )?;
             let parsed =
                 convert::parse_commit(request.get_ref()).map_err(ServiceError::InvalidArgument)?;
             inner.commit(parsed, &caller.name).await
@@ -412,13 +419,11 @@ impl VerifyIdentity for VerifyService {
         let started = Instant::now();
         let inner = &self.inner;
         let result = async {
-            let caller = inner
-                .authorize(
-                    &request,
-                    Rpc::ResolveHold,
-                    &request.get_ref().insurer_number,
-                )
-                .await?;
+            let caller = inner.authorize(
+                &request,
+                Rpc::ResolveHold,
+                &request.get_ref().insurer_number,
+            )?;
             let parsed = convert::parse_resolve_hold(request.get_ref())
                 .map_err(ServiceError::InvalidArgument)?;
             inner.resolve_hold(parsed, &caller.name).await
@@ -435,9 +440,8 @@ impl VerifyIdentity for VerifyService {
         let started = Instant::now();
         let inner = &self.inner;
         let result = async {
-            let _caller = inner
-                .authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)
-                .await?;
+            let _caller =
+                inner.authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)?;
             let parsed = convert::parse_list_holds(request.get_ref())
                 .map_err(ServiceError::InvalidArgument)?;
             inner.list_holds(parsed).await

@@ -235,6 +235,17 @@ async fn start(
 }
 
 impl TestApp {
+    /// A plain channel to the server from another loopback address (`127.0.0.2` …), as
+    /// another host would connect: the refusal budget is per peer address.
+    pub(crate) async fn channel_from(&self, local: &str) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .local_address(Some(local.parse().unwrap()))
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// A second server on the same database and fingerprint key, as a replica would be.
     /// Stop it with [`TestApp::stop`], not `finish`: the first server owns the database.
     pub(crate) async fn spawn_replica(&self) -> TestApp {

@@ -7,7 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use verify_identity::{audit::EventType, grpc::pb};
 
-use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app};
+use crate::helpers::{Backend, TestApp, hold_request, register_for, register_request, spawn_app};
 
 on_both_backends!(
     a_hold_is_resolved_once_and_get_verification_shows_how,
@@ -15,6 +15,9 @@ on_both_backends!(
     list_holds_pages_through_open_holds_oldest_first,
     list_holds_filters_by_reason_and_by_deadline,
     the_holds_command_lists_and_resolves_through_the_server,
+    a_replacement_must_be_a_later_decision_about_the_same_subject_of_the_same_insurer,
+    a_note_may_span_lines_but_is_bounded_and_the_operator_id_is_one_line,
+    a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica,
 );
 
 const INSURER: &str = "32130011";
@@ -357,5 +360,129 @@ async fn the_holds_command_lists_and_resolves_through_the_server(backend: Backen
     assert_eq!(code, Some(2));
     let (_, table) = holds(&["list", "--insurer", INSURER]);
     assert!(table.contains("0 open hold(s)"), "{table}");
+    app.finish().await;
+}
+
+async fn a_replacement_must_be_a_later_decision_about_the_same_subject_of_the_same_insurer(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let earlier = verified(&app, register_request("r-early")).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let sibling = verified(
+        &app,
+        register_for("r-sibling", "1234-567-02", "402718593027"),
+    )
+    .await;
+    let mut elsewhere = register_request("r-elsewhere");
+    elsewhere.insurer_number = "06139999".into();
+    let elsewhere = verified(&app, elsewhere).await;
+    for (replacement, expected) in [
+        (&sibling, "REPLACEMENT_OTHER_SUBJECT"),
+        (&earlier, "REPLACEMENT_NOT_LATER"),
+        (&elsewhere, "REPLACEMENT_NOT_FOUND"),
+    ] {
+        let status = resolved(&app, resolve(&held, pb::Resolution::Requeried, replacement))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&status), expected);
+    }
+    let later = verified(&app, register_request("r-later")).await;
+    let record = resolved(&app, resolve(&held, pb::Resolution::Requeried, &later))
+        .await
+        .unwrap();
+    assert_eq!(
+        record.resolution.unwrap().replaced_by_verification_id,
+        later
+    );
+    app.finish().await;
+}
+
+async fn a_note_may_span_lines_but_is_bounded_and_the_operator_id_is_one_line(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let with = |operator: &str, note: &str| pb::ResolveHoldRequest {
+        operator_id: operator.into(),
+        note: note.into(),
+        ..resolve(&held, pb::Resolution::Withdrawn, "")
+    };
+    let long_note = "あ".repeat(2001);
+    for (request, field) in [
+        (with("operator-7\nforged line", ""), "operator_id"),
+        (with(&"o".repeat(129), ""), "operator_id"),
+        (with("operator-7", &long_note), "note"),
+        (with("operator-7", "called\rback"), "note"),
+        (with("operator-7", "called\u{1b}[2Jback"), "note"),
+    ] {
+        let status = resolved(&app, request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<&str> = details
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, [field]);
+    }
+    let note = format!("called back\nconfirmed the address\n{}", "あ".repeat(1900));
+    let record = resolved(&app, with("operator-7", &note)).await.unwrap();
+    assert_eq!(record.resolution.unwrap().note, note);
+    app.finish().await;
+}
+
+async fn a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for i in 0..3 {
+        verified(&app, hold_request(&format!("h-{i}"))).await;
+    }
+    let first = |insurer: &str, token: &str| pb::ListHoldsRequest {
+        insurer_number: insurer.into(),
+        page_size: 1,
+        page_token: token.into(),
+        ..Default::default()
+    };
+    let page = list(&app, first(INSURER, "")).await;
+    let token = page.next_page_token.clone();
+    assert!(!token.is_empty());
+    // Nothing in it reads as a row id.
+    let bytes = hex::decode(&token).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("holds-after"));
+
+    // Another server on the same database and key continues the listing.
+    let mut replica = app.spawn_replica().await;
+    let next = replica
+        .client
+        .clone()
+        .list_holds(first(INSURER, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next.holds.len(), 1);
+    assert_ne!(ids(&next), ids(&page));
+    replica.stop().await;
+
+    let mut tampered = bytes.clone();
+    tampered[5] ^= 1;
+    for (insurer, bad) in [
+        ("06139999", token.clone()),
+        (INSURER, hex::encode(tampered)),
+        (INSURER, hex::encode("holds-after:2")),
+        (INSURER, "zz".into()),
+    ] {
+        let status = app
+            .client
+            .clone()
+            .list_holds(first(insurer, &bad))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{insurer} {bad}");
+        let details = status.get_error_details();
+        assert_eq!(
+            details.bad_request().unwrap().field_violations[0].field,
+            "page_token"
+        );
+    }
     app.finish().await;
 }

@@ -74,6 +74,7 @@ mod gate;
 mod holds;
 mod ids;
 mod pki;
+mod refusals;
 
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,

@@ -4,15 +4,20 @@
 //! A resolution is an audit event like every other gate event: how it was closed, by which
 //! operator, with which note and replacement, so the chain covers all of it. That a
 //! hold closes once is the database's rule (`hold_resolutions`), not a read-then-write here,
-//! so two operators on two replicas cannot both close it.
+//! so two operators on two replicas cannot both close it. A replacement must be a later
+//! decision about the same subject of the same insurer: otherwise a re-query could close one
+//! person's hold with another person's clean result.
+//!
+//! ListHolds' page tokens are sealed ([`crate::grpc::page_token`]); the cursor inside is the
+//! row id the next page starts after.
 
 use std::time::SystemTime;
 
 use crate::{
     audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
     domain::gate::{DecisionKind, HoldReason},
-    grpc::convert,
-    grpc::{pb, status::ServiceError},
+    grpc::convert::{self, FieldViolation},
+    grpc::{page_token::InvalidToken, pb, status::ServiceError},
 };
 
 use super::Inner;
@@ -97,15 +102,16 @@ impl Inner {
                 message: "the verification did not decide hold",
             });
         }
-        let replacement = match &request.replaced_by {
-            Some(id) => self.store.find_verification(insurer, id.as_str()).await?,
-            None => None,
-        };
-        if request.replaced_by.is_some() && replacement.is_none() {
-            return Err(ServiceError::FailedPrecondition {
-                reason: "REPLACEMENT_NOT_FOUND",
-                message: "replaced_by_verification_id names no verification of this insurer",
-            });
+        if let Some(id) = &request.replaced_by {
+            let replacement = self
+                .store
+                .find_verification(insurer, id.as_str())
+                .await?
+                .ok_or(ServiceError::FailedPrecondition {
+                    reason: "REPLACEMENT_NOT_FOUND",
+                    message: "replaced_by_verification_id names no verification of this insurer",
+                })?;
+            check_replacement(held, decided(&replacement)?)?;
         }
         let resolved_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
         let event = NewEvent::HoldResolved(HoldResolved {
@@ -119,8 +125,8 @@ impl Inner {
                 .replaced_by
                 .as_ref()
                 .map_or_else(String::new, |id| id.as_str().to_owned()),
-            operator_id: request.operator_id,
-            note: request.note,
+            operator_id: request.operator_id.as_str().to_owned(),
+            note: request.note.into_string(),
         });
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {
@@ -150,7 +156,21 @@ impl Inner {
         &self,
         request: convert::ListHolds,
     ) -> Result<pb::ListHoldsResponse, ServiceError> {
-        let (page_size, mut after) = (request.page_size, request.after);
+        let page_size = request.page_size;
+        let mut after = match &request.page_token {
+            None => 0,
+            Some(token) => self
+                .page_tokens
+                .open(&request.insurer, token)
+                .ok()
+                .and_then(|cursor| Some(i64::from_be_bytes(cursor.try_into().ok()?)))
+                .ok_or_else(|| {
+                    ServiceError::InvalidArgument(vec![FieldViolation {
+                        field: "page_token".into(),
+                        description: InvalidToken.to_string(),
+                    }])
+                })?,
+        };
         let wanted = &request.reasons;
         let now = SystemTime::now();
         let mut page: Vec<StoredEvent> = Vec::with_capacity(page_size + 1);
@@ -175,7 +195,10 @@ impl Inner {
         let next_page_token = if page.len() > page_size {
             page.truncate(page_size);
             page.last()
-                .map(|last| convert::page_token(last.id))
+                .map(|last| {
+                    self.page_tokens
+                        .seal(&request.insurer, &last.id.to_be_bytes())
+                })
                 .unwrap_or_default()
         } else {
             String::new()
@@ -189,6 +212,25 @@ impl Inner {
             next_page_token,
         })
     }
+}
+
+/// Refuses a replacement that is not a later decision about the held subject. The insurer is
+/// the same already: the replacement was looked up under the held decision's insurer.
+fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), ServiceError> {
+    // A hold without a subject id cannot be shown to be about the replacement's person.
+    if held.subject_id.is_empty() || replacement.subject_id != held.subject_id {
+        return Err(ServiceError::FailedPrecondition {
+            reason: "REPLACEMENT_OTHER_SUBJECT",
+            message: "replaced_by_verification_id is a verification of another subject",
+        });
+    }
+    if replacement.occurred_at <= held.occurred_at {
+        return Err(ServiceError::FailedPrecondition {
+            reason: "REPLACEMENT_NOT_LATER",
+            message: "replaced_by_verification_id was decided before the hold",
+        });
+    }
+    Ok(())
 }
 
 /// Whether a held decision passes ListHolds' filters.
