@@ -439,7 +439,9 @@ fn spawn_reader(
             let mut record = ByteRecord::new();
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
-                    let line = record.position().map_or(0, csv::Position::line);
+                    // csv counts a record's line from the end of the one before (one short of
+                    // the line it starts on, for every record but the first).
+                    let line = record.position().map_or(0, |p| p.line() + 1);
                     rows.push((line, record));
                     if rows.len() == CHUNK_ROWS {
                         let chunk = Chunk {
