@@ -164,6 +164,8 @@ struct Setup {
     reader: csv::Reader<BufReader<File>>,
     first: Option<ByteRecord>,
     file_len: u64,
+    /// Whether lines end in CRLF (the first line does).
+    crlf: bool,
 }
 
 /// Runs `bulk`; returns the exit status.
@@ -198,7 +200,7 @@ pub fn run(args: &BulkArgs) -> u8 {
     } else {
         ("server", args.client.server.clone())
     };
-    let chunks = spawn_reader(setup.reader, setup.first);
+    let chunks = spawn_reader(setup.reader, setup.first, setup.crlf);
     let outcome = if args.dry_run {
         run_dry(args, ctx.clone(), chunks, &mut sink)
     } else {
@@ -287,6 +289,10 @@ fn setup(args: &BulkArgs) -> Result<Setup, String> {
         }
     }
     head.truncate(filled);
+    let crlf = head
+        .iter()
+        .position(|b| *b == b'\n')
+        .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
     let (encoding, bom) = decode::detect(args.encoding, &head, (filled as u64) == file_len);
     let output_encoding = match args.output_encoding {
         None | Some(EncodingArg::Auto) => encoding,
@@ -404,6 +410,7 @@ fn setup(args: &BulkArgs) -> Result<Setup, String> {
         reader,
         first,
         file_len,
+        crlf,
     })
 }
 
@@ -427,6 +434,7 @@ fn file_sha256(path: &Path) -> Result<[u8; 32], String> {
 fn spawn_reader(
     mut reader: csv::Reader<BufReader<File>>,
     first: Option<ByteRecord>,
+    crlf: bool,
 ) -> mpsc::Receiver<Result<Chunk, String>> {
     let (tx, rx) = mpsc::sync_channel(4);
     std::thread::spawn(move || {
@@ -439,9 +447,9 @@ fn spawn_reader(
             let mut record = ByteRecord::new();
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
-                    // csv counts a record's line from the end of the one before (one short of
-                    // the line it starts on, for every record but the first).
-                    let line = record.position().map_or(0, |p| p.line() + 1);
+                    // With CRLF line ends csv counts a record's line before the LF of the
+                    // record before it: one short of the line it starts on.
+                    let line = record.position().map_or(0, |p| p.line() + u64::from(crlf));
                     rows.push((line, record));
                     if rows.len() == CHUNK_ROWS {
                         let chunk = Chunk {

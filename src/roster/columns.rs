@@ -283,7 +283,9 @@ pub fn resolve(
 
 /// The column of a request field path (`declared.kanji_name`, `candidates[1].fields.sex`,
 /// `candidates[0].individual_number` …), as the row layer names it. `group_of` maps a
-/// request's candidate index back to its group in the layout (empty groups are skipped).
+/// request's candidate index back to its group in the layout (empty groups are skipped); an
+/// entry of `groups + g` is group `g` whose empty number column was filled from the registered
+/// number, so a bad number is reported where it was written.
 pub fn column_of_path(layout: &Layout, path: &str, group_of: &[usize]) -> Option<usize> {
     let field = |suffix: &str| Field::from_id(suffix).map(|f| f as usize);
     match path {
@@ -303,13 +305,19 @@ pub fn column_of_path(layout: &Layout, path: &str, group_of: &[usize]) -> Option
     }
     let rest = path.strip_prefix("candidates[")?;
     let (index, rest) = rest.split_once(']')?;
-    let group = &layout.candidates[*group_of.get(index.parse::<usize>().ok()?)?];
+    let entry = *group_of.get(index.parse::<usize>().ok()?)?;
+    let groups = layout.candidates.len();
+    let (group, from_registered) = if entry >= groups {
+        (layout.candidates.get(entry - groups)?, true)
+    } else {
+        (&layout.candidates[entry], false)
+    };
     if rest == ".individual_number" {
-        return group.number.or(if group.number_defaults_to_registered {
+        return if from_registered {
             layout.declared_number
         } else {
-            None
-        });
+            group.number
+        };
     }
     group.fields[field(rest.strip_prefix(".fields.")?)?]
 }
@@ -372,7 +380,7 @@ mod tests {
         assert_eq!(layout.subject_id, Some(1));
         assert_eq!(layout.candidates[0].number, None);
         assert_eq!(
-            column_of_path(&layout, "candidates[0].individual_number", &[0]),
+            column_of_path(&layout, "candidates[0].individual_number", &[1]),
             Some(3),
             "an empty jlis_number is the registered number"
         );

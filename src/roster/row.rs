@@ -63,7 +63,8 @@ pub struct Prepared {
     pub subject_id: String,
     /// The request.
     pub request: pb::VerifyRequest,
-    /// For each candidate of the request, its group in the layout (empty groups are absent).
+    /// For each candidate of the request, its group in the layout (empty groups are absent),
+    /// as [`column_of_path`](crate::roster::columns::column_of_path) reads it.
     pub group_of: Vec<usize>,
 }
 
@@ -175,14 +176,16 @@ impl RowContext {
                 // A group left wholly empty is absent (all empty: J-LIS returned nobody).
                 continue;
             }
+            let mut entry = g;
             if number.trim().is_empty() && group.number_defaults_to_registered {
                 number.clone_from(&declared_number);
+                entry += layout.candidates.len();
             }
             candidates.push(pb::Candidate {
                 fields: Some(fields),
                 individual_number: number,
             });
-            group_of.push(g);
+            group_of.push(entry);
         }
         let subject_kind = match self.defaults.subject_kind {
             Some(kind) => kind,
