@@ -20,6 +20,8 @@
 //!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), what refused
 //!   calls may cost ([`grpc::refusals`], [`grpc::limit`]), sealed page tokens
 //!   ([`grpc::page_token`]), and the one error → status map.
+//! - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
+//!   error files, summary and HTML report. Depends on `domain` and the contract types only.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
 //! - [`cli`]: the command line, one module per subcommand.
 //! - [`config`]: settings from defaults, file, environment and flags.
@@ -30,5 +32,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod grpc;
+pub mod roster;
 pub mod server;
 pub mod telemetry;

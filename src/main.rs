@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_identity::cli::{Cli, Command, audit, check, exit, holds, loadgen, serve, verify};
+use verify_identity::cli::{Cli, Command, audit, bulk, check, exit, holds, loadgen, serve, verify};
 
 /// See Cargo.toml: allocation-heavy request handling is measurably faster with mimalloc.
 #[global_allocator]
@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         }),
         Command::Holds(args) => runtime().block_on(holds::run(&args)),
         Command::Audit(args) => runtime().block_on(audit::run(&args)),
+        Command::Bulk(args) => bulk::run(&args),
     };
     ExitCode::from(code)
 }

@@ -2,6 +2,7 @@
 //! outcome to an exit status.
 
 pub mod audit;
+pub mod bulk;
 pub mod check;
 pub mod client;
 pub mod explain;
@@ -41,6 +42,11 @@ pub enum Command {
     Holds(holds::HoldsArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
+    /// Check a whole roster (CSV, UTF-8 or CP932) row by row: embedded (--database), through
+    /// a server (--server, VerifyBatch) or as a dry run; writes a result file with ids and
+    /// classes only, an errors file, and optionally an HTML report. Exit 0 when every row was
+    /// decided or reported, 1 when the run could not complete, 2 when the roster is unusable.
+    Bulk(Box<bulk::BulkArgs>),
 }
 
 /// Exit statuses shared by the subcommands.

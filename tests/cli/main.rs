@@ -1,6 +1,7 @@
 //! The command line run as a user runs it: the real binary, the example files, stdin, and
 //! for the client commands a real server.
 
+mod bulk;
 mod explain;
 mod holds;
 mod serve_log;

@@ -1,0 +1,1015 @@
+//! `verify-identity bulk ROSTER.csv --output RESULTS.csv`: a whole roster, row by row.
+//!
+//! Three ways to run, one pipeline: a reader thread splits the file into records (raw bytes,
+//! so CP932 is decoded field by field later) and hands them on in chunks; each chunk's rows
+//! become `VerifyRequest`s and are decided; the results are written in input order.
+//!
+//! - `--dry-run`: decided here by the core, on every core (chunks in parallel, written in
+//!   order); nothing is stored, so no verification ids and nothing can be committed.
+//! - `--database URL` (embedded): the server's own decide-and-append path
+//!   ([`Decider`]) on the same audit log, without a server. Chunks are decided on the
+//!   runtime's threads and their appends reach the group-commit writer together.
+//! - otherwise through a server (`--server URL`): one VerifyBatch stream; what is in flight
+//!   is bounded by the request channel, HTTP/2 flow control and the server's
+//!   `batch_in_flight`.
+//!
+//! Personal data never reaches the progress output, the summary, the report, the result file
+//! or the errors file: rows are named by line and column.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    fs::File,
+    io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, mpsc},
+    time::{Duration, Instant, SystemTime},
+};
+
+use csv::ByteRecord;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    audit::{self, AuditWriter, FingerprintKey},
+    cli::{check, client::ClientArgs, exit, serve::redact_url},
+    config::DEFAULT_HMAC_KEY_FILE,
+    domain::{gate, ids::InsurerNumber, policy::Policy},
+    grpc::{
+        convert, pb,
+        service::{Decider, Verified},
+        status::ServiceError,
+    },
+    roster::{
+        Kind,
+        columns::{self, ColumnRef, ColumnsFile},
+        decode::{self, EncodingArg, TextEncoding},
+        outcome::{ErrorWriter, ResultWriter, RowOutcome},
+        report::{self, RunInfo},
+        row::{self, Defaults, RowContext, RowError},
+        summary::Summary,
+    },
+};
+
+/// Rows per chunk handed from the reader to the deciders.
+const CHUNK_ROWS: usize = 1024;
+/// Chunks decided at once in embedded mode (their appends form the writer's groups).
+const EMBEDDED_CHUNKS_IN_FLIGHT: usize = 4;
+/// The embedded audit writer's queue and largest transaction.
+const EMBEDDED_QUEUE: usize = 8192;
+const EMBEDDED_MAX_BATCH: usize = 4096;
+/// Requests queued for the VerifyBatch stream.
+const SERVER_QUEUE: usize = 1024;
+/// The caller recorded in the audit events of an embedded run.
+pub const EMBEDDED_CALLER: &str = "bulk";
+/// How often plain progress lines are written when standard error is not a terminal.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Who a row is about, when no column says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SubjectKindArg {
+    /// The insured member.
+    Member,
+    /// A dependent.
+    Dependent,
+}
+
+/// Arguments of `bulk`.
+#[derive(Debug, clap::Args)]
+pub struct BulkArgs {
+    /// The roster (CSV).
+    pub roster: PathBuf,
+    /// The result file: one row per decided input row, ids and classes only.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// The errors file (line, column, error); default: the output's name with `.errors.csv`.
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Write the run's report as one self-contained HTML page.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// The roster's kind; detected from the header when unambiguous.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+    /// A TOML file mapping the logical columns to the file's header names or positions.
+    #[arg(long)]
+    pub columns: Option<PathBuf>,
+    /// The roster's encoding (auto: a UTF-8 BOM or valid UTF-8 means UTF-8, else CP932).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub encoding: EncodingArg,
+    /// The encoding of the result and errors files (default: the roster's).
+    #[arg(long, value_enum)]
+    pub output_encoding: Option<EncodingArg>,
+    /// The 保険者番号 of every row (when the roster has no insurer_number column).
+    #[arg(long)]
+    pub insurer: Option<String>,
+    /// The subject kind of every row (when the roster has no subject_kind column).
+    #[arg(long, value_enum)]
+    pub subject_kind: Option<SubjectKindArg>,
+    /// The header of the column holding the subject id (instead of `subject_id`).
+    #[arg(long)]
+    pub subject_id_column: Option<String>,
+    /// Decide without storing anything: no audit events, no verification ids.
+    #[arg(long, conflicts_with = "database")]
+    pub dry_run: bool,
+    /// Decide embedded, on this audit database (`sqlite:PATH`, `postgres://…`), without a
+    /// server. Without it (and without --dry-run) rows go to --server.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Embedded: the fingerprint key file (as `serve`).
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_FILE", default_value = DEFAULT_HMAC_KEY_FILE)]
+    pub hmac_key_file: PathBuf,
+    /// Embedded: the fingerprint key id (as `serve`).
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
+    pub hmac_key_id: Option<String>,
+    /// Embedded and dry run: the policy file (as `serve`).
+    #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The server and the credentials to reach it.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// A chunk of records from the reader.
+struct Chunk {
+    /// Its place in the file.
+    seq: u64,
+    /// `(line, record)`.
+    rows: Vec<(u64, ByteRecord)>,
+    /// The byte offset after its last record (progress).
+    end_byte: u64,
+}
+
+/// What became of one row.
+enum RowResult {
+    /// Decided.
+    Decided(RowOutcome),
+    /// Refused, for these reasons.
+    Failed(u64, Vec<RowError>),
+}
+
+/// What a run decided, in order, chunk by chunk.
+struct Decided {
+    seq: u64,
+    rows: Vec<RowResult>,
+    end_byte: u64,
+}
+
+/// Everything set up before the first row is read.
+struct Setup {
+    ctx: Arc<RowContext>,
+    bom_out: bool,
+    reader: csv::Reader<BufReader<File>>,
+    first: Option<ByteRecord>,
+    file_len: u64,
+    /// Whether lines end in CRLF (the first line does).
+    crlf: bool,
+}
+
+/// Runs `bulk`; returns the exit status.
+pub fn run(args: &BulkArgs) -> u8 {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let setup = match setup(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("verify-identity bulk: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let errors_path = args
+        .errors
+        .clone()
+        .unwrap_or_else(|| errors_path(&args.output));
+    let ctx = setup.ctx.clone();
+    let encoding = ctx.encoding;
+    let kind = ctx.layout.kind;
+    let mut sink = match Sink::open(args, &errors_path, &ctx, setup.bom_out, setup.file_len) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("verify-identity bulk: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let (mode, target) = if args.dry_run {
+        ("dry run", "none".to_owned())
+    } else if let Some(db) = &args.database {
+        ("embedded", redact_url(db))
+    } else {
+        ("server", args.client.server.clone())
+    };
+    let chunks = spawn_reader(setup.reader, setup.first, setup.crlf);
+    let outcome = if args.dry_run {
+        run_dry(args, ctx.clone(), chunks, &mut sink)
+    } else {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("the tokio runtime starts");
+        if let Some(db) = &args.database {
+            rt.block_on(run_embedded(args, db, ctx.clone(), chunks, &mut sink))
+        } else {
+            rt.block_on(run_server(args, ctx.clone(), chunks, &mut sink, started_at))
+        }
+    };
+    let (stopped, chain) = match outcome {
+        Ok(chain) => (None, chain),
+        Err(why) => (Some(why), None),
+    };
+    let stopped = match (stopped, sink.finish()) {
+        (None, Err(e)) => Some(format!("cannot write the output: {e}")),
+        (s, _) => s,
+    };
+    let summary = sink.summary.clone();
+    print!("{}", summary.table(kind));
+    match &stopped {
+        None => println!(
+            "complete: every row was decided or reported in {}",
+            errors_path.display()
+        ),
+        Some(why) => println!(
+            "INCOMPLETE: {why}; start the same command again to resume (rows already decided \
+             come back unchanged)"
+        ),
+    }
+    if let Some(path) = &args.report {
+        let info = RunInfo {
+            file_name: file_name(&args.roster),
+            kind,
+            encoding: encoding.name().to_owned(),
+            mode: mode.to_owned(),
+            target,
+            started: jiff::Timestamp::try_from(started_at)
+                .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
+                .unwrap_or_default(),
+            seconds: started.elapsed().as_secs_f64(),
+            stopped: stopped.clone(),
+            chain,
+        };
+        if let Err(e) = std::fs::write(path, report::html(&summary, &info)) {
+            eprintln!("verify-identity bulk: cannot write {}: {e}", path.display());
+            return exit::FAILURE;
+        }
+    }
+    if stopped.is_none() && summary.balanced() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// `results.csv` → `results.errors.csv`.
+fn errors_path(output: &Path) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
+    output.with_file_name(format!("{stem}.errors.csv"))
+}
+
+fn setup(args: &BulkArgs) -> Result<Setup, String> {
+    let path = &args.roster;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut file = File::open(path).map_err(cannot)?;
+    let file_len = file.metadata().map_err(cannot)?.len();
+    let mut head = vec![0; 1 << 20];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]).map_err(cannot)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    head.truncate(filled);
+    let crlf = head
+        .iter()
+        .position(|b| *b == b'\n')
+        .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+    let (encoding, bom) = decode::detect(args.encoding, &head, (filled as u64) == file_len);
+    let output_encoding = match args.output_encoding {
+        None | Some(EncodingArg::Auto) => encoding,
+        Some(EncodingArg::Utf8) => TextEncoding::Utf8,
+        Some(EncodingArg::Cp932) => TextEncoding::Cp932,
+    };
+    let mut mapping = match &args.columns {
+        None => ColumnsFile::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            ColumnsFile::from_toml(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+    };
+    if let Some(name) = &args.subject_id_column {
+        mapping
+            .columns
+            .insert("subject_id".into(), ColumnRef::Name(name.clone()));
+    }
+    if let Some(insurer) = &args.insurer {
+        if !InsurerNumber::is_valid(insurer) {
+            return Err("--insurer must be 8 digits (保険者番号)".into());
+        }
+    }
+    file.seek(SeekFrom::Start(if bom { 3 } else { 0 }))
+        .map_err(cannot)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(1 << 20)
+        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let mut first = ByteRecord::new();
+    let has_first = reader
+        .read_byte_record(&mut first)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let header: Option<Vec<String>> = if mapping.has_header() {
+        if !has_first {
+            return Err(format!("{} is empty: no header row", path.display()));
+        }
+        let names = first
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                decode::decode(encoding, bytes)
+                    .map(|s| s.trim().to_owned())
+                    .ok_or_else(|| {
+                        format!("header column {}: is not valid {}", i + 1, encoding.name())
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Some(names)
+    } else {
+        None
+    };
+    let first = match (&header, has_first) {
+        (None, true) => Some(first),
+        _ => None,
+    };
+    let width = header
+        .as_ref()
+        .map(Vec::len)
+        .or_else(|| first.as_ref().map(ByteRecord::len))
+        .unwrap_or(0);
+    let kind = args
+        .kind
+        .or(mapping.kind)
+        .or_else(|| {
+            header
+                .as_deref()
+                .and_then(|h| columns::detect_kind(h, &mapping))
+        })
+        .ok_or("cannot tell the roster's kind from its header: give --kind registration|reverse")?;
+    let mut optional = vec!["subject_kind"];
+    if args.insurer.is_some() {
+        optional.push("insurer_number");
+    }
+    let layout = columns::resolve(kind, header.as_deref(), width, &mapping, &optional)?;
+    if args.insurer.is_some() && layout.insurer_number.is_some() {
+        return Err(
+            "the roster has an insurer_number column and --insurer was given: use one".into(),
+        );
+    }
+    if args.subject_kind.is_some() && layout.subject_kind.is_some() {
+        return Err(
+            "the roster has a subject_kind column and --subject-kind was given: use one".into(),
+        );
+    }
+    let defaults = Defaults {
+        insurer: args.insurer.clone(),
+        subject_kind: args.subject_kind.map(|k| match k {
+            SubjectKindArg::Member => pb::SubjectKind::Member,
+            SubjectKindArg::Dependent => pb::SubjectKind::Dependent,
+        }),
+    };
+    let namespace = if args.dry_run {
+        None
+    } else {
+        let parameters = format!(
+            "{layout:?}|{}|{:?}|{:?}",
+            encoding.name(),
+            defaults.insurer,
+            defaults.subject_kind
+        );
+        Some(row::namespace(&file_sha256(path)?, &parameters))
+    };
+    Ok(Setup {
+        ctx: Arc::new(RowContext {
+            layout,
+            encoding,
+            output_encoding,
+            defaults,
+            namespace,
+        }),
+        bom_out: bom && output_encoding == TextEncoding::Utf8,
+        reader,
+        first,
+        file_len,
+        crlf,
+    })
+}
+
+/// SHA-256 of the whole file: the identity its derived request ids hang on.
+fn file_sha256(path: &Path) -> Result<[u8; 32], String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    Ok(h.finalize().into())
+}
+
+/// Reads records on their own thread, in chunks; an unreadable file ends the stream with an
+/// error.
+fn spawn_reader(
+    mut reader: csv::Reader<BufReader<File>>,
+    first: Option<ByteRecord>,
+    crlf: bool,
+) -> mpsc::Receiver<Result<Chunk, String>> {
+    let (tx, rx) = mpsc::sync_channel(4);
+    std::thread::spawn(move || {
+        let mut seq = 0;
+        let mut rows = Vec::with_capacity(CHUNK_ROWS);
+        if let Some(first) = first {
+            rows.push((1, first));
+        }
+        loop {
+            let mut record = ByteRecord::new();
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {
+                    // With CRLF line ends csv counts a record's line before the LF of the
+                    // record before it: one short of the line it starts on.
+                    let line = record.position().map_or(0, |p| p.line() + u64::from(crlf));
+                    rows.push((line, record));
+                    if rows.len() == CHUNK_ROWS {
+                        let chunk = Chunk {
+                            seq,
+                            rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
+                            end_byte: reader.position().byte(),
+                        };
+                        seq += 1;
+                        if tx.send(Ok(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    // The csv error names a line and byte, never the content.
+                    let _ = tx.send(Err(format!("the roster cannot be read: {e}")));
+                    return;
+                }
+            }
+        }
+        if !rows.is_empty() {
+            let end_byte = reader.position().byte();
+            let _ = tx.send(Ok(Chunk {
+                seq,
+                rows,
+                end_byte,
+            }));
+        }
+    });
+    rx
+}
+
+/// The output side: result and errors files, the summary, progress.
+struct Sink {
+    results: Option<ResultWriter<BufWriter<File>>>,
+    errors: Option<ErrorWriter<BufWriter<File>>>,
+    summary: Summary,
+    progress: Progress,
+}
+
+impl Sink {
+    fn open(
+        args: &BulkArgs,
+        errors_path: &Path,
+        ctx: &RowContext,
+        bom: bool,
+        file_len: u64,
+    ) -> Result<Self, String> {
+        let create = |p: &Path| {
+            File::create(p)
+                .map(|f| BufWriter::with_capacity(1 << 20, f))
+                .map_err(|e| format!("cannot create {}: {e}", p.display()))
+        };
+        let io = |e: std::io::Error| format!("cannot write: {e}");
+        Ok(Sink {
+            results: Some(
+                ResultWriter::new(
+                    create(&args.output)?,
+                    ctx.layout.kind,
+                    ctx.output_encoding,
+                    bom,
+                )
+                .map_err(io)?,
+            ),
+            errors: Some(
+                ErrorWriter::new(create(errors_path)?, ctx.output_encoding, bom).map_err(io)?,
+            ),
+            summary: Summary::default(),
+            progress: Progress::new(args.quiet, file_len),
+        })
+    }
+
+    fn write(&mut self, decided: Decided) -> Result<(), String> {
+        for r in decided.rows {
+            match r {
+                RowResult::Decided(o) => {
+                    self.results
+                        .as_mut()
+                        .ok_or("the result file is closed")?
+                        .write(&o)
+                        .map_err(|e| format!("cannot write the result file: {e}"))?;
+                    self.summary.add(&o);
+                }
+                RowResult::Failed(line, errors) => {
+                    self.errors
+                        .as_mut()
+                        .ok_or("the errors file is closed")?
+                        .write(line, &errors)
+                        .map_err(|e| format!("cannot write the errors file: {e}"))?;
+                    self.summary.add_error(errors.len());
+                }
+            }
+        }
+        self.progress.update(decided.end_byte, self.summary.rows_in);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.progress.finish();
+        if let Some(results) = self.results.take() {
+            results.finish()?.flush()?;
+        }
+        if let Some(errors) = self.errors.take() {
+            errors.finish()?.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Progress on standard error: a bar on a terminal, a line every few seconds otherwise,
+/// nothing with `--quiet`. Counts and rates only.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    started: Instant,
+    last_line: Instant,
+    file_len: u64,
+}
+
+impl Progress {
+    fn new(quiet: bool, file_len: u64) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = (!quiet && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(file_len);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:32.cyan/blue} {percent:>3}% {msg} ETA {eta}",
+                )
+                .expect("the template is valid"),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            plain: !quiet && !terminal,
+            started: Instant::now(),
+            last_line: Instant::now(),
+            file_len,
+        }
+    }
+
+    fn update(&mut self, byte: u64, rows: u64) {
+        let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        if let Some(bar) = &self.bar {
+            bar.set_position(byte);
+            bar.set_message(format!("{rows} rows, {rate:.0} rows/s"));
+        } else if self.plain && self.last_line.elapsed() >= PLAIN_PROGRESS_EVERY {
+            self.last_line = Instant::now();
+            let percent = 100.0 * byte as f64 / self.file_len.max(1) as f64;
+            eprintln!("bulk: {rows} rows ({percent:.0}%), {rate:.0} rows/s");
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The dry run: chunks decided on every core, written in order.
+fn run_dry(
+    args: &BulkArgs,
+    ctx: Arc<RowContext>,
+    chunks: mpsc::Receiver<Result<Chunk, String>>,
+    sink: &mut Sink,
+) -> Result<Option<String>, String> {
+    let policy = check::load_policy(args.policy.as_deref()).map_err(|e| e.to_string())?;
+    let policy = Arc::new(policy);
+    let chunks = Arc::new(Mutex::new(chunks));
+    let (tx, rx) = mpsc::sync_channel::<Result<Decided, String>>(8);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    for _ in 0..workers {
+        let (chunks, tx, ctx, policy) = (chunks.clone(), tx.clone(), ctx.clone(), policy.clone());
+        std::thread::spawn(move || {
+            loop {
+                let next = chunks.lock().expect("no worker panics holding it").recv();
+                let Ok(next) = next else { return };
+                let decided = next.map(|chunk| Decided {
+                    seq: chunk.seq,
+                    end_byte: chunk.end_byte,
+                    rows: chunk
+                        .rows
+                        .iter()
+                        .map(|(line, record)| decide_here(&ctx, &policy, *line, record))
+                        .collect(),
+                });
+                if tx.send(decided).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    for decided in rx {
+        let decided = decided?;
+        pending.insert(decided.seq, decided);
+        while let Some(d) = pending.remove(&next) {
+            sink.write(d)?;
+            next += 1;
+        }
+    }
+    if pending.is_empty() {
+        Ok(None)
+    } else {
+        Err("a chunk of rows was lost".into())
+    }
+}
+
+fn decide_here(ctx: &RowContext, policy: &Policy, line: u64, record: &ByteRecord) -> RowResult {
+    let prepared = match ctx.prepare(line, record) {
+        Ok(p) => p,
+        Err(e) => return RowResult::Failed(line, e),
+    };
+    match convert::parse_verify(&prepared.request) {
+        Ok(v) => {
+            let d = gate::decide(&v.case, policy);
+            RowResult::Decided(RowOutcome::from_decision(line, prepared.subject_id, &d))
+        }
+        Err(violations) => {
+            RowResult::Failed(line, ctx.errors_from(&prepared.group_of, &violations))
+        }
+    }
+}
+
+/// Bridges the reader's channel into the runtime.
+fn chunk_stream(
+    chunks: mpsc::Receiver<Result<Chunk, String>>,
+) -> tokio_stream::wrappers::ReceiverStream<Result<Chunk, String>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    std::thread::spawn(move || {
+        for chunk in chunks {
+            if tx.blocking_send(chunk).is_err() {
+                return;
+            }
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(rx)
+}
+
+/// The newest event this run appended: its row id, insurer and verification id.
+type Newest = Option<(i64, String, String)>;
+
+/// Embedded: the server's decide-and-append path, on the audit database itself.
+async fn run_embedded(
+    args: &BulkArgs,
+    database: &str,
+    ctx: Arc<RowContext>,
+    chunks: mpsc::Receiver<Result<Chunk, String>>,
+    sink: &mut Sink,
+) -> Result<Option<String>, String> {
+    let policy = check::load_policy(args.policy.as_deref()).map_err(|e| e.to_string())?;
+    let (key, _) =
+        FingerprintKey::load_or_create(&args.hmac_key_file).map_err(|e| e.to_string())?;
+    let key = match &args.hmac_key_id {
+        Some(id) => key.with_id(id.clone()),
+        None => key,
+    };
+    let store = audit::connect(database).await.map_err(|e| e.to_string())?;
+    let (handle, writer) = AuditWriter::spawn(store.clone(), EMBEDDED_QUEUE, EMBEDDED_MAX_BATCH);
+    let decider = Arc::new(Decider::new(
+        policy,
+        handle,
+        store.clone(),
+        key,
+        Arc::new(|| {}),
+    ));
+    let mut decided = chunk_stream(chunks)
+        .map(|chunk| {
+            let (decider, ctx) = (decider.clone(), ctx.clone());
+            tokio::spawn(async move { decide_embedded(&decider, &ctx, chunk?).await })
+        })
+        .buffered(EMBEDDED_CHUNKS_IN_FLIGHT);
+    let mut newest: Newest = None;
+    let mut result = Ok(());
+    while let Some(joined) = decided.next().await {
+        let step = joined
+            .map_err(|e| format!("a decision task failed: {e}"))
+            .and_then(|r| r)
+            .and_then(|(d, n)| {
+                if n.as_ref().map(|n| n.0) > newest.as_ref().map(|n| n.0) {
+                    newest = n;
+                }
+                sink.write(d)
+            });
+        if let Err(e) = step {
+            result = Err(e);
+            break;
+        }
+    }
+    drop(decided);
+    drop(decider);
+    // Every handle is gone: the writer commits what is queued and ends.
+    let _ = writer.await;
+    let chain = match &newest {
+        Some((_, insurer, vid)) => match store.find_verification(insurer, vid).await {
+            Ok(Some(e)) => Some(format!(
+                "chain {} at seq {} (event hash {}…)",
+                e.writer_id,
+                e.seq,
+                &hex::encode(e.hash)[..16]
+            )),
+            _ => None,
+        },
+        None => Some("no new events (every row was decided by an earlier run)".into()),
+    };
+    store.close().await;
+    result.map(|()| chain)
+}
+
+async fn decide_embedded(
+    decider: &Decider,
+    ctx: &RowContext,
+    chunk: Chunk,
+) -> Result<(Decided, Newest), String> {
+    let mut slots: Vec<Option<RowResult>> = Vec::with_capacity(chunk.rows.len());
+    let mut work = Vec::new();
+    for (i, (line, record)) in chunk.rows.iter().enumerate() {
+        match ctx.prepare(*line, record) {
+            Ok(p) => {
+                slots.push(None);
+                work.push((i, p));
+            }
+            Err(e) => slots.push(Some(RowResult::Failed(*line, e))),
+        }
+    }
+    let answers = futures::future::join_all(work.into_iter().map(|(i, p)| async move {
+        let insurer = p.request.insurer_number.clone();
+        let answer = decider.verify(p.request.clone(), EMBEDDED_CALLER).await;
+        (i, p, insurer, answer)
+    }))
+    .await;
+    let mut newest: Newest = None;
+    for (i, p, insurer, answer) in answers {
+        slots[i] = Some(match answer {
+            Ok(Verified { response, appended }) => {
+                if let Some(id) = appended {
+                    if newest.as_ref().is_none_or(|n| id > n.0) {
+                        newest = Some((id, insurer, response.verification_id.clone()));
+                    }
+                }
+                match RowOutcome::from_response(p.line, p.subject_id, &response, appended.is_none())
+                {
+                    Some(o) => RowResult::Decided(o),
+                    None => return Err("the core returned no decision".into()),
+                }
+            }
+            Err(ServiceError::InvalidArgument(v)) => {
+                RowResult::Failed(p.line, ctx.errors_from(&p.group_of, &v))
+            }
+            Err(e @ ServiceError::AlreadyExists(_)) => {
+                RowResult::Failed(p.line, vec![request_id_error(ctx, &e.to_string())])
+            }
+            Err(e) => return Err(format!("line {}: {e}", p.line)),
+        });
+    }
+    Ok((
+        Decided {
+            seq: chunk.seq,
+            end_byte: chunk.end_byte,
+            rows: slots
+                .into_iter()
+                .map(|s| s.expect("every row has a result"))
+                .collect(),
+        },
+        newest,
+    ))
+}
+
+fn request_id_error(ctx: &RowContext, message: &str) -> RowError {
+    RowError {
+        column: ctx.layout.request_id.map_or_else(
+            || "(derived request id)".to_owned(),
+            |i| ctx.layout.name(i).to_owned(),
+        ),
+        message: format!("{message} (the row changed since it was decided under this request id)"),
+    }
+}
+
+/// What the sender tells the reader of responses, in input order.
+enum Sent {
+    /// A request went out for this row.
+    Request(u64, String, Vec<usize>),
+    /// This row never left: its problems.
+    Failed(u64, Vec<RowError>),
+    /// Progress: the byte offset reached.
+    Progress(u64),
+}
+
+/// Through a server: one VerifyBatch stream.
+async fn run_server(
+    args: &BulkArgs,
+    ctx: Arc<RowContext>,
+    chunks: mpsc::Receiver<Result<Chunk, String>>,
+    sink: &mut Sink,
+    started_at: SystemTime,
+) -> Result<Option<String>, String> {
+    let server = &args.client.server;
+    let endpoint = args.client.endpoint().map_err(|e| format!("{e:#}"))?;
+    let auth = args.client.auth().map_err(|e| format!("{e:#}"))?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| format!("cannot connect to {server}: {e}"))?;
+    let mut client =
+        pb::verify_identity_client::VerifyIdentityClient::with_interceptor(channel, auth)
+            .max_decoding_message_size(16 * 1024 * 1024);
+    let (req_tx, req_rx) = tokio::sync::mpsc::channel::<pb::VerifyRequest>(SERVER_QUEUE);
+    let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel::<Sent>();
+    let reader_error: Arc<Mutex<Option<String>>> = Arc::default();
+    let sender = {
+        let (ctx, reader_error) = (ctx.clone(), reader_error.clone());
+        let mut chunks = chunk_stream(chunks);
+        tokio::spawn(async move {
+            while let Some(chunk) = chunks.next().await {
+                let chunk = match chunk {
+                    Ok(c) => c,
+                    Err(e) => {
+                        *reader_error.lock().expect("not poisoned") = Some(e);
+                        return;
+                    }
+                };
+                for (line, record) in &chunk.rows {
+                    match ctx.prepare(*line, record) {
+                        Ok(p) => {
+                            let _ = sent_tx.send(Sent::Request(p.line, p.subject_id, p.group_of));
+                            if req_tx.send(p.request).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => {
+                            let _ = sent_tx.send(Sent::Failed(*line, e));
+                        }
+                    }
+                }
+                let _ = sent_tx.send(Sent::Progress(chunk.end_byte));
+            }
+        })
+    };
+    let mut responses = client
+        .verify_batch(tokio_stream::wrappers::ReceiverStream::new(req_rx))
+        .await
+        .map_err(|s| format!("VerifyBatch refused: {:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    let started_micros = audit::micros_since_epoch(started_at);
+    let mut waiting: VecDeque<(u64, String, Vec<usize>)> = VecDeque::new();
+    let mut rows: Vec<RowResult> = Vec::new();
+    let mut result: Result<(), String> = Ok(());
+    loop {
+        let response = match responses.message().await {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(s) => {
+                result = Err(format!(
+                    "the server ended the stream: {:?}: {}",
+                    s.code(),
+                    s.message()
+                ));
+                break;
+            }
+        };
+        // The row this response answers: the oldest request still waiting.
+        while waiting.is_empty() {
+            match sent_rx.recv().await {
+                Some(Sent::Request(line, subject, groups)) => {
+                    waiting.push_back((line, subject, groups));
+                }
+                Some(Sent::Failed(line, errors)) => rows.push(RowResult::Failed(line, errors)),
+                Some(Sent::Progress(byte)) => sink.write(Decided {
+                    seq: 0,
+                    rows: std::mem::take(&mut rows),
+                    end_byte: byte,
+                })?,
+                None => return Err("a response came for no request".into()),
+            }
+        }
+        let (line, subject, groups) = waiting.pop_front().expect("not empty");
+        let row = match &response.error {
+            None => {
+                let earlier = response.decided_at.as_ref().is_some_and(|t| {
+                    t.seconds * 1_000_000 + i64::from(t.nanos / 1000) < started_micros
+                });
+                match RowOutcome::from_response(line, subject, &response, earlier) {
+                    Some(o) => RowResult::Decided(o),
+                    None => {
+                        result = Err(format!("line {line}: the server returned no decision"));
+                        break;
+                    }
+                }
+            }
+            Some(e) => match tonic::Code::from(e.code) {
+                tonic::Code::InvalidArgument => RowResult::Failed(
+                    line,
+                    ctx.errors_from_violations(
+                        &groups,
+                        e.field_violations
+                            .iter()
+                            .map(|v| (v.field.as_str(), v.description.as_str())),
+                    ),
+                ),
+                tonic::Code::AlreadyExists => {
+                    RowResult::Failed(line, vec![request_id_error(&ctx, &e.message)])
+                }
+                tonic::Code::PermissionDenied => RowResult::Failed(
+                    line,
+                    vec![RowError {
+                        column: ctx.layout.insurer_number.map_or_else(
+                            || "--insurer".to_owned(),
+                            |i| ctx.layout.name(i).to_owned(),
+                        ),
+                        message: "the caller may not act for this insurer".into(),
+                    }],
+                ),
+                code => {
+                    result = Err(format!("line {line}: {code:?}: {}", e.message));
+                    break;
+                }
+            },
+        };
+        rows.push(row);
+        // Move on whatever the sender already reported (failed rows, progress).
+        while let Ok(item) = sent_rx.try_recv() {
+            match item {
+                Sent::Request(l, s, g) => waiting.push_back((l, s, g)),
+                Sent::Failed(l, errors) => rows.push(RowResult::Failed(l, errors)),
+                Sent::Progress(byte) => sink.write(Decided {
+                    seq: 0,
+                    rows: std::mem::take(&mut rows),
+                    end_byte: byte,
+                })?,
+            }
+        }
+    }
+    sender.abort();
+    if result.is_ok() {
+        // Rows refused locally after the last request.
+        while let Some(item) = sent_rx.recv().await {
+            match item {
+                Sent::Request(..) => {
+                    result = Err("the server ended the stream before answering every row".into());
+                    break;
+                }
+                Sent::Failed(l, errors) => rows.push(RowResult::Failed(l, errors)),
+                Sent::Progress(_) => {}
+            }
+        }
+        if !waiting.is_empty() && result.is_ok() {
+            result = Err("the server ended the stream before answering every row".into());
+        }
+    }
+    sink.write(Decided {
+        seq: 0,
+        rows,
+        end_byte: 0,
+    })?;
+    if let Some(e) = reader_error.lock().expect("not poisoned").take() {
+        return Err(e);
+    }
+    result.map(|()| Some(format!("the server's chain ({server})")))
+}

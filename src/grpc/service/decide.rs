@@ -1,0 +1,226 @@
+//! Decide and append: the one path from a Verify request to a durable decision.
+//!
+//! Verify and VerifyBatch call it through the service; `bulk --database` calls it directly
+//! (embedded, no server), so that both give the same decision, write the same audit event and
+//! treat a repeated request id the same way. The rejected alternative, a copy of this path in
+//! the bulk command, would let the two drift apart in exactly the cases that matter (a replay,
+//! a number registered elsewhere).
+
+use std::{sync::Arc, time::SystemTime};
+
+use prost::Message;
+
+use crate::{
+    audit::{
+        self, AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, Decided, Fingerprint,
+        NewEvent, Registration, fingerprint::FingerprintKey,
+    },
+    domain::{
+        gate::{self, Decision},
+        policy::Policy,
+    },
+    grpc::{convert, pb, status::ServiceError},
+};
+
+/// What a decision needs: the policy, the audit log and the key of its fingerprints.
+///
+/// Cheap to share behind an `Arc`; every call is independent, and the group-commit writer
+/// behind [`AuditHandle`] turns concurrent calls into grouped appends.
+pub struct Decider {
+    /// The gate policy, fixed for the life of the process (its version goes into every event).
+    policy: Policy,
+    /// The group-commit writer: callers are answered after their batch commits.
+    audit: AuditHandle,
+    /// Reads (idempotent replays).
+    store: Arc<dyn AuditBackend>,
+    /// Key of the fingerprints of numbers and request contents.
+    key: FingerprintKey,
+    /// Called as soon as a write fails (the server flips its health to NOT_SERVING).
+    on_unavailable: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// A decision as [`Decider::verify`] returns it.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The answer, exactly as Verify returns it.
+    pub response: pb::VerifyResponse,
+    /// The audit row id of the event this call appended; `None` for a replay of an earlier
+    /// decision (nothing was written).
+    pub appended: Option<i64>,
+}
+
+impl Decider {
+    /// A decider on `audit` (appends) and `store` (reads).
+    pub fn new(
+        policy: Policy,
+        audit: AuditHandle,
+        store: Arc<dyn AuditBackend>,
+        key: FingerprintKey,
+        on_unavailable: Arc<dyn Fn() + Send + Sync>,
+    ) -> Self {
+        Decider {
+            policy,
+            audit,
+            store,
+            key,
+            on_unavailable,
+        }
+    }
+
+    /// One verification, durable before it is returned.
+    ///
+    /// The audit store refuses a register decision that contradicts the registrations it
+    /// holds (a number registered to another subject, a subject with another number); the
+    /// gate then holds the case and that decision is appended instead, under the same
+    /// verification id. Checking in the store's append transaction costs no read per call.
+    pub async fn verify(
+        &self,
+        request: pb::VerifyRequest,
+        caller: &str,
+    ) -> Result<Verified, ServiceError> {
+        let parsed = convert::parse_verify(&request).map_err(ServiceError::InvalidArgument)?;
+        let mut decision = gate::decide(&parsed.case, &self.policy);
+        let verification_id = uuid::Uuid::now_v7().to_string();
+        let request_fp = self.key.fingerprint(&request.encode_to_vec());
+        // At most twice: the second decision is a hold, which no registration contradicts.
+        for _ in 0..2 {
+            // Whole microseconds, as the audit log stores it, so that a replay rebuilt from the
+            // event says exactly what this answer says.
+            let decided_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
+            let event = Decided {
+                caller: caller.to_owned(),
+                verification_id: verification_id.clone(),
+                request_fingerprint: Some(request_fp.clone()),
+                ..self.decided_event(&parsed, &decision, decided_at)
+            };
+            let response = convert::response_from_decided(&event);
+            match self.audit.append(NewEvent::Decided(event)).await {
+                Ok(AppendOutcome::Appended { id }) => {
+                    record_decision(&decision, &verification_id);
+                    return Ok(Verified {
+                        response,
+                        appended: Some(id),
+                    });
+                }
+                Ok(AppendOutcome::DuplicateRequest { .. }) => {
+                    let response = self.replay(&request, &request_fp).await?;
+                    return Ok(Verified {
+                        response,
+                        appended: None,
+                    });
+                }
+                Ok(AppendOutcome::RegisteredElsewhere { registrations }) => {
+                    let found = registrations_in_view(&request.subject_id, &registrations);
+                    decision = gate::hold_for_registrations(decision, found);
+                }
+                Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
+                    return Err(ServiceError::Internal(
+                        "a decision was treated as a commit or resolution".into(),
+                    ));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "audit append failed; nothing returned");
+                    (self.on_unavailable)();
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(ServiceError::Internal(
+            "the audit store refused a decision held for its registrations".into(),
+        ))
+    }
+
+    /// The stored answer for a repeated idempotency key, if the content is the same.
+    async fn replay(
+        &self,
+        request: &pb::VerifyRequest,
+        fingerprint: &Fingerprint,
+    ) -> Result<pb::VerifyResponse, ServiceError> {
+        let stored = self
+            .store
+            .find_by_request(&request.insurer_number, &request.request_id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal("duplicate request without a stored event".into())
+            })?;
+        let NewEvent::Decided(decided) = &stored.event else {
+            return Err(ServiceError::Internal(
+                "an idempotency key names no decision".into(),
+            ));
+        };
+        let same = decided.request_fingerprint.as_ref() == Some(fingerprint);
+        if !same {
+            return Err(ServiceError::AlreadyExists(
+                "request_id was already used by this insurer for a request with different content"
+                    .into(),
+            ));
+        }
+        tracing::info!(verification_id = %decided.verification_id, "idempotent replay");
+        Ok(convert::response_from_decided(decided))
+    }
+
+    /// The event of `decision`; `verify` fills in who called, the verification id and the
+    /// request's fingerprint, which it knows once for both attempts.
+    fn decided_event(
+        &self,
+        request: &convert::Verify,
+        decision: &Decision,
+        decided_at: SystemTime,
+    ) -> Decided {
+        let number_fingerprint = decision
+            .selected_candidate
+            .and_then(|i| request.case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok())
+            .map(|n| self.key.fingerprint_number(n));
+        Decided {
+            occurred_at: decided_at,
+            caller: String::new(),
+            insurer_number: request.insurer.as_str().to_owned(),
+            subject_id: request
+                .subject_id
+                .as_ref()
+                .map_or_else(String::new, |s| s.as_str().to_owned()),
+            subject_kind: request.subject_kind,
+            request_id: request.request_id.as_str().to_owned(),
+            verification_id: String::new(),
+            policy_version: self.policy.version.clone(),
+            decision: decision.kind,
+            comparisons: decision
+                .comparisons
+                .iter()
+                .map(ComparisonRow::from)
+                .collect(),
+            hold_reasons: decision.hold_reasons.clone(),
+            fields_to_complete: decision.fields_to_complete.clone(),
+            selected_candidate: decision
+                .selected_candidate
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+            register_by: request.register_by,
+            number_fingerprint,
+            request_fingerprint: None,
+        }
+    }
+}
+
+/// What the gate needs to know of the registrations a register decision contradicted.
+fn registrations_in_view(subject_id: &str, found: &[Registration]) -> gate::Registrations {
+    gate::Registrations {
+        number_registered_to_another_subject: found.iter().any(|r| r.subject_id != subject_id),
+        subject_has_another_number: found.iter().any(|r| r.subject_id == subject_id),
+    }
+}
+
+/// Metrics and the log line of a decision that was appended.
+fn record_decision(decision: &Decision, verification_id: &str) {
+    metrics::counter!("verify_decisions_total", "decision" => decision.kind.id()).increment(1);
+    for reason in &decision.hold_reasons {
+        let name = convert::hold_reason_to_pb(*reason).as_str_name();
+        metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
+    }
+    tracing::info!(
+        verification_id = %verification_id,
+        decision = decision.kind.id(),
+        holds = decision.hold_reasons.len(),
+        "decided"
+    );
+}

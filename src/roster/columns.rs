@@ -1,0 +1,408 @@
+//! Which column of a roster holds what.
+//!
+//! Every value has a logical name (`form_kanji_name`, `candidate2_number`, `jlis_sex` …). By
+//! default the header names are the logical names; a `--columns` file maps them to a user's
+//! own header names, or to 1-based column positions for files without a header:
+//!
+//! ```toml
+//! kind = "reverse"        # optional; else --kind, else detected from the header
+//! header = true           # false: the file has no header row, every column is a position
+//! [columns]
+//! subject_id = "記号番号"  # a header name
+//! kanji_name = 4          # a position (1-based)
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::{domain::Field, grpc::convert::MAX_CANDIDATES, roster::Kind};
+
+/// How many candidate groups a registration roster has by default.
+pub const DEFAULT_CANDIDATE_GROUPS: usize = 3;
+
+/// A column named by its header or by its 1-based position.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnRef {
+    /// The header name.
+    Name(String),
+    /// The 1-based position.
+    Position(usize),
+}
+
+/// A `--columns` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnsFile {
+    /// The roster's kind, if the file says.
+    pub kind: Option<Kind>,
+    /// Whether the file has a header row (default true).
+    pub header: Option<bool>,
+    /// Logical name → column.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnRef>,
+}
+
+impl ColumnsFile {
+    /// Parses a mapping file; the error says what is wrong, never a value of the roster.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        let file: ColumnsFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        for name in file.columns.keys() {
+            if !is_logical_name(name) {
+                return Err(format!("unknown column name `{name}` in [columns]"));
+            }
+        }
+        Ok(file)
+    }
+
+    /// Whether the file has a header row.
+    pub fn has_header(&self) -> bool {
+        self.header.unwrap_or(true)
+    }
+}
+
+/// The suffixes of the five fields in column names, in [`Field::ALL`] order.
+pub const FIELD_SUFFIXES: [&str; 5] = ["kanji_name", "kana_name", "birth_date", "sex", "address"];
+
+const COMMON: [&str; 4] = ["request_id", "insurer_number", "subject_id", "subject_kind"];
+
+fn is_logical_name(name: &str) -> bool {
+    if COMMON.contains(&name)
+        || [
+            "received_at",
+            "form_number",
+            "registered_number",
+            "jlis_number",
+        ]
+        .contains(&name)
+    {
+        return true;
+    }
+    let field_of = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| FIELD_SUFFIXES.contains(&rest))
+    };
+    if field_of("form_")
+        || field_of("query_")
+        || field_of("jlis_")
+        || FIELD_SUFFIXES.contains(&name)
+    {
+        return true;
+    }
+    candidate_group(name).is_some()
+}
+
+/// `candidate{k}_…` → k (1-based), for k up to the contract's limit.
+fn candidate_group(name: &str) -> Option<usize> {
+    let rest = name.strip_prefix("candidate")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let k: usize = rest[..digits].parse().ok()?;
+    let suffix = rest[digits..].strip_prefix('_')?;
+    ((1..=MAX_CANDIDATES).contains(&k) && (suffix == "number" || FIELD_SUFFIXES.contains(&suffix)))
+        .then_some(k)
+}
+
+/// The columns of one candidate group.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateColumns {
+    /// The five fields.
+    pub fields: [Option<usize>; 5],
+    /// The candidate's number.
+    pub number: Option<usize>,
+    /// For reverse rosters: the registered number stands in when this column is empty.
+    pub number_defaults_to_registered: bool,
+}
+
+/// The columns of a roster, resolved against its header: indices into each record.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Which kind.
+    pub kind: Kind,
+    /// The caller's request id (may be empty per row).
+    pub request_id: Option<usize>,
+    /// 保険者番号.
+    pub insurer_number: Option<usize>,
+    /// The insurer's id for the person.
+    pub subject_id: Option<usize>,
+    /// member | dependent.
+    pub subject_kind: Option<usize>,
+    /// When the form was received (registration).
+    pub received_at: Option<usize>,
+    /// The number on the form (registration) or the registered number (reverse).
+    pub declared_number: Option<usize>,
+    /// The form (registration) or the insurer's record (reverse).
+    pub declared: [Option<usize>; 5],
+    /// The J-LIS query (registration only).
+    pub query: Option<[Option<usize>; 5]>,
+    /// The candidate groups.
+    pub candidates: Vec<CandidateColumns>,
+    /// A name for each column, for error messages: its header, or `column N`.
+    pub names: Vec<String>,
+    /// How many columns a record must have.
+    pub width: usize,
+}
+
+impl Layout {
+    /// The display name of column `index`.
+    pub fn name(&self, index: usize) -> &str {
+        self.names.get(index).map_or("?", String::as_str)
+    }
+}
+
+/// The kind a header's names imply, when they imply exactly one.
+pub fn detect_kind(header: &[String], mapping: &ColumnsFile) -> Option<Kind> {
+    let has = |n: &str| header.iter().any(|h| h == n) || mapping.columns.contains_key(n);
+    let registration = has("form_kanji_name") || has("query_kanji_name");
+    let reverse = has("jlis_kanji_name") || has("registered_number");
+    match (registration, reverse) {
+        (true, false) => Some(Kind::Registration),
+        (false, true) => Some(Kind::Reverse),
+        _ => None,
+    }
+}
+
+/// Resolves the logical columns of `kind` against `header` (empty for a file without one,
+/// then `width` is the first record's length) and the mapping.
+pub fn resolve(
+    kind: Kind,
+    header: Option<&[String]>,
+    width: usize,
+    mapping: &ColumnsFile,
+    optional_flags: &[&str],
+) -> Result<Layout, String> {
+    let names: Vec<String> = match header {
+        Some(h) => h.to_vec(),
+        None => (1..=width).map(|i| format!("column {i}")).collect(),
+    };
+    let find = |logical: &str| -> Result<Option<usize>, String> {
+        match mapping.columns.get(logical) {
+            Some(ColumnRef::Position(p)) => {
+                if *p == 0 || *p > width {
+                    Err(format!(
+                        "--columns puts {logical} at position {p}, but rows have {width} columns"
+                    ))
+                } else {
+                    Ok(Some(p - 1))
+                }
+            }
+            Some(ColumnRef::Name(n)) => {
+                match header {
+                    None => Err(format!(
+                        "--columns names a header for {logical}, but the file has no header \
+                     (header = false): give a position"
+                    )),
+                    Some(h) => h.iter().position(|x| x == n).map(Some).ok_or_else(|| {
+                        format!("--columns maps {logical} to a header the file lacks")
+                    }),
+                }
+            }
+            None => Ok(header.and_then(|h| h.iter().position(|x| x == logical))),
+        }
+    };
+    let required = |logical: &str| -> Result<Option<usize>, String> {
+        match find(logical)? {
+            Some(i) => Ok(Some(i)),
+            None if optional_flags.contains(&logical) => Ok(None),
+            None => Err(format!(
+                "the roster has no {logical} column (name it in the header or in --columns)"
+            )),
+        }
+    };
+    let five = |prefix: &str| -> Result<[Option<usize>; 5], String> {
+        let mut out = [None; 5];
+        for (slot, suffix) in out.iter_mut().zip(FIELD_SUFFIXES) {
+            *slot = required(&format!("{prefix}{suffix}"))?;
+        }
+        Ok(out)
+    };
+    let mut layout = Layout {
+        kind,
+        request_id: find("request_id")?,
+        insurer_number: required("insurer_number")?,
+        subject_id: required("subject_id")?,
+        subject_kind: required("subject_kind")?,
+        received_at: None,
+        declared_number: None,
+        declared: [None; 5],
+        query: None,
+        candidates: Vec::new(),
+        names,
+        width,
+    };
+    match kind {
+        Kind::Registration => {
+            layout.received_at = find("received_at")?;
+            layout.declared_number = find("form_number")?;
+            layout.declared = five("form_")?;
+            layout.query = Some(five("query_")?);
+            let mut groups = DEFAULT_CANDIDATE_GROUPS;
+            for name in mapping
+                .columns
+                .keys()
+                .map(String::as_str)
+                .chain(header.into_iter().flatten().map(String::as_str))
+            {
+                if let Some(k) = candidate_group(name) {
+                    groups = groups.max(k);
+                }
+            }
+            for k in 1..=groups {
+                let mut group = CandidateColumns::default();
+                for (slot, suffix) in group.fields.iter_mut().zip(FIELD_SUFFIXES) {
+                    *slot = find(&format!("candidate{k}_{suffix}"))?;
+                }
+                group.number = find(&format!("candidate{k}_number"))?;
+                let present = group.fields.iter().filter(|f| f.is_some()).count()
+                    + usize::from(group.number.is_some());
+                match present {
+                    0 => {}
+                    6 => layout.candidates.push(group),
+                    _ => {
+                        return Err(format!(
+                            "candidate group {k} has only some of its six columns \
+                             (candidate{k}_kanji_name … candidate{k}_number)"
+                        ));
+                    }
+                }
+            }
+        }
+        Kind::Reverse => {
+            layout.declared_number = required("registered_number")?;
+            layout.declared = five("")?;
+            let fields = five("jlis_")?;
+            layout.candidates.push(CandidateColumns {
+                fields,
+                number: find("jlis_number")?,
+                number_defaults_to_registered: true,
+            });
+        }
+    }
+    Ok(layout)
+}
+
+/// The column of a request field path (`declared.kanji_name`, `candidates[1].fields.sex`,
+/// `candidates[0].individual_number` …), as the row layer names it. `group_of` maps a
+/// request's candidate index back to its group in the layout (empty groups are skipped); an
+/// entry of `groups + g` is group `g` whose empty number column was filled from the registered
+/// number, so a bad number is reported where it was written.
+pub fn column_of_path(layout: &Layout, path: &str, group_of: &[usize]) -> Option<usize> {
+    let field = |suffix: &str| Field::from_id(suffix).map(|f| f as usize);
+    match path {
+        "request_id" => return layout.request_id,
+        "insurer_number" => return layout.insurer_number,
+        "subject_id" => return layout.subject_id,
+        "subject_kind" => return layout.subject_kind,
+        "received_at" => return layout.received_at,
+        "declared_individual_number" => return layout.declared_number,
+        _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("declared.") {
+        return layout.declared[field(rest)?];
+    }
+    if let Some(rest) = path.strip_prefix("query.") {
+        return layout.query?[field(rest)?];
+    }
+    let rest = path.strip_prefix("candidates[")?;
+    let (index, rest) = rest.split_once(']')?;
+    let entry = *group_of.get(index.parse::<usize>().ok()?)?;
+    let groups = layout.candidates.len();
+    let (group, from_registered) = if entry >= groups {
+        (layout.candidates.get(entry - groups)?, true)
+    } else {
+        (&layout.candidates[entry], false)
+    };
+    if rest == ".individual_number" {
+        return if from_registered {
+            layout.declared_number
+        } else {
+            group.number
+        };
+    }
+    group.fields[field(rest.strip_prefix(".fields.")?)?]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const REVERSE: [&str; 16] = [
+        "request_id",
+        "insurer_number",
+        "subject_id",
+        "subject_kind",
+        "registered_number",
+        "kanji_name",
+        "kana_name",
+        "birth_date",
+        "sex",
+        "address",
+        "jlis_kanji_name",
+        "jlis_kana_name",
+        "jlis_birth_date",
+        "jlis_sex",
+        "jlis_address",
+        "jlis_number",
+    ];
+
+    #[test]
+    fn the_default_reverse_header_resolves_and_is_detected() {
+        let h = header(&REVERSE);
+        let mapping = ColumnsFile::default();
+        assert_eq!(detect_kind(&h, &mapping), Some(Kind::Reverse));
+        let layout = resolve(Kind::Reverse, Some(&h), h.len(), &mapping, &[]).unwrap();
+        assert_eq!(
+            layout.declared,
+            [Some(5), Some(6), Some(7), Some(8), Some(9)]
+        );
+        assert_eq!(layout.candidates.len(), 1);
+        assert_eq!(layout.candidates[0].number, Some(15));
+        assert_eq!(
+            column_of_path(&layout, "candidates[0].fields.sex", &[0]),
+            Some(13)
+        );
+    }
+
+    #[test]
+    fn a_mapping_names_own_headers_or_positions() {
+        let mapping = ColumnsFile::from_toml(
+            "kind = \"reverse\"\nheader = false\n[columns]\ninsurer_number = 1\nsubject_id = 2\n\
+             subject_kind = 3\nregistered_number = 4\nkanji_name = 5\nkana_name = 6\n\
+             birth_date = 7\nsex = 8\naddress = 9\njlis_kanji_name = 10\njlis_kana_name = 11\n\
+             jlis_birth_date = 12\njlis_sex = 13\njlis_address = 14\n",
+        )
+        .unwrap();
+        let layout = resolve(Kind::Reverse, None, 14, &mapping, &[]).unwrap();
+        assert_eq!(layout.subject_id, Some(1));
+        assert_eq!(layout.candidates[0].number, None);
+        assert_eq!(
+            column_of_path(&layout, "candidates[0].individual_number", &[1]),
+            Some(3),
+            "an empty jlis_number is the registered number"
+        );
+        assert!(ColumnsFile::from_toml("[columns]\nnickname = 1\n").is_err());
+        let by_name = ColumnsFile::from_toml("[columns]\nsubject_id = \"記号番号\"\n").unwrap();
+        let mut h = header(&REVERSE);
+        h[2] = "記号番号".into();
+        let layout = resolve(Kind::Reverse, Some(&h), h.len(), &by_name, &[]).unwrap();
+        assert_eq!(layout.subject_id, Some(2));
+    }
+
+    #[test]
+    fn a_missing_required_column_is_refused_by_its_logical_name() {
+        let h = header(&REVERSE[..9]);
+        let err = resolve(
+            Kind::Reverse,
+            Some(&h),
+            h.len(),
+            &ColumnsFile::default(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.contains("address"), "{err}");
+    }
+}
