@@ -161,7 +161,12 @@ fn fuzz_for<S: Strategy>(
     let budget = budget(default_inputs);
     let started = Instant::now();
     let mut done: u64 = 0;
-    let mut chunk: u64 = 0;
+    // A long run can be split over several processes, each starting where the last one ended
+    // (chunks of 20,000 inputs), so that no two of them repeat a seed.
+    let mut chunk: u64 = std::env::var("VERIFY_IDENTITY_FUZZ_FIRST_CHUNK")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     loop {
         let cases = match budget {
             Budget::Inputs(n) if done >= n => break,
@@ -188,7 +193,7 @@ fn fuzz_for<S: Strategy>(
         chunk += 1;
     }
     eprintln!(
-        "fuzz {name}: {done} inputs in {:.1} s",
+        "fuzz {name}: {done} inputs in {:.1} s (chunks up to {chunk})",
         started.elapsed().as_secs_f64()
     );
 }

@@ -32,7 +32,7 @@ use super::{fuzz_for, measured, text};
 fn id() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => "[A-Za-z0-9._:-]{1,40}",
-        2 => text(),
+        2 => value(),
         1 => (1usize..400).prop_map(|n| "v".repeat(n)),
         1 => "[a-z]{0,5}[\u{0}-\u{1f}\u{7f}\u{85}\u{202a}-\u{202e}\u{2066}-\u{2069}][a-z]{0,5}",
         1 => Just(String::new()),
@@ -44,7 +44,7 @@ fn insurer() -> impl Strategy<Value = String> {
     prop_oneof![
         6 => "[0-9]{8}",
         1 => "[0-9０-９]{0,12}",
-        1 => text(),
+        1 => value(),
     ]
 }
 
@@ -63,12 +63,47 @@ fn number() -> impl Strategy<Value = String> {
             format!("{}{last}", &d[..11])
         }),
         1 => "[0-9０-９ -]{0,16}",
-        1 => text(),
+        1 => value(),
+    ]
+}
+
+/// Values a real roster holds, in the notations forms and registries use: most fields of a
+/// fuzzed request are one of these, so that each request spends its hostile input on a few
+/// fields and a run reaches millions of requests.
+const PLAIN: &[&str] = &[
+    "髙橋 一郎",
+    "高橋　一郎",
+    "タカハシ イチロウ",
+    "ﾀｶﾊｼ ｲﾁﾛｳ",
+    "渡邊 智子",
+    "渡辺 知子",
+    "ワタナベ トモコ",
+    "SMITH, JOHN",
+    "昭和50年1月1日",
+    "S50.1.1",
+    "3500101",
+    "1975-01-01",
+    "平成元年1月8日",
+    "1",
+    "2",
+    "男",
+    "女性",
+    "東京都新宿区西新宿二丁目8番1号",
+    "東京都新宿区西新宿2-8-1",
+    "大阪府大阪市北区梅田一丁目1番1号 梅田ビル101号室",
+    "",
+];
+
+/// One field value: mostly a plain value, sometimes hostile text.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => prop::sample::select(PLAIN).prop_map(str::to_owned),
+        2 => text(),
     ]
 }
 
 fn five_fields() -> impl Strategy<Value = pb::FiveFields> {
-    (text(), text(), text(), text(), text()).prop_map(
+    (value(), value(), value(), value(), value()).prop_map(
         |(kanji_name, kana_name, birth_date, sex, address)| pb::FiveFields {
             kanji_name,
             kana_name,
@@ -89,7 +124,7 @@ fn verify_request() -> impl Strategy<Value = pb::VerifyRequest> {
         )
     };
     let candidates = prop_oneof![
-        8 => prop::collection::vec(candidate(), 0..4),
+        20 => prop::collection::vec(candidate(), 0..4),
         1 => prop::collection::vec(candidate(), MAX_CANDIDATES - 1..MAX_CANDIDATES + 3),
     ];
     let received_at =
@@ -157,12 +192,24 @@ fn values(r: &pb::VerifyRequest) -> Vec<&str> {
     out
 }
 
-/// Whether `message` quotes `value`. Short or plain-ASCII values are skipped: "1" or
-/// "request" occur in messages by themselves.
-fn quotes(message: &str, value: &str) -> bool {
-    let personal = (value.chars().count() >= 4 && !value.is_ascii())
-        || (value.len() >= 12 && value.bytes().all(|b| b.is_ascii_digit()));
-    personal && message.contains(value)
+/// The values of `r` that an error quoting them would reveal. Short or plain-ASCII values are
+/// left out: "1" or "request" occur in messages by themselves.
+fn personal(r: &pb::VerifyRequest) -> Vec<&str> {
+    let mut out: Vec<&str> = values(r)
+        .into_iter()
+        .filter(|v| {
+            (!v.is_ascii() && v.chars().count() >= 4)
+                || (v.len() >= 12 && v.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The first of `values` that `message` quotes.
+fn quoted<'a>(message: &str, values: &[&'a str]) -> Option<&'a str> {
+    values.iter().copied().find(|v| message.contains(v))
 }
 
 /// Whether `path` is a field of a VerifyRequest, in the spelling violations use.
@@ -197,17 +244,13 @@ fn is_verify_path(path: &str) -> bool {
         && (rest == "individual_number" || rest.strip_prefix("fields.").is_some_and(five))
 }
 
-fn check_violations(
-    violations: &[FieldViolation],
-    r: &pb::VerifyRequest,
-) -> Result<(), TestCaseError> {
+fn check_violations(violations: &[FieldViolation], personal: &[&str]) -> Result<(), TestCaseError> {
     prop_assert!(!violations.is_empty(), "an error without a violation");
     for v in violations {
         prop_assert!(is_verify_path(&v.field), "unknown path {}", v.field);
         prop_assert!(v.description.len() < 200, "{}", v.description);
-        for value in values(r) {
-            prop_assert!(!quotes(&v.description, value), "{v} quotes {value:?}");
-        }
+        let leaked = quoted(&v.description, personal);
+        prop_assert!(leaked.is_none(), "{v} quotes {leaked:?}");
     }
     Ok(())
 }
@@ -253,8 +296,9 @@ fn fuzz_request_validation() {
         let (parsed, elapsed, peak) = measured(|| convert::parse_verify(&r));
         super::within_limits(chars, elapsed, peak)?;
         let local = convert::case_from_request(&r, Identifiers::Optional);
+        let personal = personal(&r);
         match parsed {
-            Err(violations) => check_violations(&violations, &r)?,
+            Err(violations) => check_violations(&violations, &personal)?,
             Ok(verify) => {
                 check_limits(&r)?;
                 prop_assert!(
@@ -275,7 +319,7 @@ fn fuzz_request_validation() {
             }
         }
         if let Err(violations) = local {
-            check_violations(&violations, &r)?;
+            check_violations(&violations, &personal)?;
         }
 
         // The other RPCs' edges, on the same hostile ids.
@@ -470,9 +514,8 @@ fn fuzz_check_json_reader() {
             Err(e) => {
                 let message = e.to_string();
                 prop_assert!(message.len() < 400, "{message}");
-                for value in values(&r) {
-                    prop_assert!(!quotes(&message, value), "{message} quotes {value:?}");
-                }
+                let leaked = quoted(&message, &personal(&r));
+                prop_assert!(leaked.is_none(), "{message} quotes {leaked:?}");
             }
             Ok(request) => {
                 // What was read reads back the same after a round trip through JSON (an enum
@@ -495,9 +538,8 @@ fn fuzz_check_json_reader() {
                     }
                     Err(e) => {
                         let message = e.to_string();
-                        for value in values(&request) {
-                            prop_assert!(!quotes(&message, value), "{message} quotes {value:?}");
-                        }
+                        let leaked = quoted(&message, &personal(&request));
+                        prop_assert!(leaked.is_none(), "{message} quotes {leaked:?}");
                     }
                 }
             }
