@@ -19,7 +19,7 @@ use crate::{
         subject::SubjectKind,
         text::chars,
     },
-    grpc::pb,
+    grpc::{holds_cursor::HoldsOrder, pb},
 };
 
 /// The longest value accepted per field, in characters. Generous for real data (the longest
@@ -631,8 +631,9 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
 const DEFAULT_PAGE_SIZE: usize = 50;
 /// The largest page ListHolds returns, whatever the caller asks.
 const MAX_PAGE_SIZE: usize = 500;
-/// Prefix of page tokens, so a token from another API is refused rather than misread.
-const TOKEN_PREFIX: &str = "holds-after:";
+/// The longest page token accepted, in characters: far above any token ListHolds writes, and
+/// small enough that a caller cannot make the service decode a large value.
+pub const MAX_PAGE_TOKEN_CHARS: usize = 512;
 
 /// A ListHolds request, parsed.
 #[derive(Debug, Clone)]
@@ -641,12 +642,17 @@ pub struct ListHolds {
     pub insurer: InsurerNumber,
     /// At most this many.
     pub page_size: usize,
-    /// After this row id (0 for the first page).
-    pub after: i64,
+    /// The caller's page token, bounded and hex here; the service reads the cursor in it.
+    /// `None` for the first page.
+    pub page_token: Option<String>,
     /// Only holds with one of these reasons (all when empty).
     pub reasons: Vec<HoldReason>,
+    /// Only holds of one of these risk classes (all when empty).
+    pub risk_classes: Vec<RiskClass>,
     /// Only holds past their registration deadline.
     pub overdue_only: bool,
+    /// The order of the listing.
+    pub order: HoldsOrder,
 }
 
 /// Parses a ListHolds request.
@@ -667,30 +673,46 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             .unwrap_or(MAX_PAGE_SIZE)
             .min(MAX_PAGE_SIZE),
     };
-    let after = if r.page_token.is_empty() {
-        Some(0)
-    } else {
-        hex::decode(&r.page_token)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| text.strip_prefix(TOKEN_PREFIX)?.parse::<i64>().ok())
-    };
-    if after.is_none() {
+    let page_token = (!r.page_token.is_empty()).then(|| r.page_token.clone());
+    if page_token.as_deref().is_some_and(|t| {
+        t.len() > MAX_PAGE_TOKEN_CHARS || !t.bytes().all(|b| b.is_ascii_hexdigit())
+    }) {
         violation(&mut v, "page_token", "is not a token from ListHolds");
     }
-    match (insurer, after) {
-        (Some(insurer), Some(after)) if v.is_empty() => Ok(ListHolds {
+    let mut risk_classes = Vec::with_capacity(r.risk_classes.len());
+    for (i, &value) in r.risk_classes.iter().enumerate() {
+        // Unknown values are refused rather than dropped: dropping the only one would turn a
+        // filter into "all".
+        match pb::RiskClass::try_from(value)
+            .ok()
+            .and_then(risk_class_from_pb)
+        {
+            Some(class) => risk_classes.push(class),
+            None => violation(
+                &mut v,
+                &format!("risk_classes[{i}]"),
+                "is not a risk class (RISK_CLASS_UNSPECIFIED is no filter)",
+            ),
+        }
+    }
+    let order = match pb::HoldsOrder::try_from(r.order) {
+        Ok(pb::HoldsOrder::Unspecified | pb::HoldsOrder::OldestFirst) => HoldsOrder::OldestFirst,
+        Ok(pb::HoldsOrder::Triage) => HoldsOrder::Triage,
+        Err(_) => {
+            violation(&mut v, "order", "is not a known HoldsOrder");
+            HoldsOrder::OldestFirst
+        }
+    };
+    match insurer {
+        Some(insurer) if v.is_empty() => Ok(ListHolds {
             insurer,
             page_size,
-            after,
+            page_token,
             reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
+            risk_classes,
             overdue_only: r.overdue_only,
+            order,
         }),
         _ => Err(v),
     }
-}
-
-/// The ListHolds page token that continues after row `id`.
-pub fn page_token(id: i64) -> String {
-    hex::encode(format!("{TOKEN_PREFIX}{id}"))
 }

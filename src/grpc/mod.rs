@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod codec;
 pub mod convert;
+pub mod holds_cursor;
 pub mod pb;
 pub mod service;
 pub mod status;

@@ -73,6 +73,7 @@ mod gate;
 mod holds;
 mod ids;
 mod pki;
+mod triage;
 
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,

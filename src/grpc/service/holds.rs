@@ -6,13 +6,17 @@
 //! hold closes once is the database's rule (`hold_resolutions`), not a read-then-write here,
 //! so two operators on two replicas cannot both close it.
 
-use std::time::SystemTime;
+use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
 
 use crate::{
     audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
-    domain::gate::{DecisionKind, HoldReason},
-    grpc::convert,
-    grpc::{pb, status::ServiceError},
+    domain::{gate::DecisionKind, risk::RiskClass},
+    grpc::convert::{self, FieldViolation},
+    grpc::{
+        holds_cursor::{HoldsCursor, HoldsOrder, SortKey},
+        pb,
+        status::ServiceError,
+    },
 };
 
 use super::Inner;
@@ -145,44 +149,90 @@ impl Inner {
         })
     }
 
-    /// One page of open holds, oldest first, filtered.
+    /// One page of open holds, filtered, in the order asked for (see [`holds_cursor`](crate::grpc::holds_cursor) for
+    /// what a page token continues).
+    ///
+    /// Oldest first reads the store from the cursor's row on and stops when the page is full.
+    /// Triage order depends on the risk class, which is derived from each decision and not
+    /// stored, so every page reads all open holds of the insurer and keeps the page's worth
+    /// that sort first after the cursor: memory stays one page, time grows with the queue.
     pub(super) async fn list_holds(
         &self,
         request: convert::ListHolds,
     ) -> Result<pb::ListHoldsResponse, ServiceError> {
-        let (page_size, mut after) = (request.page_size, request.after);
-        let wanted = &request.reasons;
-        let now = SystemTime::now();
-        let mut page: Vec<StoredEvent> = Vec::with_capacity(page_size + 1);
-        // One more than the page, to know whether a next page exists.
-        while page.len() <= page_size {
+        let order = request.order;
+        let cursor = match &request.page_token {
+            None => HoldsCursor {
+                order,
+                as_of_us: audit::micros_since_epoch(SystemTime::now()),
+                after: SortKey::START,
+            },
+            // The one place a token becomes a cursor.
+            Some(token) => hex::decode(token)
+                .ok()
+                .and_then(|bytes| HoldsCursor::from_bytes(&bytes))
+                .filter(|c| c.order == order)
+                .ok_or_else(|| {
+                    ServiceError::InvalidArgument(vec![FieldViolation {
+                        field: "page_token".into(),
+                        description: "is not a token from a ListHolds in this order".into(),
+                    }])
+                })?,
+        };
+        let as_of = cursor.as_of();
+        let page_size = request.page_size;
+        // The page plus one, to know whether a next page exists; the worst key on top.
+        let mut best: BinaryHeap<Ranked> = BinaryHeap::with_capacity(page_size + 2);
+        let mut scanned = match order {
+            HoldsOrder::OldestFirst => cursor.after.id(),
+            HoldsOrder::Triage => 0,
+        };
+        loop {
             let chunk = self
                 .store
-                .list_open_holds(request.insurer.as_str(), after, SCAN_CHUNK)
+                .list_open_holds(request.insurer.as_str(), scanned, SCAN_CHUNK)
                 .await?;
             let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
             for stored in chunk {
-                after = stored.id;
-                if page.len() <= page_size && matches(&stored, wanted, request.overdue_only, &now)?
-                {
-                    page.push(stored);
+                scanned = stored.id;
+                let held = decided(&stored)?;
+                let overdue = held.register_by.is_some_and(|by| by < as_of);
+                let risk = held.risk_class();
+                if !passes(&request, held, overdue, risk) {
+                    continue;
+                }
+                let key = SortKey::of(order, stored.id, overdue, risk);
+                if key > cursor.after {
+                    best.push(Ranked { key, stored });
+                    if best.len() > page_size + 1 {
+                        best.pop();
+                    }
                 }
             }
-            if exhausted {
+            // Rows come in id order, which is the oldest-first key order: nothing later can
+            // displace a full page.
+            let full = order == HoldsOrder::OldestFirst && best.len() > page_size;
+            if exhausted || full {
                 break;
             }
         }
+        let mut page = best.into_sorted_vec();
         let next_page_token = if page.len() > page_size {
             page.truncate(page_size);
             page.last()
-                .map(|last| convert::page_token(last.id))
+                .map(|last| HoldsCursor {
+                    after: last.key,
+                    ..cursor
+                })
+                // The one place a cursor becomes a token.
+                .map(|next| hex::encode(next.to_bytes()))
                 .unwrap_or_default()
         } else {
             String::new()
         };
         let mut holds = Vec::with_capacity(page.len());
-        for stored in &page {
-            holds.push(self.record(stored).await?);
+        for ranked in &page {
+            holds.push(self.record(&ranked.stored).await?);
         }
         Ok(pb::ListHoldsResponse {
             holds,
@@ -191,19 +241,48 @@ impl Inner {
     }
 }
 
-/// Whether a held decision passes ListHolds' filters.
-fn matches(
-    stored: &StoredEvent,
-    wanted: &[HoldReason],
-    overdue_only: bool,
-    now: &SystemTime,
-) -> Result<bool, ServiceError> {
-    let held = decided(stored)?;
+/// A held decision with its place in the listing; ordered by that place alone.
+struct Ranked {
+    /// Where it sorts (unique: it ends with the row id).
+    key: SortKey,
+    /// The decision.
+    stored: StoredEvent,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Whether a held decision passes ListHolds' filters; `overdue` is judged at the listing's time.
+fn passes(
+    request: &convert::ListHolds,
+    held: &Decided,
+    overdue: bool,
+    risk: Option<RiskClass>,
+) -> bool {
+    let wanted = &request.reasons;
     if !wanted.is_empty() && !held.hold_reasons.iter().any(|r| wanted.contains(r)) {
-        return Ok(false);
+        return false;
     }
-    if overdue_only {
-        return Ok(held.register_by.is_some_and(|by| by < *now));
+    let classes = &request.risk_classes;
+    if !classes.is_empty() && !risk.is_some_and(|r| classes.contains(&r)) {
+        return false;
     }
-    Ok(true)
+    !request.overdue_only || overdue
 }
