@@ -20,6 +20,7 @@
 //!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), and the one
 //!   error → status map.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
+//! - [`synthetic`]: invented people and their notations, for the load and roster generators.
 //! - [`cli`]: the command line, one module per subcommand.
 //! - [`config`]: settings from defaults, file, environment and flags.
 //! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
@@ -30,4 +31,5 @@ pub mod config;
 pub mod domain;
 pub mod grpc;
 pub mod server;
+pub mod synthetic;
 pub mod telemetry;

@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 use rand::{Rng, rngs::StdRng, seq::SliceRandom};
 
 use super::people::Person;
-use crate::grpc::pb;
+use crate::domain::compare::Record;
 
 /// Kanji numerals for 0‥99, the way 丁目 and sometimes 番/号 are written (二十四).
-pub(super) fn kanji_number(n: u32, out: &mut String) {
+pub fn kanji_number(n: u32, out: &mut String) {
     const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
     debug_assert!(n < 100);
     let (tens, ones) = (n / 10, n % 10);
@@ -29,7 +29,7 @@ pub(super) fn kanji_number(n: u32, out: &mut String) {
 }
 
 /// Arabic digits in full width (１２), as keyed on many Japanese systems.
-pub(super) fn full_width_number(n: u32, out: &mut String) {
+pub fn full_width_number(n: u32, out: &mut String) {
     for b in n.to_string().bytes() {
         out.push(
             char::from_u32(u32::from('０') + u32::from(b - b'0')).expect("a full-width digit"),
@@ -49,7 +49,7 @@ const HALF_WIDTH: [&str; 84] = [
 ];
 
 /// The half-width spelling of full-width katakana (characters outside the table are kept).
-pub(super) fn half_width(kana: &str) -> String {
+pub fn half_width(kana: &str) -> String {
     let mut out = String::with_capacity(kana.len());
     for c in kana.chars() {
         match c {
@@ -62,7 +62,7 @@ pub(super) fn half_width(kana: &str) -> String {
 }
 
 /// Katakana as hiragana (タカハシ → たかはし): some forms are filled in hiragana.
-pub(super) fn hiragana(kana: &str) -> String {
+pub fn hiragana(kana: &str) -> String {
     kana.chars()
         .map(|c| match c {
             'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).expect("a hiragana"),
@@ -75,7 +75,7 @@ pub(super) fn hiragana(kana: &str) -> String {
 const SMALL_KANA: [char; 9] = ['ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ッ', 'ャ', 'ュ', 'ョ'];
 
 /// The reading as legacy systems without small kana store it (ショウタ → シヨウタ).
-pub(super) fn without_small_kana(kana: &str) -> String {
+pub fn without_small_kana(kana: &str) -> String {
     let large =
         |c: char| char::from_u32(c as u32 + 1).expect("the large kana follows the small one");
     kana.chars()
@@ -84,13 +84,13 @@ pub(super) fn without_small_kana(kana: &str) -> String {
 }
 
 /// Whether the reading has a small kana, so that [`without_small_kana`] changes it.
-pub(super) fn has_small_kana(kana: &str) -> bool {
+pub fn has_small_kana(kana: &str) -> bool {
     kana.chars().any(|c| SMALL_KANA.contains(&c))
 }
 
 /// The five fields of `p` in notations chosen independently per field.
-pub(super) fn write_fields(p: &Person, rng: &mut StdRng) -> pb::FiveFields {
-    pb::FiveFields {
+pub fn write_fields(p: &Person, rng: &mut StdRng) -> Record {
+    Record {
         kanji_name: write_kanji_name(p, rng),
         kana_name: write_kana_name(p, rng),
         birth_date: p.birth.write(rng),
@@ -135,7 +135,7 @@ fn write_kana_name(p: &Person, rng: &mut StdRng) -> String {
 }
 
 /// A sex code in one of its spellings.
-pub(super) fn write_sex(code: u8, rng: &mut impl Rng) -> String {
+pub fn write_sex(code: u8, rng: &mut impl Rng) -> String {
     let forms: [&str; 4] = if code == 1 {
         ["1", "男", "男性", "M"]
     } else {
@@ -145,7 +145,7 @@ pub(super) fn write_sex(code: u8, rng: &mut impl Rng) -> String {
 }
 
 /// The number as written on a form: plain, in groups of four, or in full-width digits.
-pub(super) fn write_number(digits: &str, rng: &mut impl Rng) -> String {
+pub fn write_number(digits: &str, rng: &mut impl Rng) -> String {
     match rng.gen_range(0..4) {
         0 => format!("{} {} {}", &digits[..4], &digits[4..8], &digits[8..]),
         1 => format!("{}-{}-{}", &digits[..4], &digits[4..8], &digits[8..]),
@@ -159,7 +159,7 @@ pub(super) fn write_number(digits: &str, rng: &mut impl Rng) -> String {
 
 /// The address in one of its notations. Like forms and insurer systems, any record may drop
 /// an implied prefecture, the 郡 or the 大字, and carry the building or not.
-pub(super) fn write_address(p: &Person, rng: &mut StdRng) -> String {
+pub fn write_address(p: &Person, rng: &mut StdRng) -> String {
     let t = p.town;
     let mut s = String::with_capacity(96);
     if !t.implies_prefecture || rng.gen_bool(0.8) {
