@@ -5,6 +5,7 @@ pub mod audit;
 pub mod check;
 pub mod client;
 pub mod explain;
+pub mod gen_roster;
 pub mod holds;
 pub mod loadgen;
 pub mod output;
@@ -41,6 +42,8 @@ pub enum Command {
     Holds(holds::HoldsArgs),
     /// Work with the audit log.
     Audit(audit::AuditArgs),
+    /// Write a synthetic roster CSV (registration or reverse) for trying `bulk`.
+    GenRoster(gen_roster::GenRosterArgs),
 }
 
 /// Exit statuses shared by the subcommands.

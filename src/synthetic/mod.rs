@@ -7,6 +7,7 @@
 //! - [`dates`]: birthdays and their notations (西暦, 和暦, S50.1.1, the 7-digit era code).
 //! - [`notation`]: a person's five fields as a form, an insurer's system or the registry
 //!   writes them (width, script, spacing, 丁目番号 or hyphens, a dropped prefecture …).
+//! - [`roster`]: rows of a roster re-check file, registration or reverse, in a realistic mix.
 //!
 //! Nothing here describes a real person: every combination of name, birthday and address is
 //! drawn at random, and every individual number is built from random base digits with its
@@ -18,3 +19,4 @@
 pub mod dates;
 pub mod notation;
 pub mod people;
+pub mod roster;

@@ -90,20 +90,37 @@ pub fn has_small_kana(kana: &str) -> bool {
 
 /// The five fields of `p` in notations chosen independently per field.
 pub fn write_fields(p: &Person, rng: &mut StdRng) -> Record {
+    write_fields_in(p, rng, Folds::Variant)
+}
+
+/// Which of the core's folds the notations of a record may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folds {
+    /// Typographic ones only (width, script, spacing, 和暦/西暦, sex code, address numbers):
+    /// every record of the person compares as `notation` at worst.
+    Notation,
+    /// Also the ones that lose information: variant kanji, 外字 marks, small kana, a dropped
+    /// prefecture, 郡 or 大字, a building on one side.
+    Variant,
+}
+
+/// The five fields of `p` in notations chosen independently per field, needing at most `folds`.
+pub fn write_fields_in(p: &Person, rng: &mut StdRng, folds: Folds) -> Record {
+    let variants = folds == Folds::Variant;
     Record {
-        kanji_name: write_kanji_name(p, rng),
-        kana_name: write_kana_name(p, rng),
+        kanji_name: write_kanji_name(p, rng, variants),
+        kana_name: write_kana_name(p, rng, variants),
         birth_date: p.birth.write(rng),
         sex: write_sex(p.given.sex, rng),
-        address: write_address(p, rng),
+        address: write_address_in(p, rng, variants),
     }
 }
 
 const NAME_SEPARATORS: [&str; 3] = [" ", "\u{3000}", ""];
 
 /// The kanji name, sometimes with the variant family name or a substitute mark for it.
-fn write_kanji_name(p: &Person, rng: &mut StdRng) -> String {
-    let family = match p.family.variant {
+fn write_kanji_name(p: &Person, rng: &mut StdRng, variants: bool) -> String {
+    let family = match p.family.variant.filter(|_| variants) {
         Some(variant) => match rng.gen_range(0..10) {
             0..=2 => variant.to_owned(),
             // A registry without the glyph prints a substitute mark for the 外字.
@@ -123,13 +140,13 @@ fn write_kanji_name(p: &Person, rng: &mut StdRng) -> String {
 }
 
 /// The reading in full-width or half-width katakana, hiragana, or without small kana.
-fn write_kana_name(p: &Person, rng: &mut StdRng) -> String {
+fn write_kana_name(p: &Person, rng: &mut StdRng, variants: bool) -> String {
     let separator = NAME_SEPARATORS.choose(rng).expect("separators");
     let full = [p.family.kana, separator, p.given.kana].concat();
     match rng.gen_range(0..10) {
         0..=1 => half_width(&full),
         2 => hiragana(&full),
-        3 if has_small_kana(&full) => without_small_kana(&full),
+        3 if variants && has_small_kana(&full) => without_small_kana(&full),
         _ => full,
     }
 }
@@ -160,16 +177,22 @@ pub fn write_number(digits: &str, rng: &mut impl Rng) -> String {
 /// The address in one of its notations. Like forms and insurer systems, any record may drop
 /// an implied prefecture, the 郡 or the 大字, and carry the building or not.
 pub fn write_address(p: &Person, rng: &mut StdRng) -> String {
+    write_address_in(p, rng, true)
+}
+
+/// The address in one of its notations; without `variants` every part is written (prefecture,
+/// 郡, 大字 and the building), so that only the number notation differs between records.
+fn write_address_in(p: &Person, rng: &mut StdRng, variants: bool) -> String {
     let t = p.town;
     let mut s = String::with_capacity(96);
-    if !t.implies_prefecture || rng.gen_bool(0.8) {
+    if !variants || !t.implies_prefecture || rng.gen_bool(0.8) {
         s.push_str(t.prefecture);
     }
-    if rng.gen_bool(0.7) {
+    if !variants || rng.gen_bool(0.7) {
         s.push_str(t.county);
     }
     s.push_str(t.municipality);
-    if rng.gen_bool(0.6) {
+    if !variants || rng.gen_bool(0.6) {
         s.push_str(t.oaza);
     }
     s.push_str(t.town);
@@ -215,7 +238,7 @@ pub fn write_address(p: &Person, rng: &mut StdRng) -> String {
         }
     }
     if let Some((building, room)) = p.building {
-        if rng.gen_bool(0.5) {
+        if !variants || rng.gen_bool(0.5) {
             s.push_str(if rng.gen_bool(0.5) { " " } else { "\u{3000}" });
             s.push_str(building);
             let _ = write!(s, "{room}");

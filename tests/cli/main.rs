@@ -2,6 +2,7 @@
 //! for the client commands a real server.
 
 mod explain;
+mod gen_roster;
 mod holds;
 mod serve_log;
 mod server;
