@@ -149,8 +149,8 @@ impl Inner {
         })
     }
 
-    /// One page of open holds, filtered, in the order asked for (see [`holds_cursor`](crate::grpc::holds_cursor) for
-    /// what a page token continues).
+    /// One page of open holds, filtered, in the order asked for (see
+    /// [`holds_cursor`](crate::grpc::holds_cursor) for what a page token continues).
     ///
     /// Oldest first reads the store from the cursor's row on and stops when the page is full.
     /// Triage order depends on the risk class, which is derived from each decision and not
