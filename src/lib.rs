@@ -23,6 +23,7 @@
 //! - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
 //!   error files, summary and HTML report. Depends on `domain` and the contract types only.
 //! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
+//! - [`synthetic`]: invented people and their notations, for the load and roster generators.
 //! - [`cli`]: the command line, one module per subcommand.
 //! - [`config`]: settings from defaults, file, environment and flags.
 //! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
@@ -34,4 +35,5 @@ pub mod domain;
 pub mod grpc;
 pub mod roster;
 pub mod server;
+pub mod synthetic;
 pub mod telemetry;

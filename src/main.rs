@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_identity::cli::{Cli, Command, audit, bulk, check, exit, holds, loadgen, serve, verify};
+use verify_identity::cli::{
+    Cli, Command, audit, bulk, check, exit, gen_roster, holds, loadgen, serve, verify,
+};
 
 /// See Cargo.toml: allocation-heavy request handling is measurably faster with mimalloc.
 #[global_allocator]
@@ -38,6 +40,13 @@ fn main() -> ExitCode {
         Command::Holds(args) => runtime().block_on(holds::run(&args)),
         Command::Audit(args) => runtime().block_on(audit::run(&args)),
         Command::Bulk(args) => bulk::run(&args),
+        Command::GenRoster(args) => match gen_roster::run(&args) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("verify-identity gen-roster: {e:#}");
+                exit::FAILURE
+            }
+        },
     };
     ExitCode::from(code)
 }

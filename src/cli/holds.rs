@@ -10,7 +10,11 @@ use crate::{
         client::{BearerAuth, ClientArgs},
         exit,
     },
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+    domain::risk::RiskClass,
+    grpc::{
+        convert,
+        pb::{self, verify_identity_client::VerifyIdentityClient},
+    },
 };
 
 /// The client type of the holds commands: the channel with the bearer token attached.
@@ -31,7 +35,7 @@ pub struct HoldsArgs {
 /// Holds subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum HoldsCommand {
-    /// Open holds of an insurer: overdue first, then oldest first.
+    /// Open holds of an insurer: overdue first, then by risk class, then oldest first.
     List {
         /// 保険者番号.
         #[arg(long)]
@@ -42,6 +46,14 @@ pub enum HoldsCommand {
         /// Only holds with this reason (e.g. FIELD_DIFFERS, NO_CANDIDATE); repeatable.
         #[arg(long = "reason")]
         reasons: Vec<String>,
+        /// Only holds of this risk class (e.g. birth_or_sex, structural, address_only);
+        /// repeatable.
+        #[arg(long = "risk")]
+        risks: Vec<String>,
+        /// `triage`: overdue first, then by risk class (most urgent first), then oldest;
+        /// `oldest`: oldest first.
+        #[arg(long, value_enum, default_value_t = OrderArg::Triage)]
+        order: OrderArg,
         /// At most this many holds (all pages are read up to it).
         #[arg(long, default_value_t = 1000)]
         limit: usize,
@@ -70,6 +82,24 @@ pub enum HoldsCommand {
         #[arg(long)]
         replaced_by: Option<String>,
     },
+}
+
+/// Listing orders as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderArg {
+    /// Overdue first, then by risk class, then oldest first: the order to work the queue in.
+    Triage,
+    /// Oldest first.
+    Oldest,
+}
+
+impl From<OrderArg> for pb::HoldsOrder {
+    fn from(o: OrderArg) -> Self {
+        match o {
+            OrderArg::Triage => pb::HoldsOrder::Triage,
+            OrderArg::Oldest => pb::HoldsOrder::OldestFirst,
+        }
+    }
 }
 
 /// Resolutions as typed on the command line.
@@ -104,6 +134,32 @@ pub fn parse_reason(text: &str) -> Option<pb::HoldReason> {
     pb::HoldReason::from_str_name(&full).filter(|r| *r != pb::HoldReason::Unspecified)
 }
 
+/// Parses a risk class given by its stable id (`birth_or_sex`) or its contract name
+/// (`BIRTH_OR_SEX`, `RISK_CLASS_BIRTH_OR_SEX`), in any case.
+pub fn parse_risk(text: &str) -> Option<pb::RiskClass> {
+    let upper = text.trim().to_ascii_uppercase().replace('-', "_");
+    let full = if upper.starts_with("RISK_CLASS_") {
+        upper
+    } else {
+        format!("RISK_CLASS_{upper}")
+    };
+    pb::RiskClass::from_str_name(&full).filter(|r| *r != pb::RiskClass::Unspecified)
+}
+
+/// The stable id of a risk class (`birth_or_sex`), as the table shows it; `-` for none.
+pub fn risk_id(class: pb::RiskClass) -> &'static str {
+    convert::risk_class_from_pb(class).map_or("-", RiskClass::id)
+}
+
+/// What `holds list` asks for.
+struct ListQuery<'a> {
+    insurer: &'a str,
+    overdue_only: bool,
+    reasons: Vec<i32>,
+    risks: Vec<i32>,
+    order: OrderArg,
+}
+
 /// Runs the subcommand; returns the exit status.
 pub async fn run(args: &HoldsArgs) -> u8 {
     let server = &args.client.server;
@@ -130,9 +186,14 @@ pub async fn run(args: &HoldsArgs) -> u8 {
             insurer,
             overdue,
             reasons,
+            risks,
+            order,
             limit,
             json,
-        } => list(&mut client, insurer, *overdue, reasons, *limit, *json).await,
+        } => match list_query(insurer, *overdue, reasons, risks, *order) {
+            Ok(query) => list(&mut client, &query, *limit, *json).await,
+            Err(status) => Err(status),
+        },
         HoldsCommand::Resolve {
             insurer,
             verification_id,
@@ -184,35 +245,57 @@ pub async fn run(args: &HoldsArgs) -> u8 {
     }
 }
 
-async fn list(
-    client: &mut Client,
-    insurer: &str,
+/// The listing the options ask for; an unknown reason or risk class is refused here.
+fn list_query<'a>(
+    insurer: &'a str,
     overdue_only: bool,
     reasons: &[String],
+    risks: &[String],
+    order: OrderArg,
+) -> Result<ListQuery<'a>, tonic::Status> {
+    let reasons = reasons
+        .iter()
+        .map(|r| {
+            parse_reason(r).map(|reason| reason as i32).ok_or_else(|| {
+                tonic::Status::invalid_argument(format!("unknown hold reason `{r}`"))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let risks = risks
+        .iter()
+        .map(|r| {
+            parse_risk(r)
+                .map(|class| class as i32)
+                .ok_or_else(|| tonic::Status::invalid_argument(format!("unknown risk class `{r}`")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ListQuery {
+        insurer,
+        overdue_only,
+        reasons,
+        risks,
+        order,
+    })
+}
+
+async fn list(
+    client: &mut Client,
+    query: &ListQuery<'_>,
     limit: usize,
     json: bool,
 ) -> Result<(), tonic::Status> {
-    let mut parsed = Vec::new();
-    for r in reasons {
-        match parse_reason(r) {
-            Some(reason) => parsed.push(reason as i32),
-            None => {
-                return Err(tonic::Status::invalid_argument(format!(
-                    "unknown hold reason `{r}`"
-                )));
-            }
-        }
-    }
     let mut holds = Vec::new();
     let mut page_token = String::new();
     loop {
         let page = client
             .list_holds(pb::ListHoldsRequest {
-                insurer_number: insurer.to_owned(),
-                overdue_only,
-                reasons: parsed.clone(),
+                insurer_number: query.insurer.to_owned(),
+                overdue_only: query.overdue_only,
+                reasons: query.reasons.clone(),
                 page_size: 500,
                 page_token: page_token.clone(),
+                risk_classes: query.risks.clone(),
+                order: pb::HoldsOrder::from(query.order).into(),
             })
             .await?
             .into_inner();
@@ -234,8 +317,7 @@ async fn list(
             .map(|t| t.seconds)
     };
     let is_overdue = |r: &pb::VerificationRecord| deadline(r).is_some_and(|d| d < now);
-    // Overdue first; the server's order (oldest first) within each group.
-    holds.sort_by_key(|r| !is_overdue(r));
+    // In the server's order: in triage order the server put the overdue first.
     if json {
         for r in &holds {
             println!("{}", serde_json::to_string(r).expect("records serialize"));
@@ -245,8 +327,8 @@ async fn list(
     // `TZ` (an IANA name such as Asia/Tokyo) or else the system zone (/etc/localtime).
     let zone = TimeZone::system();
     println!(
-        "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  reasons",
-        "verification_id", "subject_id", "decided", "register_by", "overdue"
+        "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  reasons",
+        "verification_id", "subject_id", "decided", "register_by", "overdue", "risk"
     );
     for r in &holds {
         let v = r.verification.clone().unwrap_or_default();
@@ -255,7 +337,7 @@ async fn list(
             .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
             .collect();
         println!(
-            "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {}",
+            "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  {}",
             v.verification_id,
             r.subject_id,
             v.decided_at
@@ -263,6 +345,7 @@ async fn list(
                 .map_or("-".into(), |t| minutes(t.seconds, &zone)),
             deadline(r).map_or("-".into(), |d| minutes(d, &zone)),
             if is_overdue(r) { "OVERDUE" } else { "" },
+            risk_id(v.risk_class()),
             reasons.join(",")
         );
     }
@@ -306,6 +389,28 @@ mod tests {
         );
         assert_eq!(parse_reason("unspecified"), None);
         assert_eq!(parse_reason("nonsense"), None);
+    }
+
+    #[test]
+    fn risk_classes_are_accepted_by_stable_id_or_contract_name_and_shown_by_id() {
+        assert_eq!(parse_risk("birth_or_sex"), Some(pb::RiskClass::BirthOrSex));
+        assert_eq!(
+            parse_risk("RISK_CLASS_ADDRESS_ONLY"),
+            Some(pb::RiskClass::AddressOnly)
+        );
+        assert_eq!(
+            parse_risk("notation-or-variant-only"),
+            Some(pb::RiskClass::NotationOrVariantOnly)
+        );
+        assert_eq!(parse_risk("unspecified"), None);
+        assert_eq!(parse_risk("high"), None);
+        // The table shows the domain's stable ids.
+        for class in RiskClass::ALL {
+            let pb_class = convert::risk_class_to_pb(Some(class));
+            assert_eq!(risk_id(pb_class), class.id());
+            assert_eq!(parse_risk(class.id()), Some(pb_class));
+        }
+        assert_eq!(risk_id(pb::RiskClass::Unspecified), "-");
     }
 
     #[test]

@@ -17,17 +17,14 @@
 //! that out, which is why it is the project's figure of merit (in closed-loop mode, where both
 //! rates are capacities; at a fixed rate both usually just reach R).
 //!
-//! Every request is a newly invented person (see `loadgen/generate.rs`): about 70% register,
-//! 25% hold and 5% return, each with a unique request id so that the server's idempotency
-//! never answers from a stored decision. Contents look like personal data and are never
+//! Every request is a newly invented person (`loadgen/generate.rs`, drawn from
+//! [`crate::synthetic`]): about 70% register, 25% hold and 5% return, each with a unique
+//! request id so that the server's idempotency never answers from a stored decision. Contents look like personal data and are never
 //! printed; only counts, codes and timings are.
 
-mod dates;
 mod disk_probe;
 mod drive;
 mod generate;
-mod notation;
-mod people;
 mod report;
 
 use std::{

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod check;
 pub mod client;
 pub mod explain;
+pub mod gen_roster;
 pub mod holds;
 pub mod loadgen;
 pub mod output;
@@ -47,6 +48,8 @@ pub enum Command {
     /// classes only, an errors file, and optionally an HTML report. Exit 0 when every row was
     /// decided or reported, 1 when the run could not complete, 2 when the roster is unusable.
     Bulk(Box<bulk::BulkArgs>),
+    /// Write a synthetic roster CSV (registration or reverse) for trying `bulk`.
+    GenRoster(gen_roster::GenRosterArgs),
 }
 
 /// Exit statuses shared by the subcommands.

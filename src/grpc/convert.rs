@@ -21,7 +21,7 @@ use crate::{
         subject::SubjectKind,
         text::chars,
     },
-    grpc::{page_token, pb},
+    grpc::{holds_cursor::HoldsOrder, page_token, pb},
 };
 
 /// The longest value accepted per field, in characters. Generous for real data (the longest
@@ -655,8 +655,12 @@ pub struct ListHolds {
     pub page_token: Option<String>,
     /// Only holds with one of these reasons (all when empty).
     pub reasons: Vec<HoldReason>,
+    /// Only holds of one of these risk classes (all when empty).
+    pub risk_classes: Vec<RiskClass>,
     /// Only holds past their registration deadline.
     pub overdue_only: bool,
+    /// The order of the listing.
+    pub order: HoldsOrder,
 }
 
 /// Parses a ListHolds request.
@@ -683,13 +687,39 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
     }) {
         violation(&mut v, "page_token", &page_token::InvalidToken.to_string());
     }
+    let mut risk_classes = Vec::with_capacity(r.risk_classes.len());
+    for (i, &value) in r.risk_classes.iter().enumerate() {
+        // Unknown values are refused rather than dropped: dropping the only one would turn a
+        // filter into "all".
+        match pb::RiskClass::try_from(value)
+            .ok()
+            .and_then(risk_class_from_pb)
+        {
+            Some(class) => risk_classes.push(class),
+            None => violation(
+                &mut v,
+                &format!("risk_classes[{i}]"),
+                "is not a risk class (RISK_CLASS_UNSPECIFIED is no filter)",
+            ),
+        }
+    }
+    let order = match pb::HoldsOrder::try_from(r.order) {
+        Ok(pb::HoldsOrder::Unspecified | pb::HoldsOrder::OldestFirst) => HoldsOrder::OldestFirst,
+        Ok(pb::HoldsOrder::Triage) => HoldsOrder::Triage,
+        Err(_) => {
+            violation(&mut v, "order", "is not a known HoldsOrder");
+            HoldsOrder::OldestFirst
+        }
+    };
     match insurer {
         Some(insurer) if v.is_empty() => Ok(ListHolds {
             insurer,
             page_size,
             page_token,
             reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
+            risk_classes,
             overdue_only: r.overdue_only,
+            order,
         }),
         _ => Err(v),
     }

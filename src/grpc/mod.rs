@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod codec;
 pub mod convert;
+pub mod holds_cursor;
 pub mod limit;
 pub mod page_token;
 pub mod pb;

@@ -75,6 +75,7 @@ mod holds;
 mod ids;
 mod pki;
 mod refusals;
+mod triage;
 
 on_both_backends!(
     every_decision_kind_is_returned_and_recorded,

@@ -3,6 +3,7 @@
 
 mod bulk;
 mod explain;
+mod gen_roster;
 mod holds;
 mod serve_log;
 mod server;

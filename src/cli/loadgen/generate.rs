@@ -19,11 +19,14 @@ use std::{
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 
-use super::{
-    notation::{write_address, write_fields, write_number, write_sex},
-    people::{Person, TOWNS, random_block, random_number},
+use crate::{
+    domain::compare::Record,
+    grpc::pb,
+    synthetic::{
+        notation::{self, write_address, write_number, write_sex},
+        people::{Person, TOWNS, random_block, random_number},
+    },
 };
-use crate::grpc::pb;
 
 /// What a generated request is meant to exercise, and so which decision it should get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,6 +296,24 @@ impl Generator {
             }
             _ => Person::random(&mut self.rng),
         }
+    }
+}
+
+/// The five fields of `p` in independently chosen notations, as the contract's message.
+fn write_fields(p: &Person, rng: &mut StdRng) -> pb::FiveFields {
+    let Record {
+        kanji_name,
+        kana_name,
+        birth_date,
+        sex,
+        address,
+    } = notation::write_fields(p, rng);
+    pb::FiveFields {
+        kanji_name,
+        kana_name,
+        birth_date,
+        sex,
+        address,
     }
 }
 

@@ -8,16 +8,22 @@
 //! decision about the same subject of the same insurer: otherwise a re-query could close one
 //! person's hold with another person's clean result.
 //!
-//! ListHolds' page tokens are sealed ([`crate::grpc::page_token`]); the cursor inside is the
-//! row id the next page starts after.
+//! ListHolds' page tokens are sealed ([`crate::grpc::page_token`]); the cursor inside is a
+//! [`HoldsCursor`]: the listing's order, the time its first page was read, and the sort key the
+//! next page starts after. A token of another order is refused like any other bad token.
 
-use std::time::SystemTime;
+use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
 
 use crate::{
     audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
-    domain::gate::{DecisionKind, HoldReason},
+    domain::{gate::DecisionKind, risk::RiskClass},
     grpc::convert::{self, FieldViolation},
-    grpc::{page_token::InvalidToken, pb, status::ServiceError},
+    grpc::{
+        holds_cursor::{HoldsCursor, HoldsOrder, SortKey},
+        page_token::InvalidToken,
+        pb,
+        status::ServiceError,
+    },
 };
 
 use super::Inner;
@@ -151,19 +157,31 @@ impl Inner {
         })
     }
 
-    /// One page of open holds, oldest first, filtered.
+    /// One page of open holds, filtered, in the order asked for (see
+    /// [`holds_cursor`](crate::grpc::holds_cursor) for what a page token continues).
+    ///
+    /// Oldest first reads the store from the cursor's row on and stops when the page is full.
+    /// Triage order depends on the risk class, which is derived from each decision and not
+    /// stored, so every page reads all open holds of the insurer and keeps the page's worth
+    /// that sort first after the cursor: memory stays one page, time grows with the queue.
     pub(super) async fn list_holds(
         &self,
         request: convert::ListHolds,
     ) -> Result<pb::ListHoldsResponse, ServiceError> {
-        let page_size = request.page_size;
-        let mut after = match &request.page_token {
-            None => 0,
+        let order = request.order;
+        let cursor = match &request.page_token {
+            None => HoldsCursor {
+                order,
+                as_of_us: audit::micros_since_epoch(SystemTime::now()),
+                after: SortKey::START,
+            },
+            // The one place a token becomes a cursor: opened with the insurer's key, then read.
             Some(token) => self
                 .page_tokens
                 .open(&request.insurer, token)
                 .ok()
-                .and_then(|cursor| Some(i64::from_be_bytes(cursor.try_into().ok()?)))
+                .and_then(|bytes| HoldsCursor::from_bytes(&bytes))
+                .filter(|c| c.order == order)
                 .ok_or_else(|| {
                     ServiceError::InvalidArgument(vec![FieldViolation {
                         field: "page_token".into(),
@@ -171,41 +189,60 @@ impl Inner {
                     }])
                 })?,
         };
-        let wanted = &request.reasons;
-        let now = SystemTime::now();
-        let mut page: Vec<StoredEvent> = Vec::with_capacity(page_size + 1);
-        // One more than the page, to know whether a next page exists.
-        while page.len() <= page_size {
+        let as_of = cursor.as_of();
+        let page_size = request.page_size;
+        // The page plus one, to know whether a next page exists; the worst key on top.
+        let mut best: BinaryHeap<Ranked> = BinaryHeap::with_capacity(page_size + 2);
+        let mut scanned = match order {
+            HoldsOrder::OldestFirst => cursor.after.id(),
+            HoldsOrder::Triage => 0,
+        };
+        loop {
             let chunk = self
                 .store
-                .list_open_holds(request.insurer.as_str(), after, SCAN_CHUNK)
+                .list_open_holds(request.insurer.as_str(), scanned, SCAN_CHUNK)
                 .await?;
             let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
             for stored in chunk {
-                after = stored.id;
-                if page.len() <= page_size && matches(&stored, wanted, request.overdue_only, &now)?
-                {
-                    page.push(stored);
+                scanned = stored.id;
+                let held = decided(&stored)?;
+                let overdue = held.register_by.is_some_and(|by| by < as_of);
+                let risk = held.risk_class();
+                if !passes(&request, held, overdue, risk) {
+                    continue;
+                }
+                let key = SortKey::of(order, stored.id, overdue, risk);
+                if key > cursor.after {
+                    best.push(Ranked { key, stored });
+                    if best.len() > page_size + 1 {
+                        best.pop();
+                    }
                 }
             }
-            if exhausted {
+            // Rows come in id order, which is the oldest-first key order: nothing later can
+            // displace a full page.
+            let full = order == HoldsOrder::OldestFirst && best.len() > page_size;
+            if exhausted || full {
                 break;
             }
         }
+        let mut page = best.into_sorted_vec();
         let next_page_token = if page.len() > page_size {
             page.truncate(page_size);
             page.last()
-                .map(|last| {
-                    self.page_tokens
-                        .seal(&request.insurer, &last.id.to_be_bytes())
+                .map(|last| HoldsCursor {
+                    after: last.key,
+                    ..cursor
                 })
+                // The one place a cursor becomes a token.
+                .map(|next| self.page_tokens.seal(&request.insurer, &next.to_bytes()))
                 .unwrap_or_default()
         } else {
             String::new()
         };
         let mut holds = Vec::with_capacity(page.len());
-        for stored in &page {
-            holds.push(self.record(stored).await?);
+        for ranked in &page {
+            holds.push(self.record(&ranked.stored).await?);
         }
         Ok(pb::ListHoldsResponse {
             holds,
@@ -233,19 +270,48 @@ fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), Servic
     Ok(())
 }
 
-/// Whether a held decision passes ListHolds' filters.
-fn matches(
-    stored: &StoredEvent,
-    wanted: &[HoldReason],
-    overdue_only: bool,
-    now: &SystemTime,
-) -> Result<bool, ServiceError> {
-    let held = decided(stored)?;
+/// A held decision with its place in the listing; ordered by that place alone.
+struct Ranked {
+    /// Where it sorts (unique: it ends with the row id).
+    key: SortKey,
+    /// The decision.
+    stored: StoredEvent,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Whether a held decision passes ListHolds' filters; `overdue` is judged at the listing's time.
+fn passes(
+    request: &convert::ListHolds,
+    held: &Decided,
+    overdue: bool,
+    risk: Option<RiskClass>,
+) -> bool {
+    let wanted = &request.reasons;
     if !wanted.is_empty() && !held.hold_reasons.iter().any(|r| wanted.contains(r)) {
-        return Ok(false);
+        return false;
     }
-    if overdue_only {
-        return Ok(held.register_by.is_some_and(|by| by < *now));
+    let classes = &request.risk_classes;
+    if !classes.is_empty() && !risk.is_some_and(|r| classes.contains(&r)) {
+        return false;
     }
-    Ok(true)
+    !request.overdue_only || overdue
 }

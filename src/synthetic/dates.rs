@@ -14,13 +14,13 @@ use super::notation::full_width_number;
 
 /// A Gregorian day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Day {
+pub struct Day {
     /// The year (1940‥2023).
-    pub(super) year: i32,
+    pub year: i32,
     /// The month, 1‥12.
-    pub(super) month: u32,
+    pub month: u32,
     /// The day of the month.
-    pub(super) day: u32,
+    pub day: u32,
 }
 
 /// An era a birthday between 1940 and 2023 can fall in.
@@ -70,7 +70,7 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 
 impl Day {
     /// A random birthday between 1940 and 2023: members and their dependents, children included.
-    pub(super) fn random(rng: &mut impl Rng) -> Day {
+    pub fn random(rng: &mut impl Rng) -> Day {
         let year = rng.gen_range(1940..=2023);
         let month = rng.gen_range(1..=12);
         let day = rng.gen_range(1..=days_in_month(year, month));
@@ -79,7 +79,7 @@ impl Day {
 
     /// The next or previous day: a birthday one day off is the classic keying error that must
     /// hold a case.
-    pub(super) fn shifted(self, forward: bool) -> Day {
+    pub fn shifted(self, forward: bool) -> Day {
         let Day {
             mut year,
             mut month,
@@ -120,7 +120,7 @@ impl Day {
     }
 
     /// The day in one of the notations the core reads as the same day, chosen at random.
-    pub(super) fn write(self, rng: &mut impl Rng) -> String {
+    pub fn write(self, rng: &mut impl Rng) -> String {
         let Day {
             year,
             month: m,

@@ -1,5 +1,5 @@
-//! Synthetic people for the load generator: pools of names and addresses, and the invented
-//! person drawn from them ([`notation`](super::notation) writes them down).
+//! Synthetic people: pools of names and addresses, and the invented person drawn from them
+//! ([`notation`](super::notation) writes them down).
 //!
 //! Every entry is common enough to be unremarkable and none describes a real person: a name is
 //! drawn from one pool, a birthday and lot number at random, and the combination is invented.
@@ -14,48 +14,48 @@ use super::dates::Day;
 use crate::domain::number::IndividualNumber;
 
 /// A family name.
-pub(super) struct Family {
+pub struct Family {
     /// As usually written.
-    pub(super) kanji: &'static str,
+    pub kanji: &'static str,
     /// The reading in katakana.
-    pub(super) kana: &'static str,
+    pub kana: &'static str,
     /// An old or variant form that registries and forms use for the same name (髙橋 for
     /// 高橋): the core folds it as `variant`.
-    pub(super) variant: Option<&'static str>,
+    pub variant: Option<&'static str>,
     /// Another common reading of the same kanji (ナカシマ for 中島): a different person as far
     /// as the check is concerned.
-    pub(super) other_reading: Option<&'static str>,
+    pub other_reading: Option<&'static str>,
 }
 
 /// A given name.
-pub(super) struct Given {
+pub struct Given {
     /// As usually written.
-    pub(super) kanji: &'static str,
+    pub kanji: &'static str,
     /// The reading in katakana.
-    pub(super) kana: &'static str,
+    pub kana: &'static str,
     /// 1 = male, 2 = female (the public-sector code).
-    pub(super) sex: u8,
+    pub sex: u8,
     /// Different kanji read the same way (知子 for 智子): a different person.
-    pub(super) look_alike: Option<&'static str>,
+    pub look_alike: Option<&'static str>,
 }
 
 /// A town with the prefecture and municipality it is in.
-pub(super) struct Town {
+pub struct Town {
     /// 都道府県.
-    pub(super) prefecture: &'static str,
+    pub prefecture: &'static str,
     /// 郡 for towns and villages, written by the registry and often dropped on forms.
-    pub(super) county: &'static str,
+    pub county: &'static str,
     /// The municipality, with the ward for designated cities (横浜市中区).
-    pub(super) municipality: &'static str,
+    pub municipality: &'static str,
     /// 大字 written by the registry and often dropped on forms; empty when there is none.
-    pub(super) oaza: &'static str,
+    pub oaza: &'static str,
     /// The town (町域).
-    pub(super) town: &'static str,
+    pub town: &'static str,
     /// The highest 丁目, or 0 when the town uses 番地 without 丁目 (地番 style).
-    pub(super) chome: u8,
+    pub chome: u8,
     /// Whether the municipality alone names the prefecture (designated cities, Tokyo's wards,
     /// capitals and core cities): only then may a form omit the prefecture and still match.
-    pub(super) implies_prefecture: bool,
+    pub implies_prefecture: bool,
 }
 
 const fn family(
@@ -105,7 +105,7 @@ const fn town(
 
 /// The most common family names, and a few whose variant forms or second readings are the
 /// everyday source of notation differences.
-pub(super) const FAMILIES: &[Family] = &[
+pub const FAMILIES: &[Family] = &[
     family("佐藤", "サトウ", None, None),
     family("鈴木", "スズキ", None, None),
     family("高橋", "タカハシ", Some("髙橋"), None),
@@ -152,7 +152,7 @@ pub(super) const FAMILIES: &[Family] = &[
 ];
 
 /// Given names, with the small kana (ショウ, キョウ) that legacy systems write large.
-pub(super) const GIVENS: &[Given] = &[
+pub const GIVENS: &[Given] = &[
     given("一郎", "イチロウ", 1, None),
     given("翔太", "ショウタ", 1, None),
     given("大輔", "ダイスケ", 1, None),
@@ -189,7 +189,7 @@ pub(super) const GIVENS: &[Given] = &[
 
 /// Towns in designated cities, Tokyo's wards and capitals (which imply their prefecture), plus
 /// a municipality whose name exists in two prefectures and a 郡/大字 village address.
-pub(super) const TOWNS: &[Town] = &[
+pub const TOWNS: &[Town] = &[
     town("東京都", "新宿区", "西新宿", 8),
     town("東京都", "世田谷区", "太子堂", 5),
     town("東京都", "練馬区", "豊玉北", 6),
@@ -249,7 +249,7 @@ pub(super) const TOWNS: &[Town] = &[
 ];
 
 /// Building names appended by some sources and not others (方書).
-pub(super) const BUILDINGS: &[&str] = &[
+pub const BUILDINGS: &[&str] = &[
     "メゾン緑が丘",
     "グランドハイツ",
     "サンライズマンション",
@@ -259,32 +259,32 @@ pub(super) const BUILDINGS: &[&str] = &[
 ];
 
 /// An invented person: a name from the pools, a random birthday, town, block and number.
-pub(super) struct Person {
+pub struct Person {
     /// The family name.
-    pub(super) family: &'static Family,
+    pub family: &'static Family,
     /// The given name, which also gives the sex.
-    pub(super) given: &'static Given,
+    pub given: &'static Given,
     /// The birthday.
-    pub(super) birth: Day,
+    pub birth: Day,
     /// Where the person lives.
-    pub(super) town: &'static Town,
+    pub town: &'static Town,
     /// 丁目, 番, 号 — or 番地 and its sub-number (0 for none) in a town without 丁目.
-    pub(super) block: [u32; 3],
+    pub block: [u32; 3],
     /// Building and room (方書), written by some sources only.
-    pub(super) building: Option<(&'static str, u32)>,
+    pub building: Option<(&'static str, u32)>,
     /// The individual number, with a valid check digit.
-    pub(super) number: IndividualNumber,
+    pub number: IndividualNumber,
 }
 
 impl Person {
     /// Someone new from the pools.
-    pub(super) fn random(rng: &mut impl Rng) -> Person {
+    pub fn random(rng: &mut impl Rng) -> Person {
         Self::random_with(rng, |_| true, |_| true)
     }
 
     /// Someone new whose names pass the filters (hold cases need a look-alike or a second
     /// reading).
-    pub(super) fn random_with(
+    pub fn random_with(
         rng: &mut impl Rng,
         family: impl Fn(&Family) -> bool,
         given: impl Fn(&Given) -> bool,
@@ -320,7 +320,7 @@ impl Person {
     }
 
     /// The same person; `IndividualNumber` is deliberately not `Copy`.
-    pub(super) fn duplicate(&self) -> Person {
+    pub fn duplicate(&self) -> Person {
         Person {
             number: self.number.clone(),
             ..*self
@@ -329,12 +329,12 @@ impl Person {
 }
 
 /// A valid synthetic number from random base digits.
-pub(super) fn random_number(rng: &mut impl Rng) -> IndividualNumber {
+pub fn random_number(rng: &mut impl Rng) -> IndividualNumber {
     IndividualNumber::from_base(std::array::from_fn(|_| rng.gen_range(0..10)))
 }
 
 /// A block in `town`: 丁目, 番, 号, or 番地 and an optional sub-number.
-pub(super) fn random_block(town: &Town, rng: &mut impl Rng) -> [u32; 3] {
+pub fn random_block(town: &Town, rng: &mut impl Rng) -> [u32; 3] {
     if town.chome == 0 {
         [
             rng.gen_range(1..=2_000),
@@ -357,8 +357,8 @@ pub(super) fn random_block(town: &Town, rng: &mut impl Rng) -> [u32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::loadgen::notation::{has_small_kana, without_small_kana};
     use crate::domain::{MatchClass, fields};
+    use crate::synthetic::notation::{has_small_kana, without_small_kana};
 
     #[test]
     fn every_variant_family_name_is_a_variant_for_the_core_and_every_look_alike_is_not() {

@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 use rand::{Rng, rngs::StdRng, seq::SliceRandom};
 
 use super::people::Person;
-use crate::grpc::pb;
+use crate::domain::compare::Record;
 
 /// Kanji numerals for 0‥99, the way 丁目 and sometimes 番/号 are written (二十四).
-pub(super) fn kanji_number(n: u32, out: &mut String) {
+pub fn kanji_number(n: u32, out: &mut String) {
     const DIGITS: [char; 10] = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
     debug_assert!(n < 100);
     let (tens, ones) = (n / 10, n % 10);
@@ -29,7 +29,7 @@ pub(super) fn kanji_number(n: u32, out: &mut String) {
 }
 
 /// Arabic digits in full width (１２), as keyed on many Japanese systems.
-pub(super) fn full_width_number(n: u32, out: &mut String) {
+pub fn full_width_number(n: u32, out: &mut String) {
     for b in n.to_string().bytes() {
         out.push(
             char::from_u32(u32::from('０') + u32::from(b - b'0')).expect("a full-width digit"),
@@ -49,7 +49,7 @@ const HALF_WIDTH: [&str; 84] = [
 ];
 
 /// The half-width spelling of full-width katakana (characters outside the table are kept).
-pub(super) fn half_width(kana: &str) -> String {
+pub fn half_width(kana: &str) -> String {
     let mut out = String::with_capacity(kana.len());
     for c in kana.chars() {
         match c {
@@ -62,7 +62,7 @@ pub(super) fn half_width(kana: &str) -> String {
 }
 
 /// Katakana as hiragana (タカハシ → たかはし): some forms are filled in hiragana.
-pub(super) fn hiragana(kana: &str) -> String {
+pub fn hiragana(kana: &str) -> String {
     kana.chars()
         .map(|c| match c {
             'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).expect("a hiragana"),
@@ -75,7 +75,7 @@ pub(super) fn hiragana(kana: &str) -> String {
 const SMALL_KANA: [char; 9] = ['ァ', 'ィ', 'ゥ', 'ェ', 'ォ', 'ッ', 'ャ', 'ュ', 'ョ'];
 
 /// The reading as legacy systems without small kana store it (ショウタ → シヨウタ).
-pub(super) fn without_small_kana(kana: &str) -> String {
+pub fn without_small_kana(kana: &str) -> String {
     let large =
         |c: char| char::from_u32(c as u32 + 1).expect("the large kana follows the small one");
     kana.chars()
@@ -84,26 +84,43 @@ pub(super) fn without_small_kana(kana: &str) -> String {
 }
 
 /// Whether the reading has a small kana, so that [`without_small_kana`] changes it.
-pub(super) fn has_small_kana(kana: &str) -> bool {
+pub fn has_small_kana(kana: &str) -> bool {
     kana.chars().any(|c| SMALL_KANA.contains(&c))
 }
 
 /// The five fields of `p` in notations chosen independently per field.
-pub(super) fn write_fields(p: &Person, rng: &mut StdRng) -> pb::FiveFields {
-    pb::FiveFields {
-        kanji_name: write_kanji_name(p, rng),
-        kana_name: write_kana_name(p, rng),
+pub fn write_fields(p: &Person, rng: &mut StdRng) -> Record {
+    write_fields_in(p, rng, Folds::Variant)
+}
+
+/// Which of the core's folds the notations of a record may need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folds {
+    /// Typographic ones only (width, script, spacing, 和暦/西暦, sex code, address numbers):
+    /// every record of the person compares as `notation` at worst.
+    Notation,
+    /// Also the ones that lose information: variant kanji, 外字 marks, small kana, a dropped
+    /// prefecture, 郡 or 大字, a building on one side.
+    Variant,
+}
+
+/// The five fields of `p` in notations chosen independently per field, needing at most `folds`.
+pub fn write_fields_in(p: &Person, rng: &mut StdRng, folds: Folds) -> Record {
+    let variants = folds == Folds::Variant;
+    Record {
+        kanji_name: write_kanji_name(p, rng, variants),
+        kana_name: write_kana_name(p, rng, variants),
         birth_date: p.birth.write(rng),
         sex: write_sex(p.given.sex, rng),
-        address: write_address(p, rng),
+        address: write_address_in(p, rng, variants),
     }
 }
 
 const NAME_SEPARATORS: [&str; 3] = [" ", "\u{3000}", ""];
 
 /// The kanji name, sometimes with the variant family name or a substitute mark for it.
-fn write_kanji_name(p: &Person, rng: &mut StdRng) -> String {
-    let family = match p.family.variant {
+fn write_kanji_name(p: &Person, rng: &mut StdRng, variants: bool) -> String {
+    let family = match p.family.variant.filter(|_| variants) {
         Some(variant) => match rng.gen_range(0..10) {
             0..=2 => variant.to_owned(),
             // A registry without the glyph prints a substitute mark for the 外字.
@@ -123,19 +140,19 @@ fn write_kanji_name(p: &Person, rng: &mut StdRng) -> String {
 }
 
 /// The reading in full-width or half-width katakana, hiragana, or without small kana.
-fn write_kana_name(p: &Person, rng: &mut StdRng) -> String {
+fn write_kana_name(p: &Person, rng: &mut StdRng, variants: bool) -> String {
     let separator = NAME_SEPARATORS.choose(rng).expect("separators");
     let full = [p.family.kana, separator, p.given.kana].concat();
     match rng.gen_range(0..10) {
         0..=1 => half_width(&full),
         2 => hiragana(&full),
-        3 if has_small_kana(&full) => without_small_kana(&full),
+        3 if variants && has_small_kana(&full) => without_small_kana(&full),
         _ => full,
     }
 }
 
 /// A sex code in one of its spellings.
-pub(super) fn write_sex(code: u8, rng: &mut impl Rng) -> String {
+pub fn write_sex(code: u8, rng: &mut impl Rng) -> String {
     let forms: [&str; 4] = if code == 1 {
         ["1", "男", "男性", "M"]
     } else {
@@ -145,7 +162,7 @@ pub(super) fn write_sex(code: u8, rng: &mut impl Rng) -> String {
 }
 
 /// The number as written on a form: plain, in groups of four, or in full-width digits.
-pub(super) fn write_number(digits: &str, rng: &mut impl Rng) -> String {
+pub fn write_number(digits: &str, rng: &mut impl Rng) -> String {
     match rng.gen_range(0..4) {
         0 => format!("{} {} {}", &digits[..4], &digits[4..8], &digits[8..]),
         1 => format!("{}-{}-{}", &digits[..4], &digits[4..8], &digits[8..]),
@@ -159,17 +176,23 @@ pub(super) fn write_number(digits: &str, rng: &mut impl Rng) -> String {
 
 /// The address in one of its notations. Like forms and insurer systems, any record may drop
 /// an implied prefecture, the 郡 or the 大字, and carry the building or not.
-pub(super) fn write_address(p: &Person, rng: &mut StdRng) -> String {
+pub fn write_address(p: &Person, rng: &mut StdRng) -> String {
+    write_address_in(p, rng, true)
+}
+
+/// The address in one of its notations; without `variants` every part is written (prefecture,
+/// 郡, 大字 and the building), so that only the number notation differs between records.
+fn write_address_in(p: &Person, rng: &mut StdRng, variants: bool) -> String {
     let t = p.town;
     let mut s = String::with_capacity(96);
-    if !t.implies_prefecture || rng.gen_bool(0.8) {
+    if !variants || !t.implies_prefecture || rng.gen_bool(0.8) {
         s.push_str(t.prefecture);
     }
-    if rng.gen_bool(0.7) {
+    if !variants || rng.gen_bool(0.7) {
         s.push_str(t.county);
     }
     s.push_str(t.municipality);
-    if rng.gen_bool(0.6) {
+    if !variants || rng.gen_bool(0.6) {
         s.push_str(t.oaza);
     }
     s.push_str(t.town);
@@ -215,7 +238,7 @@ pub(super) fn write_address(p: &Person, rng: &mut StdRng) -> String {
         }
     }
     if let Some((building, room)) = p.building {
-        if rng.gen_bool(0.5) {
+        if !variants || rng.gen_bool(0.5) {
             s.push_str(if rng.gen_bool(0.5) { " " } else { "\u{3000}" });
             s.push_str(building);
             let _ = write!(s, "{room}");

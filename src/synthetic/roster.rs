@@ -1,0 +1,881 @@
+//! Synthetic roster rows: what an insurer's roster re-check file looks like, one invented
+//! person per row, for `verify-identity gen-roster`.
+//!
+//! Two kinds, with the column names the `bulk` command reads:
+//!
+//! - **registration** ([`REGISTRATION_COLUMNS`]): the form, the J-LIS query and up to three
+//!   J-LIS candidates, as before a number is registered;
+//! - **reverse** ([`REVERSE_COLUMNS`]): the insurer's record of a registered person and J-LIS's
+//!   record for the registered number, as in the 2023 nationwide check.
+//!
+//! The mix ([`RosterCase`]) is what a real roster looks like: most rows the same person in
+//! other notations, a few percent needing variant folds, about 2 % real differences spread
+//! over the risk classes, a few missing fields and, for registration, a few lookups that
+//! returned nobody or several people. Rows are built one at a time from the seed, so a
+//! roster of any length streams in constant memory and the same seed writes the same file.
+
+use std::fmt::Write as _;
+
+use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
+
+use super::{
+    notation::{Folds, write_address, write_fields_in, write_number, write_sex},
+    people::{FAMILIES, Family, Given, Person, TOWNS, random_block, random_number},
+};
+use crate::domain::compare::Record;
+
+/// Which roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RosterKind {
+    /// Form, query and candidates, before registration.
+    Registration,
+    /// The insurer's record against J-LIS's record for the registered number.
+    Reverse,
+}
+
+/// The header of a registration roster.
+pub const REGISTRATION_COLUMNS: [&str; 34] = [
+    "request_id",
+    "insurer_number",
+    "subject_id",
+    "subject_kind",
+    "received_at",
+    "form_number",
+    "form_kanji_name",
+    "form_kana_name",
+    "form_birth_date",
+    "form_sex",
+    "form_address",
+    "query_kanji_name",
+    "query_kana_name",
+    "query_birth_date",
+    "query_sex",
+    "query_address",
+    "candidate1_kanji_name",
+    "candidate1_kana_name",
+    "candidate1_birth_date",
+    "candidate1_sex",
+    "candidate1_address",
+    "candidate1_number",
+    "candidate2_kanji_name",
+    "candidate2_kana_name",
+    "candidate2_birth_date",
+    "candidate2_sex",
+    "candidate2_address",
+    "candidate2_number",
+    "candidate3_kanji_name",
+    "candidate3_kana_name",
+    "candidate3_birth_date",
+    "candidate3_sex",
+    "candidate3_address",
+    "candidate3_number",
+];
+
+/// The header of a reverse roster.
+pub const REVERSE_COLUMNS: [&str; 16] = [
+    "request_id",
+    "insurer_number",
+    "subject_id",
+    "subject_kind",
+    "registered_number",
+    "kanji_name",
+    "kana_name",
+    "birth_date",
+    "sex",
+    "address",
+    "jlis_kanji_name",
+    "jlis_kana_name",
+    "jlis_birth_date",
+    "jlis_sex",
+    "jlis_address",
+    "jlis_number",
+];
+
+impl RosterKind {
+    /// The header row.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            RosterKind::Registration => &REGISTRATION_COLUMNS,
+            RosterKind::Reverse => &REVERSE_COLUMNS,
+        }
+    }
+}
+
+/// What a row is built to exercise. The comments name the decision and risk class the
+/// default policy gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RosterCase {
+    /// The same person in other notations only: register.
+    Notation,
+    /// The same person, with variant kanji, small kana or a dropped part of the address:
+    /// register.
+    Variant,
+    /// A birthday one day off, or the other sex: hold, `birth_or_sex`.
+    BirthOrSex,
+    /// A new family name in both kanji and kana (a marriage not yet reported): hold, `names`.
+    Names,
+    /// A new family name and a new address: hold, `name_and_address`.
+    NameAndAddress,
+    /// A move not yet reported: hold, `address_only`.
+    AddressOnly,
+    /// Different kanji read the same way (智子/知子), or another reading of the same kanji:
+    /// hold, `one_name_only`.
+    OneNameOnly,
+    /// The query keyed wrongly from the form, and a registry that prints the family name as
+    /// 外字 marks, so that it agrees with both: hold, `notation_or_variant_only`.
+    QueryKeyedWrongly,
+    /// J-LIS returned nobody: hold, `structural`.
+    NoCandidate,
+    /// J-LIS returned two people with the same name and birthday: hold, `structural`.
+    TwoCandidates,
+    /// The number on the form, or the registered number, is not the one J-LIS has: hold,
+    /// `structural`.
+    NumberDiffers,
+    /// The query lacks a field: hold, `structural`.
+    QueryFieldMissing,
+    /// The form (or the insurer's record) lacks a field: return.
+    FormFieldMissing,
+}
+
+/// The registration mix, per 10,000 rows.
+const REGISTRATION_MIX: [(RosterCase, u32); 13] = [
+    (RosterCase::Notation, 8_800),
+    (RosterCase::Variant, 500),
+    (RosterCase::BirthOrSex, 35),
+    (RosterCase::Names, 30),
+    (RosterCase::NameAndAddress, 20),
+    (RosterCase::AddressOnly, 60),
+    (RosterCase::OneNameOnly, 40),
+    (RosterCase::QueryKeyedWrongly, 10),
+    (RosterCase::NoCandidate, 150),
+    (RosterCase::TwoCandidates, 80),
+    (RosterCase::NumberDiffers, 30),
+    (RosterCase::QueryFieldMissing, 45),
+    (RosterCase::FormFieldMissing, 200),
+];
+
+/// The reverse mix, per 10,000 rows: no query, always one J-LIS record.
+const REVERSE_MIX: [(RosterCase, u32); 9] = [
+    (RosterCase::Notation, 9_150),
+    (RosterCase::Variant, 450),
+    (RosterCase::BirthOrSex, 40),
+    (RosterCase::Names, 30),
+    (RosterCase::NameAndAddress, 20),
+    (RosterCase::AddressOnly, 80),
+    (RosterCase::OneNameOnly, 50),
+    (RosterCase::NumberDiffers, 30),
+    (RosterCase::FormFieldMissing, 150),
+];
+
+impl RosterCase {
+    /// The mix of `kind`, per 10,000 rows.
+    pub fn mix(kind: RosterKind) -> &'static [(RosterCase, u32)] {
+        match kind {
+            RosterKind::Registration => &REGISTRATION_MIX,
+            RosterKind::Reverse => &REVERSE_MIX,
+        }
+    }
+
+    fn pick(kind: RosterKind, rng: &mut impl Rng) -> RosterCase {
+        let mut roll = rng.gen_range(0..10_000);
+        for &(case, share) in Self::mix(kind) {
+            if roll < share {
+                return case;
+            }
+            roll -= share;
+        }
+        unreachable!("the shares add up to 10,000")
+    }
+}
+
+/// One row: its cells in header order, and what it was built for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The cells, as many as the header has. Personal data: no `Debug`.
+    pub cells: Vec<String>,
+    /// What the row exercises.
+    pub case: RosterCase,
+}
+
+/// Builds roster rows; deterministic for a seed.
+pub struct RosterGenerator {
+    /// The data source.
+    rng: StdRng,
+    /// Which roster.
+    kind: RosterKind,
+    /// 保険者番号 on every row.
+    insurer: String,
+    /// Days forms were received on (YYYY-MM-DD), one picked per row.
+    received_dates: Vec<String>,
+    /// The family names rows may use: the pool, less those the output encoding cannot hold.
+    families: Vec<&'static Family>,
+    /// The number of the next row, from 1: it makes subject and request ids unique.
+    next: u64,
+}
+
+impl RosterGenerator {
+    /// A generator of `kind` rows from `seed`. `received_dates` are the days forms may have been
+    /// received on; `family_fits` says whether a family name (all its spellings) can be written
+    /// in the output encoding.
+    pub fn new(
+        kind: RosterKind,
+        seed: u64,
+        insurer: String,
+        received_dates: Vec<String>,
+        family_fits: impl Fn(&Family) -> bool,
+    ) -> Self {
+        RosterGenerator {
+            rng: StdRng::seed_from_u64(seed),
+            kind,
+            insurer,
+            received_dates,
+            families: FAMILIES.iter().filter(|f| family_fits(f)).collect(),
+            next: 1,
+        }
+    }
+
+    /// The next row, of a case drawn from the kind's mix.
+    pub fn next_row(&mut self) -> Row {
+        let case = RosterCase::pick(self.kind, &mut self.rng);
+        self.row_of(case)
+    }
+
+    /// The next row, built for `case` (a reverse roster has no query: the query cases fall
+    /// back to [`RosterCase::Notation`]).
+    pub fn row_of(&mut self, case: RosterCase) -> Row {
+        let n = self.next;
+        self.next += 1;
+        let case = match (self.kind, case) {
+            (
+                RosterKind::Reverse,
+                RosterCase::QueryKeyedWrongly
+                | RosterCase::NoCandidate
+                | RosterCase::TwoCandidates
+                | RosterCase::QueryFieldMissing,
+            ) => RosterCase::Notation,
+            _ => case,
+        };
+        let built = self.build(case);
+        let mut cells = Vec::with_capacity(self.kind.columns().len());
+        let request_id = if self.rng.gen_bool(0.05) {
+            String::new()
+        } else {
+            format!("roster-{n:08}")
+        };
+        let dependent = self.rng.gen_bool(0.35);
+        cells.push(request_id);
+        cells.push(self.insurer.clone());
+        cells.push(format!(
+            "{n:08}-{:02}",
+            if dependent {
+                self.rng.gen_range(1..6)
+            } else {
+                0
+            }
+        ));
+        cells.push(if dependent { "dependent" } else { "member" }.to_owned());
+        match self.kind {
+            RosterKind::Registration => {
+                let received = if self.rng.gen_bool(0.03) {
+                    String::new()
+                } else {
+                    self.received_dates
+                        .choose(&mut self.rng)
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                cells.push(received);
+                cells.push(built.declared_number);
+                push_record(&mut cells, &built.declared);
+                match &built.query {
+                    Some(q) => push_record(&mut cells, q),
+                    None => cells.extend((0..5).map(|_| String::new())),
+                }
+                for k in 0..3 {
+                    match built.candidates.get(k) {
+                        Some((record, number)) => {
+                            push_record(&mut cells, record);
+                            cells.push(number.clone());
+                        }
+                        None => cells.extend((0..6).map(|_| String::new())),
+                    }
+                }
+            }
+            RosterKind::Reverse => {
+                cells.push(built.declared_number);
+                push_record(&mut cells, &built.declared);
+                let (record, number) = built.candidates.into_iter().next().expect("one record");
+                push_record(&mut cells, &record);
+                cells.push(number);
+            }
+        }
+        Row { cells, case }
+    }
+
+    /// Someone new whose family name the output can hold.
+    fn person(&mut self, given: impl Fn(&Given) -> bool) -> Person {
+        let families = &self.families;
+        let rng = &mut self.rng;
+        let mut p = Person::random_with(rng, |_| true, given);
+        p.family = *families.choose(rng).expect("at least one family name fits");
+        p
+    }
+
+    fn build(&mut self, case: RosterCase) -> Built {
+        let person = match case {
+            RosterCase::OneNameOnly => self.person(|g| g.look_alike.is_some()),
+            // The core lets a 外字 mark stand for one character of a name, never for all of a
+            // one-character family name (林, 森): the typo needs a longer one.
+            RosterCase::QueryKeyedWrongly => loop {
+                let p = self.person(|_| true);
+                if p.family.kanji.chars().count() > 1 {
+                    break p;
+                }
+            },
+            _ => self.person(|_| true),
+        };
+        let rng = &mut self.rng;
+        let folds = if case == RosterCase::Variant {
+            Folds::Variant
+        } else {
+            Folds::Notation
+        };
+        let digits = person.number.expose_digits();
+        let number = std::str::from_utf8(&digits)
+            .expect("ASCII digits")
+            .to_owned();
+        let mut declared = write_fields_in(&person, rng, folds);
+        let mut query =
+            (self.kind == RosterKind::Registration).then(|| write_fields_in(&person, rng, folds));
+        let mut registry = write_fields_in(&person, rng, folds);
+        let mut registry_number = number.clone();
+        let mut declared_number = match self.kind {
+            // The registered number is the insurer's; J-LIS's column is often left empty.
+            RosterKind::Reverse => number.clone(),
+            RosterKind::Registration if rng.gen_bool(0.15) => write_number(&number, rng),
+            RosterKind::Registration => String::new(),
+        };
+        let mut extra = None;
+        let married = |rng: &mut StdRng, p: &Person| {
+            let other = loop {
+                let f = self.families.choose(rng).expect("family names");
+                if f.kana != p.family.kana {
+                    break *f;
+                }
+            };
+            Person {
+                family: other,
+                ..p.duplicate()
+            }
+        };
+        let moved = |rng: &mut StdRng, p: &Person| {
+            let mut moved = Person {
+                building: None,
+                ..p.duplicate()
+            };
+            if rng.gen_bool(0.5) {
+                moved.block[if p.town.chome == 0 { 0 } else { 2 }] += 1;
+            } else {
+                moved.town = TOWNS.choose(rng).expect("towns");
+                moved.block = random_block(moved.town, rng);
+                if std::ptr::eq(moved.town, p.town) && moved.block == p.block {
+                    moved.block[0] += 1;
+                }
+            }
+            moved
+        };
+        match case {
+            RosterCase::Notation | RosterCase::Variant => {}
+            RosterCase::BirthOrSex => {
+                if rng.gen_bool(0.75) {
+                    registry.birth_date = person.birth.shifted(rng.gen_bool(0.5)).write(rng);
+                } else {
+                    registry.sex = write_sex(3 - person.given.sex, rng);
+                }
+            }
+            RosterCase::Names => {
+                let new = married(rng, &person);
+                let written = write_fields_in(&new, rng, folds);
+                registry.kanji_name = written.kanji_name;
+                registry.kana_name = written.kana_name;
+            }
+            RosterCase::NameAndAddress => {
+                let new = married(rng, &person);
+                let new = moved(rng, &new);
+                let written = write_fields_in(&new, rng, folds);
+                // One name field of the new family name, and the new address.
+                if rng.gen_bool(0.5) {
+                    registry.kanji_name = written.kanji_name;
+                } else {
+                    registry.kana_name = written.kana_name;
+                }
+                registry.address = write_address(&new, rng);
+            }
+            RosterCase::AddressOnly => {
+                let new = moved(rng, &person);
+                registry.address = write_address(&new, rng);
+            }
+            RosterCase::OneNameOnly => {
+                let look_alike = person.given.look_alike.expect("picked with a look-alike");
+                registry.kanji_name = format!("{} {look_alike}", person.family.kanji);
+            }
+            RosterCase::QueryKeyedWrongly => {
+                // The last character of the family name keyed wrongly in the query (高島 for
+                // 高橋), and printed as a 外字 mark by the registry (高●). A family name never
+                // ends in an iteration mark, so the mark stands for a character of its own.
+                let family: Vec<char> = person.family.kanji.chars().collect();
+                let (last, stem) = family.split_last().expect("a family name");
+                let stem: String = stem.iter().collect();
+                let typo = ['島', '田', '本', '川', '村', '野']
+                    .into_iter()
+                    .filter(|c| c != last)
+                    .collect::<Vec<_>>()
+                    .choose(rng)
+                    .copied()
+                    .expect("typos");
+                if let Some(q) = &mut query {
+                    q.kanji_name = format!("{stem}{typo} {}", person.given.kanji);
+                }
+                registry.kanji_name = format!("{stem}● {}", person.given.kanji);
+            }
+            RosterCase::NoCandidate => {}
+            RosterCase::TwoCandidates => {
+                let mut namesake = person.duplicate();
+                namesake.town = TOWNS.choose(rng).expect("towns");
+                namesake.block = random_block(namesake.town, rng);
+                namesake.number = random_number(rng);
+                let other = namesake.number.expose_digits();
+                extra = Some((
+                    write_fields_in(&namesake, rng, folds),
+                    std::str::from_utf8(&other)
+                        .expect("ASCII digits")
+                        .to_owned(),
+                ));
+            }
+            RosterCase::NumberDiffers => {
+                // Another valid number: the form's (or the insurer's registration) was wrong.
+                let wrong = random_number(rng).expose_digits();
+                let wrong = std::str::from_utf8(&wrong)
+                    .expect("ASCII digits")
+                    .to_owned();
+                match self.kind {
+                    RosterKind::Registration => declared_number = wrong,
+                    RosterKind::Reverse => registry_number = wrong,
+                }
+            }
+            RosterCase::QueryFieldMissing => {
+                if let Some(q) = &mut query {
+                    *field_mut(q, rng.gen_range(0..5)) = String::new();
+                }
+            }
+            RosterCase::FormFieldMissing => {
+                *field_mut(&mut declared, rng.gen_range(0..5)) = String::new();
+            }
+        }
+        let registry_number = match self.kind {
+            // "Empty: the registered number", as many files leave it.
+            RosterKind::Reverse if registry_number == number && rng.gen_bool(0.5) => String::new(),
+            _ => registry_number,
+        };
+        let mut candidates = Vec::with_capacity(2);
+        if case != RosterCase::NoCandidate {
+            candidates.push((registry, registry_number));
+        }
+        candidates.extend(extra);
+        if candidates.len() == 2 && rng.gen_bool(0.5) {
+            candidates.swap(0, 1);
+        }
+        Built {
+            declared,
+            query,
+            candidates,
+            declared_number,
+        }
+    }
+}
+
+/// A row before it is laid out in columns.
+struct Built {
+    /// The form, or the insurer's record.
+    declared: Record,
+    /// The J-LIS query (registration only).
+    query: Option<Record>,
+    /// What J-LIS returned, with each number.
+    candidates: Vec<(Record, String)>,
+    /// The number on the form, or the registered number.
+    declared_number: String,
+}
+
+fn field_mut(record: &mut Record, index: u32) -> &mut String {
+    match index {
+        0 => &mut record.kanji_name,
+        1 => &mut record.kana_name,
+        2 => &mut record.birth_date,
+        3 => &mut record.sex,
+        _ => &mut record.address,
+    }
+}
+
+fn push_record(cells: &mut Vec<String>, r: &Record) {
+    cells.extend([
+        r.kanji_name.clone(),
+        r.kana_name.clone(),
+        r.birth_date.clone(),
+        r.sex.clone(),
+        r.address.clone(),
+    ]);
+}
+
+/// Days counted back from `until` (inclusive), as YYYY-MM-DD: the days forms were received on.
+pub fn days_back(until: (i32, u32, u32), days: u32) -> Vec<String> {
+    let mut day = super::dates::Day {
+        year: until.0,
+        month: until.1,
+        day: until.2,
+    };
+    let mut out = Vec::with_capacity(days as usize);
+    for _ in 0..days {
+        let mut s = String::with_capacity(10);
+        let _ = write!(s, "{:04}-{:02}-{:02}", day.year, day.month, day.day);
+        out.push(s);
+        day = day.shifted(false);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use super::*;
+    use crate::domain::{
+        MatchClass,
+        gate::{Candidate, Case, DecisionKind, decide},
+        number::IndividualNumber,
+        policy::Policy,
+        risk::RiskClass,
+    };
+
+    fn record(cells: &[String]) -> Record {
+        Record {
+            kanji_name: cells[0].clone(),
+            kana_name: cells[1].clone(),
+            birth_date: cells[2].clone(),
+            sex: cells[3].clone(),
+            address: cells[4].clone(),
+        }
+    }
+
+    /// The gate's case for a row, read the way the columns are documented.
+    pub(crate) fn case_of(kind: RosterKind, cells: &[String]) -> Case {
+        let number = |s: &str| (!s.is_empty()).then(|| IndividualNumber::parse(s));
+        match kind {
+            RosterKind::Registration => {
+                let query = &cells[11..16];
+                let candidates = (0..3)
+                    .map(|k| &cells[16 + 6 * k..22 + 6 * k])
+                    .filter(|group| group.iter().any(|c| !c.is_empty()))
+                    .map(|group| Candidate {
+                        record: record(&group[..5]),
+                        number: IndividualNumber::parse(&group[5]),
+                    })
+                    .collect();
+                Case {
+                    declared: record(&cells[6..11]),
+                    query: query.iter().any(|c| !c.is_empty()).then(|| record(query)),
+                    candidates,
+                    declared_number: number(&cells[5]),
+                }
+            }
+            RosterKind::Reverse => {
+                let jlis_number = if cells[15].is_empty() {
+                    &cells[4]
+                } else {
+                    &cells[15]
+                };
+                Case {
+                    declared: record(&cells[5..10]),
+                    query: None,
+                    candidates: vec![Candidate {
+                        record: record(&cells[10..15]),
+                        number: IndividualNumber::parse(jlis_number),
+                    }],
+                    declared_number: number(&cells[4]),
+                }
+            }
+        }
+    }
+
+    /// The decision and risk class a case is built for.
+    fn intended(case: RosterCase) -> (DecisionKind, Option<RiskClass>) {
+        use RosterCase as C;
+        let hold = |r| (DecisionKind::Hold, Some(r));
+        match case {
+            C::Notation | C::Variant => (DecisionKind::Register, None),
+            C::BirthOrSex => hold(RiskClass::BirthOrSex),
+            C::Names => hold(RiskClass::Names),
+            C::NameAndAddress => hold(RiskClass::NameAndAddress),
+            C::AddressOnly => hold(RiskClass::AddressOnly),
+            C::OneNameOnly => hold(RiskClass::OneNameOnly),
+            C::QueryKeyedWrongly => hold(RiskClass::NotationOrVariantOnly),
+            C::NoCandidate | C::TwoCandidates | C::NumberDiffers | C::QueryFieldMissing => {
+                hold(RiskClass::Structural)
+            }
+            C::FormFieldMissing => (DecisionKind::Return, None),
+        }
+    }
+
+    fn generator(kind: RosterKind, seed: u64) -> RosterGenerator {
+        RosterGenerator::new(
+            kind,
+            seed,
+            "32130011".into(),
+            days_back((2026, 11, 30), 30),
+            |_| true,
+        )
+    }
+
+    const KINDS: [RosterKind; 2] = [RosterKind::Registration, RosterKind::Reverse];
+
+    #[test]
+    fn the_mixes_add_up_and_real_differences_are_one_to_three_percent() {
+        for kind in KINDS {
+            let mix = RosterCase::mix(kind);
+            assert_eq!(mix.iter().map(|(_, s)| s).sum::<u32>(), 10_000);
+            let real: u32 = mix
+                .iter()
+                .filter(|(c, _)| {
+                    let (_, risk) = intended(*c);
+                    risk.is_some_and(|r| r != RiskClass::Structural)
+                })
+                .map(|(_, s)| s)
+                .sum();
+            assert!((100..=300).contains(&real), "{kind:?}: {real}");
+        }
+    }
+
+    #[test]
+    fn every_row_gets_the_decision_and_risk_class_it_was_built_for() {
+        let policy = Policy::default();
+        for kind in KINDS {
+            let mut g = generator(kind, 11);
+            let mut wrong: HashMap<RosterCase, usize> = HashMap::new();
+            let mut seen = HashSet::new();
+            for _ in 0..10_000 {
+                let row = g.next_row();
+                assert_eq!(row.cells.len(), kind.columns().len());
+                let d = decide(&case_of(kind, &row.cells), &policy);
+                if (d.kind, d.risk_class()) != intended(row.case) {
+                    *wrong.entry(row.case).or_default() += 1;
+                }
+                seen.insert(row.case);
+            }
+            assert!(
+                wrong.is_empty(),
+                "{kind:?}: rows decided otherwise: {wrong:?}"
+            );
+            assert_eq!(seen.len(), RosterCase::mix(kind).len(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn every_case_can_be_built_on_demand_for_both_kinds() {
+        let policy = Policy::default();
+        for kind in KINDS {
+            let mut g = generator(kind, 12);
+            for &(case, _) in RosterCase::mix(kind) {
+                for _ in 0..200 {
+                    let row = g.row_of(case);
+                    let d = decide(&case_of(kind, &row.cells), &policy);
+                    assert_eq!(
+                        (d.kind, d.risk_class()),
+                        intended(case),
+                        "{kind:?} {case:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn notation_rows_need_no_fold_beyond_notation_and_variant_rows_need_some() {
+        let policy = Policy::default();
+        let mut g = generator(RosterKind::Registration, 13);
+        let mut variant_rows = 0;
+        for _ in 0..500 {
+            let row = g.row_of(RosterCase::Notation);
+            let d = decide(&case_of(RosterKind::Registration, &row.cells), &policy);
+            for c in &d.comparisons {
+                assert!(
+                    c.comparison.class <= MatchClass::Notation,
+                    "{:?}",
+                    c.comparison.rules
+                );
+            }
+            let row = g.row_of(RosterCase::Variant);
+            let d = decide(&case_of(RosterKind::Registration, &row.cells), &policy);
+            if d.comparisons
+                .iter()
+                .any(|c| c.comparison.class == MatchClass::Variant)
+            {
+                variant_rows += 1;
+            }
+        }
+        assert!(variant_rows > 250, "{variant_rows} of 500");
+    }
+
+    #[test]
+    fn every_number_has_a_valid_check_digit_and_ids_are_unique() {
+        let mut g = generator(RosterKind::Registration, 14);
+        let mut subjects = HashSet::new();
+        for _ in 0..5_000 {
+            let row = g.next_row();
+            for k in 0..3 {
+                let number = &row.cells[21 + 6 * k];
+                if !number.is_empty() {
+                    assert!(IndividualNumber::parse(number).is_ok());
+                }
+            }
+            if !row.cells[5].is_empty() {
+                assert!(IndividualNumber::parse(&row.cells[5]).is_ok());
+            }
+            assert!(subjects.insert(row.cells[2].clone()));
+        }
+    }
+
+    #[test]
+    fn the_same_seed_writes_the_same_rows() {
+        for kind in KINDS {
+            let (mut a, mut b) = (generator(kind, 15), generator(kind, 15));
+            for _ in 0..500 {
+                assert!(a.next_row() == b.next_row());
+            }
+            assert!(generator(kind, 16).next_row() != generator(kind, 15).next_row());
+        }
+    }
+
+    /// The rows of `examples/roster-*.csv`: each case once or more, in a fixed order.
+    fn showcase(kind: RosterKind) -> Vec<Row> {
+        use RosterCase as C;
+        let cases: &[RosterCase] = match kind {
+            RosterKind::Registration => &[
+                C::Notation,
+                C::Notation,
+                C::Notation,
+                C::Variant,
+                C::Variant,
+                C::BirthOrSex,
+                C::BirthOrSex,
+                C::Names,
+                C::NameAndAddress,
+                C::AddressOnly,
+                C::OneNameOnly,
+                C::QueryKeyedWrongly,
+                C::NoCandidate,
+                C::TwoCandidates,
+                C::NumberDiffers,
+                C::QueryFieldMissing,
+                C::FormFieldMissing,
+                C::Notation,
+                C::Variant,
+                C::Notation,
+            ],
+            RosterKind::Reverse => &[
+                C::Notation,
+                C::Notation,
+                C::Notation,
+                C::Variant,
+                C::Variant,
+                C::BirthOrSex,
+                C::BirthOrSex,
+                C::Names,
+                C::NameAndAddress,
+                C::AddressOnly,
+                C::AddressOnly,
+                C::OneNameOnly,
+                C::NumberDiffers,
+                C::FormFieldMissing,
+                C::Notation,
+                C::Variant,
+                C::Notation,
+                C::OneNameOnly,
+                C::Notation,
+                C::Notation,
+            ],
+        };
+        let mut g = generator(kind, 2026);
+        cases.iter().map(|&c| g.row_of(c)).collect()
+    }
+
+    fn example_path(kind: RosterKind) -> std::path::PathBuf {
+        let name = match kind {
+            RosterKind::Registration => "roster-registration.csv",
+            RosterKind::Reverse => "roster-reverse.csv",
+        };
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name)
+    }
+
+    /// Writes `examples/roster-*.csv` again: `cargo test --lib write_example_rosters -- --ignored`.
+    #[test]
+    #[ignore = "writes the example files"]
+    fn write_example_rosters() {
+        for kind in KINDS {
+            let mut csv = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_path(example_path(kind))
+                .unwrap();
+            csv.write_record(kind.columns()).unwrap();
+            for row in showcase(kind) {
+                csv.write_record(&row.cells).unwrap();
+            }
+            csv.flush().unwrap();
+        }
+    }
+
+    #[test]
+    fn the_example_rosters_are_the_showcase_and_cover_every_risk_class() {
+        let policy = Policy::default();
+        for kind in KINDS {
+            let mut csv = csv::Reader::from_path(example_path(kind)).unwrap();
+            assert_eq!(
+                csv.headers().unwrap().iter().collect::<Vec<_>>(),
+                kind.columns()
+            );
+            let rows: Vec<Vec<String>> = csv
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+                .collect();
+            let expected: Vec<Vec<String>> = showcase(kind).into_iter().map(|r| r.cells).collect();
+            assert!(rows == expected, "{kind:?}: run write_example_rosters");
+            let outcomes: HashSet<(DecisionKind, Option<RiskClass>)> = rows
+                .iter()
+                .map(|cells| {
+                    let d = decide(&case_of(kind, cells), &policy);
+                    (d.kind, d.risk_class())
+                })
+                .collect();
+            for class in RiskClass::ALL {
+                // Without a query nothing but the policy can hold a case that matches J-LIS.
+                if kind == RosterKind::Reverse && class == RiskClass::NotationOrVariantOnly {
+                    continue;
+                }
+                assert!(
+                    outcomes.contains(&(DecisionKind::Hold, Some(class))),
+                    "{kind:?} {class:?}"
+                );
+            }
+            assert!(outcomes.contains(&(DecisionKind::Register, None)));
+            assert!(outcomes.contains(&(DecisionKind::Return, None)));
+        }
+    }
+
+    #[test]
+    fn days_are_counted_back_across_months() {
+        assert_eq!(
+            days_back((2026, 3, 2), 3),
+            ["2026-03-02", "2026-03-01", "2026-02-28"]
+        );
+    }
+}
