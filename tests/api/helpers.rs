@@ -361,3 +361,16 @@ pub(crate) fn return_request(request_id: &str) -> pb::VerifyRequest {
     r.declared.as_mut().unwrap().address.clear();
     r
 }
+
+/// The fields an `INVALID_ARGUMENT` refusal names in its BadRequest detail, asserting that it is
+/// one.
+pub(crate) fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let bad = details.bad_request().expect("a BadRequest detail");
+    bad.field_violations
+        .iter()
+        .map(|v| v.field.clone())
+        .collect()
+}

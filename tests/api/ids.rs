@@ -15,15 +15,7 @@ async fn oversized_and_control_character_ids_are_refused_and_nothing_is_stored()
     let mut client = app.client.clone();
     let huge = "v".repeat(125 * 1024);
     let controls = "\u{1}\u{7}\u{1b}".repeat(40 * 1024);
-    let fields = |status: tonic::Status| -> Vec<String> {
-        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-        let details = status.get_error_details();
-        let bad = details.bad_request().expect("a BadRequest detail");
-        bad.field_violations
-            .iter()
-            .map(|v| v.field.clone())
-            .collect()
-    };
+    let fields = |status: tonic::Status| crate::helpers::violated_fields(&status);
 
     let commit = client
         .commit_registration(pb::CommitRegistrationRequest {

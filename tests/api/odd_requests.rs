@@ -11,18 +11,9 @@ use tonic::{
 use tonic_types::StatusExt;
 use verify_identity::{config::DEFAULT_MAX_MESSAGE_BYTES, grpc::convert::MAX_CANDIDATES, grpc::pb};
 
-use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app};
-
-/// The fields a refusal names, asserting it is `INVALID_ARGUMENT` with a BadRequest.
-fn refused_fields(status: &Status) -> Vec<String> {
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let details = status.get_error_details();
-    let bad = details.bad_request().expect("a BadRequest detail");
-    bad.field_violations
-        .iter()
-        .map(|v| v.field.clone())
-        .collect()
-}
+use crate::helpers::{
+    Backend, TestApp, hold_request, register_request, spawn_app, violated_fields,
+};
 
 /// After the refusals, the server still decides, and the audit log holds exactly the decisions.
 async fn still_serving_and_stored(mut app: TestApp, decided: u64) {
@@ -72,7 +63,7 @@ async fn the_most_candidates_allowed_are_decided_and_one_more_is_refused() {
         .verify(with_candidates("one-more", MAX_CANDIDATES + 1))
         .await
         .unwrap_err();
-    assert_eq!(refused_fields(&status), ["candidates"]);
+    assert_eq!(violated_fields(&status), ["candidates"]);
     assert!(status.message().len() < 1_000);
 
     still_serving_and_stored(app, 1).await;
@@ -103,7 +94,7 @@ async fn a_message_at_the_limit_is_read_and_one_byte_over_is_refused() {
     assert_eq!(at.encoded_len(), DEFAULT_MAX_MESSAGE_BYTES);
     let status = client.verify(at).await.unwrap_err();
     // Read whole, then refused for what it holds: an address of a quarter of a megabyte.
-    assert_eq!(refused_fields(&status), ["declared.address"]);
+    assert_eq!(violated_fields(&status), ["declared.address"]);
 
     let over = request_of_len(DEFAULT_MAX_MESSAGE_BYTES + 1);
     let status = client.verify(over).await.unwrap_err();
@@ -211,7 +202,7 @@ async fn deep_unicode_is_decided_or_refused_naming_the_field() {
         let result = client.verify(request).await;
         match (&odd.expect, result) {
             (Err(field), Err(status)) => {
-                assert_eq!(refused_fields(&status), [*field], "{}", odd.what);
+                assert_eq!(violated_fields(&status), [*field], "{}", odd.what);
             }
             (Ok((field, class)), Ok(response)) => {
                 decided += 1;
@@ -295,7 +286,7 @@ async fn bytes_that_are_not_protobuf_are_refused_naming_the_field() {
     lone_surrogate.extend([0x2A, inner.len() as u8]);
     lone_surrogate.extend(&inner);
     let status = verify_raw(&app, lone_surrogate).await.unwrap_err();
-    assert_eq!(refused_fields(&status), ["declared.kanji_name"]);
+    assert_eq!(violated_fields(&status), ["declared.kanji_name"]);
 
     // Shift_JIS bytes copied into a candidate's address unconverted (東京 = 93 8C 8B 9E).
     let mut shift_jis = valid.clone();
@@ -304,7 +295,7 @@ async fn bytes_that_are_not_protobuf_are_refused_naming_the_field() {
     shift_jis.extend([0x3A, fields.len() as u8]);
     shift_jis.extend(&fields);
     let status = verify_raw(&app, shift_jis).await.unwrap_err();
-    assert_eq!(refused_fields(&status), ["candidates.fields.address"]);
+    assert_eq!(violated_fields(&status), ["candidates.fields.address"]);
 
     // A message cut in the middle of a field.
     let cut = valid[..valid.len() - 3].to_vec();
