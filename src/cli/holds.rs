@@ -1,14 +1,17 @@
 //! `verify-identity holds list` and `holds resolve`: the operators' queue of held cases on the
 //! command line, through the server (so every resolution is authorized and audited there).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::{
+    fmt::Write as _,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use jiff::tz::TimeZone;
 
 use crate::{
     cli::{
         client::{BearerAuth, ClientArgs},
-        exit,
+        exit, output,
     },
     domain::risk::RiskClass,
     grpc::{
@@ -318,15 +321,23 @@ async fn list(
     };
     let is_overdue = |r: &pb::VerificationRecord| deadline(r).is_some_and(|d| d < now);
     // In the server's order: in triage order the server put the overdue first.
+    // Written whole at the end, so that a reader that stops early (`| head`) ends the output
+    // quietly instead of making `println!` panic.
+    let mut text = String::new();
     if json {
         for r in &holds {
-            println!("{}", serde_json::to_string(r).expect("records serialize"));
+            let _ = writeln!(
+                text,
+                "{}",
+                serde_json::to_string(r).expect("records serialize")
+            );
         }
-        return Ok(());
+        return Ok(output::write_stdout(&text)?);
     }
     // `TZ` (an IANA name such as Asia/Tokyo) or else the system zone (/etc/localtime).
     let zone = TimeZone::system();
-    println!(
+    let _ = writeln!(
+        text,
         "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  reasons",
         "verification_id", "subject_id", "decided", "register_by", "overdue", "risk"
     );
@@ -336,7 +347,8 @@ async fn list(
             .hold_reasons()
             .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
             .collect();
-        println!(
+        let _ = writeln!(
+            text,
             "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  {}",
             v.verification_id,
             r.subject_id,
@@ -349,8 +361,8 @@ async fn list(
             reasons.join(",")
         );
     }
-    println!("{} open hold(s)", holds.len());
-    Ok(())
+    let _ = writeln!(text, "{} open hold(s)", holds.len());
+    Ok(output::write_stdout(&text)?)
 }
 
 /// A time to the minute in `zone`, the zone named: `2026-11-23 18:00 JST`.

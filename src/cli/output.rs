@@ -51,6 +51,17 @@ pub fn print_response(
     }
 }
 
+/// Writes `text` to standard output. A reader that went away (`| head`) ends the output quietly,
+/// as it does for other command-line tools, instead of panicking as `println!` does.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,3 +88,32 @@ fn holds_list_json_keeps_rfc_3339_in_utc_whatever_the_zone() {
         "{register_by}"
     );
 }
+
+#[test]
+fn holds_list_into_a_closed_pipe_ends_quietly() {
+    // `holds list --json | head -1` as a script writes it: the reader is gone before the list
+    // is written (closed here right after the start, before the command has even connected).
+    let server = server_with_one_hold();
+    for format in [&["--json"][..], &[]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+            .args([
+                "holds",
+                "list",
+                "--server",
+                &server.url,
+                "--insurer",
+                INSURER,
+            ])
+            .args(format)
+            .env_remove("VERIFY_IDENTITY_SERVER")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{format:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{format:?}: {stderr}");
+    }
+}
