@@ -368,9 +368,11 @@ pub(crate) async fn two_server_processes_committing_one_number_for_two_subjects_
 }
 
 /// Whether `log` holds `secret`. A fragment of a number (fewer than 12 digits) counts where the
-/// run of hex digits around it is no longer than a number (12): inside a longer run (a hash,
-/// a microsecond timestamp) six given digits turn up by chance, while a number leaked whole,
-/// cut short or masked (`402718****`, `4027185930`) stands in a run of at most 12.
+/// run of hex digits around it is no longer than a number (12) and is not the fraction of a
+/// log line's time (`03:17:05.718593Z`): inside a longer run (a hash, a microsecond count) or
+/// as the microseconds of a timestamp, six given digits turn up by chance (one run in about
+/// twenty had one), while a number leaked whole, cut short or masked (`402718****`,
+/// `4027185930`) stands in a run of at most 12 of its own.
 fn leaks(log: &str, secret: &str) -> bool {
     let fragment = secret.len() < 12 && secret.bytes().all(|b| b.is_ascii_digit());
     if !fragment {
@@ -386,7 +388,13 @@ fn leaks(log: &str, secret: &str) -> bool {
             .iter()
             .position(|b| !b.is_ascii_hexdigit())
             .map_or(bytes.len(), |i| at + i);
-        end - start <= 12
+        // `:SS.` before the run: the fractional seconds of a timestamp.
+        let fraction = start >= 4
+            && bytes[start - 1] == b'.'
+            && bytes[start - 2].is_ascii_digit()
+            && bytes[start - 3].is_ascii_digit()
+            && bytes[start - 4] == b':';
+        end - start <= 12 && !fraction
     })
 }
 
@@ -398,4 +406,5 @@ fn a_number_fragment_counts_apart_from_hex_runs_only() {
     assert!(!leaks("hash=9f3ab718593cd01e77aa", "718593"));
     assert!(leaks("digits 718593 here", "718593"));
     assert!(leaks("cut=4027185930,", "718593"));
+    assert!(!leaks("2026-12-02T03:17:05.718593Z  INFO", "718593"));
 }
