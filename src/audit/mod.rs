@@ -22,7 +22,9 @@
 //!   `rows`: rows back into events, the checks an
 //!   event passes before it is written, and database errors described without content.
 //! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
-//!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers.
+//!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers. SQLite's writer
+//!   is a blocking connection on a thread of its own (`sqlite/blocking.rs`), and its
+//!   write-ahead log is copied back by a task of its own (`sqlite/wal_checkpointer.rs`).
 //! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
 //! - [`verify`]: recompute every chain in a store, and check it against checkpoints.
 //! - [`checkpoint`]: signed records of every chain head, kept outside the database, which show

@@ -130,12 +130,12 @@ impl EventRow {
 /// A registration row as both databases return it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct RegistrationRow {
-    insurer_number: String,
-    number_fp_key_id: String,
-    number_fp: String,
-    subject_id: String,
-    verification_id: String,
-    committed_at_us: i64,
+    pub(crate) insurer_number: String,
+    pub(crate) number_fp_key_id: String,
+    pub(crate) number_fp: String,
+    pub(crate) subject_id: String,
+    pub(crate) verification_id: String,
+    pub(crate) committed_at_us: i64,
 }
 
 impl From<RegistrationRow> for Registration {

@@ -86,8 +86,11 @@ pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
 
 /// The columns of a registration, in `RegistrationRow` order.
-const REGISTRATION_COLUMNS: &str =
-    "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us";
+macro_rules! registration_columns {
+    () => {
+        "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us"
+    };
+}
 
 /// The end of one writer's chain: its last `(seq, hash)`.
 pub(crate) const SELECT_CHAIN_TAIL: &str =
@@ -121,19 +124,22 @@ where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(
-        "INSERT INTO verification_requests (insurer_number, request_id, verification_id) ",
-    );
+    let mut qb = QueryBuilder::new(CLAIM_REQUESTS_HEAD);
     qb.push_values(claims, |mut b, e| {
         b.push_bind(e.insurer_number())
             .push_bind(e.request_id())
             .push_bind(e.verification_id());
     });
-    qb.push(
-        " ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id",
-    );
+    qb.push(CLAIM_REQUESTS_TAIL);
     qb
 }
+
+/// [`claim_requests_query`] before its rows: 3 values per row.
+pub(crate) const CLAIM_REQUESTS_HEAD: &str =
+    "INSERT INTO verification_requests (insurer_number, request_id, verification_id) ";
+/// [`claim_requests_query`] after its rows.
+pub(crate) const CLAIM_REQUESTS_TAIL: &str =
+    " ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id";
 
 /// `(insurer, number fingerprint MAC, subject id)`: what a registration lookup asks about.
 pub(crate) type RegistrationProbe<'a> = (&'a str, &'a str, &'a str);
@@ -145,22 +151,31 @@ where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(format!(
-        "SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE (insurer_number, number_fp) IN ("
-    ));
+    let mut qb = QueryBuilder::new(REGISTRATIONS_BY_NUMBER);
     qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
         b.push_bind(*insurer).push_bind(*number_fp);
     });
-    qb.push(format!(
-        ") UNION SELECT {REGISTRATION_COLUMNS} FROM registrations \
-         WHERE (insurer_number, subject_id) IN ("
-    ));
+    qb.push(REGISTRATIONS_BY_SUBJECT);
     qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
         b.push_bind(*insurer).push_bind(*subject_id);
     });
     qb.push(")");
     qb
 }
+
+/// [`registrations_query`] before its first list of rows: 2 values per row.
+pub(crate) const REGISTRATIONS_BY_NUMBER: &str = concat!(
+    "SELECT ",
+    registration_columns!(),
+    " FROM registrations WHERE (insurer_number, number_fp) IN ("
+);
+/// [`registrations_query`] between its two lists of rows (2 values per row), which it ends
+/// with `)`.
+pub(crate) const REGISTRATIONS_BY_SUBJECT: &str = concat!(
+    ") UNION SELECT ",
+    registration_columns!(),
+    " FROM registrations WHERE (insurer_number, subject_id) IN ("
+);
 
 /// The lookup of stored verification ids for (insurer, request id) keys.
 ///
@@ -171,16 +186,17 @@ where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(
-        "SELECT insurer_number, request_id, verification_id FROM verification_requests \
-         WHERE (insurer_number, request_id) IN (",
-    );
+    let mut qb = QueryBuilder::new(EXISTING_IDS_HEAD);
     qb.push_values(keys, |mut b, (insurer, request)| {
         b.push_bind(*insurer).push_bind(*request);
     });
     qb.push(")");
     qb
 }
+
+/// [`existing_ids_query`] before its rows (2 values per row), which it ends with `)`.
+pub(crate) const EXISTING_IDS_HEAD: &str = "SELECT insurer_number, request_id, verification_id FROM verification_requests \
+     WHERE (insurer_number, request_id) IN (";
 
 /// The multi-row INSERT of planned event rows (format 2), returning `(seq, id)` per row
 /// (matched by seq: neither database promises RETURNING in VALUES order).
@@ -196,10 +212,7 @@ where
     i32: Encode<'a, DB> + Type<DB>,
     &'a [u8]: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(
-        "INSERT INTO audit_events (writer_id, seq, format, event_type, occurred_at_us, \
-         insurer_number, verification_id, decision, hash, body) ",
-    );
+    let mut qb = QueryBuilder::new(INSERT_EVENTS_HEAD);
     qb.push_values(rows, |mut b, row| {
         let e = row.event;
         b.push_bind(writer_id)
@@ -213,6 +226,14 @@ where
             .push_bind(row.hash.as_slice())
             .push_bind(row.body.as_slice());
     });
-    qb.push(" RETURNING seq, id");
+    qb.push(INSERT_EVENTS_TAIL);
     qb
 }
+
+/// [`insert_events_query`] before its rows: [`EVENT_VALUES`] values per row.
+pub(crate) const INSERT_EVENTS_HEAD: &str = "INSERT INTO audit_events (writer_id, seq, format, \
+     event_type, occurred_at_us, insurer_number, verification_id, decision, hash, body) ";
+/// Values per row of [`INSERT_EVENTS_HEAD`].
+pub(crate) const EVENT_VALUES: usize = 10;
+/// [`insert_events_query`] after its rows.
+pub(crate) const INSERT_EVENTS_TAIL: &str = " RETURNING seq, id";

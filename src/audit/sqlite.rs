@@ -6,27 +6,24 @@
 //! front, so a second process on the same file waits (`busy_timeout`) instead of failing half
 //! way through a batch when its read lock cannot be upgraded.
 
-use std::{
-    collections::{HashMap, HashSet},
-    path::Path,
-    str::FromStr,
-    time::Duration,
-};
+mod blocking;
+mod wal_checkpointer;
+
+use std::{path::Path, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::{
-    Row, Sqlite, SqliteConnection, SqlitePool, Transaction,
+    Sqlite, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
-    Registration, StoredEvent,
+    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     checkpoint::ChainHead,
-    micros_since_epoch, read,
+    read,
     rows::{self, RegistrationRow},
-    sql::{self, RegistrationProbe},
-    store::{self, AuditBackend, BatchTransaction, PlannedRow},
+    sql,
+    store::AuditBackend,
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -39,11 +36,11 @@ const MAX_CONNECTIONS: u32 = 4;
 pub struct SqliteBackend {
     /// The connections for reads, all with the durability pragmas applied.
     pool: SqlitePool,
-    /// The one connection appends go through. SQLite runs one writer at a time anyway; keeping
-    /// it on one connection keeps that connection's page cache valid from batch to batch (a
-    /// write through another connection makes each one re-read every page it touches) and
-    /// saves the pool's hand-offs between connection threads.
-    writer: SqlitePool,
+    /// The one connection appends go through, blocking, on a thread of its own. SQLite runs
+    /// one writer at a time anyway; keeping it on one connection keeps that connection's page
+    /// cache valid from batch to batch (a write through another connection makes each one
+    /// re-read every page it touches), and its own thread saves a hand-off per statement.
+    writer: blocking::WriterThread,
 }
 
 impl SqliteBackend {
@@ -78,7 +75,10 @@ impl SqliteBackend {
             // A multi-row INSERT with ON CONFLICT keeps a statement journal so that it can be
             // undone alone; in a file that is a write per page per statement, for data that
             // never needs to survive the transaction.
-            .pragma("temp_store", "MEMORY");
+            .pragma("temp_store", "MEMORY")
+            // After the log starts over, its file is cut back to this size rather than kept
+            // at the largest it ever grew to.
+            .pragma("journal_size_limit", "67108864");
         create_parent_dir(options.get_filename())?;
         // The path as sqlx will open it (percent-decoded: `a%62c.sqlite` is `abc.sqlite`), so
         // that the file restricted is the file written.
@@ -96,13 +96,9 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .map_err(rows::migration_error)?;
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(BUSY_TIMEOUT * 2)
-            .test_before_acquire(false)
-            .connect_with(pool.connect_options().as_ref().clone())
-            .await
-            .map_err(|e| rows::unavailable(&e))?;
+        // The writer never checkpoints inside a commit; the checkpointer task does it beside.
+        let writer = blocking::WriterThread::start(pool.connect_options().get_filename())?;
+        wal_checkpointer::spawn(pool.clone());
         Ok(SqliteBackend { pool, writer })
     }
 }
@@ -160,22 +156,21 @@ impl AuditBackend for SqliteBackend {
         chain: &mut ChainState,
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
-        let mut conn = self.writer.acquire().await.map_err(|e| {
+        self.append_valid_owned(chain, events.to_vec()).await.1
+    }
+
+    async fn append_valid_owned(
+        &self,
+        chain: &mut ChainState,
+        events: Vec<NewEvent>,
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
+        let done = self.writer.append(chain.clone(), events).await;
+        *chain = done.chain;
+        let result = done.result.map_err(|e| {
             chain.mark_uncertain();
             rows::unavailable(&e)
-        })?;
-        let result = append_on(&mut conn, chain, events).await;
-        if result.is_err() {
-            // A COMMIT that failed (a full disk: SQLITE_FULL) leaves SQLite rolled back but sqlx
-            // still counting the transaction as open, and every later BEGIN on this connection
-            // fails. The pool opens a fresh connection instead, so the store recovers as soon
-            // as the cause is gone.
-            conn.close_on_drop();
-        }
-        result.map_err(|e| {
-            chain.mark_uncertain();
-            rows::unavailable(&e)
-        })
+        });
+        (done.events, result)
     }
 
     async fn find_verification(
@@ -269,6 +264,8 @@ impl AuditBackend for SqliteBackend {
     }
 
     async fn close(&self) {
+        // The writer first: SQLite checkpoints the log and removes it when the last connection
+        // to the file closes, which is then one of the pool's.
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -307,113 +304,5 @@ impl AuditBackend for SqliteBackend {
                 .await
                 .expect("drop trigger");
         }
-    }
-}
-
-/// One append transaction on `conn`.
-async fn append_on(
-    conn: &mut SqliteConnection,
-    chain: &mut ChainState,
-    events: &[NewEvent],
-) -> Result<Vec<AppendOutcome>, sqlx::Error> {
-    let tx = Transaction::begin(conn, Some("BEGIN IMMEDIATE".into())).await?;
-    store::append_in(SqliteTx(tx), chain, events).await
-}
-
-/// One append transaction on SQLite.
-struct SqliteTx<'c>(Transaction<'c, Sqlite>);
-
-impl BatchTransaction for SqliteTx<'_> {
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
-        let row = sqlx::query(sql::SELECT_CHAIN_TAIL)
-            .bind(writer_id)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        row.map(|r| Ok((r.try_get("seq")?, store::hash_column(r.try_get("hash")?)?)))
-            .transpose()
-    }
-
-    async fn claim_requests(
-        &mut self,
-        claims: &[&NewEvent],
-    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
-        let mut new_keys = HashSet::new();
-        for chunk in claims.chunks(sql::ROWS_PER_STATEMENT) {
-            let mut qb = sql::claim_requests_query::<Sqlite>(chunk);
-            for row in qb.build().fetch_all(&mut *self.0).await? {
-                new_keys.insert((row.try_get("insurer_number")?, row.try_get("request_id")?));
-            }
-        }
-        Ok(new_keys)
-    }
-
-    async fn existing_verification_ids(
-        &mut self,
-        keys: &[(&str, &str)],
-    ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
-        let mut found = HashMap::new();
-        for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
-            let mut qb = sql::existing_ids_query::<Sqlite>(chunk);
-            for row in qb.build().fetch_all(&mut *self.0).await? {
-                let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
-                found.insert(key, row.try_get("verification_id")?);
-            }
-        }
-        Ok(found)
-    }
-
-    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error> {
-        let fp = &e.number_fingerprint;
-        let done = sqlx::query(sql::INSERT_REGISTRATION)
-            .bind(e.insurer_number.as_str())
-            .bind(fp.key_id.as_str())
-            .bind(fp.mac_hex.as_str())
-            .bind(e.subject_id.as_str())
-            .bind(e.verification_id.as_str())
-            .bind(micros_since_epoch(e.occurred_at))
-            .execute(&mut *self.0)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(sql::INSERT_HOLD_RESOLUTION)
-            .bind(e.insurer_number())
-            .bind(e.verification_id())
-            .bind(micros_since_epoch(e.occurred_at()))
-            .execute(&mut *self.0)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn registrations(
-        &mut self,
-        probes: &[RegistrationProbe<'_>],
-    ) -> Result<Vec<Registration>, sqlx::Error> {
-        let mut qb = sql::registrations_query::<Sqlite>(probes);
-        let rows = qb
-            .build_query_as::<RegistrationRow>()
-            .fetch_all(&mut *self.0)
-            .await?;
-        Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    async fn insert_events(
-        &mut self,
-        writer_id: &str,
-        rows: &[PlannedRow<'_>],
-    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-        let mut ids = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(sql::ROWS_PER_STATEMENT) {
-            let mut qb = sql::insert_events_query::<Sqlite>(writer_id, chunk);
-            for row in qb.build().fetch_all(&mut *self.0).await? {
-                ids.push((row.try_get("seq")?, row.try_get("id")?));
-            }
-        }
-        Ok(ids)
-    }
-
-    async fn commit(self) -> Result<(), sqlx::Error> {
-        self.0.commit().await
     }
 }

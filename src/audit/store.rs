@@ -55,6 +55,18 @@ pub trait AuditBackend: Send + Sync {
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError>;
 
+    /// [`append_valid_batch`](Self::append_valid_batch) taking the events by value and
+    /// handing them back (for the group-commit writer to reuse its buffer): a backend whose
+    /// writer runs on a thread of its own moves the batch there instead of copying it.
+    async fn append_valid_owned(
+        &self,
+        chain: &mut ChainState,
+        events: Vec<NewEvent>,
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
+        let result = self.append_valid_batch(chain, &events).await;
+        (events, result)
+    }
+
     /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
     /// so that one insurer can never read another's decisions by guessing ids.
     async fn find_verification(

@@ -99,9 +99,14 @@ async fn run(
 
         let started = Instant::now();
         // Every event was validated by `AuditHandle::append` when it was queued.
-        let result = backend.append_valid_batch(&mut chain, &events).await;
-        let elapsed = started.elapsed();
         let size = events.len();
+        let (mut returned, result) = backend
+            .append_valid_owned(&mut chain, std::mem::take(&mut events))
+            .await;
+        let elapsed = started.elapsed();
+        // The same buffer again for the next batch (its capacity stays).
+        returned.clear();
+        events = returned;
         metrics::histogram!("audit_batch_size").record(size as f64);
         match result {
             Ok(outcomes) => {

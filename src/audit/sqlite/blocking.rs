@@ -1,0 +1,568 @@
+//! SQLite's writer: one blocking connection on a thread of its own.
+//!
+//! sqlx runs every SQLite connection on a worker thread and hands it each statement over a
+//! channel: an append batch (BEGIN, the registrations probe, the key claims, the INSERT, COMMIT)
+//! was six round trips between the writer task and that thread, each a wake-up and a context
+//! switch on a loaded core, and sqlx's own argument and row buffers on top (BENCHMARKS.md). Here
+//! the group-commit writer hands the whole batch to this thread once; the thread runs the same
+//! append algorithm ([`store::append_in`]) on a rusqlite connection, statement by statement
+//! without leaving the thread, and hands back the outcomes once.
+//!
+//! Both libraries link the same SQLite (one `libsqlite3-sys`), so this connection and sqlx's
+//! read pool share the file exactly as two sqlx connections would. Reads stay on sqlx.
+//!
+//! A batch that fails closes the connection and the next one opens a fresh connection: after
+//! `SQLITE_FULL` a connection can be left believing a transaction is open, so that every later
+//! BEGIN fails; a fresh connection recovers as soon as the cause (the full disk) is gone.
+
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+    fmt,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+};
+
+use rusqlite::{Connection, OpenFlags, Statement, ToSql, ffi};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::{
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration, encoding,
+    micros_since_epoch,
+    rows::RegistrationRow,
+    sql::{self, RegistrationProbe},
+    store::{self, BatchTransaction, PlannedRow},
+};
+
+/// Prepared statements kept per connection: one per statement kind and batch size seen.
+const STATEMENT_CACHE: usize = 256;
+
+/// A batch for the writer thread, and where to send it back.
+struct Job {
+    chain: ChainState,
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<Done>,
+}
+
+/// A batch handed back: the chain as it is now (advanced, or as it was on failure), the
+/// events (for the caller to reuse), and what became of them.
+pub(crate) struct Done {
+    pub(crate) chain: ChainState,
+    pub(crate) events: Vec<NewEvent>,
+    pub(crate) result: Result<Vec<AppendOutcome>, sqlx::Error>,
+}
+
+/// The way in to the writer thread. The thread ends at [`close`](Self::close), or when every
+/// clone is dropped.
+#[derive(Clone)]
+pub(crate) struct WriterThread {
+    /// `None` once closed.
+    jobs: Arc<Mutex<Option<mpsc::Sender<Job>>>>,
+    /// The thread, for `close` to wait for.
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+impl fmt::Debug for WriterThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WriterThread")
+    }
+}
+
+impl WriterThread {
+    /// Opens the writer connection on `file` (which the read pool has created and migrated)
+    /// and starts its thread. Fails when the connection cannot be opened.
+    pub(crate) fn start(file: &Path) -> Result<Self, AuditError> {
+        let conn = open(file).map_err(|e| crate::audit::rows::unavailable(&into_sqlx(e)))?;
+        // One batch at a time: the group-commit writer waits for each before the next.
+        let (jobs, rx) = mpsc::channel(1);
+        let file = file.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("audit-sqlite-writer".into())
+            .spawn(move || run(file, conn, rx))
+            .map_err(|e| AuditError::Config(format!("cannot start the writer: {}", e.kind())))?;
+        Ok(WriterThread {
+            jobs: Arc::new(Mutex::new(Some(jobs))),
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Stops taking batches, lets the one in progress finish and waits until the thread has
+    /// closed its connection.
+    pub(crate) async fn close(&self) {
+        drop(lock(&self.jobs).take());
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+
+    /// Appends `events` at the end of `chain` in one transaction on the writer thread.
+    pub(crate) async fn append(&self, chain: ChainState, events: Vec<NewEvent>) -> Done {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            chain: chain.clone(),
+            events,
+            reply,
+        };
+        let stopped = || sqlx::Error::WorkerCrashed;
+        let Some(jobs) = lock(&self.jobs).clone() else {
+            return Done {
+                chain,
+                events: job.events,
+                result: Err(sqlx::Error::PoolClosed),
+            };
+        };
+        match jobs.send(job).await {
+            Ok(()) => answer.await.unwrap_or_else(|_| Done {
+                chain,
+                events: Vec::new(),
+                result: Err(stopped()),
+            }),
+            Err(mpsc::error::SendError(job)) => Done {
+                chain,
+                events: job.events,
+                result: Err(stopped()),
+            },
+        }
+    }
+}
+
+/// The lock, even if a thread panicked holding it (what it guards stays consistent: an
+/// `Option` taken or not).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The thread: one batch after another, until every [`WriterThread`] is dropped. Closing the
+/// connection at the end lets SQLite checkpoint and remove the log if no other connection
+/// is open.
+fn run(file: PathBuf, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    let mut conn = Some(conn);
+    while let Some(Job {
+        mut chain,
+        events,
+        reply,
+    }) = jobs.blocking_recv()
+    {
+        let result = match conn.take().map_or_else(|| open(&file), Ok) {
+            Ok(mut c) => {
+                let result = append(&mut c, &mut chain, &events);
+                if result.is_ok() {
+                    conn = Some(c);
+                }
+                result
+            }
+            Err(e) => Err(into_sqlx(e)),
+        };
+        let _ = reply.send(Done {
+            chain,
+            events,
+            result,
+        });
+    }
+}
+
+/// Opens the writer connection with the same settings as the read pool's, and no checkpoints
+/// inside commits (the checkpointer does them).
+fn open(file: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        file,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; \
+         PRAGMA synchronous = FULL; \
+         PRAGMA foreign_keys = ON; \
+         PRAGMA recursive_triggers = ON; \
+         PRAGMA mmap_size = 268435456; \
+         PRAGMA cache_size = -65536; \
+         PRAGMA temp_store = MEMORY; \
+         PRAGMA journal_size_limit = 67108864; \
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// One append transaction, driven to completion on this thread. The transaction's futures
+/// never wait (every call below is blocking), so polling them once each is the whole run.
+fn append(
+    conn: &mut Connection,
+    chain: &mut ChainState,
+    events: &[NewEvent],
+) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(into_sqlx)?;
+    let tx = BlockingTx {
+        conn,
+        committed: false,
+    };
+    futures::executor::block_on(store::append_in(tx, chain, events))
+}
+
+/// One open transaction on the writer connection; rolled back when dropped uncommitted.
+struct BlockingTx<'c> {
+    conn: &'c mut Connection,
+    committed: bool,
+}
+
+impl Drop for BlockingTx<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Binds values to a statement's placeholders in order (1-based, as SQLite numbers them).
+struct Binder<'s, 'c> {
+    stmt: &'s mut Statement<'c>,
+    next: usize,
+}
+
+impl<'s, 'c> Binder<'s, 'c> {
+    fn new(stmt: &'s mut Statement<'c>) -> Self {
+        Binder { stmt, next: 1 }
+    }
+
+    fn bind(&mut self, value: impl ToSql) -> Result<&mut Self, sqlx::Error> {
+        self.stmt
+            .raw_bind_parameter(self.next, value)
+            .map_err(into_sqlx)?;
+        self.next += 1;
+        Ok(self)
+    }
+}
+
+impl BatchTransaction for BlockingTx<'_> {
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::SELECT_CHAIN_TAIL)
+            .map_err(into_sqlx)?;
+        let mut rows = stmt.query([writer_id]).map_err(into_sqlx)?;
+        match rows.next().map_err(into_sqlx)? {
+            Some(row) => {
+                let seq: i64 = row.get(0).map_err(into_sqlx)?;
+                let hash: Vec<u8> = row.get(1).map_err(into_sqlx)?;
+                Ok(Some((seq, store::hash_column(hash)?)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn claim_requests(
+        &mut self,
+        claims: &[&NewEvent],
+    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+        let mut new_keys = HashSet::new();
+        for chunk in claims.chunks(sql::ROWS_PER_STATEMENT) {
+            let text = values_sql(
+                sql::CLAIM_REQUESTS_HEAD,
+                chunk.len(),
+                3,
+                sql::CLAIM_REQUESTS_TAIL,
+            );
+            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut b = Binder::new(&mut stmt);
+            for e in chunk {
+                b.bind(e.insurer_number())?
+                    .bind(e.request_id())?
+                    .bind(e.verification_id())?;
+            }
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(into_sqlx)? {
+                new_keys.insert((
+                    row.get(0).map_err(into_sqlx)?,
+                    row.get(1).map_err(into_sqlx)?,
+                ));
+            }
+        }
+        Ok(new_keys)
+    }
+
+    async fn existing_verification_ids(
+        &mut self,
+        keys: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
+            let text = values_sql(sql::EXISTING_IDS_HEAD, chunk.len(), 2, ")");
+            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut b = Binder::new(&mut stmt);
+            for (insurer, request) in chunk {
+                b.bind(insurer)?.bind(request)?;
+            }
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(into_sqlx)? {
+                let key = (
+                    row.get(0).map_err(into_sqlx)?,
+                    row.get(1).map_err(into_sqlx)?,
+                );
+                found.insert(key, row.get(2).map_err(into_sqlx)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error> {
+        let fp = &e.number_fingerprint;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::INSERT_REGISTRATION)
+            .map_err(into_sqlx)?;
+        let changed = stmt
+            .execute(rusqlite::params![
+                e.insurer_number,
+                fp.key_id,
+                fp.mac_hex,
+                e.subject_id,
+                e.verification_id,
+                micros_since_epoch(e.occurred_at),
+            ])
+            .map_err(into_sqlx)?;
+        Ok(changed == 1)
+    }
+
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql::INSERT_HOLD_RESOLUTION)
+            .map_err(into_sqlx)?;
+        let changed = stmt
+            .execute(rusqlite::params![
+                e.insurer_number(),
+                e.verification_id(),
+                micros_since_epoch(e.occurred_at()),
+            ])
+            .map_err(into_sqlx)?;
+        Ok(changed == 1)
+    }
+
+    async fn registrations(
+        &mut self,
+        probes: &[RegistrationProbe<'_>],
+    ) -> Result<Vec<Registration>, sqlx::Error> {
+        let n = probes.len();
+        let mut text = values_sql(sql::REGISTRATIONS_BY_NUMBER, n, 2, "");
+        text.push_str(&values_sql(sql::REGISTRATIONS_BY_SUBJECT, n, 2, ")"));
+        let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+        let mut b = Binder::new(&mut stmt);
+        for (insurer, number_fp, _) in probes {
+            b.bind(insurer)?.bind(number_fp)?;
+        }
+        for (insurer, _, subject) in probes {
+            b.bind(insurer)?.bind(subject)?;
+        }
+        let mut rows = stmt.raw_query();
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(into_sqlx)? {
+            let registration = RegistrationRow {
+                insurer_number: row.get(0).map_err(into_sqlx)?,
+                number_fp_key_id: row.get(1).map_err(into_sqlx)?,
+                number_fp: row.get(2).map_err(into_sqlx)?,
+                subject_id: row.get(3).map_err(into_sqlx)?,
+                verification_id: row.get(4).map_err(into_sqlx)?,
+                committed_at_us: row.get(5).map_err(into_sqlx)?,
+            };
+            found.push(Registration::from(registration));
+        }
+        Ok(found)
+    }
+
+    async fn insert_events(
+        &mut self,
+        writer_id: &str,
+        rows: &[PlannedRow<'_>],
+    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(sql::ROWS_PER_STATEMENT) {
+            let text = values_sql(
+                sql::INSERT_EVENTS_HEAD,
+                chunk.len(),
+                sql::EVENT_VALUES,
+                sql::INSERT_EVENTS_TAIL,
+            );
+            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut b = Binder::new(&mut stmt);
+            for row in chunk {
+                let e = row.event;
+                b.bind(writer_id)?
+                    .bind(row.seq)?
+                    .bind(encoding::FORMAT)?
+                    .bind(e.event_type().as_str())?
+                    .bind(micros_since_epoch(e.occurred_at()))?
+                    .bind(e.insurer_number())?
+                    .bind(e.verification_id())?
+                    .bind(e.decision().map(|d| d.id()))?
+                    .bind(row.hash.as_slice())?
+                    .bind(row.body.as_slice())?;
+            }
+            let mut returned = stmt.raw_query();
+            while let Some(r) = returned.next().map_err(into_sqlx)? {
+                ids.push((r.get(0).map_err(into_sqlx)?, r.get(1).map_err(into_sqlx)?));
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        self.conn.execute_batch("COMMIT").map_err(into_sqlx)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+/// `head` + `rows` groups of `columns` placeholders + `tail`: the text of a multi-row
+/// statement, the same for every batch of the same size (so its prepared form is reused).
+fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
+    let mut text = String::with_capacity(head.len() + tail.len() + rows * (columns * 2 + 3));
+    text.push_str(head);
+    // Also inside `(a, b) IN (VALUES …)`: SQLite takes a row value on the left of IN only
+    // with a subquery on the right.
+    text.push_str("VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            text.push(',');
+        }
+        text.push('(');
+        for c in 0..columns {
+            if c > 0 {
+                text.push(',');
+            }
+            text.push('?');
+        }
+        text.push(')');
+    }
+    text.push_str(tail);
+    text
+}
+
+/// A rusqlite error as the sqlx error the store describes: SQLite's own failures keep their
+/// extended result code (as sqlx reports it), and nothing keeps SQLite's message, which can
+/// name values in some errors.
+fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
+    match e {
+        rusqlite::Error::SqliteFailure(failure, _) => {
+            sqlx::Error::Database(Box::new(SqliteFailure {
+                code: failure.extended_code,
+            }))
+        }
+        other => sqlx::Error::Decode(Box::new(Described(format!("{:?}", kind_of(&other))))),
+    }
+}
+
+/// What a non-SQLite rusqlite error was, without its values.
+fn kind_of(e: &rusqlite::Error) -> &'static str {
+    match e {
+        rusqlite::Error::InvalidColumnType(..) => "a column of an unexpected type",
+        rusqlite::Error::InvalidColumnIndex(_) => "a column index out of range",
+        rusqlite::Error::InvalidParameterCount(..) => "a wrong number of parameters",
+        rusqlite::Error::IntegralValueOutOfRange(..) => "an integer out of range",
+        _ => "a rusqlite error",
+    }
+}
+
+/// A non-database error described without content.
+#[derive(Debug)]
+struct Described(String);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Described {}
+
+/// A failure SQLite reported, by its extended result code only.
+#[derive(Debug)]
+struct SqliteFailure {
+    code: i32,
+}
+
+impl fmt::Display for SqliteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SQLite error {}", self.code)
+    }
+}
+
+impl std::error::Error for SqliteFailure {}
+
+impl sqlx::error::DatabaseError for SqliteFailure {
+    fn message(&self) -> &str {
+        "SQLite error"
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                sqlx::error::ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => sqlx::error::ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => sqlx::error::ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writer_is_durable_and_never_checkpoints_inside_a_commit() {
+        let dir = std::env::temp_dir().join(format!("vi-wr-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("a.sqlite");
+        Connection::open(&file).expect("create");
+        let conn = open(&file).expect("open");
+        let pragma = |name: &str| -> String {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })
+            .expect("pragma")
+        };
+        assert_eq!(pragma("wal_autocheckpoint"), "0");
+        assert_eq!(pragma("synchronous"), "2", "FULL");
+        assert_eq!(pragma("journal_mode"), "wal");
+        assert_eq!(pragma("foreign_keys"), "1");
+        assert_eq!(pragma("recursive_triggers"), "1");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn multi_row_statements_have_one_placeholder_per_value() {
+        assert_eq!(
+            values_sql("INSERT INTO t (a, b) ", 2, 2, " RETURNING a"),
+            "INSERT INTO t (a, b) VALUES (?,?),(?,?) RETURNING a"
+        );
+        assert_eq!(
+            values_sql("SELECT a FROM t WHERE (a, b) IN (", 1, 2, ")"),
+            "SELECT a FROM t WHERE (a, b) IN (VALUES (?,?))"
+        );
+    }
+}
