@@ -439,13 +439,23 @@ fn embedded_and_server_modes_give_identical_decisions_and_the_report_matches_the
     let count = |d: &str| embedded[1..].iter().filter(|r| r[2] == d).count();
     for (decision, class) in [("register", "reg"), ("hold", "hold"), ("return", "ret")] {
         let tile = format!(
-            "<div class=\"{class}\"><b>{}</b>{decision}</div>",
+            "<div class=\"{class}\"><b>{}</b>{decision}<i>",
             count(decision)
         );
         assert!(html.contains(&tile), "{tile}");
     }
     assert!(html.contains("<b>5</b>rows"));
-    assert!(html.contains(">address_only</text><rect"));
+    // Each risk class's bar carries the count of its rows in the result file and their share
+    // of the held rows.
+    let held = count("hold");
+    for class in ["address_only", "birth_or_sex", "names"] {
+        let n = embedded[1..].iter().filter(|r| r[5] == class).count();
+        let bar = format!(">{class}</text><rect");
+        let at = html.find(&bar).unwrap_or_else(|| panic!("no bar {bar}"));
+        let figure = html[at + bar.len()..].split("</text>").next().unwrap();
+        let expected = format!("class=\"n\">{n} ({:.1}%)", 100.0 * n as f64 / held as f64);
+        assert!(figure.ends_with(&expected), "{class}: {figure}");
+    }
     assert!(html.contains("chain "), "the audit chain position");
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
