@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use prost::Message;
 use verify_identity::{
-    audit::{ComparisonRow, Decided, FingerprintKey, NewEvent},
+    audit::{Decided, DecidedIds, FingerprintKey, NewEvent},
     domain::{gate, policy::Policy},
     grpc::convert::{self, Identifiers},
     grpc::pb,
@@ -51,7 +51,7 @@ fn decided(
     let decision = gate::decide(&case, policy);
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
     let occurred_at = SystemTime::UNIX_EPOCH + Duration::from_micros(now.as_micros() as u64);
-    Ok(Decided {
+    let ids = DecidedIds {
         occurred_at,
         caller: "registration-system".into(),
         insurer_number: request.insurer_number.clone(),
@@ -60,21 +60,8 @@ fn decided(
         request_id: request.request_id.clone(),
         verification_id: uuid::Uuid::now_v7().to_string(),
         policy_version: policy.version.clone(),
-        decision: decision.kind,
-        comparisons: decision
-            .comparisons
-            .iter()
-            .map(ComparisonRow::from)
-            .collect(),
-        hold_reasons: decision.hold_reasons.clone(),
-        fields_to_complete: decision.fields_to_complete.clone(),
-        selected_candidate: decision.selected_candidate.map(|i| i as u32),
         register_by: convert::register_by(request),
-        number_fingerprint: decision
-            .selected_candidate
-            .and_then(|i| case.candidates.get(i))
-            .and_then(|c| c.number.as_ref().ok())
-            .map(|n| key.fingerprint_number(n)),
         request_fingerprint: Some(key.fingerprint(&request.encode_to_vec())),
-    })
+    };
+    Ok(Decided::from_decision(ids, &decision, &case, key))
 }

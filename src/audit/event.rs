@@ -4,10 +4,12 @@
 use std::{fmt, time::SystemTime};
 
 use crate::{
-    audit::micros_since_epoch,
+    audit::{FingerprintKey, micros_since_epoch},
     domain::{
         Field, MatchClass, Stage,
-        gate::{CommitRefusal, DecisionKind, HoldReason, Resolution, StageComparison},
+        gate::{
+            Case, CommitRefusal, Decision, DecisionKind, HoldReason, Resolution, StageComparison,
+        },
         risk::{self, RiskClass},
         subject::SubjectKind,
     },
@@ -156,7 +158,75 @@ pub struct Decided {
     pub request_fingerprint: Option<Fingerprint>,
 }
 
+/// What a [`Decided`] event says besides the decision itself: when, who called, whose case
+/// under which ids, and the request's fingerprint. The caller knows these; the gate does not.
+#[derive(Debug, Clone)]
+pub struct DecidedIds {
+    /// When (see [`Decided::occurred_at`]).
+    pub occurred_at: SystemTime,
+    /// Who called.
+    pub caller: String,
+    /// The insurer (保険者番号).
+    pub insurer_number: String,
+    /// The insurer's own id for the person (empty when the request gave none).
+    pub subject_id: String,
+    /// Member or dependent.
+    pub subject_kind: SubjectKind,
+    /// The caller's idempotency key.
+    pub request_id: String,
+    /// The service's id for the verification.
+    pub verification_id: String,
+    /// The version of the policy that decided.
+    pub policy_version: String,
+    /// The registration deadline, when the form's receipt is known.
+    pub register_by: Option<SystemTime>,
+    /// The keyed digest of the whole request content.
+    pub request_fingerprint: Option<Fingerprint>,
+}
+
 impl Decided {
+    /// The event of `decision` on `case`, under `ids`: the comparisons, hold reasons and fields
+    /// as stable ids, and the selected candidate's number only as its fingerprint under `key`.
+    ///
+    /// The one way a decision becomes an event, so that what the service stores and what the
+    /// examples and tests build from the same decision cannot drift apart.
+    pub fn from_decision(
+        ids: DecidedIds,
+        decision: &Decision,
+        case: &Case,
+        key: &FingerprintKey,
+    ) -> Self {
+        let number_fingerprint = decision
+            .selected_candidate
+            .and_then(|i| case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok())
+            .map(|n| key.fingerprint_number(n));
+        Decided {
+            occurred_at: ids.occurred_at,
+            caller: ids.caller,
+            insurer_number: ids.insurer_number,
+            subject_id: ids.subject_id,
+            subject_kind: ids.subject_kind,
+            request_id: ids.request_id,
+            verification_id: ids.verification_id,
+            policy_version: ids.policy_version,
+            decision: decision.kind,
+            comparisons: decision
+                .comparisons
+                .iter()
+                .map(ComparisonRow::from)
+                .collect(),
+            hold_reasons: decision.hold_reasons.clone(),
+            fields_to_complete: decision.fields_to_complete.clone(),
+            selected_candidate: decision
+                .selected_candidate
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+            register_by: ids.register_by,
+            number_fingerprint,
+            request_fingerprint: ids.request_fingerprint,
+        }
+    }
+
     /// How urgent the case is when it was held, derived from the stored comparisons and hold
     /// reasons exactly as for a fresh decision; `None` otherwise.
     pub fn risk_class(&self) -> Option<RiskClass> {
@@ -420,5 +490,66 @@ impl fmt::Debug for NewEvent {
         d.field("number_fingerprint", &self.number_fingerprint())
             .field("request_fingerprint", &self.request_fingerprint())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        domain::{gate, policy::Policy},
+        grpc::{convert, pb},
+    };
+
+    fn ids() -> DecidedIds {
+        DecidedIds {
+            occurred_at: SystemTime::UNIX_EPOCH,
+            caller: "bulk".into(),
+            insurer_number: "32130011".into(),
+            subject_id: "S-1".into(),
+            subject_kind: SubjectKind::Member,
+            request_id: "r-1".into(),
+            verification_id: "v-1".into(),
+            policy_version: "p-1".into(),
+            register_by: None,
+            request_fingerprint: None,
+        }
+    }
+
+    fn decided(example: &str) -> (Decided, Decision, convert::Verify, FingerprintKey) {
+        let text = std::fs::read_to_string(format!("examples/{example}.json")).unwrap();
+        let request: pb::VerifyRequest = serde_json::from_str(&text).unwrap();
+        let parsed = convert::parse_verify(&request).unwrap();
+        let decision = gate::decide(&parsed.case, &Policy::default());
+        let key = FingerprintKey::from_secret(vec![7; 32]);
+        let event = Decided::from_decision(ids(), &decision, &parsed.case, &key);
+        (event, decision, parsed, key)
+    }
+
+    #[test]
+    fn a_register_decision_keeps_its_ids_and_only_the_selected_numbers_fingerprint() {
+        let (event, decision, parsed, key) = decided("register");
+        assert_eq!(event.decision, DecisionKind::Register);
+        assert_eq!(
+            (event.caller.as_str(), event.verification_id.as_str()),
+            ("bulk", "v-1")
+        );
+        assert_eq!(event.comparisons.len(), decision.comparisons.len());
+        let selected = decision.selected_candidate.unwrap();
+        assert_eq!(event.selected_candidate, Some(selected as u32));
+        let number = parsed.case.candidates[selected].number.as_ref().unwrap();
+        assert_eq!(
+            event.number_fingerprint,
+            Some(key.fingerprint_number(number))
+        );
+    }
+
+    #[test]
+    fn a_hold_has_no_number_fingerprint_and_keeps_its_reasons() {
+        let (event, decision, _, _) = decided("hold");
+        assert_eq!(event.decision, DecisionKind::Hold);
+        assert_eq!(event.hold_reasons, decision.hold_reasons);
+        assert_eq!(event.number_fingerprint, None);
+        assert_eq!(event.risk_class(), decision.risk_class());
     }
 }

@@ -69,8 +69,8 @@ use std::{
 
 pub use chain::{BrokenEvent, ChainState, Hash, VerifyReport};
 pub use event::{
-    AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType, Fingerprint,
-    HoldResolved, NewEvent,
+    AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
+    Fingerprint, HoldResolved, NewEvent,
 };
 pub use fingerprint::FingerprintKey;
 pub use rows::validate;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::{
     domain::{
-        Field,
+        Field, Stage,
         gate::{DecisionKind, HoldReason},
         risk::RiskClass,
     },
@@ -44,36 +44,156 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A horizontal bar chart of labelled counts, as inline SVG.
-fn bars(rows: &[(&str, u64)], colour: &str) -> String {
-    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    let (label_w, bar_w, row_h) = (290.0, 360.0, 24.0);
-    let height = row_h * rows.len() as f64 + 8.0;
+/// A figure with its share, `9,304 (93.0%)`: a count alone does not say whether it is much.
+fn count_and_share(n: u64, of: u64) -> String {
+    if of == 0 {
+        return thousands(n);
+    }
+    format!("{} ({})", thousands(n), share(n, of))
+}
+
+/// `10000` → `10,000`: a manager reads a six-digit count at a glance only with separators.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut s = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    s
+}
+
+/// One bar: what it counts in words, the stable id the result file uses, the count, its colour.
+struct Bar<'a> {
+    label: &'a str,
+    id: &'a str,
+    n: u64,
+    colour: &'a str,
+}
+
+/// A horizontal bar chart of labelled counts, as inline SVG. Each bar is labelled in words
+/// with the result file's id beneath (so a reader can find the rows), and carries its count
+/// and its share of `of`.
+fn bars(rows: &[Bar<'_>], of: u64) -> String {
+    let max = rows.iter().map(|r| r.n).max().unwrap_or(0).max(1);
+    let (label_w, bar_w, row_h) = (330.0, 380.0, 36.0);
+    let height = row_h * rows.len() as f64 + 4.0;
+    let width = label_w + bar_w + 130.0;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\">",
-        label_w + bar_w + 90.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\">"
     );
-    for (i, (label, n)) in rows.iter().enumerate() {
+    for (i, bar) in rows.iter().enumerate() {
         let y = i as f64 * row_h + 4.0;
-        let w = bar_w * (*n as f64) / (max as f64);
+        let w = bar_w * (bar.n as f64) / (max as f64);
         let _ = write!(
             s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
-             <rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{colour}\"/>\
-             <text x=\"{:.1}\" y=\"{}\">{n}</text>",
-            label_w - 8.0,
-            y + 16.0,
-            esc(label),
-            row_h - 6.0,
+            "<text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\" class=\"id\">{}</text>\
+             <rect x=\"{label_w}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"20\" fill=\"{}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"n\">{}</text>",
+            y + 12.0,
+            esc(bar.label),
+            y + 26.0,
+            esc(bar.id),
+            y + 3.0,
+            bar.colour,
             label_w + w + 6.0,
-            y + 16.0,
+            y + 18.0,
+            count_and_share(bar.n, of),
+            lx = label_w - 10.0,
         );
     }
     s.push_str("</svg>");
     s
 }
 
-/// The stage × field heat map of comparisons that cannot pass.
+/// A decision in words.
+fn decision_label(d: DecisionKind) -> &'static str {
+    match d {
+        DecisionKind::Register => "Register: the number may be registered",
+        DecisionKind::Hold => "Hold: an operator must look at the case",
+        DecisionKind::Return => "Return: the form is incomplete",
+    }
+}
+
+/// The colour of a decision, as in the tiles at the top.
+fn decision_colour(d: DecisionKind) -> &'static str {
+    match d {
+        DecisionKind::Register => "#2e8540",
+        DecisionKind::Hold => "#c46a00",
+        DecisionKind::Return => "#2a5d9f",
+    }
+}
+
+/// A hold reason in words.
+fn reason_label(r: HoldReason) -> &'static str {
+    match r {
+        HoldReason::FieldDiffers => "A field differs from J-LIS",
+        HoldReason::NoCandidate => "J-LIS returned nobody",
+        HoldReason::MultipleCandidates => "J-LIS returned several people",
+        HoldReason::InvalidCheckDigit => "The number's check digit is wrong",
+        HoldReason::DeclaredNumberDiffers => "The form's number differs from J-LIS's",
+        HoldReason::QueryIncomplete => "The J-LIS query lacks a field",
+        HoldReason::NumberRegisteredToAnotherSubject => "Number already registered to another",
+        HoldReason::SubjectHasAnotherNumber => "Person already has another number",
+    }
+}
+
+/// A risk class in words, with the 2023 nationwide check's class (①②③) where it has one.
+fn risk_label(c: RiskClass) -> &'static str {
+    match c {
+        RiskClass::BirthOrSex => "① Birth date or sex differs",
+        RiskClass::Structural => "Cannot tell (nobody, several, number)",
+        RiskClass::Names => "② Both names differ",
+        RiskClass::NameAndAddress => "② A name and the address differ",
+        RiskClass::AddressOnly => "③ Only the address differs",
+        RiskClass::OneNameOnly => "Only one name field differs",
+        RiskClass::NotationOrVariantOnly => "Only notation or variant (policy)",
+    }
+}
+
+/// A comparison stage in words: what was compared with what, as the roster's kind names them.
+fn stage_label(stage: Stage, kind: Kind) -> &'static str {
+    match (stage, kind) {
+        (Stage::DeclaredVsQuery, _) => "Form vs J-LIS query",
+        (Stage::QueryVsCandidate, _) => "Query vs J-LIS record",
+        (Stage::DeclaredVsCandidate, Kind::Registration) => "Form vs J-LIS record",
+        (Stage::DeclaredVsCandidate, Kind::Reverse) => "Insurer's vs J-LIS record",
+    }
+}
+
+/// A field in words.
+fn field_label(f: Field) -> &'static str {
+    match f {
+        Field::KanjiName => "Name (kanji)",
+        Field::KanaName => "Name (kana)",
+        Field::BirthDate => "Birth date",
+        Field::Sex => "Sex",
+        Field::Address => "Address",
+    }
+}
+
+/// The heat map's colour of a cell that holds no row: a neutral grey, unlike any step.
+const HEAT_NONE: &str = "#f2f2f2";
+/// Light to dark red in steps the eye tells apart (ColorBrewer's Reds), each a sixth of the
+/// largest cell.
+const HEAT_STEPS: [&str; 6] = [
+    "#fee5d9", "#fcbba1", "#fc9272", "#fb6a4a", "#de2d26", "#a50f15",
+];
+
+/// The heat map's colour for `n` rows, a share `t` (0..=1) of its largest cell.
+fn heat_colour(n: u64, t: f64) -> &'static str {
+    if n == 0 {
+        return HEAT_NONE;
+    }
+    let i = ((t * HEAT_STEPS.len() as f64).ceil() as usize).clamp(1, HEAT_STEPS.len()) - 1;
+    HEAT_STEPS[i]
+}
+
+/// The stage × field heat map of comparisons that cannot pass, with a legend of its scale.
 fn heat_map(summary: &Summary, kind: Kind) -> String {
     let stages = stages(kind);
     let max = stages
@@ -82,17 +202,20 @@ fn heat_map(summary: &Summary, kind: Kind) -> String {
         .max()
         .unwrap_or(0)
         .max(1);
-    let (left, top, cw, ch) = (190.0, 28.0, 110.0, 40.0);
+    let (left, top, cw, ch) = (210.0, 44.0, 120.0, 44.0);
+    let width = left + cw * 5.0 + 10.0;
+    let height = top + ch * stages.len() as f64 + 44.0;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" role=\"img\">",
-        left + cw * 5.0 + 10.0,
-        top + ch * stages.len() as f64 + 10.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\">"
     );
     for (j, f) in Field::ALL.iter().enumerate() {
+        let x = left + cw * j as f64 + cw / 2.0;
         let _ = write!(
             s,
-            "<text x=\"{:.1}\" y=\"18\" text-anchor=\"middle\">{}</text>",
-            left + cw * j as f64 + cw / 2.0,
+            "<text x=\"{x:.1}\" y=\"18\" text-anchor=\"middle\">{}</text>\
+             <text x=\"{x:.1}\" y=\"34\" text-anchor=\"middle\" class=\"id\">{}</text>",
+            field_label(*f),
             f.as_str()
         );
     }
@@ -100,49 +223,91 @@ fn heat_map(summary: &Summary, kind: Kind) -> String {
         let y = top + ch * i as f64;
         let _ = write!(
             s,
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            left - 8.0,
-            y + ch / 2.0 + 5.0,
-            stage.as_str()
+            "<text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
+             <text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\" class=\"id\">{}</text>",
+            y + ch / 2.0 - 2.0,
+            stage_label(*stage, kind),
+            y + ch / 2.0 + 12.0,
+            stage.as_str(),
+            lx = left - 10.0,
         );
         for (j, f) in Field::ALL.iter().enumerate() {
             let n = summary.cell(*stage, *f);
             let t = n as f64 / max as f64;
-            // White to deep red; the figure is printed in every cell.
-            let g = (255.0 - 190.0 * t) as u8;
-            let text = if t > 0.55 { "#fff" } else { "#222" };
+            let text = if t > 0.5 { "#fff" } else { "#222" };
             let x = left + cw * j as f64;
             let _ = write!(
                 s,
-                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{}\" height=\"{}\" fill=\"rgb(230,{g},{g})\" stroke=\"#fff\"/>\
-                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{text}\" class=\"n\">{n}</text>",
+                "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"#fff\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"{text}\" class=\"n\">{}</text>",
                 cw - 2.0,
                 ch - 2.0,
+                heat_colour(n, t),
                 x + cw / 2.0,
-                y + ch / 2.0 + 5.0
+                y + ch / 2.0 + 5.0,
+                thousands(n)
             );
         }
     }
+    // The legend: none, then each step of the scale, up to the largest cell.
+    let ly = top + ch * stages.len() as f64 + 16.0;
+    let _ = write!(
+        s,
+        "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" class=\"id\">0 rows</text>",
+        left - 6.0,
+        ly + 13.0
+    );
+    let swatches = std::iter::once(HEAT_NONE).chain(HEAT_STEPS);
+    for (k, colour) in swatches.enumerate() {
+        let _ = write!(
+            s,
+            "<rect x=\"{:.1}\" y=\"{ly:.1}\" width=\"28\" height=\"18\" fill=\"{colour}\"/>",
+            left + 30.0 * k as f64
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" class=\"id\">{} rows (the largest cell)</text>",
+        left + 30.0 * (HEAT_STEPS.len() + 1) as f64 + 4.0,
+        ly + 13.0,
+        thousands(max)
+    );
     s.push_str("</svg>");
     s
 }
 
 /// The report page.
 pub fn html(summary: &Summary, run: &RunInfo) -> String {
-    let decisions: Vec<(&str, u64)> = DecisionKind::ALL
+    let held = summary.decisions[DecisionKind::Hold as usize];
+    let decisions: Vec<Bar<'_>> = DecisionKind::ALL
         .iter()
-        .map(|k| k.id())
         .zip(summary.decisions)
+        .map(|(k, n)| Bar {
+            label: decision_label(*k),
+            id: k.id(),
+            n,
+            colour: decision_colour(*k),
+        })
         .collect();
-    let reasons: Vec<(&str, u64)> = HoldReason::ALL
+    let reasons: Vec<Bar<'_>> = HoldReason::ALL
         .iter()
-        .map(|r| r.id())
         .zip(summary.hold_reasons)
+        .map(|(r, n)| Bar {
+            label: reason_label(*r),
+            id: r.id(),
+            n,
+            colour: "#d08a2e",
+        })
         .collect();
-    let risk: Vec<(&str, u64)> = RiskClass::ALL
+    let risk: Vec<Bar<'_>> = RiskClass::ALL
         .iter()
-        .map(|r| r.id())
         .zip(summary.risk)
+        .map(|(c, n)| Bar {
+            label: risk_label(*c),
+            id: c.id(),
+            n,
+            colour: "#b54a4a",
+        })
         .collect();
     let status = match &run.stopped {
         None => {
@@ -153,6 +318,15 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
             "<p class=\"bad\">Incomplete: the run stopped ({}). Start it again with the same file and options: rows already decided come back unchanged.</p>",
             esc(why)
         ),
+    };
+    let status = if run.mode == "dry run" {
+        // Said at the top: a reader of a forwarded page must not take it for a registration run.
+        format!(
+            "{status}<p class=\"bad\">Dry run: nothing was stored in the audit log and no row has \
+             a verification id, so nothing decided here can be registered.</p>"
+        )
+    } else {
+        status
     };
     let rate = if run.seconds > 0.0 {
         summary.rows_in as f64 / run.seconds
@@ -168,7 +342,7 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
         ("started (UTC)", run.started.clone()),
         (
             "duration",
-            format!("{:.1} s ({rate:.0} rows/s)", run.seconds),
+            format!("{:.1} s ({} rows/s)", run.seconds, thousands(rate as u64)),
         ),
         (
             "audit chain position reached",
@@ -178,48 +352,193 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
             "rows",
             format!(
                 "{} in = {} decided + {} in the errors file ({} decided by an earlier run)",
-                summary.rows_in, summary.decided, summary.error_rows, summary.earlier
+                thousands(summary.rows_in),
+                thousands(summary.decided),
+                thousands(summary.error_rows),
+                thousands(summary.earlier)
             ),
         ),
     ];
     let mut table = String::new();
     for (k, v) in params {
-        let _ = write!(table, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(&v));
+        // The file name may be Japanese: lang picks Japanese glyphs for it, not Chinese ones.
+        let lang = if k == "roster" { " lang=\"ja\"" } else { "" };
+        let _ = write!(
+            table,
+            "<tr><th>{}</th><td{lang}>{}</td></tr>",
+            esc(k),
+            esc(&v)
+        );
     }
-    let held = summary.decisions[DecisionKind::Hold as usize];
+    let tile = |class: &str, n: u64, what: &str| {
+        format!(
+            "<div class=\"{class}\"><b>{}</b>{what}<i>{}</i></div>",
+            thousands(n),
+            share(n, summary.rows_in)
+        )
+    };
     let tiles = format!(
-        "<div class=\"tiles\"><div><b>{}</b>rows</div><div class=\"reg\"><b>{}</b>register</div>\
-         <div class=\"hold\"><b>{held}</b>hold</div><div class=\"ret\"><b>{}</b>return</div>\
-         <div class=\"err\"><b>{}</b>errors</div></div>",
-        summary.rows_in,
-        summary.decisions[DecisionKind::Register as usize],
-        summary.decisions[DecisionKind::Return as usize],
-        summary.error_rows
+        "<div class=\"tiles\"><div><b>{}</b>rows<i>in the roster</i></div>{}{}{}{}</div>",
+        thousands(summary.rows_in),
+        tile(
+            "reg",
+            summary.decisions[DecisionKind::Register as usize],
+            "register"
+        ),
+        tile("hold", held, "hold"),
+        tile(
+            "ret",
+            summary.decisions[DecisionKind::Return as usize],
+            "return"
+        ),
+        tile("err", summary.error_rows, "errors"),
     );
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <title>verify-identity bulk: {title}</title>\
-<style>body{{font-family:sans-serif;margin:2em;color:#222;max-width:60em}}\
-h1{{font-size:1.4em}}h2{{font-size:1.1em;margin-top:1.6em}}\
-table{{border-collapse:collapse}}th,td{{text-align:left;padding:.2em .8em;border-bottom:1px solid #ddd}}\
-svg text{{font-size:13px;font-family:sans-serif}}svg text.n{{font-weight:bold}}\
+<style>body{{font-family:{fonts};margin:2em;color:#222;max-width:62em}}\
+h1{{font-size:1.4em}}h2{{font-size:1.1em;margin-top:1.6em}}p.note{{color:#555;margin:.2em 0 .6em}}\
+table{{border-collapse:collapse}}th,td{{text-align:left;vertical-align:baseline;padding:.2em .8em;border-bottom:1px solid #ddd}}\
+svg{{max-width:100%;height:auto}}svg text{{font-size:13px;font-family:{fonts}}}\
+svg text.n{{font-weight:bold}}svg text.id{{font-size:11px;fill:#777}}\
 .ok{{color:#176b2c;font-weight:bold}}.bad{{color:#a11;font-weight:bold}}\
-.tiles{{display:flex;gap:1em}}.tiles div{{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;min-width:7em}}\
-.tiles b{{display:block;font-size:1.6em}}.reg b{{color:#176b2c}}.hold b{{color:#b35c00}}.ret b{{color:#2a5d9f}}.err b{{color:#a11}}</style>\
+.tiles{{display:flex;flex-wrap:wrap;gap:1em}}.tiles div{{border:1px solid #ccc;border-radius:6px;padding:.5em 1em;min-width:7em}}\
+.tiles b{{display:block;font-size:1.6em}}.tiles i{{display:block;font-style:normal;color:#666;font-size:.85em}}\
+.reg b{{color:#2e8540}}.hold b{{color:#c46a00}}.ret b{{color:#2a5d9f}}.err b{{color:#a11}}</style>\
 </head><body>\
-<h1>Roster check: {title}</h1>{status}{tiles}\
-<h2>Decisions</h2>{d}\
-<h2>Hold reasons</h2><p>A held case may have several reasons.</p>{r}\
-<h2>Risk class of held cases</h2><p>Most urgent first (the 2023 nationwide check's classes).</p>{k}\
-<h2>Comparisons that cannot pass, by stage and field</h2>\
-<p>Rows whose class at that stage and field is mismatch, missing or unparseable.</p>{h}\
+<h1>Roster check: <span lang=\"ja\">{title}</span></h1>{status}{tiles}\
+<h2>Decisions</h2><p class=\"note\">Share of all rows in the roster.</p>{d}\
+<h2>Why cases were held</h2><p class=\"note\">Share of the {held_n} held cases; a case may have several reasons.</p>{r}\
+<h2>Held cases by risk, most urgent first</h2>\
+<p class=\"note\">Work the holds in this order. ① ② ③ are the classes of the 2023 nationwide check \
+(全件照会): ① stopped both 資格情報 and 医療情報 viewing, ③ 医療情報 viewing.</p>{k}\
+<h2>Fields that cannot pass, by comparison</h2>\
+<p class=\"note\">Rows whose field, in that comparison, differs, is missing or cannot be read. \
+The darker the cell, the more rows.</p>{h}\
 <h2>Run</h2><table>{table}</table>\
-<p>This page holds counts and ids only: no names, birth dates, addresses or numbers.</p>\
+<p class=\"note\">This page holds counts and ids only: no names, birth dates, addresses or numbers.</p>\
 </body></html>\n",
         title = esc(&run.file_name),
-        d = bars(&decisions, "#4a7fb5"),
-        r = bars(&reasons, "#d08a2e"),
-        k = bars(&risk, "#b54a4a"),
+        fonts = FONTS,
+        held_n = thousands(held),
+        d = bars(&decisions, summary.rows_in),
+        r = bars(&reasons, held),
+        k = bars(&risk, held),
         h = heat_map(summary, run.kind),
     )
+}
+
+/// The page's fonts: Latin first, then the Japanese fonts of Windows, macOS and Linux, all
+/// installed ones (the page loads none), so that Japanese text is drawn in a Japanese face.
+const FONTS: &str = "Arial,Helvetica,'Noto Sans','Yu Gothic','Meiryo','Hiragino Sans',\
+'Hiragino Kaku Gothic ProN','Noto Sans CJK JP','Noto Sans JP',sans-serif";
+
+/// `93.0%` of `of`, or nothing when there is nothing to be a share of.
+fn share(n: u64, of: u64) -> String {
+    if of == 0 {
+        String::new()
+    } else {
+        format!("{:.1}%", 100.0 * n as f64 / of as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(mode: &str) -> RunInfo {
+        RunInfo {
+            file_name: "名簿<1>.csv".into(),
+            kind: Kind::Registration,
+            encoding: "CP932".into(),
+            mode: mode.into(),
+            target: "sqlite:audit.sqlite".into(),
+            started: "2026-12-02T04:00:00Z".into(),
+            seconds: 2.0,
+            stopped: None,
+            chain: Some("chain X at seq 10000".into()),
+        }
+    }
+
+    fn summary() -> Summary {
+        Summary {
+            rows_in: 12_345,
+            decided: 12_345,
+            decisions: [12_000, 300, 45],
+            hold_reasons: [250, 50, 0, 0, 0, 0, 0, 0],
+            risk: [30, 50, 20, 0, 200, 0, 0],
+            grid: [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 20, 30, 40, 60]],
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn every_bar_says_in_words_what_it_counts_with_its_id_count_and_share() {
+        let html = html(&summary(), &run("embedded"));
+        for (label, id, figure) in [
+            (
+                "Register: the number may be registered",
+                "register",
+                "12,000 (97.2%)",
+            ),
+            ("J-LIS returned nobody", "no_candidate", "50 (16.7%)"),
+            ("① Birth date or sex differs", "birth_or_sex", "30 (10.0%)"),
+            ("③ Only the address differs", "address_only", "200 (66.7%)"),
+        ] {
+            let label = format!(">{label}</text>");
+            let at = html.find(&label).unwrap_or_else(|| panic!("{label}"));
+            let bar = &html[at..];
+            let id_at = bar.find("class=\"id\">").unwrap() + "class=\"id\">".len();
+            assert!(
+                bar[id_at..].starts_with(&format!("{id}</text>")),
+                "{label}: {id}"
+            );
+            let figure_at = bar.find("class=\"n\">").unwrap() + "class=\"n\">".len();
+            assert!(bar[figure_at..].starts_with(figure), "{id}: {figure}");
+        }
+        assert!(html.contains("<b>12,345</b>rows"));
+        assert!(html.contains("<div class=\"hold\"><b>300</b>hold<i>2.4%</i></div>"));
+    }
+
+    #[test]
+    fn the_heat_map_labels_its_rows_and_columns_in_words_and_has_a_legend() {
+        let html = html(&summary(), &run("embedded"));
+        for words in [
+            "Form vs J-LIS query",
+            "Query vs J-LIS record",
+            "Form vs J-LIS record",
+            "Name (kanji)",
+            "Birth date",
+            "60 rows (the largest cell)",
+        ] {
+            assert!(html.contains(words), "{words}");
+        }
+        // No row: grey, not the palest red; the largest cell: the darkest.
+        assert!(html.contains(&format!("fill=\"{HEAT_NONE}\"")));
+        assert_eq!(heat_colour(0, 0.0), HEAT_NONE);
+        assert_eq!(heat_colour(1, 0.01), HEAT_STEPS[0]);
+        assert_eq!(heat_colour(60, 1.0), HEAT_STEPS[5]);
+        let reverse = heat_map(&summary(), Kind::Reverse);
+        assert!(reverse.contains("Insurer's vs J-LIS record"));
+        assert!(!reverse.contains("Form vs J-LIS query"));
+    }
+
+    #[test]
+    fn the_page_is_self_contained_escapes_the_file_name_and_marks_a_dry_run() {
+        let html = html(&summary(), &run("embedded"));
+        for external in ["<script", "src=", "href=", "@import", "url(", "@font-face"] {
+            assert!(!html.contains(external), "{external}");
+        }
+        assert!(html.contains("<span lang=\"ja\">名簿&lt;1&gt;.csv</span>"));
+        assert!(!html.contains("Dry run"));
+        assert!(super::html(&summary(), &run("dry run")).contains("Dry run: nothing was stored"));
+    }
 }

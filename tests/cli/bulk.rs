@@ -2,8 +2,10 @@
 //! embedded and server modes, and the report.
 
 use std::{
+    os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
 };
 
 use crate::server::Server;
@@ -121,6 +123,23 @@ fn audit_events(dir: &Dir, db: &str) -> usize {
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .count()
+}
+
+/// The request id of every decision event in the audit log, oldest first.
+fn decision_request_ids(dir: &Dir, db: &str) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["audit", "export", "--database"])
+        .arg(format!("sqlite:{}", dir.path(db).display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["kind"] == "verification.decided")
+        .map(|e| e["request_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn assert_no_personal_data(bytes: &[u8]) {
@@ -420,16 +439,175 @@ fn embedded_and_server_modes_give_identical_decisions_and_the_report_matches_the
     let count = |d: &str| embedded[1..].iter().filter(|r| r[2] == d).count();
     for (decision, class) in [("register", "reg"), ("hold", "hold"), ("return", "ret")] {
         let tile = format!(
-            "<div class=\"{class}\"><b>{}</b>{decision}</div>",
+            "<div class=\"{class}\"><b>{}</b>{decision}<i>",
             count(decision)
         );
         assert!(html.contains(&tile), "{tile}");
     }
     assert!(html.contains("<b>5</b>rows"));
-    assert!(html.contains(">address_only</text><rect"));
+    // Each risk class's bar carries the count of its rows in the result file and their share
+    // of the held rows.
+    let held = count("hold");
+    for class in ["address_only", "birth_or_sex", "names"] {
+        let n = embedded[1..].iter().filter(|r| r[5] == class).count();
+        let bar = format!(">{class}</text><rect");
+        let at = html.find(&bar).unwrap_or_else(|| panic!("no bar {bar}"));
+        let figure = html[at + bar.len()..].split("</text>").next().unwrap();
+        let expected = format!("class=\"n\">{n} ({:.1}%)", 100.0 * n as f64 / held as f64);
+        assert!(figure.ends_with(&expected), "{class}: {figure}");
+    }
     assert!(html.contains("chain "), "the audit chain position");
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
     }
     assert_no_personal_data(html.as_bytes());
+}
+
+/// Rows in the reverse roster the interrupted run is given: big enough that a debug build is
+/// still deciding long after its result file shows the first rows (the file is written in
+/// blocks of about a megabyte, some 8,000 rows).
+const INTERRUPTED_ROWS: usize = 30_000;
+
+/// Whether the result file shows a decided row (more than its header line).
+fn shows_a_decided_row(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.iter().filter(|c| **c == b'\n').count() >= 2)
+}
+
+#[test]
+fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
+    let dir = Dir::new();
+    let roster = dir.path("big.csv");
+    let rows_arg = INTERRUPTED_ROWS.to_string();
+    let generated = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args([
+            "gen-roster",
+            "--kind",
+            "reverse",
+            "--seed",
+            "10",
+            "--rows",
+            &rows_arg,
+        ])
+        .arg("--output")
+        .arg(&roster)
+        .output()
+        .unwrap();
+    ok(&generated);
+    let args = embedded_args(&dir, "audit.sqlite");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // The first run, killed (SIGKILL: nothing flushed, nothing closed) once rows are decided.
+    let mut first = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .arg("bulk")
+        .arg(&roster)
+        .arg("--output")
+        .arg(dir.path("out.csv"))
+        .arg("--quiet")
+        .args(&args)
+        .env_remove("VERIFY_IDENTITY_POLICY")
+        .env_remove("VERIFY_IDENTITY_HMAC_KEY_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let waiting = Instant::now();
+    while !shows_a_decided_row(&dir.path("out.csv")) {
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!(
+                "the first run ended ({status}) before it showed progress: nothing was \
+                 interrupted; make INTERRUPTED_ROWS bigger"
+            );
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(300),
+            "no row decided in 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    first.kill().unwrap();
+    let status = first.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "the first run ended ({status}) before it was killed: nothing was interrupted; make \
+         INTERRUPTED_ROWS bigger"
+    );
+    // The whole lines the first run wrote (the last may be cut off mid-way).
+    let written_first = std::fs::read(dir.path("out.csv")).unwrap();
+    let written_first = String::from_utf8_lossy(&written_first);
+    let written_first: Vec<&str> = written_first.lines().skip(1).collect();
+    let written_first = &written_first[..written_first.len() - 1];
+    let decided_first = decision_request_ids(&dir, "audit.sqlite").len();
+    assert!(
+        decided_first > 0 && decided_first < INTERRUPTED_ROWS,
+        "the first run decided {decided_first} of {INTERRUPTED_ROWS} rows: not mid-way"
+    );
+
+    // Started again: the same file and options.
+    let out = bulk(&dir, &roster, &args);
+    ok(&out);
+    let results = rows(&dir.path("out.csv"));
+    let decided = results.len() - 1;
+    // The errors file has a line per problem; a row may have several.
+    let mut failed_lines: Vec<u64> = rows(&dir.path("out.errors.csv"))[1..]
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    failed_lines.dedup();
+    let failed = failed_lines.len();
+    assert_eq!(
+        decided + failed,
+        INTERRUPTED_ROWS,
+        "rows in = results + errors"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "rows: {INTERRUPTED_ROWS} in = {decided} decided + {failed} in the errors file"
+        )),
+        "{stdout}"
+    );
+    let mut lines: Vec<u64> = results[1..]
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .chain(failed_lines)
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), INTERRUPTED_ROWS, "one row out per row in");
+
+    let mut ids: Vec<&str> = results[1..].iter().map(|r| r[2].as_str()).collect();
+    assert!(
+        ids.iter().all(|id| id.len() == 36),
+        "every row has a verification id"
+    );
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), decided, "every verification id is distinct");
+
+    // One decision event per decided row: none again for the rows the first run decided.
+    let mut requests = decision_request_ids(&dir, "audit.sqlite");
+    assert_eq!(requests.len(), decided);
+    requests.sort_unstable();
+    requests.dedup();
+    assert_eq!(requests.len(), decided, "no request id decided twice");
+    assert!(
+        stdout.contains(&format!("{decided_first} decided by an earlier run")),
+        "{stdout}"
+    );
+
+    // Rows already decided come back unchanged, verification id and all.
+    let written = std::fs::read_to_string(dir.path("out.csv")).unwrap();
+    let written: std::collections::HashSet<&str> = written.lines().collect();
+    assert!(!written_first.is_empty());
+    for line in written_first {
+        assert!(written.contains(line), "{line} changed on the second run");
+    }
+
+    let verified = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["audit", "verify", "--database"])
+        .arg(format!("sqlite:{}", dir.path("audit.sqlite").display()))
+        .output()
+        .unwrap();
+    ok(&verified);
 }

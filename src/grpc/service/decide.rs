@@ -12,8 +12,8 @@ use prost::Message;
 
 use crate::{
     audit::{
-        self, AppendOutcome, AuditBackend, AuditHandle, ComparisonRow, Decided, Fingerprint,
-        NewEvent, Registration, fingerprint::FingerprintKey,
+        self, AppendOutcome, AuditBackend, AuditHandle, Decided, DecidedIds, Fingerprint, NewEvent,
+        Registration, fingerprint::FingerprintKey,
     },
     domain::{
         gate::{self, Decision},
@@ -87,12 +87,8 @@ impl Decider {
             // Whole microseconds, as the audit log stores it, so that a replay rebuilt from the
             // event says exactly what this answer says.
             let decided_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
-            let event = Decided {
-                caller: caller.to_owned(),
-                verification_id: verification_id.clone(),
-                request_fingerprint: Some(request_fp.clone()),
-                ..self.decided_event(&parsed, &decision, decided_at)
-            };
+            let ids = self.ids(&parsed, caller, &verification_id, &request_fp, decided_at);
+            let event = Decided::from_decision(ids, &decision, &parsed.case, &self.key);
             let response = convert::response_from_decided(&event);
             match self.audit.append(NewEvent::Decided(event)).await {
                 Ok(AppendOutcome::Appended { id }) => {
@@ -159,22 +155,19 @@ impl Decider {
         Ok(convert::response_from_decided(decided))
     }
 
-    /// The event of `decision`; `verify` fills in who called, the verification id and the
-    /// request's fingerprint, which it knows once for both attempts.
-    fn decided_event(
+    /// What the event of a decision on `request` says besides the decision: the same for
+    /// both attempts of `verify` but for the time.
+    fn ids(
         &self,
         request: &convert::Verify,
-        decision: &Decision,
+        caller: &str,
+        verification_id: &str,
+        request_fingerprint: &Fingerprint,
         decided_at: SystemTime,
-    ) -> Decided {
-        let number_fingerprint = decision
-            .selected_candidate
-            .and_then(|i| request.case.candidates.get(i))
-            .and_then(|c| c.number.as_ref().ok())
-            .map(|n| self.key.fingerprint_number(n));
-        Decided {
+    ) -> DecidedIds {
+        DecidedIds {
             occurred_at: decided_at,
-            caller: String::new(),
+            caller: caller.to_owned(),
             insurer_number: request.insurer.as_str().to_owned(),
             subject_id: request
                 .subject_id
@@ -182,22 +175,10 @@ impl Decider {
                 .map_or_else(String::new, |s| s.as_str().to_owned()),
             subject_kind: request.subject_kind,
             request_id: request.request_id.as_str().to_owned(),
-            verification_id: String::new(),
+            verification_id: verification_id.to_owned(),
             policy_version: self.policy.version.clone(),
-            decision: decision.kind,
-            comparisons: decision
-                .comparisons
-                .iter()
-                .map(ComparisonRow::from)
-                .collect(),
-            hold_reasons: decision.hold_reasons.clone(),
-            fields_to_complete: decision.fields_to_complete.clone(),
-            selected_candidate: decision
-                .selected_candidate
-                .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
             register_by: request.register_by,
-            number_fingerprint,
-            request_fingerprint: None,
+            request_fingerprint: Some(request_fingerprint.clone()),
         }
     }
 }
