@@ -14,6 +14,7 @@ set -euo pipefail
 bin=$(realpath "$1"); out=$(realpath -m "$2"); backend=${3:-sqlite}; shift 3 || shift $#
 percents=${*:-10 25 50 75 90}
 duration=${DURATION:-10s}
+windows=${WINDOWS:-1}   # measured windows per step, each with its own disk figure
 mkdir -p "$out"; rm -rf "$out/run"; mkdir -p "$out/run/var"
 cd "$out/run"
 port=50791
@@ -40,7 +41,7 @@ sat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verify"][
 echo "saturation: $sat Verify/s" >&2
 for p in $percents; do
   rate=$(python3 -c "print(int($sat*$p/100))")
-  lg --rate "$rate" --concurrency 1024 --connections 4 --duration "$duration" --warmup 2s \
+  lg --rate "$rate" --concurrency 1024 --connections 4 --duration "$duration" --warmup 2s --windows "$windows" \
     --disk-probe "$out/run/var" > "$out/rate-$p.json"
   rss "rate-$p"
   echo "$p % ($rate/s) done" >&2

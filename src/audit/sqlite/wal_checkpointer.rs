@@ -21,9 +21,10 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 
-/// How often the log is copied back. Short enough that one pass has little to copy (at
-/// saturation ~2–5 MiB), long enough that an idle service does no work worth counting.
-pub(crate) const INTERVAL: Duration = Duration::from_millis(100);
+/// How often the log is copied back. Each pass fsyncs the log and the database file beside
+/// the commits' own syncs, so not too often (100 ms was tried: no better, BENCHMARKS.md); a
+/// second keeps the log to tens of MiB at saturation, and the restart below bounds it.
+pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 
 /// Log frames (16 KiB pages) past which the log is made to start over: 64 MiB.
 pub(crate) const RESTART_FRAMES: i64 = 4096;
