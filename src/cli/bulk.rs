@@ -9,9 +9,9 @@
 //! - `--database URL` (embedded): the server's own decide-and-append path
 //!   ([`Decider`]) on the same audit log, without a server. Chunks are decided on the
 //!   runtime's threads and their appends reach the group-commit writer together.
-//! - otherwise through a server (`--server URL`): one VerifyBatch stream; what is in flight
-//!   is bounded by the request channel, HTTP/2 flow control and the server's
-//!   `batch_in_flight`.
+//! - otherwise through a server (`--server URL`): one VerifyBatch stream per chunk, a few
+//!   chunks at once, so that the server decides on all its cores; what is in flight is
+//!   bounded by the chunks in flight, HTTP/2 flow control and the server's `batch_in_flight`.
 //!
 //! Personal data never reaches the progress output, the summary, the report, the result file
 //! or the errors file: rows are named by line and column.
@@ -57,8 +57,8 @@ const EMBEDDED_CHUNKS_IN_FLIGHT: usize = 4;
 /// The embedded audit writer's queue and largest transaction.
 const EMBEDDED_QUEUE: usize = 8192;
 const EMBEDDED_MAX_BATCH: usize = 4096;
-/// Requests queued for the VerifyBatch stream.
-const SERVER_QUEUE: usize = 1024;
+/// Chunks (VerifyBatch streams) in flight at once through a server.
+const SERVER_CHUNKS_IN_FLIGHT: usize = 4;
 /// The caller recorded in the audit events of an embedded run.
 pub const EMBEDDED_CALLER: &str = "bulk";
 /// How often plain progress lines are written when standard error is not a terminal.
@@ -832,17 +832,11 @@ fn request_id_error(ctx: &RowContext, message: &str) -> RowError {
     }
 }
 
-/// What the sender tells the reader of responses, in input order.
-enum Sent {
-    /// A request went out for this row.
-    Request(u64, String, Vec<usize>),
-    /// This row never left: its problems.
-    Failed(u64, Vec<RowError>),
-    /// Progress: the byte offset reached.
-    Progress(u64),
-}
-
-/// Through a server: one VerifyBatch stream.
+/// Through a server: one VerifyBatch stream per chunk, [`SERVER_CHUNKS_IN_FLIGHT`] chunks at
+/// once on one connection. The server decides each stream on a task of its own, so several
+/// streams keep every server core deciding (one stream for the whole file left the server on
+/// one core: BENCHMARKS.md); chunks come back in file order because `buffered` yields them in
+/// the order they were started.
 async fn run_server(
     args: &BulkArgs,
     ctx: Arc<RowContext>,
@@ -857,159 +851,132 @@ async fn run_server(
         .connect()
         .await
         .map_err(|e| format!("cannot connect to {server}: {e}"))?;
-    let mut client =
-        pb::verify_identity_client::VerifyIdentityClient::with_interceptor(channel, auth)
-            .max_decoding_message_size(16 * 1024 * 1024);
-    let (req_tx, req_rx) = tokio::sync::mpsc::channel::<pb::VerifyRequest>(SERVER_QUEUE);
-    let (sent_tx, mut sent_rx) = tokio::sync::mpsc::unbounded_channel::<Sent>();
-    let reader_error: Arc<Mutex<Option<String>>> = Arc::default();
-    let sender = {
-        let (ctx, reader_error) = (ctx.clone(), reader_error.clone());
-        let mut chunks = chunk_stream(chunks);
-        tokio::spawn(async move {
-            while let Some(chunk) = chunks.next().await {
-                let chunk = match chunk {
-                    Ok(c) => c,
-                    Err(e) => {
-                        *reader_error.lock().expect("not poisoned") = Some(e);
-                        return;
-                    }
-                };
-                for (line, record) in &chunk.rows {
-                    match ctx.prepare(*line, record) {
-                        Ok(p) => {
-                            let _ = sent_tx.send(Sent::Request(p.line, p.subject_id, p.group_of));
-                            if req_tx.send(p.request).await.is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            let _ = sent_tx.send(Sent::Failed(*line, e));
-                        }
-                    }
-                }
-                let _ = sent_tx.send(Sent::Progress(chunk.end_byte));
-            }
-        })
-    };
-    let mut responses = client
-        .verify_batch(tokio_stream::wrappers::ReceiverStream::new(req_rx))
-        .await
-        .map_err(|s| format!("VerifyBatch refused: {:?}: {}", s.code(), s.message()))?
-        .into_inner();
+    let client = pb::verify_identity_client::VerifyIdentityClient::with_interceptor(channel, auth)
+        .max_decoding_message_size(16 * 1024 * 1024);
     let started_micros = audit::micros_since_epoch(started_at);
-    let mut waiting: VecDeque<(u64, String, Vec<usize>)> = VecDeque::new();
-    let mut rows: Vec<RowResult> = Vec::new();
-    let mut result: Result<(), String> = Ok(());
-    loop {
-        let response = match responses.message().await {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(s) => {
-                result = Err(format!(
-                    "the server ended the stream: {:?}: {}",
-                    s.code(),
-                    s.message()
-                ));
-                break;
+    let mut decided = chunk_stream(chunks)
+        .map(|chunk| {
+            let (client, ctx) = (client.clone(), ctx.clone());
+            tokio::spawn(async move { decide_remote(client, &ctx, chunk?, started_micros).await })
+        })
+        .buffered(SERVER_CHUNKS_IN_FLIGHT);
+    while let Some(joined) = decided.next().await {
+        let d = joined
+            .map_err(|e| format!("a decision task failed: {e}"))
+            .and_then(|r| r)?;
+        sink.write(d)?;
+    }
+    Ok(Some(format!("the server's chain ({server})")))
+}
+
+/// The gRPC client of `run_server`, with its credentials.
+type Client = pb::verify_identity_client::VerifyIdentityClient<
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        crate::cli::client::BearerAuth,
+    >,
+>;
+
+/// One chunk through one VerifyBatch stream. Rows that cannot become a request are refused
+/// here and keep their place; every other row gets the response in its position (VerifyBatch
+/// answers in request order).
+async fn decide_remote(
+    mut client: Client,
+    ctx: &RowContext,
+    chunk: Chunk,
+    started_micros: i64,
+) -> Result<Decided, String> {
+    let mut slots: Vec<Option<RowResult>> = Vec::with_capacity(chunk.rows.len());
+    let mut pending: VecDeque<(usize, u64, String, Vec<usize>)> = VecDeque::new();
+    let mut requests = Vec::with_capacity(chunk.rows.len());
+    for (line, record) in &chunk.rows {
+        match ctx.prepare(*line, record) {
+            Ok(p) => {
+                pending.push_back((slots.len(), p.line, p.subject_id, p.group_of));
+                requests.push(p.request);
+                slots.push(None);
             }
-        };
-        // The row this response answers: the oldest request still waiting.
-        while waiting.is_empty() {
-            match sent_rx.recv().await {
-                Some(Sent::Request(line, subject, groups)) => {
-                    waiting.push_back((line, subject, groups));
-                }
-                Some(Sent::Failed(line, errors)) => rows.push(RowResult::Failed(line, errors)),
-                Some(Sent::Progress(byte)) => sink.write(Decided {
-                    seq: 0,
-                    rows: std::mem::take(&mut rows),
-                    end_byte: byte,
-                })?,
-                None => return Err("a response came for no request".into()),
-            }
+            Err(e) => slots.push(Some(RowResult::Failed(*line, e))),
         }
-        let (line, subject, groups) = waiting.pop_front().expect("not empty");
-        let row = match &response.error {
-            None => {
-                let earlier = response.decided_at.as_ref().is_some_and(|t| {
-                    t.seconds * 1_000_000 + i64::from(t.nanos / 1000) < started_micros
-                });
-                match RowOutcome::from_response(line, subject, &response, earlier) {
-                    Some(o) => RowResult::Decided(o),
-                    None => {
-                        result = Err(format!("line {line}: the server returned no decision"));
-                        break;
-                    }
-                }
-            }
-            Some(e) => match tonic::Code::from(e.code) {
-                tonic::Code::InvalidArgument => RowResult::Failed(
-                    line,
-                    ctx.errors_from_violations(
-                        &groups,
-                        e.field_violations
-                            .iter()
-                            .map(|v| (v.field.as_str(), v.description.as_str())),
-                    ),
+    }
+    if !requests.is_empty() {
+        let mut responses = client
+            .verify_batch(tokio_stream::iter(requests))
+            .await
+            .map_err(|s| format!("VerifyBatch refused: {:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        while let Some(response) = responses.message().await.map_err(|s| {
+            format!(
+                "the server ended the stream: {:?}: {}",
+                s.code(),
+                s.message()
+            )
+        })? {
+            let (slot, line, subject, groups) = pending
+                .pop_front()
+                .ok_or("a response came for no request")?;
+            slots[slot] = Some(row_from_response(
+                ctx,
+                line,
+                subject,
+                &groups,
+                &response,
+                started_micros,
+            )?);
+        }
+        if !pending.is_empty() {
+            return Err("the server ended the stream before answering every row".into());
+        }
+    }
+    Ok(Decided {
+        seq: chunk.seq,
+        rows: slots.into_iter().flatten().collect(),
+        end_byte: chunk.end_byte,
+    })
+}
+
+/// What one VerifyBatch response makes of its row: decided, refused for a reason that belongs
+/// to the row (bad field, a request id reused, an insurer the caller may not act for), or an
+/// error that stops the run (anything else: the server cannot decide).
+fn row_from_response(
+    ctx: &RowContext,
+    line: u64,
+    subject: String,
+    groups: &[usize],
+    response: &pb::VerifyResponse,
+    started_micros: i64,
+) -> Result<RowResult, String> {
+    let Some(e) = &response.error else {
+        let earlier = response.decided_at.as_ref().is_some_and(|t| {
+            t.seconds * 1_000_000 + i64::from(t.nanos / 1000) < started_micros
+        });
+        return RowOutcome::from_response(line, subject, response, earlier)
+            .map(RowResult::Decided)
+            .ok_or_else(|| format!("line {line}: the server returned no decision"));
+    };
+    Ok(match tonic::Code::from(e.code) {
+        tonic::Code::InvalidArgument => RowResult::Failed(
+            line,
+            ctx.errors_from_violations(
+                groups,
+                e.field_violations
+                    .iter()
+                    .map(|v| (v.field.as_str(), v.description.as_str())),
+            ),
+        ),
+        tonic::Code::AlreadyExists => {
+            RowResult::Failed(line, vec![request_id_error(ctx, &e.message)])
+        }
+        tonic::Code::PermissionDenied => RowResult::Failed(
+            line,
+            vec![RowError {
+                column: ctx.layout.insurer_number.map_or_else(
+                    || "--insurer".to_owned(),
+                    |i| ctx.layout.name(i).to_owned(),
                 ),
-                tonic::Code::AlreadyExists => {
-                    RowResult::Failed(line, vec![request_id_error(&ctx, &e.message)])
-                }
-                tonic::Code::PermissionDenied => RowResult::Failed(
-                    line,
-                    vec![RowError {
-                        column: ctx.layout.insurer_number.map_or_else(
-                            || "--insurer".to_owned(),
-                            |i| ctx.layout.name(i).to_owned(),
-                        ),
-                        message: "the caller may not act for this insurer".into(),
-                    }],
-                ),
-                code => {
-                    result = Err(format!("line {line}: {code:?}: {}", e.message));
-                    break;
-                }
-            },
-        };
-        rows.push(row);
-        // Move on whatever the sender already reported (failed rows, progress).
-        while let Ok(item) = sent_rx.try_recv() {
-            match item {
-                Sent::Request(l, s, g) => waiting.push_back((l, s, g)),
-                Sent::Failed(l, errors) => rows.push(RowResult::Failed(l, errors)),
-                Sent::Progress(byte) => sink.write(Decided {
-                    seq: 0,
-                    rows: std::mem::take(&mut rows),
-                    end_byte: byte,
-                })?,
-            }
-        }
-    }
-    sender.abort();
-    if result.is_ok() {
-        // Rows refused locally after the last request.
-        while let Some(item) = sent_rx.recv().await {
-            match item {
-                Sent::Request(..) => {
-                    result = Err("the server ended the stream before answering every row".into());
-                    break;
-                }
-                Sent::Failed(l, errors) => rows.push(RowResult::Failed(l, errors)),
-                Sent::Progress(_) => {}
-            }
-        }
-        if !waiting.is_empty() && result.is_ok() {
-            result = Err("the server ended the stream before answering every row".into());
-        }
-    }
-    sink.write(Decided {
-        seq: 0,
-        rows,
-        end_byte: 0,
-    })?;
-    if let Some(e) = reader_error.lock().expect("not poisoned").take() {
-        return Err(e);
-    }
-    result.map(|()| Some(format!("the server's chain ({server})")))
+                message: "the caller may not act for this insurer".into(),
+            }],
+        ),
+        code => return Err(format!("line {line}: {code:?}: {}", e.message)),
+    })
 }
