@@ -103,6 +103,14 @@ impl SqliteBackend {
     }
 }
 
+#[cfg(test)]
+impl SqliteBackend {
+    /// The read pool, for tests of what runs on it.
+    pub(crate) fn read_pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
 /// The audit database holds 特定個人情報: its file is created readable by its owner only before
 /// SQLite writes a byte (SQLite gives the -wal and -shm files the database file's permissions),
 /// and an existing file and its companions are restricted before they are opened. Chmod-ing

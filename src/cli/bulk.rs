@@ -947,9 +947,10 @@ fn row_from_response(
     started_micros: i64,
 ) -> Result<RowResult, String> {
     let Some(e) = &response.error else {
-        let earlier = response.decided_at.as_ref().is_some_and(|t| {
-            t.seconds * 1_000_000 + i64::from(t.nanos / 1000) < started_micros
-        });
+        let earlier = response
+            .decided_at
+            .as_ref()
+            .is_some_and(|t| t.seconds * 1_000_000 + i64::from(t.nanos / 1000) < started_micros);
         return RowOutcome::from_response(line, subject, response, earlier)
             .map(RowResult::Decided)
             .ok_or_else(|| format!("line {line}: the server returned no decision"));
@@ -970,10 +971,10 @@ fn row_from_response(
         tonic::Code::PermissionDenied => RowResult::Failed(
             line,
             vec![RowError {
-                column: ctx.layout.insurer_number.map_or_else(
-                    || "--insurer".to_owned(),
-                    |i| ctx.layout.name(i).to_owned(),
-                ),
+                column: ctx
+                    .layout
+                    .insurer_number
+                    .map_or_else(|| "--insurer".to_owned(), |i| ctx.layout.name(i).to_owned()),
                 message: "the caller may not act for this insurer".into(),
             }],
         ),

@@ -146,11 +146,20 @@ fn run(file: PathBuf, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
     {
         let result = match conn.take().map_or_else(|| open(&file), Ok) {
             Ok(mut c) => {
-                let result = append(&mut c, &mut chain, &events);
-                if result.is_ok() {
-                    conn = Some(c);
+                // A panic in one batch fails that batch alone (its connection is dropped, its
+                // transaction rolled back) instead of stopping every append until a restart.
+                let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    append(&mut c, &mut chain, &events)
+                }));
+                match attempt {
+                    Ok(result) => {
+                        if result.is_ok() {
+                            conn = Some(c);
+                        }
+                        result
+                    }
+                    Err(_) => Err(sqlx::Error::WorkerCrashed),
                 }
-                result
             }
             Err(e) => Err(into_sqlx(e)),
         };
