@@ -110,12 +110,15 @@ fn bars(rows: &[Bar<'_>], of: u64) -> String {
     s
 }
 
-/// A decision in words.
-fn decision_label(d: DecisionKind) -> &'static str {
-    match d {
-        DecisionKind::Register => "Register: the number may be registered",
-        DecisionKind::Hold => "Hold: an operator must look at the case",
-        DecisionKind::Return => "Return: the form is incomplete",
+/// A decision in words, as the roster's kind names the insurer's side (a form to register
+/// from, or the insurer's own record of a registered number).
+fn decision_label(d: DecisionKind, kind: Kind) -> &'static str {
+    match (d, kind) {
+        (DecisionKind::Register, Kind::Registration) => "Register: the number may be registered",
+        (DecisionKind::Register, Kind::Reverse) => "Confirmed: the record matches J-LIS",
+        (DecisionKind::Hold, _) => "Hold: an operator must look at the case",
+        (DecisionKind::Return, Kind::Registration) => "Return: the form is incomplete",
+        (DecisionKind::Return, Kind::Reverse) => "Return: the insurer's record is incomplete",
     }
 }
 
@@ -128,8 +131,11 @@ fn decision_colour(d: DecisionKind) -> &'static str {
     }
 }
 
-/// A hold reason in words.
-fn reason_label(r: HoldReason) -> &'static str {
+/// A hold reason in words, as the roster's kind names the insurer's side.
+fn reason_label(r: HoldReason, kind: Kind) -> &'static str {
+    if let (HoldReason::DeclaredNumberDiffers, Kind::Reverse) = (r, kind) {
+        return "The registered number differs from J-LIS's";
+    }
     match r {
         HoldReason::FieldDiffers => "A field differs from J-LIS",
         HoldReason::NoCandidate => "J-LIS returned nobody",
@@ -283,7 +289,7 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
         .iter()
         .zip(summary.decisions)
         .map(|(k, n)| Bar {
-            label: decision_label(*k),
+            label: decision_label(*k, run.kind),
             id: k.id(),
             n,
             colour: decision_colour(*k),
@@ -293,7 +299,7 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
         .iter()
         .zip(summary.hold_reasons)
         .map(|(r, n)| Bar {
-            label: reason_label(*r),
+            label: reason_label(*r, run.kind),
             id: r.id(),
             n,
             colour: "#d08a2e",
@@ -506,6 +512,22 @@ mod tests {
         }
         assert!(html.contains("<b>12,345</b>rows"));
         assert!(html.contains("<div class=\"hold\"><b>300</b>hold<i>2.4%</i></div>"));
+    }
+
+    #[test]
+    fn a_reverse_roster_names_the_insurers_record_not_a_form() {
+        assert_eq!(
+            reason_label(HoldReason::DeclaredNumberDiffers, Kind::Reverse),
+            "The registered number differs from J-LIS's"
+        );
+        assert_eq!(
+            reason_label(HoldReason::DeclaredNumberDiffers, Kind::Registration),
+            "The form's number differs from J-LIS's"
+        );
+        for d in DecisionKind::ALL {
+            assert!(!decision_label(d, Kind::Reverse).contains("form"));
+            assert_ne!(decision_label(d, Kind::Registration), "");
+        }
     }
 
     #[test]
