@@ -70,9 +70,9 @@ impl PostgresBackend {
     }
 }
 
-#[async_trait]
-impl AuditBackend for PostgresBackend {
-    async fn append_valid_batch(
+impl PostgresBackend {
+    /// One append transaction, run again when PostgreSQL aborted it for a conflict.
+    async fn append_retrying(
         &self,
         chain: &mut ChainState,
         events: &[NewEvent],
@@ -100,6 +100,18 @@ impl AuditBackend for PostgresBackend {
                 }
             }
         }
+    }
+}
+
+#[async_trait]
+impl AuditBackend for PostgresBackend {
+    async fn append_valid_batch(
+        &self,
+        chain: &mut ChainState,
+        events: Vec<NewEvent>,
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
+        let result = self.append_retrying(chain, &events).await;
+        (events, result)
     }
 
     async fn find_verification(

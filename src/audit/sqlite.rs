@@ -162,23 +162,14 @@ impl AuditBackend for SqliteBackend {
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
-        events: &[NewEvent],
-    ) -> Result<Vec<AppendOutcome>, AuditError> {
-        self.append_valid_owned(chain, events.to_vec()).await.1
-    }
-
-    async fn append_valid_owned(
-        &self,
-        chain: &mut ChainState,
         events: Vec<NewEvent>,
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
-        let done = self.writer.append(chain.clone(), events).await;
-        *chain = done.chain;
-        let result = done.result.map_err(|e| {
+        let (events, result) = self.writer.append(chain, events).await;
+        let result = result.map_err(|e| {
             chain.mark_uncertain();
             rows::unavailable(&e)
         });
-        (done.events, result)
+        (events, result)
     }
 
     async fn find_verification(

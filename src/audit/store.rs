@@ -43,29 +43,19 @@ pub trait AuditBackend: Send + Sync {
         events: &[NewEvent],
     ) -> Result<Vec<AppendOutcome>, AuditError> {
         events.iter().try_for_each(validate)?;
-        self.append_valid_batch(chain, events).await
+        self.append_valid_batch(chain, events.to_vec()).await.1
     }
 
-    /// [`append_batch`](Self::append_batch) for events that already passed [`validate`]: the
-    /// group-commit writer checks each event when it is queued (so that a bad one fails alone)
-    /// and need not check the batch again. Each backend implements only this.
+    /// [`append_batch`](Self::append_batch) for events that already passed [`validate`], taken
+    /// by value and handed back: the group-commit writer checks each event when it is queued
+    /// (so that a bad one fails alone) and reuses its buffer for the next batch, and a backend
+    /// whose writer runs on a thread of its own (SQLite) moves the batch there without copying
+    /// it. Each backend implements only this.
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
-        events: &[NewEvent],
-    ) -> Result<Vec<AppendOutcome>, AuditError>;
-
-    /// [`append_valid_batch`](Self::append_valid_batch) taking the events by value and
-    /// handing them back (for the group-commit writer to reuse its buffer): a backend whose
-    /// writer runs on a thread of its own moves the batch there instead of copying it.
-    async fn append_valid_owned(
-        &self,
-        chain: &mut ChainState,
         events: Vec<NewEvent>,
-    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
-        let result = self.append_valid_batch(chain, &events).await;
-        (events, result)
-    }
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>);
 
     /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
     /// so that one insurer can never read another's decisions by guessing ids.

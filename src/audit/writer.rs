@@ -101,7 +101,7 @@ async fn run(
         // Every event was validated by `AuditHandle::append` when it was queued.
         let size = events.len();
         let (mut returned, result) = backend
-            .append_valid_owned(&mut chain, std::mem::take(&mut events))
+            .append_valid_batch(&mut chain, std::mem::take(&mut events))
             .await;
         let elapsed = started.elapsed();
         // The same buffer again for the next batch (its capacity stays).

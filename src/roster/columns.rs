@@ -330,24 +330,8 @@ mod tests {
         names.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    const REVERSE: [&str; 16] = [
-        "request_id",
-        "insurer_number",
-        "subject_id",
-        "subject_kind",
-        "registered_number",
-        "kanji_name",
-        "kana_name",
-        "birth_date",
-        "sex",
-        "address",
-        "jlis_kanji_name",
-        "jlis_kana_name",
-        "jlis_birth_date",
-        "jlis_sex",
-        "jlis_address",
-        "jlis_number",
-    ];
+    /// The header `gen-roster` writes for a reverse roster: the default names must read it.
+    const REVERSE: [&str; 16] = crate::synthetic::roster::REVERSE_COLUMNS;
 
     #[test]
     fn the_default_reverse_header_resolves_and_is_detected() {

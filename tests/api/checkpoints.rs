@@ -288,24 +288,26 @@ async fn a_checkpoint_altered_or_signed_by_another_key_is_reported_as_tampering(
     app.db.drop().await;
 }
 
+/// The server with a checkpoint to `file`, signed with `key`, every second.
+fn serve_checkpointing(db: &TestDatabase, file: &Path, key: &Path) -> crate::process::Served {
+    let schedule = [
+        "--checkpoint-file",
+        path(file),
+        "--checkpoint-key-file",
+        path(key),
+        "--checkpoint-interval",
+        "1s",
+    ];
+    serve_with(db, "info", &schedule)
+}
+
 async fn the_server_writes_checkpoints_on_its_schedule_and_at_shutdown_and_they_verify(
     backend: Backend,
 ) {
     let db = TestDatabase::new(backend).await;
     let (key, public) = key_pair(&db.dir, "checkpoint.key");
     let file = db.dir.join("checkpoints.jsonl");
-    let mut served = serve_with(
-        &db,
-        "info",
-        &[
-            "--checkpoint-file",
-            path(&file),
-            "--checkpoint-key-file",
-            path(&key),
-            "--checkpoint-interval",
-            "1s",
-        ],
-    );
+    let mut served = serve_checkpointing(&db, &file, &key);
     let mut client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
         .await
         .unwrap();
@@ -392,18 +394,7 @@ async fn a_checkpoint_that_cannot_be_written_is_logged_and_the_service_goes_on()
     let db = TestDatabase::new(Backend::Sqlite).await;
     let (key, _) = key_pair(&db.dir, "checkpoint.key");
     let unwritable = db.dir.join("no-such-directory/checkpoints.jsonl");
-    let mut served = serve_with(
-        &db,
-        "info",
-        &[
-            "--checkpoint-file",
-            path(&unwritable),
-            "--checkpoint-key-file",
-            path(&key),
-            "--checkpoint-interval",
-            "1s",
-        ],
-    );
+    let mut served = serve_checkpointing(&db, &unwritable, &key);
     let mut client = VerifyIdentityClient::connect(format!("http://{}", served.addr))
         .await
         .unwrap();

@@ -112,21 +112,8 @@ fn embedded_args(dir: &Dir, db: &str) -> Vec<String> {
     ]
 }
 
-fn audit_events(dir: &Dir, db: &str) -> usize {
-    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-        .args(["audit", "export", "--database"])
-        .arg(format!("sqlite:{}", dir.path(db).display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    out.stdout
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .count()
-}
-
-/// The request id of every decision event in the audit log, oldest first.
-fn decision_request_ids(dir: &Dir, db: &str) -> Vec<String> {
+/// Every event in the audit log, as `audit export` prints them (one JSON object a line).
+fn exported_events(dir: &Dir, db: &str) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
         .args(["audit", "export", "--database"])
         .arg(format!("sqlite:{}", dir.path(db).display()))
@@ -137,6 +124,17 @@ fn decision_request_ids(dir: &Dir, db: &str) -> Vec<String> {
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice::<serde_json::Value>(l).unwrap())
+        .collect()
+}
+
+fn audit_events(dir: &Dir, db: &str) -> usize {
+    exported_events(dir, db).len()
+}
+
+/// The request id of every decision event in the audit log, oldest first.
+fn decision_request_ids(dir: &Dir, db: &str) -> Vec<String> {
+    exported_events(dir, db)
+        .into_iter()
         .filter(|e| e["kind"] == "verification.decided")
         .map(|e| e["request_id"].as_str().unwrap().to_owned())
         .collect()

@@ -46,10 +46,10 @@ struct Job {
 
 /// A batch handed back: the chain as it is now (advanced, or as it was on failure), the
 /// events (for the caller to reuse), and what became of them.
-pub(crate) struct Done {
-    pub(crate) chain: ChainState,
-    pub(crate) events: Vec<NewEvent>,
-    pub(crate) result: Result<Vec<AppendOutcome>, sqlx::Error>,
+struct Done {
+    chain: ChainState,
+    events: Vec<NewEvent>,
+    result: Result<Vec<AppendOutcome>, sqlx::Error>,
 }
 
 /// The way in to the writer thread. The thread ends at [`close`](Self::close), or when every
@@ -96,33 +96,32 @@ impl WriterThread {
         }
     }
 
-    /// Appends `events` at the end of `chain` in one transaction on the writer thread.
-    pub(crate) async fn append(&self, chain: ChainState, events: Vec<NewEvent>) -> Done {
+    /// Appends `events` at the end of `chain` in one transaction on the writer thread, and
+    /// hands the events back. `chain` advances on success; it is left as it was when the
+    /// thread cannot be reached (its caller marks it uncertain on any error).
+    pub(crate) async fn append(
+        &self,
+        chain: &mut ChainState,
+        events: Vec<NewEvent>,
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, sqlx::Error>) {
+        let Some(jobs) = lock(&self.jobs).clone() else {
+            return (events, Err(sqlx::Error::PoolClosed));
+        };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             chain: chain.clone(),
             events,
             reply,
         };
-        let stopped = || sqlx::Error::WorkerCrashed;
-        let Some(jobs) = lock(&self.jobs).clone() else {
-            return Done {
-                chain,
-                events: job.events,
-                result: Err(sqlx::Error::PoolClosed),
-            };
-        };
-        match jobs.send(job).await {
-            Ok(()) => answer.await.unwrap_or_else(|_| Done {
-                chain,
-                events: Vec::new(),
-                result: Err(stopped()),
-            }),
-            Err(mpsc::error::SendError(job)) => Done {
-                chain,
-                events: job.events,
-                result: Err(stopped()),
-            },
+        if let Err(mpsc::error::SendError(job)) = jobs.send(job).await {
+            return (job.events, Err(sqlx::Error::WorkerCrashed));
+        }
+        match answer.await {
+            Ok(done) => {
+                *chain = done.chain;
+                (done.events, done.result)
+            }
+            Err(_) => (Vec::new(), Err(sqlx::Error::WorkerCrashed)),
         }
     }
 }
@@ -457,7 +456,7 @@ fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
                 code: failure.extended_code,
             }))
         }
-        other => sqlx::Error::Decode(Box::new(Described(format!("{:?}", kind_of(&other))))),
+        other => sqlx::Error::Decode(Box::new(Described(kind_of(&other)))),
     }
 }
 
@@ -474,11 +473,11 @@ fn kind_of(e: &rusqlite::Error) -> &'static str {
 
 /// A non-database error described without content.
 #[derive(Debug)]
-struct Described(String);
+struct Described(&'static str);
 
 impl fmt::Display for Described {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.0)
     }
 }
 
