@@ -7,8 +7,9 @@
 //!
 //! Both sides write to a fresh file in `--dir` in WAL mode with `synchronous = FULL`, one
 //! transaction per batch of 64 (the size group commit forms under load), so both pay the same
-//! number of fsyncs. The store's side is the real thing: `append_batch` with the hash chain, the
-//! canonical event encoding, the idempotency and registration index rows and the triggers. The
+//! number of fsyncs. The store's side is the real thing: `append_valid_batch` with the hash
+//! chain, the canonical event encoding, the idempotency and registration index rows and the
+//! triggers. The
 //! plain side inserts one row per event into a table with an integer key and one blob of the
 //! store's measured bytes per event (file growth ÷ events), in one multi-row `INSERT` per batch:
 //! the least any durable log of that size can cost. The ratio is store ÷ plain. Events are built
