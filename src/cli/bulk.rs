@@ -667,7 +667,7 @@ fn decide_here(ctx: &RowContext, policy: &Policy, line: u64, record: &ByteRecord
         Ok(p) => p,
         Err(e) => return RowResult::Failed(line, e),
     };
-    match convert::parse_verify(&prepared.request) {
+    match convert::parse_verify_owned(prepared.request) {
         Ok(v) => {
             let d = gate::decide(&v.case, policy);
             RowResult::Decided(RowOutcome::from_decision(line, prepared.subject_id, &d))
@@ -779,9 +779,10 @@ async fn decide_embedded(
             Err(e) => slots.push(Some(RowResult::Failed(*line, e))),
         }
     }
-    let answers = futures::future::join_all(work.into_iter().map(|(i, p)| async move {
+    let answers = futures::future::join_all(work.into_iter().map(|(i, mut p)| async move {
         let insurer = p.request.insurer_number.clone();
-        let answer = decider.verify(p.request.clone(), EMBEDDED_CALLER).await;
+        let request = std::mem::take(&mut p.request);
+        let answer = decider.verify(request, EMBEDDED_CALLER).await;
         (i, p, insurer, answer)
     }))
     .await;

@@ -3,6 +3,8 @@
 //! A record is parsed once ([`PreparedRecord`]) and then compared at every stage it takes part
 //! in, so the form is folded once whatever the number of candidates.
 
+use std::borrow::Cow;
+
 use crate::domain::{
     Comparison, Field,
     fields::{
@@ -66,29 +68,83 @@ impl std::fmt::Debug for Record {
 }
 
 /// A record with every field parsed and folded, ready to be compared many times.
+///
+/// A field may be borrowed from another prepared record whose raw value is the same (the
+/// J-LIS record repeats most of what the form says): parsing is deterministic, so comparing
+/// the borrowed parse gives exactly what a second parse would, without its cost.
 #[derive(Clone, Debug)]
-pub struct PreparedRecord {
-    kanji_name: KanjiName,
-    kana_name: KanaName,
-    birth_date: BirthDate,
-    sex: Sex,
-    address: Address,
+pub struct PreparedRecord<'a> {
+    kanji_name: Cow<'a, KanjiName>,
+    kana_name: Cow<'a, KanaName>,
+    birth_date: Cow<'a, BirthDate>,
+    sex: Cow<'a, Sex>,
+    address: Cow<'a, Address>,
 }
 
-impl PreparedRecord {
+impl PreparedRecord<'static> {
     /// Parses and folds every field.
     pub fn new(record: &Record) -> Self {
         PreparedRecord {
-            kanji_name: KanjiName::parse(&record.kanji_name),
-            kana_name: KanaName::parse(&record.kana_name),
-            birth_date: BirthDate::parse(&record.birth_date),
-            sex: Sex::parse(&record.sex),
-            address: Address::parse(&record.address),
+            kanji_name: Cow::Owned(KanjiName::parse(&record.kanji_name)),
+            kana_name: Cow::Owned(KanaName::parse(&record.kana_name)),
+            birth_date: Cow::Owned(BirthDate::parse(&record.birth_date)),
+            sex: Cow::Owned(Sex::parse(&record.sex)),
+            address: Cow::Owned(Address::parse(&record.address)),
+        }
+    }
+}
+
+impl<'a> PreparedRecord<'a> {
+    /// Parses and folds every field of `record`, borrowing each field whose raw value equals
+    /// the same field of one of `others` (raw record, its preparation) instead of parsing it.
+    pub fn sharing(record: &Record, others: &[(&Record, &'a PreparedRecord<'_>)]) -> Self {
+        fn field<'a, T: Clone>(
+            raw: &str,
+            others: &[(&Record, &'a PreparedRecord<'_>)],
+            field: Field,
+            get: impl Fn(&'a PreparedRecord<'_>) -> &'a T,
+            parse: impl FnOnce(&str) -> T,
+        ) -> Cow<'a, T> {
+            match others.iter().find(|(other, _)| other.get(field) == raw) {
+                Some((_, prepared)) => Cow::Borrowed(get(prepared)),
+                None => Cow::Owned(parse(raw)),
+            }
+        }
+        PreparedRecord {
+            kanji_name: field(
+                &record.kanji_name,
+                others,
+                Field::KanjiName,
+                |p| &*p.kanji_name,
+                KanjiName::parse,
+            ),
+            kana_name: field(
+                &record.kana_name,
+                others,
+                Field::KanaName,
+                |p| &*p.kana_name,
+                KanaName::parse,
+            ),
+            birth_date: field(
+                &record.birth_date,
+                others,
+                Field::BirthDate,
+                |p| &*p.birth_date,
+                BirthDate::parse,
+            ),
+            sex: field(&record.sex, others, Field::Sex, |p| &*p.sex, Sex::parse),
+            address: field(
+                &record.address,
+                others,
+                Field::Address,
+                |p| &*p.address,
+                Address::parse,
+            ),
         }
     }
 
     /// Compares one field with the same field of `other`.
-    pub fn compare_field(&self, other: &Self, field: Field) -> Comparison {
+    pub fn compare_field(&self, other: &PreparedRecord<'_>, field: Field) -> Comparison {
         match field {
             Field::KanjiName => self.kanji_name.compare(&other.kanji_name),
             Field::KanaName => self.kana_name.compare(&other.kana_name),
@@ -99,7 +155,7 @@ impl PreparedRecord {
     }
 
     /// Compares all five fields, in [`Field::ALL`] order.
-    pub fn compare(&self, other: &Self) -> [Comparison; 5] {
+    pub fn compare(&self, other: &PreparedRecord<'_>) -> [Comparison; 5] {
         Field::ALL.map(|field| self.compare_field(other, field))
     }
 }

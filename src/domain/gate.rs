@@ -265,11 +265,18 @@ impl Decision {
 /// Decides one case.
 pub fn decide(case: &Case, policy: &Policy) -> Decision {
     let declared = PreparedRecord::new(&case.declared);
-    let query = case.query.as_ref().map(PreparedRecord::new);
-    let candidates: Vec<PreparedRecord> = case
+    let query = case
+        .query
+        .as_ref()
+        .map(|q| PreparedRecord::sharing(q, &[(&case.declared, &declared)]));
+    let mut bases = vec![(&case.declared, &declared)];
+    if let (Some(raw), Some(prepared)) = (&case.query, &query) {
+        bases.insert(0, (raw, prepared));
+    }
+    let candidates: Vec<PreparedRecord<'_>> = case
         .candidates
         .iter()
-        .map(|c| PreparedRecord::new(&c.record))
+        .map(|c| PreparedRecord::sharing(&c.record, &bases))
         .collect();
     decide_prepared(case, &declared, query.as_ref(), &candidates, policy)
 }
@@ -278,26 +285,27 @@ pub fn decide(case: &Case, policy: &Policy) -> Decision {
 /// number of candidates).
 pub fn decide_prepared(
     case: &Case,
-    declared: &PreparedRecord,
-    query: Option<&PreparedRecord>,
-    candidates: &[PreparedRecord],
+    declared: &PreparedRecord<'_>,
+    query: Option<&PreparedRecord<'_>>,
+    candidates: &[PreparedRecord<'_>],
     policy: &Policy,
 ) -> Decision {
     let stages = 1 + 2 * candidates.len();
     let mut comparisons = Vec::with_capacity(stages * 5);
     let mut reasons = Vec::new();
-    let record = |stage, index, a: &PreparedRecord, b: &PreparedRecord, out: &mut Vec<_>| {
-        for (field, comparison) in Field::ALL.into_iter().zip(a.compare(b)) {
-            let accepted = policy.accepts(stage, field, comparison.class);
-            out.push(StageComparison {
-                stage,
-                field,
-                comparison,
-                candidate_index: index,
-                accepted,
-            });
-        }
-    };
+    let record =
+        |stage, index, a: &PreparedRecord<'_>, b: &PreparedRecord<'_>, out: &mut Vec<_>| {
+            for (field, comparison) in Field::ALL.into_iter().zip(a.compare(b)) {
+                let accepted = policy.accepts(stage, field, comparison.class);
+                out.push(StageComparison {
+                    stage,
+                    field,
+                    comparison,
+                    candidate_index: index,
+                    accepted,
+                });
+            }
+        };
 
     if let (Some(query), Some(raw_query)) = (query, case.query.as_ref()) {
         record(Stage::DeclaredVsQuery, 0, declared, query, &mut comparisons);

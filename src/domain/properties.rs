@@ -5,9 +5,10 @@ use proptest::prelude::*;
 
 use crate::domain::{
     MatchClass, RuleSet,
+    compare::PreparedRecord,
     compare::Record,
     fields::{kana_name, kanji_name},
-    gate::{Candidate, Case, DecisionKind, decide},
+    gate::{Candidate, Case, DecisionKind, decide, decide_prepared},
     number::IndividualNumber,
     policy::Policy,
 };
@@ -113,5 +114,45 @@ proptest! {
             DecisionKind::Register => prop_assert_eq!(d.selected_candidate, Some(0)),
             _ => prop_assert_eq!(d.selected_candidate, None),
         }
+    }
+
+    #[test]
+    fn sharing_equal_fields_between_records_decides_as_parsing_each_on_its_own(
+        picks in proptest::collection::vec(proptest::array::uniform5(0usize..3), 3..5),
+        declared_number in proptest::option::of(0usize..2),
+    ) {
+        // Three values per field, some the same under notation, so that records share
+        // some fields and not others.
+        const VALUES: [[&str; 3]; 5] = [
+            ["山田 太郎", "山田　太郎", "髙橋 花子"],
+            ["ヤマダ タロウ", "ﾔﾏﾀﾞ ﾀﾛｳ", "タカハシ ハナコ"],
+            ["1980-01-02", "S55.1.2", "1980-01-03"],
+            ["1", "男", "2"],
+            ["東京都千代田区千代田1-1", "東京都千代田区千代田一丁目1番", "千代田区千代田1-1-101"],
+        ];
+        let record = |p: &[usize; 5]| Record {
+            kanji_name: VALUES[0][p[0]].into(),
+            kana_name: VALUES[1][p[1]].into(),
+            birth_date: VALUES[2][p[2]].into(),
+            sex: VALUES[3][p[3]].into(),
+            address: VALUES[4][p[4]].into(),
+        };
+        let numbers = [IndividualNumber::from_base([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]), IndividualNumber::from_base([9; 11])];
+        let case = Case {
+            declared: record(&picks[0]),
+            query: Some(record(&picks[1])),
+            candidates: picks[2..].iter().map(|p| Candidate { record: record(p), number: Ok(numbers[0].clone()) }).collect(),
+            declared_number: declared_number.map(|i| Ok(numbers[i].clone())),
+        };
+        let alone = (
+            PreparedRecord::new(&case.declared),
+            case.query.as_ref().map(PreparedRecord::new),
+            case.candidates.iter().map(|c| PreparedRecord::new(&c.record)).collect::<Vec<_>>(),
+        );
+        let policy = Policy::default();
+        prop_assert_eq!(
+            decide(&case, &policy),
+            decide_prepared(&case, &alone.0, alone.1.as_ref(), &alone.2, &policy)
+        );
     }
 }

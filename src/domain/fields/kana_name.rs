@@ -54,7 +54,7 @@ impl KanaName {
 
     /// The fully folded key (every rule applied).
     pub fn key(&self) -> &str {
-        self.0.variant_key()
+        self.0.variant_key(&FOLDING)
     }
 }
 

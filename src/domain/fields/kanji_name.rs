@@ -53,7 +53,7 @@ impl KanjiName {
 
     /// The fully folded key (every rule applied).
     pub fn key(&self) -> &str {
-        self.0.variant_key()
+        self.0.variant_key(&FOLDING)
     }
 }
 

@@ -11,6 +11,8 @@
 //! on both sides, as half-width input on both sides does). This costs extra folds only for
 //! values that were not exact.
 
+use std::cell::OnceCell;
+
 use crate::domain::{Comparison, MatchClass, Rule, RuleSet, text::chars};
 
 /// A fold: applies the `enabled` rules to `raw`, appends the key to `out`, and returns the rules
@@ -38,8 +40,10 @@ pub struct FoldedKey {
     empty: bool,
     notation: String,
     notation_fired: RuleSet,
-    variant: String,
-    variant_fired: RuleSet,
+    /// The variant key and the rules that made it (notation and variant), folded the first
+    /// time a comparison needs it: values that are exact or equal under notation (most of
+    /// them) never do.
+    variant: OnceCell<(String, RuleSet)>,
     /// Whether a whole word (a family or a given name) is substitute marks: it then identifies
     /// nothing, and substitute marks may not carry a match.
     substitute_word: bool,
@@ -50,11 +54,6 @@ impl FoldedKey {
     pub fn new(raw: &str, folding: &Folding) -> Self {
         let mut notation = String::with_capacity(raw.len());
         let notation_fired = (folding.fold)(raw, folding.notation, &mut notation);
-        // The variant rules act on what the notation rules left, so the variant key is the
-        // notation key folded further: one pass over the raw text instead of two.
-        let mut variant = String::with_capacity(notation.len());
-        let variant_fired =
-            notation_fired.union((folding.fold)(&notation, folding.variant, &mut variant));
         FoldedKey {
             // Only fields that let substitutes match need to know, and only when one occurs.
             substitute_word: folding.wildcard
@@ -66,14 +65,27 @@ impl FoldedKey {
             empty: raw.chars().all(chars::is_space),
             notation,
             notation_fired,
-            variant,
-            variant_fired,
+            variant: OnceCell::new(),
         }
     }
 
+    /// The key under every rule (notation and variant) and the rules that changed something.
+    ///
+    /// The variant rules act on what the notation rules left, so the variant key is the
+    /// notation key folded further: one pass over the notation key instead of the raw text.
+    fn variant(&self, folding: &Folding) -> (&str, RuleSet) {
+        let (key, fired) = self.variant.get_or_init(|| {
+            let mut variant = String::with_capacity(self.notation.len());
+            let fired = (folding.fold)(&self.notation, folding.variant, &mut variant);
+            (variant, self.notation_fired.union(fired))
+        });
+        (key, *fired)
+    }
+
     /// The key under every rule (notation and variant), for tests and idempotence checks.
-    pub fn variant_key(&self) -> &str {
-        &self.variant
+    /// `folding` is the one the key was made with.
+    pub fn variant_key(&self, folding: &Folding) -> &str {
+        self.variant(folding).0
     }
 
     /// The key under the notation rules only.
@@ -117,16 +129,18 @@ pub fn compare_keys(a: &FoldedKey, b: &FoldedKey, folding: &Folding) -> Comparis
         return Comparison::with(MatchClass::Notation, rules);
     }
     let all = folding.notation.union(folding.variant);
-    if a.variant == b.variant {
-        let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, false);
+    let (a_variant, a_fired) = a.variant(folding);
+    let (b_variant, b_fired) = b.variant(folding);
+    if a_variant == b_variant {
+        let rules = needed(a, b, folding, all, a_fired, b_fired, false);
         return Comparison::with(MatchClass::Variant, rules);
     }
     if folding.wildcard
-        && wildcard_equal(&a.variant, &b.variant)
+        && wildcard_equal(a_variant, b_variant)
         && !a.substitute_word
         && !b.substitute_word
     {
-        let rules = needed(a, b, folding, all, a.variant_fired, b.variant_fired, true);
+        let rules = needed(a, b, folding, all, a_fired, b_fired, true);
         return Comparison::with(MatchClass::Variant, rules.with(Rule::Wildcard));
     }
     Comparison::of(MatchClass::Mismatch)
