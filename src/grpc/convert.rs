@@ -276,12 +276,7 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<pb::FiveFields
         let max = MAX_FIELD_CHARS[field as usize];
         // One pass over the characters: the first control or bidirectional character, and
         // the length. A value too long is reported as such whatever else it holds.
-        let (mut chars_seen, mut control, mut bidi) = (0, false, false);
-        for c in record.get(field).chars() {
-            chars_seen += 1;
-            control |= chars::is_control(c);
-            bidi |= chars::is_bidi_control(c);
-        }
+        let (chars_seen, control, bidi) = scan(record.get(field));
         let problem = if chars_seen > max {
             format!("is longer than {max} characters")
         } else if control {
@@ -296,6 +291,33 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<pb::FiveFields
         violation(v, &format!("{path}.{}", field.as_str()), &problem);
     }
     record
+}
+
+/// The length of `value` in characters, and whether it holds a control character and a
+/// bidirectional formatting character.
+///
+/// Every such character is encoded with a lead byte below 0x20, 0x7F (C0 and DEL), 0xC2 (C1),
+/// 0xD8 (U+061C) or 0xE2 (U+200E–U+2069): a value without those bytes, as almost every name
+/// and address is, is counted byte by byte without decoding a character.
+fn scan(value: &str) -> (usize, bool, bool) {
+    let (mut count, mut suspect) = (0, false);
+    for &b in value.as_bytes() {
+        // A byte that is not a continuation byte (0x80–0xBF) starts a character.
+        count += usize::from((b as i8) >= -0x40);
+        suspect |= b < 0x20 || matches!(b, 0x7F | 0xC2 | 0xD8 | 0xE2);
+    }
+    if !suspect {
+        return (count, false, false);
+    }
+    value
+        .chars()
+        .fold((0, false, false), |(n, control, bidi), c| {
+            (
+                n + 1,
+                control || chars::is_control(c),
+                bidi || chars::is_bidi_control(c),
+            )
+        })
 }
 
 /// The contract's enum value for a decision.
@@ -777,5 +799,40 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             order,
         }),
         _ => Err(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn scan_by_characters(value: &str) -> (usize, bool, bool) {
+        (
+            value.chars().count(),
+            value.chars().any(chars::is_control),
+            value.chars().any(chars::is_bidi_control),
+        )
+    }
+
+    #[test]
+    fn the_byte_scan_finds_every_control_and_bidirectional_character() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            let value = format!("山田{c}太郎");
+            assert_eq!(
+                scan(&value),
+                scan_by_characters(&value),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_byte_scan_agrees_with_a_scan_by_characters(value in "\\PC{0,12}|.{0,12}|[\u{0}-\u{3000}]{0,12}") {
+            prop_assert_eq!(scan(&value), scan_by_characters(&value));
+        }
     }
 }

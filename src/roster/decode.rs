@@ -75,6 +75,46 @@ pub fn decode(encoding: TextEncoding, bytes: &[u8]) -> Option<Cow<'_, str>> {
     }
 }
 
+/// The fields of one record, decoded one by one.
+///
+/// With UTF-8 the whole record is validated once, where SIMD pays (a cell is shorter than the
+/// block that SIMD validation works on, and shorter inputs fall back to scalar code); a field
+/// of a valid record is then valid exactly when it starts and ends on character boundaries,
+/// which slicing checks. Anything else is decoded field by field, so an invalid byte is still
+/// reported for its own column.
+pub struct RecordFields<'r> {
+    encoding: TextEncoding,
+    record: &'r csv::ByteRecord,
+    whole: Option<&'r str>,
+}
+
+impl<'r> RecordFields<'r> {
+    /// The fields of `record` in `encoding`.
+    pub fn new(encoding: TextEncoding, record: &'r csv::ByteRecord) -> Self {
+        let whole = match encoding {
+            TextEncoding::Utf8 => simdutf8::basic::from_utf8(record.as_slice()).ok(),
+            TextEncoding::Cp932 => None,
+        };
+        RecordFields {
+            encoding,
+            record,
+            whole,
+        }
+    }
+
+    /// Field `i`'s text (empty when the record has no such field); `None` when its bytes are
+    /// not valid in the encoding.
+    pub fn get(&self, i: usize) -> Option<Cow<'r, str>> {
+        let Some(range) = self.record.range(i) else {
+            return Some(Cow::Borrowed(""));
+        };
+        if let Some(text) = self.whole.and_then(|w| w.get(range.clone())) {
+            return Some(Cow::Borrowed(text));
+        }
+        decode(self.encoding, &self.record.as_slice()[range])
+    }
+}
+
 /// `text` in `encoding`; `None` when CP932 cannot hold one of its characters.
 pub fn encode(encoding: TextEncoding, text: &str) -> Option<Cow<'_, [u8]>> {
     match encoding {
@@ -101,6 +141,36 @@ mod tests {
             decode(TextEncoding::Cp932, b"\x82").is_none(),
             "a lone lead byte"
         );
+    }
+
+    #[test]
+    fn a_record_decodes_field_by_field_whether_or_not_it_is_valid_as_a_whole() {
+        let mut record = csv::ByteRecord::new();
+        record.push_field("山田".as_bytes());
+        record.push_field(b"");
+        // One character split across two fields: the whole record is valid UTF-8, neither
+        // field is.
+        let kana = "ア".as_bytes();
+        record.push_field(&kana[..1]);
+        record.push_field(&kana[1..]);
+        record.push_field(b"\xff");
+        record.push_field("花子".as_bytes());
+        for utf8_whole in [false, true] {
+            let mut r = record.clone();
+            if utf8_whole {
+                r.truncate(4);
+            }
+            let fields = RecordFields::new(TextEncoding::Utf8, &r);
+            assert_eq!(fields.get(0).as_deref(), Some("山田"));
+            assert_eq!(fields.get(1).as_deref(), Some(""));
+            assert_eq!(fields.get(2), None);
+            assert_eq!(fields.get(3), None);
+            if !utf8_whole {
+                assert_eq!(fields.get(4), None);
+                assert_eq!(fields.get(5).as_deref(), Some("花子"));
+            }
+            assert_eq!(fields.get(9).as_deref(), Some(""), "no such field");
+        }
     }
 
     #[test]

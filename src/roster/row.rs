@@ -121,13 +121,13 @@ impl RowContext {
             });
             return Err(errors);
         }
+        let fields = decode::RecordFields::new(self.encoding, record);
         let mut text = |index: Option<usize>| -> String {
             let Some(i) = index else {
                 return String::new();
             };
-            let bytes = record.get(i).unwrap_or_default();
-            match decode::decode(self.encoding, bytes) {
-                Some(s) => s.trim_matches(|c| c == '\u{FEFF}').to_owned(),
+            match fields.get(i) {
+                Some(s) => s.trim_matches('\u{FEFF}').to_owned(),
                 None => {
                     errors.push(RowError {
                         column: layout.name(i).to_owned(),
