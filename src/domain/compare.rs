@@ -84,13 +84,7 @@ pub struct PreparedRecord<'a> {
 impl PreparedRecord<'static> {
     /// Parses and folds every field.
     pub fn new(record: &Record) -> Self {
-        PreparedRecord {
-            kanji_name: Cow::Owned(KanjiName::parse(&record.kanji_name)),
-            kana_name: Cow::Owned(KanaName::parse(&record.kana_name)),
-            birth_date: Cow::Owned(BirthDate::parse(&record.birth_date)),
-            sex: Cow::Owned(Sex::parse(&record.sex)),
-            address: Cow::Owned(Address::parse(&record.address)),
-        }
+        PreparedRecord::sharing(record, &[])
     }
 }
 

@@ -269,14 +269,18 @@ pub fn decide(case: &Case, policy: &Policy) -> Decision {
         .query
         .as_ref()
         .map(|q| PreparedRecord::sharing(q, &[(&case.declared, &declared)]));
-    let mut bases = vec![(&case.declared, &declared)];
-    if let (Some(raw), Some(prepared)) = (&case.query, &query) {
-        bases.insert(0, (raw, prepared));
-    }
+    let with_query;
+    let bases: &[(&Record, &PreparedRecord<'_>)] = match (&case.query, &query) {
+        (Some(raw), Some(prepared)) => {
+            with_query = [(raw, prepared), (&case.declared, &declared)];
+            &with_query
+        }
+        _ => &[(&case.declared, &declared)],
+    };
     let candidates: Vec<PreparedRecord<'_>> = case
         .candidates
         .iter()
-        .map(|c| PreparedRecord::sharing(&c.record, &bases))
+        .map(|c| PreparedRecord::sharing(&c.record, bases))
         .collect();
     decide_prepared(case, &declared, query.as_ref(), &candidates, policy)
 }

@@ -5,8 +5,7 @@ use proptest::prelude::*;
 
 use crate::domain::{
     MatchClass, RuleSet,
-    compare::PreparedRecord,
-    compare::Record,
+    compare::{PreparedRecord, Record},
     fields::{kana_name, kanji_name},
     gate::{Candidate, Case, DecisionKind, decide, decide_prepared},
     number::IndividualNumber,

@@ -274,8 +274,8 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<pb::FiveFields
     };
     for field in Field::ALL {
         let max = MAX_FIELD_CHARS[field as usize];
-        // One pass over the characters: the first control or bidirectional character, and
-        // the length. A value too long is reported as such whatever else it holds.
+        // One scan gives the length and whether a control or bidirectional character occurs;
+        // a value too long is reported as such whatever else it holds.
         let (chars_seen, control, bidi) = scan(record.get(field));
         let problem = if chars_seen > max {
             format!("is longer than {max} characters")

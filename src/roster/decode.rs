@@ -63,12 +63,12 @@ pub fn detect(arg: EncodingArg, head: &[u8], head_is_whole_file: bool) -> (TextE
 /// One field's text; `None` when its bytes are not valid in `encoding`.
 pub fn decode(encoding: TextEncoding, bytes: &[u8]) -> Option<Cow<'_, str>> {
     match encoding {
-        TextEncoding::Utf8 => simdutf8::basic::from_utf8(bytes).ok().map(Cow::Borrowed),
+        TextEncoding::Utf8 => std::str::from_utf8(bytes).ok().map(Cow::Borrowed),
         TextEncoding::Cp932 => {
             if bytes.is_ascii() {
                 // ASCII is the same in CP932 except 0x5C, which Windows shows as ¥ but
                 // encoding_rs (like Windows' own converter) decodes as a backslash too.
-                return simdutf8::basic::from_utf8(bytes).ok().map(Cow::Borrowed);
+                return std::str::from_utf8(bytes).ok().map(Cow::Borrowed);
             }
             encoding_rs::SHIFT_JIS.decode_without_bom_handling_and_without_replacement(bytes)
         }
