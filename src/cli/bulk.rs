@@ -140,6 +140,17 @@ struct Chunk {
     rows: Vec<(u64, ByteRecord)>,
     /// The byte offset after its last record (progress).
     end_byte: u64,
+    /// Where its records go back to the reader once decided.
+    recycle: mpsc::SyncSender<Vec<(u64, ByteRecord)>>,
+}
+
+impl Drop for Chunk {
+    /// Hands the records back to the reader, which reads the next rows into them: a record's
+    /// buffers are allocated once per run instead of once per row (and freed on the reader's
+    /// own thread, not across threads). When the reader has enough spares they are dropped.
+    fn drop(&mut self) {
+        let _ = self.recycle.try_send(std::mem::take(&mut self.rows));
+    }
 }
 
 /// What became of one row.
@@ -437,14 +448,20 @@ fn spawn_reader(
     crlf: bool,
 ) -> mpsc::Receiver<Result<Chunk, String>> {
     let (tx, rx) = mpsc::sync_channel(4);
+    let (recycle, recycled) = mpsc::sync_channel::<Vec<(u64, ByteRecord)>>(8);
     std::thread::spawn(move || {
         let mut seq = 0;
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
         if let Some(first) = first {
             rows.push((1, first));
         }
+        let mut spares = Vec::new();
         loop {
-            let mut record = ByteRecord::new();
+            if spares.is_empty() {
+                spares = recycled.try_recv().unwrap_or_default();
+            }
+            // `read_byte_record` clears the record; its buffers keep their capacity.
+            let mut record = spares.pop().map_or_else(ByteRecord::new, |(_, r)| r);
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
                     // With CRLF line ends csv counts a record's line before the LF of the
@@ -456,6 +473,7 @@ fn spawn_reader(
                             seq,
                             rows: std::mem::replace(&mut rows, Vec::with_capacity(CHUNK_ROWS)),
                             end_byte: reader.position().byte(),
+                            recycle: recycle.clone(),
                         };
                         seq += 1;
                         if tx.send(Ok(chunk)).is_err() {
@@ -477,6 +495,7 @@ fn spawn_reader(
                 seq,
                 rows,
                 end_byte,
+                recycle,
             }));
         }
     });

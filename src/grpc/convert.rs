@@ -183,8 +183,10 @@ fn case_from_parts(
         violation(&mut v, "subject_kind", "is not a known SubjectKind");
     }
 
-    let declared = record(&mut v, "declared", records.declared);
-    let query = records.query.map(|q| record(&mut v, "query", Some(q)));
+    let declared = record(&mut v, format_args!("declared"), records.declared);
+    let query = records
+        .query
+        .map(|q| record(&mut v, format_args!("query"), Some(q)));
     if req.candidates.len() > MAX_CANDIDATES {
         violation(
             &mut v,
@@ -201,15 +203,20 @@ fn case_from_parts(
         .zip(records.candidates)
         .enumerate()
         .map(|(i, (c, fields))| {
-            let record = record(&mut v, &format!("candidates[{i}].fields"), fields);
-            let path = format!("candidates[{i}].individual_number");
+            // Paths are spelled only for a violation: most rows have none.
+            let record = record(&mut v, format_args!("candidates[{i}].fields"), fields);
+            let path = || format!("candidates[{i}].individual_number");
             let number = match IndividualNumber::parse(&c.individual_number) {
                 Err(NumberError::Empty) => {
-                    violation(&mut v, &path, "is required for every candidate");
+                    violation(&mut v, &path(), "is required for every candidate");
                     Err(NumberError::Empty)
                 }
                 Err(NumberError::NotADigit) => {
-                    violation(&mut v, &path, "may contain only digits, spaces and hyphens");
+                    violation(
+                        &mut v,
+                        &path(),
+                        "may contain only digits, spaces and hyphens",
+                    );
                     Err(NumberError::NotADigit)
                 }
                 other => other,
@@ -261,7 +268,11 @@ fn check_id(v: &mut Vec<FieldViolation>, field: &str, value: &str, required: boo
     }
 }
 
-fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<pb::FiveFields>) -> Record {
+fn record(
+    v: &mut Vec<FieldViolation>,
+    path: std::fmt::Arguments<'_>,
+    fields: Option<pb::FiveFields>,
+) -> Record {
     let Some(f) = fields else {
         return Record::default();
     };
@@ -298,16 +309,22 @@ fn record(v: &mut Vec<FieldViolation>, path: &str, fields: Option<pb::FiveFields
 ///
 /// Every such character is encoded with a lead byte below 0x20, 0x7F (C0 and DEL), 0xC2 (C1),
 /// 0xD8 (U+061C) or 0xE2 (U+200E–U+2069): a value without those bytes, as almost every name
-/// and address is, is counted byte by byte without decoding a character.
+/// and address is, is counted eight bytes at a time without decoding a character.
 fn scan(value: &str) -> (usize, bool, bool) {
-    let (mut count, mut suspect) = (0, false);
-    for &b in value.as_bytes() {
-        // A byte that is not a continuation byte (0x80–0xBF) starts a character.
-        count += usize::from((b as i8) >= -0x40);
+    let bytes = value.as_bytes();
+    let (mut continuations, mut suspect) = (0, false);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
+        continuations += swar::continuation_bytes(w);
+        suspect |= swar::may_start_a_control(w);
+    }
+    for &b in words.remainder() {
+        continuations += usize::from((b as i8) < -0x40);
         suspect |= b < 0x20 || matches!(b, 0x7F | 0xC2 | 0xD8 | 0xE2);
     }
     if !suspect {
-        return (count, false, false);
+        return (bytes.len() - continuations, false, false);
     }
     value
         .chars()
@@ -318,6 +335,32 @@ fn scan(value: &str) -> (usize, bool, bool) {
                 bidi || chars::is_bidi_control(c),
             )
         })
+}
+
+/// Tests on eight bytes at once (the bit tricks of "Bit Twiddling Hacks"), exact for the word
+/// as a whole.
+mod swar {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+    /// How many of the bytes are UTF-8 continuation bytes (`10xxxxxx`).
+    pub(super) fn continuation_bytes(w: u64) -> usize {
+        // Bit 7 set and bit 6 clear; the shift moves each byte's bit 6 onto its bit 7.
+        // The flags moved to each byte's bit 0 and summed by one multiplication (no byte sum
+        // exceeds 8, so nothing carries); `count_ones` is no faster without a POPCNT target.
+        let flags = (w & !(w << 1) & HIGHS) >> 7;
+        (flags.wrapping_mul(ONES) >> 56) as usize
+    }
+
+    /// Whether some byte is below 0x20 or is 0x7F, 0xC2, 0xD8 or 0xE2.
+    pub(super) fn may_start_a_control(w: u64) -> bool {
+        let below_0x20 = w.wrapping_sub(ONES * 0x20) & !w;
+        let equal = |b: u64| {
+            let x = w ^ (ONES * b);
+            x.wrapping_sub(ONES) & !x
+        };
+        (below_0x20 | equal(0x7F) | equal(0xC2) | equal(0xD8) | equal(0xE2)) & HIGHS != 0
+    }
 }
 
 /// The contract's enum value for a decision.
@@ -818,14 +861,17 @@ mod tests {
 
     #[test]
     fn the_byte_scan_finds_every_control_and_bidirectional_character() {
-        for c in (0..0x3000u32).filter_map(char::from_u32) {
-            let value = format!("山田{c}太郎");
-            assert_eq!(
-                scan(&value),
-                scan_by_characters(&value),
-                "U+{:04X}",
-                c as u32
-            );
+        // Every offset in an eight-byte word, and across the boundary of two.
+        for prefix in ["", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg"] {
+            for c in (0..0x3000u32).filter_map(char::from_u32) {
+                let value = format!("{prefix}山田{c}太郎");
+                assert_eq!(
+                    scan(&value),
+                    scan_by_characters(&value),
+                    "U+{:04X} after {prefix:?}",
+                    c as u32
+                );
+            }
         }
     }
 

@@ -127,7 +127,7 @@ impl RowContext {
                 return String::new();
             };
             match fields.get(i) {
-                Some(s) => s.trim_matches('\u{FEFF}').to_owned(),
+                Some(s) => without_bom(&s).to_owned(),
                 None => {
                     errors.push(RowError {
                         column: layout.name(i).to_owned(),
@@ -289,6 +289,17 @@ impl RowContext {
     }
 }
 
+/// `s` without byte order marks at either end (a BOM that an editor left inside a cell or at
+/// the start of a spliced file). Almost no cell has one: its first and last bytes tell.
+fn without_bom(s: &str) -> &str {
+    let (first, last) = (s.as_bytes().first(), s.as_bytes().last());
+    if first == Some(&0xEF) || last == Some(&0xBF) {
+        s.trim_matches('\u{FEFF}')
+    } else {
+        s
+    }
+}
+
 fn column_name(layout: &Layout, index: Option<usize>) -> String {
     index.map_or_else(|| "?".to_owned(), |i| layout.name(i).to_owned())
 }
@@ -354,6 +365,21 @@ mod tests {
             assert!(received_at(bad).is_none(), "{bad}");
         }
         assert!(received_at("2024-02-29").is_some());
+    }
+
+    #[test]
+    fn byte_order_marks_at_either_end_of_a_cell_are_dropped() {
+        for (cell, bare) in [
+            ("\u{FEFF}山田", "山田"),
+            ("山田\u{FEFF}", "山田"),
+            ("\u{FEFF}\u{FEFF}山田\u{FEFF}", "山田"),
+            ("山\u{FEFF}田", "山\u{FEFF}田"),
+            ("山田", "山田"),
+            ("", ""),
+            ("\u{FEFF}", ""),
+        ] {
+            assert_eq!(without_bom(cell), bare, "{cell:?}");
+        }
     }
 
     #[test]

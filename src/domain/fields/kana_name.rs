@@ -73,6 +73,12 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
     let start = out.len();
     let mut chars = text.chars().peekable();
     while let Some(mut c) = chars.next() {
+        // Most of a name is plain katakana (ァ–ヶ): of the rules below only ヴ's and the small
+        // kana's touch it.
+        if ('\u{30A1}'..='\u{30F6}').contains(&c) && c != 'ヴ' && kana::variant_fold(c).is_none() {
+            out.push(c);
+            continue;
+        }
         if (chars::is_space(c) || chars::is_name_separator(c)) && enabled.contains(Rule::Space) {
             fired.insert(Rule::Space);
             continue;

@@ -60,6 +60,18 @@ pub fn fold_width_except(s: &str, out: &mut String, keep: fn(char) -> bool) -> b
     changed
 }
 
+/// Whether `s` holds a character that width folding rewrites: U+FF01–U+FF9F (lead bytes EF BC,
+/// EF BD, EF BE) or a voicing mark U+3099–U+309C (E3 82 99–9C). Most names hold neither, and a
+/// byte scan tells without decoding them.
+fn has_width_forms(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &lead)| match lead {
+        0xEF => true,
+        0xE3 => b.get(i + 1) == Some(&0x82) && matches!(b.get(i + 2), Some(0x99..=0x9C)),
+        _ => false,
+    })
+}
+
 /// Pushes `c`, composing a voicing mark with the previous character where possible. Returns
 /// whether a composition happened.
 fn push_composing(out: &mut String, c: char) -> bool {
@@ -84,7 +96,7 @@ pub fn fold_width_if<'a>(
     fired: &mut RuleSet,
     keep: fn(char) -> bool,
 ) -> Cow<'a, str> {
-    if !enabled.contains(Rule::Width) {
+    if !enabled.contains(Rule::Width) || !has_width_forms(raw) {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
@@ -119,6 +131,23 @@ pub fn fold_width(s: &str) -> (String, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_test_finds_every_character_that_width_folding_rewrites() {
+        for c in (0..0x11_0000u32).filter_map(char::from_u32) {
+            let s = format!("ヤ{c}");
+            let mut out = String::new();
+            let changed = fold_width_into(&s, &mut out);
+            if changed || out != s {
+                assert!(has_width_forms(&s), "U+{:04X}", c as u32);
+            }
+            let expected = matches!(c, '\u{FF01}'..='\u{FF9F}' | '\u{3099}'..='\u{309C}');
+            // EF also leads U+F000–U+FFFF outside the range: a false alarm is only slower.
+            if !expected && !(0xF000..=0xFFFF).contains(&(c as u32)) {
+                assert!(!has_width_forms(&s), "U+{:04X}", c as u32);
+            }
+        }
+    }
 
     #[test]
     fn half_width_katakana_composes_dakuten() {
