@@ -107,8 +107,14 @@ impl ChainState {
     /// Places `event` at the end of the chain: returns its `(seq, hash)` and advances this
     /// state past it.
     pub fn push(&mut self, event: &NewEvent) -> (i64, Hash) {
+        self.push_encoded(event, &encoding::body(event))
+    }
+
+    /// [`push`](Self::push) for an event whose body the caller has encoded (to store it).
+    pub fn push_encoded(&mut self, event: &NewEvent, body: &[u8]) -> (i64, Hash) {
         let seq = self.next_seq;
-        let hash = event_hash(&self.last_hash, &self.writer_id, seq, event);
+        let hash =
+            encoding::event_hash_with_body(&self.last_hash, &self.writer_id, seq, event, body);
         self.last_hash = hash;
         self.next_seq += 1;
         (seq, hash)

@@ -29,10 +29,22 @@ pub const FORMAT: i32 = 2;
 
 /// The hash of `e` at position `seq` of `writer_id`'s chain, after `prev_hash`.
 pub fn event_hash(prev_hash: &Hash, writer_id: &str, seq: i64, e: &NewEvent) -> Hash {
+    event_hash_with_body(prev_hash, writer_id, seq, e, &body(e))
+}
+
+/// [`event_hash`] with `e`'s [`body`] already encoded (an append stores the same bytes, so it
+/// encodes them once for both).
+pub fn event_hash_with_body(
+    prev_hash: &Hash,
+    writer_id: &str,
+    seq: i64,
+    e: &NewEvent,
+    body: &[u8],
+) -> Hash {
     let head = head(prev_hash, writer_id, seq, e).encode_to_vec();
     let mut h = Sha256::new();
     h.update(&head);
-    h.update(body(e));
+    h.update(body);
     h.finalize().into()
 }
 

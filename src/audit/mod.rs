@@ -74,6 +74,7 @@ pub use event::{
 };
 pub use fingerprint::FingerprintKey;
 pub use rows::validate;
+pub use sqlite::PageMemory;
 pub use store::AuditBackend;
 pub use verify::verify_store;
 pub use writer::{AuditHandle, AuditWriter};
@@ -198,9 +199,19 @@ pub enum AuditError {
 /// The service holds the result as `Arc<dyn AuditBackend>` so that nothing above this module
 /// knows which database it runs on.
 pub async fn connect(url: &str) -> Result<Arc<dyn AuditBackend>, AuditError> {
+    connect_with(url, sqlite::PageMemory::SERVER).await
+}
+
+/// [`connect`] with the page memory of `memory` on SQLite (PostgreSQL's is the server's own).
+pub async fn connect_with(
+    url: &str,
+    memory: sqlite::PageMemory,
+) -> Result<Arc<dyn AuditBackend>, AuditError> {
     let scheme = url.split_once(':').map(|(scheme, _)| scheme);
     match scheme {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteBackend::connect(url).await?)),
+        Some("sqlite") => Ok(Arc::new(
+            sqlite::SqliteBackend::connect_with(url, memory).await?,
+        )),
         Some("postgres" | "postgresql") => {
             Ok(Arc::new(postgres::PostgresBackend::connect(url).await?))
         }

@@ -228,12 +228,13 @@ pub(crate) async fn append_in<T: BatchTransaction>(
     let mut rows = Vec::new();
     for (e, outcome) in events.iter().zip(&outcomes) {
         if outcome.is_none() {
-            let (seq, hash) = working.push(e);
+            let body = encoding::body(e);
+            let (seq, hash) = working.push_encoded(e, &body);
             rows.push(PlannedRow {
                 event: e,
                 seq,
                 hash,
-                body: encoding::body(e),
+                body,
             });
         }
     }

@@ -730,7 +730,10 @@ async fn run_embedded(
         Some(id) => key.with_id(id.clone()),
         None => key,
     };
-    let store = audit::connect(database).await.map_err(|e| e.to_string())?;
+    // A stream of appends: a small page cache and no memory map keep the run's memory flat.
+    let store = audit::connect_with(database, audit::PageMemory::STREAMING)
+        .await
+        .map_err(|e| e.to_string())?;
     let (handle, writer) = AuditWriter::spawn(store.clone(), EMBEDDED_QUEUE, EMBEDDED_MAX_BATCH);
     let decider = Arc::new(Decider::new(
         policy,

@@ -71,14 +71,15 @@ impl fmt::Debug for WriterThread {
 impl WriterThread {
     /// Opens the writer connection on `file` (which the read pool has created and migrated)
     /// and starts its thread. Fails when the connection cannot be opened.
-    pub(crate) fn start(file: &Path) -> Result<Self, AuditError> {
-        let conn = open(file).map_err(|e| crate::audit::rows::unavailable(&into_sqlx(e)))?;
+    pub(crate) fn start(file: &Path, memory: super::PageMemory) -> Result<Self, AuditError> {
+        let conn =
+            open(file, memory).map_err(|e| crate::audit::rows::unavailable(&into_sqlx(e)))?;
         // One batch at a time: the group-commit writer waits for each before the next.
         let (jobs, rx) = mpsc::channel(1);
         let file = file.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("audit-sqlite-writer".into())
-            .spawn(move || run(file, conn, rx))
+            .spawn(move || run(file, memory, conn, rx))
             .map_err(|e| AuditError::Config(format!("cannot start the writer: {}", e.kind())))?;
         Ok(WriterThread {
             jobs: Arc::new(Mutex::new(Some(jobs))),
@@ -135,7 +136,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The thread: one batch after another, until every [`WriterThread`] is dropped. Closing the
 /// connection at the end lets SQLite checkpoint and remove the log if no other connection
 /// is open.
-fn run(file: PathBuf, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+fn run(file: PathBuf, memory: super::PageMemory, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
     let mut conn = Some(conn);
     while let Some(Job {
         mut chain,
@@ -143,7 +144,7 @@ fn run(file: PathBuf, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
         reply,
     }) = jobs.blocking_recv()
     {
-        let result = match conn.take().map_or_else(|| open(&file), Ok) {
+        let result = match conn.take().map_or_else(|| open(&file, memory), Ok) {
             Ok(mut c) => {
                 // A panic in one batch fails that batch alone (its connection is dropped, its
                 // transaction rolled back) instead of stopping every append until a restart.
@@ -172,7 +173,7 @@ fn run(file: PathBuf, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
 
 /// Opens the writer connection with the same settings as the read pool's, and no checkpoints
 /// inside commits (the checkpointer does them).
-fn open(file: &Path) -> rusqlite::Result<Connection> {
+fn open(file: &Path, memory: super::PageMemory) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         file,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -183,12 +184,14 @@ fn open(file: &Path) -> rusqlite::Result<Connection> {
          PRAGMA synchronous = FULL; \
          PRAGMA foreign_keys = ON; \
          PRAGMA recursive_triggers = ON; \
-         PRAGMA mmap_size = 268435456; \
-         PRAGMA cache_size = -65536; \
          PRAGMA temp_store = MEMORY; \
          PRAGMA journal_size_limit = 67108864; \
          PRAGMA wal_autocheckpoint = 0;",
     )?;
+    conn.execute_batch(&format!(
+        "PRAGMA mmap_size = {}; PRAGMA cache_size = -{};",
+        memory.mmap_bytes, memory.cache_kib
+    ))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -541,7 +544,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("a.sqlite");
         Connection::open(&file).expect("create");
-        let conn = open(&file).expect("open");
+        let conn = open(&file, super::super::PageMemory::SERVER).expect("open");
         let pragma = |name: &str| -> String {
             conn.query_row(&format!("PRAGMA {name}"), [], |r| {
                 r.get::<_, rusqlite::types::Value>(0)
@@ -558,6 +561,18 @@ mod tests {
         assert_eq!(pragma("journal_mode"), "wal");
         assert_eq!(pragma("foreign_keys"), "1");
         assert_eq!(pragma("recursive_triggers"), "1");
+        assert_eq!(pragma("cache_size"), "-65536");
+        drop(conn);
+        // The streaming profile changes page memory only, never durability.
+        let conn = open(&file, super::super::PageMemory::STREAMING).expect("open");
+        let pragma = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .expect("pragma")
+        };
+        assert_eq!(pragma("cache_size"), -8192);
+        assert_eq!(pragma("mmap_size"), 0);
+        assert_eq!(pragma("synchronous"), 2, "FULL");
+        assert_eq!(pragma("wal_autocheckpoint"), 0);
         drop(conn);
         let _ = std::fs::remove_dir_all(&dir);
     }
