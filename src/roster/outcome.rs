@@ -182,27 +182,26 @@ impl<W: Write> ResultWriter<W> {
 
     /// Writes one outcome.
     pub fn write(&mut self, o: &RowOutcome) -> std::io::Result<()> {
-        let join = |ids: Vec<&str>| ids.join(";");
+        // Field by field into the writer's buffer: a million rows make no vector of copies.
         let subject = decode::encode(self.encoding, &o.subject_id)
-            .map(std::borrow::Cow::into_owned)
             // Checked when the row was read; never reached.
             .unwrap_or_default();
-        let mut record: Vec<Vec<u8>> = vec![
-            o.line.to_string().into_bytes(),
-            subject,
-            o.verification_id.clone().into_bytes(),
-            o.decision.id().as_bytes().to_vec(),
-            join(o.hold_reasons.iter().map(|r| r.id()).collect()).into_bytes(),
-            join(o.fields_to_complete.iter().map(|f| f.as_str()).collect()).into_bytes(),
-            o.risk.map_or("", RiskClass::id).as_bytes().to_vec(),
-        ];
+        let csv = &mut self.csv;
+        csv.write_field(o.line.to_string())?;
+        csv.write_field(&subject)?;
+        csv.write_field(&o.verification_id)?;
+        csv.write_field(o.decision.id())?;
+        write_joined(csv, o.hold_reasons.iter().map(|r| r.id()))?;
+        write_joined(csv, o.fields_to_complete.iter().map(|f| f.as_str()))?;
+        csv.write_field(o.risk.map_or("", RiskClass::id))?;
         for stage in self.stages {
             for field in Field::ALL {
                 let class = o.classes[*stage as usize][field as usize];
-                record.push(class.map_or("", MatchClass::as_str).as_bytes().to_vec());
+                csv.write_field(class.map_or("", MatchClass::as_str))?;
             }
         }
-        self.csv.write_record(&record)?;
+        // Ends the record.
+        csv.write_record(None::<&[u8]>)?;
         Ok(())
     }
 
@@ -210,6 +209,22 @@ impl<W: Write> ResultWriter<W> {
     pub fn finish(self) -> std::io::Result<W> {
         self.csv.into_inner().map_err(|e| e.into_error())
     }
+}
+
+/// Writes `ids` as one field, separated by `;` (empty when there are none).
+fn write_joined<'a, W: Write>(
+    csv: &mut csv::Writer<W>,
+    ids: impl Iterator<Item = &'a str>,
+) -> std::io::Result<()> {
+    let mut joined = String::new();
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            joined.push(';');
+        }
+        joined.push_str(id);
+    }
+    csv.write_field(joined)?;
+    Ok(())
 }
 
 /// The errors file: one row per problem (a row may have several), with line and column.

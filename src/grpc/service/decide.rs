@@ -78,10 +78,12 @@ impl Decider {
         request: pb::VerifyRequest,
         caller: &str,
     ) -> Result<Verified, ServiceError> {
-        let parsed = convert::parse_verify(&request).map_err(ServiceError::InvalidArgument)?;
+        // The fingerprint is over the request as received; then its records move into the
+        // case instead of being copied, and the ids below are the parsed ones.
+        let request_fp = self.key.fingerprint(&request.encode_to_vec());
+        let parsed = convert::parse_verify_owned(request).map_err(ServiceError::InvalidArgument)?;
         let mut decision = gate::decide(&parsed.case, &self.policy);
         let verification_id = uuid::Uuid::now_v7().to_string();
-        let request_fp = self.key.fingerprint(&request.encode_to_vec());
         // At most twice: the second decision is a hold, which no registration contradicts.
         for _ in 0..2 {
             // Whole microseconds, as the audit log stores it, so that a replay rebuilt from the
@@ -99,14 +101,15 @@ impl Decider {
                     });
                 }
                 Ok(AppendOutcome::DuplicateRequest { .. }) => {
-                    let response = self.replay(&request, &request_fp).await?;
+                    let response = self.replay(&parsed, &request_fp).await?;
                     return Ok(Verified {
                         response,
                         appended: None,
                     });
                 }
                 Ok(AppendOutcome::RegisteredElsewhere { registrations }) => {
-                    let found = registrations_in_view(&request.subject_id, &registrations);
+                    let subject_id = parsed.subject_id.as_ref().map_or("", |s| s.as_str());
+                    let found = registrations_in_view(subject_id, &registrations);
                     decision = gate::hold_for_registrations(decision, found);
                 }
                 Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
@@ -129,12 +132,12 @@ impl Decider {
     /// The stored answer for a repeated idempotency key, if the content is the same.
     async fn replay(
         &self,
-        request: &pb::VerifyRequest,
+        request: &convert::Verify,
         fingerprint: &Fingerprint,
     ) -> Result<pb::VerifyResponse, ServiceError> {
         let stored = self
             .store
-            .find_by_request(&request.insurer_number, &request.request_id)
+            .find_by_request(request.insurer.as_str(), request.request_id.as_str())
             .await?
             .ok_or_else(|| {
                 ServiceError::Internal("duplicate request without a stored event".into())
