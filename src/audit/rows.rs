@@ -158,59 +158,82 @@ impl From<RegistrationRow> for Registration {
 /// lowercase hex, a comparison the stream cannot encode. Checked before a batch is formed so
 /// one bad event never fails its batch-mates.
 pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
-    let mut texts = vec![
-        ("caller", e.caller()),
-        ("insurer_number", e.insurer_number()),
-        ("subject_id", e.subject_id()),
-        ("request_id", e.request_id()),
-        ("verification_id", e.verification_id()),
-    ];
-    match e {
-        NewEvent::Decided(d) => {
-            texts.push(("policy_version", &d.policy_version));
-            for c in &d.comparisons {
-                texts.extend(c.rules.iter().map(|r| ("comparisons", r.as_str())));
-                if !encoding::comparison_fits(c) {
-                    return Err(AuditError::Invalid(
-                        "a comparison has too many rules or too large a candidate index".into(),
-                    ));
-                }
-            }
-        }
-        NewEvent::CommitAccepted(c) => texts.push(("commit_id", &c.commit_id)),
-        NewEvent::CommitRefused(_) => {}
-        NewEvent::HoldResolved(r) => texts.extend([
-            ("operator_id", r.operator_id.as_str()),
-            ("note", &r.note),
-            (
-                "replaced_by_verification_id",
-                &r.replaced_by_verification_id,
-            ),
-        ]),
-        NewEvent::AccessDenied(a) => texts.extend([
-            ("rpc", a.rpc.as_str()),
-            ("reason", &a.reason),
-            ("peer", &a.peer),
-        ]),
-    }
-    for (what, fp) in [
-        ("number_fingerprint", e.number_fingerprint()),
-        ("request_fingerprint", e.request_fingerprint()),
-    ] {
-        if let Some(fp) = fp {
-            texts.push((what, fp.key_id.as_str()));
-            let canonical =
-                hex::decode(&fp.mac_hex).is_ok_and(|mac| hex::encode(mac) == fp.mac_hex);
-            if !canonical {
-                return Err(AuditError::Invalid(format!("{what} is not lowercase hex")));
-            }
+    if let NewEvent::Decided(d) = e {
+        if !d.comparisons.iter().all(encoding::comparison_fits) {
+            return Err(AuditError::Invalid(
+                "a comparison has too many rules or too large a candidate index".into(),
+            ));
         }
     }
-    match texts.iter().find(|(_, text)| text.contains('\0')) {
-        Some((what, _)) => Err(AuditError::Invalid(format!(
+    for (what, fp) in fingerprints(e) {
+        if fp.is_some_and(|fp| !is_lowercase_hex(&fp.mac_hex)) {
+            return Err(AuditError::Invalid(format!("{what} is not lowercase hex")));
+        }
+    }
+    // Every text, in a fixed order, without collecting them (this runs once per decision).
+    let mut with_nul = None;
+    for_each_text(e, &mut |what, text| {
+        if with_nul.is_none() && text.contains('\0') {
+            with_nul = Some(what);
+        }
+    });
+    match with_nul {
+        Some(what) => Err(AuditError::Invalid(format!(
             "{what} contains a NUL character"
         ))),
         None => Ok(()),
+    }
+}
+
+/// The event's fingerprints, named.
+fn fingerprints(e: &NewEvent) -> [(&'static str, Option<&Fingerprint>); 2] {
+    [
+        ("number_fingerprint", e.number_fingerprint()),
+        ("request_fingerprint", e.request_fingerprint()),
+    ]
+}
+
+/// Whether `s` is what `hex::encode` writes: lowercase hex digits, two per byte.
+fn is_lowercase_hex(s: &str) -> bool {
+    s.len() % 2 == 0 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Calls `f` with every text field of `e` and its name.
+fn for_each_text<'e>(e: &'e NewEvent, f: &mut dyn FnMut(&'static str, &'e str)) {
+    f("caller", e.caller());
+    f("insurer_number", e.insurer_number());
+    f("subject_id", e.subject_id());
+    f("request_id", e.request_id());
+    f("verification_id", e.verification_id());
+    match e {
+        NewEvent::Decided(d) => {
+            f("policy_version", &d.policy_version);
+            for c in &d.comparisons {
+                for r in &c.rules {
+                    f("comparisons", r.as_str());
+                }
+            }
+        }
+        NewEvent::CommitAccepted(c) => f("commit_id", &c.commit_id),
+        NewEvent::CommitRefused(_) => {}
+        NewEvent::HoldResolved(r) => {
+            f("operator_id", r.operator_id.as_str());
+            f("note", &r.note);
+            f(
+                "replaced_by_verification_id",
+                &r.replaced_by_verification_id,
+            );
+        }
+        NewEvent::AccessDenied(a) => {
+            f("rpc", a.rpc.as_str());
+            f("reason", &a.reason);
+            f("peer", &a.peer);
+        }
+    }
+    for (what, fp) in fingerprints(e) {
+        if let Some(fp) = fp {
+            f(what, fp.key_id.as_str());
+        }
     }
 }
 
@@ -301,6 +324,26 @@ pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> AuditError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowercase_hex_is_what_a_hex_round_trip_keeps() {
+        for s in [
+            "",
+            "00",
+            "0a",
+            "ff",
+            "0A",
+            "f",
+            "fg",
+            "abc",
+            "0123456789abcdef",
+            "ＡＢ",
+            "é1",
+        ] {
+            let round_trip = hex::decode(s).is_ok_and(|b| hex::encode(b) == s);
+            assert_eq!(is_lowercase_hex(s), round_trip, "{s:?}");
+        }
+    }
     use crate::audit::{Decided, tests_support};
 
     #[test]
