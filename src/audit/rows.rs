@@ -324,6 +324,7 @@ pub(crate) fn migration_error(e: sqlx::migrate::MigrateError) -> AuditError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::{Decided, tests_support};
 
     #[test]
     fn lowercase_hex_is_what_a_hex_round_trip_keeps() {
@@ -344,7 +345,6 @@ mod tests {
             assert_eq!(is_lowercase_hex(s), round_trip, "{s:?}");
         }
     }
-    use crate::audit::{Decided, tests_support};
 
     #[test]
     fn an_event_with_a_nul_character_is_invalid_and_the_error_names_only_the_field() {

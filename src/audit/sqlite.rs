@@ -49,10 +49,9 @@ impl PageMemory {
         mmap_bytes: 256 * 1024 * 1024,
     };
 
-    /// A stream of appends that never reads an event back (`bulk --database`): the writer
-    /// touches the indexes' leaf pages once per row, in key order for a new file, so a
-    /// small cache serves it as well, and a map only adds resident pages. Measured on the
-    /// 1,000,000-row roster: 22 s instead of 25 s and ~60 MB less (BENCHMARKS.md).
+    /// A stream of appends that never reads an event back (`bulk --database`): a small cache
+    /// serves it as fast, and a map only adds resident pages. Measured on the 1,000,000-row
+    /// roster: 21 s instead of 25 s and ~65 MB less (BENCHMARKS.md).
     pub const STREAMING: PageMemory = PageMemory {
         cache_kib: 8 * 1024,
         mmap_bytes: 0,

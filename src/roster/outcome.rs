@@ -191,8 +191,21 @@ impl<W: Write> ResultWriter<W> {
         csv.write_field(&subject)?;
         csv.write_field(&o.verification_id)?;
         csv.write_field(o.decision.id())?;
-        write_joined(csv, o.hold_reasons.iter().map(|r| r.id()))?;
-        write_joined(csv, o.fields_to_complete.iter().map(|f| f.as_str()))?;
+        // Empty for most rows: no vector and no string is allocated then.
+        csv.write_field(
+            o.hold_reasons
+                .iter()
+                .map(|r| r.id())
+                .collect::<Vec<_>>()
+                .join(";"),
+        )?;
+        csv.write_field(
+            o.fields_to_complete
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+        )?;
         csv.write_field(o.risk.map_or("", RiskClass::id))?;
         for stage in self.stages {
             for field in Field::ALL {
@@ -209,22 +222,6 @@ impl<W: Write> ResultWriter<W> {
     pub fn finish(self) -> std::io::Result<W> {
         self.csv.into_inner().map_err(|e| e.into_error())
     }
-}
-
-/// Writes `ids` as one field, separated by `;` (empty when there are none).
-fn write_joined<'a, W: Write>(
-    csv: &mut csv::Writer<W>,
-    ids: impl Iterator<Item = &'a str>,
-) -> std::io::Result<()> {
-    let mut joined = String::new();
-    for (i, id) in ids.enumerate() {
-        if i > 0 {
-            joined.push(';');
-        }
-        joined.push_str(id);
-    }
-    csv.write_field(joined)?;
-    Ok(())
 }
 
 /// The errors file: one row per problem (a row may have several), with line and column.

@@ -36,20 +36,6 @@ enum State {
 impl Sex {
     /// Parses a raw value.
     pub fn parse(raw: &str) -> Self {
-        // The codes as J-LIS and most forms write them need no folding.
-        let plain = match raw {
-            "1" | "男" | "男性" => Some(SexCode::Male),
-            "2" | "女" | "女性" => Some(SexCode::Female),
-            _ => None,
-        };
-        if let Some(code) = plain {
-            return Sex {
-                raw: raw.to_owned(),
-                spelled: raw.to_owned(),
-                folded: RuleSet::EMPTY,
-                state: State::Code(code),
-            };
-        }
         let (widened, width_changed) = width::fold_width(raw);
         let mut folded = RuleSet::EMPTY;
         if width_changed {

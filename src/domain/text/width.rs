@@ -121,11 +121,15 @@ pub fn compose_after(folded: &str, c: char, enabled: RuleSet) -> Option<char> {
     compose(folded.chars().next_back()?, mark)
 }
 
-/// Folds width into a new string. Returns the string and whether anything changed.
-pub fn fold_width(s: &str) -> (String, bool) {
+/// Folds width. Returns the text (borrowed when it has no width forms) and whether anything
+/// changed.
+pub fn fold_width(s: &str) -> (Cow<'_, str>, bool) {
+    if !has_width_forms(s) {
+        return (Cow::Borrowed(s), false);
+    }
     let mut out = String::with_capacity(s.len());
     let changed = fold_width_into(s, &mut out);
-    (out, changed)
+    (Cow::Owned(out), changed)
 }
 
 #[cfg(test)]
