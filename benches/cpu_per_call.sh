@@ -10,7 +10,7 @@
 # and the quotient in µs per call; with PostgreSQL also the CPU of all its processes.
 set -euo pipefail
 bin=$(realpath "$1"); rate=${2:-2000}; secs=${3:-10}; backend=${4:-sqlite}
-dir=$(mktemp -d); cd "$dir"; port=50792
+dir=$(mktemp -d); cd "$dir"; port=29792
 db="sqlite:var/audit.sqlite"
 if [ "$backend" = postgres ]; then
   PGOPTIONS='-c client_min_messages=warning' psql -q -h 127.0.0.1 -U postgres test \

@@ -17,7 +17,7 @@ duration=${DURATION:-10s}
 windows=${WINDOWS:-1}   # measured windows per step, each with its own disk figure
 mkdir -p "$out"; rm -rf "$out/run"; mkdir -p "$out/run/var"
 cd "$out/run"
-port=50791
+port=29791
 db="sqlite:var/audit.sqlite"
 if [ "$backend" = postgres ]; then
   psql -q -h 127.0.0.1 -U postgres test -c 'DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench'

@@ -10,7 +10,7 @@
 # generator's summary follows at the end.
 set -euo pipefail
 bin=$(realpath "$1"); rate=$2; minutes=$3; out=$(realpath -m "$4")
-dir=$(mktemp -d); cd "$dir"; port=50794
+dir=$(mktemp -d); cd "$dir"; port=29794
 VERIFY_IDENTITY_LOG=warn taskset -c 0 "$bin" serve --listen 127.0.0.1:$port \
   --database sqlite:var/audit.sqlite 2>server.log &
 server=$!

@@ -28,6 +28,14 @@ use crate::audit::{
 
 /// How long a statement waits for another process's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The size the write-ahead log's file is cut back to when the log starts over, if it grew
+/// past it. In steady use the log starts over about once a second ([`wal_checkpointer`]) and
+/// reaches a second's worth of commits, ~200 MB at 5,000 calls/s with 16 KiB pages; below
+/// that size its file is overwritten in place. A smaller limit (64 MiB was the first) cut the
+/// file back and grew it again every second, and the file system's allocation and truncation
+/// on the commit path doubled the median latency at half load (BENCHMARKS.md). The limit only
+/// bounds the file after a burst or a long reader has grown it further.
+const WAL_SIZE_LIMIT: u64 = 1 << 30;
 /// Read connections (WAL lets them run beside the writer).
 const MAX_CONNECTIONS: u32 = 4;
 
@@ -108,9 +116,7 @@ impl SqliteBackend {
             // undone alone; in a file that is a write per page per statement, for data that
             // never needs to survive the transaction.
             .pragma("temp_store", "MEMORY")
-            // After the log starts over, its file is cut back to this size rather than kept
-            // at the largest it ever grew to.
-            .pragma("journal_size_limit", "67108864");
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
         create_parent_dir(options.get_filename())?;
         // The path as sqlx will open it (percent-decoded: `a%62c.sqlite` is `abc.sqlite`), so
         // that the file restricted is the file written.
@@ -128,18 +134,16 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .map_err(rows::migration_error)?;
-        // The writer never checkpoints inside a commit; the checkpointer task does it beside.
-        let writer = blocking::WriterThread::start(pool.connect_options().get_filename(), memory)?;
-        wal_checkpointer::spawn(pool.clone());
+        // The writer never checkpoints inside a commit; the checkpointer task does it beside,
+        // and asks the writer to finish each copy between two batches.
+        let finish = wal_checkpointer::FinishRequest::default();
+        let writer = blocking::WriterThread::start(
+            pool.connect_options().get_filename(),
+            memory,
+            finish.clone(),
+        )?;
+        wal_checkpointer::spawn(pool.clone(), finish);
         Ok(SqliteBackend { pool, writer })
-    }
-}
-
-#[cfg(test)]
-impl SqliteBackend {
-    /// The read pool, for tests of what runs on it.
-    pub(crate) fn read_pool(&self) -> &SqlitePool {
-        &self.pool
     }
 }
 

@@ -26,6 +26,7 @@ use std::{
 use rusqlite::{Connection, OpenFlags, Statement, ToSql, ffi};
 use tokio::sync::{mpsc, oneshot};
 
+use super::wal_checkpointer::{self, FinishRequest};
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration, encoding,
     micros_since_epoch,
@@ -71,7 +72,12 @@ impl fmt::Debug for WriterThread {
 impl WriterThread {
     /// Opens the writer connection on `file` (which the read pool has created and migrated)
     /// and starts its thread. Fails when the connection cannot be opened.
-    pub(crate) fn start(file: &Path, memory: super::PageMemory) -> Result<Self, AuditError> {
+    /// `finish` is the checkpoint task's request to complete its copy between two batches.
+    pub(crate) fn start(
+        file: &Path,
+        memory: super::PageMemory,
+        finish: FinishRequest,
+    ) -> Result<Self, AuditError> {
         let conn =
             open(file, memory).map_err(|e| crate::audit::rows::unavailable(&into_sqlx(e)))?;
         // One batch at a time: the group-commit writer waits for each before the next.
@@ -79,7 +85,7 @@ impl WriterThread {
         let file = file.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("audit-sqlite-writer".into())
-            .spawn(move || run(file, memory, conn, rx))
+            .spawn(move || run(file, memory, conn, rx, finish))
             .map_err(|e| AuditError::Config(format!("cannot start the writer: {}", e.kind())))?;
         Ok(WriterThread {
             jobs: Arc::new(Mutex::new(Some(jobs))),
@@ -133,10 +139,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The thread: one batch after another, until every [`WriterThread`] is dropped. Closing the
-/// connection at the end lets SQLite checkpoint and remove the log if no other connection
-/// is open.
-fn run(file: PathBuf, memory: super::PageMemory, conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+/// The thread: one batch after another, until every [`WriterThread`] is dropped, finishing
+/// the checkpoint task's copy between two batches when it asks. Closing the connection at the
+/// end lets SQLite checkpoint and remove the log if no other connection is open.
+fn run(
+    file: PathBuf,
+    memory: super::PageMemory,
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    finish: FinishRequest,
+) {
     let mut conn = Some(conn);
     while let Some(Job {
         mut chain,
@@ -168,6 +180,13 @@ fn run(file: PathBuf, memory: super::PageMemory, conn: Connection, mut jobs: mps
             events,
             result,
         });
+        // After the answer, so that no caller of this batch waits for it.
+        if finish.take()
+            && let Some(c) = &conn
+            && let Err(e) = wal_checkpointer::finish_on_writer(c)
+        {
+            wal_checkpointer::failed(&into_sqlx(e));
+        }
     }
 }
 
@@ -185,12 +204,13 @@ fn open(file: &Path, memory: super::PageMemory) -> rusqlite::Result<Connection> 
          PRAGMA foreign_keys = ON; \
          PRAGMA recursive_triggers = ON; \
          PRAGMA temp_store = MEMORY; \
-         PRAGMA journal_size_limit = 67108864; \
          PRAGMA wal_autocheckpoint = 0;",
     )?;
     conn.execute_batch(&format!(
-        "PRAGMA mmap_size = {}; PRAGMA cache_size = -{};",
-        memory.mmap_bytes, memory.cache_kib
+        "PRAGMA mmap_size = {}; PRAGMA cache_size = -{}; PRAGMA journal_size_limit = {};",
+        memory.mmap_bytes,
+        memory.cache_kib,
+        super::WAL_SIZE_LIMIT
     ))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
@@ -562,6 +582,10 @@ mod tests {
         assert_eq!(pragma("foreign_keys"), "1");
         assert_eq!(pragma("recursive_triggers"), "1");
         assert_eq!(pragma("cache_size"), "-65536");
+        assert_eq!(
+            pragma("journal_size_limit"),
+            super::super::WAL_SIZE_LIMIT.to_string()
+        );
         drop(conn);
         // The streaming profile changes page memory only, never durability.
         let conn = open(&file, super::super::PageMemory::STREAMING).expect("open");

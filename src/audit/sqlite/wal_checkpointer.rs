@@ -6,114 +6,106 @@
 //! fsync of the database file. Under load that happened about three times a second and was the
 //! long, unstable tail of the latency (BENCHMARKS.md).
 //!
-//! Here the writer connection never checkpoints (`wal_autocheckpoint = 0`). A task of its own
-//! runs a `PASSIVE` checkpoint on a read connection every [`INTERVAL`]: it copies what is
-//! committed without taking the write lock, so commits go on meanwhile. Durability is
+//! Here the writer connection never checkpoints by itself (`wal_autocheckpoint = 0`). A task
+//! of its own runs a `PASSIVE` checkpoint on a read connection every [`INTERVAL`]: it copies
+//! what is committed without taking the write lock, so commits go on meanwhile. Durability is
 //! unchanged: a commit is durable once its frames are synced in the log, checkpointed or not.
 //!
-//! A passive checkpoint never makes the log start over by itself: SQLite rewinds it only at the
-//! start of a write after a checkpoint has copied everything. A writer that never pauses could
-//! therefore grow the log without bound, so past [`RESTART_FRAMES`] the task asks for a
-//! `RESTART` checkpoint, which waits for the current commit and makes the next one rewind —
-//! the one place the writer may wait, and only after sustained saturation.
+//! A checkpoint never makes the log start over by itself: SQLite rewinds it only at the start
+//! of a write that finds every frame copied and no reader in the log. Under commits that never
+//! pause, a checkpoint beside them always leaves the frames committed while it ran, so that
+//! never happens and the log grows by every commit's pages (1.4 GB in 12 s at 5,000 calls/s
+//! on this service's first checkpointer, BENCHMARKS.md). So after each pass that left a log,
+//! the task asks the writer thread ([`FinishRequest`]) to copy the rest itself between two
+//! batches ([`finish_on_writer`]): with no commit beside it, that copy is complete, and the
+//! next commit starts the log over. It is small (a second's worth of distinct pages, most of
+//! them copied by the task already) and costs the writer one checkpoint a second at most;
+//! a reader holding an old snapshot delays it to a later pass instead of making anyone wait.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use sqlx::SqlitePool;
 
 /// How often the log is copied back. Each pass fsyncs the log and the database file beside
 /// the commits' own syncs, so not too often (100 ms was tried: no better, BENCHMARKS.md); a
-/// second keeps the log to tens of MiB at saturation, and the restart below bounds it.
+/// second keeps the log to a second's worth of commits.
 pub(crate) const INTERVAL: Duration = Duration::from_secs(1);
 
-/// Log frames past which the log is made to start over: 64 MiB with the 16 KiB pages of a
-/// file this service created (16 MiB in an older file of 4 KiB pages).
-pub(crate) const RESTART_FRAMES: i64 = 4096;
+/// The checkpoint task's request to the writer thread to finish a copy; asked any number of
+/// times, it is done once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FinishRequest(Arc<AtomicBool>);
 
-/// How long a `RESTART` may wait for readers to leave the log. It holds the write lock while
-/// it waits, so every commit waits with it: a reader pinning an old snapshot (`audit verify`
-/// reading the whole store, an export) must cost the writer milliseconds, not the five
-/// seconds of the connections' busy timeout.
-const RESTART_WAIT_MS: u32 = 50;
+impl FinishRequest {
+    fn ask(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 
-/// Ticks without a `RESTART` after one was blocked by a reader: the reader is likely still
-/// there, and the log is still durable, only longer.
-const RESTART_BACKOFF_TICKS: u32 = 10;
+    /// Whether a finish was asked for since the last call.
+    pub(crate) fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
 
-/// Starts the checkpoint task on `pool` (a read pool of the same file). It ends when the pool
-/// is closed.
-pub(crate) fn spawn(pool: SqlitePool) {
+/// Starts the checkpoint task on `pool` (a read pool of the same file), asking `writer` to
+/// finish after each pass that left a log. It ends when the pool is closed.
+pub(crate) fn spawn(pool: SqlitePool, writer: FinishRequest) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut backoff = 0;
         while !pool.is_closed() {
             tick.tick().await;
             if pool.is_closed() {
                 break;
             }
-            backoff = checkpoint_once(&pool, backoff).await;
+            checkpoint_once(&pool, &writer).await;
         }
     });
 }
 
-/// One pass: passive, then a restart when the log has grown past [`RESTART_FRAMES`] and no
-/// restart was blocked in the last `backoff` ticks. Returns the ticks still to wait before the
-/// next restart. Failures are counted and logged, never fatal.
-async fn checkpoint_once(pool: &SqlitePool, backoff: u32) -> u32 {
-    let (log_frames, copied) = match run(pool, "PRAGMA wal_checkpoint(PASSIVE)").await {
-        Ok((_, log, copied)) => (log, copied),
-        Err(e) => {
-            failed(&e);
-            return backoff.saturating_sub(1);
-        }
-    };
-    metrics::gauge!("audit_wal_frames").set(log_frames as f64);
-    // Copied all: the next commit rewinds the log by itself.
-    if log_frames < RESTART_FRAMES || copied >= log_frames {
-        return 0;
-    }
-    if backoff > 0 {
-        return backoff - 1;
-    }
-    metrics::counter!("audit_wal_restarts_total").increment(1);
-    match restart(pool).await {
-        Ok(false) => 0,
-        Ok(true) => {
-            metrics::counter!("audit_wal_restarts_blocked_total").increment(1);
-            RESTART_BACKOFF_TICKS
-        }
-        Err(e) => {
-            failed(&e);
-            RESTART_BACKOFF_TICKS
-        }
-    }
-}
-
-/// A `RESTART` checkpoint that waits at most [`RESTART_WAIT_MS`] for readers; `true` when a
-/// reader kept it from finishing.
-async fn restart(pool: &SqlitePool) -> Result<bool, sqlx::Error> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query(&format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}"))
-        .execute(&mut *conn)
-        .await?;
-    let result: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
-        .fetch_one(&mut *conn)
+/// One pass: a passive checkpoint, then the writer asked to finish when a log is left. An
+/// empty log (nothing committed since it started over) needs nothing more. Failures are
+/// counted and logged, never fatal.
+async fn checkpoint_once(pool: &SqlitePool, writer: &FinishRequest) {
+    let result: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(pool)
         .await;
-    let reset = format!("PRAGMA busy_timeout = {}", super::BUSY_TIMEOUT.as_millis());
-    if sqlx::query(&reset).execute(&mut *conn).await.is_err() {
-        // A pool connection must not keep the short timeout: drop it instead.
-        conn.close_on_drop();
+    match result {
+        Ok((_, log_frames, _)) => {
+            metrics::gauge!("audit_wal_frames").set(log_frames as f64);
+            if log_frames > 0 {
+                writer.ask();
+            }
+        }
+        Err(e) => failed(&e),
     }
-    Ok(result?.0 != 0)
 }
 
-/// Runs one `wal_checkpoint` pragma; returns (busy, frames in the log, frames copied back).
-async fn run(pool: &SqlitePool, pragma: &str) -> Result<(i64, i64, i64), sqlx::Error> {
-    sqlx::query_as(pragma).fetch_one(pool).await
+/// The end of a copy, run by the writer thread on its own connection between two batches
+/// when asked: no commit can land while it runs, so it copies every frame (unless a reader
+/// still needs one) and the writer's next commit starts the log over. A failure leaves the log
+/// as it was, longer but as durable; the caller reports it ([`failed`]) and the next pass asks
+/// again.
+pub(crate) fn finish_on_writer(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let (log_frames, copied) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+    })?;
+    metrics::counter!("audit_wal_finishes_total").increment(1);
+    if copied < log_frames {
+        // A reader's snapshot still needs frames: the log cannot start over yet.
+        metrics::counter!("audit_wal_finishes_short_total").increment(1);
+    }
+    Ok(())
 }
 
-fn failed(e: &sqlx::Error) {
+/// Counts and logs a failed checkpoint; never fatal.
+pub(crate) fn failed(e: &sqlx::Error) {
     // A closed pool at shutdown is not a failure worth a warning.
     if matches!(e, sqlx::Error::PoolClosed) {
         return;
@@ -141,45 +133,77 @@ mod tests {
             .collect()
     }
 
-    /// A reader pinning an old snapshot keeps a `RESTART` from finishing; it must give up
-    /// within its short wait (it holds the write lock meanwhile), report itself blocked, and
-    /// leave the pool connection's normal busy timeout in place.
-    #[tokio::test]
-    async fn a_restart_blocked_by_a_reader_gives_up_quickly_and_says_so() {
-        let dir = std::env::temp_dir().join(format!("vi-rs-{}", uuid::Uuid::now_v7().simple()));
+    /// The WAL header's checkpoint sequence number (bytes 12..16, big-endian): SQLite adds
+    /// one each time the log starts over from its beginning.
+    fn log_generation(file: &std::path::Path) -> Option<u32> {
+        use std::io::Read;
+        let mut wal = file.as_os_str().to_owned();
+        wal.push("-wal");
+        let mut header = [0u8; 16];
+        std::fs::File::open(wal)
+            .ok()?
+            .read_exact(&mut header)
+            .ok()?;
+        Some(u32::from_be_bytes(header[12..16].try_into().ok()?))
+    }
+
+    /// Under commits that never pause, a checkpoint beside them always leaves frames it did
+    /// not copy (those committed while it ran), so the log would never start over by itself
+    /// and would grow by every commit's pages (1.4 GB in 12 s at 5,000 calls/s,
+    /// BENCHMARKS.md). Two appenders keep the writer thread busy without a gap; the log must
+    /// still start over within a few intervals.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_starts_over_while_commits_never_pause() {
+        let dir = std::env::temp_dir().join(format!("vi-wal-{}", uuid::Uuid::now_v7().simple()));
         let file = dir.join("audit.sqlite");
-        let backend = SqliteBackend::connect(&format!("sqlite://{}", file.display()))
-            .await
-            .expect("open");
-        let mut chain = ChainState::new();
+        let backend = Arc::new(
+            SqliteBackend::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .expect("open"),
+        );
         backend
-            .append_batch(&mut chain, &events(0, 50))
+            .append_batch(&mut ChainState::new(), &events(0, 20))
             .await
             .expect("append");
-        let reader = rusqlite::Connection::open(&file).expect("reader");
-        reader.execute_batch("BEGIN").expect("begin");
-        let _: i64 = reader
-            .query_row("SELECT COUNT(*) FROM audit_events", [], |r| r.get(0))
-            .expect("read");
-        backend
-            .append_batch(&mut chain, &events(1, 50))
-            .await
-            .expect("append beside the reader");
-
-        let started = std::time::Instant::now();
-        let blocked = super::restart(backend.read_pool()).await.expect("restart");
-        let waited = started.elapsed();
-        assert!(blocked, "the reader's snapshot must block the restart");
-        assert!(waited < Duration::from_secs(2), "waited {waited:?}");
-        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(backend.read_pool())
-            .await
-            .expect("busy_timeout");
-        assert_eq!(timeout, 5000);
-
-        drop(reader);
+        let first = log_generation(&file).expect("a log after the first commit");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let appenders: Vec<_> = (0..2)
+            .map(|task| {
+                let (backend, stop) = (Arc::clone(&backend), Arc::clone(&stop));
+                tokio::spawn(async move {
+                    let mut chain = ChainState::new();
+                    let mut batch = 1 + task;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        backend
+                            .append_batch(&mut chain, &events(batch, 20))
+                            .await
+                            .expect("append");
+                        batch += 2;
+                    }
+                    batch / 2
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + 10 * super::INTERVAL;
+        let mut started_over = false;
+        while std::time::Instant::now() < deadline {
+            if log_generation(&file).is_some_and(|g| g != first) {
+                started_over = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut batches = 0;
+        for appender in appenders {
+            batches += appender.await.expect("appender");
+        }
         backend.close().await;
         let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            started_over,
+            "the log never started over in {batches} batches without a pause"
+        );
     }
 
     /// The database file grows only when a checkpoint copies the log into it. The writer's own
