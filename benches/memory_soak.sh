@@ -6,8 +6,8 @@
 # Fresh SQLite file in a temporary directory; server pinned to core 0, load generator to core 1.
 # Writes one line per 10 s: seconds since the load started, VmRSS, RssAnon and RssFile in kB
 # (the file part is SQLite's memory map of the database, up to 256 MiB, which grows with the
-# file and is given back under memory pressure), and the audit file's size in bytes; the load
-# generator's summary follows at the end.
+# file and is given back under memory pressure), and the sizes of the audit file and of its
+# write-ahead log in bytes; the load generator's summary follows at the end.
 set -euo pipefail
 bin=$(realpath "$1"); rate=$2; minutes=$3; out=$(realpath -m "$4")
 dir=$(mktemp -d); cd "$dir"; port=29794
@@ -27,7 +27,7 @@ lg=$!
 for t in $(seq 10 10 $((minutes * 60))); do
   sleep 10
   rss=$(awk '/^(VmRSS|RssAnon|RssFile):/ {printf "%s ", $2}' /proc/$server/status)
-  echo "$t $rss$(stat -c %s var/audit.sqlite)" >> "$out"
+  echo "$t $rss$(stat -c %s var/audit.sqlite) $(stat -c %s var/audit.sqlite-wal)" >> "$out"
 done
 wait $lg
 cat summary.json >> "$out"

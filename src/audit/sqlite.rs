@@ -51,7 +51,8 @@ pub struct PageMemory {
 
 impl PageMemory {
     /// The server: lookups of earlier decisions (replays, GetVerification, holds) read pages
-    /// again and again, so each connection keeps 64 MiB of them and maps 256 MiB of the file.
+    /// again and again, so each connection keeps 64 MiB of them and each read connection maps
+    /// 256 MiB of the file (the writer never maps it: `sqlite/blocking.rs`).
     pub const SERVER: PageMemory = PageMemory {
         cache_kib: 64 * 1024,
         mmap_bytes: 256 * 1024 * 1024,
