@@ -32,9 +32,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// past it. In steady use the log starts over about once a second ([`wal_checkpointer`]) and
 /// reaches a second's worth of commits, ~200 MB at 5,000 calls/s with 16 KiB pages; below
 /// that size its file is overwritten in place. A smaller limit (64 MiB was the first) cut the
-/// file back and grew it again every second, and the file system's allocation and truncation
-/// on the commit path doubled the median latency at half load (BENCHMARKS.md). The limit only
-/// bounds the file after a burst or a long reader has grown it further.
+/// file back and grew it again every second, and the file system's truncation and allocation
+/// on the commit path stalled commits for ~40 ms each second and raised the median latency at
+/// half load by about half (BENCHMARKS.md). The limit only bounds the file after a burst or a
+/// long reader has grown it further.
 const WAL_SIZE_LIMIT: u64 = 1 << 30;
 /// Read connections (WAL lets them run beside the writer).
 const MAX_CONNECTIONS: u32 = 4;
