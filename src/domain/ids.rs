@@ -1,18 +1,7 @@
 //! The identifiers every request carries, validated once at the edge: a handler that holds one
 //! of these never checks it again. Parsing errors describe the problem, never the value.
 
-use std::{
-    fmt,
-    time::{Duration, SystemTime},
-};
-
-/// How long an insurer has to register after receiving the form (資格取得届): 5 days.
-pub const REGISTRATION_PERIOD: Duration = Duration::from_secs(5 * 24 * 60 * 60);
-
-/// When a form received at `received_at` must have been registered.
-pub fn register_by(received_at: SystemTime) -> SystemTime {
-    received_at + REGISTRATION_PERIOD
-}
+use std::fmt;
 
 /// The longest idempotency key or subject id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
@@ -286,14 +275,5 @@ mod tests {
             format!("{:?}", Note::parse("secret").unwrap()),
             "Note(6 chars)"
         );
-    }
-
-    #[test]
-    fn the_registration_deadline_is_five_days_after_receipt() {
-        let received = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        let by = register_by(received)
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap();
-        assert_eq!(by, Duration::from_secs(1_000 + 432_000));
     }
 }

@@ -5,6 +5,7 @@
 //! types at the edge ([`crate::grpc::convert`]).
 
 pub mod compare;
+pub mod deadline;
 pub mod fields;
 pub mod gate;
 pub mod ids;

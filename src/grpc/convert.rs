@@ -12,6 +12,7 @@ use crate::{
     domain::{
         Field, MatchClass, Stage,
         compare::Record,
+        deadline,
         gate::{Candidate, Case, Decision, DecisionKind, HoldReason, Resolution},
         ids::{
             self, IdError, InsurerNumber, Note, OperatorId, RequestId, SubjectId, VerificationId,
@@ -31,7 +32,7 @@ pub const MAX_FIELD_CHARS: [usize; 5] = [100, 100, 40, 16, 300];
 /// The most candidates accepted in one request. A 5情報 lookup returns zero or one person in
 /// practice; a handful means the query was weak; dozens means something upstream is broken.
 pub const MAX_CANDIDATES: usize = 20;
-pub use crate::domain::ids::{MAX_ID_CHARS, REGISTRATION_PERIOD};
+pub use crate::domain::ids::MAX_ID_CHARS;
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -482,14 +483,13 @@ pub fn subject_kind_from_pb(kind: pb::SubjectKind) -> SubjectKind {
     }
 }
 
-/// When the insurer must have registered: the form's receipt plus the registration period.
+/// When the insurer must have registered ([`deadline::register_by`]: the end of the fifth day
+/// after the day of receipt, in Japan).
 pub fn register_by(request: &pb::VerifyRequest) -> Option<SystemTime> {
     let received = request.received_at.as_ref()?;
     let seconds = u64::try_from(received.seconds).ok()?;
     let nanos = u32::try_from(received.nanos).ok()?;
-    Some(ids::register_by(
-        SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos),
-    ))
+    deadline::register_by(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
 }
 
 /// The response a stored decision was answered with, rebuilt from the event: a replay and

@@ -368,6 +368,17 @@ mod tests {
     }
 
     #[test]
+    fn a_roster_date_has_the_deadline_of_a_verify_received_at_any_hour_that_day() {
+        use crate::domain::deadline::register_by;
+        let day = received_at("2026-11-20").unwrap();
+        // 2026-11-26T00:00+09:00: the end of the fifth day after the 20th.
+        let due = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_446_000 + 2 * 86_400);
+        assert_eq!(register_by(day), Some(due));
+        let last_minute = day + Duration::from_secs(86_400 - 60);
+        assert_eq!(register_by(last_minute), Some(due));
+    }
+
+    #[test]
     fn byte_order_marks_at_either_end_of_a_cell_are_dropped() {
         for (cell, bare) in [
             ("\u{FEFF}山田", "山田"),

@@ -109,10 +109,9 @@ async fn every_decision_kind_is_returned_and_recorded(backend: Backend) {
         assert_eq!(response.selected_candidate, selected);
         assert!(!response.verification_id.is_empty());
         assert!(response.decided_at.is_some());
-        assert_eq!(
-            response.register_by.unwrap().seconds,
-            1_795_000_000 + 5 * 86_400
-        );
+        // Received 2026-11-18 20:06:40 in Japan: due at the end of the fifth day after,
+        // 2026-11-24T00:00+09:00.
+        assert_eq!(response.register_by.unwrap().seconds, 1_795_446_000);
     }
     let hold = app
         .client

@@ -117,6 +117,53 @@ fn received(ago: Duration) -> Option<pbjson_types::Timestamp> {
     })
 }
 
+/// Appends the service's own decision event for `request` (a hold), with `register_by` as its
+/// deadline, through a chain of its own on the app's database; returns its verification id.
+async fn append_hold_due_at(
+    app: &TestApp,
+    request: pb::VerifyRequest,
+    register_by: SystemTime,
+) -> String {
+    use prost::Message as _;
+    use verify_identity::{
+        audit::{self, ChainState, Decided, DecidedIds, FingerprintKey, NewEvent},
+        domain::{gate, policy::Policy},
+        grpc::convert::{self, Identifiers},
+    };
+    let (key, _) = FingerprintKey::load_or_create(&app.db.dir.join("hmac.key")).unwrap();
+    let case = convert::case_from_request(&request, Identifiers::Required).unwrap();
+    let policy = Policy::default();
+    let decision = gate::decide(&case, &policy);
+    assert_eq!(decision.kind, gate::DecisionKind::Hold);
+    let verification_id = uuid::Uuid::now_v7().to_string();
+    let ids = DecidedIds {
+        occurred_at: whole_micros(SystemTime::now()),
+        caller: "registration-system".into(),
+        insurer_number: request.insurer_number.clone(),
+        subject_id: request.subject_id.clone(),
+        subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
+        request_id: request.request_id.clone(),
+        verification_id: verification_id.clone(),
+        policy_version: policy.version.clone(),
+        register_by: Some(whole_micros(register_by)),
+        request_fingerprint: Some(key.fingerprint(&request.encode_to_vec())),
+    };
+    let event = NewEvent::Decided(Decided::from_decision(ids, &decision, &case, &key));
+    let store = audit::connect(&app.db.url).await.unwrap();
+    store
+        .append_batch(&mut ChainState::new(), &[event])
+        .await
+        .unwrap();
+    store.close().await;
+    verification_id
+}
+
+/// `t` to whole microseconds, as the audit log stores times.
+fn whole_micros(t: SystemTime) -> SystemTime {
+    let since = t.duration_since(UNIX_EPOCH).unwrap();
+    UNIX_EPOCH + Duration::from_micros(u64::try_from(since.as_micros()).unwrap())
+}
+
 /// Received today: the deadline is days away.
 fn fresh(mut r: pb::VerifyRequest) -> pb::VerifyRequest {
     r.received_at = received(Duration::ZERO);
@@ -299,10 +346,15 @@ async fn a_hold_that_becomes_overdue_while_paging_keeps_its_place_until_the_next
         let r = fresh(held_as(pb::RiskClass::AddressOnly, &format!("f-{i}")));
         ids_in_order.push(verify(&app, r).await.verification_id);
     }
-    // Its deadline passes two seconds from now.
-    let mut soon = held_as(pb::RiskClass::BirthOrSex, "soon");
-    soon.received_at = received(Duration::from_secs(5 * 86_400 - 2));
-    let soon = verify(&app, soon).await.verification_id;
+    // Its deadline passes two seconds from now. Deadlines fall on midnight in Japan, so no
+    // receipt time gives one two seconds away: the hold is written as the service writes it,
+    // with that deadline, as a second replica on the same log would.
+    let soon = append_hold_due_at(
+        &app,
+        held_as(pb::RiskClass::BirthOrSex, "soon"),
+        SystemTime::now() + Duration::from_secs(2),
+    )
+    .await;
     let triage = pb::ListHoldsRequest {
         insurer_number: INSURER.into(),
         order: pb::HoldsOrder::Triage.into(),

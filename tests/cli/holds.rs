@@ -24,8 +24,8 @@ fn run(args: &[&str], tz: &str) -> (Option<i32>, String, String) {
     )
 }
 
-/// A server holding one case: the hold example (received 2026-11-18 09:00 UTC, so due
-/// 2026-11-23 09:00 UTC).
+/// A server holding one case: the hold example (received 2026-11-18 09:00 UTC, 18:00 that day
+/// in Japan, so due at the end of 11-23 in Japan: 2026-11-24 00:00 JST, 2026-11-23 15:00 UTC).
 fn server_with_one_hold() -> Server {
     let server = Server::start(&[]);
     let (code, _, stderr) = run(
@@ -62,9 +62,9 @@ fn holds_list_shows_times_in_the_zone_of_tz_and_names_it() {
     ];
     let (code, tokyo, stderr) = run(&list, "Asia/Tokyo");
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(tokyo.contains("2026-11-23 18:00 JST"), "{tokyo}");
+    assert!(tokyo.contains("2026-11-24 00:00 JST"), "{tokyo}");
     let (_, utc, _) = run(&list, "UTC");
-    assert!(utc.contains("2026-11-23 09:00 UTC"), "{utc}");
+    assert!(utc.contains("2026-11-23 15:00 UTC"), "{utc}");
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn holds_list_json_keeps_rfc_3339_in_utc_whatever_the_zone() {
     let record: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
     let register_by = record["verification"]["registerBy"].as_str().unwrap();
     assert!(
-        register_by.starts_with("2026-11-23T09:00:00"),
+        register_by.starts_with("2026-11-23T15:00:00"),
         "{register_by}"
     );
 }

@@ -53,10 +53,11 @@ fn the_register_example_registers_its_one_candidate() {
     assert_eq!(v["decision"], "DECISION_REGISTER");
     assert_eq!(v["selectedCandidate"], 0);
     assert_eq!(v["comparisons"].as_array().unwrap().len(), 15);
-    // received 2026-11-20T09:00Z + 5 days (RFC 3339; pbjson writes the offset as +00:00).
+    // Received 2026-11-20T09:00Z, 18:00 that day in Japan: due at the end of the fifth day
+    // after, 2026-11-26T00:00+09:00 (RFC 3339; pbjson writes the offset as +00:00).
     let register_by = v["registerBy"].as_str().unwrap();
     assert!(
-        register_by.starts_with("2026-11-25T09:00:00"),
+        register_by.starts_with("2026-11-25T15:00:00"),
         "{register_by}"
     );
 }
