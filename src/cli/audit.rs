@@ -87,9 +87,6 @@ pub enum AuditCommand {
     },
 }
 
-/// Exit status when a chain is broken.
-pub const BROKEN: u8 = 5;
-
 /// Events read per query while exporting.
 const EXPORT_PAGE: i64 = 1_000;
 
@@ -218,7 +215,7 @@ async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Exp
             if chains_intact && checkpoints_intact {
                 exit::OK
             } else {
-                BROKEN
+                exit::BROKEN
             }
         }
         Err(e) => {

@@ -44,9 +44,9 @@ use crate::{
         columns::{self, ColumnRef, ColumnsFile},
         decode::{self, EncodingArg, TextEncoding},
         outcome::{ErrorWriter, ResultWriter, RowOutcome},
-        report::{self, RunInfo},
-        row::{self, Defaults, RowContext, RowError},
-        summary::Summary,
+        report::{self, RunInfo, RunOutcome},
+        row::{self, Defaults, RowContext, RowError, RowErrorKind},
+        summary::{self, Summary},
     },
 };
 
@@ -234,13 +234,19 @@ pub fn run(args: &BulkArgs) -> u8 {
         (s, _) => s,
     };
     let summary = sink.summary.clone();
+    let outcome = RunOutcome::judge(&summary, stopped, sink.gave_up, encoding.name());
     print!("{}", summary.table(kind));
-    match &stopped {
-        None => println!(
+    match &outcome {
+        RunOutcome::Complete => println!(
             "complete: every row was decided or reported in {}",
             errors_path.display()
         ),
-        Some(why) => println!(
+        RunOutcome::MostlyFailed { headline } => println!(
+            "FAILED: {headline}. Nothing in this run's results should be used; every problem \
+             is listed by line and column in {}",
+            errors_path.display()
+        ),
+        RunOutcome::Stopped(why) => println!(
             "INCOMPLETE: {why}; start the same command again to resume (rows already decided \
              come back unchanged)"
         ),
@@ -256,7 +262,7 @@ pub fn run(args: &BulkArgs) -> u8 {
                 .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
                 .unwrap_or_default(),
             seconds: started.elapsed().as_secs_f64(),
-            stopped: stopped.clone(),
+            outcome: outcome.clone(),
             chain,
         };
         if let Err(e) = std::fs::write(path, report::html(&summary, &info)) {
@@ -264,10 +270,10 @@ pub fn run(args: &BulkArgs) -> u8 {
             return exit::FAILURE;
         }
     }
-    if stopped.is_none() && summary.balanced() {
-        exit::OK
-    } else {
-        exit::FAILURE
+    match outcome {
+        RunOutcome::Complete if summary.balanced() => exit::OK,
+        RunOutcome::MostlyFailed { .. } => exit::ROWS_FAILED,
+        _ => exit::FAILURE,
     }
 }
 
@@ -384,6 +390,13 @@ fn setup(args: &BulkArgs) -> Result<Setup, String> {
     if args.insurer.is_some() && layout.insurer_number.is_some() {
         return Err(
             "the roster has an insurer_number column and --insurer was given: use one".into(),
+        );
+    }
+    if args.subject_kind.is_none() && layout.subject_kind.is_none() {
+        return Err(
+            "the roster has no subject_kind column: give --subject-kind member|dependent (every \
+             decision is about a member or a dependent)"
+                .into(),
         );
     }
     if args.subject_kind.is_some() && layout.subject_kind.is_some() {
@@ -504,6 +517,8 @@ fn spawn_reader(
 
 /// The output side: result and errors files, the summary, progress.
 struct Sink {
+    /// Set when the first rows all failed and the run stopped there.
+    gave_up: bool,
     results: Option<ResultWriter<BufWriter<File>>>,
     errors: Option<ErrorWriter<BufWriter<File>>>,
     summary: Summary,
@@ -525,6 +540,7 @@ impl Sink {
         };
         let io = |e: std::io::Error| format!("cannot write: {e}");
         Ok(Sink {
+            gave_up: false,
             results: Some(
                 ResultWriter::new(
                     create(&args.output)?,
@@ -559,11 +575,18 @@ impl Sink {
                         .ok_or("the errors file is closed")?
                         .write(line, &errors)
                         .map_err(|e| format!("cannot write the errors file: {e}"))?;
-                    self.summary.add_error(errors.len());
+                    self.summary.add_error(&errors);
                 }
             }
         }
         self.progress.update(decided.end_byte, self.summary.rows_in);
+        if self.summary.first_rows_all_failed() {
+            self.gave_up = true;
+            return Err(format!(
+                "the first {} rows all failed",
+                summary::thousands(self.summary.error_rows)
+            ));
+        }
         Ok(())
     }
 
@@ -847,6 +870,7 @@ async fn decide_embedded(
 
 fn request_id_error(ctx: &RowContext, message: &str) -> RowError {
     RowError {
+        kind: RowErrorKind::RequestId,
         column: ctx.layout.request_id.map_or_else(
             || "(derived request id)".to_owned(),
             |i| ctx.layout.name(i).to_owned(),
@@ -994,6 +1018,7 @@ fn row_from_response(
         tonic::Code::PermissionDenied => RowResult::Failed(
             line,
             vec![RowError {
+                kind: RowErrorKind::Permission,
                 column: ctx
                     .layout
                     .insurer_number

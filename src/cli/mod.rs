@@ -46,7 +46,8 @@ pub enum Command {
     /// Check a whole roster (CSV, UTF-8 or CP932) row by row: embedded (--database), through
     /// a server (--server, VerifyBatch) or as a dry run; writes a result file with ids and
     /// classes only, an errors file, and optionally an HTML report. Exit 0 when every row was
-    /// decided or reported, 1 when the run could not complete, 2 when the roster is unusable.
+    /// decided or reported, 1 when the run could not complete, 2 when the roster is unusable,
+    /// 6 when most rows could not be decided (more than half, or the first 1,000).
     Bulk(Box<bulk::BulkArgs>),
     /// Write a synthetic roster CSV (registration or reverse) for trying `bulk`.
     GenRoster(gen_roster::GenRosterArgs),
@@ -64,4 +65,9 @@ pub mod exit {
     pub const HOLD: u8 = 3;
     /// The decision is return.
     pub const RETURN: u8 = 4;
+    /// `audit verify`: the log is broken.
+    pub const BROKEN: u8 = 5;
+    /// `bulk`: most rows (more than half, or the first 1,000) could not be decided: the roster
+    /// was most likely read the wrong way.
+    pub const ROWS_FAILED: u8 = 6;
 }

@@ -70,8 +70,8 @@ pub struct Verify {
     pub insurer: InsurerNumber,
     /// The caller's idempotency key.
     pub request_id: RequestId,
-    /// The insurer's id for the person; `None` when the caller gave none.
-    pub subject_id: Option<SubjectId>,
+    /// The insurer's id for the person (required: see [`parse_verify`]).
+    pub subject_id: SubjectId,
     /// Member or dependent.
     pub subject_kind: SubjectKind,
     /// The registration deadline: the form's receipt plus the registration period.
@@ -104,11 +104,35 @@ fn verify_from_parts(
     let request_id = RequestId::parse(&req.request_id)
         .map_err(|e| violation(&mut v, "request_id", &e.to_string()))
         .ok();
-    match (insurer, request_id) {
-        (Some(insurer), Some(request_id)) if v.is_empty() => Ok(Verify {
+    // A decision is about a person: without the insurer's id for them no duplicate check can
+    // run (is this number already someone else's? has this person another?), and a register
+    // decision could never be committed. Refusing is clearer for an integrator than a hold
+    // that no clerk could resolve either.
+    let subject_id = SubjectId::parse(&req.subject_id)
+        .map_err(|e| {
+            let why = match e {
+                IdError::Missing => {
+                    "is required: the insurer's id for the person (e.g. 記号番号), without \
+                     which no duplicate check can run and no registration be committed"
+                        .to_owned()
+                }
+                other => other.to_string(),
+            };
+            violation(&mut v, "subject_id", &why);
+        })
+        .ok();
+    if req.subject_kind == pb::SubjectKind::Unspecified as i32 {
+        violation(
+            &mut v,
+            "subject_kind",
+            "is required: SUBJECT_KIND_MEMBER or SUBJECT_KIND_DEPENDENT",
+        );
+    }
+    match (insurer, request_id, subject_id) {
+        (Some(insurer), Some(request_id), Some(subject_id)) if v.is_empty() => Ok(Verify {
             insurer,
             request_id,
-            subject_id: SubjectId::parse(&req.subject_id).ok(),
+            subject_id,
             subject_kind: subject_kind_from_pb(req.subject_kind()),
             register_by: register_by(req),
             case,

@@ -10,7 +10,11 @@ use crate::{
         gate::{DecisionKind, HoldReason},
         risk::RiskClass,
     },
-    roster::{Kind, outcome::stages, summary::Summary},
+    roster::{
+        Kind,
+        outcome::stages,
+        summary::{Summary, thousands},
+    },
 };
 
 /// What the report says about the run besides its counts.
@@ -30,10 +34,57 @@ pub struct RunInfo {
     pub started: String,
     /// Seconds it took.
     pub seconds: f64,
-    /// `None` when the run completed; else why it stopped.
-    pub stopped: Option<String>,
+    /// How the run ended.
+    pub outcome: RunOutcome,
     /// The audit chain position reached (writer, seq, hash), when known.
     pub chain: Option<String>,
+}
+
+/// How a run ended: what its summary line, its report's banner and its exit status say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every row was decided or reported in the errors file, and most were decided.
+    Complete,
+    /// Most rows could not be decided (more than half, or the first 1,000 all failed): the
+    /// roster was most likely read the wrong way. Never shown as a success.
+    MostlyFailed {
+        /// What went wrong most often, and what to do about it.
+        headline: String,
+    },
+    /// The run stopped before the end of the file (the store or server failed); why.
+    Stopped(String),
+}
+
+impl RunOutcome {
+    /// Judges a run from its counts: `stopped` is why it ended early, if it did, and
+    /// `gave_up` whether it stopped because its first rows all failed.
+    pub fn judge(
+        summary: &Summary,
+        stopped: Option<String>,
+        gave_up: bool,
+        encoding: &str,
+    ) -> Self {
+        if gave_up || (stopped.is_none() && summary.mostly_failed()) {
+            let what = summary.headline(encoding).unwrap_or_default();
+            let headline = if gave_up {
+                format!(
+                    "the first {} rows all failed, so the run stopped there: {what}",
+                    thousands(summary.error_rows)
+                )
+            } else {
+                format!(
+                    "{} of {} rows could not be decided: {what}",
+                    thousands(summary.error_rows),
+                    thousands(summary.rows_in)
+                )
+            };
+            return RunOutcome::MostlyFailed { headline };
+        }
+        match stopped {
+            Some(why) => RunOutcome::Stopped(why),
+            None => RunOutcome::Complete,
+        }
+    }
 }
 
 /// Escapes text for HTML.
@@ -50,19 +101,6 @@ fn count_and_share(n: u64, of: u64) -> String {
         return thousands(n);
     }
     format!("{} ({})", thousands(n), share(n, of))
-}
-
-/// `10000` → `10,000`: a manager reads a six-digit count at a glance only with separators.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut s = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            s.push(',');
-        }
-        s.push(c);
-    }
-    s
 }
 
 /// One bar: what it counts in words, the stable id the result file uses, the count, its colour.
@@ -315,12 +353,17 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
             colour: "#b54a4a",
         })
         .collect();
-    let status = match &run.stopped {
-        None => {
+    let status = match &run.outcome {
+        RunOutcome::Complete => {
             "<p class=\"ok\">Complete: every row was decided or reported in the errors file.</p>"
                 .to_owned()
         }
-        Some(why) => format!(
+        RunOutcome::MostlyFailed { headline } => format!(
+            "<p class=\"bad\">Failed: {}. Do not use this run's results; the errors below say \
+             what to fix.</p>",
+            esc(headline)
+        ),
+        RunOutcome::Stopped(why) => format!(
             "<p class=\"bad\">Incomplete: the run stopped ({}). Start it again with the same file and options: rows already decided come back unchanged.</p>",
             esc(why)
         ),
@@ -421,7 +464,7 @@ svg text.n{{font-weight:bold}}svg text.id{{font-size:11px;fill:#777}}\
 <h2>Fields that cannot pass, by comparison</h2>\
 <p class=\"note\">Rows whose field, in that comparison, differs, is missing or cannot be read. \
 The darker the cell, the more rows.</p>{h}\
-<h2>Run</h2><table>{table}</table>\
+{errors}<h2>Run</h2><table>{table}</table>\
 <p class=\"note\">This page holds counts and ids only: no names, birth dates, addresses or numbers.</p>\
 </body></html>\n",
         title = esc(&run.file_name),
@@ -431,8 +474,47 @@ The darker the cell, the more rows.</p>{h}\
         r = bars(&reasons, held),
         k = bars(&risk, held),
         h = heat_map(summary, run.kind),
+        errors = errors_table(summary),
     )
 }
+
+/// The rows that went to the errors file, by kind of problem and column, most frequent first.
+/// Empty when no row failed.
+fn errors_table(summary: &Summary) -> String {
+    if summary.error_rows == 0 {
+        return String::new();
+    }
+    let mut cells: Vec<_> = summary.error_cells.iter().collect();
+    cells.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    let mut rows = String::new();
+    for ((kind, column, message), n) in cells.iter().take(ERROR_TABLE_ROWS) {
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td lang=\"ja\">{}</td><td>{}</td><td>{}</td></tr>",
+            kind.id(),
+            esc(column),
+            esc(message),
+            thousands(**n)
+        );
+    }
+    let more = cells.len().saturating_sub(ERROR_TABLE_ROWS);
+    let more = if more > 0 {
+        format!("<p class=\"note\">… and {more} more kinds of problem: see the errors file.</p>")
+    } else {
+        String::new()
+    };
+    format!(
+        "<h2>Rows in the errors file, by problem</h2>\
+<p class=\"note\">{} rows could not be decided ({} problems). The errors file names each by line \
+and column.</p><table><tr><th>kind</th><th>column</th><th>problem</th><th>count</th></tr>{rows}\
+</table>{more}",
+        thousands(summary.error_rows),
+        thousands(summary.problems)
+    )
+}
+
+/// The most problems the report's errors table lists (the errors file has them all).
+const ERROR_TABLE_ROWS: usize = 30;
 
 /// The page's fonts: Latin first, then the Japanese fonts of Windows, macOS and Linux, all
 /// installed ones (the page loads none), so that Japanese text is drawn in a Japanese face.
@@ -461,7 +543,7 @@ mod tests {
             target: "sqlite:audit.sqlite".into(),
             started: "2026-12-02T04:00:00Z".into(),
             seconds: 2.0,
-            stopped: None,
+            outcome: RunOutcome::Complete,
             chain: Some("chain X at seq 10000".into()),
         }
     }

@@ -48,10 +48,54 @@ pub struct Defaults {
 /// One problem of one row: the column and what is wrong, never the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowError {
+    /// What sort of problem: how a run's errors are counted and explained.
+    pub kind: RowErrorKind,
     /// The column's header name (or `column N`, or the flag that gave the value).
     pub column: String,
     /// What is wrong.
     pub message: String,
+}
+
+/// The sorts of row problems. A run whose rows mostly fail usually fails one way for every
+/// row (a wrong encoding, a wrong delimiter), and the sort says what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RowErrorKind {
+    /// A cell's bytes are not valid in the roster's encoding.
+    Encoding,
+    /// The row has another number of columns than the header.
+    Shape,
+    /// A value the service refuses (a malformed number, an unknown subject kind, a bad date …).
+    Value,
+    /// The request id was used before for other content.
+    RequestId,
+    /// The caller may not act for the row's insurer.
+    Permission,
+    /// A value the result file's encoding cannot hold.
+    OutputEncoding,
+}
+
+impl RowErrorKind {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [RowErrorKind; 6] = [
+        RowErrorKind::Encoding,
+        RowErrorKind::Shape,
+        RowErrorKind::Value,
+        RowErrorKind::RequestId,
+        RowErrorKind::Permission,
+        RowErrorKind::OutputEncoding,
+    ];
+
+    /// The stable id, in summaries and reports.
+    pub const fn id(self) -> &'static str {
+        match self {
+            RowErrorKind::Encoding => "encoding",
+            RowErrorKind::Shape => "columns",
+            RowErrorKind::Value => "value",
+            RowErrorKind::RequestId => "request_id_reused",
+            RowErrorKind::Permission => "insurer_not_permitted",
+            RowErrorKind::OutputEncoding => "output_encoding",
+        }
+    }
 }
 
 /// A row ready to be decided.
@@ -112,6 +156,7 @@ impl RowContext {
         let mut errors = Vec::new();
         if record.len() != layout.width {
             errors.push(RowError {
+                kind: RowErrorKind::Shape,
                 column: "(row)".into(),
                 message: format!(
                     "has {} columns; the header has {}",
@@ -130,6 +175,7 @@ impl RowContext {
                 Some(s) => without_bom(&s).to_owned(),
                 None => {
                     errors.push(RowError {
+                        kind: RowErrorKind::Encoding,
                         column: layout.name(i).to_owned(),
                         message: format!("is not valid {}", self.encoding.name()),
                     });
@@ -195,6 +241,7 @@ impl RowContext {
                 "dependent" | "被扶養者" => pb::SubjectKind::Dependent,
                 _ => {
                     errors.push(RowError {
+                        kind: RowErrorKind::Value,
                         column: column_name(layout, layout.subject_kind),
                         message: "must be member or dependent".into(),
                     });
@@ -208,6 +255,7 @@ impl RowContext {
                 Some(t) => Some(crate::grpc::convert::timestamp(t)),
                 None => {
                     errors.push(RowError {
+                        kind: RowErrorKind::Value,
                         column: column_name(layout, layout.received_at),
                         message: "must be a date YYYY-MM-DD".into(),
                     });
@@ -217,6 +265,7 @@ impl RowContext {
         };
         if decode::encode(self.output_encoding, &subject_id).is_none() {
             errors.push(RowError {
+                kind: RowErrorKind::OutputEncoding,
                 column: column_name(layout, layout.subject_id),
                 message: format!(
                     "has a character that {} cannot hold (the result file's encoding)",
@@ -271,6 +320,7 @@ impl RowContext {
                     }
                 };
                 RowError {
+                    kind: RowErrorKind::Value,
                     column,
                     message: description.to_owned(),
                 }

@@ -207,3 +207,52 @@ async fn every_id_of_every_rpc_is_bounded_and_free_of_control_characters_and_not
     assert_eq!(report.events_checked, 0, "a refused call stored something");
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verify_without_a_subject_is_refused_naming_it_and_nothing_is_stored() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut client = app.client.clone();
+    // Without the subject no duplicate check can run, and a register decision could never be
+    // committed: it must not be decided at all.
+    let mut no_subject = register_request("no-subject");
+    no_subject.subject_id = String::new();
+    let status = client.verify(no_subject).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(crate::helpers::violated_fields(&status), ["subject_id"]);
+
+    let mut blank_subject = register_request("blank-subject");
+    blank_subject.subject_id = "   ".into();
+    let status = client.verify(blank_subject).await.unwrap_err();
+    assert_eq!(crate::helpers::violated_fields(&status), ["subject_id"]);
+
+    let mut no_kind = register_request("no-kind");
+    no_kind.subject_kind = pb::SubjectKind::Unspecified.into();
+    let status = client.verify(no_kind).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(crate::helpers::violated_fields(&status), ["subject_kind"]);
+    let details = status.get_error_details();
+    let description = &details.bad_request().unwrap().field_violations[0].description;
+    assert!(description.contains("SUBJECT_KIND_MEMBER"), "{description}");
+
+    // The same in a batch: the item is refused, the stream goes on.
+    let mut item = register_request("batch-no-subject");
+    item.subject_id = String::new();
+    let answers: Vec<_> = client
+        .verify_batch(futures::stream::iter([item, register_request("batch-ok")]))
+        .await
+        .unwrap()
+        .into_inner()
+        .collect()
+        .await;
+    let first = answers[0].as_ref().unwrap();
+    let error = first.error.as_ref().expect("the item is refused");
+    assert_eq!(error.code, Code::InvalidArgument as i32);
+    assert_eq!(error.field_violations[0].field, "subject_id");
+    assert_eq!(
+        answers[1].as_ref().unwrap().decision(),
+        pb::Decision::Register
+    );
+    let stored = crate::gate::stored_events(&app).await;
+    assert_eq!(stored.len(), 1, "only the valid item is stored");
+    app.finish().await;
+}

@@ -312,6 +312,9 @@ fn bad_rows_go_to_the_errors_file_by_line_and_column_and_nothing_is_dropped() {
             &bad_kind,
             short,
             REVERSE_ROWS[3],
+            // Most rows are good: a run whose rows mostly fail is a failed run (exit 6).
+            REVERSE_ROWS[1],
+            REVERSE_ROWS[4],
         ])
         .as_bytes(),
     );
@@ -323,7 +326,7 @@ fn bad_rows_go_to_the_errors_file_by_line_and_column_and_nothing_is_dropped() {
     ok(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout)
-            .contains("rows: 5 in = 2 decided + 3 in the errors file")
+            .contains("rows: 7 in = 4 decided + 3 in the errors file")
     );
     let errors = std::fs::read_to_string(dir.path("e.csv")).unwrap();
     assert!(
@@ -343,7 +346,7 @@ fn bad_rows_go_to_the_errors_file_by_line_and_column_and_nothing_is_dropped() {
         .iter()
         .map(|r| r[0].clone())
         .collect();
-    assert_eq!(lines, ["2", "6"]);
+    assert_eq!(lines, ["2", "6", "7", "8"]);
 }
 
 #[test]
@@ -608,4 +611,103 @@ fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
         .output()
         .unwrap();
     ok(&verified);
+}
+
+/// A synthetic roster from `gen-roster` in `dir`.
+fn generated(dir: &Dir, name: &str, rows: usize, encoding: &str) -> PathBuf {
+    let path = dir.path(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(["gen-roster", "--kind", "reverse", "--seed", "7", "--rows"])
+        .arg(rows.to_string())
+        .args(["--encoding", encoding, "--output"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+#[test]
+fn a_cp932_roster_read_as_utf8_is_a_failed_run_that_says_why_and_is_never_complete() {
+    let dir = Dir::new();
+    let roster = generated(&dir, "sjis.csv", 300, "cp932");
+    let report = dir.path("report.html");
+    let out = bulk(
+        &dir,
+        &roster,
+        &[
+            "--dry-run",
+            "--encoding",
+            "utf-8",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{stdout}");
+    assert!(
+        stdout.contains("FAILED: 300 of 300 rows could not be decided"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("300 rows could not be decoded as UTF-8: is the file CP932"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("complete: every row"), "{stdout}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !html.contains("class=\"ok\""),
+        "no green banner over a failed run"
+    );
+    assert!(
+        html.contains("<p class=\"bad\">Failed: 300 of 300 rows"),
+        "{html}"
+    );
+    // The errors by kind and column, the most frequent first.
+    assert!(html.contains("Rows in the errors file, by problem"));
+    assert!(html.contains(
+        "<td>encoding</td><td lang=\"ja\">kanji_name</td><td>is not valid UTF-8</td><td>300</td>"
+    ));
+    assert_no_personal_data(html.as_bytes());
+}
+
+#[test]
+fn a_run_whose_first_thousand_rows_all_fail_stops_there() {
+    let dir = Dir::new();
+    let roster = generated(&dir, "sjis.csv", 3_000, "cp932");
+    let out = bulk(&dir, &roster, &["--dry-run", "--encoding", "utf-8"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(6), "{stdout}");
+    assert!(
+        stdout.contains("rows all failed, so the run stopped there"),
+        "{stdout}"
+    );
+    let errors = std::fs::read_to_string(dir.path("out.errors.csv")).unwrap();
+    let rows: std::collections::BTreeSet<&str> = errors
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert!(
+        (1_000..3_000).contains(&rows.len()),
+        "{} rows in the errors file",
+        rows.len()
+    );
+}
+
+#[test]
+fn a_run_with_a_few_bad_rows_is_complete() {
+    let dir = Dir::new();
+    let bad = REVERSE_ROWS[1].replacen("983205673214", "98320567321x", 1);
+    let roster = dir.write(
+        "few.csv",
+        reverse_csv(&[REVERSE_ROWS[0], &bad, REVERSE_ROWS[3]]).as_bytes(),
+    );
+    let out = bulk(&dir, &roster, &["--dry-run"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("complete: every row"));
 }

@@ -108,8 +108,7 @@ impl Decider {
                     });
                 }
                 Ok(AppendOutcome::RegisteredElsewhere { registrations }) => {
-                    let subject_id = parsed.subject_id.as_ref().map_or("", |s| s.as_str());
-                    let found = registrations_in_view(subject_id, &registrations);
+                    let found = registrations_in_view(parsed.subject_id.as_str(), &registrations);
                     decision = gate::hold_for_registrations(decision, found);
                 }
                 Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
@@ -172,10 +171,7 @@ impl Decider {
             occurred_at: decided_at,
             caller: caller.to_owned(),
             insurer_number: request.insurer.as_str().to_owned(),
-            subject_id: request
-                .subject_id
-                .as_ref()
-                .map_or_else(String::new, |s| s.as_str().to_owned()),
+            subject_id: request.subject_id.as_str().to_owned(),
             subject_kind: request.subject_kind,
             request_id: request.request_id.as_str().to_owned(),
             verification_id: verification_id.to_owned(),
