@@ -197,6 +197,15 @@ pub struct Row {
     pub case: RosterCase,
 }
 
+/// Eight hex digits that differ between seeds (SplitMix64's finalizer: neighbouring seeds get
+/// unrelated tags).
+fn seed_tag(seed: u64) -> String {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    format!("{:08x}", (z ^ (z >> 31)) >> 32)
+}
+
 /// Builds roster rows; deterministic for a seed.
 pub struct RosterGenerator {
     /// The data source.
@@ -211,6 +220,11 @@ pub struct RosterGenerator {
     families: Vec<&'static Family>,
     /// The number of the next row, from 1: it makes subject and request ids unique.
     next: u64,
+    /// Eight hex digits derived from the seed, in every request and subject id: two rosters
+    /// of different seeds are different people under different request ids, so a second
+    /// synthetic roster decided into the same audit log is not a file of reused request ids
+    /// and numbers registered to someone else.
+    tag: String,
 }
 
 impl RosterGenerator {
@@ -231,6 +245,7 @@ impl RosterGenerator {
             received_dates,
             families: FAMILIES.iter().filter(|f| family_fits(f)).collect(),
             next: 1,
+            tag: seed_tag(seed),
         }
     }
 
@@ -260,13 +275,14 @@ impl RosterGenerator {
         let request_id = if self.rng.gen_bool(0.05) {
             String::new()
         } else {
-            format!("roster-{n:08}")
+            format!("roster-{}-{n:08}", self.tag)
         };
         let dependent = self.rng.gen_bool(0.35);
         cells.push(request_id);
         cells.push(self.insurer.clone());
         cells.push(format!(
-            "{n:08}-{:02}",
+            "{}-{n:08}-{:02}",
+            self.tag,
             if dependent {
                 self.rng.gen_range(1..6)
             } else {
@@ -740,6 +756,24 @@ mod tests {
                 assert!(IndividualNumber::parse(&row.cells[5]).is_ok());
             }
             assert!(subjects.insert(row.cells[2].clone()));
+        }
+    }
+
+    #[test]
+    fn request_and_subject_ids_differ_between_seeds() {
+        for kind in KINDS {
+            let ids = |seed| {
+                let mut g = generator(kind, seed);
+                (0..50)
+                    .flat_map(|_| {
+                        let row = g.next_row();
+                        [row.cells[0].clone(), row.cells[2].clone()]
+                    })
+                    .filter(|id| !id.is_empty())
+                    .collect::<HashSet<_>>()
+            };
+            let (a, b) = (ids(1), ids(2));
+            assert!(a.is_disjoint(&b), "{kind:?}: {:?}", a.intersection(&b));
         }
     }
 

@@ -615,9 +615,16 @@ fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
 
 /// A synthetic roster from `gen-roster` in `dir`.
 fn generated(dir: &Dir, name: &str, rows: usize, encoding: &str) -> PathBuf {
+    generated_with_seed(dir, name, rows, encoding, 7)
+}
+
+/// [`generated`] from `seed`.
+fn generated_with_seed(dir: &Dir, name: &str, rows: usize, encoding: &str, seed: u64) -> PathBuf {
     let path = dir.path(name);
     let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-        .args(["gen-roster", "--kind", "reverse", "--seed", "7", "--rows"])
+        .args(["gen-roster", "--kind", "reverse", "--seed"])
+        .arg(seed.to_string())
+        .arg("--rows")
         .arg(rows.to_string())
         .args(["--encoding", encoding, "--output"])
         .arg(&path)
@@ -710,4 +717,21 @@ fn a_run_with_a_few_bad_rows_is_complete() {
     let out = bulk(&dir, &roster, &["--dry-run"]);
     ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("complete: every row"));
+}
+
+#[test]
+fn two_synthetic_rosters_of_different_seeds_decide_into_one_log_without_reused_ids() {
+    let dir = Dir::new();
+    for seed in [1, 2] {
+        let roster = generated_with_seed(&dir, &format!("r{seed}.csv"), 200, "utf-8", seed);
+        let args = embedded_args(&dir, "audit.sqlite");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = bulk(&dir, &roster, &args);
+        ok(&out);
+        let errors = std::fs::read_to_string(dir.path("out.errors.csv")).unwrap();
+        assert_eq!(errors.lines().count(), 1, "seed {seed}: {errors}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("rows: 200 in = 200 decided"), "{stdout}");
+        assert!(!stdout.contains("decided by an earlier run"), "{stdout}");
+    }
 }
