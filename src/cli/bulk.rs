@@ -19,7 +19,7 @@
 use std::{
     collections::{BTreeMap, VecDeque},
     fs::File,
-    io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom, Write},
+    io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant, SystemTime},
@@ -43,6 +43,7 @@ use crate::{
         Kind,
         columns::{self, ColumnRef, ColumnsFile},
         decode::{self, EncodingArg, TextEncoding},
+        files::{self, OutputFile},
         outcome::{ErrorWriter, ResultWriter, RowOutcome},
         report::{self, RunInfo, RunOutcome},
         row::{self, Defaults, RowContext, RowError, RowErrorKind},
@@ -183,6 +184,14 @@ struct Setup {
 pub fn run(args: &BulkArgs) -> u8 {
     let started_at = SystemTime::now();
     let started = Instant::now();
+    let errors_path = args
+        .errors
+        .clone()
+        .unwrap_or_else(|| errors_path(&args.output));
+    if let Err(e) = refuse_overwriting_inputs(args, &errors_path) {
+        eprintln!("verify-identity bulk: {e}");
+        return exit::BAD_INPUT;
+    }
     let setup = match setup(args) {
         Ok(s) => s,
         Err(e) => {
@@ -190,10 +199,6 @@ pub fn run(args: &BulkArgs) -> u8 {
             return exit::BAD_INPUT;
         }
     };
-    let errors_path = args
-        .errors
-        .clone()
-        .unwrap_or_else(|| errors_path(&args.output));
     let ctx = setup.ctx.clone();
     let encoding = ctx.encoding;
     let kind = ctx.layout.kind;
@@ -265,8 +270,8 @@ pub fn run(args: &BulkArgs) -> u8 {
             outcome: outcome.clone(),
             chain,
         };
-        if let Err(e) = std::fs::write(path, report::html(&summary, &info)) {
-            eprintln!("verify-identity bulk: cannot write {}: {e}", path.display());
+        if let Err(e) = OutputFile::write_whole(path, report::html(&summary, &info).as_bytes()) {
+            eprintln!("verify-identity bulk: {e}");
             return exit::FAILURE;
         }
     }
@@ -282,6 +287,43 @@ fn file_name(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
+}
+
+/// Refuses a result, errors or report file that is one of the run's inputs (the roster, the
+/// column mapping, the policy, the fingerprint key, the SQLite database) or another output.
+fn refuse_overwriting_inputs(args: &BulkArgs, errors_path: &Path) -> Result<(), String> {
+    let database = args.database.as_deref().and_then(sqlite_file);
+    let mut inputs: Vec<(&str, &Path)> = vec![("the roster", &args.roster)];
+    if let Some(p) = &args.columns {
+        inputs.push(("the --columns file", p));
+    }
+    if let Some(p) = &args.policy {
+        inputs.push(("the policy file", p));
+    }
+    if let Some(p) = &database {
+        inputs.push(("the audit database", p));
+        inputs.push(("the fingerprint key file", &args.hmac_key_file));
+    }
+    let errors_flag = if args.errors.is_some() {
+        "--errors"
+    } else {
+        "the errors file (--output's name with .errors.csv)"
+    };
+    let mut outputs: Vec<(&str, &Path)> =
+        vec![("--output", &args.output), (errors_flag, errors_path)];
+    if let Some(p) = &args.report {
+        outputs.push(("--report", p));
+    }
+    files::refuse_overwriting(&inputs, &outputs).map_err(|e| e.to_string())
+}
+
+/// The file of a `sqlite:` database URL (`sqlite:PATH`, `sqlite://PATH`, with or without
+/// `?options`); `None` for other backends.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 /// `results.csv` → `results.errors.csv`.
@@ -519,8 +561,8 @@ fn spawn_reader(
 struct Sink {
     /// Set when the first rows all failed and the run stopped there.
     gave_up: bool,
-    results: Option<ResultWriter<BufWriter<File>>>,
-    errors: Option<ErrorWriter<BufWriter<File>>>,
+    results: Option<ResultWriter<BufWriter<OutputFile>>>,
+    errors: Option<ErrorWriter<BufWriter<OutputFile>>>,
     summary: Summary,
     progress: Progress,
 }
@@ -534,9 +576,9 @@ impl Sink {
         file_len: u64,
     ) -> Result<Self, String> {
         let create = |p: &Path| {
-            File::create(p)
+            OutputFile::create(p)
                 .map(|f| BufWriter::with_capacity(1 << 20, f))
-                .map_err(|e| format!("cannot create {}: {e}", p.display()))
+                .map_err(|e| e.to_string())
         };
         let io = |e: std::io::Error| format!("cannot write: {e}");
         Ok(Sink {
@@ -590,13 +632,22 @@ impl Sink {
         Ok(())
     }
 
-    fn finish(&mut self) -> std::io::Result<()> {
+    /// Ends the output: each file is flushed, synced and renamed to its final name. A run that
+    /// failed or stopped keeps what it wrote too (its errors file says what to fix; a resumed
+    /// run writes every row again); only a killed run leaves the previous files in place.
+    fn finish(&mut self) -> Result<(), String> {
         self.progress.finish();
+        let whole = |w: BufWriter<OutputFile>| w.into_inner().map_err(|e| e.into_error());
         if let Some(results) = self.results.take() {
-            results.finish()?.flush()?;
+            let file = results
+                .finish()
+                .and_then(whole)
+                .map_err(|e| e.to_string())?;
+            file.persist().map_err(|e| e.to_string())?;
         }
         if let Some(errors) = self.errors.take() {
-            errors.finish()?.flush()?;
+            let file = errors.finish().and_then(whole).map_err(|e| e.to_string())?;
+            file.persist().map_err(|e| e.to_string())?;
         }
         Ok(())
     }

@@ -9,7 +9,6 @@
 //! variant that does not (𠮷田) is left out when writing CP932.
 
 use std::{
-    fs::File,
     io::{self, BufWriter, Write},
     path::PathBuf,
     time::Instant,
@@ -18,9 +17,12 @@ use std::{
 use anyhow::{Context as _, bail};
 use encoding_rs::SHIFT_JIS;
 
-use crate::synthetic::{
-    people::Family,
-    roster::{RosterGenerator, RosterKind, days_back},
+use crate::{
+    roster::files::OutputFile,
+    synthetic::{
+        people::Family,
+        roster::{RosterGenerator, RosterKind, days_back},
+    },
 };
 
 /// Arguments of `verify-identity gen-roster`.
@@ -111,16 +113,24 @@ pub fn run(args: &GenRosterArgs) -> anyhow::Result<()> {
             today.day() as u32,
         )
     });
-    let out: Box<dyn Write> = if args.output.as_os_str() == "-" {
-        Box::new(io::stdout().lock())
-    } else {
-        Box::new(
-            File::create(&args.output)
-                .with_context(|| format!("cannot create {}", args.output.display()))?,
-        )
-    };
     let started = Instant::now();
-    let written = write_roster(args, seed, until, BufWriter::with_capacity(1 << 16, out))?;
+    let written = if args.output.as_os_str() == "-" {
+        write_roster(
+            args,
+            seed,
+            until,
+            BufWriter::with_capacity(1 << 16, io::stdout().lock()),
+        )?
+    } else {
+        // Whole or not at all, private, never through a link (roster/files.rs).
+        let mut out = BufWriter::with_capacity(1 << 16, OutputFile::create(&args.output)?);
+        let written = write_roster(args, seed, until, &mut out)?;
+        out.into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", args.output.display()))?
+            .persist()?;
+        written
+    };
     eprintln!(
         "verify-identity gen-roster: {written} rows in {:.1} s",
         started.elapsed().as_secs_f64()

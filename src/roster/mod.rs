@@ -10,11 +10,14 @@
 //!   request field a violation names.
 //! - [`outcome`]: what is kept of a decision (ids and classes only, no personal data), and
 //!   the result and error files.
+//! - [`files`]: the files a run writes — never an input, never through a link, private, and
+//!   under their names only once whole.
 //! - [`summary`]: the counts printed at the end of a run.
 //! - [`report`]: the same figures as one self-contained HTML page (inline SVG).
 
 pub mod columns;
 pub mod decode;
+pub mod files;
 pub mod outcome;
 pub mod report;
 pub mod row;

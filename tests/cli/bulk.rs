@@ -474,6 +474,14 @@ fn shows_a_decided_row(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.iter().filter(|c| **c == b'\n').count() >= 2)
 }
 
+/// The temporary file a running `bulk` writes `out.csv` into (`.out.csv.XXXXXX.partial`).
+fn partial_output(dir: &Dir) -> Option<PathBuf> {
+    std::fs::read_dir(&dir.0).ok()?.flatten().find_map(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        (name.starts_with(".out.csv.") && name.ends_with(".partial")).then(|| e.path())
+    })
+}
+
 #[test]
 fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
     let dir = Dir::new();
@@ -512,7 +520,7 @@ fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
         .spawn()
         .unwrap();
     let waiting = Instant::now();
-    while !shows_a_decided_row(&dir.path("out.csv")) {
+    while !partial_output(&dir).is_some_and(|p| shows_a_decided_row(&p)) {
         if let Some(status) = first.try_wait().unwrap() {
             panic!(
                 "the first run ended ({status}) before it showed progress: nothing was \
@@ -533,8 +541,10 @@ fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
         "the first run ended ({status}) before it was killed: nothing was interrupted; make \
          INTERRUPTED_ROWS bigger"
     );
+    // A killed run never leaves a partial result under the result's name.
+    assert!(!dir.path("out.csv").exists());
     // The whole lines the first run wrote (the last may be cut off mid-way).
-    let written_first = std::fs::read(dir.path("out.csv")).unwrap();
+    let written_first = std::fs::read(partial_output(&dir).unwrap()).unwrap();
     let written_first = String::from_utf8_lossy(&written_first);
     let written_first: Vec<&str> = written_first.lines().skip(1).collect();
     let written_first = &written_first[..written_first.len() - 1];
@@ -547,6 +557,11 @@ fn a_run_killed_mid_way_and_started_again_decides_every_row_exactly_once() {
     // Started again: the same file and options.
     let out = bulk(&dir, &roster, &args);
     ok(&out);
+    assert_eq!(
+        partial_output(&dir),
+        None,
+        "the killed run's leftover is removed"
+    );
     let results = rows(&dir.path("out.csv"));
     let decided = results.len() - 1;
     // The errors file has a line per problem; a row may have several.
@@ -733,5 +748,66 @@ fn two_synthetic_rosters_of_different_seeds_decide_into_one_log_without_reused_i
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("rows: 200 in = 200 decided"), "{stdout}");
         assert!(!stdout.contains("decided by an earlier run"), "{stdout}");
+    }
+}
+
+#[test]
+fn an_output_that_is_the_roster_is_refused_and_the_roster_kept_whole() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let text = reverse_csv(&REVERSE_ROWS);
+    let roster = dir.write("roster.csv", text.as_bytes());
+    let link = dir.path("link.csv");
+    std::os::unix::fs::symlink(&roster, &link).unwrap();
+    for (flag, path) in [
+        ("--output", roster.clone()),
+        ("--output", dir.0.join(".").join("roster.csv")),
+        ("--output", link.clone()),
+        ("--errors", roster.clone()),
+        ("--report", link.clone()),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_verify-identity"));
+        command
+            .arg("bulk")
+            .arg(&roster)
+            .args(["--dry-run", "--quiet"]);
+        if flag != "--output" {
+            command.arg("--output").arg(dir.path("out.csv"));
+        }
+        let out = command.arg(flag).arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {}: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains(&format!("{flag} is the roster")),
+            "{stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&roster).unwrap(),
+            text,
+            "the roster is intact"
+        );
+    }
+    // The outputs of a good run are the owner's only.
+    ok(&bulk(
+        &dir,
+        &roster,
+        &[
+            "--dry-run",
+            "--report",
+            dir.path("r.html").to_str().unwrap(),
+        ],
+    ));
+    for name in ["out.csv", "out.errors.csv", "r.html"] {
+        let mode = std::fs::metadata(dir.path(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{name}");
     }
 }
