@@ -109,6 +109,10 @@ pub struct BulkArgs {
     /// The header of the column holding the subject id (instead of `subject_id`).
     #[arg(long)]
     pub subject_id_column: Option<String>,
+    /// Read a roster whose header has columns that nothing reads (the file's own columns).
+    /// Without it such a column is refused, so that a misspelled name is never ignored.
+    #[arg(long)]
+    pub ignore_extra_columns: bool,
     /// Decide without storing anything: no audit events, no verification ids.
     #[arg(long, conflicts_with = "database")]
     pub dry_run: bool,
@@ -402,6 +406,7 @@ fn setup(args: &BulkArgs) -> Result<Setup, String> {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        columns::refuse_data_as_header(&names)?;
         Some(names)
     } else {
         None
@@ -429,6 +434,11 @@ fn setup(args: &BulkArgs) -> Result<Setup, String> {
         optional.push("insurer_number");
     }
     let layout = columns::resolve(kind, header.as_deref(), width, &mapping, &optional)?;
+    if let Some(header) = &header {
+        if !args.ignore_extra_columns {
+            columns::refuse_unread_columns(&layout, header)?;
+        }
+    }
     if args.insurer.is_some() && layout.insurer_number.is_some() {
         return Err(
             "the roster has an insurer_number column and --insurer was given: use one".into(),

@@ -16,7 +16,17 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::{domain::Field, grpc::convert::MAX_CANDIDATES, roster::Kind};
+use crate::{
+    domain::{
+        Field,
+        fields::{
+            birth_date::{BirthDate, Precision},
+            sex::Sex,
+        },
+    },
+    grpc::convert::MAX_CANDIDATES,
+    roster::Kind,
+};
 
 /// How many candidate groups a registration roster has by default.
 pub const DEFAULT_CANDIDATE_GROUPS: usize = 3;
@@ -147,6 +157,160 @@ impl Layout {
     /// The display name of column `index`.
     pub fn name(&self, index: usize) -> &str {
         self.names.get(index).map_or("?", String::as_str)
+    }
+
+    /// Whether column `index` is read for anything.
+    fn reads(&self, index: usize) -> bool {
+        let one = |c: Option<usize>| c == Some(index);
+        let five = |cols: &[Option<usize>; 5]| cols.iter().any(|c| one(*c));
+        one(self.request_id)
+            || one(self.insurer_number)
+            || one(self.subject_id)
+            || one(self.subject_kind)
+            || one(self.received_at)
+            || one(self.declared_number)
+            || five(&self.declared)
+            || self.query.as_ref().is_some_and(five)
+            || self
+                .candidates
+                .iter()
+                .any(|g| five(&g.fields) || one(g.number))
+    }
+}
+
+/// Refuses a header column that nothing reads (a misspelled `recieved_at` would otherwise lose
+/// every deadline without a word), suggesting the nearest known name; unless the caller said
+/// extra columns are expected (`--ignore-extra-columns`).
+pub fn refuse_unread_columns(layout: &Layout, header: &[String]) -> Result<(), String> {
+    let here = logical_names(layout.kind, layout.candidates.len());
+    let mut known = here.clone();
+    let other = match layout.kind {
+        Kind::Registration => Kind::Reverse,
+        Kind::Reverse => Kind::Registration,
+    };
+    known.extend(logical_names(other, DEFAULT_CANDIDATE_GROUPS));
+    let unread: Vec<String> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !layout.reads(*i))
+        .map(|(i, name)| {
+            let shown = if name.is_empty() {
+                format!("column {} (no name)", i + 1)
+            } else {
+                format!("`{name}`")
+            };
+            let elsewhere = format!("a {} roster does not read it", layout.kind.id());
+            match nearest(name, &known) {
+                Some(near) if here.iter().any(|h| h == near) => {
+                    format!("{shown} (did you mean `{near}`?)")
+                }
+                Some(near) => format!("{shown} (did you mean `{near}`? {elsewhere})"),
+                None if is_logical_name(name) => format!("{shown} ({elsewhere})"),
+                None => shown,
+            }
+        })
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    let more = if unread.len() > 5 {
+        format!(" and {} more", unread.len() - 5)
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "the header has columns that nothing reads: {}{more}. Rename them, map them in a \
+         --columns file, or give --ignore-extra-columns if the file has columns of its own",
+        unread[..unread.len().min(5)].join(", ")
+    ))
+}
+
+/// Every logical column name of a roster of `kind` with `groups` candidate groups.
+fn logical_names(kind: Kind, groups: usize) -> Vec<String> {
+    let mut names: Vec<String> = COMMON.iter().map(|s| (*s).to_owned()).collect();
+    let with = |prefix: &str| -> Vec<String> {
+        FIELD_SUFFIXES
+            .iter()
+            .map(|f| format!("{prefix}{f}"))
+            .collect()
+    };
+    match kind {
+        Kind::Registration => {
+            names.extend(["received_at", "form_number"].map(str::to_owned));
+            names.extend(with("form_"));
+            names.extend(with("query_"));
+            for k in 1..=groups.max(DEFAULT_CANDIDATE_GROUPS) {
+                names.extend(with(&format!("candidate{k}_")));
+                names.push(format!("candidate{k}_number"));
+            }
+        }
+        Kind::Reverse => {
+            names.push("registered_number".into());
+            names.extend(with(""));
+            names.extend(with("jlis_"));
+            names.push("jlis_number".into());
+        }
+    }
+    names
+}
+
+/// The known name nearest to `name` when it is close enough to be a misspelling of it: at
+/// most a third of its length in edits (`recieved_at` → `received_at`, `requestid` →
+/// `request_id`), case and `-`/space for `_` not counted.
+fn nearest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    let plain = name.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    known
+        .iter()
+        .filter(|k| k.as_str() != name)
+        .map(|k| (edit_distance(&plain, k), k))
+        .filter(|(d, k)| *d * 3 <= k.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// Refuses a header row that looks like data: a cell made of digits and date or number
+/// separators (an individual number, a birth date, an insurer number) or a sex code. A file
+/// without a header, mapped by positions with `header` left at its default, would otherwise
+/// lose its first person to the header and name columns by their values. The message names
+/// the column, never the value.
+pub fn refuse_data_as_header(header: &[String]) -> Result<(), String> {
+    let looks_like_a_value = |cell: &str| {
+        let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+        let number_like = cell.chars().any(digit)
+            && cell
+                .chars()
+                .all(|c| digit(c) || "-/.:_ 　－‐−ー".contains(c));
+        number_like
+            || BirthDate::parse(cell).precision() != Precision::Unparseable
+                && !cell.trim().is_empty()
+            || Sex::parse(cell).code().is_some()
+    };
+    match header.iter().position(|h| looks_like_a_value(h)) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "the first row looks like data, not a header (column {} holds a number, a date or a \
+             sex code): if the file has no header row, set header = false in the --columns file \
+             and map the columns by position",
+            i + 1
+        )),
     }
 }
 
@@ -374,6 +538,58 @@ mod tests {
         h[2] = "記号番号".into();
         let layout = resolve(Kind::Reverse, Some(&h), h.len(), &by_name, &[]).unwrap();
         assert_eq!(layout.subject_id, Some(2));
+    }
+
+    #[test]
+    fn a_misspelled_header_is_refused_with_the_name_it_was_meant_to_be() {
+        let mut h = header(&REVERSE);
+        h[0] = "requestid".into();
+        h.push("recieved_at".into());
+        let mapping = ColumnsFile::default();
+        let layout = resolve(Kind::Reverse, Some(&h), h.len(), &mapping, &["request_id"]).unwrap();
+        let err = refuse_unread_columns(&layout, &h).unwrap_err();
+        assert!(
+            err.contains("`requestid` (did you mean `request_id`?)"),
+            "{err}"
+        );
+        // received_at is a registration column; in a reverse roster nothing reads it.
+        assert!(err.contains("`recieved_at` (did you mean"), "{err}");
+        assert!(err.contains("--ignore-extra-columns"), "{err}");
+
+        let mut h = header(&REVERSE);
+        h.push("備考".into());
+        h.push("Request-ID".into());
+        let layout = resolve(Kind::Reverse, Some(&h), h.len(), &mapping, &[]).unwrap();
+        let err = refuse_unread_columns(&layout, &h).unwrap_err();
+        assert!(err.contains("`備考`,"), "{err}");
+        assert!(
+            err.contains("`Request-ID` (did you mean `request_id`?)"),
+            "{err}"
+        );
+
+        let h = header(&REVERSE);
+        let layout = resolve(Kind::Reverse, Some(&h), h.len(), &mapping, &[]).unwrap();
+        refuse_unread_columns(&layout, &h).unwrap();
+    }
+
+    #[test]
+    fn a_first_row_of_data_is_not_taken_for_a_header() {
+        for cell in [
+            "123456789018",
+            "1975-01-01",
+            "昭和50年1月1日",
+            "32130011",
+            "男",
+            "２",
+        ] {
+            let mut h = header(&REVERSE);
+            h[6] = cell.into();
+            let err = refuse_data_as_header(&h).unwrap_err();
+            assert!(err.contains("column 7"), "{cell}: {err}");
+            assert!(!err.contains(cell), "the value is never shown: {err}");
+        }
+        refuse_data_as_header(&header(&REVERSE)).unwrap();
+        refuse_data_as_header(&header(&["記号番号", "candidate1_number"])).unwrap();
     }
 
     #[test]

@@ -811,3 +811,83 @@ fn an_output_that_is_the_roster_is_refused_and_the_roster_kept_whole() {
         assert_eq!(mode, 0o600, "{name}");
     }
 }
+
+#[test]
+fn a_misspelled_optional_header_is_refused_naming_the_name_it_was_meant_to_be() {
+    let dir = Dir::new();
+    let text = reverse_csv(&REVERSE_ROWS).replacen("request_id", "requestid", 1);
+    let roster = dir.write("typo.csv", text.as_bytes());
+    let out = bulk(&dir, &roster, &["--dry-run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`requestid` (did you mean `request_id`?)"),
+        "{stderr}"
+    );
+    assert!(!dir.path("out.csv").exists(), "nothing was decided");
+    // Told that the file has columns of its own, the run reads it.
+    ok(&bulk(
+        &dir,
+        &roster,
+        &["--dry-run", "--ignore-extra-columns"],
+    ));
+}
+
+#[test]
+fn a_roster_without_a_header_mapped_by_position_is_not_read_with_its_first_person_as_header() {
+    let dir = Dir::new();
+    let mut text = String::new();
+    for r in REVERSE_ROWS {
+        text.push_str(r);
+        text.push_str("\r\n");
+    }
+    let roster = dir.write("noheader.csv", text.as_bytes());
+    let positions: String = [
+        "insurer_number",
+        "subject_id",
+        "subject_kind",
+        "registered_number",
+        "kanji_name",
+        "kana_name",
+        "birth_date",
+        "sex",
+        "address",
+        "jlis_kanji_name",
+        "jlis_kana_name",
+        "jlis_birth_date",
+        "jlis_sex",
+        "jlis_address",
+        "jlis_number",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, name)| format!("{name} = {}\n", i + 2))
+    .collect();
+    // `header` left at its default (true).
+    let mapping = dir.write(
+        "map.toml",
+        format!("kind = \"reverse\"\n[columns]\n{positions}").as_bytes(),
+    );
+    let out = bulk(
+        &dir,
+        &roster,
+        &["--dry-run", "--columns", mapping.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the first row looks like data"), "{stderr}");
+    assert!(stderr.contains("header = false"), "{stderr}");
+    assert_no_personal_data(&out.stderr);
+    // With header = false every row is read.
+    let mapping = dir.write(
+        "map.toml",
+        format!("kind = \"reverse\"\nheader = false\n[columns]\n{positions}").as_bytes(),
+    );
+    let out = bulk(
+        &dir,
+        &roster,
+        &["--dry-run", "--columns", mapping.to_str().unwrap()],
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rows: 5 in = 5 decided"));
+}
