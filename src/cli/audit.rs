@@ -196,16 +196,22 @@ async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Exp
         Ok(report) => {
             let chains_intact = match &report.first_broken {
                 None => {
-                    println!(
+                    crate::outln!(
                         "audit log intact: {} events checked in {} chain(s)",
-                        report.events_checked, report.chains
+                        report.events_checked,
+                        report.chains
                     );
                     true
                 }
                 Some(b) => {
-                    println!(
+                    crate::outln!(
                         "audit log BROKEN: {} events checked in {} chain(s); first broken event: id {} (writer {}, seq {}): {}",
-                        report.events_checked, report.chains, b.id, b.writer_id, b.seq, b.reason
+                        report.events_checked,
+                        report.chains,
+                        b.id,
+                        b.writer_id,
+                        b.seq,
+                        b.reason
                     );
                     false
                 }

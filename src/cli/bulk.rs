@@ -244,18 +244,18 @@ pub fn run(args: &BulkArgs) -> u8 {
     };
     let summary = sink.summary.clone();
     let outcome = RunOutcome::judge(&summary, stopped, sink.gave_up, encoding.name());
-    print!("{}", summary.table(kind));
+    crate::out!("{}", summary.table(kind));
     match &outcome {
-        RunOutcome::Complete => println!(
+        RunOutcome::Complete => crate::outln!(
             "complete: every row was decided or reported in {}",
             errors_path.display()
         ),
-        RunOutcome::MostlyFailed { headline } => println!(
+        RunOutcome::MostlyFailed { headline } => crate::outln!(
             "FAILED: {headline}. Nothing in this run's results should be used; every problem \
              is listed by line and column in {}",
             errors_path.display()
         ),
-        RunOutcome::Stopped(why) => println!(
+        RunOutcome::Stopped(why) => crate::outln!(
             "INCOMPLETE: {why}; start the same command again to resume (rows already decided \
              come back unchanged)"
         ),

@@ -115,12 +115,17 @@ pub fn run(args: &GenRosterArgs) -> anyhow::Result<()> {
     });
     let started = Instant::now();
     let written = if args.output.as_os_str() == "-" {
-        write_roster(
+        let written = write_roster(
             args,
             seed,
             until,
             BufWriter::with_capacity(1 << 16, io::stdout().lock()),
-        )?
+        );
+        match written {
+            // `gen-roster --output - | head`: the reader has what it wanted.
+            Err(e) if reader_went_away(&e) => return Ok(()),
+            other => other?,
+        }
     } else {
         // Whole or not at all, private, never through a link (roster/files.rs).
         let mut out = BufWriter::with_capacity(1 << 16, OutputFile::create(&args.output)?);
@@ -136,6 +141,19 @@ pub fn run(args: &GenRosterArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Whether `e` is a write to a pipe whose reader went away.
+fn reader_went_away(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let io = cause.downcast_ref::<io::Error>().or_else(|| {
+            match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
+                Some(csv::ErrorKind::Io(e)) => Some(e),
+                _ => None,
+            }
+        });
+        io.is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Writes the header and `args.rows` rows to `out`; returns the number of rows.

@@ -215,7 +215,7 @@ pub async fn run(args: &HoldsArgs) -> u8 {
             };
             client.resolve_hold(request).await.map(|r| {
                 let record = r.into_inner().record.unwrap_or_default();
-                println!(
+                crate::outln!(
                     "{} {}",
                     verification_id,
                     pb::VerificationState::try_from(record.state).map_or("?", |s| s.as_str_name())

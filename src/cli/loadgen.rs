@@ -104,8 +104,8 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
     let channels = connect(&args.client, args.connections as usize).await?;
     let auth = args.client.auth()?;
     if !args.json {
-        println!("loadgen → {}", args.client.server);
-        println!("{}", describe(args, seed));
+        crate::outln!("loadgen → {}", args.client.server);
+        crate::outln!("{}", describe(args, seed));
     }
 
     let ids = RequestIds::new();
@@ -156,11 +156,11 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
         })
         .collect();
     if !args.json && (args.windows > 1 || syncs.is_some()) {
-        println!("windows (Verify latency, then the disk in the same window):");
+        crate::outln!("windows (Verify latency, then the disk in the same window):");
         for (i, ((report, _), disk)) in windows.iter().zip(&disk).enumerate() {
-            println!("  window {}: {}", i + 1, report.latency_line());
+            crate::outln!("  window {}: {}", i + 1, report.latency_line());
             if let Some(d) = disk {
-                println!("  {}", d.human());
+                crate::outln!("  {}", d.human());
             }
         }
     }
@@ -202,14 +202,14 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
             "verify_health_ratio": ratio,
             "windows": windows_json,
         });
-        println!("{summary}");
+        crate::outln!("{summary}");
     } else if let Some(ratio) = ratio {
         let note = if args.rate.is_some() {
             " (both at a fixed rate: achieved rates, not capacities)"
         } else {
             ""
         };
-        println!("verify/health ratio: {ratio:.2}{note}");
+        crate::outln!("verify/health ratio: {ratio:.2}{note}");
     }
     if let Some(message) = verify_failed.or_else(|| {
         health
@@ -251,7 +251,7 @@ async fn phase(
         .collect();
     let report = drive::run_phase(target, callers, plan).await?;
     if !quiet {
-        print!("{}", report.human());
+        crate::out!("{}", report.human());
         let _ = std::io::stdout().flush();
     }
     Ok(report)

@@ -40,13 +40,13 @@ pub fn print_response(
 ) {
     let is_terminal = std::io::stdout().is_terminal();
     match resolve(format, is_terminal) {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
             serde_json::to_string_pretty(response).expect("responses serialize")
         ),
         Format::Text => {
             let colour = terminal::colour_from_env(is_terminal);
-            print!("{}", explain::render(request, response, policy, colour));
+            crate::out!("{}", explain::render(request, response, policy, colour));
         }
     }
 }
@@ -57,9 +57,52 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_GONE.store(true, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
         other => other,
     }
+}
+
+/// Set once standard output's reader has gone: later output is dropped instead of attempted.
+static STDOUT_GONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// What [`out!`](crate::out) and [`outln!`](crate::outln) call: writes to standard output and
+/// ends quietly when the reader went away. Every command prints through these, never through
+/// `print!`/`println!`, which panic on a closed pipe (`bulk … | head -3` exited 101). Another
+/// write error (a full disk behind a redirect) is said once on standard error.
+pub fn stdout_fmt(args: std::fmt::Arguments<'_>) {
+    use std::{io::Write as _, sync::atomic::Ordering};
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("verify-identity: cannot write to standard output: {e}");
+        }
+    }
+}
+
+/// `print!` that ends quietly on a closed pipe (see [`stdout_fmt`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::output::stdout_fmt(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that ends quietly on a closed pipe (see [`stdout_fmt`]).
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::cli::output::stdout_fmt(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::output::stdout_fmt(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 #[cfg(test)]

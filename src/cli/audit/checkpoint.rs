@@ -26,7 +26,7 @@ pub(super) fn create_key(out: &Path, public_out: Option<&Path>) -> u8 {
                 public_out.display(),
                 public.id()
             );
-            print!("{}", public.to_text());
+            crate::out!("{}", public.to_text());
             exit::OK
         }
         Err(e) => {
@@ -63,7 +63,7 @@ pub(super) async fn write(store: &dyn AuditBackend, key: &CheckpointKey, out: Op
     };
     match out {
         None => {
-            print!("{line}");
+            crate::out!("{line}");
             exit::OK
         }
         Some(path) => match checkpoint_file::append(path, &line) {
@@ -130,7 +130,7 @@ pub(super) fn report(path: &Path, expectations: &Expectations) -> bool {
         .and_then(|us| jiff::Timestamp::from_microsecond(us).ok())
         .map_or_else(|| "none".to_owned(), |t| t.to_string());
     if findings.is_empty() {
-        println!(
+        crate::outln!(
             "checkpoints intact: {} checkpoint(s) in {} (newest {newest}), {} chain position(s), \
              each stored as signed",
             expectations.checkpoints(),
@@ -139,7 +139,7 @@ pub(super) fn report(path: &Path, expectations: &Expectations) -> bool {
         );
         return true;
     }
-    println!(
+    crate::outln!(
         "checkpoints BROKEN: {} finding(s) against {} verified checkpoint(s) in {} (newest \
          {newest}):",
         findings.len(),
@@ -147,7 +147,7 @@ pub(super) fn report(path: &Path, expectations: &Expectations) -> bool {
         path.display()
     );
     for finding in findings {
-        println!("  - {finding}");
+        crate::outln!("  - {finding}");
     }
     false
 }
