@@ -12,6 +12,7 @@ use crate::{
     cli::{
         client::{BearerAuth, ClientArgs},
         exit, output,
+        times::minutes,
     },
     domain::risk::RiskClass,
     grpc::{
@@ -64,6 +65,22 @@ pub enum HoldsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One stored case, as `verify` prints a decision: its state, decision, deadline and the
+    /// stage × field table (the audit log keeps no values, so none are shown).
+    Show {
+        /// 保険者番号 of the insurer that made it.
+        #[arg(long)]
+        insurer: String,
+        /// The verification.
+        verification_id: String,
+        /// The VerificationRecord as proto3 JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The policy that marks rows of the table as passing (as for `verify`: the server
+        /// decided with its own; the built-in default when omitted).
+        #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
+        policy: Option<std::path::PathBuf>,
+    },
     /// Close a hold.
     Resolve {
         /// 保険者番号.
@@ -81,8 +98,9 @@ pub enum HoldsCommand {
         /// A note for the file (no personal data).
         #[arg(long, default_value = "")]
         note: String,
-        /// For `requeried`: the verification that replaces this one.
-        #[arg(long)]
+        /// For `requeried` (and required with it): the verification of the new J-LIS query
+        /// that replaces this one.
+        #[arg(long, required_if_eq("resolution", "requeried"))]
         replaced_by: Option<String>,
     },
 }
@@ -197,6 +215,43 @@ pub async fn run(args: &HoldsArgs) -> u8 {
             Ok(query) => list(&mut client, &query, *limit, *json).await,
             Err(status) => Err(status),
         },
+        HoldsCommand::Show {
+            insurer,
+            verification_id,
+            json,
+            policy,
+        } => {
+            let policy = match crate::cli::check::load_policy(policy.as_deref()) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("verify-identity holds show: {e}");
+                    return e.exit_code();
+                }
+            };
+            client
+                .get_verification(pb::GetVerificationRequest {
+                    verification_id: verification_id.clone(),
+                    insurer_number: insurer.clone(),
+                })
+                .await
+                .map(|r| {
+                    let record = r.into_inner();
+                    if *json {
+                        crate::outln!(
+                            "{}",
+                            serde_json::to_string_pretty(&record).expect("records serialize")
+                        );
+                    } else {
+                        use std::io::IsTerminal as _;
+                        let colour =
+                            crate::cli::terminal::colour_from_env(std::io::stdout().is_terminal());
+                        crate::out!(
+                            "{}",
+                            crate::cli::explain::render_stored(&record, &policy, colour)
+                        );
+                    }
+                })
+        }
         HoldsCommand::Resolve {
             insurer,
             verification_id,
@@ -237,7 +292,7 @@ pub async fn run(args: &HoldsArgs) -> u8 {
             }
             if let Some(bad) = status.get_details_bad_request() {
                 for v in bad.field_violations {
-                    eprintln!("  {}: {}", v.field, v.description);
+                    eprintln!("  {}: {}", flag_of(&v.field), v.description);
                 }
             }
             match status.code() {
@@ -245,6 +300,75 @@ pub async fn run(args: &HoldsArgs) -> u8 {
                 _ => exit::FAILURE,
             }
         }
+    }
+}
+
+/// The holds table: columns as wide as their widest cell (ids are never cut: they are typed
+/// into `holds resolve`). When a line would be wider than the terminal, the risk class and the
+/// reasons go on a second, indented line, so that nothing wraps mid-word.
+fn table(rows: &[[String; 7]], terminal_width: Option<usize>) -> String {
+    const HEADER: [&str; 7] = [
+        "verification_id",
+        "subject_id",
+        "decided",
+        "register_by",
+        "overdue",
+        "risk",
+        "reasons",
+    ];
+    let chars = |s: &str| s.chars().count();
+    let mut widths = HEADER.map(chars);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(chars(cell));
+        }
+    }
+    let line = |cells: &[&str], widths: &[usize]| {
+        let mut s = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                let _ = write!(s, "{cell}{}  ", " ".repeat(w - chars(cell)));
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    let full: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+    let two_lines = terminal_width.is_some_and(|w| full > w);
+    let mut out = String::new();
+    if two_lines {
+        let _ = writeln!(out, "{}", line(&HEADER[..5], &widths[..5]));
+        let _ = writeln!(out, "    {}", line(&HEADER[5..], &widths[5..]));
+        for row in rows {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            let _ = writeln!(out, "{}", line(&cells[..5], &widths[..5]));
+            let _ = writeln!(out, "    {}", line(&cells[5..], &widths[5..]));
+        }
+    } else {
+        let _ = writeln!(out, "{}", line(&HEADER, &widths));
+        for row in rows {
+            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+            let _ = writeln!(out, "{}", line(&cells, &widths));
+        }
+    }
+    out
+}
+
+/// The flag a person typed for a request field the server names in a refusal: the contract's
+/// words (`replaced_by_verification_id`) mean nothing to whoever typed `--replaced-by`.
+fn flag_of(field: &str) -> &str {
+    match field {
+        "insurer_number" => "--insurer",
+        "verification_id" => "--verification-id (or the id after `show`)",
+        "operator_id" => "--operator",
+        "note" => "--note",
+        "resolution" => "--resolution",
+        "replaced_by_verification_id" => "--replaced-by",
+        "reasons" => "--reason",
+        "risk_classes" => "--risk",
+        "page_token" => "(the listing's page token: start the listing again)",
+        other => other,
     }
 }
 
@@ -336,54 +460,70 @@ async fn list(
     }
     // `TZ` (an IANA name such as Asia/Tokyo) or else the system zone (/etc/localtime).
     let zone = TimeZone::system();
-    let _ = writeln!(
-        text,
-        "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  reasons",
-        "verification_id", "subject_id", "decided", "register_by", "overdue", "risk"
-    );
-    for r in &holds {
-        let v = r.verification.clone().unwrap_or_default();
-        let reasons: Vec<&str> = v
-            .hold_reasons()
-            .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
-            .collect();
-        let _ = writeln!(
-            text,
-            "{:<36}  {:<20}  {:<20}  {:<20}  {:<7}  {:<24}  {}",
-            v.verification_id,
-            r.subject_id,
-            v.decided_at
-                .as_ref()
-                .map_or("-".into(), |t| minutes(t.seconds, &zone)),
-            deadline(r).map_or("-".into(), |d| minutes(d, &zone)),
-            if is_overdue(r) { "OVERDUE" } else { "" },
-            risk_id(v.risk_class()),
-            reasons.join(",")
-        );
-    }
+    let rows: Vec<[String; 7]> = holds
+        .iter()
+        .map(|r| {
+            let v = r.verification.clone().unwrap_or_default();
+            let reasons: Vec<&str> = v
+                .hold_reasons()
+                .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
+                .collect();
+            [
+                v.verification_id.clone(),
+                r.subject_id.clone(),
+                v.decided_at
+                    .as_ref()
+                    .map_or("-".into(), |t| minutes(t.seconds, &zone)),
+                deadline(r).map_or("-".into(), |d| minutes(d, &zone)),
+                if is_overdue(r) { "OVERDUE" } else { "" }.to_owned(),
+                risk_id(v.risk_class()).to_owned(),
+                reasons.join(","),
+            ]
+        })
+        .collect();
+    text.push_str(&table(&rows, crate::cli::terminal::stdout_width()));
     let _ = writeln!(text, "{} open hold(s)", holds.len());
     Ok(output::write_stdout(&text)?)
-}
-
-/// A time to the minute in `zone`, the zone named: `2026-11-23 18:00 JST`.
-///
-/// The table is read by a clerk counting days to a deadline, so it is shown in the clerk's
-/// own zone and says which zone that is; an unmarked UTC time was nine hours off in Japan.
-/// `--json` keeps RFC 3339 in UTC for programs.
-fn minutes(epoch_seconds: i64, zone: &TimeZone) -> String {
-    match jiff::Timestamp::from_second(epoch_seconds) {
-        Ok(t) => t
-            .to_zoned_datetime(zone.clone())
-            .strftime("%Y-%m-%d %H:%M %Z")
-            .to_string(),
-        // Outside jiff's range (years -9999..=9999): no deadline a clerk could meet.
-        Err(_) => "-".to_owned(),
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(subject: &str, reasons: &str) -> [String; 7] {
+        [
+            "01930000-0000-7000-8000-000000000001",
+            subject,
+            "2026-11-18 18:00 JST",
+            "2026-11-24 00:00 JST",
+            "OVERDUE",
+            "birth_or_sex",
+            reasons,
+        ]
+        .map(str::to_owned)
+    }
+
+    #[test]
+    fn the_holds_table_fits_a_120_column_terminal_without_cutting_an_id() {
+        let rows = [
+            row("1234-567-01", "FIELD_DIFFERS"),
+            row("S-2", "FIELD_DIFFERS,NUMBER_REGISTERED_TO_ANOTHER_SUBJECT"),
+        ];
+        let narrow = table(&rows, Some(120));
+        for l in narrow.lines() {
+            assert!(
+                l.chars().count() <= 120,
+                "{} columns: {l}",
+                l.chars().count()
+            );
+        }
+        assert!(narrow.contains("01930000-0000-7000-8000-000000000001  1234-567-01"));
+        assert!(narrow.contains("\n    birth_or_sex  FIELD_DIFFERS,NUMBER_REGISTERED"));
+        // A wide terminal or a pipe: one line per hold.
+        for wide in [table(&rows, Some(250)), table(&rows, None)] {
+            assert_eq!(wide.lines().count(), 3, "{wide}");
+        }
+    }
 
     #[test]
     fn hold_reasons_are_accepted_with_or_without_their_prefix() {
@@ -423,14 +563,5 @@ mod tests {
             assert_eq!(parse_risk(class.id()), Some(pb_class));
         }
         assert_eq!(risk_id(pb::RiskClass::Unspecified), "-");
-    }
-
-    #[test]
-    fn times_are_shown_to_the_minute_in_the_given_zone_and_name_it() {
-        // 2026-11-23T09:00:00Z, the hold example's deadline.
-        let deadline = 1_795_424_400;
-        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
-        assert_eq!(minutes(deadline, &tokyo), "2026-11-23 18:00 JST");
-        assert_eq!(minutes(deadline, &TimeZone::UTC), "2026-11-23 09:00 UTC");
     }
 }

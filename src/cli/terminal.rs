@@ -19,6 +19,28 @@ pub fn colour_from_env(stream_is_terminal: bool) -> bool {
     colour(stream_is_terminal, std::env::var_os("NO_COLOR"))
 }
 
+/// The width of the terminal standard output writes to, in columns (`COLUMNS` when set, else
+/// the terminal's own size); `None` for a pipe or a file, whose lines nobody wraps.
+pub fn stdout_width() -> Option<usize> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(n) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(n);
+    }
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into `size`, which lives across the call; it fails
+    // (and writes nothing) when standard output is not a terminal.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
 #[cfg(test)]
 mod tests {
     use super::colour;

@@ -117,3 +117,116 @@ fn holds_list_into_a_closed_pipe_ends_quietly() {
         assert_eq!(out.status.code(), Some(0), "{format:?}: {stderr}");
     }
 }
+
+#[test]
+fn holds_list_on_a_120_column_terminal_has_no_line_wider_than_it() {
+    let server = server_with_one_hold();
+    let out = Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "{} holds list --server {} --insurer {INSURER}",
+            env!("CARGO_BIN_EXE_verify-identity"),
+            server.url
+        ))
+        .arg("/dev/null")
+        .env("COLUMNS", "120")
+        .env("TZ", "Asia/Tokyo")
+        .env_remove("VERIFY_IDENTITY_SERVER")
+        .output()
+        .expect("util-linux `script` runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 open hold(s)"), "{text}");
+    for line in text.lines() {
+        assert!(line.chars().count() <= 120, "{line}");
+    }
+}
+
+#[test]
+fn holds_show_prints_one_stored_case_as_verify_does_without_values() {
+    let server = Server::start(&[]);
+    let (code, json, stderr) = run(
+        &[
+            "verify",
+            "--server",
+            &server.url,
+            "--format",
+            "json",
+            "examples/hold.json",
+        ],
+        "Asia/Tokyo",
+    );
+    assert_eq!(code, Some(3), "{stderr}");
+    let id = serde_json::from_str::<serde_json::Value>(&json).unwrap()["verificationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let show = [
+        "holds",
+        "show",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+        &id,
+    ];
+    let (code, text, stderr) = run(&show, "Asia/Tokyo");
+    assert_eq!(code, Some(0), "{stderr}");
+    for line in [
+        "state:      HELD".to_owned(),
+        "decision:   HOLD".to_owned(),
+        format!("id:         {id}"),
+        "subject:    1234-567-02 (dependent), insurer 32130011".to_owned(),
+        "risk:       one_name_only".to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    assert!(
+        text.contains("deadline:   2026-11-24 00:00 JST (OVERDUE by"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" ✗ query vs candidate 0     kanji_name  MISMATCH"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("智") && !text.contains("鈴木"),
+        "no values: {text}"
+    );
+    // Another insurer's case is not found, as a case that does not exist.
+    let other = [
+        "holds",
+        "show",
+        "--server",
+        &server.url,
+        "--insurer",
+        "99999999",
+        &id,
+    ];
+    let (code, _, stderr) = run(&other, "UTC");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("NotFound"), "{stderr}");
+}
+
+#[test]
+fn holds_resolve_requeried_without_the_replacement_names_the_flag() {
+    let (code, _, stderr) = run(
+        &[
+            "holds",
+            "resolve",
+            "--server",
+            "http://127.0.0.1:9",
+            "--insurer",
+            INSURER,
+            "--verification-id",
+            "01930000-0000-7000-8000-000000000001",
+            "--resolution",
+            "requeried",
+            "--operator",
+            "clerk-1",
+        ],
+        "UTC",
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--replaced-by"), "{stderr}");
+    assert!(!stderr.contains("replaced_by_verification_id"), "{stderr}");
+}

@@ -189,3 +189,52 @@ fn a_bidi_override_is_bad_input_naming_the_field() {
     assert!(stderr.contains("declared.kanji_name"), "{stderr}");
     assert!(stderr.contains("bidirectional"), "{stderr}");
 }
+
+#[test]
+fn every_command_lists_its_exit_statuses_in_its_help() {
+    for command in [
+        "check",
+        "serve",
+        "verify",
+        "loadgen",
+        "holds",
+        "audit",
+        "bulk",
+        "gen-roster",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Exit status: 0 "), "{command}: {help}");
+    }
+}
+
+#[test]
+fn the_readme_table_of_contents_lists_every_section() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let (_, rest) = readme
+        .split_once("<!-- toc -->")
+        .expect("a table of contents");
+    let (toc, body) = rest.split_once("<!-- /toc -->").unwrap();
+    let mut in_code = false;
+    for line in body.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        let Some(title) = line
+            .strip_prefix("## ")
+            .or_else(|| line.strip_prefix("### "))
+        else {
+            continue;
+        };
+        if !in_code {
+            assert!(
+                toc.contains(&format!("[{title}]")),
+                "the contents lack {title:?}"
+            );
+        }
+    }
+}

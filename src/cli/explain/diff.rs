@@ -1,6 +1,12 @@
-//! Which characters of two values differ: a character-level longest common subsequence, so
-//! "鈴木 智子" against "鈴木 知子" marks only 智 and 知 and the clerk sees the difference
-//! instead of hunting for it.
+//! Which characters of two names differ: a longest common subsequence over the characters'
+//! folded keys, so "髙橋　智子" against "高橋 知子" marks only 智 and 知 (not 髙/高, nor the
+//! spaces) and the clerk sees the difference instead of hunting for it. Addresses are marked by
+//! the domain's own alignment (`domain::fields::address::differing_spans`), not here.
+
+use crate::domain::{
+    Rule, RuleSet,
+    text::{chars, folding::FoldFn, marks},
+};
 
 /// A run of characters of one side, common to both sides or not.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,77 +22,147 @@ pub struct Segment {
 /// quadratic table over that would take gigabytes for a diff nobody reads.
 const MAX_CELLS: usize = 1 << 20;
 
-/// Both sides of `left` against `right`, each as runs of common and differing characters.
+/// Both sides of two names, marked where their characters differ *after folding*: width,
+/// spaces, case, small kana, 異体字 and iteration marks do not count, and a substitute mark
+/// (●, 〓) stands for any one character. `fold` is the field's fold (all its rules enabled).
 ///
-/// The common prefix and suffix are split off first (cheap, and most values differ in a
-/// character or two); only the middle goes through the LCS table.
-pub fn diff(left: &str, right: &str) -> (Vec<Segment>, Vec<Segment>) {
-    let a: Vec<char> = left.chars().collect();
-    let b: Vec<char> = right.chars().collect();
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let suffix = a[prefix..]
-        .iter()
-        .rev()
-        .zip(b[prefix..].iter().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    let (am, bm) = (&a[prefix..a.len() - suffix], &b[prefix..b.len() - suffix]);
-    let (mut a_common, mut b_common) = (vec![true; prefix], vec![true; prefix]);
-    let (a_mid, b_mid) = common_in_middle(am, bm);
-    a_common.extend(a_mid);
-    b_common.extend(b_mid);
-    a_common.extend(std::iter::repeat_n(true, suffix));
-    b_common.extend(std::iter::repeat_n(true, suffix));
-    (segments(&a, &a_common), segments(&b, &b_common))
-}
-
-/// For each character of `a` and of `b`, whether it belongs to one longest common
-/// subsequence of the two.
-fn common_in_middle(a: &[char], b: &[char]) -> (Vec<bool>, Vec<bool>) {
-    let (n, m) = (a.len(), b.len());
+/// The raw text is cut into clusters (a character with the voicing and variation marks that
+/// follow it), each cluster's key is what `fold` makes of it in its place (so 々 is the kanji
+/// it repeats), and clusters whose key is empty (whitespace) are never marked.
+pub fn diff_folded(left: &str, right: &str, fold: FoldFn) -> (Vec<Segment>, Vec<Segment>) {
+    let (a, b) = (clusters(left, fold), clusters(right, fold));
+    let keyed = |cs: &[Cluster<'_>]| -> Vec<usize> {
+        (0..cs.len()).filter(|&i| !cs[i].key.is_empty()).collect()
+    };
+    let (ka, kb) = (keyed(&a), keyed(&b));
+    let (n, m) = (ka.len(), kb.len());
+    let mut same_a = vec![true; a.len()];
+    let mut same_b = vec![true; b.len()];
     if n.saturating_mul(m) > MAX_CELLS {
-        return (vec![false; n], vec![false; m]);
-    }
-    // lcs[i][j]: the LCS length of a[i..] and b[j..], in one flat table.
-    let width = m + 1;
-    let mut lcs = vec![0u32; (n + 1) * width];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i * width + j] = if a[i] == b[j] {
-                lcs[(i + 1) * width + j + 1] + 1
+        ka.iter().for_each(|&i| same_a[i] = false);
+        kb.iter().for_each(|&j| same_b[j] = false);
+    } else {
+        let eq = |i: usize, j: usize| {
+            let (x, y) = (&a[ka[i]], &b[kb[j]]);
+            x.key == y.key || x.substitute || y.substitute
+        };
+        let width = m + 1;
+        let mut lcs = vec![0u32; (n + 1) * width];
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[i * width + j] = if eq(i, j) {
+                    lcs[(i + 1) * width + j + 1] + 1
+                } else {
+                    lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
+                };
+            }
+        }
+        ka.iter().for_each(|&i| same_a[i] = false);
+        kb.iter().for_each(|&j| same_b[j] = false);
+        let (mut i, mut j) = (0, 0);
+        while i < n && j < m {
+            if eq(i, j) && lcs[i * width + j] == lcs[(i + 1) * width + j + 1] + 1 {
+                same_a[ka[i]] = true;
+                same_b[kb[j]] = true;
+                i += 1;
+                j += 1;
+            } else if lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
+                i += 1;
             } else {
-                lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
-            };
+                j += 1;
+            }
         }
     }
-    let (mut ac, mut bc) = (vec![false; n], vec![false; m]);
-    let (mut i, mut j) = (0, 0);
-    while i < n && j < m {
-        if a[i] == b[j] {
-            ac[i] = true;
-            bc[j] = true;
-            i += 1;
-            j += 1;
-        } else if lcs[(i + 1) * width + j] >= lcs[i * width + j + 1] {
-            i += 1;
-        } else {
-            j += 1;
+    let runs = |cs: &[Cluster<'_>], same: &[bool]| {
+        let mut out: Vec<Segment> = Vec::new();
+        for (c, &same) in cs.iter().zip(same) {
+            match out.last_mut() {
+                Some(last) if last.differs != same => last.text.push_str(c.raw),
+                _ => out.push(Segment {
+                    text: c.raw.to_owned(),
+                    differs: !same,
+                }),
+            }
         }
-    }
-    (ac, bc)
+        out
+    };
+    (runs(&a, &same_a), runs(&b, &same_b))
 }
 
-/// Groups characters into runs of equal `common` flags.
-fn segments(chars: &[char], common: &[bool]) -> Vec<Segment> {
-    let mut out: Vec<Segment> = Vec::new();
-    for (&c, &same) in chars.iter().zip(common) {
-        match out.last_mut() {
-            Some(last) if last.differs != same => last.text.push(c),
-            _ => out.push(Segment {
-                text: c.to_string(),
-                differs: !same,
-            }),
+/// A character of a name with the marks that belong to it, and its folded key.
+struct Cluster<'a> {
+    /// As written.
+    raw: &'a str,
+    /// What the fold makes of it in its place; empty for whitespace.
+    key: String,
+    /// Whether it is a substitute mark (外字 placeholder).
+    substitute: bool,
+}
+
+/// Cuts `raw` into clusters and folds each in its place: the key of a cluster is what folding
+/// the text up to its end adds to folding the text before it.
+fn clusters(raw: &str, fold: FoldFn) -> Vec<Cluster<'_>> {
+    let all = RuleSet::of(Rule::ALL);
+    let mut bounds: Vec<usize> = Vec::new();
+    for (i, c) in raw.char_indices() {
+        let joins = matches!(c, '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}')
+            || marks::is_variation_selector(c);
+        if !joins || bounds.is_empty() {
+            bounds.push(i);
         }
+    }
+    bounds.push(raw.len());
+    let folded = |upto: usize| {
+        let mut out = String::new();
+        fold(&raw[..upto], all, &mut out);
+        out
+    };
+    let mut before = String::new();
+    bounds
+        .windows(2)
+        .map(|w| {
+            let text = &raw[w[0]..w[1]];
+            let now = folded(w[1]);
+            let key = match now.strip_prefix(before.as_str()) {
+                Some(added) => added.to_owned(),
+                None => {
+                    let mut alone = String::new();
+                    fold(text, all, &mut alone);
+                    alone
+                }
+            };
+            before = now;
+            Cluster {
+                raw: text,
+                substitute: text.chars().next().is_some_and(chars::is_substitute),
+                key,
+            }
+        })
+        .collect()
+}
+
+/// `raw` as runs, the byte ranges `spans` (in order, not overlapping) marked as differing.
+pub fn from_spans(raw: &str, spans: &[std::ops::Range<usize>]) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for span in spans {
+        if span.start > at {
+            out.push(Segment {
+                text: raw[at..span.start].to_owned(),
+                differs: false,
+            });
+        }
+        out.push(Segment {
+            text: raw[span.clone()].to_owned(),
+            differs: true,
+        });
+        at = span.end;
+    }
+    if at < raw.len() {
+        out.push(Segment {
+            text: raw[at..].to_owned(),
+            differs: false,
+        });
     }
     out
 }
@@ -117,15 +193,20 @@ pub fn mark(segments: &[Segment], colour: bool) -> String {
 mod tests {
     use super::*;
 
+    use crate::domain::fields::{kana_name, kanji_name};
+
     fn marked(left: &str, right: &str) -> (String, String) {
-        let (l, r) = diff(left, right);
-        (mark(&l, false), mark(&r, false))
+        marked_folded(left, right, kana_name::fold)
+    }
+
+    fn diff(left: &str, right: &str) -> (Vec<Segment>, Vec<Segment>) {
+        diff_folded(left, right, kanji_name::fold)
     }
 
     #[test]
     fn one_differing_kanji_is_marked_on_both_sides() {
         assert_eq!(
-            marked("鈴木 智子", "鈴木 知子"),
+            marked_folded("鈴木 智子", "鈴木 知子", kanji_name::fold),
             ("鈴木 [智]子".to_owned(), "鈴木 [知]子".to_owned())
         );
     }
@@ -165,6 +246,45 @@ mod tests {
     fn colour_marks_with_escape_codes_instead_of_brackets() {
         let (l, _) = diff("智", "知");
         assert_eq!(mark(&l, true), "\x1b[1;31;7m智\x1b[0m");
+    }
+
+    fn marked_folded(left: &str, right: &str, fold: FoldFn) -> (String, String) {
+        let (l, r) = diff_folded(left, right, fold);
+        (mark(&l, false), mark(&r, false))
+    }
+
+    #[test]
+    fn name_notation_and_variants_are_not_marked_only_the_character_that_differs() {
+        assert_eq!(
+            marked_folded("髙橋　智子", "高橋 知子", kanji_name::fold),
+            ("髙橋　[智]子".to_owned(), "高橋 [知]子".to_owned())
+        );
+        assert_eq!(
+            marked_folded("佐々木 ●子", "佐佐木 花代", kanji_name::fold),
+            ("佐々木 ●[子]".to_owned(), "佐佐木 花[代]".to_owned())
+        );
+        assert_eq!(
+            marked_folded("ｽｽﾞｷ ﾄﾓｺ", "スズキ トシコ", kana_name::fold),
+            ("ｽｽﾞｷ ﾄ[ﾓ]ｺ".to_owned(), "スズキ ト[シ]コ".to_owned())
+        );
+        assert_eq!(
+            marked_folded("シヨウイチ", "ショウジ", kana_name::fold),
+            ("シヨウ[イチ]".to_owned(), "ショウ[ジ]".to_owned())
+        );
+    }
+
+    #[test]
+    fn spans_become_marked_runs() {
+        let raw = "西新宿2-8-1";
+        let at = raw.len() - 1;
+        assert_eq!(
+            mark(
+                &from_spans(raw, std::slice::from_ref(&(at..raw.len()))),
+                false
+            ),
+            "西新宿2-8-[1]"
+        );
+        assert_eq!(mark(&from_spans(raw, &[]), false), raw);
     }
 
     #[test]

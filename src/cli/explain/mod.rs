@@ -11,8 +11,18 @@ pub mod diff;
 
 use std::fmt::Write as _;
 
+use jiff::tz::TimeZone;
+
 use crate::{
-    domain::{Field, MatchClass, Stage, policy::Policy},
+    cli::times::{deadline_note, minutes},
+    domain::{
+        Field, MatchClass, Stage,
+        fields::{
+            address::{self, Address},
+            kana_name, kanji_name,
+        },
+        policy::Policy,
+    },
     grpc::{convert, pb},
 };
 
@@ -25,7 +35,14 @@ pub fn render(
     colour: bool,
 ) -> String {
     let mut out = String::new();
-    summary(&mut out, response, colour);
+    let now = crate::cli::times::now_seconds();
+    summary(
+        &mut out,
+        request,
+        response,
+        colour,
+        (now, &TimeZone::system()),
+    );
     let rows: Vec<Row<'_>> = response
         .comparisons
         .iter()
@@ -36,8 +53,77 @@ pub fn render(
     out
 }
 
-/// The decision, the hold reasons and the next step, one line each.
-fn summary(out: &mut String, response: &pb::VerifyResponse, colour: bool) {
+/// A stored verification (`holds show`): its state, then the decision as `render` shows it,
+/// without the values (the audit log keeps none: the clerk opens the form in their own system
+/// by the subject id).
+pub fn render_stored(record: &pb::VerificationRecord, policy: &Policy, colour: bool) -> String {
+    let zone = TimeZone::system();
+    let response = record.verification.clone().unwrap_or_default();
+    let request = pb::VerifyRequest {
+        request_id: record.request_id.clone(),
+        insurer_number: record.insurer_number.clone(),
+        subject_id: record.subject_id.clone(),
+        subject_kind: record.subject_kind,
+        ..Default::default()
+    };
+    let mut out = String::new();
+    let state = record.state();
+    let _ = writeln!(
+        out,
+        "state:      {}",
+        state
+            .as_str_name()
+            .trim_start_matches("VERIFICATION_STATE_")
+    );
+    if let Some(r) = &record.resolution {
+        let when = r
+            .resolved_at
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |t| minutes(t.seconds, &zone));
+        let _ = writeln!(
+            out,
+            "resolved:   {} by {} at {when}",
+            r.resolution()
+                .as_str_name()
+                .trim_start_matches("RESOLUTION_"),
+            r.operator_id
+        );
+        if !r.replaced_by_verification_id.is_empty() {
+            let _ = writeln!(out, "replaced by {}", r.replaced_by_verification_id);
+        }
+    }
+    if let Some(t) = &record.committed_at {
+        let _ = writeln!(out, "committed:  {}", minutes(t.seconds, &zone));
+    }
+    if let Some(t) = &response.decided_at {
+        let _ = writeln!(out, "decided:    {}", minutes(t.seconds, &zone));
+    }
+    let now = crate::cli::times::now_seconds();
+    summary(&mut out, &request, &response, colour, (now, &zone));
+    let rows: Vec<Row<'_>> = response
+        .comparisons
+        .iter()
+        .map(|c| Row::new(c, policy))
+        .collect();
+    table(&mut out, &rows, colour);
+    let _ = writeln!(
+        out,
+        "\nThe audit log keeps no names, dates, addresses or numbers: open the form in your own \
+         system by the subject id to see the values."
+    );
+    out
+}
+
+/// The decision, which case it is (its verification id, the person, the risk class, the
+/// deadline and how it stands at `now`), the hold reasons and the next step, one line each.
+/// `(now, zone)`: the time to judge the deadline at, and the zone to show times in.
+fn summary(
+    out: &mut String,
+    request: &pb::VerifyRequest,
+    response: &pb::VerifyResponse,
+    colour: bool,
+    (now, zone): (i64, &TimeZone),
+) {
     let decision = response.decision();
     let (word, paint) = match decision {
         pb::Decision::Register => ("REGISTER", "32"),
@@ -54,14 +140,25 @@ fn summary(out: &mut String, response: &pb::VerifyResponse, colour: bool) {
         .hold_reasons()
         .map(|r| r.as_str_name().trim_start_matches("HOLD_REASON_"))
         .collect();
+    let id = &response.verification_id;
     let next = match decision {
-        pb::Decision::Register => format!(
+        pb::Decision::Register if id.is_empty() => format!(
             "the number of candidate {} may be registered (only that candidate's number)",
             response.selected_candidate
         ),
-        pb::Decision::Hold => {
+        pb::Decision::Register => format!(
+            "the number of candidate {} may be registered (only that candidate's number): \
+             commit it with CommitRegistration and this verification id",
+            response.selected_candidate
+        ),
+        pb::Decision::Hold if id.is_empty() => {
             "do not take the number; confirm the identity with the person (本人確認)".to_owned()
         }
+        pb::Decision::Hold => format!(
+            "do not take the number; confirm the identity with the person (本人確認), then \
+             close the case: verify-identity holds resolve --insurer {} --verification-id {id} …",
+            request.insurer_number
+        ),
         pb::Decision::Return => {
             let fields: Vec<&str> = response
                 .fields_to_complete()
@@ -76,6 +173,47 @@ fn summary(out: &mut String, response: &pb::VerifyResponse, colour: bool) {
         pb::Decision::Unspecified => "none: the server gave no decision".to_owned(),
     };
     let _ = writeln!(out, "decision:   {word}");
+    let _ = writeln!(
+        out,
+        "id:         {}",
+        if id.is_empty() {
+            "- (decided locally: nothing was stored, nothing can be committed)"
+        } else {
+            id
+        }
+    );
+    let kind = match request.subject_kind() {
+        pb::SubjectKind::Member => " (member)",
+        pb::SubjectKind::Dependent => " (dependent)",
+        pb::SubjectKind::Unspecified => "",
+    };
+    let subject = if request.subject_id.is_empty() {
+        "-".to_owned()
+    } else {
+        format!("{}{kind}", request.subject_id)
+    };
+    let insurer = if request.insurer_number.is_empty() {
+        String::new()
+    } else {
+        format!(", insurer {}", request.insurer_number)
+    };
+    let _ = writeln!(out, "subject:    {subject}{insurer}");
+    if decision == pb::Decision::Hold {
+        let _ = writeln!(
+            out,
+            "risk:       {}",
+            crate::cli::holds::risk_id(response.risk_class())
+        );
+    }
+    let deadline = match &response.register_by {
+        Some(t) => format!(
+            "{} ({})",
+            minutes(t.seconds, zone),
+            deadline_note(t.seconds, now)
+        ),
+        None => "- (the request has no received_at)".to_owned(),
+    };
+    let _ = writeln!(out, "deadline:   {deadline}");
     let _ = writeln!(
         out,
         "reasons:    {}",
@@ -200,7 +338,7 @@ fn differences(out: &mut String, request: &pb::VerifyRequest, rows: &[Row<'_>], 
             ),
         };
         let (left, right) = (value(left, field), value(right, field));
-        let (l, r) = diff::diff(left, right);
+        let (l, r) = differing(field, left, right);
         let _ = writeln!(
             out,
             "  {}, {} ({}):",
@@ -219,6 +357,27 @@ fn differences(out: &mut String, request: &pb::VerifyRequest, rows: &[Row<'_>], 
                 diff::mark(&segments, colour)
             };
             let _ = writeln!(out, "    {name:<width$}  {shown}");
+        }
+    }
+}
+
+/// Both values of `field` as runs, marked only where the comparison found them to differ: a
+/// name's characters after folding (not its width, spaces, small kana or 異体字), an address's
+/// parts as the address comparison aligns them (not its number notation, nor a prefecture or
+/// building on one side only), and a birth date or sex code whole (a different day is the
+/// difference; a character diff of `S50.1.1` against `1975-01-02` would mean nothing).
+fn differing(field: Field, left: &str, right: &str) -> (Vec<diff::Segment>, Vec<diff::Segment>) {
+    match field {
+        Field::KanjiName => diff::diff_folded(left, right, kanji_name::fold),
+        Field::KanaName => diff::diff_folded(left, right, kana_name::fold),
+        Field::Address => {
+            let (a, b) = (Address::parse(left), Address::parse(right));
+            let (sa, sb) = address::differing_spans(&a, &b);
+            (diff::from_spans(left, &sa), diff::from_spans(right, &sb))
+        }
+        Field::BirthDate | Field::Sex => {
+            let whole = |raw: &str| diff::from_spans(raw, std::slice::from_ref(&(0..raw.len())));
+            (whole(left), whole(right))
         }
     }
 }

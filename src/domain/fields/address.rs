@@ -49,12 +49,14 @@
 //! - A leading postal code is not removed: an address that carries one compares lower.
 //! - Hiragana and katakana are not folded into each other except ケ/が and ノ/の between kanji.
 
+mod explain;
 mod parse;
 mod places;
 #[cfg(test)]
 mod tests;
 
 use crate::domain::{Comparison, MatchClass, text::chars};
+pub use explain::differing_spans;
 use parse::{Atom, Kind, Structure};
 use std::fmt;
 
