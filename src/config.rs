@@ -136,14 +136,15 @@ pub struct RefusalLimits {
 impl Default for RefusalLimits {
     /// One write per interval of 10 s; 20 refusals in a burst and 2 a second per peer, which a
     /// misconfigured client retrying with backoff stays under and a flood does not; 10,000
-    /// peers (about 0.5 MB) and 1,000 counts.
+    /// peers (about 0.5 MB) and 100 counts, so at most 101 rows per interval (10 a second)
+    /// whatever a flood sprays.
     fn default() -> Self {
         RefusalLimits {
             interval: Duration::from_secs(10),
             peer_burst: 20,
             peer_per_second: 2.0,
             max_peers: 10_000,
-            max_tallies: 1_000,
+            max_tallies: 100,
         }
     }
 }

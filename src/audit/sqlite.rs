@@ -183,14 +183,21 @@ fn make_private(file: &Path) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// Creates the database's directory, and any missing parent, readable by the owner only
+/// (0700, whatever the umask): it holds 特定個人情報. An existing directory is left as it is.
 fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
+    use std::os::unix::fs::DirBuilderExt;
     match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            AuditError::Config(format!(
-                "cannot create the database directory: {}",
-                e.kind()
-            ))
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                AuditError::Config(format!(
+                    "cannot create the database directory: {}",
+                    e.kind()
+                ))
+            }),
         _ => Ok(()),
     }
 }

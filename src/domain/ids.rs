@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::domain::text::chars;
+
 /// The longest idempotency key or subject id accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 
@@ -21,6 +23,12 @@ pub enum IdError {
     /// Holds a control character or a bidirectional formatting character.
     #[error("contains a control or bidirectional formatting character")]
     ControlCharacter,
+    /// Holds an invisible or formatting character (zero-width, soft hyphen, BOM, tag …).
+    #[error(
+        "contains an invisible or formatting character (a zero-width space or joiner, a soft \
+         hyphen, a byte order mark, a tag or variation selector): remove it"
+    )]
+    InvisibleCharacter,
     /// A note longer than [`MAX_NOTE_CHARS`].
     #[error("is longer than 2000 characters")]
     NoteTooLong,
@@ -69,11 +77,9 @@ impl VerificationId {
     /// characters (an unknown one is then simply not found). Unbounded, a refused call would
     /// carry whatever a caller sent into the audit log.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        if s.trim().is_empty() {
-            return Err(IdError::Missing);
-        }
-        bounded(s)?;
-        Ok(VerificationId(s.to_owned()))
+        // The service writes them in lower case (UUID v7); one pasted in upper case is the
+        // same id.
+        Ok(VerificationId(canonical(s)?.to_ascii_lowercase()))
     }
 
     /// The id.
@@ -87,10 +93,10 @@ impl VerificationId {
 pub struct RequestId(String);
 
 impl RequestId {
-    /// A request id: not empty, at most [`MAX_ID_CHARS`] characters, no control characters.
+    /// A request id in its [`canonical`] form. Case matters: an idempotency key is the
+    /// caller's own string (a base64 key may differ only in case).
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        bounded(s)?;
-        Ok(RequestId(s.to_owned()))
+        Ok(RequestId(canonical(s)?))
     }
 
     /// The id.
@@ -104,13 +110,15 @@ impl RequestId {
 pub struct SubjectId(String);
 
 impl SubjectId {
-    /// A subject id: not blank, at most [`MAX_ID_CHARS`] characters, no control characters.
+    /// A subject id in its [`canonical`] form, Latin letters in upper case.
+    ///
+    /// Case does not matter in a subject id: `s10` and `S10` are one person. The alternative,
+    /// two people whose insurer ids differ only in case, would take an insurer that numbers its
+    /// members that way; one person with two numbers (a fresh number committed for `s10`
+    /// beside `S10`'s) is the harm this service exists to prevent. Folding errs on the side of
+    /// a hold (`subject_has_another_number`), never of a second registration.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        if s.trim().is_empty() {
-            return Err(IdError::Missing);
-        }
-        bounded(s)?;
-        Ok(SubjectId(s.to_owned()))
+        Ok(SubjectId(canonical(s)?.to_ascii_uppercase()))
     }
 
     /// The id.
@@ -132,13 +140,9 @@ impl fmt::Debug for SubjectId {
 pub struct OperatorId(String);
 
 impl OperatorId {
-    /// An operator id: not blank, at most [`MAX_ID_CHARS`] characters, no control characters.
+    /// An operator id in its [`canonical`] form.
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        if s.trim().is_empty() {
-            return Err(IdError::Missing);
-        }
-        bounded(s)?;
-        Ok(OperatorId(s.to_owned()))
+        Ok(OperatorId(canonical(s)?))
     }
 
     /// The id.
@@ -183,6 +187,29 @@ impl fmt::Debug for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Note({} chars)", self.0.chars().count())
     }
+}
+
+/// The one form of an id, however it was typed or pasted: compatibility forms unified
+/// (NFKC: `Ｓ１０` is `S10`, half-width katakana full-width), whitespace at either end removed
+/// (U+3000 too), then the checks of [`bounded`]; invisible and formatting characters anywhere
+/// are refused ([`chars::is_invisible`]), as control and bidirectional characters are.
+///
+/// Without it `"S10 "`, `" S10"` and `"Ｓ10"` were three more people beside `S10`, each of whom
+/// could have a fresh number committed.
+pub fn canonical(s: &str) -> Result<String, IdError> {
+    use unicode_normalization::UnicodeNormalization as _;
+    if s.chars().any(chars::is_invisible) {
+        return Err(IdError::InvisibleCharacter);
+    }
+    if s.chars()
+        .any(|c| c.is_control() || chars::is_bidi_control(c))
+    {
+        return Err(IdError::ControlCharacter);
+    }
+    let folded: String = s.nfkc().collect();
+    let trimmed = folded.trim_matches(chars::is_space);
+    bounded(trimmed)?;
+    Ok(trimmed.to_owned())
 }
 
 /// The checks of an id a caller chooses freely.
@@ -242,6 +269,60 @@ mod tests {
             assert_eq!(parse("1234-567-01"), Ok(()));
             assert_eq!(parse(&"x".repeat(MAX_ID_CHARS)), Ok(()));
         }
+    }
+
+    #[test]
+    fn one_subject_has_one_id_however_it_is_spaced_cased_or_widened() {
+        for variant in [
+            "S10",
+            "S10 ",
+            " S10",
+            "\u{3000}S10",
+            "Ｓ10",
+            "Ｓ１０",
+            "s10",
+        ] {
+            assert_eq!(
+                SubjectId::parse(variant).unwrap().as_str(),
+                "S10",
+                "{variant:?}"
+            );
+        }
+        for hidden in [
+            "S10\u{200B}",
+            "S\u{00AD}10",
+            "\u{FEFF}S10",
+            "S10\u{E0041}",
+            "S1\u{2060}0",
+            "S10\u{FE0F}",
+        ] {
+            assert_eq!(
+                SubjectId::parse(hidden),
+                Err(IdError::InvisibleCharacter),
+                "{hidden:?}"
+            );
+        }
+        assert_eq!(SubjectId::parse("\u{3000}"), Err(IdError::Missing));
+    }
+
+    #[test]
+    fn request_and_operator_ids_are_canonical_but_keep_their_case() {
+        assert_eq!(RequestId::parse(" Req-1 ").unwrap().as_str(), "Req-1");
+        assert_eq!(RequestId::parse("ｒｅｑ-1").unwrap().as_str(), "req-1");
+        assert_eq!(
+            RequestId::parse("req\u{200B}-1"),
+            Err(IdError::InvisibleCharacter)
+        );
+        assert_eq!(
+            OperatorId::parse("op-Tanaka ").unwrap().as_str(),
+            "op-Tanaka"
+        );
+        assert_eq!(
+            VerificationId::parse(" 0193A0B1-0000-7000-8000-000000000001")
+                .unwrap()
+                .as_str(),
+            "0193a0b1-0000-7000-8000-000000000001"
+        );
     }
 
     #[test]

@@ -286,8 +286,8 @@ fn violation(v: &mut Vec<FieldViolation>, field: &str, description: &str) {
 }
 
 fn check_id(v: &mut Vec<FieldViolation>, field: &str, value: &str, required: bool) {
-    match ids::bounded(value) {
-        Ok(()) => {}
+    match ids::canonical(value) {
+        Ok(_) => {}
         Err(IdError::Missing) if !required => {}
         Err(e) => violation(v, field, &e.to_string()),
     }
@@ -847,6 +847,22 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             ),
         }
     }
+    let mut reasons = Vec::with_capacity(r.reasons.len());
+    for (i, &value) in r.reasons.iter().enumerate() {
+        // As risk classes: `[999]` or `[UNSPECIFIED]` once dropped the filter and listed every
+        // hold.
+        match pb::HoldReason::try_from(value)
+            .ok()
+            .and_then(hold_reason_from_pb)
+        {
+            Some(reason) => reasons.push(reason),
+            None => violation(
+                &mut v,
+                &format!("reasons[{i}]"),
+                "is not a hold reason (HOLD_REASON_UNSPECIFIED is no filter)",
+            ),
+        }
+    }
     let order = match pb::HoldsOrder::try_from(r.order) {
         Ok(pb::HoldsOrder::Unspecified | pb::HoldsOrder::OldestFirst) => HoldsOrder::OldestFirst,
         Ok(pb::HoldsOrder::Triage) => HoldsOrder::Triage,
@@ -860,7 +876,7 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             insurer,
             page_size,
             page_token,
-            reasons: r.reasons().filter_map(hold_reason_from_pb).collect(),
+            reasons,
             risk_classes,
             overdue_only: r.overdue_only,
             order,

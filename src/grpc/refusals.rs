@@ -15,9 +15,9 @@
 //! are keyed by address, not port, and IPv6 peers by their /64 prefix (what one host is usually
 //! given). When the peer table is full a new peer's refusals are still counted but charge no
 //! budget: the limiter fails open rather than refusing peers it cannot tell apart, and what a
-//! refusal costs is bounded by the tally anyway. When the tally is full, new keys are counted
-//! together without peer and insurer, so the rows per interval stay bounded by the configured
-//! callers, the RPCs and the reasons.
+//! refusal costs is bounded by the tally anyway. When the tally is full, every new key is
+//! counted in one row ([`OVERFLOW`]), so an interval writes at most `max_tallies` + 1 rows
+//! however many peers, callers, RPCs and reasons there were.
 //!
 //! Rejected: a per-process global budget (one noisy peer would lock every caller out), and
 //! writing refusals to the log at a sampled rate (an auditor could no longer count them).
@@ -95,6 +95,22 @@ struct Key {
     reason: &'static str,
     insurer: String,
 }
+
+impl Key {
+    /// The key every refusal beyond the tally's cap is counted under.
+    fn overflow() -> Self {
+        Key {
+            peer: None,
+            caller: OVERFLOW.to_owned(),
+            rpc: OVERFLOW,
+            reason: OVERFLOW,
+            insurer: String::new(),
+        }
+    }
+}
+
+/// The caller, RPC and reason of the row that counts the refusals beyond the tally's cap.
+pub const OVERFLOW: &str = "(others beyond the tally's cap)";
 
 /// The refusals of one key in the current interval.
 struct Count {
@@ -180,8 +196,11 @@ impl Refusals {
         let now = SystemTime::now();
         let mut tally = lock(&self.tally);
         if !tally.contains_key(&key) && tally.len() >= self.limits.max_tallies {
-            key.peer = None;
-            key.insurer.clear();
+            // One row for everything beyond the cap, whoever and whatever it was: the rows an
+            // interval writes stay at most `max_tallies` + 1 for all peers together (1,500
+            // spraying addresses once wrote ~100 rows a second).
+            key = Key::overflow();
+            metrics::counter!("verify_refusals_merged_total").increment(1);
         }
         let count = tally.entry(key).or_insert(Count {
             count: 0,
@@ -319,6 +338,38 @@ mod tests {
         assert!(events.iter().any(|e| e.peer.is_empty() && e.count == 998));
         // A peer the full table could not hold is not limited.
         assert!(r.admits(peer("10.9.9.9:1")));
+    }
+
+    #[test]
+    fn beyond_the_cap_every_caller_rpc_and_reason_is_counted_in_one_row() {
+        let r = Refusals::new(limits());
+        let reasons = [
+            "UNAUTHENTICATED",
+            "PERMISSION_DENIED",
+            "INSURER_NOT_ALLOWED",
+        ];
+        let rpcs = ["Verify", "ListHolds", "ResolveHold", "GetVerification"];
+        for i in 0..1_500 {
+            r.count(Refusal {
+                peer: peer(&format!("10.1.{}.{}:1", i / 256, i % 256)),
+                caller: if i % 2 == 0 {
+                    "unauthenticated"
+                } else {
+                    "registrar-a"
+                },
+                rpc: rpcs[i % rpcs.len()],
+                reason: reasons[i % reasons.len()],
+                insurer: "",
+            });
+        }
+        let events = r.drain();
+        assert_eq!(events.len(), 3, "the cap of two, and one row for the rest");
+        let rest = events.iter().find(|e| e.caller == OVERFLOW).unwrap();
+        assert_eq!(
+            (rest.rpc.as_str(), rest.reason.as_str()),
+            (OVERFLOW, OVERFLOW)
+        );
+        assert_eq!(rest.count, 1_498);
     }
 
     #[test]

@@ -396,9 +396,9 @@ pub fn received_at(date: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
 }
 
-/// Whether `id` is acceptable as a request id (the rules of [`ids::bounded`]).
+/// Whether `id` is acceptable as a request id (the rules of [`ids::canonical`]).
 pub fn is_valid_request_id(id: &str) -> bool {
-    ids::bounded(id).is_ok()
+    ids::canonical(id).is_ok()
 }
 
 #[cfg(test)]

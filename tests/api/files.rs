@@ -210,3 +210,35 @@ fn metrics_on_a_public_address_are_refused_unless_the_settings_file_allows_them(
     assert!(stderr.contains("metrics_listen_public"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn directories_serve_creates_are_private_whatever_the_umask() {
+    use std::os::unix::process::CommandExt;
+    let dir = scratch();
+    let nested = dir.join("new").join("audit");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_verify-identity"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--database")
+        .arg(format!("sqlite:{}", nested.join("audit.sqlite").display()))
+        .arg("--hmac-key-file")
+        .arg(dir.join("hmac.key"))
+        .env("VERIFY_IDENTITY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: umask(2) is async-signal-safe and only sets this child's file mode mask.
+    unsafe {
+        command.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    wait_until_serving(&mut child);
+    sigterm(&child);
+    assert!(wait(&mut child).success());
+    assert_eq!(mode(&dir.join("new")), Some(0o700));
+    assert_eq!(mode(&nested), Some(0o700));
+    assert_eq!(mode(&nested.join("audit.sqlite")), Some(0o600));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -19,6 +19,7 @@ on_both_backends!(
     a_malformed_commit_is_invalid_argument_and_not_audited,
     a_number_committed_for_a_sibling_is_refused_at_commit_and_held_at_verify,
     a_subject_with_a_committed_number_is_refused_another,
+    a_subject_id_spelled_another_way_is_the_same_subject_and_a_hidden_character_is_refused,
     two_servers_racing_to_commit_one_number_for_two_subjects_let_exactly_one_win,
 );
 
@@ -331,5 +332,46 @@ async fn two_servers_racing_to_commit_one_number_for_two_subjects_let_exactly_on
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
+    app.finish().await;
+}
+
+async fn a_subject_id_spelled_another_way_is_the_same_subject_and_a_hidden_character_is_refused(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let first = verified(&app, register_for("c-0", "S10", NUMBER)).await;
+    commit(&app, commit_request(&first.verification_id, "S10", NUMBER))
+        .await
+        .unwrap();
+    // Each spelling is the same person: a fresh number for it is held, never registered, and
+    // a commit of it is refused.
+    let fresh = "983205673214";
+    for (i, spelling) in ["S10 ", " S10", "Ｓ10", "s10", "\u{3000}S10"]
+        .iter()
+        .enumerate()
+    {
+        let again = verified(&app, register_for(&format!("c-{}", i + 1), spelling, fresh)).await;
+        assert_eq!(
+            again.hold_reasons().collect::<Vec<_>>(),
+            [pb::HoldReason::SubjectHasAnotherNumber],
+            "{spelling:?}"
+        );
+    }
+    let other = verified(&app, register_for("c-9", "S11", fresh)).await;
+    let status = commit(&app, commit_request(&other.verification_id, "s10", fresh))
+        .await
+        .unwrap_err();
+    assert_eq!(refusal_reason(&status), "SUBJECT_MISMATCH", "{status:?}");
+    // Characters that print as nothing are refused, naming the field.
+    for hidden in ["S10\u{200B}", "S10\u{00AD}", "\u{FEFF}S10", "S10\u{E0020}"] {
+        let status = app
+            .client
+            .clone()
+            .verify(register_for("c-h", hidden, fresh))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{hidden:?}");
+        assert_eq!(crate::helpers::violated_fields(&status), ["subject_id"]);
+    }
     app.finish().await;
 }

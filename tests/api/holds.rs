@@ -18,6 +18,7 @@ on_both_backends!(
     a_replacement_must_be_a_later_decision_about_the_same_subject_of_the_same_insurer,
     a_note_may_span_lines_but_is_bounded_and_the_operator_id_is_one_line,
     a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica,
+    an_unknown_or_unspecified_reason_filter_is_refused_never_dropped,
 );
 
 const INSURER: &str = "32130011";
@@ -483,6 +484,30 @@ async fn a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica(bac
             details.bad_request().unwrap().field_violations[0].field,
             "page_token"
         );
+    }
+    app.finish().await;
+}
+
+async fn an_unknown_or_unspecified_reason_filter_is_refused_never_dropped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.client
+        .clone()
+        .verify(hold_request("r-1"))
+        .await
+        .unwrap();
+    for reasons in [vec![999], vec![pb::HoldReason::Unspecified as i32]] {
+        let status = app
+            .client
+            .clone()
+            .list_holds(pb::ListHoldsRequest {
+                insurer_number: "32130011".into(),
+                reasons: reasons.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{reasons:?}");
+        assert_eq!(crate::helpers::violated_fields(&status), ["reasons[0]"]);
     }
     app.finish().await;
 }

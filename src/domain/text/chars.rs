@@ -88,6 +88,40 @@ pub fn is_bidi_control(c: char) -> bool {
     )
 }
 
+/// A character that shows nothing or changes how its neighbours show, other than whitespace
+/// and the bidirectional controls: zero-width spaces and joiners, the soft hyphen, the byte
+/// order mark, tag characters, invisible fillers and variation selectors.
+///
+/// An id holding one looks the same as the id without it and compares different: `S10` and
+/// `S10` + U+200B were two people to the store, so one person could get two numbers. Ids
+/// refuse them at the edge rather than strip them, so that what a caller sent and what was
+/// stored can never be two different strings that print alike. (Fields fold zero-width spaces
+/// as whitespace: there, a value is compared, not used as a key.)
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{206A}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
