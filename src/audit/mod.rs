@@ -35,6 +35,7 @@
 //! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
 //! - `conformance` (tests only): one suite that every backend runs.
 
+pub mod adopted_keys;
 pub mod chain;
 pub mod checkpoint;
 pub mod checkpoint_check;
@@ -47,7 +48,9 @@ pub mod encoding;
 pub mod event;
 pub mod export;
 pub mod fingerprint;
+pub mod key_adoption;
 mod keyfile;
+pub mod keyring;
 pub mod legacy;
 mod pb;
 pub mod postgres;
@@ -73,6 +76,7 @@ pub use event::{
     Fingerprint, HoldResolved, NewEvent,
 };
 pub use fingerprint::FingerprintKey;
+pub use keyring::KeyRing;
 pub use rows::validate;
 pub use sqlite::PageMemory;
 pub use store::AuditBackend;

@@ -19,6 +19,7 @@ use sqlx::{
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
+    adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
     read,
     rows::{self, RegistrationRow},
@@ -270,6 +271,25 @@ impl AuditBackend for SqliteBackend {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         read::open_holds(&self.pool, insurer_number, after_id, limit).await
+    }
+
+    async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
+        adopted_keys::read(&self.pool)
+            .await
+            .map_err(|e| rows::unavailable(&e))
+    }
+
+    async fn adopt_keys(
+        &self,
+        expected: &[AdoptedKey],
+        new: &[KeyToAdopt],
+    ) -> Result<Adoption, AuditError> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        adopted_keys::adopt_in(tx, expected, new).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {

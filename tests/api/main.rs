@@ -33,6 +33,7 @@ mod checkpoints;
 mod db_faults;
 mod faults;
 mod files;
+mod keys;
 mod odd_requests;
 mod process;
 mod replicas;
