@@ -245,16 +245,8 @@ pub async fn run(
         .clone()
         .map(|c| tokio::spawn(checkpoints_on_schedule(store.clone(), c)));
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("descriptors are valid");
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .expect("descriptors are valid");
+    let reflection_v1 = reflection().build_v1().expect("descriptors are valid");
+    let reflection_v1alpha = reflection().build_v1alpha().expect("descriptors are valid");
     // Counted refusals are written each interval and once more after the last call.
     let (stop_flushing, flushing_stopped) = tokio::sync::oneshot::channel::<()>();
     let flusher = tokio::spawn(service.clone().flush_refusals(async {
@@ -308,6 +300,16 @@ pub async fn run(
     }
     tracing::info!("stopped; audit log flushed");
     served.map_err(StartError::from)
+}
+
+/// The reflection service's descriptors: the contract, health, and
+/// google/rpc/error_details.proto. Refusals carry google.rpc.BadRequest and ErrorInfo details,
+/// which a reflection client (grpcurl) decodes only if it can ask for their descriptors too.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Appends a checkpoint every `c.interval`, the first at start.

@@ -36,6 +36,7 @@ mod files;
 mod keys;
 mod odd_requests;
 mod process;
+mod reflection;
 mod replicas;
 
 use std::time::Duration;
