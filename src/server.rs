@@ -46,8 +46,9 @@ pub enum StartError {
     /// The audit store is unreachable or its migrations failed.
     #[error("audit store: {0}")]
     Audit(#[from] audit::AuditError),
-    /// The fingerprint keys given do not fit the audit store (or cannot be read).
-    #[error("fingerprint key: {0}")]
+    /// The fingerprint keys given do not fit the audit store (or cannot be read). Every
+    /// message says it is about the fingerprint key.
+    #[error(transparent)]
     Keys(#[from] KeyError),
     /// The policy file is unusable.
     #[error("policy: {0}")]

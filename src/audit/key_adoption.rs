@@ -156,9 +156,9 @@ async fn adopt(
             Some(key) => key.clone(),
             None if recorded.is_empty() => {
                 let (key, was_created) =
-                    FingerprintKey::load_or_create(file).map_err(|source| KeyError::File {
+                    FingerprintKey::load_or_create(file).map_err(|why| KeyError::File {
                         file: file.to_path_buf(),
-                        source,
+                        why,
                     })?;
                 *created = was_created;
                 current.insert(key).clone()
@@ -219,21 +219,11 @@ async fn key_ids_in_events(store: &dyn AuditBackend) -> Result<Vec<Recorded>, Au
     let mut after = 0;
     let mut events = 0usize;
     loop {
-        let page = store.export_page(None, i64::MIN, after, SCAN_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        events += page.len();
-        for stored in &page {
-            let e = &stored.event;
-            for fp in [e.number_fingerprint(), e.request_fingerprint()]
-                .into_iter()
-                .flatten()
-            {
-                if !ids.contains(&fp.key_id) {
-                    ids.insert(fp.key_id.clone());
-                }
-            }
-        }
+        let page = store.key_ids_page(after, SCAN_PAGE).await?;
+        let Some(last) = page.last_id else { break };
+        after = last;
+        events += page.rows;
+        ids.extend(page.key_ids);
     }
     if events > 0 {
         tracing::info!(
@@ -379,9 +369,9 @@ fn could_have_made(key: &FingerprintKey, r: &Recorded) -> bool {
 
 /// The key at `path`, with the file named in its refusals; `None` when there is no file.
 fn load(path: &Path) -> Result<Option<FingerprintKey>, KeyError> {
-    FingerprintKey::load_existing(path).map_err(|source| KeyError::File {
+    FingerprintKey::load_existing(path).map_err(|why| KeyError::File {
         file: path.to_path_buf(),
-        source,
+        why,
     })
 }
 

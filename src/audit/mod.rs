@@ -10,7 +10,12 @@
 //! - this file: what callers get back ([`StoredEvent`], [`AppendOutcome`]), the error type, and
 //!   [`connect`], which picks a backend from the URL.
 //! - [`event`]: the events callers hand in ([`NewEvent`], one variant per kind).
-//! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file.
+//! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file;
+//!   [`keyring`] the current key and the ones a rotation replaced; [`key_adoption`] which keys
+//!   a writing process may use, decided against the store at start (refusing a key that lacks
+//!   one the store holds fingerprints under), and where the key file is by default;
+//!   [`adopted_keys`] the store's table of those keys; [`key_ids`] the key ids of stored
+//!   events, read without decoding them.
 //! - [`encoding`]: an event's canonical binary form (format 2,
 //!   `proto/verifyidentity/audit/v1/event.proto`), generated code in `pb`. Pure: no I/O.
 //! - [`chain`]: the hash chain — per-writer chain state, verification. Pure: no I/O.
@@ -49,6 +54,7 @@ pub mod event;
 pub mod export;
 pub mod fingerprint;
 pub mod key_adoption;
+pub mod key_ids;
 mod keyfile;
 pub mod keyring;
 pub mod legacy;

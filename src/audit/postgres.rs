@@ -25,6 +25,7 @@ use crate::audit::{
     Registration, StoredEvent,
     adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
+    key_ids::{self, KeyIdsPage},
     micros_since_epoch, read,
     rows::{self, RegistrationRow},
     sql::{self, RegistrationProbe},
@@ -194,6 +195,10 @@ impl AuditBackend for PostgresBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         adopted_keys::adopt_in(tx, expected, new).await
+    }
+
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
+        key_ids::page(&self.pool, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {

@@ -21,6 +21,7 @@ use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
+    key_ids::{self, KeyIdsPage},
     read,
     rows::{self, RegistrationRow},
     sql,
@@ -290,6 +291,10 @@ impl AuditBackend for SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         adopted_keys::adopt_in(tx, expected, new).await
+    }
+
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
+        key_ids::page(&self.pool, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {

@@ -16,6 +16,7 @@ use crate::{
         adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
         checkpoint::ChainHead,
         encoding,
+        key_ids::KeyIdsPage,
         rows::validate,
         sql::{ROWS_PER_STATEMENT, RegistrationProbe},
     },
@@ -113,6 +114,11 @@ pub trait AuditBackend: Send + Sync {
         expected: &[AdoptedKey],
         new: &[KeyToAdopt],
     ) -> Result<Adoption, AuditError>;
+
+    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
+    /// without decoding the events: how a store written before the adopted keys table is
+    /// scanned once.
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
 
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;

@@ -117,6 +117,8 @@ fn refused(started: Result<Served, (std::process::ExitStatus, String)>, needles:
     for needle in needles {
         assert!(log.contains(needle), "no {needle:?} in: {log}");
     }
+    // Said once, not once more as its own cause.
+    assert_eq!(log.matches(needles[0]).count(), 1, "{log}");
 }
 
 pub(crate) async fn a_number_committed_for_one_subject_is_held_for_another_whichever_directory_serves_it(

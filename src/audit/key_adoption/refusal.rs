@@ -118,12 +118,12 @@ pub enum KeyError {
         file: PathBuf,
     },
     /// A key file cannot be used.
-    #[error("{}: {source}", shown(file))]
+    #[error("fingerprint key file {}: {why}", shown(file))]
     File {
         /// The file.
         file: PathBuf,
-        /// Why.
-        source: AuditError,
+        /// Why (not a `source`: the message already says it, once).
+        why: AuditError,
     },
     /// The store could not be read or written.
     #[error(transparent)]
