@@ -659,6 +659,48 @@ mod tests {
     }
 
     #[test]
+    fn the_keyring_is_read_from_the_file_and_the_flags_replace_its_previous_keys() {
+        let dir = std::env::temp_dir().join(format!("vi-config-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            "hmac_key_file = \"/etc/vi/hmac-2027.key\"\n\
+             hmac_previous_key_files = [\"/etc/vi/hmac-2025.key\", \"/etc/vi/hmac-2026.key\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.keys.file, Some("/etc/vi/hmac-2027.key".into()));
+        assert_eq!(
+            from_file.keys.previous_files,
+            [
+                PathBuf::from("/etc/vi/hmac-2025.key"),
+                "/etc/vi/hmac-2026.key".into()
+            ]
+        );
+        let flagged = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            keys: KeyArgs {
+                hmac_previous_key_files: vec!["/tmp/old.key".into()],
+                ..KeyArgs::default()
+            },
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(flagged.keys.previous_files, [PathBuf::from("/tmp/old.key")]);
+        // No key file by default: where it is depends on the database (key_adoption::key_file).
+        assert_eq!(
+            Settings::resolve(&ServeArgs::default()).unwrap().keys.file,
+            None
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn an_unknown_database_scheme_is_refused() {
         let args = ServeArgs {
             database: Some("mysql://x".into()),

@@ -306,9 +306,15 @@ pub(crate) async fn a_rotation_keeping_the_old_key_still_finds_what_it_fingerpri
         .await
         .unwrap()
         .into_inner();
-    app.stop().await;
+    let stale_pending = app
+        .client
+        .verify(register_for("r-d", "1234-567-04", "111111111118"))
+        .await
+        .unwrap()
+        .into_inner();
 
-    // The rotation: a new current key, the old one kept as a previous key.
+    // The rotation: a new current key, the old one kept as a previous key. The first server
+    // is left running with the old key, as a replica not yet restarted would be.
     let new_key = app.db.dir.join("hmac-2.key");
     write_key(&new_key, 0x33);
     let rotate = |s: &mut verify_identity::config::Settings| {
@@ -316,6 +322,20 @@ pub(crate) async fn a_rotation_keeping_the_old_key_still_finds_what_it_fingerpri
         s.keys.previous_files = vec![old_key.clone()];
     };
     let mut rotated = spawn_on(app.db.clone(), rotate).await;
+    // The replica still on the old key can no longer commit: it would miss registrations made
+    // under the new key.
+    let refused = app
+        .client
+        .commit_registration(pb::CommitRegistrationRequest {
+            verification_id: stale_pending.verification_id,
+            insurer_number: INSURER.into(),
+            subject_id: "1234-567-04".into(),
+            individual_number: "111111111118".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    app.stop().await;
     let held = rotated
         .client
         .verify(register_for("r-b", "1234-567-02", NUMBER))
