@@ -121,9 +121,10 @@ pub async fn open(
         &mut created,
     )
     .await;
-    if opened.is_err() && created {
-        // Made for a store that turned out to have a key meanwhile (another process adopted
-        // one first): it was never used, and leaving it would only mislead.
+    if created && matches!(&opened, Err(e) if !matches!(e, KeyError::Audit(_))) {
+        // Made for a store that turned out to have another key meanwhile (another process
+        // adopted one first): it was never used, and leaving it would only mislead. Not after
+        // a database error: a process sharing the file may have loaded it and adopted it.
         let _ = std::fs::remove_file(&file);
     }
     let (ring, adopted) = opened?;
