@@ -12,13 +12,16 @@ set -euo pipefail
 bin=$(realpath "$1"); rate=${2:-2000}; secs=${3:-10}; backend=${4:-sqlite}
 dir=$(mktemp -d); cd "$dir"; port=29792
 db="sqlite:var/audit.sqlite"
+keyargs=()
 if [ "$backend" = postgres ]; then
   PGOPTIONS='-c client_min_messages=warning' psql -q -h 127.0.0.1 -U postgres test \
     -c 'DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench'
   db="postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dbench"
+  # PostgreSQL has no default key file; a fresh schema gets a fresh key there.
+  keyargs=(--hmac-key-file "$dir/audit-hmac.key")
 fi
 VERIFY_IDENTITY_LOG=warn taskset -c 0 "$bin" serve --listen 127.0.0.1:$port \
-  --database "$db" 2>/dev/null &
+  --database "$db" ${keyargs[@]+"${keyargs[@]}"} 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do

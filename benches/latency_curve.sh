@@ -19,11 +19,15 @@ mkdir -p "$out"; rm -rf "$out/run"; mkdir -p "$out/run/var"
 cd "$out/run"
 port=29791
 db="sqlite:var/audit.sqlite"
+keyargs=()
 if [ "$backend" = postgres ]; then
   psql -q -h 127.0.0.1 -U postgres test -c 'DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench'
   db="postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dbench"
+  # PostgreSQL has no default key file; a fresh schema gets a fresh key there.
+  keyargs=(--hmac-key-file "$out/run/audit-hmac.key")
 fi
-VERIFY_IDENTITY_LOG=warn taskset -c 0 "$bin" serve --listen 127.0.0.1:$port --database "$db" &
+VERIFY_IDENTITY_LOG=warn taskset -c 0 "$bin" serve --listen 127.0.0.1:$port --database "$db" \
+  ${keyargs[@]+"${keyargs[@]}"} &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

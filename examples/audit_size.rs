@@ -31,17 +31,28 @@ const BATCH: usize = 64;
 async fn main() -> anyhow::Result<()> {
     let mut database = String::from("sqlite:var/size/audit.sqlite");
     let mut events: usize = 100_000;
+    let mut key_file = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--database" => database = args.next().expect("--database URL"),
             "--events" => events = args.next().expect("--events N").parse()?,
+            // The fingerprints under the key in this file (created if absent), so that a
+            // process can be started on the store afterwards (examples/key_check.rs).
+            "--key-file" => {
+                key_file = Some(std::path::PathBuf::from(
+                    args.next().expect("--key-file FILE"),
+                ))
+            }
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
     let requests = events::example_requests()?;
     let policy = Policy::default();
-    let key = FingerprintKey::from_secret(vec![0x5a; 32]);
+    let key = match &key_file {
+        Some(file) => FingerprintKey::load_or_create(file)?.0,
+        None => FingerprintKey::from_secret(vec![0x5a; 32]),
+    };
     let store = audit::connect(&database).await?;
     let before = size(&database, &*store).await?;
     let mut chain = ChainState::new();

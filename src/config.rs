@@ -13,12 +13,12 @@ use std::{
 
 use serde::Deserialize;
 
+use crate::audit::key_adoption::KeySettings;
+
 /// Where the service listens by default: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// The embedded default audit store.
 pub const DEFAULT_DATABASE: &str = "sqlite:var/audit.sqlite";
-/// Where the fingerprint secret is created when none is configured.
-pub const DEFAULT_HMAC_KEY_FILE: &str = "var/audit-hmac.key";
 /// The largest request accepted, in bytes. Larger ones get OUT_OF_RANGE.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// How many hours after its decision a register verification may be committed.
@@ -58,12 +58,9 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "VERIFY_IDENTITY_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// File holding the secret of the keyed fingerprints (hex); created (mode 0600) if absent.
-    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_FILE")]
-    pub hmac_key_file: Option<PathBuf>,
-    /// Id recorded with each fingerprint, to allow key rotation; derived from the key if omitted.
-    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
-    pub hmac_key_id: Option<String>,
+    /// The fingerprint keys.
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Append a signed checkpoint of every chain head to this file (JSON Lines, created mode
     /// 0600) on a schedule and at shutdown; needs --checkpoint-key-file.
     #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_FILE")]
@@ -74,6 +71,39 @@ pub struct ServeArgs {
     /// How often a checkpoint is appended: `30s`, `5m`, `1h` (default 5m, at most 24h).
     #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: Option<String>,
+}
+
+/// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
+/// that write to the audit store (see [`crate::audit::key_adoption`]).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyArgs {
+    /// The current fingerprint key file (hex). Default: audit-hmac.key in the directory of a
+    /// SQLite database (created, mode 0600, for a store with no fingerprints only); required
+    /// with PostgreSQL.
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_FILE")]
+    pub hmac_key_file: Option<PathBuf>,
+    /// The id a key new to the store is recorded under; derived from the key if omitted.
+    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
+    pub hmac_key_id: Option<String>,
+    /// A key file the current key replaced (repeat for each): fingerprints made with it are
+    /// still matched, so duplicates are found across a rotation.
+    #[arg(
+        long = "hmac-previous-key-file",
+        env = "VERIFY_IDENTITY_HMAC_PREVIOUS_KEY_FILES",
+        value_delimiter = ','
+    )]
+    pub hmac_previous_key_files: Vec<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The key settings of these flags alone (`bulk`, which reads no settings file).
+    pub fn settings(&self) -> KeySettings {
+        KeySettings {
+            file: self.hmac_key_file.clone(),
+            id: self.hmac_key_id.clone(),
+            previous_files: self.hmac_previous_key_files.clone(),
+        }
+    }
 }
 
 /// The settings file.
@@ -89,6 +119,8 @@ struct FileSettings {
     log_format: Option<LogFormat>,
     hmac_key_file: Option<PathBuf>,
     hmac_key_id: Option<String>,
+    #[serde(default)]
+    hmac_previous_key_files: Vec<PathBuf>,
     max_message_bytes: Option<usize>,
     batch_in_flight: Option<usize>,
     commit_ttl_hours: Option<u64>,
@@ -263,10 +295,8 @@ pub struct Settings {
     pub metrics_listen: Option<SocketAddr>,
     /// Log format.
     pub log_format: LogFormat,
-    /// Secret file for fingerprints.
-    pub hmac_key_file: PathBuf,
-    /// Key id, if configured.
-    pub hmac_key_id: Option<String>,
+    /// Where the fingerprint keys are.
+    pub keys: KeySettings,
     /// Largest request in bytes.
     pub max_message_bytes: usize,
     /// Items of one VerifyBatch stream decided at once (bounds memory per stream).
@@ -338,12 +368,16 @@ impl Settings {
             policy: args.policy.clone().or(file.policy),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
-            hmac_key_file: args
-                .hmac_key_file
-                .clone()
-                .or(file.hmac_key_file)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_HMAC_KEY_FILE)),
-            hmac_key_id: args.hmac_key_id.clone().or(file.hmac_key_id),
+            keys: KeySettings {
+                file: args.keys.hmac_key_file.clone().or(file.hmac_key_file),
+                id: args.keys.hmac_key_id.clone().or(file.hmac_key_id),
+                // A list: the flags (or the environment) replace the file's list whole.
+                previous_files: if args.keys.hmac_previous_key_files.is_empty() {
+                    file.hmac_previous_key_files
+                } else {
+                    args.keys.hmac_previous_key_files.clone()
+                },
+            },
             max_message_bytes: file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
             batch_in_flight: file.batch_in_flight.unwrap_or(32),
             commit_ttl: Duration::from_secs(
@@ -622,6 +656,48 @@ mod tests {
         std::fs::write(&path, "[refusals]\ninterval_seconds = 0\n").unwrap();
         let err = Settings::resolve(&args).unwrap_err().to_string();
         assert!(err.contains("refusals.interval_seconds"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_keyring_is_read_from_the_file_and_the_flags_replace_its_previous_keys() {
+        let dir = std::env::temp_dir().join(format!("vi-config-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            "hmac_key_file = \"/etc/vi/hmac-2027.key\"\n\
+             hmac_previous_key_files = [\"/etc/vi/hmac-2025.key\", \"/etc/vi/hmac-2026.key\"]\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(from_file.keys.file, Some("/etc/vi/hmac-2027.key".into()));
+        assert_eq!(
+            from_file.keys.previous_files,
+            [
+                PathBuf::from("/etc/vi/hmac-2025.key"),
+                "/etc/vi/hmac-2026.key".into()
+            ]
+        );
+        let flagged = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            keys: KeyArgs {
+                hmac_previous_key_files: vec!["/tmp/old.key".into()],
+                ..KeyArgs::default()
+            },
+            ..ServeArgs::default()
+        })
+        .unwrap();
+        assert_eq!(flagged.keys.previous_files, [PathBuf::from("/tmp/old.key")]);
+        // No key file by default: where it is depends on the database (key_adoption::key_file).
+        assert_eq!(
+            Settings::resolve(&ServeArgs::default()).unwrap().keys.file,
+            None
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

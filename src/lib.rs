@@ -14,8 +14,9 @@
 //!   - [`domain::compare`]: two five-field records → five comparisons.
 //!   - [`domain::gate`]: policy + records + candidates → register / hold / return with reasons.
 //!   - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
-//! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL) and its
-//!   group-commit writer.
+//! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL), its
+//!   group-commit writer, and the fingerprint keys it records (a process whose keys lack one
+//!   it holds fingerprints under does not start).
 //! - [`grpc`]: the generated contract (quarantined), the one edge between its messages and the
 //!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), what refused
 //!   calls may cost ([`grpc::refusals`], [`grpc::limit`]), sealed page tokens

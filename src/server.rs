@@ -16,8 +16,9 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     audit::{
-        self, AuditBackend, AuditWriter, checkpoint_file, checkpoint_key::CheckpointKey,
-        fingerprint::FingerprintKey,
+        self, AuditBackend, AuditWriter, checkpoint_file,
+        checkpoint_key::CheckpointKey,
+        key_adoption::{self, KeyError, OpenedKeys},
     },
     config::{ConfigError, Settings, TlsSettings},
     domain::policy::Policy,
@@ -45,6 +46,10 @@ pub enum StartError {
     /// The audit store is unreachable or its migrations failed.
     #[error("audit store: {0}")]
     Audit(#[from] audit::AuditError),
+    /// The fingerprint keys given do not fit the audit store (or cannot be read). Every
+    /// message says it is about the fingerprint key.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
     /// The policy file is unusable.
     #[error("policy: {0}")]
     Policy(String),
@@ -72,8 +77,9 @@ pub struct App {
     open: bool,
     /// The server's TLS settings; `None` is plain TCP (loopback only).
     tls: Option<ServerTlsConfig>,
-    /// Whether the fingerprint secret was created at start (the caller says so in the log).
-    pub key_created: bool,
+    /// The fingerprint keys as the store agreed to them, and whether one was created or
+    /// adopted at start (the caller says so in the log).
+    pub keys: OpenedKeys,
     /// Signed checkpoints of the chain heads on a schedule; `None` when not configured.
     checkpoints: Option<Checkpoints>,
 }
@@ -110,11 +116,8 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         }
         None => Policy::default(),
     };
-    let (key, key_created) = FingerprintKey::load_or_create(&settings.hmac_key_file)?;
-    let key = match &settings.hmac_key_id {
-        Some(id) => key.with_id(id.clone()),
-        None => key,
-    };
+    // Where the key is, before connecting: PostgreSQL without a key file stops here.
+    let key_file = key_adoption::key_file(&settings.database, settings.keys.file.as_deref())?;
     // Loaded before the store is opened: a signing key someone else could read or plant stops
     // the start, like the fingerprint key.
     let checkpoints = match &settings.checkpoints {
@@ -126,6 +129,9 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         None => None,
     };
     let store = audit::connect(&settings.database).await?;
+    // The store must know the keys before anything is written with them (the one-number-two-
+    // people check), and the writer starts only after that.
+    let keys = key_adoption::open(store.as_ref(), &key_file, &settings.keys).await?;
     let (audit, writer) = AuditWriter::spawn(store.clone(), AUDIT_QUEUE, AUDIT_MAX_BATCH);
     let refusals = Arc::new(Refusals::new(settings.refusals.clone()));
     let health = HealthReporter::new();
@@ -138,7 +144,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         policy,
         audit,
         store.clone(),
-        key,
+        keys.ring.clone(),
         settings.batch_in_flight,
         settings.commit_ttl,
         on_unavailable,
@@ -154,7 +160,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         max_message_bytes: settings.max_message_bytes,
         open,
         tls,
-        key_created,
+        keys,
         checkpoints,
     })
 }
@@ -240,16 +246,8 @@ pub async fn run(
         .clone()
         .map(|c| tokio::spawn(checkpoints_on_schedule(store.clone(), c)));
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .expect("descriptors are valid");
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .expect("descriptors are valid");
+    let reflection_v1 = reflection().build_v1().expect("descriptors are valid");
+    let reflection_v1alpha = reflection().build_v1alpha().expect("descriptors are valid");
     // Counted refusals are written each interval and once more after the last call.
     let (stop_flushing, flushing_stopped) = tokio::sync::oneshot::channel::<()>();
     let flusher = tokio::spawn(service.clone().flush_refusals(async {
@@ -303,6 +301,16 @@ pub async fn run(
     }
     tracing::info!("stopped; audit log flushed");
     served.map_err(StartError::from)
+}
+
+/// The reflection service's descriptors: the contract, health, and
+/// google/rpc/error_details.proto. Refusals carry google.rpc.BadRequest and ErrorInfo details,
+/// which a reflection client (grpcurl) decodes only if it can ask for their descriptors too.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Appends a checkpoint every `c.interval`, the first at start.

@@ -50,9 +50,13 @@ impl FingerprintKey {
     /// A key with its id derived from the secret (`k-` and 8 hex digits of its SHA-256), so
     /// that the same secret always gets the same id without anyone choosing one.
     pub fn from_secret(secret: Vec<u8>) -> Self {
-        let digest = Sha256::digest(&secret);
-        let id = format!("k-{}", &hex::encode(digest)[..8]);
+        let id = derived_id(&secret);
         FingerprintKey { id, secret }
+    }
+
+    /// The id [`from_secret`](Self::from_secret) gives this secret, whatever id it has now.
+    pub fn derived_id(&self) -> String {
+        derived_id(&self.secret)
     }
 
     /// The same key under a configured id (for deployments that name their keys).
@@ -92,9 +96,29 @@ impl FingerprintKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// What the audit store records beside a key's id to recognise its secret: the first 16
+    /// bytes of [`derive`](Self::derive) under a label of its own, in hex. It tells two secrets
+    /// apart (a key file swapped under a configured id) without revealing anything that could
+    /// test a number: it is a MAC of a constant, and no fingerprint input starts with NUL.
+    pub fn check(&self) -> String {
+        hex::encode(&self.derive(Self::CHECK_LABEL)[..16])
+    }
+
+    /// The label of [`check`](Self::check).
+    const CHECK_LABEL: &'static str = "verify-identity/fingerprint-key-check/v1";
+
     fn mac(&self) -> Hmac<Sha256> {
         // HMAC accepts keys of any length; the error case cannot happen.
         Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes keys of any length")
+    }
+
+    /// Reads the hex secret at `path`; `None` when there is no such file.
+    pub fn load_existing(path: &Path) -> Result<Option<Self>, AuditError> {
+        match Self::load(path) {
+            Ok(key) => Ok(Some(key)),
+            Err(LoadError::Missing) => Ok(None),
+            Err(LoadError::Other(e)) => Err(e),
+        }
     }
 
     /// Reads the hex secret at `path`, or creates one if the file does not exist.
@@ -178,6 +202,11 @@ impl FingerprintKey {
         }
         Ok(Self::from_secret(secret))
     }
+}
+
+/// `k-` and the first 8 hex digits of the secret's SHA-256.
+fn derived_id(secret: &[u8]) -> String {
+    format!("k-{}", &hex::encode(Sha256::digest(secret))[..8])
 }
 
 /// Why a key could not be loaded: absent (then create one) or anything else (then stop).

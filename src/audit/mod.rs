@@ -10,7 +10,12 @@
 //! - this file: what callers get back ([`StoredEvent`], [`AppendOutcome`]), the error type, and
 //!   [`connect`], which picks a backend from the URL.
 //! - [`event`]: the events callers hand in ([`NewEvent`], one variant per kind).
-//! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file.
+//! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file;
+//!   [`keyring`] the current key and the ones a rotation replaced; [`key_adoption`] which keys
+//!   a writing process may use, decided against the store at start (refusing a key that lacks
+//!   one the store holds fingerprints under), and where the key file is by default;
+//!   [`adopted_keys`] the store's table of those keys; [`key_ids`] the key ids of stored
+//!   events, read without decoding them.
 //! - [`encoding`]: an event's canonical binary form (format 2,
 //!   `proto/verifyidentity/audit/v1/event.proto`), generated code in `pb`. Pure: no I/O.
 //! - [`chain`]: the hash chain — per-writer chain state, verification. Pure: no I/O.
@@ -35,6 +40,7 @@
 //! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
 //! - `conformance` (tests only): one suite that every backend runs.
 
+pub mod adopted_keys;
 pub mod chain;
 pub mod checkpoint;
 pub mod checkpoint_check;
@@ -47,7 +53,10 @@ pub mod encoding;
 pub mod event;
 pub mod export;
 pub mod fingerprint;
+pub mod key_adoption;
+pub mod key_ids;
 mod keyfile;
+pub mod keyring;
 pub mod legacy;
 mod pb;
 pub mod postgres;
@@ -73,6 +82,7 @@ pub use event::{
     Fingerprint, HoldResolved, NewEvent,
 };
 pub use fingerprint::FingerprintKey;
+pub use keyring::KeyRing;
 pub use rows::validate;
 pub use sqlite::PageMemory;
 pub use store::AuditBackend;

@@ -7,7 +7,7 @@ use crate::audit::{
     comparisons,
     encoding::{self, Columns},
     legacy::{self, LegacyEvent, LegacyRow},
-    time_from_micros,
+    sql, time_from_micros,
 };
 
 /// An event row as both databases return it: the columns of both formats.
@@ -270,6 +270,16 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
 
 /// `Unavailable` with a content-free description of `e`.
 pub(crate) fn unavailable(e: &sqlx::Error) -> AuditError {
+    let key_not_current = e
+        .as_database_error()
+        .is_some_and(|db| db.message().contains(sql::KEY_NOT_CURRENT));
+    if key_not_current {
+        return AuditError::Unavailable(
+            "this process's fingerprint key is no longer the current key of the audit store \
+             (another process adopted a newer one): restart it with the new keyring"
+                .into(),
+        );
+    }
     AuditError::Unavailable(describe(e))
 }
 

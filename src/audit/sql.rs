@@ -237,3 +237,22 @@ pub(crate) const INSERT_EVENTS_HEAD: &str = "INSERT INTO audit_events (writer_id
 pub(crate) const EVENT_VALUES: usize = 10;
 /// [`insert_events_query`] after its rows.
 pub(crate) const INSERT_EVENTS_TAIL: &str = " RETURNING seq, id";
+
+/// The fingerprint keys a store has adopted, oldest first (`AdoptedKeyRow` order).
+pub(crate) const SELECT_ADOPTED_KEYS: &str =
+    "SELECT seq, key_id, key_check, adopted_at_us FROM fingerprint_keys ORDER BY seq";
+
+/// Adopts one fingerprint key: the newest row is the current key.
+pub(crate) const INSERT_ADOPTED_KEY: &str =
+    "INSERT INTO fingerprint_keys (key_id, key_check, adopted_at_us) VALUES ($1, $2, $3)";
+
+/// PostgreSQL: held by an adoption until it commits, so that adoptions run one at a time and
+/// registrations in flight finish first (migrations/postgres/0006). SQLite needs none: its
+/// adoption starts with `BEGIN IMMEDIATE`, which already excludes every other writer.
+pub(crate) const LOCK_ADOPTED_KEYS_PG: &str =
+    "SELECT pg_advisory_xact_lock(fingerprint_keys_lock_id())";
+
+/// What the registrations trigger of both backends says when a process commits under a key
+/// that is no longer the store's current one (migrations/*/0006); it quotes no data, so the
+/// error can be recognised by it.
+pub(crate) const KEY_NOT_CURRENT: &str = "the fingerprint key is not the current key of this store";

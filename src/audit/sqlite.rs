@@ -19,7 +19,9 @@ use sqlx::{
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
+    adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
+    key_ids::{self, KeyIdsPage},
     read,
     rows::{self, RegistrationRow},
     sql,
@@ -277,6 +279,29 @@ impl AuditBackend for SqliteBackend {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         read::open_holds(&self.pool, insurer_number, after_id, limit).await
+    }
+
+    async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
+        adopted_keys::read(&self.pool)
+            .await
+            .map_err(|e| rows::unavailable(&e))
+    }
+
+    async fn adopt_keys(
+        &self,
+        expected: &[AdoptedKey],
+        new: &[KeyToAdopt],
+    ) -> Result<Adoption, AuditError> {
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        adopted_keys::adopt_in(tx, expected, new).await
+    }
+
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
+        key_ids::page(&self.pool, after_id, limit).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {

@@ -13,8 +13,10 @@ use crate::{
     audit::{
         AppendOutcome, AuditError, ChainState, CommitAccepted, EventType, Fingerprint, Hash,
         NewEvent, Registration, StoredEvent,
+        adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
         checkpoint::ChainHead,
         encoding,
+        key_ids::KeyIdsPage,
         rows::validate,
         sql::{ROWS_PER_STATEMENT, RegistrationProbe},
     },
@@ -99,6 +101,24 @@ pub trait AuditBackend: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
+    /// current key. Empty for a store no writing process has opened since it had the table.
+    async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError>;
+
+    /// Appends `new` to the adopted keys (the last becoming current) if they are still
+    /// `expected`, excluding every other adoption meanwhile; otherwise writes nothing and says
+    /// what they are now. How `audit::key_adoption` records a first or a rotated key.
+    async fn adopt_keys(
+        &self,
+        expected: &[AdoptedKey],
+        new: &[KeyToAdopt],
+    ) -> Result<Adoption, AuditError>;
+
+    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
+    /// without decoding the events: how a store written before the adopted keys table is
+    /// scanned once.
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
 
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;
@@ -262,7 +282,8 @@ pub(crate) async fn append_in<T: BatchTransaction>(
 }
 
 /// Refuses every register decision in `events` whose number is registered to another subject
-/// of its insurer, or whose subject is registered with another number: its outcome becomes
+/// of its insurer, or whose subject is registered with another number, under the key of the
+/// decision's fingerprint: its outcome becomes
 /// [`AppendOutcome::RegisteredElsewhere`] and it is not written (nor does it claim its
 /// idempotency key), so the caller can decide again — a hold — and append that instead.
 ///
@@ -299,6 +320,12 @@ async fn refuse_register_decisions_against_registrations<T: BatchTransaction>(
         let conflicting: Vec<Registration> = found
             .iter()
             .filter(|r| r.insurer_number == e.insurer_number())
+            // Only registrations under the decision's own key: a MAC under another key says
+            // nothing about whether the number is the same. Those are registrations made before
+            // a key rotation, which no process writes any more (the registrations trigger
+            // admits the current key only), so the caller checks them before the append,
+            // recomputing the number's MAC under each previous key (`Decider`).
+            .filter(|r| r.number_fingerprint.key_id == fp.key_id)
             .filter(|r| {
                 let same_number = r.number_fingerprint.mac_hex == fp.mac_hex;
                 let same_subject = r.subject_id == e.subject_id();

@@ -30,9 +30,12 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    audit::{self, AuditWriter, FingerprintKey},
+    audit::{
+        self, AuditBackend, AuditWriter,
+        key_adoption::{self, OpenedKeys},
+    },
     cli::{check, client::ClientArgs, exit, serve::redact_url},
-    config::DEFAULT_HMAC_KEY_FILE,
+    config::KeyArgs,
     domain::{gate, ids::InsurerNumber, policy::Policy},
     grpc::{
         convert, pb,
@@ -120,12 +123,9 @@ pub struct BulkArgs {
     /// server. Without it (and without --dry-run) rows go to --server.
     #[arg(long)]
     pub database: Option<String>,
-    /// Embedded: the fingerprint key file (as `serve`).
-    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_FILE", default_value = DEFAULT_HMAC_KEY_FILE)]
-    pub hmac_key_file: PathBuf,
-    /// Embedded: the fingerprint key id (as `serve`).
-    #[arg(long, env = "VERIFY_IDENTITY_HMAC_KEY_ID")]
-    pub hmac_key_id: Option<String>,
+    /// Embedded: the fingerprint keys (as `serve`).
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Embedded and dry run: the policy file (as `serve`).
     #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
     pub policy: Option<PathBuf>,
@@ -206,6 +206,18 @@ pub fn run(args: &BulkArgs) -> u8 {
     let ctx = setup.ctx.clone();
     let encoding = ctx.encoding;
     let kind = ctx.layout.kind;
+    // Embedded: the store and its keys first, so that keys the store refuses stop the run
+    // before any output file is written.
+    let embedded = match (&args.database, args.dry_run) {
+        (Some(db), false) => match open_embedded(args, db) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                eprintln!("verify-identity bulk: {e}");
+                return exit::FAILURE;
+            }
+        },
+        _ => None,
+    };
     let mut sink = match Sink::open(args, &errors_path, &ctx, setup.bom_out, setup.file_len) {
         Ok(s) => s,
         Err(e) => {
@@ -223,16 +235,17 @@ pub fn run(args: &BulkArgs) -> u8 {
     let chunks = spawn_reader(setup.reader, setup.first, setup.crlf);
     let outcome = if args.dry_run {
         run_dry(args, ctx.clone(), chunks, &mut sink)
+    } else if let Some(Embedded { rt, store, keys }) = embedded {
+        rt.block_on(run_embedded(
+            args,
+            store,
+            keys,
+            ctx.clone(),
+            chunks,
+            &mut sink,
+        ))
     } else {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("the tokio runtime starts");
-        if let Some(db) = &args.database {
-            rt.block_on(run_embedded(args, db, ctx.clone(), chunks, &mut sink))
-        } else {
-            rt.block_on(run_server(args, ctx.clone(), chunks, &mut sink, started_at))
-        }
+        runtime().block_on(run_server(args, ctx.clone(), chunks, &mut sink, started_at))
     };
     let (stopped, chain) = match outcome {
         Ok(chain) => (None, chain),
@@ -297,6 +310,9 @@ fn file_name(path: &Path) -> String {
 /// column mapping, the policy, the fingerprint key, the SQLite database) or another output.
 fn refuse_overwriting_inputs(args: &BulkArgs, errors_path: &Path) -> Result<(), String> {
     let database = args.database.as_deref().and_then(sqlite_file);
+    let key_file = args.database.as_deref().and_then(|url| {
+        audit::key_adoption::key_file(url, args.keys.hmac_key_file.as_deref()).ok()
+    });
     let mut inputs: Vec<(&str, &Path)> = vec![("the roster", &args.roster)];
     if let Some(p) = &args.columns {
         inputs.push(("the --columns file", p));
@@ -306,7 +322,12 @@ fn refuse_overwriting_inputs(args: &BulkArgs, errors_path: &Path) -> Result<(), 
     }
     if let Some(p) = &database {
         inputs.push(("the audit database", p));
-        inputs.push(("the fingerprint key file", &args.hmac_key_file));
+    }
+    if let Some(p) = &key_file {
+        inputs.push(("the fingerprint key file", p));
+    }
+    for p in &args.keys.hmac_previous_key_files {
+        inputs.push(("a previous fingerprint key file", p));
     }
     let errors_flag = if args.errors.is_some() {
         "--errors"
@@ -799,31 +820,71 @@ fn chunk_stream(
 /// The newest event this run appended: its row id, insurer and verification id.
 type Newest = Option<(i64, String, String)>;
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts")
+}
+
+/// The audit store of an embedded run, and the keys it agreed to.
+struct Embedded {
+    /// The runtime the store was opened on (and the run goes on).
+    rt: tokio::runtime::Runtime,
+    /// The store.
+    store: Arc<dyn AuditBackend>,
+    /// Its fingerprint keys.
+    keys: OpenedKeys,
+}
+
+/// Opens `database` and has it agree to the fingerprint keys, as `serve` does: the store must
+/// know the keys before anything is written with them.
+fn open_embedded(args: &BulkArgs, database: &str) -> Result<Embedded, String> {
+    let settings = args.keys.settings();
+    let key_file = key_adoption::key_file(database, settings.file.as_deref())
+        .map_err(|e| format!("fingerprint key: {e}"))?;
+    let rt = runtime();
+    let (store, keys) = rt.block_on(async {
+        // A stream of appends: a small page cache and no memory map keep the run's memory flat.
+        let store = audit::connect_with(database, audit::PageMemory::STREAMING)
+            .await
+            .map_err(|e| e.to_string())?;
+        match key_adoption::open(store.as_ref(), &key_file, &settings).await {
+            Ok(keys) => Ok((store, keys)),
+            Err(e) => {
+                store.close().await;
+                Err(format!("fingerprint key: {e}"))
+            }
+        }
+    })?;
+    if keys.created {
+        eprintln!(
+            "created a new fingerprint key at {} (mode 0600) for this empty audit store; back \
+             it up with the audit database",
+            std::path::absolute(&keys.file)
+                .unwrap_or_else(|_| keys.file.clone())
+                .display()
+        );
+    }
+    Ok(Embedded { rt, store, keys })
+}
+
 /// Embedded: the server's decide-and-append path, on the audit database itself.
 async fn run_embedded(
     args: &BulkArgs,
-    database: &str,
+    store: Arc<dyn AuditBackend>,
+    keys: OpenedKeys,
     ctx: Arc<RowContext>,
     chunks: mpsc::Receiver<Result<Chunk, String>>,
     sink: &mut Sink,
 ) -> Result<Option<String>, String> {
     let policy = check::load_policy(args.policy.as_deref()).map_err(|e| e.to_string())?;
-    let (key, _) =
-        FingerprintKey::load_or_create(&args.hmac_key_file).map_err(|e| e.to_string())?;
-    let key = match &args.hmac_key_id {
-        Some(id) => key.with_id(id.clone()),
-        None => key,
-    };
-    // A stream of appends: a small page cache and no memory map keep the run's memory flat.
-    let store = audit::connect_with(database, audit::PageMemory::STREAMING)
-        .await
-        .map_err(|e| e.to_string())?;
     let (handle, writer) = AuditWriter::spawn(store.clone(), EMBEDDED_QUEUE, EMBEDDED_MAX_BATCH);
     let decider = Arc::new(Decider::new(
         policy,
         handle,
         store.clone(),
-        key,
+        keys.ring,
         Arc::new(|| {}),
     ));
     let mut decided = chunk_stream(chunks)

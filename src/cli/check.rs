@@ -99,6 +99,7 @@ pub fn parse_request(json: &str) -> Result<pb::VerifyRequest, CheckError> {
                     inner.column()
                 )
             }
+            _ if is_timestamp_field(&path) => TIMESTAMP_FORM.to_owned(),
             _ => redact(&inner.to_string()),
         };
         if path == "." || path.is_empty() {
@@ -107,6 +108,18 @@ pub fn parse_request(json: &str) -> Result<pb::VerifyRequest, CheckError> {
             CheckError::BadInput(format!("{path}: {what}"))
         }
     })
+}
+
+/// What a Timestamp field of a request must look like. The parser's own message ("premature
+/// end of input" for a date alone) does not say it.
+const TIMESTAMP_FORM: &str = "not a timestamp: proto3 JSON takes RFC 3339 with a time and an \
+     offset, e.g. \"2026-11-20T09:00:00+09:00\" or \"2026-11-20T00:00:00Z\" (a date alone is \
+     not enough)";
+
+/// Whether the JSON path (`received_at`, `receivedAt`) ends at a Timestamp field of a request.
+fn is_timestamp_field(path: &str) -> bool {
+    let field = path.rsplit('.').next().unwrap_or(path);
+    matches!(field, "received_at" | "receivedAt")
 }
 
 /// Drops anything quoted from a serde message (values may be personal data); field and enum

@@ -24,7 +24,8 @@ use tonic::{
 /// merge by hand.)
 #[derive(Clone, clap::Args)]
 pub struct ClientArgs {
-    /// The server's URL: `https://…` for TLS, `http://…` for a local plain-TCP server.
+    /// The server's URL: `https://…` for TLS, `http://…` for a local plain-TCP server;
+    /// `HOST:PORT` alone is `https://` with --ca-cert and `http://` without.
     #[arg(
         long,
         global = true,
@@ -78,7 +79,7 @@ impl fmt::Debug for ClientArgs {
 impl ClientArgs {
     /// The endpoint, with TLS when the URL is `https://`.
     pub fn endpoint(&self) -> anyhow::Result<Endpoint> {
-        let server = &self.server;
+        let server = &self.url()?;
         let endpoint = Endpoint::from_shared(server.clone())
             .with_context(|| format!("--server {server} is not a valid URL"))?
             .tcp_nodelay(true)
@@ -102,6 +103,23 @@ impl ClientArgs {
         endpoint
             .tls_config(tls)
             .context("TLS settings of the client")
+    }
+
+    /// `--server` as a URL. `HOST:PORT` alone (how a port is usually written) gets the scheme
+    /// the other options imply: TLS when a CA certificate is given, plain TCP otherwise. Left
+    /// without one, tonic takes it for a URL without a scheme and fails with a bare "transport
+    /// error" at the first call.
+    fn url(&self) -> anyhow::Result<String> {
+        let server = self.server.trim();
+        match server.split_once("://") {
+            Some(("http" | "https", _)) => Ok(server.to_owned()),
+            Some((scheme, _)) => bail!(
+                "--server {server}: the scheme must be https:// (TLS) or http:// (plain TCP, \
+                 loopback only), not {scheme}://"
+            ),
+            None if self.ca_cert.is_some() => Ok(format!("https://{server}")),
+            None => Ok(format!("http://{server}")),
+        }
     }
 
     /// The interceptor that adds the bearer token to every call (none without a token).
@@ -208,6 +226,22 @@ mod tests {
         for argv in [&before[..], &after[..]] {
             assert_eq!(server(argv), (url.to_owned(), Some("t".to_owned())));
         }
+    }
+
+    #[test]
+    fn a_server_without_a_scheme_is_plain_tcp_or_tls_with_a_ca_certificate() {
+        let plain = args("127.0.0.1:50051", None).endpoint().unwrap();
+        assert_eq!(plain.uri().to_string(), "http://127.0.0.1:50051/");
+        let with_ca = ClientArgs {
+            ca_cert: Some("ca.pem".into()),
+            ..args("verify.example:50051", None)
+        };
+        assert_eq!(with_ca.url().unwrap(), "https://verify.example:50051");
+        let err = args("grpc://127.0.0.1:50051", None)
+            .endpoint()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("https://") && err.contains("grpc://"), "{err}");
     }
 
     #[test]

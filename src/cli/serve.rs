@@ -3,6 +3,7 @@
 use tokio::net::TcpListener;
 
 use crate::{
+    audit::key_adoption::OpenedKeys,
     config::{ServeArgs, Settings},
     server, telemetry,
 };
@@ -17,18 +18,34 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         tracing::info!(%addr, "metrics on /metrics");
     }
     let app = server::build(&settings).await?;
-    if app.key_created {
-        tracing::warn!(
-            file = %settings.hmac_key_file.display(),
-            "created a new fingerprint secret (mode 0600); back it up with the audit database: \
-             without it stored fingerprints cannot be matched"
-        );
-    }
+    log_keys(&app.keys);
     tracing::info!(database = %redact_url(&settings.database), "audit store ready");
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(settings.listen).await?;
     server::run(listener, app, shutdown).await?;
     Ok(())
+}
+
+/// Says which fingerprint keys the process writes with, and what was created or adopted.
+pub fn log_keys(keys: &OpenedKeys) {
+    let file = std::path::absolute(&keys.file).unwrap_or_else(|_| keys.file.clone());
+    if keys.created {
+        tracing::warn!(
+            file = %file.display(),
+            "created a new fingerprint key (mode 0600) for this empty audit store; back it up \
+             with the audit database: without it stored fingerprints cannot be matched"
+        );
+    }
+    for id in &keys.adopted {
+        tracing::info!(key_id = %id, "the audit store adopted this fingerprint key");
+    }
+    let previous: Vec<&str> = keys.ring.previous().iter().map(|k| k.id.as_str()).collect();
+    tracing::info!(
+        current = %keys.ring.current().id,
+        previous = ?previous,
+        file = %file.display(),
+        "fingerprint keys"
+    );
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -186,6 +186,88 @@ mod tests {
         assert!(Rule::ALL.len() <= 64, "RuleSet is a u64");
     }
 
+    /// The prefixes of dotted rule ids (`kana.small`, `address.numbers` …).
+    const FAMILIES: [&str; 6] = ["kana", "kanji", "address", "date", "sex", "latin"];
+
+    /// Every dotted rule id named in `text`: words of `[a-z0-9_.]` whose first part is a rule
+    /// family. (The one-word ids — `width`, `space`, `hyphen`, `wildcard` — are found by their
+    /// place instead: the first column of a rules table, or a quoted example.)
+    fn dotted_ids(text: &str) -> Vec<String> {
+        text.split(|c: char| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+        })
+        .map(|word| word.trim_matches('.'))
+        .filter(|word| {
+            word.split_once('.')
+                .is_some_and(|(family, _)| FAMILIES.contains(&family))
+        })
+        .map(str::to_owned)
+        .collect()
+    }
+
+    fn read(path: &str) -> String {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    }
+
+    #[test]
+    fn every_rule_id_named_in_the_proto_comments_and_the_rules_document_exists() {
+        let known: Vec<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+        let mut named = Vec::new();
+        for proto in [
+            "proto/verifyidentity/v1/verify_identity.proto",
+            "proto/verifyidentity/audit/v1/event.proto",
+        ] {
+            for (n, line) in read(proto).lines().enumerate() {
+                let Some((_, comment)) = line.split_once("//") else {
+                    continue;
+                };
+                let mut ids = dotted_ids(comment);
+                // Quoted examples of rule ids: `(e.g. "width", "kana.small")`.
+                if comment.contains("rule") {
+                    ids.extend(comment.split('"').skip(1).step_by(2).map(str::to_owned));
+                }
+                named.extend(ids.into_iter().map(|id| (format!("{proto}:{}", n + 1), id)));
+            }
+        }
+        let rules_md = read("docs/rules.md");
+        let mut in_rules_table = false;
+        for (n, line) in rules_md.lines().enumerate() {
+            let place = format!("docs/rules.md:{}", n + 1);
+            if line.starts_with("## ") {
+                in_rules_table = line.contains(" rules");
+            }
+            // The first column of a rules table ("## Notation rules", "## Variant rules")
+            // names one rule.
+            if let Some(id) = line
+                .strip_prefix("| `")
+                .filter(|_| in_rules_table)
+                .and_then(|rest| rest.split_once("` |"))
+                .map(|(id, _)| id)
+                .filter(|id| !id.contains(' '))
+            {
+                named.push((place.clone(), id.to_owned()));
+            }
+            named.extend(dotted_ids(line).into_iter().map(|id| (place.clone(), id)));
+        }
+        let unknown: Vec<_> = named
+            .iter()
+            .filter(|(_, id)| !known.contains(&id.as_str()))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "rule ids that do not exist: {unknown:?}"
+        );
+        assert!(named.len() > 40, "the scan found the ids: {named:?}");
+        // And the other way round: the document describes every rule.
+        for id in known {
+            let documented = rules_md
+                .lines()
+                .any(|l| l.starts_with(&format!("| `{id}` |")));
+            assert!(documented, "docs/rules.md has no row for {id}");
+        }
+    }
+
     #[test]
     fn a_rule_set_iterates_in_declaration_order() {
         let set = RuleSet::of(&[Rule::KanaSmall, Rule::Width]);

@@ -12,6 +12,7 @@ mod access;
 mod commit;
 mod decide;
 mod holds;
+mod previous_keys;
 
 pub use decide::{Decider, Verified};
 
@@ -26,7 +27,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, info_span, instrument};
 
 use crate::{
-    audit::{AuditBackend, AuditHandle, fingerprint::FingerprintKey},
+    audit::{AuditBackend, AuditHandle, KeyRing},
     domain::policy::Policy,
     grpc::convert::{self, is_insurer_number},
     grpc::{
@@ -51,8 +52,9 @@ struct Inner {
     audit: AuditHandle,
     /// Reads (idempotent replays, GetVerification).
     store: Arc<dyn AuditBackend>,
-    /// Key of the fingerprints of numbers and request contents.
-    key: FingerprintKey,
+    /// The keys of the fingerprints of numbers and request contents: the current one makes
+    /// them, every one matches the stored fingerprints it made.
+    keys: KeyRing,
     /// Items of one VerifyBatch stream decided at once.
     batch_in_flight: usize,
     /// How long a register decision may be committed after it was made.
@@ -75,7 +77,7 @@ impl VerifyService {
         policy: Policy,
         audit: AuditHandle,
         store: Arc<dyn AuditBackend>,
-        key: FingerprintKey,
+        keys: KeyRing,
         batch_in_flight: usize,
         commit_ttl: Duration,
         on_unavailable: Box<dyn Fn() + Send + Sync>,
@@ -87,7 +89,7 @@ impl VerifyService {
             policy,
             audit.clone(),
             store.clone(),
-            key.clone(),
+            keys.clone(),
             on_unavailable.clone(),
         );
         VerifyService {
@@ -95,8 +97,8 @@ impl VerifyService {
                 decider,
                 audit,
                 store,
-                page_tokens: PageTokens::new(key.derive(PageTokens::LABEL)),
-                key,
+                page_tokens: PageTokens::new(keys.current().derive(PageTokens::LABEL)),
+                keys,
                 batch_in_flight,
                 commit_ttl,
                 on_unavailable,

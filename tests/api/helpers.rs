@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, ClientTlsConfig};
 use verify_identity::{
-    config::{ServeArgs, Settings},
+    config::{KeyArgs, ServeArgs, Settings},
     grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
     server,
 };
@@ -142,7 +142,10 @@ impl TestDatabase {
 pub(crate) fn settings_for(db: &TestDatabase) -> Settings {
     let args = ServeArgs {
         database: Some(db.url.clone()),
-        hmac_key_file: Some(db.dir.join("hmac.key")),
+        keys: KeyArgs {
+            hmac_key_file: Some(db.dir.join("hmac.key")),
+            ..KeyArgs::default()
+        },
         ..ServeArgs::default()
     };
     Settings::resolve(&args).unwrap()
@@ -170,6 +173,13 @@ pub(crate) async fn spawn_app_with(
 ) -> TestApp {
     init_test_logging();
     let db = TestDatabase::new(backend).await;
+    start(db, adjust, None).await
+}
+
+/// Starts a server on `db`, which an earlier server may have left data in, letting the test
+/// adjust the settings first (another key, a keyring).
+pub(crate) async fn spawn_on(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_logging();
     start(db, adjust, None).await
 }
 

@@ -33,8 +33,10 @@ mod checkpoints;
 mod db_faults;
 mod faults;
 mod files;
+mod keys;
 mod odd_requests;
 mod process;
+mod reflection;
 mod replicas;
 
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //! trace level searched for the personal data it was sent.
 
 use std::{
+    ffi::OsString,
     io::{BufRead, BufReader},
+    path::Path,
     process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
     time::Duration,
@@ -32,21 +34,28 @@ pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
 
 /// `serve` with `extra` arguments (such as `--config FILE`).
 pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
+    let key = db.dir.join("hmac.key");
+    let mut args: Vec<OsString> = vec!["--database".into(), db.url.clone().into()];
+    args.extend(["--hmac-key-file".into(), key.into_os_string()]);
+    args.extend(extra.iter().map(OsString::from));
+    serve_in(&db.dir, log_level, &args).unwrap_or_else(|(status, log)| {
+        panic!("serve did not start ({status}):\n{log}");
+    })
+}
+
+/// `serve` on 127.0.0.1:0 started in the directory `cwd` with `args`: the process once it
+/// reports its address, or its exit status and log when it stops before.
+pub(crate) fn serve_in(
+    cwd: &Path,
+    log_level: &str,
+    args: &[OsString],
+) -> Result<Served, (std::process::ExitStatus, String)> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--database",
-            &db.url,
-        ])
-        .arg("--hmac-key-file")
-        .arg(db.dir.join("hmac.key"))
-        .args(extra)
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(args)
         .env("VERIFY_IDENTITY_LOG", log_level)
-        .current_dir(&db.dir)
+        .env_remove("VERIFY_IDENTITY_HMAC_KEY_FILE")
+        .current_dir(cwd)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -65,10 +74,19 @@ pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> 
             sink.lock().unwrap().push(line);
         }
     });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server reports its address");
-    Served { child, addr, log }
+    // The channel closes without an address when the process ends (its stderr closes).
+    match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(addr) => Ok(Served { child, addr, log }),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            let status = wait(&mut child);
+            let log = log.lock().unwrap().join("\n");
+            Err((status, log))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            let _ = child.kill();
+            panic!("serve reported no address in 30 s");
+        }
+    }
 }
 
 pub(crate) fn sigterm(child: &Child) {

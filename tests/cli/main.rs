@@ -5,6 +5,7 @@ mod bulk;
 mod explain;
 mod gen_roster;
 mod holds;
+mod integrators;
 mod pipes;
 mod serve_log;
 mod server;

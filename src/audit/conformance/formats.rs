@@ -174,6 +174,16 @@ pub(super) async fn a_log_mixing_both_formats_loads_verifies_and_is_continued(
     let read: Vec<&NewEvent> = all.iter().map(|e| &e.event).collect();
     assert_eq!(read, old_events.iter().collect::<Vec<_>>());
     assert!(verify_store(&*backend).await.unwrap().is_intact());
+    // Their key ids are found from their columns, as a store upgraded from then is scanned.
+    let page = backend.key_ids_page(0, 100).await.unwrap();
+    let key_ids: std::collections::BTreeSet<String> = old_events
+        .iter()
+        .flat_map(|e| [e.number_fingerprint(), e.request_fingerprint()])
+        .flatten()
+        .map(|f| f.key_id.clone())
+        .collect();
+    assert!(!key_ids.is_empty());
+    assert_eq!((page.key_ids, page.rows), (key_ids, 6));
 
     // A new writer, and the old chain continued in format 2.
     let mut new_chain = ChainState::new();

@@ -6,7 +6,8 @@
 //!
 //! The tests live by concern: `append` (batches, the writer, failures), `idempotency`,
 //! `chains` (tampering, several writers), `gate` (registrations, refusals, holds), `formats`
-//! (logs mixing format 1 and format 2 rows); `harness` builds the fresh stores and holds the
+//! (logs mixing format 1 and format 2 rows), `keys` (the fingerprint keys a store adopts);
+//! `harness` builds the fresh stores and holds the
 //! tests only one backend can express. This file: the synthetic events they share.
 
 use std::{
@@ -28,12 +29,14 @@ mod chains;
 mod formats;
 mod gate;
 mod idempotency;
+mod keys;
 
 use append::*;
 use chains::*;
 use formats::*;
 use gate::*;
 use idempotency::*;
+use keys::*;
 
 const INSURER: &str = "12345678";
 const OTHER_INSURER: &str = "87654321";
@@ -206,6 +209,11 @@ runners!(
     replicas_racing_to_commit_one_number_register_it_exactly_once,
     open_holds_are_listed_oldest_first_until_resolved_once,
     a_log_mixing_both_formats_loads_verifies_and_is_continued,
+    keys_are_adopted_in_order_only_over_what_was_read_and_never_changed,
+    a_number_is_registered_under_the_current_key_only,
+    a_registration_under_another_key_is_left_to_the_caller_to_judge,
+    a_store_written_before_the_key_table_is_opened_only_with_the_key_of_its_events,
+    processes_starting_at_once_with_two_keys_on_an_empty_store_adopt_one,
 );
 
 mod harness;

@@ -478,9 +478,10 @@ fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
 /// name values in some errors.
 fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
     match e {
-        rusqlite::Error::SqliteFailure(failure, _) => {
+        rusqlite::Error::SqliteFailure(failure, message) => {
             sqlx::Error::Database(Box::new(SqliteFailure {
                 code: failure.extended_code,
+                key_not_current: message.is_some_and(|m| m.contains(sql::KEY_NOT_CURRENT)),
             }))
         }
         other => sqlx::Error::Decode(Box::new(Described(kind_of(&other)))),
@@ -510,10 +511,15 @@ impl fmt::Display for Described {
 
 impl std::error::Error for Described {}
 
-/// A failure SQLite reported, by its extended result code only.
+/// A failure SQLite reported, by its extended result code only (SQLite's message can quote
+/// values), and whether it is the registrations trigger refusing a retired fingerprint key
+/// (a message of ours, which quotes nothing).
 #[derive(Debug)]
 struct SqliteFailure {
+    /// The extended result code.
     code: i32,
+    /// Raised by `registrations_under_the_current_key` (migrations/sqlite/0006).
+    key_not_current: bool,
 }
 
 impl fmt::Display for SqliteFailure {
@@ -526,7 +532,11 @@ impl std::error::Error for SqliteFailure {}
 
 impl sqlx::error::DatabaseError for SqliteFailure {
     fn message(&self) -> &str {
-        "SQLite error"
+        if self.key_not_current {
+            sql::KEY_NOT_CURRENT
+        } else {
+            "SQLite error"
+        }
     }
 
     fn code(&self) -> Option<Cow<'_, str>> {

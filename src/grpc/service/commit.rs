@@ -19,7 +19,7 @@ use crate::{
     grpc::{pb, status::ServiceError},
 };
 
-use super::Inner;
+use super::{Inner, previous_keys::registrations_under_previous_keys};
 
 /// The contract's spelling of a refusal (`ErrorInfo.reason`, documented on
 /// CommitRegistration in the proto) and its message. The audit log stores the domain's id.
@@ -69,14 +69,14 @@ impl Inner {
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
         let request = &request;
-        let fp = self.key.fingerprint_number(&request.number);
+        let fp = self.keys.current().fingerprint_number(&request.number);
         let stored = self
             .store
             .find_verification(request.insurer.as_str(), request.verification_id.as_str())
             .await?;
         let checked = match &stored {
             None => Checked::Refuse(CommitRefusal::VerificationNotFound),
-            Some(stored) => self.check(stored, request, &fp).await?,
+            Some(stored) => self.check(stored, request).await?,
         };
         match checked {
             Checked::Refuse(refusal) => {
@@ -84,6 +84,9 @@ impl Inner {
             }
             Checked::Repeat(original) => return Ok(original),
             Checked::Claim => {}
+        }
+        if let Some(refusal) = self.registered_under_previous_keys(request).await? {
+            return Err(self.refuse(request, &fp, refusal, caller).await);
         }
 
         // Whole microseconds, as the audit log stores it, so that GetVerification reports
@@ -98,7 +101,7 @@ impl Inner {
             commit_id: uuid::Uuid::now_v7().to_string(),
             number_fingerprint: fp.clone(),
             // Keyed: the request holds the number.
-            request_fingerprint: Some(self.key.fingerprint(&request.content)),
+            request_fingerprint: Some(self.keys.current().fingerprint(&request.content)),
         };
         let response = commit_response(&commit);
         let event = NewEvent::CommitAccepted(commit);
@@ -123,7 +126,6 @@ impl Inner {
         &self,
         stored: &StoredEvent,
         request: &convert::CommitRegistration,
-        fp: &Fingerprint,
     ) -> Result<Checked, ServiceError> {
         let NewEvent::Decided(decided) = &stored.event else {
             return Err(ServiceError::Internal(
@@ -136,7 +138,13 @@ impl Inner {
         if decided.decision != DecisionKind::Register {
             return Ok(Checked::Refuse(CommitRefusal::NotRegister));
         }
-        if decided.number_fingerprint.as_ref() != Some(fp) {
+        // Under the key the decision's fingerprint names: a decision made before a key
+        // rotation is committed after it with the same number.
+        let same_number = decided
+            .number_fingerprint
+            .as_ref()
+            .is_some_and(|stored| self.keys.matches_number(stored, &request.number));
+        if !same_number {
             return Ok(Checked::Refuse(CommitRefusal::NumberMismatch));
         }
         if let Some(original) = self
@@ -161,7 +169,9 @@ impl Inner {
         existing: &Registration,
         caller: &str,
     ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
-        let same_number = existing.number_fingerprint == *fp;
+        let same_number = self
+            .keys
+            .matches_number(&existing.number_fingerprint, &request.number);
         let same_subject = existing.subject_id == request.subject_id.as_str();
         let refusal = match (same_number, same_subject) {
             (true, true) => {
@@ -176,6 +186,33 @@ impl Inner {
             (false, _) => CommitRefusal::SubjectHasAnotherNumber,
         };
         Err(self.refuse(request, fp, refusal, caller).await)
+    }
+
+    /// The refusal a registration made under a key the current one replaced calls for: the
+    /// number registered then to another subject, or the subject then with another number.
+    /// (Under the current key, the database's claim decides.)
+    async fn registered_under_previous_keys(
+        &self,
+        request: &convert::CommitRegistration,
+    ) -> Result<Option<CommitRefusal>, ServiceError> {
+        if self.keys.previous().is_empty() {
+            return Ok(None);
+        }
+        let found = registrations_under_previous_keys(
+            self.store.as_ref(),
+            &self.keys,
+            request.insurer.as_str(),
+            request.subject_id.as_str(),
+            &request.number,
+        )
+        .await?;
+        Ok(if found.number_registered_to_another_subject {
+            Some(CommitRefusal::NumberRegisteredToAnotherSubject)
+        } else if found.subject_has_another_number {
+            Some(CommitRefusal::SubjectHasAnotherNumber)
+        } else {
+            None
+        })
     }
 
     /// The response of the accepted commit of this verification, if there is one.
@@ -212,7 +249,7 @@ impl Inner {
             reason: refusal,
             number_fingerprint: Some(fp.clone()),
             // Keyed: the request holds the number.
-            request_fingerprint: Some(self.key.fingerprint(&request.content)),
+            request_fingerprint: Some(self.keys.current().fingerprint(&request.content)),
         });
         if let Err(e) = self.append(event).await {
             return e;

@@ -12,8 +12,8 @@ use prost::Message;
 
 use crate::{
     audit::{
-        self, AppendOutcome, AuditBackend, AuditHandle, Decided, DecidedIds, Fingerprint, NewEvent,
-        Registration, fingerprint::FingerprintKey,
+        self, AppendOutcome, AuditBackend, AuditHandle, Decided, DecidedIds, Fingerprint, KeyRing,
+        NewEvent, Registration,
     },
     domain::{
         gate::{self, Decision},
@@ -22,7 +22,9 @@ use crate::{
     grpc::{convert, pb, status::ServiceError},
 };
 
-/// What a decision needs: the policy, the audit log and the key of its fingerprints.
+use super::previous_keys::registrations_under_previous_keys;
+
+/// What a decision needs: the policy, the audit log and the keys of its fingerprints.
 ///
 /// Cheap to share behind an `Arc`; every call is independent, and the group-commit writer
 /// behind [`AuditHandle`] turns concurrent calls into grouped appends.
@@ -33,8 +35,9 @@ pub struct Decider {
     audit: AuditHandle,
     /// Reads (idempotent replays).
     store: Arc<dyn AuditBackend>,
-    /// Key of the fingerprints of numbers and request contents.
-    key: FingerprintKey,
+    /// The keys of the fingerprints of numbers and request contents: the current one makes
+    /// them, every one matches a replay or a registration made before a rotation.
+    keys: KeyRing,
     /// Called as soon as a write fails (the server flips its health to NOT_SERVING).
     on_unavailable: Arc<dyn Fn() + Send + Sync>,
 }
@@ -55,14 +58,14 @@ impl Decider {
         policy: Policy,
         audit: AuditHandle,
         store: Arc<dyn AuditBackend>,
-        key: FingerprintKey,
+        keys: KeyRing,
         on_unavailable: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         Decider {
             policy,
             audit,
             store,
-            key,
+            keys,
             on_unavailable,
         }
     }
@@ -79,10 +82,13 @@ impl Decider {
         caller: &str,
     ) -> Result<Verified, ServiceError> {
         // The fingerprint is over the request as received; then its records move into the
-        // case instead of being copied, and the ids below are the parsed ones.
-        let request_fp = self.key.fingerprint(&request.encode_to_vec());
+        // case instead of being copied, and the ids below are the parsed ones. The encoding is
+        // kept for a replay, which may have to fingerprint it under a previous key.
+        let encoded = request.encode_to_vec();
+        let request_fp = self.keys.current().fingerprint(&encoded);
         let parsed = convert::parse_verify_owned(request).map_err(ServiceError::InvalidArgument)?;
         let mut decision = gate::decide(&parsed.case, &self.policy);
+        decision = self.hold_for_previous_keys(&parsed, decision).await?;
         let verification_id = uuid::Uuid::now_v7().to_string();
         // At most twice: the second decision is a hold, which no registration contradicts.
         for _ in 0..2 {
@@ -90,7 +96,7 @@ impl Decider {
             // event says exactly what this answer says.
             let decided_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
             let ids = self.ids(&parsed, caller, &verification_id, &request_fp, decided_at);
-            let event = Decided::from_decision(ids, &decision, &parsed.case, &self.key);
+            let event = Decided::from_decision(ids, &decision, &parsed.case, self.keys.current());
             let response = convert::response_from_decided(&event);
             match self.audit.append(NewEvent::Decided(event)).await {
                 Ok(AppendOutcome::Appended { id }) => {
@@ -101,7 +107,7 @@ impl Decider {
                     });
                 }
                 Ok(AppendOutcome::DuplicateRequest { .. }) => {
-                    let response = self.replay(&parsed, &request_fp).await?;
+                    let response = self.replay(&parsed, &encoded).await?;
                     return Ok(Verified {
                         response,
                         appended: None,
@@ -128,11 +134,43 @@ impl Decider {
         ))
     }
 
-    /// The stored answer for a repeated idempotency key, if the content is the same.
+    /// A register decision held when its number or subject is registered under a key the
+    /// ring's current one replaced (registrations under the current key are checked in the
+    /// append); every other decision unchanged.
+    async fn hold_for_previous_keys(
+        &self,
+        parsed: &convert::Verify,
+        decision: Decision,
+    ) -> Result<Decision, ServiceError> {
+        if decision.kind != gate::DecisionKind::Register || self.keys.previous().is_empty() {
+            return Ok(decision);
+        }
+        let number = decision
+            .selected_candidate
+            .and_then(|i| parsed.case.candidates.get(i))
+            .and_then(|c| c.number.as_ref().ok());
+        let Some(number) = number else {
+            return Ok(decision);
+        };
+        let subject_id = parsed.subject_id.as_str();
+        let found = registrations_under_previous_keys(
+            self.store.as_ref(),
+            &self.keys,
+            parsed.insurer.as_str(),
+            subject_id,
+            number,
+        )
+        .await?;
+        Ok(gate::hold_for_registrations(decision, found))
+    }
+
+    /// The stored answer for a repeated idempotency key, if the content (`encoded`, the
+    /// request as received) is the same: fingerprinted under the key the stored fingerprint
+    /// names, which may be one a rotation replaced.
     async fn replay(
         &self,
         request: &convert::Verify,
-        fingerprint: &Fingerprint,
+        encoded: &[u8],
     ) -> Result<pb::VerifyResponse, ServiceError> {
         let stored = self
             .store
@@ -146,7 +184,10 @@ impl Decider {
                 "an idempotency key names no decision".into(),
             ));
         };
-        let same = decided.request_fingerprint.as_ref() == Some(fingerprint);
+        let same = decided
+            .request_fingerprint
+            .as_ref()
+            .is_some_and(|stored| self.keys.matches(stored, encoded));
         if !same {
             return Err(ServiceError::AlreadyExists(
                 "request_id was already used by this insurer for a request with different content"
