@@ -20,6 +20,7 @@ use sqlx::{
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     checkpoint::ChainHead,
+    invariants::{self, GateTables},
     read,
     rows::{self, RegistrationRow},
     sql,
@@ -298,6 +299,10 @@ impl AuditBackend for SqliteBackend {
 
     async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
         read::chain_heads(&self.pool).await
+    }
+
+    async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {
+        invariants::read::chains_and_tables(&self.pool, None).await
     }
 
     async fn close(&self) {

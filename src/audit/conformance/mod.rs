@@ -6,7 +6,7 @@
 //!
 //! The tests live by concern: `append` (batches, the writer, failures), `idempotency`,
 //! `chains` (tampering, several writers), `gate` (registrations, refusals, holds), `formats`
-//! (logs mixing format 1 and format 2 rows); `harness` builds the fresh stores and holds the
+//! (logs mixing format 1 and format 2 rows), `tables` (the gate's tables against the chain); `harness` builds the fresh stores and holds the
 //! tests only one backend can express. This file: the synthetic events they share.
 
 use std::{
@@ -28,12 +28,14 @@ mod chains;
 mod formats;
 mod gate;
 mod idempotency;
+mod tables;
 
 use append::*;
 use chains::*;
 use formats::*;
 use gate::*;
 use idempotency::*;
+use tables::*;
 
 const INSURER: &str = "12345678";
 const OTHER_INSURER: &str = "87654321";
@@ -206,6 +208,8 @@ runners!(
     replicas_racing_to_commit_one_number_register_it_exactly_once,
     open_holds_are_listed_oldest_first_until_resolved_once,
     a_log_mixing_both_formats_loads_verifies_and_is_continued,
+    deleted_rows_let_no_second_decision_commit_or_resolution_through,
+    no_conflict_clause_rewrites_a_row_of_the_gates_tables,
 );
 
 mod harness;
