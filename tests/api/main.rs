@@ -36,6 +36,7 @@ mod files;
 mod odd_requests;
 mod process;
 mod replicas;
+mod tables;
 
 use std::time::Duration;
 
