@@ -31,7 +31,9 @@
 //!   is a blocking connection on a thread of its own (`sqlite/blocking.rs`), and its
 //!   write-ahead log is copied back by a task of its own (`sqlite/wal_checkpointer.rs`).
 //! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
-//! - [`verify`]: recompute every chain in a store, and check it against checkpoints.
+//! - [`verify`]: recompute every chain in a store, and check it against checkpoints;
+//!   [`invariants`] the gate's tables (request ids, registrations, hold resolutions) rebuilt
+//!   from the chain and compared with what the database holds.
 //! - [`checkpoint`]: signed records of every chain head, kept outside the database, which show
 //!   a chain cut short or removed (the one thing the chain cannot show); [`checkpoint_key`]
 //!   their Ed25519 key pair, [`checkpoint_file`] taking and appending them, and
@@ -55,6 +57,7 @@ pub mod export;
 pub mod fingerprint;
 pub mod key_adoption;
 pub mod key_ids;
+pub mod invariants;
 mod keyfile;
 pub mod keyring;
 pub mod legacy;

@@ -26,6 +26,7 @@ use crate::audit::{
     adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
     key_ids::{self, KeyIdsPage},
+    invariants::{self, GateTables},
     micros_since_epoch, read,
     rows::{self, RegistrationRow},
     sql::{self, RegistrationProbe},
@@ -229,6 +230,14 @@ impl AuditBackend for PostgresBackend {
         read::chain_heads(&self.pool).await
     }
 
+    async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {
+        invariants::read::chains_and_tables(
+            &self.pool,
+            Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        )
+        .await
+    }
+
     async fn close(&self) {
         self.pool.close().await;
     }
@@ -319,7 +328,9 @@ impl BatchTransaction for PgTx {
             let mut qb = sql::existing_ids_query::<Postgres>(chunk);
             for row in qb.build().fetch_all(&mut *self.0).await? {
                 let key = (row.try_get("insurer_number")?, row.try_get("request_id")?);
-                found.insert(key, row.try_get("verification_id")?);
+                let from_chain: i32 = row.try_get("from_chain")?;
+                let id = row.try_get("verification_id")?;
+                store::prefer_the_key_table(&mut found, key, id, from_chain != 0);
             }
         }
         Ok(found)

@@ -5,7 +5,7 @@ use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use crate::audit::{NewEvent, micros_since_epoch, store::PlannedRow};
 
-/// Rows per multi-row INSERT. An event row binds 10 parameters: 1,000 rows stay well under
+/// Rows per multi-row INSERT. An event row binds 14 parameters: 1,000 rows stay well under
 /// both SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
 
@@ -29,7 +29,10 @@ pub(crate) const SELECT_VERIFICATION: &str = concat!(
      ORDER BY id LIMIT 1"
 );
 
-/// Reads one decision by idempotency key, through the key table.
+/// Reads one decision by idempotency key: through the key table, and through the chain's own
+/// lookup column (migrations 0007), so that a replay still finds its decision when the key's
+/// row is gone. The earliest wins: a later decision under the same key is one the chain should
+/// not hold (`audit verify` names it).
 pub(crate) const SELECT_BY_REQUEST: &str = concat!(
     "SELECT ",
     event_columns!(),
@@ -37,6 +40,11 @@ pub(crate) const SELECT_BY_REQUEST: &str = concat!(
      WHERE insurer_number = $1 AND event_type = 'verification.decided' \
       AND verification_id = (SELECT verification_id FROM verification_requests \
        WHERE insurer_number = $1 AND request_id = $2) \
+     UNION ALL SELECT ",
+    event_columns!(),
+    " FROM audit_events \
+     WHERE insurer_number = $1 AND event_type = 'verification.decided' \
+      AND request_id IS NOT NULL AND request_id = $2 \
      ORDER BY id LIMIT 1"
 );
 
@@ -64,26 +72,40 @@ pub(crate) const SELECT_EXPORT: &str = concat!(
      ORDER BY id LIMIT $4"
 );
 
-/// Open holds of one insurer after a row id, oldest first.
+/// Open holds of one insurer after a row id, oldest first. A hold is open while the chain
+/// holds no resolution of it: the chain, not `hold_resolutions`, so that a deleted row cannot
+/// reopen a closed hold (nor a forged one hide an open one). The verification index finds it.
 pub(crate) const SELECT_OPEN_HOLDS: &str = concat!(
     "SELECT ",
     event_columns!(),
     " FROM audit_events e \
      WHERE e.insurer_number = $1 AND e.event_type = 'verification.decided' \
       AND e.decision = 'hold' AND e.id > $2 \
-      AND NOT EXISTS (SELECT 1 FROM hold_resolutions h \
-       WHERE h.insurer_number = e.insurer_number AND h.verification_id = e.verification_id) \
+      AND NOT EXISTS (SELECT 1 FROM audit_events r \
+       WHERE r.insurer_number = e.insurer_number AND r.verification_id = e.verification_id \
+        AND r.event_type = 'hold.resolved') \
      ORDER BY e.id LIMIT $3"
 );
 
-/// Closes a hold; an already closed one inserts nothing.
+/// Closes a hold; one already closed — by a row, or by a resolution the chain holds — inserts
+/// nothing. The chain is asked through the verification index, whose columns the hash covers.
 pub(crate) const INSERT_HOLD_RESOLUTION: &str = "INSERT INTO hold_resolutions \
-     (insurer_number, verification_id, resolved_at_us) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+     (insurer_number, verification_id, resolved_at_us) SELECT $1, $2, $3 \
+     WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE insurer_number = $1 \
+      AND verification_id = $2 AND event_type = 'hold.resolved') \
+     ON CONFLICT DO NOTHING";
 
-/// Claims a registration; a conflict on either UNIQUE constraint inserts nothing.
+/// Claims a registration; a conflict on either UNIQUE constraint, or a commit of the number or
+/// of the subject that the chain holds (through the lookup columns of migrations 0007), inserts
+/// nothing.
 pub(crate) const INSERT_REGISTRATION: &str = "INSERT INTO registrations \
      (insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, committed_at_us) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING";
+     SELECT $1, $2, $3, $4, $5, $6 \
+     WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE event_type = 'commit.accepted' \
+       AND insurer_number = $1 AND number_fp IS NOT NULL AND number_fp = $3) \
+      AND NOT EXISTS (SELECT 1 FROM audit_events WHERE event_type = 'commit.accepted' \
+       AND insurer_number = $1 AND subject_id IS NOT NULL AND subject_id = $4) \
+     ON CONFLICT DO NOTHING";
 
 /// The columns of a registration, in `RegistrationRow` order.
 macro_rules! registration_columns {
@@ -134,18 +156,24 @@ where
     qb
 }
 
-/// [`claim_requests_query`] before its rows: 3 values per row.
-pub(crate) const CLAIM_REQUESTS_HEAD: &str =
-    "INSERT INTO verification_requests (insurer_number, request_id, verification_id) ";
+/// [`claim_requests_query`] before its rows: 3 values per row. A key the chain already holds a
+/// decision for (through the lookup column of migrations 0007) is not new even when its row is
+/// gone.
+pub(crate) const CLAIM_REQUESTS_HEAD: &str = "INSERT INTO verification_requests (insurer_number, request_id, verification_id) \
+     SELECT k.column1, k.column2, k.column3 FROM (";
 /// [`claim_requests_query`] after its rows.
-pub(crate) const CLAIM_REQUESTS_TAIL: &str =
-    " ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id";
+pub(crate) const CLAIM_REQUESTS_TAIL: &str = ") AS k WHERE NOT EXISTS (SELECT 1 FROM audit_events e \
+      WHERE e.event_type = 'verification.decided' AND e.insurer_number = k.column1 \
+       AND e.request_id IS NOT NULL AND e.request_id = k.column2) \
+     ON CONFLICT (insurer_number, request_id) DO NOTHING RETURNING insurer_number, request_id";
 
 /// `(insurer, number fingerprint MAC, subject id)`: what a registration lookup asks about.
 pub(crate) type RegistrationProbe<'a> = (&'a str, &'a str, &'a str);
 
 /// The registrations holding any probed (insurer, number) or (insurer, subject): one SELECT
-/// per unique constraint, each an index lookup per probe.
+/// per unique constraint, each an index lookup per probe, and the same two of the commits the
+/// chain holds (their lookup columns, migrations 0007), so that a registration whose row is gone
+/// still stands. A commit and its row read the same and count once (UNION).
 pub(crate) fn registrations_query<'a, DB>(probes: &[RegistrationProbe<'a>]) -> QueryBuilder<'a, DB>
 where
     DB: Database,
@@ -159,6 +187,14 @@ where
     qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
         b.push_bind(*insurer).push_bind(*subject_id);
     });
+    qb.push(COMMITS_BY_NUMBER);
+    qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
+        b.push_bind(*insurer).push_bind(*number_fp);
+    });
+    qb.push(COMMITS_BY_SUBJECT);
+    qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
+        b.push_bind(*insurer).push_bind(*subject_id);
+    });
     qb.push(")");
     qb
 }
@@ -169,15 +205,37 @@ pub(crate) const REGISTRATIONS_BY_NUMBER: &str = concat!(
     registration_columns!(),
     " FROM registrations WHERE (insurer_number, number_fp) IN ("
 );
-/// [`registrations_query`] between its two lists of rows (2 values per row), which it ends
-/// with `)`.
+/// [`registrations_query`] after its first list of rows (2 values per row).
 pub(crate) const REGISTRATIONS_BY_SUBJECT: &str = concat!(
     ") UNION SELECT ",
     registration_columns!(),
     " FROM registrations WHERE (insurer_number, subject_id) IN ("
 );
+/// The columns of a registration as a commit event's lookup columns give them.
+macro_rules! commit_registration_columns {
+    () => {
+        "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, occurred_at_us"
+    };
+}
+/// [`registrations_query`] after its second list of rows (2 values per row).
+pub(crate) const COMMITS_BY_NUMBER: &str = concat!(
+    ") UNION SELECT ",
+    commit_registration_columns!(),
+    " FROM audit_events WHERE event_type = 'commit.accepted' AND number_fp IS NOT NULL \
+     AND (insurer_number, number_fp) IN ("
+);
+/// [`registrations_query`] after its third list of rows (2 values per row), which it ends
+/// with `)`.
+pub(crate) const COMMITS_BY_SUBJECT: &str = concat!(
+    ") UNION SELECT ",
+    commit_registration_columns!(),
+    " FROM audit_events WHERE event_type = 'commit.accepted' AND subject_id IS NOT NULL \
+     AND (insurer_number, subject_id) IN ("
+);
 
-/// The lookup of stored verification ids for (insurer, request id) keys.
+/// The lookup of stored verification ids for (insurer, request id) keys: in the key table
+/// (`from_chain` 0), and in the chain's lookup column (`from_chain` 1) for a key whose row is
+/// gone.
 ///
 /// `(a, b) IN (VALUES …)` because SQLite accepts a row value on the left of IN only with a
 /// subquery on the right; PostgreSQL accepts it too.
@@ -190,13 +248,21 @@ where
     qb.push_values(keys, |mut b, (insurer, request)| {
         b.push_bind(*insurer).push_bind(*request);
     });
+    qb.push(EXISTING_IDS_IN_CHAIN);
+    qb.push_values(keys, |mut b, (insurer, request)| {
+        b.push_bind(*insurer).push_bind(*request);
+    });
     qb.push(")");
     qb
 }
 
-/// [`existing_ids_query`] before its rows (2 values per row), which it ends with `)`.
-pub(crate) const EXISTING_IDS_HEAD: &str = "SELECT insurer_number, request_id, verification_id FROM verification_requests \
-     WHERE (insurer_number, request_id) IN (";
+/// [`existing_ids_query`] before its first rows (2 values per row).
+pub(crate) const EXISTING_IDS_HEAD: &str = "SELECT insurer_number, request_id, verification_id, \
+     0 AS from_chain FROM verification_requests WHERE (insurer_number, request_id) IN (";
+/// [`existing_ids_query`] before its second rows (2 values per row), which it ends with `)`.
+pub(crate) const EXISTING_IDS_IN_CHAIN: &str = ") UNION ALL SELECT insurer_number, request_id, \
+     verification_id, 1 FROM audit_events WHERE event_type = 'verification.decided' \
+     AND request_id IS NOT NULL AND (insurer_number, request_id) IN (";
 
 /// The multi-row INSERT of planned event rows (format 2), returning `(seq, id)` per row
 /// (matched by seq: neither database promises RETURNING in VALUES order).
@@ -225,6 +291,9 @@ where
             .push_bind(e.decision().map(|d| d.id()))
             .push_bind(row.hash.as_slice())
             .push_bind(row.body.as_slice());
+        for column in lookup_columns(e) {
+            b.push_bind(column);
+        }
     });
     qb.push(INSERT_EVENTS_TAIL);
     qb
@@ -232,9 +301,26 @@ where
 
 /// [`insert_events_query`] before its rows: [`EVENT_VALUES`] values per row.
 pub(crate) const INSERT_EVENTS_HEAD: &str = "INSERT INTO audit_events (writer_id, seq, format, \
-     event_type, occurred_at_us, insurer_number, verification_id, decision, hash, body) ";
+     event_type, occurred_at_us, insurer_number, verification_id, decision, hash, body, \
+     request_id, subject_id, number_fp_key_id, number_fp) ";
 /// Values per row of [`INSERT_EVENTS_HEAD`].
-pub(crate) const EVENT_VALUES: usize = 10;
+pub(crate) const EVENT_VALUES: usize = 14;
+
+/// The lookup columns of `e` (migrations 0007), in [`INSERT_EVENTS_HEAD`] order: `request_id`
+/// of a decision; `subject_id`, `number_fp_key_id`, `number_fp` of an accepted commit; NULL
+/// for everything else, which no chain lookup asks about.
+pub(crate) fn lookup_columns(e: &NewEvent) -> [Option<&str>; 4] {
+    match e {
+        NewEvent::Decided(d) => [Some(d.request_id.as_str()), None, None, None],
+        NewEvent::CommitAccepted(c) => [
+            None,
+            Some(c.subject_id.as_str()),
+            Some(c.number_fingerprint.key_id.as_str()),
+            Some(c.number_fingerprint.mac_hex.as_str()),
+        ],
+        _ => [None; 4],
+    }
+}
 /// [`insert_events_query`] after its rows.
 pub(crate) const INSERT_EVENTS_TAIL: &str = " RETURNING seq, id";
 

@@ -22,6 +22,7 @@ use crate::audit::{
     adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     checkpoint::ChainHead,
     key_ids::{self, KeyIdsPage},
+    invariants::{self, GateTables},
     read,
     rows::{self, RegistrationRow},
     sql,
@@ -330,6 +331,10 @@ impl AuditBackend for SqliteBackend {
 
     async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
         read::chain_heads(&self.pool).await
+    }
+
+    async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {
+        invariants::read::chains_and_tables(&self.pool, None).await
     }
 
     async fn close(&self) {

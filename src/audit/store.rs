@@ -143,6 +143,13 @@ pub trait AuditBackend: Send + Sync {
     /// checkpoint records.
     async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
 
+    /// Every event, as [`read_chains`](Self::read_chains) reads them, and every row of the
+    /// gate's tables, in one snapshot of the store: what `audit verify` holds the tables
+    /// against (`audit::invariants`).
+    async fn read_chains_and_tables(
+        &self,
+    ) -> Result<(Vec<StoredEvent>, crate::audit::invariants::GateTables), AuditError>;
+
     /// Closes the connections (SQLite checkpoints its write-ahead log), for a clean shutdown.
     async fn close(&self);
 
@@ -454,6 +461,22 @@ async fn claim_registrations<T: BatchTransaction>(
         *outcome = Some(AppendOutcome::RegistrationTaken { existing });
     }
     Ok(())
+}
+
+/// Records the verification id stored for `key`: the key table's, or the chain's when the key
+/// table has none (its row is gone). The chain's is kept only as a stand-in: a row that names
+/// another verification than the chain is `audit verify`'s to report, not the append's to mend.
+pub(crate) fn prefer_the_key_table(
+    found: &mut HashMap<(String, String), String>,
+    key: (String, String),
+    verification_id: String,
+    from_chain: bool,
+) {
+    if from_chain {
+        found.entry(key).or_insert(verification_id);
+    } else {
+        found.insert(key, verification_id);
+    }
 }
 
 fn duplicate_of(verification_id: &str) -> AppendOutcome {

@@ -1,6 +1,10 @@
 //! Recomputing every chain of a store: what `verify-identity audit verify` runs.
 
-use crate::audit::{AuditBackend, AuditError, VerifyReport, chain, checkpoint_check::Expectations};
+use crate::audit::{
+    AuditBackend, AuditError, VerifyReport, chain,
+    checkpoint_check::Expectations,
+    invariants::{Facts, TablesReport},
+};
 
 /// Reads every event of `backend` and verifies every writer's chain.
 ///
@@ -20,4 +24,20 @@ pub async fn verify_store_against(
     Ok(chain::verify(
         events.into_iter().inspect(|e| checkpoints.observe(e)),
     ))
+}
+
+/// [`verify_store_against`], and the gate's tables held against the chain
+/// ([`crate::audit::invariants`]): events and rows read in one snapshot, the facts gathered in
+/// the same pass as the chain walk.
+pub async fn verify_store_and_tables(
+    backend: &dyn AuditBackend,
+    checkpoints: &mut Expectations,
+) -> Result<(VerifyReport, TablesReport), AuditError> {
+    let (events, tables) = backend.read_chains_and_tables().await?;
+    let mut facts = Facts::default();
+    let chains = chain::verify(events.into_iter().inspect(|e| {
+        checkpoints.observe(e);
+        facts.observe(e);
+    }));
+    Ok((chains, facts.check(tables)))
 }

@@ -23,8 +23,10 @@ pub struct AuditArgs {
 /// Audit subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AuditCommand {
-    /// Recompute every chain; report the events checked and the first broken event. With
-    /// --checkpoints, also check every chain against every checkpoint in the file: a chain
+    /// Recompute every chain; report the events checked and the first broken event. Rebuild
+    /// the gate's tables (request ids, registrations, hold resolutions) from the chain and name
+    /// every row the chain does not support, every fact a table lacks and every fact the chain
+    /// records twice. With --checkpoints, also check every chain against every checkpoint in the file: a chain
     /// shorter than a checkpoint, missing, or holding another event at a checkpointed position
     /// is named, and so is a checkpoint whose signature does not verify. Exit status 0 when
     /// intact, 5 when broken, 1 when the store or a file cannot be read (or the checkpoint
@@ -192,8 +194,8 @@ async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Exp
         Some((path, expectations)) => (Some(path), expectations),
         None => (None, Expectations::default()),
     };
-    match audit::verify::verify_store_against(store, &mut expectations).await {
-        Ok(report) => {
+    match audit::verify::verify_store_and_tables(store, &mut expectations).await {
+        Ok((report, tables)) => {
             let chains_intact = match &report.first_broken {
                 None => {
                     crate::outln!(
@@ -216,9 +218,10 @@ async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Exp
                     false
                 }
             };
+            let tables_intact = report_tables(&tables);
             let checkpoints_intact =
                 path.is_none_or(|path| checkpoint::report(path, &expectations));
-            if chains_intact && checkpoints_intact {
+            if chains_intact && tables_intact && checkpoints_intact {
                 exit::OK
             } else {
                 exit::BROKEN
@@ -229,6 +232,29 @@ async fn verify(store: &dyn AuditBackend, against: Option<(&std::path::Path, Exp
             exit::FAILURE
         }
     }
+}
+
+/// Prints the tables verdict; whether the tables and the chain agree.
+fn report_tables(tables: &audit::invariants::TablesReport) -> bool {
+    let [requests, registrations, resolutions, lookups] = tables.rows;
+    let [decisions, commits, closings] = tables.facts;
+    let counts = format!(
+        "{requests} request id(s), {registrations} registration(s), {resolutions} hold \
+         resolution(s) and {lookups} event lookup(s) against {decisions} decision(s), {commits} \
+         commit(s) and {closings} resolution(s) of the chain"
+    );
+    if tables.is_intact() {
+        crate::outln!("tables intact: {counts}");
+        return true;
+    }
+    crate::outln!(
+        "tables BROKEN: {} finding(s) in {counts}:",
+        tables.findings.len()
+    );
+    for finding in &tables.findings {
+        crate::outln!("  - {finding}");
+    }
+    false
 }
 
 async fn export(store: &dyn AuditBackend, insurer: Option<&str>, since_us: i64) -> u8 {

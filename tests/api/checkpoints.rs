@@ -39,7 +39,7 @@ fn path(p: &Path) -> &str {
 }
 
 /// A new key pair in `dir` by `audit checkpoint-key`: (signing key, public key).
-fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let secret = dir.join(name);
     let out = bin(&["audit", "checkpoint-key", "--out", path(&secret)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -49,7 +49,7 @@ fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 }
 
 /// Appends a checkpoint of `db` to `file` by `audit checkpoint`.
-fn checkpoint(db: &TestDatabase, key: &Path, file: &Path) {
+pub(crate) fn checkpoint(db: &TestDatabase, key: &Path, file: &Path) {
     let out = bin(&[
         "audit",
         "checkpoint",
@@ -65,7 +65,10 @@ fn checkpoint(db: &TestDatabase, key: &Path, file: &Path) {
 
 /// `audit verify`, with the checkpoints of `file` checked with `public` when given: the exit
 /// status and what it printed.
-fn verify(db: &TestDatabase, checkpoints: Option<(&Path, &Path)>) -> (Option<i32>, String) {
+pub(crate) fn verify(
+    db: &TestDatabase,
+    checkpoints: Option<(&Path, &Path)>,
+) -> (Option<i32>, String) {
     let mut args = vec!["audit", "verify", "--database", &db.url];
     if let Some((file, public)) = checkpoints {
         args.extend([
@@ -112,6 +115,21 @@ async fn delete_events(db: &TestDatabase, condition: &str) {
     .unwrap();
 }
 
+/// Deletes the idempotency keys of decisions no longer in the log, as a tamperer who knows
+/// that `audit verify` rebuilds that table from the chain would.
+async fn delete_orphaned_request_keys(db: &TestDatabase) {
+    let guard_off = match db.backend {
+        Backend::Sqlite => "DROP TRIGGER IF EXISTS verification_requests_no_delete;",
+        Backend::Postgres => "ALTER TABLE verification_requests DISABLE TRIGGER USER;",
+    };
+    db.execute(&format!(
+        "{guard_off} DELETE FROM verification_requests \
+         WHERE verification_id NOT IN (SELECT verification_id FROM audit_events);"
+    ))
+    .await
+    .unwrap();
+}
+
 /// A server on a fresh database that decided `n` cases, stopped.
 async fn log_of(backend: Backend, n: usize) -> crate::helpers::TestApp {
     let mut app = spawn_app(backend).await;
@@ -140,8 +158,18 @@ async fn a_cut_tail_passes_the_chain_walk_but_not_the_checkpoints(backend: Backe
         panic!("one chain of five events: {:?}", last_heads(&file));
     };
 
-    // The two newest events go: every remaining link still verifies …
+    // The two newest events go: every remaining link still verifies, and only their request
+    // keys, left behind, show it …
     delete_events(db, &format!("writer_id = '{writer}' AND seq > 3")).await;
+    let (code, out) = verify(db, None);
+    assert_eq!(code, Some(5), "{out}");
+    assert!(out.contains("audit log intact"), "{out}");
+    assert!(
+        out.contains("verification_requests: UNSUPPORTED ROW"),
+        "{out}"
+    );
+    // … until they go too.
+    delete_orphaned_request_keys(db).await;
     let (code, out) = verify(db, None);
     assert_eq!(
         code,
@@ -183,6 +211,7 @@ async fn a_deleted_chain_is_named_by_the_checkpoint_that_saw_it(backend: Backend
     let (writer, _) = heads.iter().find(|(_, seq)| *seq == 3).unwrap().clone();
     // A later checkpoint, taken after the whole chain went, no longer names it; the first does.
     delete_events(&app.db, &format!("writer_id = '{writer}'")).await;
+    delete_orphaned_request_keys(&app.db).await;
     checkpoint(&app.db, &key, &file);
     assert_eq!(last_heads(&file).len(), 1);
     let (code, out) = verify(&app.db, None);

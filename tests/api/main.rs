@@ -38,6 +38,7 @@ mod odd_requests;
 mod process;
 mod reflection;
 mod replicas;
+mod tables;
 
 use std::time::Duration;
 

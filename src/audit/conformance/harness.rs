@@ -103,23 +103,97 @@ impl PostgresDb {
     }
 }
 
+/// Every conflict clause SQLite has, against every protected table, from a connection with
+/// SQLite's defaults, as the sqlite3 shell opens the file: `recursive_triggers` off, so that
+/// `INSERT OR REPLACE` and `REPLACE` delete the conflicting row without firing its DELETE
+/// trigger. Before migrations 0007 the `registrations` statements re-pointed the number to
+/// another subject.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_refuses_insert_or_replace_which_would_delete_around_the_trigger() {
+async fn sqlite_refuses_every_conflict_clause_from_a_connection_like_the_shells() {
     let db = SqliteDb::new().await;
     let backend = db.backend.clone();
+    let file = db.dir.join("var/audit.sqlite");
     db.run(async move {
         let mut chain = audit::ChainState::new();
-        let event = super::decision(super::INSURER, "r-1", "v-1");
-        backend.append_batch(&mut chain, &[event]).await.unwrap();
-        for sql in [
-            "INSERT OR REPLACE INTO verification_requests \
-             (insurer_number, request_id, verification_id) VALUES ('12345678', 'r-1', 'x')",
-            "REPLACE INTO audit_events SELECT * FROM audit_events",
-        ] {
-            let message = backend.execute_raw(sql).await.expect_err(sql);
-            assert!(message.contains("append-only"), "{sql}: {message}");
+        let hold = super::decided(super::INSURER, "r-2", "v-2");
+        backend
+            .append_batch(
+                &mut chain,
+                &[
+                    super::decision(super::INSURER, "r-1", "v-1"),
+                    super::commit(super::INSURER, "s-1", "123456789018", "v-1"),
+                    super::held(hold),
+                    super::resolution(super::INSURER, "v-2"),
+                ],
+            )
+            .await
+            .unwrap();
+        let before = super::tables_report(&*backend).await;
+        assert!(before.is_intact(), "{:?}", before.findings);
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&file);
+        let mut shell = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let recursive: i64 = sqlx::query_scalar("PRAGMA recursive_triggers")
+            .fetch_one(&mut shell)
+            .await
+            .unwrap();
+        assert_eq!(recursive, 0, "the shell's default");
+        // Each table with an existing key and other content for it.
+        let rows = [
+            (
+                "verification_requests (insurer_number, request_id, verification_id)",
+                "'12345678', 'r-1', 'v-forged'",
+                "verification_id = 'v-forged'",
+            ),
+            (
+                "registrations (insurer_number, number_fp_key_id, number_fp, subject_id, \
+                 verification_id, committed_at_us)",
+                "(SELECT insurer_number FROM registrations), \
+                 (SELECT number_fp_key_id FROM registrations), \
+                 (SELECT number_fp FROM registrations), 's-forged', 'v-forged', 1",
+                "subject_id = 's-forged'",
+            ),
+            (
+                "hold_resolutions (insurer_number, verification_id, resolved_at_us)",
+                "'12345678', 'v-2', 1",
+                "resolved_at_us = 1",
+            ),
+            (
+                "audit_events (id, format, writer_id, seq, event_type, occurred_at_us, \
+                 insurer_number, verification_id, decision, hash, body)",
+                "1, 2, (SELECT writer_id FROM audit_events WHERE id = 1), 1, \
+                 'verification.decided', 0, '12345678', 'v-forged', 'register', X'00', X'00'",
+                "verification_id = 'v-forged'",
+            ),
+        ];
+        for (table, values, set) in rows {
+            let name = table.split_whitespace().next().unwrap();
+            for sql in [
+                format!("INSERT OR REPLACE INTO {table} VALUES ({values})"),
+                format!("REPLACE INTO {table} VALUES ({values})"),
+                format!("INSERT OR IGNORE INTO {table} VALUES ({values})"),
+                format!("INSERT INTO {table} VALUES ({values}) ON CONFLICT DO UPDATE SET {set}"),
+                format!("INSERT INTO {table} VALUES ({values})"),
+                format!("UPDATE {name} SET {set}"),
+                format!("UPDATE OR REPLACE {name} SET {set}"),
+                format!("DELETE FROM {name}"),
+                format!("REPLACE INTO {name} SELECT * FROM {name}"),
+            ] {
+                match sqlx::query(&sql).execute(&mut shell).await {
+                    Ok(done) => assert_eq!(done.rows_affected(), 0, "{sql}"),
+                    Err(e) => {
+                        let message = e.to_string();
+                        assert!(
+                            message.contains("append-only") || message.contains("UNIQUE"),
+                            "{sql}: {message}"
+                        );
+                    }
+                }
+            }
         }
-        assert!(audit::verify_store(&*backend).await.unwrap().is_intact());
+        shell.close().await.unwrap();
+        assert_eq!(super::tables_report(&*backend).await, before);
     })
     .await;
 }

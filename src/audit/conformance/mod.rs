@@ -6,9 +6,9 @@
 //!
 //! The tests live by concern: `append` (batches, the writer, failures), `idempotency`,
 //! `chains` (tampering, several writers), `gate` (registrations, refusals, holds), `formats`
-//! (logs mixing format 1 and format 2 rows), `keys` (the fingerprint keys a store adopts);
-//! `harness` builds the fresh stores and holds the
-//! tests only one backend can express. This file: the synthetic events they share.
+//! (logs mixing format 1 and format 2 rows), `keys` (the fingerprint keys a store adopts),
+//! `tables` (the gate's tables against the chain); `harness` builds the fresh stores and holds
+//! the tests only one backend can express. This file: the synthetic events they share.
 
 use std::{
     sync::Arc,
@@ -30,6 +30,7 @@ mod formats;
 mod gate;
 mod idempotency;
 mod keys;
+mod tables;
 
 use append::*;
 use chains::*;
@@ -37,6 +38,7 @@ use formats::*;
 use gate::*;
 use idempotency::*;
 use keys::*;
+use tables::*;
 
 const INSURER: &str = "12345678";
 const OTHER_INSURER: &str = "87654321";
@@ -214,6 +216,8 @@ runners!(
     a_registration_under_another_key_is_left_to_the_caller_to_judge,
     a_store_written_before_the_key_table_is_opened_only_with_the_key_of_its_events,
     processes_starting_at_once_with_two_keys_on_an_empty_store_adopt_one,
+    deleted_rows_let_no_second_decision_commit_or_resolution_through,
+    no_conflict_clause_rewrites_a_row_of_the_gates_tables,
 );
 
 mod harness;

@@ -322,11 +322,14 @@ impl BatchTransaction for BlockingTx<'_> {
     ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
-            let text = values_sql(sql::EXISTING_IDS_HEAD, chunk.len(), 2, ")");
+            let mut text = values_sql(sql::EXISTING_IDS_HEAD, chunk.len(), 2, "");
+            text.push_str(&values_sql(sql::EXISTING_IDS_IN_CHAIN, chunk.len(), 2, ")"));
             let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
             let mut b = Binder::new(&mut stmt);
-            for (insurer, request) in chunk {
-                b.bind(insurer)?.bind(request)?;
+            for _ in 0..2 {
+                for (insurer, request) in chunk {
+                    b.bind(insurer)?.bind(request)?;
+                }
             }
             let mut rows = stmt.raw_query();
             while let Some(row) = rows.next().map_err(into_sqlx)? {
@@ -334,7 +337,9 @@ impl BatchTransaction for BlockingTx<'_> {
                     row.get(0).map_err(into_sqlx)?,
                     row.get(1).map_err(into_sqlx)?,
                 );
-                found.insert(key, row.get(2).map_err(into_sqlx)?);
+                let id: String = row.get(2).map_err(into_sqlx)?;
+                let from_chain: i64 = row.get(3).map_err(into_sqlx)?;
+                store::prefer_the_key_table(&mut found, key, id, from_chain != 0);
             }
         }
         Ok(found)
@@ -380,14 +385,18 @@ impl BatchTransaction for BlockingTx<'_> {
     ) -> Result<Vec<Registration>, sqlx::Error> {
         let n = probes.len();
         let mut text = values_sql(sql::REGISTRATIONS_BY_NUMBER, n, 2, "");
-        text.push_str(&values_sql(sql::REGISTRATIONS_BY_SUBJECT, n, 2, ")"));
+        text.push_str(&values_sql(sql::REGISTRATIONS_BY_SUBJECT, n, 2, ""));
+        text.push_str(&values_sql(sql::COMMITS_BY_NUMBER, n, 2, ""));
+        text.push_str(&values_sql(sql::COMMITS_BY_SUBJECT, n, 2, ")"));
         let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
         let mut b = Binder::new(&mut stmt);
-        for (insurer, number_fp, _) in probes {
-            b.bind(insurer)?.bind(number_fp)?;
-        }
-        for (insurer, _, subject) in probes {
-            b.bind(insurer)?.bind(subject)?;
+        for _ in 0..2 {
+            for (insurer, number_fp, _) in probes {
+                b.bind(insurer)?.bind(number_fp)?;
+            }
+            for (insurer, _, subject) in probes {
+                b.bind(insurer)?.bind(subject)?;
+            }
         }
         let mut rows = stmt.raw_query();
         let mut found = Vec::new();
@@ -432,6 +441,9 @@ impl BatchTransaction for BlockingTx<'_> {
                     .bind(e.decision().map(|d| d.id()))?
                     .bind(row.hash.as_slice())?
                     .bind(row.body.as_slice())?;
+                for column in sql::lookup_columns(e) {
+                    b.bind(column)?;
+                }
             }
             let mut returned = stmt.raw_query();
             while let Some(r) = returned.next().map_err(into_sqlx)? {
