@@ -106,6 +106,12 @@ impl KeyArgs {
     }
 }
 
+/// The longest `commit_ttl_hours`: a year and a day.
+const MAX_COMMIT_TTL_HOURS: u64 = 24 * 366;
+
+/// The largest `max_message_bytes`.
+const MAX_MESSAGE_BYTES_LIMIT: usize = 16 * 1024 * 1024;
+
 /// The settings file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -197,11 +203,13 @@ impl RefusalsFile {
         if limits.interval.is_zero() || limits.interval > Duration::from_secs(3600) {
             return invalid("interval_seconds must be 1..=3600");
         }
-        if limits.peer_burst == 0 {
-            return invalid("peer_burst must be at least 1");
+        if !(1..=1_000_000).contains(&limits.peer_burst) {
+            return invalid("peer_burst must be 1..=1000000");
         }
-        if !(limits.peer_per_second.is_finite() && limits.peer_per_second >= 0.0) {
-            return invalid("peer_per_second must be a number, 0 or more");
+        if !(limits.peer_per_second.is_finite()
+            && (0.0..=1_000_000.0).contains(&limits.peer_per_second))
+        {
+            return invalid("peer_per_second must be a number from 0 to 1000000");
         }
         if !(1..=1_000_000).contains(&limits.max_peers) {
             return invalid("max_peers must be 1..=1000000");
@@ -380,9 +388,15 @@ impl Settings {
             },
             max_message_bytes: file.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
             batch_in_flight: file.batch_in_flight.unwrap_or(32),
-            commit_ttl: Duration::from_secs(
-                3600 * file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS),
-            ),
+            // Bounded before it is multiplied: 3600 × a huge value wrapped to a small one.
+            commit_ttl: match file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS) {
+                hours @ 1..=MAX_COMMIT_TTL_HOURS => Duration::from_secs(3600 * hours),
+                _ => {
+                    return Err(ConfigError::Invalid(format!(
+                        "commit_ttl_hours must be 1..={MAX_COMMIT_TTL_HOURS}"
+                    )));
+                }
+            },
             refusals: file.refusals.resolve()?,
             callers: file.callers,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
@@ -401,13 +415,6 @@ impl Settings {
             },
             checkpoints,
         };
-        if settings.commit_ttl.is_zero()
-            || settings.commit_ttl > Duration::from_secs(3600 * 24 * 366)
-        {
-            return Err(ConfigError::Invalid(
-                "commit_ttl_hours must be 1..=8784".into(),
-            ));
-        }
         // The metrics say how many calls, holds and refusals each insurer's traffic causes:
         // served on a non-loopback address only when the settings file says so explicitly
         // (there is no flag for it), as the gRPC listener needs TLS there.
@@ -420,10 +427,11 @@ impl Settings {
                 )));
             }
         }
-        if settings.max_message_bytes < 1024 {
-            return Err(ConfigError::Invalid(
-                "max_message_bytes must be at least 1024".into(),
-            ));
+        if !(1024..=MAX_MESSAGE_BYTES_LIMIT).contains(&settings.max_message_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "max_message_bytes must be 1024..={MAX_MESSAGE_BYTES_LIMIT} (16 MiB; a request \
+                 of 20 candidates at every field's limit is under 100 KiB)"
+            )));
         }
         if settings.batch_in_flight == 0 || settings.batch_in_flight > 1024 {
             return Err(ConfigError::Invalid(
@@ -520,6 +528,39 @@ mod tests {
         assert_eq!(s.database, "sqlite:/tmp/x.sqlite");
         assert_eq!(s.log_format, LogFormat::Json);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn every_number_in_the_settings_file_is_bounded_and_named_when_out_of_range() {
+        let dir = std::env::temp_dir().join(format!("vi-config-bounds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        for (line, named) in [
+            (
+                "max_message_bytes = 18446744073709551615",
+                "max_message_bytes",
+            ),
+            ("max_message_bytes = 100", "max_message_bytes"),
+            (
+                "commit_ttl_hours = 18446744073709551615",
+                "commit_ttl_hours",
+            ),
+            ("commit_ttl_hours = 5124095576030432", "commit_ttl_hours"),
+            ("commit_ttl_hours = 0", "commit_ttl_hours"),
+            ("batch_in_flight = 100000", "batch_in_flight"),
+            ("[refusals]\npeer_burst = 4294967295", "peer_burst"),
+            ("[refusals]\npeer_per_second = 1e300", "peer_per_second"),
+            ("[refusals]\nmax_tallies = 0", "max_tallies"),
+        ] {
+            std::fs::write(&path, line).unwrap();
+            let args = ServeArgs {
+                config: Some(path.clone()),
+                ..ServeArgs::default()
+            };
+            let err = Settings::resolve(&args).unwrap_err().to_string();
+            assert!(err.contains(named), "{line}: {err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

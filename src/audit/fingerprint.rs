@@ -140,7 +140,10 @@ impl FingerprintKey {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        fs::create_dir_all(dir).map_err(|e| io_config("cannot create the key directory", &e))?;
+        // Owner only, whatever the umask: the key is as sensitive as the database.
+        std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+            .create(dir)
+            .map_err(|e| io_config("cannot create the key directory", &e))?;
 
         let mut secret = vec![0u8; NEW_SECRET_BYTES];
         rand::rngs::OsRng.fill_bytes(&mut secret);

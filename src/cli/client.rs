@@ -61,6 +61,10 @@ pub struct ClientArgs {
         requires = "client_cert"
     )]
     pub client_key: Option<PathBuf>,
+    /// Send the bearer token over plain `http://` to a host that is not this machine. Anyone
+    /// on the way can read it and then call as this caller; use `https://` instead.
+    #[arg(long, global = true)]
+    pub insecure_plaintext_token: bool,
 }
 
 impl fmt::Debug for ClientArgs {
@@ -72,6 +76,7 @@ impl fmt::Debug for ClientArgs {
             .field("ca_cert", &self.ca_cert)
             .field("client_cert", &self.client_cert)
             .field("client_key", &self.client_key)
+            .field("insecure_plaintext_token", &self.insecure_plaintext_token)
             .finish()
     }
 }
@@ -123,7 +128,24 @@ impl ClientArgs {
     }
 
     /// The interceptor that adds the bearer token to every call (none without a token).
+    ///
+    /// A token over plain `http://` goes only to this machine (a loopback address or
+    /// `localhost`): elsewhere it would cross the network in the clear, and whoever reads it can
+    /// call as this caller. `--insecure-plaintext-token` says that is intended.
     pub fn auth(&self) -> anyhow::Result<BearerAuth> {
+        if self.token.is_some() && !self.insecure_plaintext_token {
+            let url = self.url()?;
+            if let Some(rest) = url.strip_prefix("http://") {
+                let authority = rest.split('/').next().unwrap_or_default();
+                if !is_loopback_authority(authority) {
+                    bail!(
+                        "refusing to send the token over plain http:// to {authority}: anyone on \
+                         the way could read it; use an https:// --server with --ca-cert, or give \
+                         --insecure-plaintext-token if this network is trusted"
+                    );
+                }
+            }
+        }
         let header = self
             .token
             .as_deref()
@@ -165,6 +187,18 @@ impl Interceptor for BearerAuth {
     }
 }
 
+/// Whether `host[:port]` names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +210,7 @@ mod tests {
             ca_cert: None,
             client_cert: None,
             client_key: None,
+            insecure_plaintext_token: false,
         }
     }
 
@@ -250,5 +285,42 @@ mod tests {
             .endpoint()
             .unwrap_err();
         assert!(err.to_string().contains("--ca-cert"));
+    }
+
+    #[test]
+    fn a_token_goes_over_plain_http_only_to_this_machine_unless_said() {
+        for local in [
+            "http://127.0.0.1:50051",
+            "127.0.0.2:50051",
+            "http://localhost:50051",
+            "http://[::1]:50051",
+        ] {
+            assert!(args(local, Some("t0ken")).auth().is_ok(), "{local}");
+        }
+        for remote in [
+            "http://10.0.0.5:50051",
+            "verify.internal:50051",
+            "http://[2001:db8::1]:1",
+        ] {
+            let err = args(remote, Some("t0ken"))
+                .auth()
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("--insecure-plaintext-token"),
+                "{remote}: {err}"
+            );
+            assert!(!err.contains("t0ken"), "the token is never quoted: {err}");
+            let said = ClientArgs {
+                insecure_plaintext_token: true,
+                ..args(remote, Some("t0ken"))
+            };
+            assert!(said.auth().is_ok());
+            assert!(
+                args(remote, None).auth().is_ok(),
+                "no token, nothing to leak"
+            );
+        }
     }
 }

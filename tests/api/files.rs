@@ -222,7 +222,7 @@ fn directories_serve_creates_are_private_whatever_the_umask() {
         .arg("--database")
         .arg(format!("sqlite:{}", nested.join("audit.sqlite").display()))
         .arg("--hmac-key-file")
-        .arg(dir.join("hmac.key"))
+        .arg(dir.join("keys").join("hmac.key"))
         .env("VERIFY_IDENTITY_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -238,6 +238,7 @@ fn directories_serve_creates_are_private_whatever_the_umask() {
     sigterm(&child);
     assert!(wait(&mut child).success());
     assert_eq!(mode(&dir.join("new")), Some(0o700));
+    assert_eq!(mode(&dir.join("keys")), Some(0o700));
     assert_eq!(mode(&nested), Some(0o700));
     assert_eq!(mode(&nested.join("audit.sqlite")), Some(0o600));
     let _ = std::fs::remove_dir_all(&dir);
