@@ -2,39 +2,51 @@
 //!
 //! # Layout
 //!
-//! The pipeline reads top to bottom: text → normalize → compare → gate → (audit) → transport.
+//! The pipeline reads top to bottom: text → normalize → compare → gate → audit → use cases →
+//! interfaces. Each layer depends only on the layers above it in this list; the test
+//! `tests/layers.rs` fails when an import runs the other way.
 //!
-//! - [`domain`]: pure and synchronous, no I/O.
-//!   - [`domain::text`]: typographic and variant folding of Japanese text; every rule has a
-//!     stable [`domain::Rule`].
-//!   - [`domain::fields`]: one module per field — kanji name, kana name, birth date, sex,
-//!     address — each parsing and comparing two values into a [`domain::Comparison`].
-//!   - [`domain::number`]: the individual number, its check digit, and a `Debug` that never
-//!     shows the digits.
-//!   - [`domain::compare`]: two five-field records → five comparisons.
-//!   - [`domain::gate`]: policy + records + candidates → register / hold / return with reasons.
-//!   - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
-//! - [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL), its
-//!   group-commit writer, and the fingerprint keys it records (a process whose keys lack one
-//!   it holds fingerprints under does not start).
-//! - [`grpc`]: the generated contract (quarantined), the one edge between its messages and the
-//!   domain ([`grpc::convert`]), the service, who may call what ([`grpc::auth`]), what refused
-//!   calls may cost ([`grpc::refusals`], [`grpc::limit`]), sealed page tokens
-//!   ([`grpc::page_token`]), and the one error → status map.
-//! - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
-//!   error files, summary and HTML report. Depends on `domain` and the contract types only.
-//! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
-//! - [`synthetic`]: invented people and their notations, for the load and roster generators.
-//! - [`cli`]: the command line, one module per subcommand.
-//! - [`config`]: settings from defaults, file, environment and flags.
-//! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
+//! 1. [`domain`]: pure and synchronous, no I/O, no async runtime, nothing below imported.
+//!    - [`domain::text`]: typographic and variant folding of Japanese text; every rule has a
+//!      stable [`domain::Rule`].
+//!    - [`domain::fields`]: one module per field — kanji name, kana name, birth date, sex,
+//!      address — each parsing and comparing two values into a [`domain::Comparison`].
+//!    - [`domain::number`]: the individual number, its check digit, and a `Debug` that never
+//!      shows the digits.
+//!    - [`domain::compare`]: two five-field records → five comparisons.
+//!    - [`domain::gate`]: policy + records + candidates → register / hold / return with reasons.
+//!    - [`domain::registration`]: which decision a number may be committed against, which
+//!      decision may replace a hold.
+//!    - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
+//! 2. [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL), its
+//!    group-commit writer, and the fingerprint keys it records (a process whose keys lack one
+//!    it holds fingerprints under does not start).
+//! 3. [`verification`]: the use cases — decide and append, commit, the holds queue, resolution,
+//!    a verification's state — over the domain and the audit store, with their own error type.
+//!    No transport, no generated message, no HTML.
+//! 4. [`contract`]: the generated messages of the contract (quarantined) and the one edge
+//!    between them and the use cases: parsed in, answered out.
+//! 5. Interfaces, which never import each other's internals:
+//!    - [`grpc`]: the service's handlers, who may call what ([`grpc::auth`]), what refused
+//!      calls may cost ([`grpc::refusals`], [`grpc::limit`]), and the one error → status map.
+//!    - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
+//!      error files, summary and HTML report.
+//!    - [`cli`]: the command line, one module per subcommand.
+//! 6. [`server`]: wiring — store, writer, use cases, service, health, reflection, connections —
+//!    and graceful shutdown; with `main.rs` the only place that knows every layer.
+//!
+//! Beside them: [`config`] (settings from defaults, file, environment and flags),
+//! [`telemetry`] (logging and metrics, no personal data by construction) and [`synthetic`]
+//! (invented people and their notations, for the load and roster generators).
 
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod domain;
 pub mod grpc;
 pub mod roster;
 pub mod server;
 pub mod synthetic;
 pub mod telemetry;
+pub mod verification;

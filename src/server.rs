@@ -21,14 +21,10 @@ use crate::{
         key_adoption::{self, KeyError, OpenedKeys},
     },
     config::{ConfigError, Settings, TlsSettings},
+    contract::pb::{self, verify_identity_server::VerifyIdentityServer},
     domain::policy::Policy,
-    grpc::{
-        auth::Callers,
-        limit::RefusalLimit,
-        pb::{self, verify_identity_server::VerifyIdentityServer},
-        refusals::Refusals,
-        service::VerifyService,
-    },
+    grpc::{auth::Callers, limit::RefusalLimit, refusals::Refusals, service::VerifyService},
+    verification::Verifications,
 };
 
 /// The fully qualified service name, as health checks name it.
@@ -136,18 +132,21 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
     let refusals = Arc::new(Refusals::new(settings.refusals.clone()));
     let health = HealthReporter::new();
     let flip = health.clone();
-    let on_unavailable = Box::new(move || {
+    let on_unavailable = Arc::new(move || {
         let flip = flip.clone();
         tokio::spawn(async move { set_health(&flip, ServingStatus::NotServing).await });
     });
-    let service = VerifyService::new(
+    let verifications = Arc::new(Verifications::new(
         policy,
         audit,
         store.clone(),
         keys.ring.clone(),
-        settings.batch_in_flight,
         settings.commit_ttl,
         on_unavailable,
+    ));
+    let service = VerifyService::new(
+        verifications,
+        settings.batch_in_flight,
         callers,
         refusals.clone(),
     );

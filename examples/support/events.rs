@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 use prost::Message;
 use verify_identity::{
     audit::{Decided, DecidedIds, FingerprintKey, NewEvent},
+    contract::parse::{self, Identifiers},
+    contract::pb,
     domain::{gate, policy::Policy},
-    grpc::convert::{self, Identifiers},
-    grpc::pb,
 };
 
 /// The three example requests (`examples/{register,hold,return}.json`).
@@ -46,7 +46,7 @@ fn decided(
     policy: &Policy,
     key: &FingerprintKey,
 ) -> anyhow::Result<Decided> {
-    let case = convert::case_from_request(request, Identifiers::Required)
+    let case = parse::case_from_request(request, Identifiers::Required)
         .map_err(|v| anyhow::anyhow!("invalid example: {v:?}"))?;
     let decision = gate::decide(&case, policy);
     let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH)?;
@@ -56,11 +56,11 @@ fn decided(
         caller: "registration-system".into(),
         insurer_number: request.insurer_number.clone(),
         subject_id: request.subject_id.clone(),
-        subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
+        subject_kind: request.subject_kind().into(),
         request_id: request.request_id.clone(),
         verification_id: uuid::Uuid::now_v7().to_string(),
         policy_version: policy.version.clone(),
-        register_by: convert::register_by(request),
+        register_by: parse::register_by(request),
         request_fingerprint: Some(key.fingerprint(&request.encode_to_vec())),
     };
     Ok(Decided::from_decision(ids, &decision, &case, key))

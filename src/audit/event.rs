@@ -497,8 +497,9 @@ impl fmt::Debug for NewEvent {
 mod tests {
     use super::*;
     use crate::{
+        contract::{parse, pb},
         domain::{gate, policy::Policy},
-        grpc::{convert, pb},
+        verification::inputs::Verify,
     };
 
     fn ids() -> DecidedIds {
@@ -516,10 +517,10 @@ mod tests {
         }
     }
 
-    fn decided(example: &str) -> (Decided, Decision, convert::Verify, FingerprintKey) {
+    fn decided(example: &str) -> (Decided, Decision, Verify, FingerprintKey) {
         let text = std::fs::read_to_string(format!("examples/{example}.json")).unwrap();
         let request: pb::VerifyRequest = serde_json::from_str(&text).unwrap();
-        let parsed = convert::parse_verify(&request).unwrap();
+        let parsed = parse::parse_verify(&request).unwrap();
         let decision = gate::decide(&parsed.case, &Policy::default());
         let key = FingerprintKey::from_secret(vec![7; 32]);
         let event = Decided::from_decision(ids(), &decision, &parsed.case, &key);

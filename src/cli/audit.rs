@@ -147,7 +147,7 @@ pub async fn run(args: &AuditArgs) -> u8 {
             since,
         } => {
             if let Some(insurer) = insurer {
-                if !crate::grpc::convert::is_insurer_number(insurer) {
+                if !crate::contract::parse::is_insurer_number(insurer) {
                     eprintln!(
                         "verify-identity audit export: --insurer must be 8 digits (保険者番号)"
                     );

@@ -27,6 +27,7 @@ use std::{
 
 use csv::ByteRecord;
 use futures::StreamExt;
+use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -36,12 +37,8 @@ use crate::{
     },
     cli::{check, client::ClientArgs, exit, serve::redact_url},
     config::KeyArgs,
+    contract::{parse, pb, respond},
     domain::{gate, ids::InsurerNumber, policy::Policy},
-    grpc::{
-        convert, pb,
-        service::{Decider, Verified},
-        status::ServiceError,
-    },
     roster::{
         Kind,
         columns::{self, ColumnRef, ColumnsFile},
@@ -52,6 +49,7 @@ use crate::{
         row::{self, Defaults, RowContext, RowError, RowErrorKind},
         summary::{self, Summary},
     },
+    verification::{Decider, VerificationError},
 };
 
 /// Rows per chunk handed from the reader to the deciders.
@@ -791,7 +789,7 @@ fn decide_here(ctx: &RowContext, policy: &Policy, line: u64, record: &ByteRecord
         Ok(p) => p,
         Err(e) => return RowResult::Failed(line, e),
     };
-    match convert::parse_verify_owned(prepared.request) {
+    match parse::parse_verify_owned(prepared.request) {
         Ok(v) => {
             let d = gate::decide(&v.case, policy);
             RowResult::Decided(RowOutcome::from_decision(line, prepared.subject_id, &d))
@@ -949,14 +947,14 @@ async fn decide_embedded(
     let answers = futures::future::join_all(work.into_iter().map(|(i, mut p)| async move {
         let insurer = p.request.insurer_number.clone();
         let request = std::mem::take(&mut p.request);
-        let answer = decider.verify(request, EMBEDDED_CALLER).await;
+        let answer = verify_row(decider, request).await;
         (i, p, insurer, answer)
     }))
     .await;
     let mut newest: Newest = None;
     for (i, p, insurer, answer) in answers {
         slots[i] = Some(match answer {
-            Ok(Verified { response, appended }) => {
+            Ok((response, appended)) => {
                 if let Some(id) = appended {
                     if newest.as_ref().is_none_or(|n| id > n.0) {
                         newest = Some((id, insurer, response.verification_id.clone()));
@@ -968,10 +966,10 @@ async fn decide_embedded(
                     None => return Err("the core returned no decision".into()),
                 }
             }
-            Err(ServiceError::InvalidArgument(v)) => {
+            Err(VerificationError::InvalidArgument(v)) => {
                 RowResult::Failed(p.line, ctx.errors_from(&p.group_of, &v))
             }
-            Err(e @ ServiceError::AlreadyExists(_)) => {
+            Err(e @ VerificationError::AlreadyExists(_)) => {
                 RowResult::Failed(p.line, vec![request_id_error(ctx, &e.to_string())])
             }
             Err(e) => return Err(format!("line {}: {e}", p.line)),
@@ -987,6 +985,22 @@ async fn decide_embedded(
                 .collect(),
         },
         newest,
+    ))
+}
+
+/// One row through the service's own decide-and-append path, parsed as the server parses a
+/// request: the answer as Verify gives it, and the row id of the event appended (`None` for a
+/// row an earlier run decided).
+async fn verify_row(
+    decider: &Decider,
+    request: pb::VerifyRequest,
+) -> Result<(pb::VerifyResponse, Option<i64>), VerificationError> {
+    let content = request.encode_to_vec();
+    let parsed = parse::parse_verify_owned(request).map_err(VerificationError::InvalidArgument)?;
+    let verified = decider.verify(parsed, &content, EMBEDDED_CALLER).await?;
+    Ok((
+        respond::response_from_decided(&verified.decided),
+        verified.appended,
     ))
 }
 

@@ -16,9 +16,12 @@ use crate::{
         exit,
         output::{self, Format},
     },
+    contract::pb,
+    contract::{
+        parse::{self, Identifiers},
+        respond,
+    },
     domain::{gate, gate::DecisionKind, policy::Policy},
-    grpc::convert::{self, Identifiers},
-    grpc::pb,
 };
 
 /// Arguments of `check`.
@@ -173,14 +176,13 @@ pub fn decide(
     request: &pb::VerifyRequest,
     policy: &Policy,
 ) -> Result<pb::VerifyResponse, CheckError> {
-    let case =
-        convert::case_from_request(request, Identifiers::Optional).map_err(|violations| {
-            let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
-            CheckError::BadInput(lines.join("\n"))
-        })?;
+    let case = parse::case_from_request(request, Identifiers::Optional).map_err(|violations| {
+        let lines: Vec<String> = violations.iter().map(ToString::to_string).collect();
+        CheckError::BadInput(lines.join("\n"))
+    })?;
     let decision = gate::decide(&case, policy);
     debug_assert!(decision.kind != DecisionKind::Register || decision.selected_candidate.is_some());
-    Ok(convert::response_from_decision(
+    Ok(respond::response_from_decision(
         &decision,
         String::new(),
         SystemTime::now(),

@@ -73,7 +73,7 @@ pub enum EncodingArg {
 }
 
 fn parse_insurer(s: &str) -> Result<String, String> {
-    if crate::grpc::convert::is_insurer_number(s) {
+    if crate::contract::parse::is_insurer_number(s) {
         Ok(s.to_owned())
     } else {
         Err("must be 8 digits".to_owned())

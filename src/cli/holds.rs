@@ -14,11 +14,8 @@ use crate::{
         exit, output,
         times::minutes,
     },
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
     domain::risk::RiskClass,
-    grpc::{
-        convert,
-        pb::{self, verify_identity_client::VerifyIdentityClient},
-    },
 };
 
 /// The client type of the holds commands: the channel with the bearer token attached.
@@ -169,7 +166,7 @@ pub fn parse_risk(text: &str) -> Option<pb::RiskClass> {
 
 /// The stable id of a risk class (`birth_or_sex`), as the table shows it; `-` for none.
 pub fn risk_id(class: pb::RiskClass) -> &'static str {
-    convert::risk_class_from_pb(class).map_or("-", RiskClass::id)
+    RiskClass::try_from(class).map_or("-", RiskClass::id)
 }
 
 /// What `holds list` asks for.
@@ -558,7 +555,7 @@ mod tests {
         assert_eq!(parse_risk("high"), None);
         // The table shows the domain's stable ids.
         for class in RiskClass::ALL {
-            let pb_class = convert::risk_class_to_pb(Some(class));
+            let pb_class = pb::RiskClass::from(Some(class));
             assert_eq!(risk_id(pb_class), class.id());
             assert_eq!(parse_risk(class.id()), Some(pb_class));
         }

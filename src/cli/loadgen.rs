@@ -365,7 +365,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 fn parse_insurer(text: &str) -> Result<String, String> {
-    if crate::grpc::convert::is_insurer_number(text) {
+    if crate::contract::parse::is_insurer_number(text) {
         Ok(text.to_owned())
     } else {
         Err("a 保険者番号 is 8 digits".to_owned())
@@ -375,7 +375,7 @@ fn parse_insurer(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grpc::pb::{
+    use crate::contract::pb::{
         self,
         verify_identity_server::{VerifyIdentity, VerifyIdentityServer},
     };

@@ -8,8 +8,8 @@ use std::io::IsTerminal;
 
 use crate::{
     cli::{explain, terminal},
+    contract::pb,
     domain::policy::Policy,
-    grpc::pb,
 };
 
 /// What `--format` accepts.

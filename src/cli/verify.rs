@@ -10,7 +10,7 @@ use crate::{
         exit,
         output::{self, Format},
     },
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
 /// Arguments of `verify`.

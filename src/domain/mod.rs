@@ -2,7 +2,7 @@
 //!
 //! Everything here is synchronous and deterministic so that it can be tested exhaustively and
 //! benchmarked on one core. The service and the command line convert their inputs into these
-//! types at the edge ([`crate::grpc::convert`]).
+//! types at the edge ([`crate::contract::parse`]).
 
 pub mod compare;
 pub mod deadline;
@@ -13,12 +13,14 @@ pub mod number;
 pub mod policy;
 #[cfg(test)]
 mod properties;
+pub mod registration;
 pub mod risk;
 pub mod rules;
 #[cfg(test)]
 mod stable_ids;
 pub mod subject;
 pub mod text;
+pub mod violation;
 
 pub use rules::{Rule, RuleSet};
 

@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn only_requests_are_the_callers_fault() {
-        assert!(is_request::<crate::grpc::pb::VerifyRequest>());
-        assert!(!is_request::<crate::grpc::pb::VerifyResponse>());
+        assert!(is_request::<crate::contract::pb::VerifyRequest>());
+        assert!(!is_request::<crate::contract::pb::VerifyResponse>());
     }
 }

@@ -1,42 +1,33 @@
-//! The VerifyIdentity service: validate, decide with the domain core, make the decision durable
-//! in the audit log, and only then answer.
+//! The VerifyIdentity service: the gRPC transport of the use cases.
 //!
-//! Handlers stay short: conversion lives in [`crate::grpc::convert`], decisions in
-//! [`crate::domain::gate`], storage in [`crate::audit`], and every error goes through
-//! [`ServiceError`] to become a status in one place. The registration gate has its own
-//! files: `commit` (CommitRegistration) and `holds` (ResolveHold, ListHolds, and the state
-//! GetVerification reports). Every handler first asks `access` whether its caller may call it
-//! for the insurer the request names; the caller's name goes into every audit event.
+//! Each handler is the same four steps: ask `access` whether the caller may call it for the
+//! insurer the request names (the caller's name goes into every audit event), parse the
+//! request at the edge ([`crate::contract::parse`]), call the use case
+//! ([`crate::verification`]), and answer ([`crate::contract::respond`]); every error becomes a
+//! status in one place ([`ServiceError`]).
 
 mod access;
-mod commit;
-mod decide;
-mod holds;
-mod previous_keys;
 
-pub use decide::{Decider, Verified};
-
-use std::{
-    pin::Pin,
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{pin::Pin, sync::Arc, time::Instant};
 
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{Instrument, info_span, instrument};
 
+use prost::Message as _;
+
 use crate::{
-    audit::{AuditBackend, AuditHandle, KeyRing},
-    domain::policy::Policy,
-    grpc::convert::{self, is_insurer_number},
+    contract::{
+        parse::{self, is_insurer_number},
+        pb::{self, verify_identity_server::VerifyIdentity},
+        respond,
+    },
     grpc::{
         auth::{Callers, Rpc},
-        page_token::PageTokens,
-        pb::{self, verify_identity_server::VerifyIdentity},
         refusals::Refusals,
         status::ServiceError,
     },
+    verification::Verifications,
 };
 
 /// Shared state of the service: cheap to clone into every call and batch item.
@@ -46,62 +37,29 @@ pub struct VerifyService {
 }
 
 struct Inner {
-    /// Decides and appends Verify requests (the path `bulk --database` shares).
-    decider: Decider,
-    /// The group-commit writer: callers are answered after their batch commits.
-    audit: AuditHandle,
-    /// Reads (idempotent replays, GetVerification).
-    store: Arc<dyn AuditBackend>,
-    /// The keys of the fingerprints of numbers and request contents: the current one makes
-    /// them, every one matches the stored fingerprints it made.
-    keys: KeyRing,
+    /// The use cases, shared with every other interface of this process.
+    verifications: Arc<Verifications>,
     /// Items of one VerifyBatch stream decided at once.
     batch_in_flight: usize,
-    /// How long a register decision may be committed after it was made.
-    commit_ttl: Duration,
-    /// Flips the health status to NOT_SERVING as soon as a write fails.
-    on_unavailable: Arc<dyn Fn() + Send + Sync>,
     /// Who may call what, for which insurers.
     callers: Callers,
     /// Refusals counted since the last flush, and each peer's refusal budget (shared with the
     /// limiter in front of the service).
     refusals: Arc<Refusals>,
-    /// Seals and opens ListHolds page tokens.
-    page_tokens: PageTokens,
 }
 
 impl VerifyService {
-    /// Builds the service.
-    #[allow(clippy::too_many_arguments)] // one per piece of shared state; a builder adds nothing
+    /// The service over `verifications`.
     pub fn new(
-        policy: Policy,
-        audit: AuditHandle,
-        store: Arc<dyn AuditBackend>,
-        keys: KeyRing,
+        verifications: Arc<Verifications>,
         batch_in_flight: usize,
-        commit_ttl: Duration,
-        on_unavailable: Box<dyn Fn() + Send + Sync>,
         callers: Callers,
         refusals: Arc<Refusals>,
     ) -> Self {
-        let on_unavailable: Arc<dyn Fn() + Send + Sync> = Arc::from(on_unavailable);
-        let decider = Decider::new(
-            policy,
-            audit.clone(),
-            store.clone(),
-            keys.clone(),
-            on_unavailable.clone(),
-        );
         VerifyService {
             inner: Arc::new(Inner {
-                decider,
-                audit,
-                store,
-                page_tokens: PageTokens::new(keys.current().derive(PageTokens::LABEL)),
-                keys,
+                verifications,
                 batch_in_flight,
-                commit_ttl,
-                on_unavailable,
                 callers,
                 refusals,
             }),
@@ -130,28 +88,21 @@ fn record_call(rpc: &'static str, started: Instant, code: tonic::Code) {
 }
 
 impl Inner {
-    /// One verification, durable before it is returned: the [`Decider`]'s path, which
-    /// `bulk --database` shares.
+    /// One verification, durable before it is returned: the [`crate::verification::Decider`]'s
+    /// path, which `bulk --database` shares. The request's encoding identifies its content.
     async fn verify(
         &self,
         request: pb::VerifyRequest,
         caller: &str,
     ) -> Result<pb::VerifyResponse, ServiceError> {
-        Ok(self.decider.verify(request, caller).await?.response)
-    }
-
-    async fn get_verification(
-        &self,
-        request: convert::GetVerification,
-    ) -> Result<pb::VerificationRecord, ServiceError> {
-        let stored = self
-            .store
-            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
-            .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound("no such verification for this insurer".into())
-            })?;
-        self.record(&stored).await
+        let content = request.encode_to_vec();
+        let parsed = parse::parse_verify_owned(request)?;
+        let verified = self
+            .verifications
+            .decider
+            .verify(parsed, &content, caller)
+            .await?;
+        Ok(respond::response_from_decided(&verified.decided))
     }
 }
 
@@ -248,9 +199,12 @@ impl VerifyIdentity for VerifyService {
                 Rpc::GetVerification,
                 &request.get_ref().insurer_number,
             )?;
-            let parsed = convert::parse_get_verification(request.get_ref())
-                .map_err(ServiceError::InvalidArgument)?;
-            inner.get_verification(parsed).await
+            let parsed = parse::parse_get_verification(request.get_ref())?;
+            let record = inner
+                .verifications
+                .get(parsed.insurer.as_str(), parsed.verification_id.as_str())
+                .await?;
+            Ok(respond::record(&record))
         }
         .await;
         respond("GetVerification", started, result)
@@ -269,9 +223,9 @@ impl VerifyIdentity for VerifyService {
                 Rpc::CommitRegistration,
                 &request.get_ref().insurer_number,
             )?;
-            let parsed =
-                convert::parse_commit(request.get_ref()).map_err(ServiceError::InvalidArgument)?;
-            inner.commit(parsed, &caller.name).await
+            let parsed = parse::parse_commit(request.get_ref())?;
+            let committed = inner.verifications.commit(parsed, &caller.name).await?;
+            Ok(respond::committed(&committed))
         }
         .await;
         respond("CommitRegistration", started, result)
@@ -290,9 +244,14 @@ impl VerifyIdentity for VerifyService {
                 Rpc::ResolveHold,
                 &request.get_ref().insurer_number,
             )?;
-            let parsed = convert::parse_resolve_hold(request.get_ref())
-                .map_err(ServiceError::InvalidArgument)?;
-            inner.resolve_hold(parsed, &caller.name).await
+            let parsed = parse::parse_resolve_hold(request.get_ref())?;
+            let record = inner
+                .verifications
+                .resolve_hold(parsed, &caller.name)
+                .await?;
+            Ok(pb::ResolveHoldResponse {
+                record: Some(respond::record(&record)),
+            })
         }
         .await;
         respond("ResolveHold", started, result)
@@ -308,9 +267,12 @@ impl VerifyIdentity for VerifyService {
         let result = async {
             let _caller =
                 inner.authorize(&request, Rpc::ListHolds, &request.get_ref().insurer_number)?;
-            let parsed = convert::parse_list_holds(request.get_ref())
-                .map_err(ServiceError::InvalidArgument)?;
-            inner.list_holds(parsed).await
+            let parsed = parse::parse_list_holds(request.get_ref())?;
+            let page = inner.verifications.list_holds(parsed).await?;
+            Ok(pb::ListHoldsResponse {
+                holds: page.holds.iter().map(respond::record).collect(),
+                next_page_token: page.next_page_token,
+            })
         }
         .await;
         respond("ListHolds", started, result)

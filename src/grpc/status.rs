@@ -10,53 +10,28 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    audit::AuditError,
-    grpc::convert::FieldViolation,
-    grpc::{auth::AuthError, pb},
+    contract::pb, domain::violation::FieldViolation, grpc::auth::AuthError,
+    verification::VerificationError,
 };
 
 /// The `domain` of every `google.rpc.ErrorInfo` this service returns.
 pub const ERROR_DOMAIN: &str = "verifyidentity.v1";
 
-/// What can go wrong in a call.
+/// What can go wrong in a call: the transport's own refusal (who may call), or the use case's.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The request is malformed; each violation names a field.
-    #[error("invalid request: {} field(s) violated", .0.len())]
-    InvalidArgument(Vec<FieldViolation>),
-    /// The idempotency key was used before for different content.
-    #[error("{0}")]
-    AlreadyExists(String),
-    /// No such verification for this insurer.
-    #[error("{0}")]
-    NotFound(String),
-    /// The gate refuses: the request is well formed but the state does not allow it.
-    /// `reason` is the machine-readable id (`NUMBER_MISMATCH` …) the caller gets in
-    /// `google.rpc.ErrorInfo`, and the audit event records.
-    #[error("{message} ({reason})")]
-    FailedPrecondition {
-        /// Stable id, documented in the proto.
-        reason: &'static str,
-        /// A description without personal data.
-        message: &'static str,
-    },
     /// The caller is unknown (UNAUTHENTICATED) or may not do this (PERMISSION_DENIED).
     #[error("{0}")]
     Denied(#[from] AuthError),
-    /// The audit log cannot take the event: nothing was decided.
-    #[error("the audit log is unavailable; nothing was recorded or decided")]
-    Unavailable,
-    /// A bug or corrupt data.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The request was parsed and the use case refused or failed.
+    #[error("{0}")]
+    Failed(#[from] VerificationError),
 }
 
-impl From<AuditError> for ServiceError {
-    fn from(e: AuditError) -> Self {
-        match e {
-            AuditError::Unavailable(_) => ServiceError::Unavailable,
-            other => ServiceError::Internal(other.to_string()),
-        }
+/// A request that did not parse: each violation names a field.
+impl From<Vec<FieldViolation>> for ServiceError {
+    fn from(violations: Vec<FieldViolation>) -> Self {
+        ServiceError::Failed(VerificationError::InvalidArgument(violations))
     }
 }
 
@@ -64,14 +39,16 @@ impl ServiceError {
     /// The gRPC code.
     pub fn code(&self) -> Code {
         match self {
-            ServiceError::InvalidArgument(_) => Code::InvalidArgument,
-            ServiceError::AlreadyExists(_) => Code::AlreadyExists,
-            ServiceError::NotFound(_) => Code::NotFound,
-            ServiceError::FailedPrecondition { .. } => Code::FailedPrecondition,
             ServiceError::Denied(AuthError::Unauthenticated) => Code::Unauthenticated,
             ServiceError::Denied(_) => Code::PermissionDenied,
-            ServiceError::Unavailable => Code::Unavailable,
-            ServiceError::Internal(_) => Code::Internal,
+            ServiceError::Failed(e) => match e {
+                VerificationError::InvalidArgument(_) => Code::InvalidArgument,
+                VerificationError::AlreadyExists(_) => Code::AlreadyExists,
+                VerificationError::NotFound(_) => Code::NotFound,
+                VerificationError::Refused { .. } => Code::FailedPrecondition,
+                VerificationError::Unavailable => Code::Unavailable,
+                VerificationError::Internal(_) => Code::Internal,
+            },
         }
     }
 
@@ -81,7 +58,7 @@ impl ServiceError {
             code: self.code() as i32,
             message: self.to_string(),
             field_violations: match self {
-                ServiceError::InvalidArgument(v) => v
+                ServiceError::Failed(VerificationError::InvalidArgument(v)) => v
                     .iter()
                     .map(|v| pb::FieldViolation {
                         field: v.field.clone(),
@@ -97,7 +74,7 @@ impl ServiceError {
 impl From<ServiceError> for Status {
     fn from(e: ServiceError) -> Self {
         match &e {
-            ServiceError::InvalidArgument(violations) => {
+            ServiceError::Failed(VerificationError::InvalidArgument(violations)) => {
                 let mut details = ErrorDetails::new();
                 for v in violations {
                     details.add_bad_request_violation(v.field.clone(), v.description.clone());
@@ -109,11 +86,13 @@ impl From<ServiceError> for Status {
                     details,
                 )
             }
-            ServiceError::FailedPrecondition { reason, .. } => Status::with_error_details(
-                Code::FailedPrecondition,
-                e.to_string(),
-                ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new()),
-            ),
+            ServiceError::Failed(VerificationError::Refused { reason, .. }) => {
+                Status::with_error_details(
+                    Code::FailedPrecondition,
+                    e.to_string(),
+                    ErrorDetails::with_error_info(*reason, ERROR_DOMAIN, HashMap::new()),
+                )
+            }
             other => Status::new(other.code(), other.to_string()),
         }
     }
@@ -125,7 +104,7 @@ mod tests {
 
     #[test]
     fn invalid_arguments_carry_bad_request_violations_naming_the_field() {
-        let status: Status = ServiceError::InvalidArgument(vec![FieldViolation {
+        let status: Status = ServiceError::from(vec![FieldViolation {
             field: "insurer_number".into(),
             description: "must be 8 digits".into(),
         }])
@@ -149,10 +128,10 @@ mod tests {
 
     #[test]
     fn a_gate_refusal_is_failed_precondition_with_its_reason_in_error_info() {
-        let status: Status = ServiceError::FailedPrecondition {
+        let status: Status = ServiceError::from(VerificationError::Refused {
             reason: "NUMBER_MISMATCH",
             message: "the number is not the selected candidate's",
-        }
+        })
         .into();
         assert_eq!(status.code(), Code::FailedPrecondition);
         let info = status.get_error_details().error_info().cloned().unwrap();

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::{
+    contract::parse::MAX_CANDIDATES,
     domain::{
         Field,
         fields::{
@@ -24,7 +25,6 @@ use crate::{
             sex::Sex,
         },
     },
-    grpc::convert::MAX_CANDIDATES,
     roster::Kind,
 };
 

@@ -9,12 +9,12 @@
 use std::io::Write;
 
 use crate::{
+    contract::pb,
     domain::{
         Field, MatchClass, Stage,
         gate::{Decision, DecisionKind, HoldReason},
         risk::RiskClass,
     },
-    grpc::{convert, pb},
     roster::{
         Kind,
         decode::{self, TextEncoding},
@@ -90,13 +90,13 @@ impl RowOutcome {
         for c in &r.comparisons {
             let stage = Stage::ALL
                 .into_iter()
-                .find(|s| convert::stage_to_pb(*s) as i32 == c.stage)?;
+                .find(|s| pb::Stage::from(*s) as i32 == c.stage)?;
             let field = Field::ALL
                 .into_iter()
-                .find(|f| convert::field_to_pb(*f) as i32 == c.field)?;
+                .find(|f| pb::Field::from(*f) as i32 == c.field)?;
             let class = MatchClass::ALL
                 .into_iter()
-                .find(|m| convert::class_to_pb(*m) as i32 == c.match_class)?;
+                .find(|m| pb::MatchClass::from(*m) as i32 == c.match_class)?;
             worst(&mut classes[stage as usize][field as usize], class);
         }
         Some(RowOutcome {
@@ -106,17 +106,13 @@ impl RowOutcome {
             decision,
             hold_reasons: r
                 .hold_reasons()
-                .filter_map(convert::hold_reason_from_pb)
+                .filter_map(|r| HoldReason::try_from(r).ok())
                 .collect(),
             fields_to_complete: r
                 .fields_to_complete()
-                .filter_map(|f| {
-                    Field::ALL
-                        .into_iter()
-                        .find(|x| convert::field_to_pb(*x) == f)
-                })
+                .filter_map(|f| Field::ALL.into_iter().find(|x| pb::Field::from(*x) == f))
                 .collect(),
-            risk: convert::risk_class_from_pb(r.risk_class()),
+            risk: RiskClass::try_from(r.risk_class()).ok(),
             classes,
             earlier,
         })

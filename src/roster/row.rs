@@ -28,8 +28,8 @@ use csv::ByteRecord;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    contract::{parse::FieldViolation, pb, respond},
     domain::ids,
-    grpc::{convert::FieldViolation, pb},
     roster::{
         columns::Layout,
         decode::{self, TextEncoding},
@@ -252,7 +252,7 @@ impl RowContext {
         let received_at = match received_text.trim() {
             "" => None,
             date => match received_at(date) {
-                Some(t) => Some(crate::grpc::convert::timestamp(t)),
+                Some(t) => Some(respond::timestamp(t)),
                 None => {
                     errors.push(RowError {
                         kind: RowErrorKind::Value,

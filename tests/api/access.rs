@@ -8,7 +8,7 @@ use tonic::{Code, Status};
 use verify_identity::{
     audit::{EventType, NewEvent},
     config::{CallerConfig, Role, Settings, TlsSettings},
-    grpc::pb,
+    contract::pb,
     server::{self, StartError},
 };
 

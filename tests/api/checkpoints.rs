@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use verify_identity::grpc::pb::verify_identity_client::VerifyIdentityClient;
+use verify_identity::contract::pb::verify_identity_client::VerifyIdentityClient;
 
 use crate::helpers::{Backend, TestDatabase, hold_request, register_request, spawn_app};
 use crate::process::{serve_with, sigterm, wait};

@@ -29,7 +29,7 @@ use tonic::{Code, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-use verify_identity::grpc::pb;
+use verify_identity::contract::pb;
 
 use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app_with};
 

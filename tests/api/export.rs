@@ -1,6 +1,6 @@
 //! `verify-identity audit export` through the real binary, on a log the service wrote.
 
-use verify_identity::grpc::pb;
+use verify_identity::contract::pb;
 
 use crate::helpers::{Backend, hold_request, register_request, spawn_app};
 

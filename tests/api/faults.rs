@@ -17,7 +17,7 @@ use std::{
 };
 
 use tonic::Code;
-use verify_identity::grpc::pb::{self, verify_identity_client::VerifyIdentityClient};
+use verify_identity::contract::pb::{self, verify_identity_client::VerifyIdentityClient};
 
 use crate::{
     helpers::{Backend, TestDatabase, hold_request, register_request, return_request},

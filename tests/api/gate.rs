@@ -7,7 +7,7 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 use verify_identity::{
     audit::{self, EventType},
-    grpc::pb,
+    contract::pb,
 };
 
 use crate::helpers::{Backend, TestApp, hold_request, register_for, spawn_app, spawn_app_with};

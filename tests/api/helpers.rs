@@ -6,7 +6,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::transport::{Channel, ClientTlsConfig};
 use verify_identity::{
     config::{KeyArgs, ServeArgs, Settings},
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
     server,
 };
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
-use verify_identity::{audit::EventType, grpc::pb};
+use verify_identity::{audit::EventType, contract::pb};
 
 use crate::helpers::{Backend, TestApp, hold_request, register_for, register_request, spawn_app};
 

@@ -5,7 +5,7 @@
 use futures::StreamExt;
 use tonic::Code;
 use tonic_types::StatusExt;
-use verify_identity::grpc::pb;
+use verify_identity::contract::pb;
 
 use crate::helpers::{Backend, register_request, spawn_app};
 

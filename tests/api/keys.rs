@@ -6,7 +6,7 @@ use std::{ffi::OsString, path::Path, process::Command};
 
 use verify_identity::{
     audit::FingerprintKey,
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
 use crate::{

@@ -46,7 +46,7 @@ use futures::StreamExt;
 use helpers::{Backend, hold_request, register_request, return_request, spawn_app, spawn_app_with};
 use tonic::Code;
 use tonic_types::StatusExt;
-use verify_identity::{audit, grpc::pb};
+use verify_identity::{audit, contract::pb};
 
 /// Runs every listed scenario on both backends.
 macro_rules! on_both_backends {

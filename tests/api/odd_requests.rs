@@ -9,7 +9,10 @@ use tonic::{
     codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
 };
 use tonic_types::StatusExt;
-use verify_identity::{config::DEFAULT_MAX_MESSAGE_BYTES, grpc::convert::MAX_CANDIDATES, grpc::pb};
+use verify_identity::{
+    config::DEFAULT_MAX_MESSAGE_BYTES,
+    contract::{parse::MAX_CANDIDATES, pb},
+};
 
 use crate::helpers::{
     Backend, TestApp, hold_request, register_request, spawn_app, violated_fields,

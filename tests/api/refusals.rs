@@ -14,7 +14,7 @@ use std::{
 use tonic::{Code, transport::Channel};
 use verify_identity::{
     audit::{AccessDenied, NewEvent},
-    grpc::pb::verify_identity_client::VerifyIdentityClient,
+    contract::pb::verify_identity_client::VerifyIdentityClient,
 };
 
 use crate::{

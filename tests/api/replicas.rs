@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use verify_identity::{
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
     domain::number::IndividualNumber,
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
 use crate::{

@@ -9,7 +9,7 @@
 use sqlx::Row;
 use tonic::Code;
 use tonic_types::StatusExt;
-use verify_identity::grpc::pb;
+use verify_identity::contract::pb;
 
 use crate::checkpoints::{checkpoint, key_pair, verify};
 use crate::helpers::{Backend, TestApp, TestDatabase, hold_request, register_for, spawn_app};

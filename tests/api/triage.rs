@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tonic::Code;
 use tonic_types::StatusExt;
-use verify_identity::grpc::pb;
+use verify_identity::contract::pb;
 
 use crate::helpers::{Backend, TestApp, hold_request, register_request, return_request, spawn_app};
 
@@ -127,11 +127,11 @@ async fn append_hold_due_at(
     use prost::Message as _;
     use verify_identity::{
         audit::{self, ChainState, Decided, DecidedIds, FingerprintKey, NewEvent},
+        contract::parse::{self, Identifiers},
         domain::{gate, policy::Policy},
-        grpc::convert::{self, Identifiers},
     };
     let (key, _) = FingerprintKey::load_or_create(&app.db.dir.join("hmac.key")).unwrap();
-    let case = convert::case_from_request(&request, Identifiers::Required).unwrap();
+    let case = parse::case_from_request(&request, Identifiers::Required).unwrap();
     let policy = Policy::default();
     let decision = gate::decide(&case, &policy);
     assert_eq!(decision.kind, gate::DecisionKind::Hold);
@@ -141,7 +141,7 @@ async fn append_hold_due_at(
         caller: "registration-system".into(),
         insurer_number: request.insurer_number.clone(),
         subject_id: request.subject_id.clone(),
-        subject_kind: convert::subject_kind_from_pb(request.subject_kind()),
+        subject_kind: request.subject_kind().into(),
         request_id: request.request_id.clone(),
         verification_id: verification_id.clone(),
         policy_version: policy.version.clone(),

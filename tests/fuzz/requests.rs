@@ -11,15 +11,15 @@
 use proptest::prelude::*;
 use verify_identity::{
     cli::check,
+    contract::{
+        parse::{self, FieldViolation, Identifiers, MAX_CANDIDATES, MAX_FIELD_CHARS},
+        pb,
+    },
     domain::{
         gate::{self, DecisionKind},
         number::check_digit,
         policy::Policy,
         text::chars,
-    },
-    grpc::{
-        convert::{self, FieldViolation, Identifiers, MAX_CANDIDATES, MAX_FIELD_CHARS},
-        pb,
     },
 };
 
@@ -293,9 +293,9 @@ fn fuzz_request_validation() {
     let policy = Policy::default();
     fuzz_for("request_validation", 300, verify_request(), |r| {
         let chars: usize = values(&r).iter().map(|v| v.chars().count()).sum();
-        let (parsed, elapsed, peak) = measured(|| convert::parse_verify(&r));
+        let (parsed, elapsed, peak) = measured(|| parse::parse_verify(&r));
         super::within_limits(chars, elapsed, peak)?;
-        let local = convert::case_from_request(&r, Identifiers::Optional);
+        let local = parse::case_from_request(&r, Identifiers::Optional);
         let personal = personal(&r);
         match parsed {
             Err(violations) => check_violations(&violations, &personal)?,
@@ -329,7 +329,7 @@ fn fuzz_request_validation() {
             subject_id: r.subject_id.clone(),
             individual_number: r.declared_individual_number.clone(),
         };
-        if let Err(v) = convert::parse_commit(&commit) {
+        if let Err(v) = parse::parse_commit(&commit) {
             for v in v {
                 prop_assert!(
                     [
@@ -348,7 +348,7 @@ fn fuzz_request_validation() {
             verification_id: r.subject_id.clone(),
             insurer_number: r.insurer_number.clone(),
         };
-        if let Err(v) = convert::parse_get_verification(&get) {
+        if let Err(v) = parse::parse_get_verification(&get) {
             prop_assert!(
                 v.iter()
                     .all(|v| v.field == "verification_id" || v.field == "insurer_number")
@@ -360,7 +360,7 @@ fn fuzz_request_validation() {
             page_size: r.subject_kind * 200,
             ..Default::default()
         };
-        let _ = convert::parse_list_holds(&list);
+        let _ = parse::parse_list_holds(&list);
         Ok(())
     });
 }

@@ -15,6 +15,7 @@ use jiff::tz::TimeZone;
 
 use crate::{
     cli::times::{deadline_note, minutes},
+    contract::pb,
     domain::{
         Field, MatchClass, Stage,
         fields::{
@@ -23,7 +24,6 @@ use crate::{
         },
         policy::Policy,
     },
-    grpc::{convert, pb},
 };
 
 /// Renders `response` (the decision on `request`) as text. `policy` says which rows pass;
@@ -162,7 +162,7 @@ fn summary(
         pb::Decision::Return => {
             let fields: Vec<&str> = response
                 .fields_to_complete()
-                .filter_map(field_from_pb)
+                .filter_map(|f| Field::try_from(f).ok())
                 .map(Field::as_str)
                 .collect();
             format!(
@@ -240,9 +240,9 @@ struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn new(comparison: &'a pb::FieldComparison, policy: &Policy) -> Self {
-        let stage = stage_from_pb(comparison.stage());
-        let field = field_from_pb(comparison.field());
-        let class = class_from_pb(comparison.match_class());
+        let stage = Stage::try_from(comparison.stage()).ok();
+        let field = Field::try_from(comparison.field()).ok();
+        let class = MatchClass::try_from(comparison.match_class()).ok();
         let passes = match (stage, field, class) {
             (Some(s), Some(f), Some(c)) => policy.accepts(s, f, c),
             _ => false,
@@ -392,32 +392,4 @@ fn value(record: Option<&pb::FiveFields>, field: Field) -> &str {
         Field::Sex => &r.sex,
         Field::Address => &r.address,
     }
-}
-
-/// The domain stage of a contract stage (the reverse of [`convert::stage_to_pb`]).
-fn stage_from_pb(stage: pb::Stage) -> Option<Stage> {
-    Stage::ALL
-        .into_iter()
-        .find(|&s| convert::stage_to_pb(s) == stage)
-}
-
-/// The domain field of a contract field.
-fn field_from_pb(field: pb::Field) -> Option<Field> {
-    Field::ALL
-        .into_iter()
-        .find(|&f| convert::field_to_pb(f) == field)
-}
-
-/// The domain class of a contract class.
-fn class_from_pb(class: pb::MatchClass) -> Option<MatchClass> {
-    [
-        MatchClass::Exact,
-        MatchClass::Notation,
-        MatchClass::Variant,
-        MatchClass::Mismatch,
-        MatchClass::Missing,
-        MatchClass::Unparseable,
-    ]
-    .into_iter()
-    .find(|&c| convert::class_to_pb(c) == class)
 }

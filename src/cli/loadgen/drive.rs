@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     cli::client::BearerAuth,
-    grpc::pb::{self, verify_identity_client::VerifyIdentityClient},
+    contract::pb::{self, verify_identity_client::VerifyIdentityClient},
 };
 
 /// How load is offered.

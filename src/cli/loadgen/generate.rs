@@ -20,8 +20,8 @@ use std::{
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
 
 use crate::{
+    contract::pb,
     domain::compare::Record,
-    grpc::pb,
     synthetic::{
         notation::{self, write_address, write_number, write_sex},
         people::{Person, TOWNS, random_block, random_number},
@@ -337,11 +337,11 @@ mod tests {
     use super::*;
     use crate::{
         cli::check,
+        contract::parse::{self, Identifiers},
         domain::{
             number::{IndividualNumber, NumberError},
             policy::Policy,
         },
-        grpc::convert::{self, Identifiers},
     };
 
     fn generate(seed: u64, n: usize) -> Vec<(pb::VerifyRequest, Case)> {
@@ -473,7 +473,7 @@ mod tests {
     fn every_request_is_valid_for_the_service_and_has_its_own_request_id() {
         let mut ids = HashSet::new();
         for (request, _) in generate(5, 5_000) {
-            if let Err(violations) = convert::case_from_request(&request, Identifiers::Required) {
+            if let Err(violations) = parse::case_from_request(&request, Identifiers::Required) {
                 panic!(
                     "{:?}",
                     violations.iter().map(|v| &v.field).collect::<Vec<_>>()

@@ -16,13 +16,10 @@ use std::{future::Future, sync::Arc};
 
 use tonic::Request;
 
-use crate::{
-    audit::NewEvent,
-    grpc::{
-        auth::{AuthError, Caller, Rpc},
-        refusals::{Peer, Refusal},
-        status::ServiceError,
-    },
+use crate::grpc::{
+    auth::{AuthError, Caller, Rpc},
+    refusals::{Peer, Refusal},
+    status::ServiceError,
 };
 
 use super::{Inner, VerifyService, is_insurer_number};
@@ -93,7 +90,7 @@ impl Inner {
                 "access denied"
             );
             let count = denied.count;
-            if let Err(e) = self.append(NewEvent::AccessDenied(denied)).await {
+            if let Err(e) = self.verifications.record_access_denied(denied).await {
                 tracing::error!(error = %e, count, "could not record counted access denials");
             }
         });

@@ -1,14 +1,12 @@
 //! Decide and append: the one path from a Verify request to a durable decision.
 //!
-//! Verify and VerifyBatch call it through the service; `bulk --database` calls it directly
-//! (embedded, no server), so that both give the same decision, write the same audit event and
+//! Verify and VerifyBatch call it through the gRPC service; `bulk --database` calls it
+//! directly (embedded, no server), so that both give the same decision, write the same audit event and
 //! treat a repeated request id the same way. The rejected alternative, a copy of this path in
 //! the bulk command, would let the two drift apart in exactly the cases that matter (a replay,
 //! a number registered elsewhere).
 
 use std::{sync::Arc, time::SystemTime};
-
-use prost::Message;
 
 use crate::{
     audit::{
@@ -19,7 +17,7 @@ use crate::{
         gate::{self, Decision},
         policy::Policy,
     },
-    grpc::{convert, pb, status::ServiceError},
+    verification::{VerificationError, inputs::Verify},
 };
 
 use super::previous_keys::registrations_under_previous_keys;
@@ -42,14 +40,25 @@ pub struct Decider {
     on_unavailable: Arc<dyn Fn() + Send + Sync>,
 }
 
-/// A decision as [`Decider::verify`] returns it.
-#[derive(Debug, Clone)]
+/// A decision as [`Decider::verify`] returns it. Its `Debug` shows the verification id only:
+/// the event holds fingerprints of numbers.
+#[derive(Clone)]
 pub struct Verified {
-    /// The answer, exactly as Verify returns it.
-    pub response: pb::VerifyResponse,
+    /// The decision as stored: the answer is rebuilt from it, so that a replay and
+    /// GetVerification say exactly what the first answer said.
+    pub decided: Decided,
     /// The audit row id of the event this call appended; `None` for a replay of an earlier
     /// decision (nothing was written).
     pub appended: Option<i64>,
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("verification_id", &self.decided.verification_id)
+            .field("appended", &self.appended)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Decider {
@@ -76,17 +85,16 @@ impl Decider {
     /// holds (a number registered to another subject, a subject with another number); the
     /// gate then holds the case and that decision is appended instead, under the same
     /// verification id. Checking in the store's append transaction costs no read per call.
+    ///
+    /// `content` is the request as received (its encoding), which identifies it for
+    /// idempotency: the same request id with other content is refused.
     pub async fn verify(
         &self,
-        request: pb::VerifyRequest,
+        parsed: Verify,
+        content: &[u8],
         caller: &str,
-    ) -> Result<Verified, ServiceError> {
-        // The fingerprint is over the request as received; then its records move into the
-        // case instead of being copied, and the ids below are the parsed ones. The encoding is
-        // kept for a replay, which may have to fingerprint it under a previous key.
-        let encoded = request.encode_to_vec();
-        let request_fp = self.keys.current().fingerprint(&encoded);
-        let parsed = convert::parse_verify_owned(request).map_err(ServiceError::InvalidArgument)?;
+    ) -> Result<Verified, VerificationError> {
+        let request_fp = self.keys.current().fingerprint(content);
         let mut decision = gate::decide(&parsed.case, &self.policy);
         decision = self.hold_for_previous_keys(&parsed, decision).await?;
         let verification_id = uuid::Uuid::now_v7().to_string();
@@ -97,19 +105,18 @@ impl Decider {
             let decided_at = audit::time_from_micros(audit::micros_since_epoch(SystemTime::now()));
             let ids = self.ids(&parsed, caller, &verification_id, &request_fp, decided_at);
             let event = Decided::from_decision(ids, &decision, &parsed.case, self.keys.current());
-            let response = convert::response_from_decided(&event);
-            match self.audit.append(NewEvent::Decided(event)).await {
+            match self.audit.append(NewEvent::Decided(event.clone())).await {
                 Ok(AppendOutcome::Appended { id }) => {
                     record_decision(&decision, &verification_id);
                     return Ok(Verified {
-                        response,
+                        decided: event,
                         appended: Some(id),
                     });
                 }
                 Ok(AppendOutcome::DuplicateRequest { .. }) => {
-                    let response = self.replay(&parsed, &encoded).await?;
+                    let decided = self.replay(&parsed, content).await?;
                     return Ok(Verified {
-                        response,
+                        decided,
                         appended: None,
                     });
                 }
@@ -118,7 +125,7 @@ impl Decider {
                     decision = gate::hold_for_registrations(decision, found);
                 }
                 Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
-                    return Err(ServiceError::Internal(
+                    return Err(VerificationError::Internal(
                         "a decision was treated as a commit or resolution".into(),
                     ));
                 }
@@ -129,7 +136,7 @@ impl Decider {
                 }
             }
         }
-        Err(ServiceError::Internal(
+        Err(VerificationError::Internal(
             "the audit store refused a decision held for its registrations".into(),
         ))
     }
@@ -139,9 +146,9 @@ impl Decider {
     /// append); every other decision unchanged.
     async fn hold_for_previous_keys(
         &self,
-        parsed: &convert::Verify,
+        parsed: &Verify,
         decision: Decision,
-    ) -> Result<Decision, ServiceError> {
+    ) -> Result<Decision, VerificationError> {
         if decision.kind != gate::DecisionKind::Register || self.keys.previous().is_empty() {
             return Ok(decision);
         }
@@ -167,20 +174,16 @@ impl Decider {
     /// The stored answer for a repeated idempotency key, if the content (`encoded`, the
     /// request as received) is the same: fingerprinted under the key the stored fingerprint
     /// names, which may be one a rotation replaced.
-    async fn replay(
-        &self,
-        request: &convert::Verify,
-        encoded: &[u8],
-    ) -> Result<pb::VerifyResponse, ServiceError> {
+    async fn replay(&self, request: &Verify, encoded: &[u8]) -> Result<Decided, VerificationError> {
         let stored = self
             .store
             .find_by_request(request.insurer.as_str(), request.request_id.as_str())
             .await?
             .ok_or_else(|| {
-                ServiceError::Internal("duplicate request without a stored event".into())
+                VerificationError::Internal("duplicate request without a stored event".into())
             })?;
-        let NewEvent::Decided(decided) = &stored.event else {
-            return Err(ServiceError::Internal(
+        let NewEvent::Decided(decided) = stored.event else {
+            return Err(VerificationError::Internal(
                 "an idempotency key names no decision".into(),
             ));
         };
@@ -189,20 +192,19 @@ impl Decider {
             .as_ref()
             .is_some_and(|stored| self.keys.matches(stored, encoded));
         if !same {
-            return Err(ServiceError::AlreadyExists(
-                "request_id was already used by this insurer for a request with different content"
-                    .into(),
+            return Err(VerificationError::AlreadyExists(
+                "request_id was already used by this insurer for a request with different content",
             ));
         }
         tracing::info!(verification_id = %decided.verification_id, "idempotent replay");
-        Ok(convert::response_from_decided(decided))
+        Ok(decided)
     }
 
     /// What the event of a decision on `request` says besides the decision: the same for
     /// both attempts of `verify` but for the time.
     fn ids(
         &self,
-        request: &convert::Verify,
+        request: &Verify,
         caller: &str,
         verification_id: &str,
         request_fingerprint: &Fingerprint,
@@ -235,8 +237,7 @@ fn registrations_in_view(subject_id: &str, found: &[Registration]) -> gate::Regi
 fn record_decision(decision: &Decision, verification_id: &str) {
     metrics::counter!("verify_decisions_total", "decision" => decision.kind.id()).increment(1);
     for reason in &decision.hold_reasons {
-        let name = convert::hold_reason_to_pb(*reason).as_str_name();
-        metrics::counter!("verify_hold_reasons_total", "reason" => name).increment(1);
+        metrics::counter!("verify_hold_reasons_total", "reason" => reason.id()).increment(1);
     }
     tracing::info!(
         verification_id = %verification_id,

@@ -14,12 +14,24 @@ use crate::{
         self, AppendOutcome, CommitAccepted, CommitRefused, Fingerprint, NewEvent, Registration,
         StoredEvent,
     },
-    domain::gate::{CommitRefusal, DecisionKind},
-    grpc::convert,
-    grpc::{pb, status::ServiceError},
+    domain::{
+        gate::CommitRefusal,
+        registration::{self, CommitFacts},
+    },
+    verification::{
+        VerificationError, Verifications, inputs::CommitRegistration,
+        previous_keys::registrations_under_previous_keys,
+    },
 };
 
-use super::{Inner, previous_keys::registrations_under_previous_keys};
+/// An accepted commit, as every repeat of it is answered too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The commit's id.
+    pub commit_id: String,
+    /// When it was accepted (whole microseconds, as stored).
+    pub committed_at: SystemTime,
+}
 
 /// The contract's spelling of a refusal (`ErrorInfo.reason`, documented on
 /// CommitRegistration in the proto) and its message. The audit log stores the domain's id.
@@ -56,18 +68,18 @@ enum Checked {
     /// Refuse with this reason.
     Refuse(CommitRefusal),
     /// This verification was committed before: answer with the original.
-    Repeat(pb::CommitRegistrationResponse),
+    Repeat(Committed),
     /// Try to claim the registration.
     Claim,
 }
 
-impl Inner {
+impl Verifications {
     /// One commit: durable (accepted or refused) before it is answered.
-    pub(super) async fn commit(
+    pub async fn commit(
         &self,
-        request: convert::CommitRegistration,
+        request: CommitRegistration,
         caller: &str,
-    ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
+    ) -> Result<Committed, VerificationError> {
         let request = &request;
         let fp = self.keys.current().fingerprint_number(&request.number);
         let stored = self
@@ -115,7 +127,7 @@ impl Inner {
             }
             AppendOutcome::DuplicateRequest { .. }
             | AppendOutcome::AlreadyResolved
-            | AppendOutcome::RegisteredElsewhere { .. } => Err(ServiceError::Internal(
+            | AppendOutcome::RegisteredElsewhere { .. } => Err(VerificationError::Internal(
                 "a commit was taken for a decision or resolution".into(),
             )),
         }
@@ -125,27 +137,25 @@ impl Inner {
     async fn check(
         &self,
         stored: &StoredEvent,
-        request: &convert::CommitRegistration,
-    ) -> Result<Checked, ServiceError> {
+        request: &CommitRegistration,
+    ) -> Result<Checked, VerificationError> {
         let NewEvent::Decided(decided) = &stored.event else {
-            return Err(ServiceError::Internal(
+            return Err(VerificationError::Internal(
                 "a verification id names no decision".into(),
             ));
         };
-        if decided.subject_id != request.subject_id.as_str() {
-            return Ok(Checked::Refuse(CommitRefusal::SubjectMismatch));
-        }
-        if decided.decision != DecisionKind::Register {
-            return Ok(Checked::Refuse(CommitRefusal::NotRegister));
-        }
         // Under the key the decision's fingerprint names: a decision made before a key
         // rotation is committed after it with the same number.
-        let same_number = decided
-            .number_fingerprint
-            .as_ref()
-            .is_some_and(|stored| self.keys.matches_number(stored, &request.number));
-        if !same_number {
-            return Ok(Checked::Refuse(CommitRefusal::NumberMismatch));
+        let facts = CommitFacts {
+            decision: decided.decision,
+            same_subject: decided.subject_id == request.subject_id.as_str(),
+            same_number: decided
+                .number_fingerprint
+                .as_ref()
+                .is_some_and(|stored| self.keys.matches_number(stored, &request.number)),
+        };
+        if let Some(refusal) = registration::refuse_commit(&facts) {
+            return Ok(Checked::Refuse(refusal));
         }
         if let Some(original) = self
             .original_commit(request.insurer.as_str(), request.verification_id.as_str())
@@ -153,8 +163,7 @@ impl Inner {
         {
             return Ok(Checked::Repeat(original));
         }
-        let expires = decided.occurred_at + self.commit_ttl;
-        if SystemTime::now() > expires {
+        if registration::commit_expired(decided.occurred_at, self.commit_ttl, SystemTime::now()) {
             return Ok(Checked::Refuse(CommitRefusal::Expired));
         }
         Ok(Checked::Claim)
@@ -164,11 +173,11 @@ impl Inner {
     /// number for the same subject, committed by a concurrent call) or a duplicate.
     async fn collided(
         &self,
-        request: &convert::CommitRegistration,
+        request: &CommitRegistration,
         fp: &Fingerprint,
         existing: &Registration,
         caller: &str,
-    ) -> Result<pb::CommitRegistrationResponse, ServiceError> {
+    ) -> Result<Committed, VerificationError> {
         let same_number = self
             .keys
             .matches_number(&existing.number_fingerprint, &request.number);
@@ -179,7 +188,9 @@ impl Inner {
                     .original_commit(request.insurer.as_str(), &existing.verification_id)
                     .await?
                     .ok_or_else(|| {
-                        ServiceError::Internal("a registration without its commit event".into())
+                        VerificationError::Internal(
+                            "a registration without its commit event".into(),
+                        )
                     });
             }
             (true, false) => CommitRefusal::NumberRegisteredToAnotherSubject,
@@ -193,8 +204,8 @@ impl Inner {
     /// (Under the current key, the database's claim decides.)
     async fn registered_under_previous_keys(
         &self,
-        request: &convert::CommitRegistration,
-    ) -> Result<Option<CommitRefusal>, ServiceError> {
+        request: &CommitRegistration,
+    ) -> Result<Option<CommitRefusal>, VerificationError> {
         if self.keys.previous().is_empty() {
             return Ok(None);
         }
@@ -220,7 +231,7 @@ impl Inner {
         &self,
         insurer_number: &str,
         verification_id: &str,
-    ) -> Result<Option<pb::CommitRegistrationResponse>, ServiceError> {
+    ) -> Result<Option<Committed>, VerificationError> {
         let events = self
             .store
             .find_events(insurer_number, verification_id)
@@ -235,11 +246,11 @@ impl Inner {
     /// itself cannot be recorded).
     async fn refuse(
         &self,
-        request: &convert::CommitRegistration,
+        request: &CommitRegistration,
         fp: &Fingerprint,
         refusal: CommitRefusal,
         caller: &str,
-    ) -> ServiceError {
+    ) -> VerificationError {
         let event = NewEvent::CommitRefused(CommitRefused {
             occurred_at: SystemTime::now(),
             caller: caller.to_owned(),
@@ -257,26 +268,26 @@ impl Inner {
         let reason = refusal_reason(refusal);
         tracing::info!(reason, "commit refused");
         metrics::counter!("verify_commit_refusals_total", "reason" => reason).increment(1);
-        ServiceError::FailedPrecondition {
+        VerificationError::Refused {
             reason,
             message: refusal_message(refusal),
         }
     }
 
     /// Appends through the group-commit writer; an outage turns health off.
-    pub(super) async fn append(&self, event: NewEvent) -> Result<AppendOutcome, ServiceError> {
+    pub(crate) async fn append(&self, event: NewEvent) -> Result<AppendOutcome, VerificationError> {
         self.audit.append(event).await.map_err(|e| {
             tracing::error!(error = %e, "audit append failed; nothing returned");
             (self.on_unavailable)();
-            ServiceError::from(e)
+            VerificationError::from(e)
         })
     }
 }
 
 /// The answer to an accepted commit, and to every repeat of it.
-fn commit_response(commit: &CommitAccepted) -> pb::CommitRegistrationResponse {
-    pb::CommitRegistrationResponse {
+fn commit_response(commit: &CommitAccepted) -> Committed {
+    Committed {
         commit_id: commit.commit_id.clone(),
-        committed_at: Some(convert::timestamp(commit.occurred_at)),
+        committed_at: commit.occurred_at,
     }
 }

@@ -1,5 +1,4 @@
-//! Held cases: the operators' queue (ListHolds), its closing (ResolveHold), and the state of
-//! a verification as GetVerification reports it.
+//! Held cases: the operators' queue (ListHolds) and its closing (ResolveHold).
 //!
 //! A resolution is an audit event like every other gate event: how it was closed, by which
 //! operator, with which note and replacement, so the chain covers all of it. That a
@@ -8,7 +7,7 @@
 //! decision about the same subject of the same insurer: otherwise a re-query could close one
 //! person's hold with another person's clean result.
 //!
-//! ListHolds' page tokens are sealed ([`crate::grpc::page_token`]); the cursor inside is a
+//! ListHolds' page tokens are sealed ([`crate::verification::page_token`]); the cursor inside is a
 //! [`HoldsCursor`]: the listing's order, the time its first page was read, and the sort key the
 //! next page starts after. A token of another order is refused like any other bad token.
 
@@ -16,94 +15,52 @@ use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
 
 use crate::{
     audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
-    domain::{gate::DecisionKind, risk::RiskClass},
-    grpc::convert::{self, FieldViolation},
-    grpc::{
+    domain::{
+        gate::DecisionKind,
+        registration::{self, ReplacementRefusal},
+        risk::RiskClass,
+        violation::FieldViolation,
+    },
+    verification::{
+        VerificationError, Verifications,
         holds_cursor::{HoldsCursor, HoldsOrder, SortKey},
+        inputs::{ListHolds, ResolveHold},
         page_token::InvalidToken,
-        pb,
-        status::ServiceError,
+        record::{VerificationRecord, decided},
     },
 };
 
-use super::Inner;
+/// One page of the holds queue.
+#[derive(Debug, Clone)]
+pub struct HoldsPage {
+    /// The holds, in the listing's order.
+    pub holds: Vec<VerificationRecord>,
+    /// The sealed token of the next page; empty on the last.
+    pub next_page_token: String,
+}
 
 /// Held decisions read per store query while filling a page.
 const SCAN_CHUNK: i64 = 500;
 
-/// The stored decision of `stored`, which every lookup by verification id returns.
-fn decided(stored: &StoredEvent) -> Result<&Decided, ServiceError> {
-    stored
-        .event
-        .as_decided()
-        .ok_or_else(|| ServiceError::Internal("a verification id names no decision".into()))
-}
-
-impl Inner {
-    /// A stored decision with its current state, from every later event of its verification.
-    pub(super) async fn record(
-        &self,
-        stored: &StoredEvent,
-    ) -> Result<pb::VerificationRecord, ServiceError> {
-        let decided = decided(stored)?;
-        let verification = convert::response_from_decided(decided);
-        let later = self
-            .store
-            .find_events(&decided.insurer_number, &decided.verification_id)
-            .await?;
-        let committed_at = later.iter().find_map(|e| match &e.event {
-            NewEvent::CommitAccepted(c) => Some(convert::timestamp(c.occurred_at)),
-            _ => None,
-        });
-        let resolution = later.iter().find_map(|e| match &e.event {
-            NewEvent::HoldResolved(r) => Some(pb::HoldResolution {
-                resolution: convert::resolution_to_pb(r.resolution).into(),
-                operator_id: r.operator_id.clone(),
-                note: r.note.clone(),
-                replaced_by_verification_id: r.replaced_by_verification_id.clone(),
-                resolved_at: Some(convert::timestamp(r.occurred_at)),
-            }),
-            _ => None,
-        });
-        let state = if committed_at.is_some() {
-            pb::VerificationState::Committed
-        } else if resolution.is_some() {
-            pb::VerificationState::HoldResolved
-        } else if verification.decision() == pb::Decision::Hold {
-            pb::VerificationState::Held
-        } else {
-            pb::VerificationState::Decided
-        };
-        Ok(pb::VerificationRecord {
-            verification: Some(verification),
-            insurer_number: decided.insurer_number.clone(),
-            subject_id: decided.subject_id.clone(),
-            request_id: decided.request_id.clone(),
-            subject_kind: convert::subject_kind_to_pb(decided.subject_kind).into(),
-            state: state.into(),
-            resolution,
-            committed_at,
-        })
-    }
-
+impl Verifications {
     /// Closes an open hold, once.
-    pub(super) async fn resolve_hold(
+    pub async fn resolve_hold(
         &self,
-        request: convert::ResolveHold,
+        request: ResolveHold,
         caller: &str,
-    ) -> Result<pb::ResolveHoldResponse, ServiceError> {
+    ) -> Result<VerificationRecord, VerificationError> {
         let how = request.resolution;
         let insurer = request.insurer.as_str();
         let stored = self
             .store
             .find_verification(insurer, request.verification_id.as_str())
             .await?
-            .ok_or_else(|| {
-                ServiceError::NotFound("no such verification for this insurer".into())
-            })?;
+            .ok_or(VerificationError::NotFound(
+                "no such verification for this insurer",
+            ))?;
         let held = decided(&stored)?;
         if held.decision != DecisionKind::Hold {
-            return Err(ServiceError::FailedPrecondition {
+            return Err(VerificationError::Refused {
                 reason: "NOT_HELD",
                 message: "the verification did not decide hold",
             });
@@ -113,7 +70,7 @@ impl Inner {
                 .store
                 .find_verification(insurer, id.as_str())
                 .await?
-                .ok_or(ServiceError::FailedPrecondition {
+                .ok_or(VerificationError::Refused {
                     reason: "REPLACEMENT_NOT_FOUND",
                     message: "replaced_by_verification_id names no verification of this insurer",
                 })?;
@@ -139,7 +96,7 @@ impl Inner {
                 tracing::info!(verification_id = %held.verification_id, resolution = how.id(), "hold resolved");
             }
             AppendOutcome::AlreadyResolved => {
-                return Err(ServiceError::FailedPrecondition {
+                return Err(VerificationError::Refused {
                     reason: "HOLD_NOT_OPEN",
                     message: "the hold was already resolved",
                 });
@@ -147,27 +104,22 @@ impl Inner {
             AppendOutcome::DuplicateRequest { .. }
             | AppendOutcome::RegistrationTaken { .. }
             | AppendOutcome::RegisteredElsewhere { .. } => {
-                return Err(ServiceError::Internal(
+                return Err(VerificationError::Internal(
                     "a resolution was taken for a decision or commit".into(),
                 ));
             }
         }
-        Ok(pb::ResolveHoldResponse {
-            record: Some(self.record(&stored).await?),
-        })
+        self.record(&stored).await
     }
 
     /// One page of open holds, filtered, in the order asked for (see
-    /// [`holds_cursor`](crate::grpc::holds_cursor) for what a page token continues).
+    /// [`holds_cursor`](crate::verification::holds_cursor) for what a page token continues).
     ///
     /// Oldest first reads the store from the cursor's row on and stops when the page is full.
     /// Triage order depends on the risk class, which is derived from each decision and not
     /// stored, so every page reads all open holds of the insurer and keeps the page's worth
     /// that sort first after the cursor: memory stays one page, time grows with the queue.
-    pub(super) async fn list_holds(
-        &self,
-        request: convert::ListHolds,
-    ) -> Result<pb::ListHoldsResponse, ServiceError> {
+    pub async fn list_holds(&self, request: ListHolds) -> Result<HoldsPage, VerificationError> {
         let order = request.order;
         let cursor = match &request.page_token {
             None => HoldsCursor {
@@ -183,7 +135,7 @@ impl Inner {
                 .and_then(|bytes| HoldsCursor::from_bytes(&bytes))
                 .filter(|c| c.order == order)
                 .ok_or_else(|| {
-                    ServiceError::InvalidArgument(vec![FieldViolation {
+                    VerificationError::InvalidArgument(vec![FieldViolation {
                         field: "page_token".into(),
                         description: InvalidToken.to_string(),
                     }])
@@ -244,30 +196,30 @@ impl Inner {
         for ranked in &page {
             holds.push(self.record(&ranked.stored).await?);
         }
-        Ok(pb::ListHoldsResponse {
+        Ok(HoldsPage {
             holds,
             next_page_token,
         })
     }
 }
 
-/// Refuses a replacement that is not a later decision about the held subject. The insurer is
-/// the same already: the replacement was looked up under the held decision's insurer.
-fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), ServiceError> {
-    // A hold without a subject id cannot be shown to be about the replacement's person.
-    if held.subject_id.is_empty() || replacement.subject_id != held.subject_id {
-        return Err(ServiceError::FailedPrecondition {
-            reason: "REPLACEMENT_OTHER_SUBJECT",
-            message: "replaced_by_verification_id is a verification of another subject",
-        });
-    }
-    if replacement.occurred_at <= held.occurred_at {
-        return Err(ServiceError::FailedPrecondition {
-            reason: "REPLACEMENT_NOT_LATER",
-            message: "replaced_by_verification_id was decided before the hold",
-        });
-    }
-    Ok(())
+/// Refuses a replacement that is not a later decision about the held subject
+/// ([`registration::check_replacement`]), in the contract's words.
+fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), VerificationError> {
+    registration::check_replacement(
+        (&held.subject_id, held.occurred_at),
+        (&replacement.subject_id, replacement.occurred_at),
+    )
+    .map_err(|refusal| match refusal {
+        ReplacementRefusal::OtherSubject => VerificationError::refused(
+            "REPLACEMENT_OTHER_SUBJECT",
+            "replaced_by_verification_id is a verification of another subject",
+        ),
+        ReplacementRefusal::NotLater => VerificationError::refused(
+            "REPLACEMENT_NOT_LATER",
+            "replaced_by_verification_id was decided before the hold",
+        ),
+    })
 }
 
 /// A held decision with its place in the listing; ordered by that place alone.
@@ -299,12 +251,7 @@ impl Ord for Ranked {
 }
 
 /// Whether a held decision passes ListHolds' filters; `overdue` is judged at the listing's time.
-fn passes(
-    request: &convert::ListHolds,
-    held: &Decided,
-    overdue: bool,
-    risk: Option<RiskClass>,
-) -> bool {
+fn passes(request: &ListHolds, held: &Decided, overdue: bool, risk: Option<RiskClass>) -> bool {
     let wanted = &request.reasons;
     if !wanted.is_empty() && !held.hold_reasons.iter().any(|r| wanted.contains(r)) {
         return false;

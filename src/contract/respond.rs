@@ -1,0 +1,139 @@
+//! The edge out: decisions and stored verifications as the contract's response messages. A
+//! replay and GetVerification rebuild exactly the response the caller first got from the
+//! stored event.
+
+use std::time::SystemTime;
+
+use crate::{
+    audit::Decided,
+    contract::{parse::register_by, pb},
+    domain::gate::Decision,
+    verification::{Committed, State, VerificationRecord},
+};
+
+/// The response a stored decision was answered with, rebuilt from the event: a replay and
+/// GetVerification return exactly what the caller got.
+pub fn response_from_decided(d: &Decided) -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        verification_id: d.verification_id.clone(),
+        request_id: d.request_id.clone(),
+        error: None,
+        decision: pb::Decision::from(d.decision).into(),
+        comparisons: d
+            .comparisons
+            .iter()
+            .map(|c| pb::FieldComparison {
+                stage: pb::Stage::from(c.stage).into(),
+                field: pb::Field::from(c.field).into(),
+                match_class: pb::MatchClass::from(c.class).into(),
+                rules: c.rules.clone(),
+                candidate_index: c.candidate_index,
+            })
+            .collect(),
+        hold_reasons: d
+            .hold_reasons
+            .iter()
+            .map(|&r| pb::HoldReason::from(r).into())
+            .collect(),
+        fields_to_complete: d
+            .fields_to_complete
+            .iter()
+            .map(|&f| pb::Field::from(f).into())
+            .collect(),
+        selected_candidate: d
+            .selected_candidate
+            .map_or(-1, |i| i32::try_from(i).unwrap_or(i32::MAX)),
+        decided_at: Some(timestamp(d.occurred_at)),
+        register_by: d.register_by.map(timestamp),
+        risk_class: pb::RiskClass::from(d.risk_class()).into(),
+    }
+}
+
+/// Builds the response for a decision.
+pub fn response_from_decision(
+    decision: &Decision,
+    verification_id: String,
+    decided_at: SystemTime,
+    request: &pb::VerifyRequest,
+) -> pb::VerifyResponse {
+    pb::VerifyResponse {
+        verification_id,
+        request_id: request.request_id.clone(),
+        error: None,
+        decision: pb::Decision::from(decision.kind).into(),
+        comparisons: decision
+            .comparisons
+            .iter()
+            .map(|c| pb::FieldComparison {
+                stage: pb::Stage::from(c.stage).into(),
+                field: pb::Field::from(c.field).into(),
+                match_class: pb::MatchClass::from(c.comparison.class).into(),
+                rules: c.comparison.rules.ids().map(str::to_owned).collect(),
+                candidate_index: c.candidate_index as u32,
+            })
+            .collect(),
+        hold_reasons: decision
+            .hold_reasons
+            .iter()
+            .map(|&r| pb::HoldReason::from(r).into())
+            .collect(),
+        fields_to_complete: decision
+            .fields_to_complete
+            .iter()
+            .map(|&f| pb::Field::from(f).into())
+            .collect(),
+        selected_candidate: decision.selected_candidate.map_or(-1, |i| i as i32),
+        decided_at: Some(timestamp(decided_at)),
+        register_by: register_by(request).map(timestamp),
+        risk_class: pb::RiskClass::from(decision.risk_class()).into(),
+    }
+}
+
+/// A `SystemTime` as a protobuf timestamp.
+pub fn timestamp(t: SystemTime) -> pbjson_types::Timestamp {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    pbjson_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: d.subsec_nanos() as i32,
+    }
+}
+
+/// A stored verification with its state, as GetVerification, ResolveHold and ListHolds answer.
+pub fn record(r: &VerificationRecord) -> pb::VerificationRecord {
+    let d = &r.decided;
+    pb::VerificationRecord {
+        verification: Some(response_from_decided(d)),
+        insurer_number: d.insurer_number.clone(),
+        subject_id: d.subject_id.clone(),
+        request_id: d.request_id.clone(),
+        subject_kind: pb::SubjectKind::from(d.subject_kind).into(),
+        state: pb::VerificationState::from(r.state).into(),
+        resolution: r.resolution.as_ref().map(|h| pb::HoldResolution {
+            resolution: pb::Resolution::from(h.resolution).into(),
+            operator_id: h.operator_id.clone(),
+            note: h.note.clone(),
+            replaced_by_verification_id: h.replaced_by_verification_id.clone(),
+            resolved_at: Some(timestamp(h.occurred_at)),
+        }),
+        committed_at: r.committed_at.map(timestamp),
+    }
+}
+
+/// An accepted commit (and every repeat of it).
+pub fn committed(c: &Committed) -> pb::CommitRegistrationResponse {
+    pb::CommitRegistrationResponse {
+        commit_id: c.commit_id.clone(),
+        committed_at: Some(timestamp(c.committed_at)),
+    }
+}
+
+impl From<State> for pb::VerificationState {
+    fn from(state: State) -> Self {
+        match state {
+            State::Decided => pb::VerificationState::Decided,
+            State::Held => pb::VerificationState::Held,
+            State::HoldResolved => pb::VerificationState::HoldResolved,
+            State::Committed => pb::VerificationState::Committed,
+        }
+    }
+}
