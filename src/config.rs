@@ -13,6 +13,10 @@ use std::{
 
 use serde::Deserialize;
 
+pub mod connections;
+
+pub use connections::ConnectionLimits;
+
 /// Where the service listens by default: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 /// The embedded default audit store.
@@ -74,6 +78,14 @@ pub struct ServeArgs {
     /// How often a checkpoint is appended: `30s`, `5m`, `1h` (default 5m, at most 24h).
     #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: Option<String>,
+    /// Open connections at once (default 1000, lowered to fit the open-file limit); the
+    /// settings file's `connections.max_total`.
+    #[arg(long, env = "VERIFY_IDENTITY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How long a stop (SIGTERM, SIGINT) waits for calls in flight before closing their
+    /// connections: `30s` (default), `2m`, `0s`; at most 1h.
+    #[arg(long, env = "VERIFY_IDENTITY_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<String>,
 }
 
 /// The settings file.
@@ -102,6 +114,9 @@ struct FileSettings {
     checkpoint_interval: Option<String>,
     #[serde(default)]
     refusals: RefusalsFile,
+    shutdown_grace: Option<String>,
+    #[serde(default)]
+    connections: connections::ConnectionsFile,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -282,6 +297,10 @@ pub struct Settings {
     pub checkpoints: Option<CheckpointSettings>,
     /// What refused calls may cost.
     pub refusals: RefusalLimits,
+    /// What connections may hold.
+    pub connections: ConnectionLimits,
+    /// How long a stop waits for calls in flight before closing their connections.
+    pub shutdown_grace: Duration,
 }
 
 /// A settings problem, reported before anything starts.
@@ -349,6 +368,12 @@ impl Settings {
                 3600 * file.commit_ttl_hours.unwrap_or(DEFAULT_COMMIT_TTL_HOURS),
             ),
             refusals: file.refusals.resolve()?,
+            connections: file.connections.resolve(args.max_connections)?,
+            shutdown_grace: connections::shutdown_grace(
+                args.shutdown_grace
+                    .as_deref()
+                    .or(file.shutdown_grace.as_deref()),
+            )?,
             callers: file.callers,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
@@ -433,17 +458,12 @@ fn checkpoint_settings(
 
 /// A checkpoint interval: `30s`, `5m`, `1h30m`, `PT5M` (jiff's friendly or ISO 8601 form).
 fn parse_interval(text: &str) -> Result<Duration, ConfigError> {
-    let invalid = || {
-        ConfigError::Invalid(
-            "checkpoint_interval must be a duration from 1s to 24h, such as 30s, 5m or 1h".into(),
-        )
-    };
-    let d: jiff::SignedDuration = text.trim().parse().map_err(|_| invalid())?;
-    let d = Duration::try_from(d).map_err(|_| invalid())?;
-    if d < Duration::from_secs(1) || d > Duration::from_secs(24 * 3600) {
-        return Err(invalid());
-    }
-    Ok(d)
+    connections::parse_duration(
+        text,
+        "checkpoint_interval",
+        Duration::from_secs(1),
+        Duration::from_secs(24 * 3600),
+    )
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
@@ -621,6 +641,52 @@ mod tests {
         std::fs::write(&path, "[refusals]\ninterval_seconds = 0\n").unwrap();
         let err = Settings::resolve(&args).unwrap_err().to_string();
         assert!(err.contains("refusals.interval_seconds"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn connection_limits_and_the_shutdown_grace_come_from_the_file_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("vi-config-conn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("settings.toml");
+        std::fs::write(
+            &path,
+            "shutdown_grace = \"10s\"\n[connections]\nmax_total = 500\nidle_timeout = \"5m\"\n",
+        )
+        .unwrap();
+        let file_only = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(&file_only).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(s.connections.max_total, Some(500));
+        assert_eq!(s.connections.idle_timeout, Duration::from_secs(300));
+        let flagged = ServeArgs {
+            max_connections: Some(50),
+            shutdown_grace: Some("1m".into()),
+            ..file_only
+        };
+        let s = Settings::resolve(&flagged).unwrap();
+        assert_eq!(s.shutdown_grace, Duration::from_secs(60));
+        assert_eq!(s.connections.max_total, Some(50));
+        let too_long = ServeArgs {
+            shutdown_grace: Some("3h".into()),
+            ..ServeArgs::default()
+        };
+        let err = Settings::resolve(&too_long).unwrap_err().to_string();
+        assert!(err.contains("shutdown_grace"), "{err}");
+        std::fs::write(&path, "[connections]\nmax_streams = 10\n").unwrap();
+        let err = Settings::resolve(&ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("max_streams"),
+            "an unknown key is named: {err}"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

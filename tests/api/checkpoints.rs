@@ -39,7 +39,7 @@ fn path(p: &Path) -> &str {
 }
 
 /// A new key pair in `dir` by `audit checkpoint-key`: (signing key, public key).
-fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn key_pair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let secret = dir.join(name);
     let out = bin(&["audit", "checkpoint-key", "--out", path(&secret)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -83,7 +83,7 @@ fn verify(db: &TestDatabase, checkpoints: Option<(&Path, &Path)>) -> (Option<i32
 }
 
 /// The heads of the last line of a checkpoint file: (writer id, seq).
-fn last_heads(file: &Path) -> Vec<(String, i64)> {
+pub(crate) fn last_heads(file: &Path) -> Vec<(String, i64)> {
     let content = std::fs::read_to_string(file).unwrap();
     let line: serde_json::Value = serde_json::from_str(content.lines().last().unwrap()).unwrap();
     line["heads"]

@@ -32,7 +32,13 @@ pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
 
 /// `serve` with `extra` arguments (such as `--config FILE`).
 pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+    spawn_served(serve_command(db, log_level, extra))
+}
+
+/// The command [`serve_with`] runs, for a test that must adjust it (its limits, say).
+pub(crate) fn serve_command(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_verify-identity"));
+    command
         .args([
             "serve",
             "--listen",
@@ -48,9 +54,13 @@ pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> 
         .env("VERIFY_IDENTITY_LOG", log_level)
         .current_dir(&db.dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    command
+}
+
+/// Starts `command` (a `serve`) and waits until it reports its address.
+pub(crate) fn spawn_served(mut command: Command) -> Served {
+    let mut child = command.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -246,18 +256,19 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
 
 /// A settings file with one registrar whose token is `token`.
 fn callers_file(db: &TestDatabase, token: &str) -> String {
-    use sha2::{Digest, Sha256};
     let path = db.dir.join("settings.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[callers]]\nname = \"registration-system\"\ntoken_sha256 = \"{}\"\n\
-             insurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
-            hex::encode(Sha256::digest(token.as_bytes()))
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, callers_table(token)).unwrap();
     path.display().to_string()
+}
+
+/// The `[[callers]]` table of one registrar whose token is `token`.
+pub(crate) fn callers_table(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "[[callers]]\nname = \"registration-system\"\ntoken_sha256 = \"{}\"\n\
+         insurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
+        hex::encode(Sha256::digest(token.as_bytes()))
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
