@@ -2,9 +2,10 @@
 //! the three ways a connection may hold the server without using it.
 //!
 //! - **No handshake.** The TLS handshake and the client's HTTP/2 preface must be done within
-//!   `connections.handshake_timeout` of the accept, or the connection is dropped. Before the
-//!   preface a connection has no calls to lose, and hyper cannot close it politely: its
-//!   graceful shutdown only takes effect once the preface has arrived, which is why one silent
+//!   `connections.handshake_timeout` of the accept, or the connection is dropped; it is dropped
+//!   sooner if a new connection needs its place ([`super::admission`]). Before the preface a
+//!   connection has no calls to lose, and hyper cannot close it politely: its graceful
+//!   shutdown only takes effect once the preface has arrived, which is why one silent
 //!   connection kept a stopping server running.
 //! - **No calls.** A connection with no call open for `connections.idle_timeout` is sent a
 //!   GOAWAY (hyper's graceful shutdown, which still serves any call that crossed it); a client
@@ -36,7 +37,7 @@ use tokio::{
 use tonic::transport::server::Connected;
 
 use super::{
-    admission::Permit,
+    admission::{Handshake, Permit},
     calls::{Calls, ConnectionState},
     connections::Shared,
     drain::Phase,
@@ -70,7 +71,6 @@ pub(super) async fn serve(
     permit: Permit,
     mut phase: watch::Receiver<Phase>,
 ) {
-    let _permit = permit;
     if *phase.borrow_and_update() != Phase::Serving {
         return;
     }
@@ -78,17 +78,18 @@ pub(super) async fn serve(
     let handshake_by = Instant::now() + shared.limits.handshake_timeout;
     let Some(acceptor) = &shared.tls else {
         let info = stream.connect_info();
-        return http2(&shared, stream, info, state, phase).await;
+        return http2(&shared, stream, info, state, &permit, phase).await;
     };
     let handshake = tokio::time::timeout_at(handshake_by.into(), acceptor.accept(stream));
     let tls = tokio::select! {
         done = handshake => done,
         _ = phase.wait_for(|p| *p != Phase::Serving) => return,
+        () = permit.evicted() => return,
     };
     match tls {
         Ok(Ok(tls)) => {
             let info = tls.connect_info();
-            http2(&shared, tls, info, state, phase).await;
+            http2(&shared, tls, info, state, &permit, phase).await;
         }
         Ok(Err(error)) => {
             tracing::debug!(%error, "TLS handshake failed");
@@ -104,6 +105,7 @@ async fn http2<IO, I>(
     io: IO,
     info: I,
     state: Arc<ConnectionState>,
+    permit: &Permit,
     mut phase: watch::Receiver<Phase>,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -116,7 +118,7 @@ async fn http2<IO, I>(
         state.clone(),
         limits.request_body_timeout,
     );
-    let io = TokioIo::new(PrefaceWatch::new(io, state.clone()));
+    let io = TokioIo::new(PrefaceWatch::new(io, state.clone(), permit.handshake()));
     let mut conn = pin!(shared.http2.serve_connection(io, calls));
     let mut stage = Stage::Handshake;
     let timer = tokio::time::sleep_until(state.idle_at(limits.handshake_timeout).into());
@@ -129,6 +131,7 @@ async fn http2<IO, I>(
                 }
                 return;
             }
+            () = permit.evicted() => return,
             () = timer.as_mut(), if stage != Stage::Draining => {
                 let now = Instant::now();
                 let next = match stage {
@@ -186,13 +189,20 @@ struct PrefaceWatch<IO> {
     io: IO,
     /// Where the preface's arrival is recorded.
     state: Arc<ConnectionState>,
+    /// Told when the preface has arrived, so that the connection is no longer evicted.
+    handshake: Handshake,
     /// Bytes read so far, counted up to the preface's length.
     read: usize,
 }
 
 impl<IO> PrefaceWatch<IO> {
-    fn new(io: IO, state: Arc<ConnectionState>) -> Self {
-        PrefaceWatch { io, state, read: 0 }
+    fn new(io: IO, state: Arc<ConnectionState>, handshake: Handshake) -> Self {
+        PrefaceWatch {
+            io,
+            state,
+            handshake,
+            read: 0,
+        }
     }
 }
 
@@ -208,6 +218,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for PrefaceWatch<IO> {
             self.read += buf.filled().len() - before;
             if self.read >= PREFACE_LEN {
                 self.state.mark_preface();
+                self.handshake.done();
             }
         }
         polled
