@@ -17,7 +17,8 @@
 //!   completes, cannot answer.
 //!
 //! At a stop ([`super::drain`]) every connection past its preface gets a GOAWAY, the others
-//! are dropped at once, and whatever is open when the grace ends is dropped.
+//! are dropped at once; one with no call open that has not closed a second after its GOAWAY
+//! is dropped too, and whatever is open when the grace ends is dropped.
 //!
 //! What these close is counted in `verify_connections_closed_total{reason}`.
 
@@ -25,7 +26,7 @@ use std::{
     pin::{Pin, pin},
     sync::Arc,
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use hyper_util::rt::TokioIo;
@@ -43,6 +44,12 @@ use super::{
     drain::Phase,
 };
 
+/// How long a stopping connection with no call open may take to close after its GOAWAY. hyper
+/// closes it once the client has answered the PING sent with the GOAWAY; a peer that does not
+/// answer would otherwise hold the stop for the whole grace (measured: an idle raw HTTP/2
+/// connection held a 5 s grace to its end). A real client answers within milliseconds.
+const DRAINED: Duration = Duration::from_secs(1);
+
 /// The client's HTTP/2 connection preface (`PRI * HTTP/2.0…`) is 24 bytes.
 const PREFACE_LEN: usize = 24;
 
@@ -55,7 +62,8 @@ enum Stage {
     Serving,
     /// The end of a connection sent a GOAWAY for being idle.
     GoingAway,
-    /// The end of a connection sent a GOAWAY for the stop; the stop's own deadline applies.
+    /// The end of a connection sent a GOAWAY for the stop: its calls, or [`DRAINED`] without
+    /// any.
     Draining,
 }
 
@@ -132,7 +140,7 @@ async fn http2<IO, I>(
                 return;
             }
             () = permit.evicted() => return,
-            () = timer.as_mut(), if stage != Stage::Draining => {
+            () = timer.as_mut() => {
                 let now = Instant::now();
                 let next = match stage {
                     Stage::Handshake if !state.preface_arrived() => {
@@ -155,7 +163,8 @@ async fn http2<IO, I>(
                     }
                     Stage::GoingAway if state.calls() == 0 => return,
                     Stage::GoingAway => now + limits.handshake_timeout,
-                    Stage::Draining => unreachable!("the timer is off while draining"),
+                    Stage::Draining if state.calls() == 0 => return,
+                    Stage::Draining => now + DRAINED,
                 };
                 timer.as_mut().reset(next.into());
             }
@@ -172,6 +181,7 @@ async fn http2<IO, I>(
                             conn.as_mut().graceful_shutdown();
                         }
                         stage = Stage::Draining;
+                        timer.as_mut().reset((Instant::now() + DRAINED).into());
                     }
                     Phase::Closing => {
                         count_closed("shutdown_grace");

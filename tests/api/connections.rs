@@ -437,6 +437,38 @@ async fn sigterm_with_a_silent_connection_and_a_call_waiting_for_its_body_exits_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_idle_http2_connections_that_never_answer_exits_without_waiting_for_the_grace()
+{
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let mut served = spawn_served(serve_command(&db, "info", &[]));
+    let server: SocketAddr = served.addr.parse().unwrap();
+    // Past the preface, no call open, and deaf: they never answer the PING hyper sends with
+    // its GOAWAY, after which it would close them.
+    let mut deaf = Vec::new();
+    for _ in 0..3 {
+        deaf.push(
+            HeldStreams::open(server, local("127.0.0.2"), 0, VERIFY, false)
+                .await
+                .unwrap(),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Instant::now();
+    sigterm(&served.child);
+    // The default grace is 30 s; nothing is in flight, so the stop must not use it.
+    let status = exits_within(&mut served.child, Duration::from_secs(10)).await;
+    if status.is_none() {
+        let _ = served.child.kill();
+    }
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM: {status:?} after {:?}",
+        stopping.elapsed()
+    );
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_mtls_a_connection_that_never_completes_its_handshake_is_closed_and_callers_are_served()
  {
     let dir = crate::access::scratch();
