@@ -60,8 +60,9 @@ pub enum StartError {
     /// The policy file is unusable.
     #[error("policy: {0}")]
     Policy(String),
-    /// The callers or TLS settings are unusable.
-    #[error("{0}")]
+    /// The callers, TLS or connection settings are unusable. Transparent, so that the message
+    /// is printed once, not again as its own cause.
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// The settings would expose the service unprotected on a network.
     #[error("{0}")]
