@@ -159,14 +159,25 @@ async fn exits_within(
     None
 }
 
-/// Stops a served process with SIGTERM; it must exit 0 within 20 s.
-async fn stop(mut served: crate::process::Served) -> Vec<String> {
+/// Sends SIGTERM to a served process, which must exit 0 within `within` (it is killed
+/// otherwise).
+async fn stopped_within(served: &mut crate::process::Served, within: Duration) {
+    let stopping = Instant::now();
     sigterm(&served.child);
-    let status = exits_within(&mut served.child, Duration::from_secs(20)).await;
+    let status = exits_within(&mut served.child, within).await;
     if status.is_none() {
         let _ = served.child.kill();
     }
-    assert!(status.is_some_and(|s| s.success()), "exit: {status:?}");
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "SIGTERM: {status:?} after {:?}",
+        stopping.elapsed()
+    );
+}
+
+/// Stops a served process with SIGTERM (it must exit 0 within 20 s); what it logged.
+async fn stop(mut served: crate::process::Served) -> Vec<String> {
+    stopped_within(&mut served, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     served.log.lock().unwrap().clone()
 }
@@ -398,17 +409,8 @@ async fn sigterm_with_a_silent_connection_and_a_call_waiting_for_its_body_exits_
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut served = served;
-    let stopping = Instant::now();
-    sigterm(&served.child);
-    let status = exits_within(&mut served.child, Duration::from_secs(3 + 5)).await;
-    if status.is_none() {
-        let _ = served.child.kill();
-    }
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIGTERM: {status:?} after {:?}",
-        stopping.elapsed()
-    );
+    // The grace (3 s) plus 5 s.
+    stopped_within(&mut served, Duration::from_secs(3 + 5)).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let log = served.log.lock().unwrap().join("\n");
     assert!(log.contains("the shutdown grace ran out"), "{log}");
@@ -453,18 +455,8 @@ async fn sigterm_with_idle_http2_connections_that_never_answer_exits_without_wai
         );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let stopping = Instant::now();
-    sigterm(&served.child);
     // The default grace is 30 s; nothing is in flight, so the stop must not use it.
-    let status = exits_within(&mut served.child, Duration::from_secs(10)).await;
-    if status.is_none() {
-        let _ = served.child.kill();
-    }
-    assert!(
-        status.is_some_and(|s| s.success()),
-        "SIGTERM: {status:?} after {:?}",
-        stopping.elapsed()
-    );
+    stopped_within(&mut served, Duration::from_secs(10)).await;
     db.drop().await;
 }
 
