@@ -130,6 +130,12 @@ pub(crate) fn headers_only(out: &mut Vec<u8>, id: u32, path: &str) {
     frame(out, 0x1, 0x4, id, &block);
 }
 
+/// A DATA frame on stream `id` holding an empty gRPC message (flag 0, length 0), ending the
+/// stream.
+pub(crate) fn empty_message(out: &mut Vec<u8>, id: u32) {
+    frame(out, 0x0, 0x1, id, &[0, 0, 0, 0, 0]);
+}
+
 /// What the server sent back on one attack connection.
 #[derive(Default)]
 pub(crate) struct Tally {
@@ -153,6 +159,8 @@ pub(crate) struct Tally {
 pub(crate) struct HeldStreams {
     /// What the server sent back.
     pub(crate) tally: Arc<Tally>,
+    /// Frames for the writer to send after the first ones.
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
     /// Holds the socket.
     tasks: Vec<JoinHandle<()>>,
 }
@@ -172,6 +180,7 @@ impl HeldStreams {
         let (mut read, mut write) = stream.into_split();
         let tally = Arc::new(Tally::default());
         let (acks, mut to_send) = mpsc::unbounded_channel::<Vec<u8>>();
+        let outgoing = acks.clone();
         let mut first = preface();
         for i in 0..streams {
             headers_only(&mut first, 1 + 2 * i, path);
@@ -240,8 +249,16 @@ impl HeldStreams {
         });
         Ok(HeldStreams {
             tally,
+            outgoing,
             tasks: vec![writer, reader],
         })
+    }
+}
+
+impl HeldStreams {
+    /// Sends more frames on the connection.
+    pub(crate) fn send(&self, frames: Vec<u8>) {
+        let _ = self.outgoing.send(frames);
     }
 }
 

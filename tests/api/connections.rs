@@ -495,3 +495,51 @@ async fn over_mtls_a_connection_that_never_completes_its_handshake_is_closed_and
     app.finish().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_peer_whose_bodies_come_late_is_answered_every_time_not_sent_away() {
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
+        crate::access::secured(s);
+        s.refusals.peer_burst = 1;
+        s.refusals.peer_per_second = 0.0;
+        s.refusals.interval = Duration::from_secs(3600);
+    })
+    .await;
+    // Past its budget, every call of this peer is refused before its message is decoded. Its
+    // bodies come after its headers, as a busy client's do: 4,000 calls in batches of 100
+    // (within the limit of open calls), each batch's messages 50 ms after its headers. Answered before the body arrived, a call
+    // leaves the client's half of the stream open and the server resets it; a body arriving
+    // for a reset stream HTTP/2 has already forgotten counts against the connection's budget
+    // of resets for the peer's errors (1,024), and the connection was sent away mid-call.
+    let peer = HeldStreams::open(app.addr, local("127.0.0.2"), 0, VERIFY, true)
+        .await
+        .unwrap();
+    for batch in 0..40u32 {
+        let ids: Vec<u32> = (0..100).map(|i| 1 + 2 * (batch * 100 + i)).collect();
+        let mut headers = Vec::new();
+        for id in &ids {
+            h2_attack::headers_only(&mut headers, *id, VERIFY);
+        }
+        peer.send(headers);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut bodies = Vec::new();
+        for id in &ids {
+            h2_attack::empty_message(&mut bodies, *id);
+        }
+        peer.send(bodies);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t = &peer.tally;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let all = eventually(Duration::from_secs(20), || load(&t.answered) >= 4000).await;
+    let goaway = t.goaway.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        all && goaway == 0,
+        "{} of 4,000 answered, {} refused, GOAWAY {:?}",
+        load(&t.answered),
+        load(&t.refused),
+        goaway.checked_sub(1)
+    );
+    drop(peer);
+    app.finish().await;
+}
