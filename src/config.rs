@@ -645,52 +645,6 @@ mod tests {
     }
 
     #[test]
-    fn connection_limits_and_the_shutdown_grace_come_from_the_file_and_flags_win() {
-        let dir = std::env::temp_dir().join(format!("vi-config-conn-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("settings.toml");
-        std::fs::write(
-            &path,
-            "shutdown_grace = \"10s\"\n[connections]\nmax_total = 500\nidle_timeout = \"5m\"\n",
-        )
-        .unwrap();
-        let file_only = ServeArgs {
-            config: Some(path.clone()),
-            ..ServeArgs::default()
-        };
-        let s = Settings::resolve(&file_only).unwrap();
-        assert_eq!(s.shutdown_grace, Duration::from_secs(10));
-        assert_eq!(s.connections.max_total, Some(500));
-        assert_eq!(s.connections.idle_timeout, Duration::from_secs(300));
-        let flagged = ServeArgs {
-            max_connections: Some(50),
-            shutdown_grace: Some("1m".into()),
-            ..file_only
-        };
-        let s = Settings::resolve(&flagged).unwrap();
-        assert_eq!(s.shutdown_grace, Duration::from_secs(60));
-        assert_eq!(s.connections.max_total, Some(50));
-        let too_long = ServeArgs {
-            shutdown_grace: Some("3h".into()),
-            ..ServeArgs::default()
-        };
-        let err = Settings::resolve(&too_long).unwrap_err().to_string();
-        assert!(err.contains("shutdown_grace"), "{err}");
-        std::fs::write(&path, "[connections]\nmax_streams = 10\n").unwrap();
-        let err = Settings::resolve(&ServeArgs {
-            config: Some(path),
-            ..ServeArgs::default()
-        })
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("max_streams"),
-            "an unknown key is named: {err}"
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
     fn an_unknown_database_scheme_is_refused() {
         let args = ServeArgs {
             database: Some("mysql://x".into()),
