@@ -23,10 +23,13 @@
 //!   ([`grpc::page_token`]), and the one error → status map.
 //! - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
 //!   error files, summary and HTML report. Depends on `domain` and the contract types only.
-//! - [`server`]: wiring — store, writer, service, health, reflection — and graceful shutdown.
+//! - [`server`]: wiring — store, writer, service, health, reflection — and the connection
+//!   layer: connection limits per address and in total, handshake, body, idle and keepalive
+//!   timeouts, TLS, and a graceful shutdown with a deadline.
 //! - [`synthetic`]: invented people and their notations, for the load and roster generators.
 //! - [`cli`]: the command line, one module per subcommand.
-//! - [`config`]: settings from defaults, file, environment and flags.
+//! - [`config`]: settings from defaults, file, environment and flags, each bounded
+//!   ([`config::connections`]: what connections may hold, and the stop's grace).
 //! - [`telemetry`]: logging and metrics setup (no personal data, by construction).
 
 pub mod audit;
