@@ -13,6 +13,10 @@ use std::{
 
 use serde::Deserialize;
 
+pub mod connections;
+
+pub use connections::ConnectionLimits;
+
 use crate::audit::key_adoption::KeySettings;
 
 /// Where the service listens by default: loopback only.
@@ -71,6 +75,14 @@ pub struct ServeArgs {
     /// How often a checkpoint is appended: `30s`, `5m`, `1h` (default 5m, at most 24h).
     #[arg(long, env = "VERIFY_IDENTITY_CHECKPOINT_INTERVAL")]
     pub checkpoint_interval: Option<String>,
+    /// Open connections at once (default 1000, lowered to fit the open-file limit); the
+    /// settings file's `connections.max_total`.
+    #[arg(long, env = "VERIFY_IDENTITY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How long a stop (SIGTERM, SIGINT) waits for calls in flight before closing their
+    /// connections: `30s` (default), `2m`, `0s`; at most 1h.
+    #[arg(long, env = "VERIFY_IDENTITY_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<String>,
 }
 
 /// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
@@ -140,6 +152,9 @@ struct FileSettings {
     checkpoint_interval: Option<String>,
     #[serde(default)]
     refusals: RefusalsFile,
+    shutdown_grace: Option<String>,
+    #[serde(default)]
+    connections: connections::ConnectionsFile,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -321,6 +336,10 @@ pub struct Settings {
     pub checkpoints: Option<CheckpointSettings>,
     /// What refused calls may cost.
     pub refusals: RefusalLimits,
+    /// What connections may hold.
+    pub connections: ConnectionLimits,
+    /// How long a stop waits for calls in flight before closing their connections.
+    pub shutdown_grace: Duration,
 }
 
 /// A settings problem, reported before anything starts.
@@ -398,6 +417,12 @@ impl Settings {
                 }
             },
             refusals: file.refusals.resolve()?,
+            connections: file.connections.resolve(args.max_connections)?,
+            shutdown_grace: connections::shutdown_grace(
+                args.shutdown_grace
+                    .as_deref()
+                    .or(file.shutdown_grace.as_deref()),
+            )?,
             callers: file.callers,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
@@ -476,17 +501,12 @@ fn checkpoint_settings(
 
 /// A checkpoint interval: `30s`, `5m`, `1h30m`, `PT5M` (jiff's friendly or ISO 8601 form).
 fn parse_interval(text: &str) -> Result<Duration, ConfigError> {
-    let invalid = || {
-        ConfigError::Invalid(
-            "checkpoint_interval must be a duration from 1s to 24h, such as 30s, 5m or 1h".into(),
-        )
-    };
-    let d: jiff::SignedDuration = text.trim().parse().map_err(|_| invalid())?;
-    let d = Duration::try_from(d).map_err(|_| invalid())?;
-    if d < Duration::from_secs(1) || d > Duration::from_secs(24 * 3600) {
-        return Err(invalid());
-    }
-    Ok(d)
+    connections::parse_duration(
+        text,
+        "checkpoint_interval",
+        Duration::from_secs(1),
+        Duration::from_secs(24 * 3600),
+    )
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {

@@ -32,10 +32,12 @@
 //!    - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
 //!      error files, summary and HTML report.
 //!    - [`cli`]: the command line, one module per subcommand.
-//! 6. [`server`]: wiring — store, writer, use cases, service, health, reflection, connections —
-//!    and graceful shutdown; with `main.rs` the only place that knows every layer.
+//! 6. [`server`]: wiring — store, writer, use cases, service, health, reflection — and the
+//!    connection layer (limits per address and in total, handshake, body, idle and keepalive
+//!    timeouts, TLS, a graceful shutdown with a deadline); with `main.rs` the only place that
+//!    knows every layer.
 //!
-//! Beside them: [`config`] (settings from defaults, file, environment and flags),
+//! Beside them: [`config`] (settings from defaults, file, environment and flags, each bounded),
 //! [`telemetry`] (logging and metrics, no personal data by construction) and [`synthetic`]
 //! (invented people and their notations, for the load and roster generators).
 

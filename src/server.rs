@@ -7,11 +7,15 @@
 //! [`run`] also decides whether the listener may be served as configured: without TLS, or
 //! without callers (open mode), only on a loopback address. It checks the address the socket
 //! is actually bound to, not the one that was asked for.
+//!
+//! The connections themselves — limits, timeouts, TLS, and the stop with its grace — are
+//! served by the connection layer ([`connections`] and the modules it names).
 
 use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use tokio::{net::TcpListener, task::JoinHandle};
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tokio_rustls::rustls::ServerConfig;
+use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
@@ -20,12 +24,20 @@ use crate::{
         checkpoint_key::CheckpointKey,
         key_adoption::{self, KeyError, OpenedKeys},
     },
-    config::{ConfigError, Settings, TlsSettings},
+    config::{ConfigError, ConnectionLimits, Settings},
     contract::pb::{self, verify_identity_server::VerifyIdentityServer},
     domain::policy::Policy,
     grpc::{auth::Callers, limit::RefusalLimit, refusals::Refusals, service::VerifyService},
     verification::Verifications,
 };
+
+mod admission;
+mod calls;
+mod connection;
+mod connections;
+mod descriptors;
+mod drain;
+mod tls;
 
 /// The fully qualified service name, as health checks name it.
 pub const SERVICE_NAME: &str = "verifyidentity.v1.VerifyIdentity";
@@ -49,11 +61,9 @@ pub enum StartError {
     /// The policy file is unusable.
     #[error("policy: {0}")]
     Policy(String),
-    /// The transport failed.
-    #[error("transport: {0}")]
-    Transport(#[from] tonic::transport::Error),
-    /// The callers or TLS settings are unusable.
-    #[error("{0}")]
+    /// The callers, TLS or connection settings are unusable. Transparent, so that the message
+    /// is printed once, not again as its own cause.
+    #[error(transparent)]
     Config(#[from] ConfigError),
     /// The settings would expose the service unprotected on a network.
     #[error("{0}")]
@@ -71,8 +81,14 @@ pub struct App {
     max_message_bytes: usize,
     /// Whether no callers are configured (open mode, loopback only).
     open: bool,
-    /// The server's TLS settings; `None` is plain TCP (loopback only).
-    tls: Option<ServerTlsConfig>,
+    /// The server's TLS configuration; `None` is plain TCP (loopback only).
+    tls: Option<Arc<ServerConfig>>,
+    /// What connections may hold.
+    connections: ConnectionLimits,
+    /// The open connections allowed, after the file-descriptor budget.
+    max_connections: usize,
+    /// How long a stop waits for calls in flight.
+    shutdown_grace: Duration,
     /// The fingerprint keys as the store agreed to them, and whether one was created or
     /// adopted at start (the caller says so in the log).
     pub keys: OpenedKeys,
@@ -102,7 +118,8 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         .into());
     }
     let open = callers.is_open();
-    let tls = settings.tls.as_ref().map(load_tls).transpose()?;
+    let tls = settings.tls.as_ref().map(tls::server_config).transpose()?;
+    let max_connections = descriptors::max_connections(settings.connections.max_total)?;
     let policy = match &settings.policy {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -159,26 +176,11 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         max_message_bytes: settings.max_message_bytes,
         open,
         tls,
+        connections: settings.connections.clone(),
+        max_connections,
+        shutdown_grace: settings.shutdown_grace,
         keys,
         checkpoints,
-    })
-}
-
-/// Reads the PEM files of the TLS settings.
-fn load_tls(tls: &TlsSettings) -> Result<ServerTlsConfig, ConfigError> {
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })
-    };
-    let identity = Identity::from_pem(read(&tls.cert)?, read(&tls.key)?);
-    let config = ServerTlsConfig::new().identity(identity);
-    Ok(match &tls.client_ca {
-        // A client CA makes a client certificate mandatory: rustls refuses the handshake
-        // without one.
-        Some(ca) => config.client_ca_root(Certificate::from_pem(read(ca)?)),
-        None => config,
     })
 }
 
@@ -213,8 +215,9 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     reporter.set_service_status(SERVICE_NAME, status).await;
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight calls, flushes
-/// the audit writer and returns.
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes in-flight calls (closing
+/// what is left after the grace), writes the last refusal counts, flushes the audit writer,
+/// writes the last checkpoint and returns.
 pub async fn run(
     listener: TcpListener,
     app: App,
@@ -229,6 +232,9 @@ pub async fn run(
         max_message_bytes,
         open,
         tls,
+        connections: limits,
+        max_connections,
+        shutdown_grace,
         checkpoints,
         ..
     } = app;
@@ -257,31 +263,36 @@ pub async fn run(
         .max_encoding_message_size(4 * max_message_bytes);
     let verify = RefusalLimit::new(verify, refusals);
 
-    tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "serving");
-    // Explicit HTTP/2 windows bound how much of a client's stream the server reads ahead of
-    // its own answers (VerifyBatch backpressure), per stream and per connection.
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls)?;
-    }
-    let served = builder
-        .initial_stream_window_size(256 * 1024)
-        .initial_connection_window_size(1024 * 1024)
-        .add_service(health_service)
+    let routes = Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(verify)
-        // TCP_NODELAY: without it Nagle's algorithm and delayed ACKs hold small responses
-        // for ~40 ms (measured: Verify p50 44 ms with nodelay off, see BENCHMARKS.md).
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(Duration::from_secs(60))),
-            shutdown,
-        )
-        .await;
-    // The router is dropped now. The flusher writes the last counted refusals and drops the
-    // last handle of the audit writer, which drains what is queued, commits it, and ends.
+        .prepare();
+    tracing::info!(
+        max_connections,
+        max_per_address = limits.max_per_address,
+        max_calls_per_connection = limits.max_calls_per_connection,
+        "connection limits"
+    );
+    let serving = connections::Serving {
+        routes,
+        tls,
+        limits,
+        max_connections,
+        grace: shutdown_grace,
+    };
+    tracing::info!(%addr, "serving");
+    // Health says NOT_SERVING from the moment the stop begins, so that a load balancer sends
+    // no new calls while the ones in flight finish.
+    let stopping = health.clone();
+    connections::serve(listener, serving, async move {
+        shutdown.await;
+        set_health(&stopping, ServingStatus::NotServing).await;
+    })
+    .await;
+    // Every connection and call task has ended, and the routes with them. The flusher writes
+    // the last counted refusals and drops the last handle of the audit writer, which drains
+    // what is queued, commits it, and ends.
     let _ = stop_flushing.send(());
     if flusher.await.is_err() {
         tracing::error!("the refusal flusher ended abnormally");
@@ -299,7 +310,7 @@ pub async fn run(
         write_checkpoint(store.as_ref(), c).await;
     }
     tracing::info!("stopped; audit log flushed");
-    served.map_err(StartError::from)
+    Ok(())
 }
 
 /// The reflection service's descriptors: the contract, health, and

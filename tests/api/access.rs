@@ -288,7 +288,7 @@ async fn every_denial_is_an_access_denied_event_without_the_token_and_the_chain_
 }
 
 /// TLS settings from the test CA's files.
-fn tls(pki: &Pki, mtls: bool) -> TlsSettings {
+pub(crate) fn tls(pki: &Pki, mtls: bool) -> TlsSettings {
     TlsSettings {
         cert: pki.server_cert.clone(),
         key: pki.server_key.clone(),
@@ -296,7 +296,7 @@ fn tls(pki: &Pki, mtls: bool) -> TlsSettings {
     }
 }
 
-fn scratch() -> std::path::PathBuf {
+pub(crate) fn scratch() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("vi-pki-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir

@@ -86,7 +86,7 @@ pub(crate) fn verify(
 }
 
 /// The heads of the last line of a checkpoint file: (writer id, seq).
-fn last_heads(file: &Path) -> Vec<(String, i64)> {
+pub(crate) fn last_heads(file: &Path) -> Vec<(String, i64)> {
     let content = std::fs::read_to_string(file).unwrap();
     let line: serde_json::Value = serde_json::from_str(content.lines().last().unwrap()).unwrap();
     line["heads"]

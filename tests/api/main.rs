@@ -30,6 +30,7 @@ macro_rules! on_both_backends_process {
 }
 
 mod checkpoints;
+mod connections;
 mod db_faults;
 mod faults;
 mod files;

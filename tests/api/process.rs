@@ -28,19 +28,47 @@ pub(crate) struct Served {
     pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
+impl Drop for Served {
+    /// A test that fails before it stops its server must not leave it running (the failing
+    /// runs of the connection tests on the old build left nine behind).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub(crate) fn serve(db: &TestDatabase, log_level: &str) -> Served {
     serve_with(db, log_level, &[])
 }
 
 /// `serve` with `extra` arguments (such as `--config FILE`).
 pub(crate) fn serve_with(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Served {
+    spawn_served(serve_command(db, log_level, extra))
+}
+
+/// The command [`serve_with`] runs, for a test that must adjust it (its limits, say).
+pub(crate) fn serve_command(db: &TestDatabase, log_level: &str, extra: &[&str]) -> Command {
     let key = db.dir.join("hmac.key");
     let mut args: Vec<OsString> = vec!["--database".into(), db.url.clone().into()];
     args.extend(["--hmac-key-file".into(), key.into_os_string()]);
     args.extend(extra.iter().map(OsString::from));
-    serve_in(&db.dir, log_level, &args).unwrap_or_else(|(status, log)| {
-        panic!("serve did not start ({status}):\n{log}");
-    })
+    command_in(&db.dir, log_level, &args)
+}
+
+/// `serve` on 127.0.0.1:0 in the directory `cwd` with `args`.
+fn command_in(cwd: &Path, log_level: &str, args: &[OsString]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_verify-identity"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(args)
+        .env("VERIFY_IDENTITY_LOG", log_level)
+        .env_remove("VERIFY_IDENTITY_HMAC_KEY_FILE")
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    command
 }
 
 /// `serve` on 127.0.0.1:0 started in the directory `cwd` with `args`: the process once it
@@ -50,16 +78,20 @@ pub(crate) fn serve_in(
     log_level: &str,
     args: &[OsString],
 ) -> Result<Served, (std::process::ExitStatus, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .args(args)
-        .env("VERIFY_IDENTITY_LOG", log_level)
-        .env_remove("VERIFY_IDENTITY_HMAC_KEY_FILE")
-        .current_dir(cwd)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    try_spawn_served(command_in(cwd, log_level, args))
+}
+
+/// Starts `command` (a `serve`) and waits until it reports its address.
+pub(crate) fn spawn_served(command: Command) -> Served {
+    try_spawn_served(command).unwrap_or_else(|(status, log)| {
+        panic!("serve did not start ({status}):\n{log}");
+    })
+}
+
+/// [`spawn_served`], or the exit status and log of a `serve` that stopped before it reported
+/// an address.
+fn try_spawn_served(mut command: Command) -> Result<Served, (std::process::ExitStatus, String)> {
+    let mut child = command.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel();
@@ -211,12 +243,13 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
         .into_inner();
     let _: Vec<_> = batch.collect().await;
     sigterm(&served.child);
+    let captured = served.log.clone();
     let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
         .await
         .unwrap();
     assert!(status.success());
 
-    let log = served.log.lock().unwrap().join("\n");
+    let log = captured.lock().unwrap().join("\n");
     assert!(log.contains("decided"), "the log was captured");
     let mut secrets: Vec<String> = Vec::new();
     for r in &sent {
@@ -264,18 +297,19 @@ pub(crate) async fn a_trace_level_log_of_a_whole_run_holds_no_personal_data(back
 
 /// A settings file with one registrar whose token is `token`.
 fn callers_file(db: &TestDatabase, token: &str) -> String {
-    use sha2::{Digest, Sha256};
     let path = db.dir.join("settings.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[callers]]\nname = \"registration-system\"\ntoken_sha256 = \"{}\"\n\
-             insurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
-            hex::encode(Sha256::digest(token.as_bytes()))
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, callers_table(token)).unwrap();
     path.display().to_string()
+}
+
+/// The `[[callers]]` table of one registrar whose token is `token`.
+pub(crate) fn callers_table(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "[[callers]]\nname = \"registration-system\"\ntoken_sha256 = \"{}\"\n\
+         insurers = [\"32130011\"]\nroles = [\"registrar\"]\n",
+        hex::encode(Sha256::digest(token.as_bytes()))
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,11 +333,12 @@ async fn a_trace_level_log_never_shows_a_token_right_or_wrong() {
         .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::Unauthenticated);
     sigterm(&served.child);
+    let captured = served.log.clone();
     let status = tokio::task::spawn_blocking(move || wait(&mut served.child))
         .await
         .unwrap();
     assert!(status.success());
-    let log = served.log.lock().unwrap().join("\n");
+    let log = captured.lock().unwrap().join("\n");
     assert!(log.contains("access denied"), "the log was captured");
     for secret in [token, wrong] {
         assert!(!log.contains(secret), "a token reached the log");

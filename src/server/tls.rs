@@ -1,0 +1,77 @@
+//! The server's TLS configuration (rustls, ring), read from the PEM files of the settings.
+//!
+//! The connection layer ([`super::connections`]) accepts TLS itself, so that the handshake
+//! counts against `connections.handshake_timeout` and a connection still in its handshake is
+//! one of the connections the limits count. tonic's `ServerTlsConfig` cannot be handed to an
+//! acceptor of our own, so this builds what it builds: the certificate chain and key, a client
+//! verifier when `tls_client_ca` is set (a client certificate is then mandatory), and ALPN
+//! `h2`, which tonic's clients require.
+
+use std::{path::Path, sync::Arc};
+
+use tokio_rustls::rustls::{
+    RootCertStore, ServerConfig,
+    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    server::WebPkiClientVerifier,
+};
+
+use crate::config::{ConfigError, TlsSettings};
+
+/// Reads the PEM files of `tls` into a rustls server configuration.
+pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    let chain = certificates(&tls.cert, "tls_cert")?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&tls.key)?).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "tls_key {}: no readable PEM private key ({e})",
+            tls.key.display()
+        ))
+    })?;
+    let builder = ServerConfig::builder();
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for certificate in certificates(ca, "tls_client_ca")? {
+                roots.add(certificate).map_err(|e| {
+                    ConfigError::Invalid(format!("tls_client_ca {}: {e}", ca.display()))
+                })?;
+            }
+            let verifier = WebPkiClientVerifier::builder(roots.into())
+                .build()
+                .map_err(|e| {
+                    ConfigError::Invalid(format!("tls_client_ca {}: {e}", ca.display()))
+                })?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "tls_cert {} and tls_key {}: {e}",
+            tls.cert.display(),
+            tls.key.display()
+        ))
+    })?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The certificates of a PEM file; none is an error naming `setting`.
+fn certificates(path: &Path, setting: &str) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let pem = read(path)?;
+    let invalid =
+        |why: String| ConfigError::Invalid(format!("{setting} {}: {why}", path.display()));
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("not a PEM certificate file ({e})")))?;
+    if certificates.is_empty() {
+        return Err(invalid("holds no PEM certificate".into()));
+    }
+    Ok(certificates)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })
+}
