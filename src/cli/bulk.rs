@@ -19,7 +19,7 @@
 use std::{
     collections::{BTreeMap, VecDeque},
     fs::File,
-    io::{BufReader, BufWriter, IsTerminal, Read, Seek, SeekFrom},
+    io::{BufReader, BufWriter, IsTerminal},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant, SystemTime},
@@ -28,7 +28,6 @@ use std::{
 use csv::ByteRecord;
 use futures::StreamExt;
 use prost::Message as _;
-use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{
@@ -38,15 +37,15 @@ use crate::{
     cli::{check, client::ClientArgs, exit, serve::redact_url},
     config::KeyArgs,
     contract::{parse, pb, respond},
-    domain::{gate, ids::InsurerNumber, policy::Policy},
+    domain::{gate, policy::Policy},
     roster::{
         Kind,
-        columns::{self, ColumnRef, ColumnsFile},
-        decode::{self, EncodingArg, TextEncoding},
+        decode::EncodingArg,
         files::{self, OutputFile},
+        open::{self, OpenOptions},
         outcome::{ErrorWriter, ResultWriter, RowOutcome},
-        report::{self, RunInfo, RunOutcome},
-        row::{self, Defaults, RowContext, RowError, RowErrorKind},
+        report::{self, RunInfo, RunMode, RunOutcome},
+        row::{RowContext, RowError, RowErrorKind},
         summary::{self, Summary},
     },
     verification::{Decider, VerificationError},
@@ -171,17 +170,6 @@ struct Decided {
     end_byte: u64,
 }
 
-/// Everything set up before the first row is read.
-struct Setup {
-    ctx: Arc<RowContext>,
-    bom_out: bool,
-    reader: csv::Reader<BufReader<File>>,
-    first: Option<ByteRecord>,
-    file_len: u64,
-    /// Whether lines end in CRLF (the first line does).
-    crlf: bool,
-}
-
 /// Runs `bulk`; returns the exit status.
 pub fn run(args: &BulkArgs) -> u8 {
     let started_at = SystemTime::now();
@@ -194,7 +182,22 @@ pub fn run(args: &BulkArgs) -> u8 {
         eprintln!("verify-identity bulk: {e}");
         return exit::BAD_INPUT;
     }
-    let setup = match setup(args) {
+    let options = OpenOptions {
+        roster: &args.roster,
+        encoding: args.encoding,
+        output_encoding: args.output_encoding,
+        kind: args.kind,
+        columns: args.columns.as_deref(),
+        subject_id_column: args.subject_id_column.as_deref(),
+        insurer: args.insurer.as_deref(),
+        subject_kind: args.subject_kind.map(|k| match k {
+            SubjectKindArg::Member => pb::SubjectKind::Member,
+            SubjectKindArg::Dependent => pb::SubjectKind::Dependent,
+        }),
+        ignore_extra_columns: args.ignore_extra_columns,
+        stores: !args.dry_run,
+    };
+    let setup = match open::open(&options) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("verify-identity bulk: {e}");
@@ -224,11 +227,11 @@ pub fn run(args: &BulkArgs) -> u8 {
         }
     };
     let (mode, target) = if args.dry_run {
-        ("dry run", "none".to_owned())
+        (RunMode::Dry, "none".to_owned())
     } else if let Some(db) = &args.database {
-        ("embedded", redact_url(db))
+        (RunMode::Embedded, redact_url(db))
     } else {
-        ("server", args.client.server.clone())
+        (RunMode::Server, args.client.server.clone())
     };
     let chunks = spawn_reader(setup.reader, setup.first, setup.crlf);
     let outcome = if args.dry_run {
@@ -276,7 +279,7 @@ pub fn run(args: &BulkArgs) -> u8 {
             file_name: file_name(&args.roster),
             kind,
             encoding: encoding.name().to_owned(),
-            mode: mode.to_owned(),
+            mode,
             target,
             started: jiff::Timestamp::try_from(started_at)
                 .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
@@ -355,173 +358,6 @@ fn errors_path(output: &Path) -> PathBuf {
         .file_stem()
         .map_or_else(|| "results".into(), |s| s.to_string_lossy().into_owned());
     output.with_file_name(format!("{stem}.errors.csv"))
-}
-
-fn setup(args: &BulkArgs) -> Result<Setup, String> {
-    let path = &args.roster;
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut file = File::open(path).map_err(cannot)?;
-    let file_len = file.metadata().map_err(cannot)?.len();
-    let mut head = vec![0; 1 << 20];
-    let mut filled = 0;
-    while filled < head.len() {
-        match file.read(&mut head[filled..]).map_err(cannot)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    head.truncate(filled);
-    let crlf = head
-        .iter()
-        .position(|b| *b == b'\n')
-        .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
-    let (encoding, bom) = decode::detect(args.encoding, &head, (filled as u64) == file_len);
-    let output_encoding = match args.output_encoding {
-        None | Some(EncodingArg::Auto) => encoding,
-        Some(EncodingArg::Utf8) => TextEncoding::Utf8,
-        Some(EncodingArg::Cp932) => TextEncoding::Cp932,
-    };
-    let mut mapping = match &args.columns {
-        None => ColumnsFile::default(),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            ColumnsFile::from_toml(&text).map_err(|e| format!("{}: {e}", p.display()))?
-        }
-    };
-    if let Some(name) = &args.subject_id_column {
-        mapping
-            .columns
-            .insert("subject_id".into(), ColumnRef::Name(name.clone()));
-    }
-    if let Some(insurer) = &args.insurer {
-        if !InsurerNumber::is_valid(insurer) {
-            return Err("--insurer must be 8 digits (保険者番号)".into());
-        }
-    }
-    file.seek(SeekFrom::Start(if bom { 3 } else { 0 }))
-        .map_err(cannot)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
-    let mut first = ByteRecord::new();
-    let has_first = reader
-        .read_byte_record(&mut first)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let header: Option<Vec<String>> = if mapping.has_header() {
-        if !has_first {
-            return Err(format!("{} is empty: no header row", path.display()));
-        }
-        let names = first
-            .iter()
-            .enumerate()
-            .map(|(i, bytes)| {
-                decode::decode(encoding, bytes)
-                    .map(|s| s.trim().to_owned())
-                    .ok_or_else(|| {
-                        format!("header column {}: is not valid {}", i + 1, encoding.name())
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        columns::refuse_data_as_header(&names)?;
-        Some(names)
-    } else {
-        None
-    };
-    let first = match (&header, has_first) {
-        (None, true) => Some(first),
-        _ => None,
-    };
-    let width = header
-        .as_ref()
-        .map(Vec::len)
-        .or_else(|| first.as_ref().map(ByteRecord::len))
-        .unwrap_or(0);
-    let kind = args
-        .kind
-        .or(mapping.kind)
-        .or_else(|| {
-            header
-                .as_deref()
-                .and_then(|h| columns::detect_kind(h, &mapping))
-        })
-        .ok_or("cannot tell the roster's kind from its header: give --kind registration|reverse")?;
-    let mut optional = vec!["subject_kind"];
-    if args.insurer.is_some() {
-        optional.push("insurer_number");
-    }
-    let layout = columns::resolve(kind, header.as_deref(), width, &mapping, &optional)?;
-    if let Some(header) = &header {
-        if !args.ignore_extra_columns {
-            columns::refuse_unread_columns(&layout, header)?;
-        }
-    }
-    if args.insurer.is_some() && layout.insurer_number.is_some() {
-        return Err(
-            "the roster has an insurer_number column and --insurer was given: use one".into(),
-        );
-    }
-    if args.subject_kind.is_none() && layout.subject_kind.is_none() {
-        return Err(
-            "the roster has no subject_kind column: give --subject-kind member|dependent (every \
-             decision is about a member or a dependent)"
-                .into(),
-        );
-    }
-    if args.subject_kind.is_some() && layout.subject_kind.is_some() {
-        return Err(
-            "the roster has a subject_kind column and --subject-kind was given: use one".into(),
-        );
-    }
-    let defaults = Defaults {
-        insurer: args.insurer.clone(),
-        subject_kind: args.subject_kind.map(|k| match k {
-            SubjectKindArg::Member => pb::SubjectKind::Member,
-            SubjectKindArg::Dependent => pb::SubjectKind::Dependent,
-        }),
-    };
-    let namespace = if args.dry_run {
-        None
-    } else {
-        let parameters = format!(
-            "{layout:?}|{}|{:?}|{:?}",
-            encoding.name(),
-            defaults.insurer,
-            defaults.subject_kind
-        );
-        Some(row::namespace(&file_sha256(path)?, &parameters))
-    };
-    Ok(Setup {
-        ctx: Arc::new(RowContext {
-            layout,
-            encoding,
-            output_encoding,
-            defaults,
-            namespace,
-        }),
-        bom_out: bom && output_encoding == TextEncoding::Utf8,
-        reader,
-        first,
-        file_len,
-        crlf,
-    })
-}
-
-/// SHA-256 of the whole file: the identity its derived request ids hang on.
-fn file_sha256(path: &Path) -> Result<[u8; 32], String> {
-    let mut file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-        }
-    }
-    Ok(h.finalize().into())
 }
 
 /// Reads records on their own thread, in chunks; an unreadable file ends the stream with an

@@ -18,10 +18,10 @@ use anyhow::{Context as _, bail};
 use encoding_rs::SHIFT_JIS;
 
 use crate::{
-    roster::files::OutputFile,
+    roster::{Kind, files::OutputFile},
     synthetic::{
         people::Family,
-        roster::{RosterGenerator, RosterKind, days_back},
+        roster::{RosterGenerator, days_back},
     },
 };
 
@@ -33,7 +33,7 @@ pub struct GenRosterArgs {
     pub rows: u64,
     /// Which roster: before registration, or registered numbers against J-LIS.
     #[arg(long, value_enum)]
-    pub kind: KindArg,
+    pub kind: Kind,
     /// Where to write it (`-` for standard output).
     #[arg(long)]
     pub output: PathBuf,
@@ -50,15 +50,6 @@ pub struct GenRosterArgs {
     /// the 30 days before it. The same seed and day write the same file.
     #[arg(long, value_parser = parse_day)]
     pub received_until: Option<(i32, u32, u32)>,
-}
-
-/// Roster kinds as typed on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum KindArg {
-    /// Form, J-LIS query and up to three candidates.
-    Registration,
-    /// The insurer's record and J-LIS's record for the registered number.
-    Reverse,
 }
 
 /// Encodings as typed on the command line.
@@ -163,10 +154,7 @@ pub fn write_roster(
     until: (i32, u32, u32),
     out: impl Write,
 ) -> anyhow::Result<u64> {
-    let kind = match args.kind {
-        KindArg::Registration => RosterKind::Registration,
-        KindArg::Reverse => RosterKind::Reverse,
-    };
+    let kind = args.kind;
     let cp932 = args.encoding == EncodingArg::Cp932;
     let mut generator = RosterGenerator::new(
         kind,

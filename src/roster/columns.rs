@@ -31,6 +31,75 @@ use crate::{
 /// How many candidate groups a registration roster has by default.
 pub const DEFAULT_CANDIDATE_GROUPS: usize = 3;
 
+/// The header of a registration roster.
+pub const REGISTRATION_COLUMNS: [&str; 34] = [
+    "request_id",
+    "insurer_number",
+    "subject_id",
+    "subject_kind",
+    "received_at",
+    "form_number",
+    "form_kanji_name",
+    "form_kana_name",
+    "form_birth_date",
+    "form_sex",
+    "form_address",
+    "query_kanji_name",
+    "query_kana_name",
+    "query_birth_date",
+    "query_sex",
+    "query_address",
+    "candidate1_kanji_name",
+    "candidate1_kana_name",
+    "candidate1_birth_date",
+    "candidate1_sex",
+    "candidate1_address",
+    "candidate1_number",
+    "candidate2_kanji_name",
+    "candidate2_kana_name",
+    "candidate2_birth_date",
+    "candidate2_sex",
+    "candidate2_address",
+    "candidate2_number",
+    "candidate3_kanji_name",
+    "candidate3_kana_name",
+    "candidate3_birth_date",
+    "candidate3_sex",
+    "candidate3_address",
+    "candidate3_number",
+];
+
+/// The header of a reverse roster.
+pub const REVERSE_COLUMNS: [&str; 16] = [
+    "request_id",
+    "insurer_number",
+    "subject_id",
+    "subject_kind",
+    "registered_number",
+    "kanji_name",
+    "kana_name",
+    "birth_date",
+    "sex",
+    "address",
+    "jlis_kanji_name",
+    "jlis_kana_name",
+    "jlis_birth_date",
+    "jlis_sex",
+    "jlis_address",
+    "jlis_number",
+];
+
+impl Kind {
+    /// The default header row of this kind: the logical column names, in the order
+    /// `gen-roster` writes them.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Kind::Registration => &REGISTRATION_COLUMNS,
+            Kind::Reverse => &REVERSE_COLUMNS,
+        }
+    }
+}
+
 /// A column named by its header or by its 1-based position.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
@@ -495,7 +564,7 @@ mod tests {
     }
 
     /// The header `gen-roster` writes for a reverse roster: the default names must read it.
-    const REVERSE: [&str; 16] = crate::synthetic::roster::REVERSE_COLUMNS;
+    const REVERSE: [&str; 16] = REVERSE_COLUMNS;
 
     #[test]
     fn the_default_reverse_header_resolves_and_is_detected() {

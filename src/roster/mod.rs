@@ -6,6 +6,8 @@
 //!   mapping (header names or positions), and the kind of roster.
 //! - [`decode`]: UTF-8 (with or without BOM) and CP932, field by field, so that a byte that
 //!   does not decode, or a character CP932 cannot hold, is named by its row and column.
+//! - [`open`]: everything worked out before the first row — encoding, header, kind, columns,
+//!   the flags that stand in for columns, the namespace of derived request ids.
 //! - [`row`]: one CSV record → one `VerifyRequest`, its request id, and the CSV column of a
 //!   request field a violation names.
 //! - [`outcome`]: what is kept of a decision (ids and classes only, no personal data), and
@@ -18,6 +20,7 @@
 pub mod columns;
 pub mod decode;
 pub mod files;
+pub mod open;
 pub mod outcome;
 pub mod report;
 pub mod row;

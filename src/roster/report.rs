@@ -26,8 +26,8 @@ pub struct RunInfo {
     pub kind: Kind,
     /// Its encoding.
     pub encoding: String,
-    /// `dry run`, `embedded` or `server`.
-    pub mode: String,
+    /// How the rows were decided.
+    pub mode: RunMode,
     /// The database or server (without credentials).
     pub target: String,
     /// When the run started (RFC 3339, UTC).
@@ -38,6 +38,28 @@ pub struct RunInfo {
     pub outcome: RunOutcome,
     /// The audit chain position reached (writer, seq, hash), when known.
     pub chain: Option<String>,
+}
+
+/// How a run decided its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Decided here, nothing stored: no verification ids, nothing can be committed.
+    Dry,
+    /// The service's decide-and-append path on the audit database, without a server.
+    Embedded,
+    /// Through a server, with VerifyBatch.
+    Server,
+}
+
+impl RunMode {
+    /// The mode in words, as the report's table shows it.
+    pub const fn words(self) -> &'static str {
+        match self {
+            RunMode::Dry => "dry run",
+            RunMode::Embedded => "embedded",
+            RunMode::Server => "server",
+        }
+    }
 }
 
 /// How a run ended: what its summary line, its report's banner and its exit status say.
@@ -368,7 +390,7 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
             esc(why)
         ),
     };
-    let status = if run.mode == "dry run" {
+    let status = if run.mode == RunMode::Dry {
         // Said at the top: a reader of a forwarded page must not take it for a registration run.
         format!(
             "{status}<p class=\"bad\">Dry run: nothing was stored in the audit log and no row has \
@@ -386,7 +408,7 @@ pub fn html(summary: &Summary, run: &RunInfo) -> String {
         ("roster", run.file_name.clone()),
         ("kind", run.kind.id().to_owned()),
         ("encoding", run.encoding.clone()),
-        ("mode", run.mode.clone()),
+        ("mode", run.mode.words().to_owned()),
         ("audit / server", run.target.clone()),
         ("started (UTC)", run.started.clone()),
         (
@@ -534,12 +556,12 @@ fn share(n: u64, of: u64) -> String {
 mod tests {
     use super::*;
 
-    fn run(mode: &str) -> RunInfo {
+    fn run(mode: RunMode) -> RunInfo {
         RunInfo {
             file_name: "名簿<1>.csv".into(),
             kind: Kind::Registration,
             encoding: "CP932".into(),
-            mode: mode.into(),
+            mode,
             target: "sqlite:audit.sqlite".into(),
             started: "2026-12-02T04:00:00Z".into(),
             seconds: 2.0,
@@ -570,7 +592,7 @@ mod tests {
 
     #[test]
     fn every_bar_says_in_words_what_it_counts_with_its_id_count_and_share() {
-        let html = html(&summary(), &run("embedded"));
+        let html = html(&summary(), &run(RunMode::Embedded));
         for (label, id, figure) in [
             (
                 "Register: the number may be registered",
@@ -614,7 +636,7 @@ mod tests {
 
     #[test]
     fn the_heat_map_labels_its_rows_and_columns_in_words_and_has_a_legend() {
-        let html = html(&summary(), &run("embedded"));
+        let html = html(&summary(), &run(RunMode::Embedded));
         for words in [
             "Form vs J-LIS query",
             "Query vs J-LIS record",
@@ -637,12 +659,14 @@ mod tests {
 
     #[test]
     fn the_page_is_self_contained_escapes_the_file_name_and_marks_a_dry_run() {
-        let html = html(&summary(), &run("embedded"));
+        let html = html(&summary(), &run(RunMode::Embedded));
         for external in ["<script", "src=", "href=", "@import", "url(", "@font-face"] {
             assert!(!html.contains(external), "{external}");
         }
         assert!(html.contains("<span lang=\"ja\">名簿&lt;1&gt;.csv</span>"));
         assert!(!html.contains("Dry run"));
-        assert!(super::html(&summary(), &run("dry run")).contains("Dry run: nothing was stored"));
+        assert!(
+            super::html(&summary(), &run(RunMode::Dry)).contains("Dry run: nothing was stored")
+        );
     }
 }

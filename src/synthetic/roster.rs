@@ -1,12 +1,12 @@
 //! Synthetic roster rows: what an insurer's roster re-check file looks like, one invented
 //! person per row, for `verify-identity gen-roster`.
 //!
-//! Two kinds, with the column names the `bulk` command reads:
+//! Two kinds, in the roster schema the `bulk` command reads ([`crate::roster::columns`]):
 //!
-//! - **registration** ([`REGISTRATION_COLUMNS`]): the form, the J-LIS query and up to three
-//!   J-LIS candidates, as before a number is registered;
-//! - **reverse** ([`REVERSE_COLUMNS`]): the insurer's record of a registered person and J-LIS's
-//!   record for the registered number, as in the 2023 nationwide check.
+//! - **registration**: the form, the J-LIS query and up to three J-LIS candidates, as before a
+//!   number is registered;
+//! - **reverse**: the insurer's record of a registered person and J-LIS's record for the
+//!   registered number, as in the 2023 nationwide check.
 //!
 //! The mix ([`RosterCase`]) is what a real roster looks like: most rows the same person in
 //! other notations, a few percent needing variant folds, about 2 % real differences spread
@@ -22,84 +22,7 @@ use super::{
     notation::{Folds, write_address, write_fields_in, write_number, write_sex},
     people::{FAMILIES, Family, Given, Person, TOWNS, random_block, random_number},
 };
-use crate::domain::compare::Record;
-
-/// Which roster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RosterKind {
-    /// Form, query and candidates, before registration.
-    Registration,
-    /// The insurer's record against J-LIS's record for the registered number.
-    Reverse,
-}
-
-/// The header of a registration roster.
-pub const REGISTRATION_COLUMNS: [&str; 34] = [
-    "request_id",
-    "insurer_number",
-    "subject_id",
-    "subject_kind",
-    "received_at",
-    "form_number",
-    "form_kanji_name",
-    "form_kana_name",
-    "form_birth_date",
-    "form_sex",
-    "form_address",
-    "query_kanji_name",
-    "query_kana_name",
-    "query_birth_date",
-    "query_sex",
-    "query_address",
-    "candidate1_kanji_name",
-    "candidate1_kana_name",
-    "candidate1_birth_date",
-    "candidate1_sex",
-    "candidate1_address",
-    "candidate1_number",
-    "candidate2_kanji_name",
-    "candidate2_kana_name",
-    "candidate2_birth_date",
-    "candidate2_sex",
-    "candidate2_address",
-    "candidate2_number",
-    "candidate3_kanji_name",
-    "candidate3_kana_name",
-    "candidate3_birth_date",
-    "candidate3_sex",
-    "candidate3_address",
-    "candidate3_number",
-];
-
-/// The header of a reverse roster.
-pub const REVERSE_COLUMNS: [&str; 16] = [
-    "request_id",
-    "insurer_number",
-    "subject_id",
-    "subject_kind",
-    "registered_number",
-    "kanji_name",
-    "kana_name",
-    "birth_date",
-    "sex",
-    "address",
-    "jlis_kanji_name",
-    "jlis_kana_name",
-    "jlis_birth_date",
-    "jlis_sex",
-    "jlis_address",
-    "jlis_number",
-];
-
-impl RosterKind {
-    /// The header row.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            RosterKind::Registration => &REGISTRATION_COLUMNS,
-            RosterKind::Reverse => &REVERSE_COLUMNS,
-        }
-    }
-}
+use crate::{domain::compare::Record, roster::Kind};
 
 /// What a row is built to exercise. The comments name the decision and risk class the
 /// default policy gives it.
@@ -169,14 +92,14 @@ const REVERSE_MIX: [(RosterCase, u32); 9] = [
 
 impl RosterCase {
     /// The mix of `kind`, per 10,000 rows.
-    pub fn mix(kind: RosterKind) -> &'static [(RosterCase, u32)] {
+    pub fn mix(kind: Kind) -> &'static [(RosterCase, u32)] {
         match kind {
-            RosterKind::Registration => &REGISTRATION_MIX,
-            RosterKind::Reverse => &REVERSE_MIX,
+            Kind::Registration => &REGISTRATION_MIX,
+            Kind::Reverse => &REVERSE_MIX,
         }
     }
 
-    fn pick(kind: RosterKind, rng: &mut impl Rng) -> RosterCase {
+    fn pick(kind: Kind, rng: &mut impl Rng) -> RosterCase {
         let mut roll = rng.gen_range(0..10_000);
         for &(case, share) in Self::mix(kind) {
             if roll < share {
@@ -211,7 +134,7 @@ pub struct RosterGenerator {
     /// The data source.
     rng: StdRng,
     /// Which roster.
-    kind: RosterKind,
+    kind: Kind,
     /// 保険者番号 on every row.
     insurer: String,
     /// Days forms were received on (YYYY-MM-DD), one picked per row.
@@ -232,7 +155,7 @@ impl RosterGenerator {
     /// received on; `family_fits` says whether a family name (all its spellings) can be written
     /// in the output encoding.
     pub fn new(
-        kind: RosterKind,
+        kind: Kind,
         seed: u64,
         insurer: String,
         received_dates: Vec<String>,
@@ -262,7 +185,7 @@ impl RosterGenerator {
         self.next += 1;
         let case = match (self.kind, case) {
             (
-                RosterKind::Reverse,
+                Kind::Reverse,
                 RosterCase::QueryKeyedWrongly
                 | RosterCase::NoCandidate
                 | RosterCase::TwoCandidates
@@ -291,7 +214,7 @@ impl RosterGenerator {
         ));
         cells.push(if dependent { "dependent" } else { "member" }.to_owned());
         match self.kind {
-            RosterKind::Registration => {
+            Kind::Registration => {
                 let received = if self.rng.gen_bool(0.03) {
                     String::new()
                 } else {
@@ -317,7 +240,7 @@ impl RosterGenerator {
                     }
                 }
             }
-            RosterKind::Reverse => {
+            Kind::Reverse => {
                 cells.push(built.declared_number);
                 push_record(&mut cells, &built.declared);
                 let (record, number) = built.candidates.into_iter().next().expect("one record");
@@ -362,14 +285,14 @@ impl RosterGenerator {
             .to_owned();
         let mut declared = write_fields_in(&person, rng, folds);
         let mut query =
-            (self.kind == RosterKind::Registration).then(|| write_fields_in(&person, rng, folds));
+            (self.kind == Kind::Registration).then(|| write_fields_in(&person, rng, folds));
         let mut registry = write_fields_in(&person, rng, folds);
         let mut registry_number = number.clone();
         let mut declared_number = match self.kind {
             // The registered number is the insurer's; J-LIS's column is often left empty.
-            RosterKind::Reverse => number.clone(),
-            RosterKind::Registration if rng.gen_bool(0.15) => write_number(&number, rng),
-            RosterKind::Registration => String::new(),
+            Kind::Reverse => number.clone(),
+            Kind::Registration if rng.gen_bool(0.15) => write_number(&number, rng),
+            Kind::Registration => String::new(),
         };
         let mut extra = None;
         let married = |rng: &mut StdRng, p: &Person| {
@@ -475,8 +398,8 @@ impl RosterGenerator {
                     .expect("ASCII digits")
                     .to_owned();
                 match self.kind {
-                    RosterKind::Registration => declared_number = wrong,
-                    RosterKind::Reverse => registry_number = wrong,
+                    Kind::Registration => declared_number = wrong,
+                    Kind::Reverse => registry_number = wrong,
                 }
             }
             RosterCase::QueryFieldMissing => {
@@ -490,7 +413,7 @@ impl RosterGenerator {
         }
         let registry_number = match self.kind {
             // "Empty: the registered number", as many files leave it.
-            RosterKind::Reverse if registry_number == number && rng.gen_bool(0.5) => String::new(),
+            Kind::Reverse if registry_number == number && rng.gen_bool(0.5) => String::new(),
             _ => registry_number,
         };
         let mut candidates = Vec::with_capacity(2);
@@ -583,10 +506,10 @@ mod tests {
     }
 
     /// The gate's case for a row, read the way the columns are documented.
-    pub(crate) fn case_of(kind: RosterKind, cells: &[String]) -> Case {
+    pub(crate) fn case_of(kind: Kind, cells: &[String]) -> Case {
         let number = |s: &str| (!s.is_empty()).then(|| IndividualNumber::parse(s));
         match kind {
-            RosterKind::Registration => {
+            Kind::Registration => {
                 let query = &cells[11..16];
                 let candidates = (0..3)
                     .map(|k| &cells[16 + 6 * k..22 + 6 * k])
@@ -603,7 +526,7 @@ mod tests {
                     declared_number: number(&cells[5]),
                 }
             }
-            RosterKind::Reverse => {
+            Kind::Reverse => {
                 let jlis_number = if cells[15].is_empty() {
                     &cells[4]
                 } else {
@@ -641,7 +564,7 @@ mod tests {
         }
     }
 
-    fn generator(kind: RosterKind, seed: u64) -> RosterGenerator {
+    fn generator(kind: Kind, seed: u64) -> RosterGenerator {
         RosterGenerator::new(
             kind,
             seed,
@@ -651,7 +574,7 @@ mod tests {
         )
     }
 
-    const KINDS: [RosterKind; 2] = [RosterKind::Registration, RosterKind::Reverse];
+    const KINDS: [Kind; 2] = [Kind::Registration, Kind::Reverse];
 
     #[test]
     fn the_mixes_add_up_and_real_differences_are_one_to_three_percent() {
@@ -716,11 +639,11 @@ mod tests {
     #[test]
     fn notation_rows_need_no_fold_beyond_notation_and_variant_rows_need_some() {
         let policy = Policy::default();
-        let mut g = generator(RosterKind::Registration, 13);
+        let mut g = generator(Kind::Registration, 13);
         let mut variant_rows = 0;
         for _ in 0..500 {
             let row = g.row_of(RosterCase::Notation);
-            let d = decide(&case_of(RosterKind::Registration, &row.cells), &policy);
+            let d = decide(&case_of(Kind::Registration, &row.cells), &policy);
             for c in &d.comparisons {
                 assert!(
                     c.comparison.class <= MatchClass::Notation,
@@ -729,7 +652,7 @@ mod tests {
                 );
             }
             let row = g.row_of(RosterCase::Variant);
-            let d = decide(&case_of(RosterKind::Registration, &row.cells), &policy);
+            let d = decide(&case_of(Kind::Registration, &row.cells), &policy);
             if d.comparisons
                 .iter()
                 .any(|c| c.comparison.class == MatchClass::Variant)
@@ -742,7 +665,7 @@ mod tests {
 
     #[test]
     fn every_number_has_a_valid_check_digit_and_ids_are_unique() {
-        let mut g = generator(RosterKind::Registration, 14);
+        let mut g = generator(Kind::Registration, 14);
         let mut subjects = HashSet::new();
         for _ in 0..5_000 {
             let row = g.next_row();
@@ -789,10 +712,10 @@ mod tests {
     }
 
     /// The rows of `examples/roster-*.csv`: each case once or more, in a fixed order.
-    fn showcase(kind: RosterKind) -> Vec<Row> {
+    fn showcase(kind: Kind) -> Vec<Row> {
         use RosterCase as C;
         let cases: &[RosterCase] = match kind {
-            RosterKind::Registration => &[
+            Kind::Registration => &[
                 C::Notation,
                 C::Notation,
                 C::Notation,
@@ -814,7 +737,7 @@ mod tests {
                 C::Variant,
                 C::Notation,
             ],
-            RosterKind::Reverse => &[
+            Kind::Reverse => &[
                 C::Notation,
                 C::Notation,
                 C::Notation,
@@ -841,10 +764,10 @@ mod tests {
         cases.iter().map(|&c| g.row_of(c)).collect()
     }
 
-    fn example_path(kind: RosterKind) -> std::path::PathBuf {
+    fn example_path(kind: Kind) -> std::path::PathBuf {
         let name = match kind {
-            RosterKind::Registration => "roster-registration.csv",
-            RosterKind::Reverse => "roster-reverse.csv",
+            Kind::Registration => "roster-registration.csv",
+            Kind::Reverse => "roster-reverse.csv",
         };
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("examples")
@@ -892,7 +815,7 @@ mod tests {
                 .collect();
             for class in RiskClass::ALL {
                 // Without a query nothing but the policy can hold a case that matches J-LIS.
-                if kind == RosterKind::Reverse && class == RiskClass::NotationOrVariantOnly {
+                if kind == Kind::Reverse && class == RiskClass::NotationOrVariantOnly {
                     continue;
                 }
                 assert!(
