@@ -38,7 +38,8 @@
 //!    knows every layer.
 //!
 //! Beside them: [`config`] (settings from defaults, file, environment and flags, each bounded),
-//! [`telemetry`] (logging and metrics, no personal data by construction) and [`synthetic`]
+//! [`telemetry`] (logging and metrics, no personal data by construction), [`terminal`] (when to
+//! write colour, how wide the terminal is: one rule for the log and the commands) and [`synthetic`]
 //! (invented people and their notations, for the load and roster generators).
 
 pub mod audit;
@@ -51,4 +52,5 @@ pub mod roster;
 pub mod server;
 pub mod synthetic;
 pub mod telemetry;
+pub mod terminal;
 pub mod verification;

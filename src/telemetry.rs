@@ -19,7 +19,7 @@ use crate::config::LogFormat;
 /// by default, which left escape codes in every log redirected to a file or read by a service
 /// manager.
 pub fn init_tracing(format: LogFormat) {
-    let ansi = crate::cli::terminal::colour_from_env(std::io::stderr().is_terminal());
+    let ansi = crate::terminal::colour_from_env(std::io::stderr().is_terminal());
     let filter = EnvFilter::try_from_env("VERIFY_IDENTITY_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));

@@ -241,7 +241,7 @@ pub async fn run(args: &HoldsArgs) -> u8 {
                     } else {
                         use std::io::IsTerminal as _;
                         let colour =
-                            crate::cli::terminal::colour_from_env(std::io::stdout().is_terminal());
+                            crate::terminal::colour_from_env(std::io::stdout().is_terminal());
                         crate::out!(
                             "{}",
                             crate::cli::explain::render_stored(&record, &policy, colour)
@@ -478,7 +478,7 @@ async fn list(
             ]
         })
         .collect();
-    text.push_str(&table(&rows, crate::cli::terminal::stdout_width()));
+    text.push_str(&table(&rows, crate::terminal::stdout_width()));
     let _ = writeln!(text, "{} open hold(s)", holds.len());
     Ok(output::write_stdout(&text)?)
 }

@@ -11,7 +11,6 @@ pub mod holds;
 pub mod loadgen;
 pub mod output;
 pub mod serve;
-pub mod terminal;
 pub mod times;
 pub mod verify;
 

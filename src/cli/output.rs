@@ -6,11 +6,7 @@
 
 use std::io::IsTerminal;
 
-use crate::{
-    cli::{explain, terminal},
-    contract::pb,
-    domain::policy::Policy,
-};
+use crate::{cli::explain, contract::pb, domain::policy::Policy, terminal};
 
 /// What `--format` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -29,19 +29,22 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hyper::server::conn::http2;
 use hyper_util::rt::TokioIo;
 use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
     sync::watch,
 };
-use tonic::transport::server::Connected;
+use tokio_rustls::TlsAcceptor;
+use tonic::{service::Routes, transport::server::Connected};
+
+use crate::config::connections::ConnectionLimits;
 
 use super::{
     admission::{Handshake, Permit},
     calls::{Calls, ConnectionState},
-    connections::Shared,
-    drain::Phase,
+    drain::{Phase, Spawner},
 };
 
 /// How long a stopping connection with no call open may take to close after its GOAWAY. hyper
@@ -72,6 +75,18 @@ fn count_closed(reason: &'static str) {
 }
 
 /// Serves the connection `stream` until it ends or the stop closes it; `permit` is its place
+/// What the connection tasks share.
+pub(super) struct Shared {
+    /// The services, shared by every connection.
+    pub(super) routes: Routes,
+    /// The TLS acceptor; `None` serves plain TCP.
+    pub(super) tls: Option<TlsAcceptor>,
+    /// The limits.
+    pub(super) limits: ConnectionLimits,
+    /// hyper's HTTP/2 server, configured from the limits.
+    pub(super) http2: http2::Builder<Spawner>,
+}
+
 /// among the open connections, given back when this returns.
 pub(super) async fn serve(
     shared: Arc<Shared>,

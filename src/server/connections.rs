@@ -22,26 +22,14 @@ use tonic::service::Routes;
 
 use super::{
     admission::Admission,
-    connection,
-    drain::{Spawner, Stop},
+    connection::{self, Shared},
+    drain::Stop,
 };
 use crate::{config::connections::ConnectionLimits, grpc::refusals::Peer};
 
 /// How long `accept` rests after failing for want of descriptors or memory: retrying at once
 /// spins a core and frees nothing.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-
-/// What the connection tasks share.
-pub(super) struct Shared {
-    /// The services, shared by every connection.
-    pub(super) routes: Routes,
-    /// The TLS acceptor; `None` serves plain TCP.
-    pub(super) tls: Option<TlsAcceptor>,
-    /// The limits.
-    pub(super) limits: ConnectionLimits,
-    /// hyper's HTTP/2 server, configured from the limits.
-    pub(super) http2: http2::Builder<Spawner>,
-}
 
 /// What [`serve`] needs besides the socket and the stop.
 pub(crate) struct Serving {

@@ -10,8 +10,6 @@ use std::fmt::Write as _;
 
 use rand::Rng;
 
-use super::notation::full_width_number;
-
 /// A Gregorian day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Day {
@@ -153,6 +151,15 @@ impl Day {
             }
         };
         s
+    }
+}
+
+/// Arabic digits in full width (１２), as keyed on many Japanese systems.
+pub fn full_width_number(n: u32, out: &mut String) {
+    for b in n.to_string().bytes() {
+        out.push(
+            char::from_u32(u32::from('０') + u32::from(b - b'0')).expect("a full-width digit"),
+        );
     }
 }
 

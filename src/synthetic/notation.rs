@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use rand::{Rng, rngs::StdRng, seq::SliceRandom};
 
-use super::people::Person;
+use super::{dates::full_width_number, people::Person};
 use crate::domain::compare::Record;
 
 /// Kanji numerals for 0‥99, the way 丁目 and sometimes 番/号 are written (二十四).
@@ -25,15 +25,6 @@ pub fn kanji_number(n: u32, out: &mut String) {
     }
     if ones > 0 || tens == 0 {
         out.push(DIGITS[ones as usize]);
-    }
-}
-
-/// Arabic digits in full width (１２), as keyed on many Japanese systems.
-pub fn full_width_number(n: u32, out: &mut String) {
-    for b in n.to_string().bytes() {
-        out.push(
-            char::from_u32(u32::from('０') + u32::from(b - b'0')).expect("a full-width digit"),
-        );
     }
 }
 

@@ -23,6 +23,7 @@ use crate::{
             kana_name, kanji_name,
         },
         policy::Policy,
+        risk::RiskClass,
     },
 };
 
@@ -202,7 +203,7 @@ fn summary(
         let _ = writeln!(
             out,
             "risk:       {}",
-            crate::cli::holds::risk_id(response.risk_class())
+            RiskClass::try_from(response.risk_class()).map_or("-", RiskClass::id)
         );
     }
     let deadline = match &response.register_by {

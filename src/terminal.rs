@@ -1,6 +1,7 @@
 //! Whether to write colour: only to a terminal, and never when `NO_COLOR` is set.
 //!
-//! One rule for the operator's output (`check`, `verify`) and for `serve`'s log, so a log
+//! One rule for the operator's output (`check`, `verify`) and for `serve`'s log (which is why it
+//! lives below both the command line and the telemetry setup), so a log
 //! redirected to a file or a pipe never holds escape codes that a log shipper or `grep` would
 //! have to strip. `NO_COLOR` follows no-color.org: any non-empty value turns colour off.
 
