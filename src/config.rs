@@ -14,8 +14,10 @@ use std::{
 use serde::Deserialize;
 
 pub mod connections;
+mod database_url;
 
 pub use connections::ConnectionLimits;
+pub use database_url::{DatabaseUrl, redact_url};
 
 use crate::audit::key_adoption::KeySettings;
 
@@ -311,7 +313,7 @@ pub struct Settings {
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Audit database URL.
-    pub database: String,
+    pub database: DatabaseUrl,
     /// Policy file, if any.
     pub policy: Option<PathBuf>,
     /// Metrics address, if any.
@@ -387,11 +389,12 @@ impl Settings {
                 .listen
                 .or(file.listen)
                 .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            database: args
-                .database
-                .clone()
-                .or(file.database)
-                .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            database: DatabaseUrl::new(
+                args.database
+                    .clone()
+                    .or(file.database)
+                    .unwrap_or_else(|| DEFAULT_DATABASE.to_owned()),
+            ),
             policy: args.policy.clone().or(file.policy),
             metrics_listen: args.metrics_listen.or(file.metrics_listen),
             log_format: args.log_format.or(file.log_format).unwrap_or_default(),
@@ -463,7 +466,7 @@ impl Settings {
                 "batch_in_flight must be 1..=1024".into(),
             ));
         }
-        let db = &settings.database;
+        let db = settings.database.expose();
         if !(db.starts_with("sqlite:")
             || db.starts_with("postgres:")
             || db.starts_with("postgresql:"))
@@ -528,7 +531,7 @@ mod tests {
     fn no_setup_gives_loopback_and_an_embedded_sqlite_file() {
         let s = Settings::resolve(&ServeArgs::default()).unwrap();
         assert_eq!(s.listen.to_string(), "127.0.0.1:50051");
-        assert_eq!(s.database, "sqlite:var/audit.sqlite");
+        assert_eq!(s.database.expose(), "sqlite:var/audit.sqlite");
         assert!(s.metrics_listen.is_none());
     }
 
@@ -545,9 +548,20 @@ mod tests {
         };
         let s = Settings::resolve(&args).unwrap();
         assert_eq!(s.listen.port(), 7000);
-        assert_eq!(s.database, "sqlite:/tmp/x.sqlite");
+        assert_eq!(s.database.expose(), "sqlite:/tmp/x.sqlite");
         assert_eq!(s.log_format, LogFormat::Json);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_settings_never_show_the_database_password() {
+        let args = ServeArgs {
+            database: Some("postgres://app:s3cret@db/x?password=s3cret".into()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::resolve(&args).unwrap();
+        assert!(!format!("{s:?}").contains("s3cret"), "{s:?}");
+        assert!(s.database.expose().contains("s3cret"));
     }
 
     #[test]

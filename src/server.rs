@@ -130,7 +130,8 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         None => Policy::default(),
     };
     // Where the key is, before connecting: PostgreSQL without a key file stops here.
-    let key_file = key_adoption::key_file(&settings.database, settings.keys.file.as_deref())?;
+    let key_file =
+        key_adoption::key_file(settings.database.expose(), settings.keys.file.as_deref())?;
     // Loaded before the store is opened: a signing key someone else could read or plant stops
     // the start, like the fingerprint key.
     let checkpoints = match &settings.checkpoints {
@@ -141,7 +142,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         }),
         None => None,
     };
-    let store = audit::connect(&settings.database).await?;
+    let store = audit::connect(settings.database.expose()).await?;
     // The store must know the keys before anything is written with them (the one-number-two-
     // people check), and the writer starts only after that.
     let keys = key_adoption::open(store.as_ref(), &key_file, &settings.keys).await?;

@@ -34,8 +34,9 @@ use crate::{
         self, AuditBackend, AuditWriter,
         key_adoption::{self, OpenedKeys},
     },
-    cli::{check, client::ClientArgs, exit, serve::redact_url},
+    cli::{check, client::ClientArgs, exit},
     config::KeyArgs,
+    config::redact_url,
     contract::{parse, pb, respond},
     domain::{gate, policy::Policy},
     roster::{

@@ -19,7 +19,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     }
     let app = server::build(&settings).await?;
     log_keys(&app.keys);
-    tracing::info!(database = %redact_url(&settings.database), "audit store ready");
+    tracing::info!(database = %settings.database, "audit store ready");
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(settings.listen).await?;
     server::run(listener, app, shutdown).await?;
@@ -76,32 +76,5 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             () = term => {},
         }
         tracing::info!("shutdown signal received; finishing in-flight calls");
-    }
-}
-
-/// A database URL without its password, for logs.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_not_logged() {
-        assert_eq!(
-            super::redact_url("postgres://app:s3cret@db/x"),
-            "postgres://app:***@db/x"
-        );
-        assert_eq!(
-            super::redact_url("sqlite:var/audit.sqlite"),
-            "sqlite:var/audit.sqlite"
-        );
     }
 }

@@ -29,6 +29,7 @@ use tonic::{Code, transport::Channel};
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
+use verify_identity::config::DatabaseUrl;
 use verify_identity::contract::pb;
 
 use crate::helpers::{Backend, TestApp, hold_request, register_request, spawn_app_with};
@@ -39,9 +40,14 @@ async fn postgres_cut_and_unreachable_under_load_fails_only_unavailable_and_reco
     let proxy = Proxy::start("127.0.0.1:5432").await;
     let proxy_addr = proxy.addr.clone();
     let app = spawn_app_with(Backend::Postgres, |settings| {
-        settings.database = settings.database.replace("127.0.0.1:5432", &proxy_addr);
+        settings.database = DatabaseUrl::new(
+            settings
+                .database
+                .expose()
+                .replace("127.0.0.1:5432", &proxy_addr),
+        );
         assert!(
-            settings.database.contains(&proxy_addr),
+            settings.database.expose().contains(&proxy_addr),
             "the test URL names 127.0.0.1:5432"
         );
     })
@@ -94,7 +100,7 @@ async fn sqlite_on_a_full_disk_fails_only_unavailable_and_recovers_when_space_is
     let mount = SmallDisk::mount(64 << 20);
     let database = format!("sqlite:{}", mount.path.join("audit.sqlite").display());
     let mut app = spawn_app_with(Backend::Sqlite, |settings| {
-        settings.database = database.clone();
+        settings.database = DatabaseUrl::new(database.clone());
     })
     .await;
     let load = Load::start(&app, "disk-full");
