@@ -32,6 +32,9 @@
 //!    - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
 //!      error files, summary and HTML report.
 //!    - [`cli`]: the command line, one module per subcommand.
+//!    - [`loadgen`]: the load generator (`verify-identity loadgen`), a client of the contract
+//!      like the integrators' own: its own room, which no service code imports (kept in the
+//!      one binary so that integrators load-test with the tool they already have).
 //! 6. [`server`]: wiring — store, writer, use cases, service, health, reflection — and the
 //!    connection layer (limits per address and in total, handshake, body, idle and keepalive
 //!    timeouts, TLS, a graceful shutdown with a deadline); with `main.rs` the only place that
@@ -48,6 +51,7 @@ pub mod config;
 pub mod contract;
 pub mod domain;
 pub mod grpc;
+pub mod loadgen;
 pub mod roster;
 pub mod server;
 pub mod synthetic;

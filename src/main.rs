@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use verify_identity::cli::{
-    Cli, Command, audit, bulk, check, exit, gen_roster, holds, loadgen, serve, verify,
+    Cli, Command, audit, bulk, check, exit, gen_roster, holds, serve, verify,
 };
+use verify_identity::loadgen;
 
 /// mimalloc asks for transparent huge pages (`madvise`), and then every 2 MiB region it
 /// touches is resident and zeroed in full, however little of it holds live objects. The heap

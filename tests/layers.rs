@@ -47,7 +47,10 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The code of a file: without comments, and without its test module (by the convention of this
 /// crate, `#[cfg(test)]` items come last) or a whole file of tests.
 fn code(path: &Path, text: &str) -> String {
-    if path.file_stem().is_some_and(|s| s == "tests" || s == "tests_support") {
+    if path
+        .file_stem()
+        .is_some_and(|s| s == "tests" || s == "tests_support")
+    {
         return String::new();
     }
     let before_tests = text.split("#[cfg(test)]").next().unwrap_or_default();
@@ -129,7 +132,36 @@ fn no_room_imports_from_a_room_above_it() {
             }
         }
     }
-    assert!(broken.is_empty(), "imports that run up:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "imports that run up:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn no_service_code_imports_the_load_generator() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    files(&src, &mut all);
+    for path in all {
+        let relative = path.strip_prefix(&src).unwrap();
+        let room = relative
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        if ["loadgen", "cli", "main.rs", "lib.rs"].contains(&room.as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !imports(&code(&path, &text)).contains("loadgen"),
+            "{} imports the load generator",
+            relative.display()
+        );
+    }
 }
 
 #[test]

@@ -8,7 +8,6 @@ pub mod client;
 pub mod explain;
 pub mod gen_roster;
 pub mod holds;
-pub mod loadgen;
 pub mod output;
 pub mod serve;
 pub mod times;
@@ -48,7 +47,7 @@ pub enum Command {
     /// Generate realistic synthetic load against a server; rps and latency percentiles.
     ///
     /// Exit status: 0 when the run completed, 1 when it could not start or the server failed.
-    Loadgen(loadgen::LoadgenArgs),
+    Loadgen(crate::loadgen::LoadgenArgs),
     /// The operators' queue of held cases: list, show and resolve, through the server.
     ///
     /// Exit status: 0 done, 2 refused as bad input (the message names the flag), 1 when the
