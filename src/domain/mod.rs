@@ -10,6 +10,7 @@ pub mod fields;
 pub mod gate;
 pub mod ids;
 pub mod number;
+pub mod outcomes;
 pub mod policy;
 #[cfg(test)]
 mod properties;
