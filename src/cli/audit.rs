@@ -8,7 +8,7 @@ mod checkpoint;
 use std::{io::Write, path::PathBuf};
 
 use crate::{
-    audit::{self, AuditBackend, checkpoint_check::Expectations, checkpoint_key::CheckpointKey},
+    audit::{self, AuditBackend, checkpoint::check::Expectations, checkpoint::key::CheckpointKey},
     cli::exit,
 };
 

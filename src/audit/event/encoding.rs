@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, chain::Hash, micros_since_epoch, pb, time_from_micros,
+        Fingerprint, HoldResolved, NewEvent, event::Hash, event::pb, micros_since_epoch,
+        time_from_micros,
     },
     domain::{
         Field, MatchClass, Stage,

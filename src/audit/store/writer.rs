@@ -18,7 +18,7 @@ use tokio::{
     task::JoinHandle,
 };
 
-use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, rows};
+use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, store::rows};
 
 /// One queued append: the event and where to send its outcome.
 type Request = (NewEvent, oneshot::Sender<Result<AppendOutcome, AuditError>>);

@@ -1,6 +1,13 @@
 //! The events callers hand in: one variant per kind, each carrying only what it needs, in the
 //! domain's own vocabulary (stable ids, never the transport's enum names).
 
+pub(in crate::audit) mod comparisons;
+pub mod encoding;
+pub mod fingerprint;
+pub mod keyring;
+pub mod legacy;
+pub(in crate::audit) mod pb;
+
 use std::{fmt, time::SystemTime};
 
 use crate::{
@@ -14,6 +21,10 @@ use crate::{
         subject::SubjectKind,
     },
 };
+
+/// A SHA-256 hash of an event, as stored (bytes, not hex): what links the chain, computed from
+/// an event's encoding ([`encoding::event_hash`]).
+pub type Hash = [u8; 32];
 
 /// What happened. The string ids are stored in the database and covered by the hash chain, so
 /// they never change once released.

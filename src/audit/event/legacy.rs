@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, chain::Hash,
+        Fingerprint, HoldResolved, NewEvent, event::Hash,
     },
     domain::{
         Field, MatchClass, Stage,
