@@ -4,26 +4,42 @@ use tokio::net::TcpListener;
 
 use crate::{
     audit::key_adoption::OpenedKeys,
+    cli::{
+        error::{CommandError, CommandResult},
+        exit,
+    },
     config::{ServeArgs, Settings},
     server, telemetry,
 };
 
 /// Resolves settings, starts logging and metrics, and serves until a signal arrives. Returns
 /// after in-flight calls finished and the audit log was flushed.
-pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let settings = Settings::resolve(args)?;
+///
+/// Every error is exit 1 (it could not start, or stopped on an error): the message names the
+/// setting or file to fix.
+pub async fn run(args: &ServeArgs) -> CommandResult {
+    let failed = |e: &dyn std::fmt::Display| CommandError::failed(e.to_string());
+    let settings = Settings::resolve(args).map_err(|e| failed(&e))?;
     telemetry::init_tracing(settings.log_format);
     if let Some(addr) = settings.metrics_listen {
-        telemetry::init_metrics(addr).map_err(|e| anyhow::anyhow!("metrics listener: {e}"))?;
+        telemetry::init_metrics(addr)
+            .map_err(|e| CommandError::failed(format!("metrics listener: {e}")))?;
         tracing::info!(%addr, "metrics on /metrics");
     }
-    let app = server::build(&settings).await?;
+    let app = server::build(&settings).await.map_err(|e| failed(&e))?;
     log_keys(&app.keys);
     tracing::info!(database = %settings.database, "audit store ready");
     let shutdown = shutdown_signal();
-    let listener = TcpListener::bind(settings.listen).await?;
-    server::run(listener, app, shutdown).await?;
-    Ok(())
+    let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+        CommandError::failed(format!(
+            "cannot listen on {} (--listen): {e}",
+            settings.listen
+        ))
+    })?;
+    server::run(listener, app, shutdown)
+        .await
+        .map_err(|e| failed(&e))?;
+    Ok(exit::OK)
 }
 
 /// Says which fingerprint keys the process writes with, and what was created or adopted.
