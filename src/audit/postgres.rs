@@ -108,6 +108,10 @@ impl PostgresBackend {
 
 #[async_trait]
 impl AuditBackend for PostgresBackend {
+    fn system(&self) -> &'static str {
+        "postgresql"
+    }
+
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,

@@ -207,6 +207,10 @@ fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
 
 #[async_trait]
 impl AuditBackend for SqliteBackend {
+    fn system(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,

@@ -28,6 +28,9 @@ use crate::{
 /// Every implementation runs the suite in `audit::conformance`, so they behave alike.
 #[async_trait]
 pub trait AuditBackend: Send + Sync {
+    /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
+    fn system(&self) -> &'static str;
+
     /// Stores `events` in one transaction, at the end of `chain`, and reports what became of
     /// each (in order).
     ///

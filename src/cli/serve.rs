@@ -1,5 +1,7 @@
 //! `verify-identity serve`: run the service until SIGTERM or SIGINT.
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 
 use crate::{
@@ -8,11 +10,27 @@ use crate::{
     server, telemetry,
 };
 
+/// How long the last spans may take to leave at exit.
+const TRACE_FLUSH_AT_EXIT: Duration = Duration::from_secs(5);
+
 /// Resolves settings, starts logging and metrics, and serves until a signal arrives. Returns
 /// after in-flight calls finished and the audit log was flushed.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let settings = Settings::resolve(args)?;
-    telemetry::init_tracing(settings.log_format);
+    let traces = settings
+        .traces
+        .as_ref()
+        .map(telemetry::Traces::otlp)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("traces: {e}"))?;
+    telemetry::init(settings.log_format, traces.as_ref());
+    if let Some(t) = &settings.traces {
+        tracing::info!(
+            endpoint = t.endpoint.as_deref().unwrap_or("from OTEL_EXPORTER_OTLP_*"),
+            sample_ratio = ?t.sample_ratio,
+            "traces exported over OTLP/gRPC"
+        );
+    }
     if let Some(addr) = settings.metrics_listen {
         telemetry::init_metrics(addr).map_err(|e| anyhow::anyhow!("metrics listener: {e}"))?;
         tracing::info!(%addr, "metrics on /metrics");
@@ -22,7 +40,13 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     tracing::info!(database = %settings.database, "audit store ready");
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(settings.listen).await?;
-    server::run(listener, app, shutdown).await?;
+    let served = server::run(listener, app, shutdown).await;
+    // The spans still queued, sent while the process ends; a dead collector delays the exit
+    // by at most this.
+    if let Some(traces) = traces {
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown(TRACE_FLUSH_AT_EXIT)).await;
+    }
+    served?;
     Ok(())
 }
 
