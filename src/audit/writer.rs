@@ -102,7 +102,8 @@ fn commit_span(system: &'static str, waits: &[tracing::Span], size: usize) -> tr
         parent: first,
         "audit.commit",
         db.system = system,
-        audit.batch_size = size,
+        // Integers as i64: OpenTelemetry has no unsigned attribute (a u64 becomes text).
+        audit.batch_size = i64::try_from(size).unwrap_or(i64::MAX),
         audit.outcome = Empty,
     );
     if !span.is_disabled() {

@@ -249,7 +249,7 @@ fn decision_span(candidates: usize) -> tracing::Span {
     tracing::info_span!(
         target: "verify_identity::trace",
         "decide",
-        candidates,
+        candidates = i64::try_from(candidates).unwrap_or(i64::MAX),
         decision = Empty,
         risk_class = Empty,
         hold_reasons = Empty,

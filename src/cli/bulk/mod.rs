@@ -161,8 +161,8 @@ fn chunk_span(parent: &tracing::Span, chunk: &Chunk) -> tracing::Span {
         target: TRACE_ONLY,
         parent: parent,
         "bulk.chunk",
-        chunk = chunk.seq,
-        rows = chunk.rows.len(),
+        chunk = i64::try_from(chunk.seq).unwrap_or(i64::MAX),
+        rows = i64::try_from(chunk.rows.len()).unwrap_or(i64::MAX),
     )
 }
 
