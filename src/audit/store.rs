@@ -105,6 +105,14 @@ pub trait AuditBackend: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
+    /// Held decisions of every insurer that no resolution has closed, oldest first (by row
+    /// id), starting after row `after_id`, at most `limit` (the managers' gauges).
+    async fn list_all_open_holds(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
     /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
     /// current key. Empty for a store no writing process has opened since it had the table.
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError>;
