@@ -15,9 +15,11 @@ use serde::Deserialize;
 
 pub mod connections;
 mod database_url;
+pub mod traces;
 
 pub use connections::ConnectionLimits;
 pub use database_url::{DatabaseUrl, redact_url};
+pub use traces::TraceSettings;
 
 use crate::audit::key_adoption::KeySettings;
 
@@ -85,6 +87,14 @@ pub struct ServeArgs {
     /// connections: `30s` (default), `2m`, `0s`; at most 1h.
     #[arg(long, env = "VERIFY_IDENTITY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    /// Export traces over OTLP/gRPC to this collector (`http://127.0.0.1:4317`); off when
+    /// omitted, unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    #[arg(long, env = "VERIFY_IDENTITY_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces exported, 0.0 to 1.0 (a caller's sampled trace is always
+    /// continued); default: `OTEL_TRACES_SAMPLER`, or every trace.
+    #[arg(long, env = "VERIFY_IDENTITY_TRACE_SAMPLE_RATIO")]
+    pub trace_sample_ratio: Option<f64>,
 }
 
 /// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
@@ -157,6 +167,8 @@ struct FileSettings {
     shutdown_grace: Option<String>,
     #[serde(default)]
     connections: connections::ConnectionsFile,
+    otlp_endpoint: Option<String>,
+    trace_sample_ratio: Option<f64>,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -342,6 +354,8 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// How long a stop waits for calls in flight before closing their connections.
     pub shutdown_grace: Duration,
+    /// Trace export; `None` is off (the default).
+    pub traces: Option<TraceSettings>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -442,6 +456,11 @@ impl Settings {
                 }
             },
             checkpoints,
+            traces: traces::resolve(
+                args.otlp_endpoint.clone().or(file.otlp_endpoint),
+                args.trace_sample_ratio.or(file.trace_sample_ratio),
+                |name| std::env::var(name).ok(),
+            )?,
         };
         // The metrics say how many calls, holds and refusals each insurer's traffic causes:
         // served on a non-loopback address only when the settings file says so explicitly

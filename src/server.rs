@@ -38,6 +38,7 @@ mod connection;
 mod connections;
 mod descriptors;
 mod drain;
+mod gauges;
 mod tls;
 
 /// The fully qualified service name, as health checks name it.
@@ -95,6 +96,10 @@ pub struct App {
     pub keys: OpenedKeys,
     /// Signed checkpoints of the chain heads on a schedule; `None` when not configured.
     checkpoints: Option<Checkpoints>,
+    /// The use cases, for the holds gauges.
+    verifications: Arc<Verifications>,
+    /// Whether metrics are served, and so the gauges refreshed.
+    gauges: bool,
 }
 
 /// What the checkpoint task needs: the key (loaded, and so checked, at start), the file and
@@ -107,6 +112,8 @@ struct Checkpoints {
     file: PathBuf,
     /// How often.
     interval: Duration,
+    /// When the last one was written (the `audit_checkpoint_age_seconds` gauge).
+    last: gauges::LastCheckpoint,
 }
 
 /// Connects the store, loads the policy and key, and starts the audit writer.
@@ -140,9 +147,13 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
             key: Arc::new(CheckpointKey::load(&c.key_file, "checkpoint_key_file")?),
             file: c.file.clone(),
             interval: c.interval,
+            last: gauges::LastCheckpoint::starting_now(),
         }),
         None => None,
     };
+    if let Some(c) = &checkpoints {
+        metrics::gauge!("audit_checkpoint_interval_seconds").set(c.interval.as_secs_f64());
+    }
     let store = audit::connect(settings.database.expose()).await?;
     // The store must know the keys before anything is written with them (the one-number-two-
     // people check), and the writer starts only after that.
@@ -164,7 +175,7 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         on_unavailable,
     ));
     let service = VerifyService::new(
-        verifications,
+        verifications.clone(),
         settings.batch_in_flight,
         callers,
         refusals.clone(),
@@ -183,6 +194,8 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         shutdown_grace: settings.shutdown_grace,
         keys,
         checkpoints,
+        verifications,
+        gauges: settings.metrics_listen.is_some(),
     })
 }
 
@@ -238,6 +251,8 @@ pub async fn run(
         max_connections,
         shutdown_grace,
         checkpoints,
+        verifications,
+        gauges,
         ..
     } = app;
     let addr = listener
@@ -252,6 +267,12 @@ pub async fn run(
     let scheduled = checkpoints
         .clone()
         .map(|c| tokio::spawn(checkpoints_on_schedule(store.clone(), c)));
+    let gauges = gauges.then(|| {
+        tokio::spawn(gauges::on_schedule(
+            verifications,
+            checkpoints.as_ref().map(|c| c.last.clone()),
+        ))
+    });
 
     let reflection_v1 = reflection().build_v1().expect("descriptors are valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("descriptors are valid");
@@ -300,6 +321,12 @@ pub async fn run(
         tracing::error!("the refusal flusher ended abnormally");
     }
     monitor.abort();
+    // The gauges hold the use cases, and so a handle of the audit writer: ended (and awaited)
+    // before the writer is.
+    if let Some(task) = gauges {
+        task.abort();
+        let _ = task.await;
+    }
     set_health(&health, ServingStatus::NotServing).await;
     if writer.await.is_err() {
         tracing::error!("audit writer ended abnormally");
@@ -353,6 +380,7 @@ async fn write_checkpoint(store: &dyn AuditBackend, c: &Checkpoints) {
     match written {
         Ok(()) => {
             metrics::counter!("audit_checkpoints_total").increment(1);
+            c.last.written();
             tracing::debug!(file = %c.file.display(), "audit checkpoint written");
         }
         Err(error) => {

@@ -1,5 +1,7 @@
 //! `verify-identity serve`: run the service until SIGTERM or SIGINT.
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 
 use crate::{
@@ -12,6 +14,9 @@ use crate::{
     server, telemetry,
 };
 
+/// How long the last spans may take to leave at exit.
+const TRACE_FLUSH_AT_EXIT: Duration = Duration::from_secs(5);
+
 /// Resolves settings, starts logging and metrics, and serves until a signal arrives. Returns
 /// after in-flight calls finished and the audit log was flushed.
 ///
@@ -20,7 +25,20 @@ use crate::{
 pub async fn run(args: &ServeArgs) -> CommandResult {
     let failed = |e: &dyn std::fmt::Display| CommandError::failed(e.to_string());
     let settings = Settings::resolve(args).map_err(|e| failed(&e))?;
-    telemetry::init_tracing(settings.log_format);
+    let traces = settings
+        .traces
+        .as_ref()
+        .map(telemetry::Traces::otlp)
+        .transpose()
+        .map_err(|e| CommandError::failed(format!("traces: {e}")))?;
+    telemetry::init(settings.log_format, traces.as_ref());
+    if let Some(t) = &settings.traces {
+        tracing::info!(
+            endpoint = t.endpoint.as_deref().unwrap_or("from OTEL_EXPORTER_OTLP_*"),
+            sample_ratio = ?t.sample_ratio,
+            "traces exported over OTLP/gRPC"
+        );
+    }
     if let Some(addr) = settings.metrics_listen {
         telemetry::init_metrics(addr)
             .map_err(|e| CommandError::failed(format!("metrics listener: {e}")))?;
@@ -36,9 +54,13 @@ pub async fn run(args: &ServeArgs) -> CommandResult {
             settings.listen
         ))
     })?;
-    server::run(listener, app, shutdown)
-        .await
-        .map_err(|e| failed(&e))?;
+    let served = server::run(listener, app, shutdown).await;
+    // The spans still queued, sent while the process ends; a dead collector delays the exit
+    // by at most this.
+    if let Some(traces) = traces {
+        let _ = tokio::task::spawn_blocking(move || traces.shutdown(TRACE_FLUSH_AT_EXIT)).await;
+    }
+    served.map_err(|e| failed(&e))?;
     Ok(exit::OK)
 }
 

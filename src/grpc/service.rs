@@ -12,7 +12,7 @@ use std::{pin::Pin, sync::Arc, time::Instant};
 
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{Instrument, info_span, instrument};
+use tracing::{Instrument, info_span};
 
 use prost::Message as _;
 
@@ -111,7 +111,6 @@ pub type VerifyBatchStream = Pin<Box<dyn Stream<Item = Result<pb::VerifyResponse
 
 #[tonic::async_trait]
 impl VerifyIdentity for VerifyService {
-    #[instrument(name = "Verify", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn verify(
         &self,
         request: Request<pb::VerifyRequest>,
@@ -132,7 +131,6 @@ impl VerifyIdentity for VerifyService {
 
     type VerifyBatchStream = VerifyBatchStream;
 
-    #[instrument(name = "VerifyBatch", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn verify_batch(
         &self,
         request: Request<Streaming<pb::VerifyRequest>>,
@@ -155,9 +153,11 @@ impl VerifyIdentity for VerifyService {
             .map(move |item| {
                 let inner = inner.clone();
                 let caller = caller.clone();
-                let span = info_span!(parent: &span, "item");
+                let span =
+                    info_span!(parent: &span, "item", insurer_number = tracing::field::Empty);
                 async move {
                     let request = item?;
+                    access::record_insurer(&request.insurer_number);
                     let started = Instant::now();
                     let request_id = request.request_id.clone();
                     let result = match caller.check_insurer(&request.insurer_number) {
@@ -186,7 +186,6 @@ impl VerifyIdentity for VerifyService {
         Ok(Response::new(Box::pin(responses)))
     }
 
-    #[instrument(name = "GetVerification", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn get_verification(
         &self,
         request: Request<pb::GetVerificationRequest>,
@@ -210,7 +209,6 @@ impl VerifyIdentity for VerifyService {
         respond("GetVerification", started, result)
     }
 
-    #[instrument(name = "CommitRegistration", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn commit_registration(
         &self,
         request: Request<pb::CommitRegistrationRequest>,
@@ -231,7 +229,6 @@ impl VerifyIdentity for VerifyService {
         respond("CommitRegistration", started, result)
     }
 
-    #[instrument(name = "ResolveHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn resolve_hold(
         &self,
         request: Request<pb::ResolveHoldRequest>,
@@ -257,7 +254,6 @@ impl VerifyIdentity for VerifyService {
         respond("ResolveHold", started, result)
     }
 
-    #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn list_holds(
         &self,
         request: Request<pb::ListHoldsRequest>,

@@ -18,6 +18,7 @@ pub mod decide;
 mod error;
 pub mod holds;
 pub mod holds_cursor;
+pub mod holds_summary;
 pub mod inputs;
 pub mod page_token;
 mod previous_keys;
@@ -29,6 +30,7 @@ pub use commit::Committed;
 pub use decide::{Decider, Verified};
 pub use error::VerificationError;
 pub use holds::HoldsPage;
+pub use holds_summary::HoldsSummary;
 pub use record::{State, VerificationRecord};
 
 use crate::{

@@ -40,6 +40,9 @@ use crate::{
 /// Every implementation runs the suite in `audit::store::conformance`, so they behave alike.
 #[async_trait]
 pub trait AuditBackend: Send + Sync {
+    /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
+    fn system(&self) -> &'static str;
+
     /// Stores `events` in one transaction, at the end of `chain`, and reports what became of
     /// each (in order).
     ///
@@ -110,6 +113,14 @@ pub trait AuditBackend: Send + Sync {
     async fn list_open_holds(
         &self,
         insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions of every insurer that no resolution has closed, oldest first (by row
+    /// id), starting after row `after_id`, at most `limit` (the managers' gauges).
+    async fn list_all_open_holds(
+        &self,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;

@@ -110,6 +110,10 @@ impl PostgresBackend {
 
 #[async_trait]
 impl AuditBackend for PostgresBackend {
+    fn system(&self) -> &'static str {
+        "postgresql"
+    }
+
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
@@ -179,6 +183,14 @@ impl AuditBackend for PostgresBackend {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         read::open_holds(&self.pool, insurer_number, after_id, limit).await
+    }
+
+    async fn list_all_open_holds(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        read::all_open_holds(&self.pool, after_id, limit).await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

@@ -99,6 +99,19 @@ pub(crate) const SELECT_OPEN_HOLDS: &str = concat!(
      ORDER BY e.id LIMIT $3"
 );
 
+/// Every open hold of every insurer, in row order (the managers' gauges): the same rule as
+/// [`SELECT_OPEN_HOLDS`] without the insurer.
+pub(crate) const SELECT_ALL_OPEN_HOLDS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM audit_events e \
+     WHERE e.event_type = 'verification.decided' AND e.decision = 'hold' AND e.id > $1 \
+      AND NOT EXISTS (SELECT 1 FROM audit_events r \
+       WHERE r.insurer_number = e.insurer_number AND r.verification_id = e.verification_id \
+        AND r.event_type = 'hold.resolved') \
+     ORDER BY e.id LIMIT $2"
+);
+
 /// Closes a hold; one already closed — by a row, or by a resolution the chain holds — inserts
 /// nothing. The chain is asked through the verification index, whose columns the hash covers.
 pub(crate) const INSERT_HOLD_RESOLUTION: &str = "INSERT INTO hold_resolutions \

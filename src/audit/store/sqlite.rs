@@ -207,6 +207,10 @@ fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
 
 #[async_trait]
 impl AuditBackend for SqliteBackend {
+    fn system(&self) -> &'static str {
+        "sqlite"
+    }
+
     async fn append_valid_batch(
         &self,
         chain: &mut ChainState,
@@ -280,6 +284,14 @@ impl AuditBackend for SqliteBackend {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         read::open_holds(&self.pool, insurer_number, after_id, limit).await
+    }
+
+    async fn list_all_open_holds(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        read::all_open_holds(&self.pool, after_id, limit).await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

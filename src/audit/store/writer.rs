@@ -10,6 +10,10 @@
 //! The queue is bounded, so a burst beyond what the disk can absorb makes callers wait
 //! (backpressure) instead of growing memory. When every [`AuditHandle`] is dropped the task
 //! writes what is still queued and exits: awaiting its `JoinHandle` is the flush on shutdown.
+//!
+//! Traces: each caller's wait is an `audit.wait` span of its call, and each transaction an
+//! `audit.commit` span, the child of the first waiter's span and linked to every other
+//! waiter's, so that each call's trace leads to the commit it waited for.
 
 use std::{sync::Arc, time::Instant};
 
@@ -17,11 +21,17 @@ use tokio::{
     sync::{mpsc, oneshot},
     task::JoinHandle,
 };
+use tracing::{Instrument as _, field::Empty};
 
 use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, store::rows};
 
-/// One queued append: the event and where to send its outcome.
-type Request = (NewEvent, oneshot::Sender<Result<AppendOutcome, AuditError>>);
+/// One queued append: the event, where to send its outcome, and the caller's `audit.wait`
+/// span.
+type Request = (
+    NewEvent,
+    oneshot::Sender<Result<AppendOutcome, AuditError>>,
+    tracing::Span,
+);
 
 /// The way in to the writer task. Cheap to clone; the task runs while any clone lives.
 #[derive(Debug, Clone)]
@@ -61,15 +71,47 @@ impl AuditHandle {
     /// task has stopped, the result is [`AuditError::Unavailable`]: fail closed.
     pub async fn append(&self, event: NewEvent) -> Result<AppendOutcome, AuditError> {
         rows::validate(&event)?;
+        let wait = tracing::info_span!(
+            target: "verify_identity::trace",
+            "audit.wait",
+            audit.event = event.event_type().as_str(),
+        );
         let (reply, answer) = oneshot::channel();
-        self.tx.send((event, reply)).await.map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        async {
+            self.tx
+                .send((event, reply, tracing::Span::current()))
+                .await
+                .map_err(|_| stopped())?;
+            answer.await.map_err(|_| stopped())?
+        }
+        .instrument(wait)
+        .await
     }
 
     /// The writer id of this process's chain.
     pub fn writer_id(&self) -> &str {
         &self.writer_id
     }
+}
+
+/// The span of one transaction: the child of the first waiter's span, linked to the others'.
+fn commit_span(system: &'static str, waits: &[tracing::Span], size: usize) -> tracing::Span {
+    let first = waits.first().and_then(tracing::Span::id);
+    let span = tracing::info_span!(
+        target: "verify_identity::trace",
+        parent: first,
+        "audit.commit",
+        db.system = system,
+        // Integers as i64: OpenTelemetry has no unsigned attribute (a u64 becomes text).
+        audit.batch_size = i64::try_from(size).unwrap_or(i64::MAX),
+        audit.outcome = Empty,
+    );
+    if !span.is_disabled() {
+        for wait in waits.iter().skip(1) {
+            span.follows_from(wait);
+        }
+    }
+    span
 }
 
 fn stopped() -> AuditError {
@@ -84,25 +126,40 @@ async fn run(
 ) {
     let mut events = Vec::with_capacity(max_batch);
     let mut replies = Vec::with_capacity(max_batch);
-    while let Some((event, reply)) = rx.recv().await {
+    let mut waits: Vec<tracing::Span> = Vec::with_capacity(max_batch);
+    while let Some((event, reply, wait)) = rx.recv().await {
         events.push(event);
         replies.push(reply);
+        waits.push(wait);
         while events.len() < max_batch {
             match rx.try_recv() {
-                Ok((event, reply)) => {
+                Ok((event, reply, wait)) => {
                     events.push(event);
                     replies.push(reply);
+                    waits.push(wait);
                 }
                 Err(_) => break,
             }
         }
+        let commit = commit_span(backend.system(), &waits, events.len());
 
         let started = Instant::now();
         // Every event was validated by `AuditHandle::append` when it was queued.
         let size = events.len();
         let (mut returned, result) = backend
             .append_valid_batch(&mut chain, std::mem::take(&mut events))
+            .instrument(commit.clone())
             .await;
+        commit.record(
+            "audit.outcome",
+            if result.is_ok() {
+                "committed"
+            } else {
+                "failed"
+            },
+        );
+        drop(commit);
+        waits.clear();
         let elapsed = started.elapsed();
         // The same buffer again for the next batch (its capacity stays).
         returned.clear();
