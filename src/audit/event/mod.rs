@@ -17,6 +17,7 @@ use crate::{
         gate::{
             Case, CommitRefusal, Decision, DecisionKind, HoldReason, Resolution, StageComparison,
         },
+        hold_cause::HoldCause,
         risk::{self, RiskClass},
         subject::SubjectKind,
     },
@@ -316,6 +317,8 @@ pub struct HoldResolved {
     pub note: String,
     /// For a re-query: the verification that replaces the held one; empty otherwise.
     pub replaced_by_verification_id: String,
+    /// The clerk's cause, when one was given (the statistics count it).
+    pub cause: Option<HoldCause>,
 }
 
 /// Calls refused before they did anything ([`EventType::AccessDenied`]): one event stands for
@@ -490,6 +493,7 @@ impl fmt::Debug for NewEvent {
             NewEvent::CommitRefused(e) => d.field("reason", &e.reason),
             NewEvent::HoldResolved(e) => d
                 .field("resolution", &e.resolution)
+                .field("cause", &e.cause)
                 .field("operator_id", &e.operator_id)
                 .field("note", &"<redacted>"),
             NewEvent::AccessDenied(e) => d
