@@ -14,9 +14,11 @@ use std::{
 use serde::Deserialize;
 
 pub mod connections;
+pub mod console_users;
 mod database_url;
 
 pub use connections::ConnectionLimits;
+pub use console_users::{ConsoleUserConfig, argon2id, hash_password};
 pub use database_url::{DatabaseUrl, redact_url};
 
 use crate::audit::key_adoption::KeySettings;
@@ -85,6 +87,10 @@ pub struct ServeArgs {
     /// connections: `30s` (default), `2m`, `0s`; at most 1h.
     #[arg(long, env = "VERIFY_IDENTITY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    /// Serve the clerks' console (web pages) on this address (off when omitted): plain HTTP
+    /// on a loopback address only, HTTPS with the service's certificate otherwise.
+    #[arg(long, env = "VERIFY_IDENTITY_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
 }
 
 /// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
@@ -157,6 +163,9 @@ struct FileSettings {
     shutdown_grace: Option<String>,
     #[serde(default)]
     connections: connections::ConnectionsFile,
+    console_listen: Option<SocketAddr>,
+    #[serde(default)]
+    console_users: Vec<ConsoleUserConfig>,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -239,7 +248,7 @@ impl RefusalsFile {
 }
 
 /// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The integration layer: Verify, VerifyBatch, CommitRegistration.
@@ -342,6 +351,10 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// How long a stop waits for calls in flight before closing their connections.
     pub shutdown_grace: Duration,
+    /// Where the clerks' console is served; off when `None`.
+    pub console_listen: Option<SocketAddr>,
+    /// Who may sign in to the console.
+    pub console_users: Vec<ConsoleUserConfig>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -427,6 +440,8 @@ impl Settings {
                     .or(file.shutdown_grace.as_deref()),
             )?,
             callers: file.callers,
+            console_listen: args.console_listen.or(file.console_listen),
+            console_users: file.console_users,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
                 (Some(cert), Some(key), client_ca) => Some(TlsSettings {

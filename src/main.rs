@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use verify_identity::cli::{
-    Cli, Command, audit, bulk, check, exit, gen_roster, holds, serve, verify,
+    Cli, Command, audit, bulk, check, console_user, exit, gen_roster, holds, serve, verify,
 };
 use verify_identity::loadgen;
 
@@ -55,6 +55,7 @@ fn main() -> ExitCode {
         Command::Holds(args) => runtime().block_on(holds::run(&args)),
         Command::Audit(args) => runtime().block_on(audit::run(&args)),
         Command::Bulk(args) => bulk::run(&args),
+        Command::ConsoleUser(args) => console_user::run(&args),
         Command::GenRoster(args) => match gen_roster::run(&args) {
             Ok(()) => exit::OK,
             Err(e) => {

@@ -22,6 +22,10 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     tracing::info!(database = %settings.database, "audit store ready");
     let shutdown = shutdown_signal();
     let listener = TcpListener::bind(settings.listen).await?;
+    let app = match settings.console_listen {
+        Some(addr) => app.with_console_listener(TcpListener::bind(addr).await?),
+        None => app,
+    };
     server::run(listener, app, shutdown).await?;
     Ok(())
 }

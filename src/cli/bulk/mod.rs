@@ -21,7 +21,6 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-
 use crate::{
     audit::{self},
     cli::{client::ClientArgs, exit},

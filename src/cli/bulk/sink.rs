@@ -6,7 +6,6 @@ use std::{
     time::Instant,
 };
 
-
 use super::{
     BulkArgs, PLAIN_PROGRESS_EVERY,
     reader::{Decided, RowResult},
