@@ -323,7 +323,7 @@ fn render(
             dd {
                 @match d.register_by.map(epoch) {
                     Some(by) => {
-                        (words::minutes_jst(by, lang)) " "
+                        (words::deadline_jst(by, lang)) " "
                         span.left.overdue[by < now] data-deadline=(by) data-lang=(lang.tag()) {
                             "（" (words::deadline_note(by, now, lang)) "）"
                         }

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use crate::{
     domain::{gate::HoldReason, ids::InsurerNumber, risk::RiskClass},
     verification::{
-        VerificationError, VerificationRecord, holds_cursor::HoldsOrder, inputs::ListHolds,
-        page_token::MAX_TOKEN_CHARS,
+        VerificationError, VerificationRecord, holds::HoldCounts, holds_cursor::HoldsOrder,
+        inputs::ListHolds, page_token::MAX_TOKEN_CHARS,
     },
     words::{self, Lang},
 };
@@ -124,10 +124,15 @@ pub(super) async fn page(
         Err(VerificationError::InvalidArgument(_)) => return bad_filter(lang),
         Err(e) => return errors::failure(lang, &e),
     };
+    let counts = match console.verifications.hold_counts(&insurer).await {
+        Ok(c) => c,
+        Err(e) => return errors::failure(lang, &e),
+    };
     let now = seconds(SystemTime::now());
     let title = lang.pick("保留一覧", "Held cases");
     let body = html! {
         h1 { (title) " " small.id { (insurer) } }
+        (summary(lang, &counts, &insurer))
         (filter_form(lang, &filters, &insurer, &user.insurers))
         @if page.holds.is_empty() {
             p.empty { (lang.pick("この条件の保留案件はありません。", "No held case matches.")) }
@@ -176,6 +181,22 @@ fn bad_filter(lang: Lang) -> Response {
             "A filter or the page link is not valid: open the queue again.",
         ),
     )
+}
+
+/// The counts at the top: open, overdue, and per risk class, each a link to that filter.
+fn summary(lang: Lang, counts: &HoldCounts, insurer: &str) -> Markup {
+    let base = format!("/holds?insurer={}", urlencode(insurer));
+    html! {
+        ul.counts aria-label=(lang.pick("件数", "Counts")) {
+            li { a href=(base) { span.n { (counts.open) } (lang.pick("件 保留中", " open")) } }
+            li.overdue[counts.overdue > 0] {
+                a href={ (base) "&overdue=1" } { span.n { (counts.overdue) } (lang.pick("件 期限超過", " overdue")) }
+            }
+            @for (risk, n) in &counts.by_risk {
+                li { a href={ (base) "&risk=" (risk.id()) } { span.n { (n) } (lang.pick("件 ", " ")) (words::risk(*risk, lang)) } }
+            }
+        }
+    }
 }
 
 /// The URL of the queue with `filters` and `page`.
@@ -252,7 +273,7 @@ fn row(lang: Lang, record: &VerificationRecord, insurer: &str, now: i64) -> Mark
             td.deadline {
                 @match deadline {
                     Some(by) => {
-                        (words::minutes_jst(by, lang))
+                        (words::deadline_jst(by, lang))
                         br;
                         span.left data-deadline=(by) data-lang=(lang.tag()) {
                             (words::deadline_note(by, now, lang))

@@ -39,6 +39,18 @@ pub struct HoldsPage {
     pub next_page_token: String,
 }
 
+/// How many holds are open at an insurer: in all, overdue, and per risk class (most urgent
+/// first), as the top of the clerks' queue shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldCounts {
+    /// Open holds.
+    pub open: usize,
+    /// Open holds past their registration deadline.
+    pub overdue: usize,
+    /// Open holds per risk class, in [`RiskClass::ALL`]'s order, classes with none left out.
+    pub by_risk: Vec<(RiskClass, usize)>,
+}
+
 /// Held decisions read per store query while filling a page.
 const SCAN_CHUNK: i64 = 500;
 
@@ -110,6 +122,44 @@ impl Verifications {
             }
         }
         self.record(&stored).await
+    }
+
+    /// How many holds of `insurer` are open now, overdue and per risk class. Reads every open
+    /// hold of the insurer, as a triage page does.
+    pub async fn hold_counts(&self, insurer: &str) -> Result<HoldCounts, VerificationError> {
+        let now = SystemTime::now();
+        let mut counts = HoldCounts::default();
+        let mut per = [0usize; RiskClass::ALL.len()];
+        let mut scanned = 0;
+        loop {
+            let chunk = self
+                .store
+                .list_open_holds(insurer, scanned, SCAN_CHUNK)
+                .await?;
+            let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
+            for stored in chunk {
+                scanned = stored.id;
+                let held = decided(&stored)?;
+                counts.open += 1;
+                if held.register_by.is_some_and(|by| by < now) {
+                    counts.overdue += 1;
+                }
+                if let Some(risk) = held.risk_class() {
+                    if let Some(i) = RiskClass::ALL.iter().position(|c| *c == risk) {
+                        per[i] += 1;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        counts.by_risk = RiskClass::ALL
+            .into_iter()
+            .zip(per)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Ok(counts)
     }
 
     /// One page of open holds, filtered, in the order asked for (see

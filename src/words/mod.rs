@@ -11,7 +11,7 @@ mod rules;
 mod time;
 
 pub use rules::rule;
-pub use time::{deadline_note, minutes_jst};
+pub use time::{deadline_jst, deadline_note, minutes_jst};
 
 use crate::domain::{
     Field, MatchClass, Stage,
