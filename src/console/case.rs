@@ -62,8 +62,9 @@ pub(super) struct Done {
 
 /// What went wrong with a resolution, shown above the form.
 enum Problems {
-    /// Field by field, from the same validation as ResolveHold.
-    Fields(Vec<(String, String)>),
+    /// Field by field, from the same validation as ResolveHold: the field, what to fix, and
+    /// the contract's own words (shown small, to quote to an administrator).
+    Fields(Vec<(String, String, String)>),
     /// One sentence.
     Refused(String),
 }
@@ -141,6 +142,7 @@ pub(super) async fn resolve(
                 "Tick the confirmation box once you have checked what will be recorded.",
             )
             .to_owned(),
+            String::new(),
         )]));
     }
     let resolution = Resolution::from_id(&form.resolution).map(pb::Resolution::from);
@@ -215,7 +217,7 @@ fn refusal(reason: &str, lang: Lang) -> &'static str {
 }
 
 /// The field violations of ResolveHold's validation, as (field, what to fix) in words.
-fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String)> {
+fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String, String)> {
     violations
         .iter()
         .map(|v| {
@@ -258,7 +260,8 @@ fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String)> 
             };
             (
                 field.to_owned(),
-                format!("{fix} ({}: {})", v.field, v.description),
+                fix.to_owned(),
+                format!("{}: {}", v.field, v.description),
             )
         })
         .collect()
@@ -438,7 +441,9 @@ fn resolve_form(
             @match problems {
                 Some(Problems::Fields(list)) => div.error role="alert" {
                     p { (lang.pick("次の点を直してください：", "Please fix:")) }
-                    ul { @for (field, fix) in list { li { strong { (field) } "：" (fix) } } }
+                    ul { @for (field, fix, detail) in list {
+                        li { strong { (field) } "：" (fix) @if !detail.is_empty() { " " small.id { (detail) } } }
+                    } }
                 },
                 Some(Problems::Refused(text)) => p.error role="alert" { (text) },
                 None => {},
