@@ -82,7 +82,7 @@ use std::{
 pub use chain::{BrokenEvent, ChainState, Hash, VerifyReport};
 pub use event::{
     AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
-    Fingerprint, HoldResolved, NewEvent,
+    Fingerprint, HoldAssigned, HoldResolved, NewEvent,
 };
 pub use fingerprint::FingerprintKey;
 pub use keyring::KeyRing;

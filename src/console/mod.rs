@@ -95,6 +95,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/holds", get(queue::page))
         .route("/holds/{insurer}/{id}", get(case::page))
         .route("/holds/{insurer}/{id}/resolve", post(case::resolve))
+        .route("/holds/{insurer}/{id}/assign", post(case::assign))
         .route("/static/{file}", get(assets::serve))
         .fallback(errors::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -148,6 +148,7 @@ pub(super) async fn page(
                     th scope="col" { (lang.pick("保留理由", "Reasons")) }
                     th scope="col" { (lang.pick("記号番号", "Subject id")) }
                     th scope="col" { (lang.pick("判定日時", "Decided")) }
+                    th scope="col" { (lang.pick("担当", "Assignee")) }
                     th scope="col" { (lang.pick("案件", "Case")) }
                 } }
                 tbody {
@@ -296,7 +297,13 @@ fn row(lang: Lang, record: &VerificationRecord, insurer: &str, now: i64) -> Mark
                 }
             }
             td.subject { (d.subject_id) }
-            td { (words::minutes_jst(seconds(d.occurred_at), lang)) }
+            td.decided { (words::minutes_jst(seconds(d.occurred_at), lang)) }
+            td.assignee {
+                @match &record.assignee {
+                    Some(a) => (a),
+                    None => span.none { (lang.pick("未割当", "unassigned")) },
+                }
+            }
             td { a href=(href) { (lang.pick("開く", "Open")) span.vid { (d.verification_id) } } }
         }
     }

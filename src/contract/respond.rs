@@ -116,6 +116,7 @@ pub fn record(r: &VerificationRecord) -> pb::VerificationRecord {
             resolved_at: Some(timestamp(h.occurred_at)),
         }),
         committed_at: r.committed_at.map(timestamp),
+        assignee: r.assignee.clone().unwrap_or_default(),
     }
 }
 

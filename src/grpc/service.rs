@@ -257,6 +257,29 @@ impl VerifyIdentity for VerifyService {
         respond("ResolveHold", started, result)
     }
 
+    #[instrument(name = "AssignHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
+    async fn assign_hold(
+        &self,
+        request: Request<pb::AssignHoldRequest>,
+    ) -> Result<Response<pb::AssignHoldResponse>, Status> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let result = async {
+            let caller =
+                inner.authorize(&request, Rpc::AssignHold, &request.get_ref().insurer_number)?;
+            let parsed = parse::parse_assign_hold(request.get_ref())?;
+            let record = inner
+                .verifications
+                .assign_hold(parsed, &caller.name)
+                .await?;
+            Ok(pb::AssignHoldResponse {
+                record: Some(respond::record(&record)),
+            })
+        }
+        .await;
+        respond("AssignHold", started, result)
+    }
+
     #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn list_holds(
         &self,

@@ -14,7 +14,7 @@
 use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
 
 use crate::{
-    audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
+    audit::{self, AppendOutcome, Decided, HoldAssigned, HoldResolved, NewEvent, StoredEvent},
     domain::{
         gate::DecisionKind,
         registration::{self, ReplacementRefusal},
@@ -22,9 +22,9 @@ use crate::{
         violation::FieldViolation,
     },
     verification::{
-        VerificationError, Verifications,
+        State, VerificationError, Verifications,
         holds_cursor::{HoldsCursor, HoldsOrder, SortKey},
-        inputs::{ListHolds, ResolveHold},
+        inputs::{AssignHold, ListHolds, ResolveHold},
         page_token::InvalidToken,
         record::{VerificationRecord, decided},
     },
@@ -118,6 +118,59 @@ impl Verifications {
             | AppendOutcome::RegisteredElsewhere { .. } => {
                 return Err(VerificationError::Internal(
                     "a resolution was taken for a decision or commit".into(),
+                ));
+            }
+        }
+        self.record(&stored).await
+    }
+
+    /// Claims an open hold for someone (`assignee`) or releases it (`None`): a `hold.assigned`
+    /// event. A claim replaces an earlier one; the event says who took it over.
+    pub async fn assign_hold(
+        &self,
+        request: AssignHold,
+        caller: &str,
+    ) -> Result<VerificationRecord, VerificationError> {
+        let stored = self
+            .store
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
+            .await?
+            .ok_or(VerificationError::NotFound(
+                "no such verification for this insurer",
+            ))?;
+        let record = self.record(&stored).await?;
+        match record.state {
+            State::Held => {}
+            State::HoldResolved => {
+                return Err(VerificationError::refused(
+                    "HOLD_NOT_OPEN",
+                    "the hold was already resolved",
+                ));
+            }
+            State::Decided | State::Committed => {
+                return Err(VerificationError::refused(
+                    "NOT_HELD",
+                    "the verification did not decide hold",
+                ));
+            }
+        }
+        let held = &record.decided;
+        let event = NewEvent::HoldAssigned(HoldAssigned {
+            occurred_at: audit::time_from_micros(audit::micros_since_epoch(SystemTime::now())),
+            caller: caller.to_owned(),
+            insurer_number: held.insurer_number.clone(),
+            subject_id: held.subject_id.clone(),
+            verification_id: held.verification_id.clone(),
+            assignee: request
+                .assignee
+                .as_ref()
+                .map_or_else(String::new, |a| a.as_str().to_owned()),
+        });
+        match self.append(event).await? {
+            AppendOutcome::Appended { .. } => {}
+            _ => {
+                return Err(VerificationError::Internal(
+                    "an assignment was taken for another kind of event".into(),
                 ));
             }
         }

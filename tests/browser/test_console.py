@@ -243,11 +243,31 @@ def test_resolving_says_what_to_fix_then_records_once_and_a_second_clerk_cannot(
     other_context.close()
 
 
+def test_a_clerk_claims_a_case_the_queue_shows_it_and_the_clerk_releases_it(service, browser):
+    base, ids = service["base"], service["ids"]
+    context, page = sign_in(browser, base, "sato")
+    page.goto(f"{base}/holds/{INSURER}/{ids['overdue']}")
+    expect(page.locator("dd.assignee")).to_contain_text("未割当")
+    page.get_by_role("button", name="自分が担当する").click()
+    expect(page.locator("dd.assignee")).to_contain_text("sato")
+    other_context, other = sign_in(browser, base, "tanaka")
+    row = other.locator("table.queue tbody tr", has_text="1111-111-01")
+    expect(row.locator("td.assignee")).to_have_text("sato")
+    other.goto(f"{base}/holds/{INSURER}/{ids['overdue']}")
+    expect(other.get_by_role("button", name="担当を引き継ぐ")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "case-claimed.png"), full_page=True)
+    page.get_by_role("button", name="担当を外す").click()
+    expect(page.locator("dd.assignee")).to_contain_text("未割当")
+    other_context.close()
+    context.close()
+
+
 def test_an_auditor_reads_without_actions(service, browser):
     context, page = sign_in(browser, service["base"], "kansa")
     page.goto(f"{service['base']}/holds/{INSURER}/{service['ids']['overdue']}")
     expect(page.locator(".readonly")).to_contain_text("閲覧のみ")
     expect(page.locator("form[action$='/resolve']")).to_have_count(0)
+    expect(page.locator("form[action$='/assign']")).to_have_count(0)
     # A POST made by hand with the auditor's own session and token is refused too.
     token = page.locator("input[name=csrf]").first.get_attribute("value")
     response = page.request.post(
