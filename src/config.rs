@@ -14,10 +14,12 @@ use std::{
 use serde::Deserialize;
 
 pub mod connections;
+pub mod console_users;
 mod database_url;
 pub mod traces;
 
 pub use connections::ConnectionLimits;
+pub use console_users::{ConsoleUserConfig, argon2id, hash_password};
 pub use database_url::{DatabaseUrl, redact_url};
 pub use traces::TraceSettings;
 
@@ -95,6 +97,10 @@ pub struct ServeArgs {
     /// continued); default: `OTEL_TRACES_SAMPLER`, or every trace.
     #[arg(long, env = "VERIFY_IDENTITY_TRACE_SAMPLE_RATIO")]
     pub trace_sample_ratio: Option<f64>,
+    /// Serve the clerks' console (web pages) on this address (off when omitted): plain HTTP
+    /// on a loopback address only, HTTPS with the service's certificate otherwise.
+    #[arg(long, env = "VERIFY_IDENTITY_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
 }
 
 /// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
@@ -169,6 +175,9 @@ struct FileSettings {
     connections: connections::ConnectionsFile,
     otlp_endpoint: Option<String>,
     trace_sample_ratio: Option<f64>,
+    console_listen: Option<SocketAddr>,
+    #[serde(default)]
+    console_users: Vec<ConsoleUserConfig>,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -251,7 +260,7 @@ impl RefusalsFile {
 }
 
 /// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The integration layer: Verify, VerifyBatch, CommitRegistration.
@@ -356,6 +365,10 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Trace export; `None` is off (the default).
     pub traces: Option<TraceSettings>,
+    /// Where the clerks' console is served; off when `None`.
+    pub console_listen: Option<SocketAddr>,
+    /// Who may sign in to the console.
+    pub console_users: Vec<ConsoleUserConfig>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -441,6 +454,8 @@ impl Settings {
                     .or(file.shutdown_grace.as_deref()),
             )?,
             callers: file.callers,
+            console_listen: args.console_listen.or(file.console_listen),
+            console_users: file.console_users,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
                 (Some(cert), Some(key), client_ca) => Some(TlsSettings {

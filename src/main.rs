@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use verify_identity::cli::{Cli, Command, audit, bulk, check, gen_roster, holds, serve, verify};
+use verify_identity::cli::{
+    Cli, Command, audit, bulk, check, console_user, gen_roster, holds, serve, verify,
+};
 use verify_identity::loadgen;
 
 /// mimalloc asks for transparent huge pages (`madvise`), and then every 2 MiB region it
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Holds(args) => ("holds", runtime().block_on(holds::run(&args))),
         Command::Audit(args) => ("audit", runtime().block_on(audit::run(&args))),
         Command::Bulk(args) => ("bulk", bulk::run(&args)),
+        Command::ConsoleUser(args) => ("console-user", console_user::run(&args)),
         Command::GenRoster(args) => ("gen-roster", gen_roster::run(&args)),
     };
     // The one place a command's error is printed and mapped to its status (cli/error.rs).

@@ -26,6 +26,7 @@ use crate::{
         key_adoption::{self, KeyError, OpenedKeys},
     },
     config::{ConfigError, ConnectionLimits, Settings},
+    console::{Console, SessionLimits},
     contract::pb::{self, verify_identity_server::VerifyIdentityServer},
     domain::policy::Policy,
     grpc::{auth::Callers, limit::RefusalLimit, refusals::Refusals, service::VerifyService},
@@ -100,6 +101,18 @@ pub struct App {
     verifications: Arc<Verifications>,
     /// Whether metrics are served, and so the gauges refreshed.
     gauges: bool,
+    /// The clerks' console and its TLS, when `console_listen` is set.
+    console: Option<(Arc<Console>, Option<Arc<ServerConfig>>)>,
+    /// The console's socket ([`App::with_console_listener`]).
+    console_listener: Option<TcpListener>,
+}
+
+impl App {
+    /// Serves the console on `listener` too (the settings must have configured it).
+    pub fn with_console_listener(mut self, listener: TcpListener) -> Self {
+        self.console_listener = Some(listener);
+        self
+    }
 }
 
 /// What the checkpoint task needs: the key (loaded, and so checked, at start), the file and
@@ -174,6 +187,28 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         settings.commit_ttl,
         on_unavailable,
     ));
+    let console = match settings.console_listen {
+        None => None,
+        Some(_) => {
+            if settings.console_users.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "console_listen needs at least one [[console_users]] entry (add one with \
+                     `verify-identity console-user add`)"
+                        .into(),
+                )
+                .into());
+            }
+            let console_tls = settings.tls.as_ref().map(tls::console_config).transpose()?;
+            let console = Console::new(
+                verifications.clone(),
+                &settings.console_users,
+                SessionLimits::default(),
+                console_tls.is_some(),
+            )
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            Some((console, console_tls))
+        }
+    };
     let service = VerifyService::new(
         verifications.clone(),
         settings.batch_in_flight,
@@ -196,6 +231,8 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         checkpoints,
         verifications,
         gauges: settings.metrics_listen.is_some(),
+        console,
+        console_listener: None,
     })
 }
 
@@ -253,12 +290,45 @@ pub async fn run(
         checkpoints,
         verifications,
         gauges,
+        console,
+        console_listener,
         ..
     } = app;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Exposed(format!("cannot read the listening address: {e}")))?;
     check_exposure(addr, open, tls.is_some())?;
+    // The console stops when the service begins to stop.
+    let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
+    let console_task = match (console, console_listener) {
+        (Some((console, console_tls)), Some(listener)) => {
+            let at = listener.local_addr().map_err(|e| {
+                StartError::Exposed(format!("cannot read the console's address: {e}"))
+            })?;
+            if console_tls.is_none() && !at.ip().is_loopback() {
+                return Err(StartError::Exposed(format!(
+                    "refusing to serve the console over plain HTTP on {at}: set tls_cert and \
+                     tls_key in the settings file, or use a loopback console_listen"
+                )));
+            }
+            let scheme = if console_tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!(addr = %at, "console on {scheme}://{at}/");
+            let mut stopped = console_stopped.clone();
+            Some(tokio::spawn(crate::console::serve(
+                listener,
+                console,
+                console_tls,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        _ => None,
+    };
     let health_service = tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(health.clone()),
     );
@@ -310,9 +380,18 @@ pub async fn run(
     let stopping = health.clone();
     connections::serve(listener, serving, async move {
         shutdown.await;
+        let _ = stop_console.send(true);
         set_health(&stopping, ServingStatus::NotServing).await;
     })
     .await;
+    // The console holds the use cases too: it ends (its last refusal counts written) before
+    // the writer may finish.
+    if let Some(task) = console_task {
+        if task.await.is_err() {
+            tracing::error!("the console ended abnormally");
+        }
+    }
+    drop(console_stopped);
     // Every connection and call task has ended, and the routes with them. The flusher writes
     // the last counted refusals and drops the last handle of the audit writer, which drains
     // what is queued, commits it, and ends.

@@ -56,7 +56,7 @@ use std::{
 pub use chain::{BrokenEvent, ChainState, Hash, VerifyReport};
 pub use event::{
     AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
-    Fingerprint, HoldResolved, NewEvent,
+    Fingerprint, HoldAssigned, HoldResolved, NewEvent,
 };
 pub use event::{fingerprint::FingerprintKey, keyring::KeyRing};
 pub use store::{

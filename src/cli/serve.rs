@@ -54,6 +54,12 @@ pub async fn run(args: &ServeArgs) -> CommandResult {
             settings.listen
         ))
     })?;
+    let app = match settings.console_listen {
+        Some(addr) => app.with_console_listener(TcpListener::bind(addr).await.map_err(|e| {
+            CommandError::failed(format!("cannot listen on {addr} (--console-listen): {e}"))
+        })?),
+        None => app,
+    };
     let served = server::run(listener, app, shutdown).await;
     // The spans still queued, sent while the process ends; a dead collector delays the exit
     // by at most this.

@@ -37,17 +37,20 @@ pub enum Rpc {
     ListHolds,
     /// Reading one verification.
     GetVerification,
+    /// Claiming or releasing a hold.
+    AssignHold,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 6] = [
+    pub const ALL: [Rpc; 7] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
         Rpc::ResolveHold,
         Rpc::ListHolds,
         Rpc::GetVerification,
+        Rpc::AssignHold,
     ];
 
     /// The RPC of a method name (the last segment of a gRPC path).
@@ -64,6 +67,7 @@ impl Rpc {
             Rpc::ResolveHold => "ResolveHold",
             Rpc::ListHolds => "ListHolds",
             Rpc::GetVerification => "GetVerification",
+            Rpc::AssignHold => "AssignHold",
         }
     }
 
@@ -76,7 +80,7 @@ impl Rpc {
             ),
             Role::Operator => matches!(
                 self,
-                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification
+                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification | Rpc::AssignHold
             ),
             Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds),
         }

@@ -254,6 +254,28 @@ impl VerifyIdentity for VerifyService {
         respond("ResolveHold", started, result)
     }
 
+    async fn assign_hold(
+        &self,
+        request: Request<pb::AssignHoldRequest>,
+    ) -> Result<Response<pb::AssignHoldResponse>, Status> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let result = async {
+            let caller =
+                inner.authorize(&request, Rpc::AssignHold, &request.get_ref().insurer_number)?;
+            let parsed = parse::parse_assign_hold(request.get_ref())?;
+            let record = inner
+                .verifications
+                .assign_hold(parsed, &caller.name)
+                .await?;
+            Ok(pb::AssignHoldResponse {
+                record: Some(respond::record(&record)),
+            })
+        }
+        .await;
+        respond("AssignHold", started, result)
+    }
+
     async fn list_holds(
         &self,
         request: Request<pb::ListHoldsRequest>,

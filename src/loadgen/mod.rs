@@ -449,6 +449,12 @@ mod tests {
         ) -> Result<Response<pb::ResolveHoldResponse>, Status> {
             Err(Status::unimplemented("not in the stand-in"))
         }
+        async fn assign_hold(
+            &self,
+            _: Request<pb::AssignHoldRequest>,
+        ) -> Result<Response<pb::AssignHoldResponse>, Status> {
+            Err(Status::unimplemented("not in the stand-in"))
+        }
         async fn list_holds(
             &self,
             _: Request<pb::ListHoldsRequest>,

@@ -21,6 +21,7 @@ on_both_backends!(
     an_unknown_or_unspecified_reason_filter_is_refused_never_dropped,
     the_holds_summary_counts_open_holds_per_insurer_class_and_deadline,
     a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named,
+    a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open,
 );
 
 const INSURER: &str = "32130011";
@@ -644,5 +645,78 @@ async fn a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named(b
             None
         ]
     );
+    app.finish().await;
+}
+
+async fn assigned(
+    app: &TestApp,
+    verification_id: &str,
+    assignee: &str,
+) -> Result<pb::VerificationRecord, Status> {
+    let response = app
+        .client
+        .clone()
+        .assign_hold(pb::AssignHoldRequest {
+            verification_id: verification_id.into(),
+            insurer_number: INSURER.into(),
+            assignee: assignee.into(),
+        })
+        .await?;
+    Ok(response.into_inner().record.expect("a record"))
+}
+
+async fn a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let registered = verified(&app, register_request("r-1")).await;
+    assert_eq!(
+        assigned(&app, &held, "sato").await.unwrap().assignee,
+        "sato"
+    );
+    // The queue shows who works each hold.
+    let listed = list(
+        &app,
+        pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(listed.holds[0].assignee, "sato");
+    assert_eq!(
+        assigned(&app, &held, "tanaka").await.unwrap().assignee,
+        "tanaka"
+    );
+    assert_eq!(assigned(&app, &held, "").await.unwrap().assignee, "");
+    let bad = assigned(&app, &held, "two\nlines").await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(crate::helpers::violated_fields(&bad), ["assignee"]);
+    assert_eq!(
+        reason(&assigned(&app, &registered, "sato").await.unwrap_err()),
+        "NOT_HELD"
+    );
+    resolved(&app, resolve(&held, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(&assigned(&app, &held, "sato").await.unwrap_err()),
+        "HOLD_NOT_OPEN"
+    );
+    let missing = assigned(&app, "01900000-0000-7000-8000-000000000000", "sato")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    app.stop().await;
+    let report = crate::audit_report(&app.db.url).await;
+    assert!(report.first_broken.is_none());
+    let store = verify_identity::audit::connect(&app.db.url).await.unwrap();
+    let events = store.read_chains().await.unwrap();
+    store.close().await;
+    let assignments = events
+        .iter()
+        .filter(|e| e.event.event_type() == EventType::HoldAssigned)
+        .count();
+    assert_eq!(assignments, 3);
     app.finish().await;
 }

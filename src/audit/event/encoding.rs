@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, event::Hash, event::pb, micros_since_epoch,
-        time_from_micros,
+        Fingerprint, HoldAssigned, HoldResolved, NewEvent, event::Hash, event::pb,
+        micros_since_epoch, time_from_micros,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -95,6 +95,9 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
         }),
         // A single refusal leaves the count and the first time unset, as events of earlier
         // releases did: decoding then re-encoding any stored event gives its stored bytes.
+        NewEvent::HoldAssigned(a) => Detail::HoldAssigned(pb::HoldAssigned {
+            assignee: a.assignee.clone(),
+        }),
         NewEvent::AccessDenied(a) => Detail::AccessDenied(pb::AccessDenied {
             rpc: a.rpc.clone(),
             reason: a.reason.clone(),
@@ -309,6 +312,16 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                     "" => None,
                     id => Some(HoldCause::from_id(id).ok_or("unknown hold cause")?),
                 },
+            })
+        }
+        (EventType::HoldAssigned, Some(Detail::HoldAssigned(a))) => {
+            NewEvent::HoldAssigned(HoldAssigned {
+                occurred_at,
+                caller,
+                insurer_number,
+                subject_id,
+                verification_id,
+                assignee: a.assignee,
             })
         }
         (EventType::AccessDenied, Some(Detail::AccessDenied(a))) => {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, event::Hash,
+        Fingerprint, HoldAssigned, HoldResolved, NewEvent, event::Hash,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -353,6 +353,14 @@ pub fn to_event(
                 cause: None,
             })
         }
+        EventType::HoldAssigned => NewEvent::HoldAssigned(HoldAssigned {
+            occurred_at,
+            caller: e.caller.clone(),
+            insurer_number: e.insurer_number.clone(),
+            subject_id: e.subject_id.clone(),
+            verification_id: e.verification_id.clone(),
+            assignee: decision.to_owned(),
+        }),
         EventType::AccessDenied => NewEvent::AccessDenied(AccessDenied {
             occurred_at,
             caller: e.caller.clone(),
@@ -453,6 +461,7 @@ pub(crate) fn from_event(e: &NewEvent) -> LegacyEvent {
             }
             .encode_to_vec();
         }
+        NewEvent::HoldAssigned(a) => legacy.decision = Some(a.assignee.clone()),
         NewEvent::AccessDenied(a) => {
             legacy.decision = Some(a.rpc.clone());
             legacy.reason = Some(a.reason.clone());

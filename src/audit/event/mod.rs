@@ -41,16 +41,19 @@ pub enum EventType {
     HoldResolved,
     /// A call was refused: unknown credentials, or a caller outside its roles or insurers.
     AccessDenied,
+    /// A clerk claimed or released an open hold.
+    HoldAssigned,
 }
 
 impl EventType {
     /// Every event type, for parsing and documentation.
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::VerificationDecided,
         EventType::CommitAccepted,
         EventType::CommitRefused,
         EventType::HoldResolved,
         EventType::AccessDenied,
+        EventType::HoldAssigned,
     ];
 
     /// The stable id stored in the database.
@@ -61,6 +64,7 @@ impl EventType {
             EventType::CommitRefused => "commit.refused",
             EventType::HoldResolved => "hold.resolved",
             EventType::AccessDenied => "access.denied",
+            EventType::HoldAssigned => "hold.assigned",
         }
     }
 
@@ -296,6 +300,23 @@ pub struct CommitRefused {
     pub request_fingerprint: Option<Fingerprint>,
 }
 
+/// A clerk claimed an open hold, or released it ([`EventType::HoldAssigned`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldAssigned {
+    /// When.
+    pub occurred_at: SystemTime,
+    /// Who called (the clerk, or the gRPC caller).
+    pub caller: String,
+    /// The insurer.
+    pub insurer_number: String,
+    /// The held decision's subject.
+    pub subject_id: String,
+    /// The held verification.
+    pub verification_id: String,
+    /// Who works it from now on; empty: nobody.
+    pub assignee: String,
+}
+
 /// An operator closed a held case ([`EventType::HoldResolved`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HoldResolved {
@@ -358,6 +379,8 @@ pub enum NewEvent {
     HoldResolved(HoldResolved),
     /// A call was refused.
     AccessDenied(AccessDenied),
+    /// A held case was claimed or released.
+    HoldAssigned(HoldAssigned),
 }
 
 impl NewEvent {
@@ -369,6 +392,7 @@ impl NewEvent {
             NewEvent::CommitRefused(_) => EventType::CommitRefused,
             NewEvent::HoldResolved(_) => EventType::HoldResolved,
             NewEvent::AccessDenied(_) => EventType::AccessDenied,
+            NewEvent::HoldAssigned(_) => EventType::HoldAssigned,
         }
     }
 
@@ -380,6 +404,7 @@ impl NewEvent {
             NewEvent::CommitRefused(e) => e.occurred_at,
             NewEvent::HoldResolved(e) => e.occurred_at,
             NewEvent::AccessDenied(e) => e.occurred_at,
+            NewEvent::HoldAssigned(e) => e.occurred_at,
         }
     }
 
@@ -391,6 +416,7 @@ impl NewEvent {
             NewEvent::CommitRefused(e) => &e.caller,
             NewEvent::HoldResolved(e) => &e.caller,
             NewEvent::AccessDenied(e) => &e.caller,
+            NewEvent::HoldAssigned(e) => &e.caller,
         }
     }
 
@@ -402,6 +428,7 @@ impl NewEvent {
             NewEvent::CommitRefused(e) => &e.insurer_number,
             NewEvent::HoldResolved(e) => &e.insurer_number,
             NewEvent::AccessDenied(e) => &e.insurer_number,
+            NewEvent::HoldAssigned(e) => &e.insurer_number,
         }
     }
 
@@ -412,6 +439,7 @@ impl NewEvent {
             NewEvent::CommitAccepted(e) => &e.verification_id,
             NewEvent::CommitRefused(e) => &e.verification_id,
             NewEvent::HoldResolved(e) => &e.verification_id,
+            NewEvent::HoldAssigned(e) => &e.verification_id,
             NewEvent::AccessDenied(_) => "",
         }
     }
@@ -423,6 +451,7 @@ impl NewEvent {
             NewEvent::CommitAccepted(e) => &e.subject_id,
             NewEvent::CommitRefused(e) => &e.subject_id,
             NewEvent::HoldResolved(e) => &e.subject_id,
+            NewEvent::HoldAssigned(e) => &e.subject_id,
             NewEvent::AccessDenied(_) => "",
         }
     }
@@ -449,7 +478,9 @@ impl NewEvent {
             NewEvent::Decided(e) => e.number_fingerprint.as_ref(),
             NewEvent::CommitAccepted(e) => Some(&e.number_fingerprint),
             NewEvent::CommitRefused(e) => e.number_fingerprint.as_ref(),
-            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) => None,
+            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {
+                None
+            }
         }
     }
 
@@ -459,7 +490,9 @@ impl NewEvent {
             NewEvent::Decided(e) => e.request_fingerprint.as_ref(),
             NewEvent::CommitAccepted(e) => e.request_fingerprint.as_ref(),
             NewEvent::CommitRefused(e) => e.request_fingerprint.as_ref(),
-            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) => None,
+            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {
+                None
+            }
         }
     }
 
@@ -501,6 +534,7 @@ impl fmt::Debug for NewEvent {
                 .field("reason", &e.reason)
                 .field("count", &e.count)
                 .field("peer", &e.peer),
+            NewEvent::HoldAssigned(e) => d.field("assignee", &e.assignee),
         };
         d.field("number_fingerprint", &self.number_fingerprint())
             .field("request_fingerprint", &self.request_fingerprint())

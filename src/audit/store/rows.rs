@@ -225,6 +225,7 @@ fn for_each_text<'e>(e: &'e NewEvent, f: &mut dyn FnMut(&'static str, &'e str)) 
                 &r.replaced_by_verification_id,
             );
         }
+        NewEvent::HoldAssigned(a) => f("assignee", a.assignee.as_str()),
         NewEvent::AccessDenied(a) => {
             f("rpc", a.rpc.as_str());
             f("reason", &a.reason);
