@@ -480,14 +480,15 @@ impl Settings {
         // The metrics say how many calls, holds and refusals each insurer's traffic causes:
         // served on a non-loopback address only when the settings file says so explicitly
         // (there is no flag for it), as the gRPC listener needs TLS there.
-        if let Some(addr) = settings.metrics_listen {
-            if !addr.ip().is_loopback() && !file.metrics_listen_public {
-                return Err(ConfigError::Invalid(format!(
-                    "metrics_listen {addr} is not a loopback address; serve metrics on \
+        if let Some(addr) = settings.metrics_listen
+            && !addr.ip().is_loopback()
+            && !file.metrics_listen_public
+        {
+            return Err(ConfigError::Invalid(format!(
+                "metrics_listen {addr} is not a loopback address; serve metrics on \
                      127.0.0.1 (scraped through a local agent or a proxy), or set \
                      metrics_listen_public = true in the settings file"
-                )));
-            }
+            )));
         }
         if !(1024..=MAX_MESSAGE_BYTES_LIMIT).contains(&settings.max_message_bytes) {
             return Err(ConfigError::Invalid(format!(

@@ -386,10 +386,10 @@ pub async fn run(
     .await;
     // The console holds the use cases too: it ends (its last refusal counts written) before
     // the writer may finish.
-    if let Some(task) = console_task {
-        if task.await.is_err() {
-            tracing::error!("the console ended abnormally");
-        }
+    if let Some(task) = console_task
+        && task.await.is_err()
+    {
+        tracing::error!("the console ended abnormally");
     }
     drop(console_stopped);
     // Every connection and call task has ended, and the routes with them. The flusher writes

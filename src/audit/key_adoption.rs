@@ -313,14 +313,15 @@ fn plan(
     let ring = KeyRing::new(ring_keys[0].clone(), ring_keys.split_off(1));
 
     let adopted: Vec<&Recorded> = recorded.iter().filter(|r| r.key_check.is_some()).collect();
-    if let Some(newest) = adopted.last() {
-        if !known_as.is_empty() && newest.key_check.as_deref() != Some(check.as_str()) {
-            return Err(KeyError::CurrentKeyRetired {
-                current_id,
-                newest: (*newest).clone(),
-                file: file.to_path_buf(),
-            });
-        }
+    if let Some(newest) = adopted.last()
+        && !known_as.is_empty()
+        && newest.key_check.as_deref() != Some(check.as_str())
+    {
+        return Err(KeyError::CurrentKeyRetired {
+            current_id,
+            newest: (*newest).clone(),
+            file: file.to_path_buf(),
+        });
     }
     if !known_as.is_empty() {
         return Ok(Plan {

@@ -153,13 +153,11 @@ async fn run_and_report(args: &AuditArgs) -> u8 {
             insurer,
             since,
         } => {
-            if let Some(insurer) = insurer {
-                if !crate::contract::parse::is_insurer_number(insurer) {
-                    eprintln!(
-                        "verify-identity audit export: --insurer must be 8 digits (保険者番号)"
-                    );
-                    return exit::BAD_INPUT;
-                }
+            if let Some(insurer) = insurer
+                && !crate::contract::parse::is_insurer_number(insurer)
+            {
+                eprintln!("verify-identity audit export: --insurer must be 8 digits (保険者番号)");
+                return exit::BAD_INPUT;
             }
             let since_us = match since.as_deref().map(parse_since).transpose() {
                 Ok(us) => us.unwrap_or(i64::MIN),

@@ -149,10 +149,10 @@ fn redact(message: &str) -> String {
         None => out,
     };
     // "invalid type: integer `5`" and "invalid value: `…`" quote the value between backticks.
-    if out.starts_with("invalid") {
-        if let (Some(open), Some(close)) = (out.find('`'), out.match_indices('`').nth(1)) {
-            out.replace_range(open + 1..close.0, "…");
-        }
+    if out.starts_with("invalid")
+        && let (Some(open), Some(close)) = (out.find('`'), out.match_indices('`').nth(1))
+    {
+        out.replace_range(open + 1..close.0, "…");
     }
     out
 }

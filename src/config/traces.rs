@@ -28,12 +28,12 @@ pub fn resolve(
     ratio: Option<f64>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<TraceSettings>, ConfigError> {
-    if let Some(ratio) = ratio {
-        if !(0.0..=1.0).contains(&ratio) {
-            return Err(ConfigError::Invalid(format!(
-                "trace_sample_ratio must be 0.0..=1.0, not {ratio}"
-            )));
-        }
+    if let Some(ratio) = ratio
+        && !(0.0..=1.0).contains(&ratio)
+    {
+        return Err(ConfigError::Invalid(format!(
+            "trace_sample_ratio must be 0.0..=1.0, not {ratio}"
+        )));
     }
     let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
     let disabled = env("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
@@ -46,13 +46,13 @@ pub fn resolve(
     {
         return Ok(None);
     }
-    if let Some(e) = &endpoint {
-        if !(e.starts_with("http://") || e.starts_with("https://")) {
-            return Err(ConfigError::Invalid(format!(
-                "otlp_endpoint must be an http:// or https:// URL (OTLP over gRPC, usually port \
+    if let Some(e) = &endpoint
+        && !(e.starts_with("http://") || e.starts_with("https://"))
+    {
+        return Err(ConfigError::Invalid(format!(
+            "otlp_endpoint must be an http:// or https:// URL (OTLP over gRPC, usually port \
                  4317), not {e:?}"
-            )));
-        }
+        )));
     }
     Ok(Some(TraceSettings {
         endpoint,

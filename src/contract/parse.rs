@@ -238,10 +238,10 @@ fn case_from_parts(
         }
         other => Some(other),
     };
-    if let Some(ts) = &req.received_at {
-        if !(0..=253_402_300_799).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos) {
-            violation(&mut v, "received_at", "is not a valid timestamp");
-        }
+    if let Some(ts) = &req.received_at
+        && (!(0..=253_402_300_799).contains(&ts.seconds) || !(0..1_000_000_000).contains(&ts.nanos))
+    {
+        violation(&mut v, "received_at", "is not a valid timestamp");
     }
     if v.is_empty() {
         Ok(Case {

@@ -340,10 +340,11 @@ impl Callers {
     ) -> Option<Arc<Caller>> {
         let mut found = None;
         for entry in &self.entries {
-            if let Some(h) = hash(entry) {
-                if bool::from(h.ct_eq(presented)) && found.is_none() {
-                    found = Some(entry.caller.clone());
-                }
+            if let Some(h) = hash(entry)
+                && bool::from(h.ct_eq(presented))
+                && found.is_none()
+            {
+                found = Some(entry.caller.clone());
             }
         }
         found

@@ -68,14 +68,14 @@ pub fn refuse_overwriting(
         .filter_map(|(what, path)| identity(path).map(|id| (*what, *path, id)))
         .collect();
     for (i, (flag, out)) in outputs.iter().enumerate() {
-        if let Some(out_id) = identity(out) {
-            if let Some((what, path, _)) = inputs.iter().find(|(_, _, id)| *id == out_id) {
-                return Err(OutputError::IsAnInput {
-                    output: (*flag).to_owned(),
-                    input: (*what).to_owned(),
-                    path: path.display().to_string(),
-                });
-            }
+        if let Some(out_id) = identity(out)
+            && let Some((what, path, _)) = inputs.iter().find(|(_, _, id)| *id == out_id)
+        {
+            return Err(OutputError::IsAnInput {
+                output: (*flag).to_owned(),
+                input: (*what).to_owned(),
+                path: path.display().to_string(),
+            });
         }
         for (other_flag, other) in &outputs[..i] {
             if same_place(out, other) {

@@ -124,10 +124,10 @@ pub fn open(args: &OpenOptions<'_>) -> Result<Opened, OpenError> {
             .columns
             .insert("subject_id".into(), ColumnRef::Name(name.to_owned()));
     }
-    if let Some(insurer) = args.insurer {
-        if !InsurerNumber::is_valid(insurer) {
-            return Err("--insurer must be 8 digits (保険者番号)".into());
-        }
+    if let Some(insurer) = args.insurer
+        && !InsurerNumber::is_valid(insurer)
+    {
+        return Err("--insurer must be 8 digits (保険者番号)".into());
     }
     file.seek(SeekFrom::Start(if bom { 3 } else { 0 }))
         .map_err(cannot)?;
@@ -183,10 +183,10 @@ pub fn open(args: &OpenOptions<'_>) -> Result<Opened, OpenError> {
         optional.push("insurer_number");
     }
     let layout = columns::resolve(kind, header.as_deref(), width, &mapping, &optional)?;
-    if let Some(header) = &header {
-        if !args.ignore_extra_columns {
-            columns::refuse_unread_columns(&layout, header)?;
-        }
+    if let Some(header) = &header
+        && !args.ignore_extra_columns
+    {
+        columns::refuse_unread_columns(&layout, header)?;
     }
     if args.insurer.is_some() && layout.insurer_number.is_some() {
         return Err(

@@ -244,10 +244,10 @@ impl HttpBody for Finishing {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(trailers) = frame.trailers_ref() {
-                record_status(&self.span, trailers);
-            }
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(trailers) = frame.trailers_ref()
+        {
+            record_status(&self.span, trailers);
         }
         polled
     }

@@ -228,14 +228,14 @@ fn write_address_in(p: &Person, rng: &mut StdRng, variants: bool) -> String {
             s.push_str("番地");
         }
     }
-    if let Some((building, room)) = p.building {
-        if !variants || rng.gen_bool(0.5) {
-            s.push_str(if rng.gen_bool(0.5) { " " } else { "\u{3000}" });
-            s.push_str(building);
-            let _ = write!(s, "{room}");
-            if rng.gen_bool(0.5) {
-                s.push_str("号室");
-            }
+    if let Some((building, room)) = p.building
+        && (!variants || rng.gen_bool(0.5))
+    {
+        s.push_str(if rng.gen_bool(0.5) { " " } else { "\u{3000}" });
+        s.push_str(building);
+        let _ = write!(s, "{room}");
+        if rng.gen_bool(0.5) {
+            s.push_str("号室");
         }
     }
     s

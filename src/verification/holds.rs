@@ -198,10 +198,10 @@ impl Verifications {
                 if held.register_by.is_some_and(|by| by < now) {
                     counts.overdue += 1;
                 }
-                if let Some(risk) = held.risk_class() {
-                    if let Some(i) = RiskClass::ALL.iter().position(|c| *c == risk) {
-                        per[i] += 1;
-                    }
+                if let Some(risk) = held.risk_class()
+                    && let Some(i) = RiskClass::ALL.iter().position(|c| *c == risk)
+                {
+                    per[i] += 1;
                 }
             }
             if exhausted {

@@ -147,7 +147,7 @@ async fn sqlite_on_a_full_disk_fails_only_unavailable_and_recovers_when_space_is
 /// The request numbered `i`: registers and holds, one subject each.
 fn request(prefix: &str, i: usize) -> pb::VerifyRequest {
     let id = format!("{prefix}-{i}");
-    let mut r = if i % 2 == 0 {
+    let mut r = if i.is_multiple_of(2) {
         register_request(&id)
     } else {
         hold_request(&id)

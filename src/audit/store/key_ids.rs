@@ -137,11 +137,10 @@ mod tests {
     fn the_slim_decoding_finds_the_key_ids_the_full_decoding_finds() {
         for mut event in tests_support::one_of_each() {
             // A request fingerprint under another key than the number's, where there are both.
-            if let crate::audit::NewEvent::Decided(d) = &mut event {
-                if let Some(r) = d.request_fingerprint.as_mut() {
+            if let crate::audit::NewEvent::Decided(d) = &mut event
+                && let Some(r) = d.request_fingerprint.as_mut() {
                     r.key_id = "k-request".into();
                 }
-            }
             let expected: BTreeSet<String> =
                 [event.number_fingerprint(), event.request_fingerprint()]
                     .into_iter()

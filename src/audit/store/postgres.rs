@@ -28,7 +28,7 @@ use crate::audit::{
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     store::key_ids::{self, KeyIdsPage},
-    store::read,
+    store::read::Reader,
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
@@ -128,9 +128,9 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let sql = sql::SELECT_VERIFICATION;
-        let rows = read::events_by(&self.pool, sql, insurer_number, verification_id);
-        Ok(rows.await?.into_iter().next())
+        Reader(&self.pool)
+            .verification(insurer_number, verification_id)
+            .await
     }
 
     async fn find_by_request(
@@ -138,13 +138,9 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         request_id: &str,
     ) -> Result<Option<StoredEvent>, AuditError> {
-        let rows = read::events_by(
-            &self.pool,
-            sql::SELECT_BY_REQUEST,
-            insurer_number,
-            request_id,
-        );
-        Ok(rows.await?.into_iter().next())
+        Reader(&self.pool)
+            .by_request(insurer_number, request_id)
+            .await
     }
 
     async fn find_events(
@@ -152,8 +148,9 @@ impl AuditBackend for PostgresBackend {
         insurer_number: &str,
         verification_id: &str,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        let sql = sql::SELECT_VERIFICATION_EVENTS;
-        read::events_by(&self.pool, sql, insurer_number, verification_id).await
+        Reader(&self.pool)
+            .verification_events(insurer_number, verification_id)
+            .await
     }
 
     async fn find_registrations(
@@ -182,7 +179,9 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        read::open_holds(&self.pool, insurer_number, after_id, limit).await
+        Reader(&self.pool)
+            .open_holds(insurer_number, after_id, limit)
+            .await
     }
 
     async fn list_all_open_holds(
@@ -190,7 +189,7 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        read::all_open_holds(&self.pool, after_id, limit).await
+        Reader(&self.pool).all_open_holds(after_id, limit).await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
@@ -233,15 +232,17 @@ impl AuditBackend for PostgresBackend {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        read::export_page(&self.pool, insurer_number, since_us, after_id, limit).await
+        Reader(&self.pool)
+            .export_page(insurer_number, since_us, after_id, limit)
+            .await
     }
 
     async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        read::chains(&self.pool).await
+        Reader(&self.pool).chains().await
     }
 
     async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
-        read::chain_heads(&self.pool).await
+        Reader(&self.pool).chain_heads().await
     }
 
     async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {

@@ -1,10 +1,11 @@
 //! The read path, written once for both backends: the same statements, the same binds, the
-//! same decoding. Each backend's `AuditBackend` methods hand their pool to these.
+//! same decoding. Each backend's `AuditBackend` read methods are one line over a [`Reader`] of
+//! its pool.
 //!
-//! Generic over the database, with the bounds both sqlx drivers meet spelled out per function
-//! (a trait gathering them would not carry them to its users: where clauses on a trait are
-//! not implied). The append path cannot be written this way: a `QueryBuilder`'s arguments pin
-//! its borrow (see `store::BatchTransaction`).
+//! Generic over the database, with the bounds both sqlx drivers meet spelled out once, on the
+//! `impl` block (a trait gathering them would not carry them to its users: where clauses on a
+//! trait are not implied). The append path cannot be written this way: a `QueryBuilder`'s
+//! arguments pin its borrow (see `store::BatchTransaction`).
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
@@ -15,125 +16,121 @@ use crate::audit::{
     store::sql,
 };
 
-/// The events `sql` selects with two text binds.
-pub(crate) async fn events_by<DB: Database>(
-    pool: &Pool<DB>,
-    sql: &str,
-    a: &str,
-    b: &str,
-) -> Result<Vec<StoredEvent>, AuditError>
+/// The read half of a store, over its pool.
+pub(crate) struct Reader<'p, DB: Database>(pub(crate) &'p Pool<DB>);
+
+impl<DB: Database> Reader<'_, DB>
 where
     for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_as::<DB, EventRow>(sql)
-        .bind(a)
-        .bind(b)
-        .fetch_all(pool)
-        .await;
-    rows::decode_rows(rows)
-}
-
-/// Open holds of one insurer after a row id, oldest first.
-pub(crate) async fn open_holds<DB: Database>(
-    pool: &Pool<DB>,
-    insurer_number: &str,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, AuditError>
-where
-    for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_OPEN_HOLDS)
-        .bind(insurer_number)
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await;
-    rows::decode_rows(rows)
-}
-
-/// Open holds of every insurer after row `after_id`, at most `limit`, in row order.
-pub(crate) async fn all_open_holds<DB: Database>(
-    pool: &Pool<DB>,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, AuditError>
-where
-    for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_ALL_OPEN_HOLDS)
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await;
-    rows::decode_rows(rows)
-}
-
-/// One page of `audit export`.
-pub(crate) async fn export_page<DB: Database>(
-    pool: &Pool<DB>,
-    insurer_number: Option<&str>,
-    since_us: i64,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<StoredEvent>, AuditError>
-where
-    for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_EXPORT)
-        .bind(insurer_number)
-        .bind(since_us)
-        .bind(after_id)
-        .bind(limit)
-        .fetch_all(pool)
-        .await;
-    rows::decode_rows(rows)
-}
-
-/// Every event in chain order.
-pub(crate) async fn chains<DB: Database>(pool: &Pool<DB>) -> Result<Vec<StoredEvent>, AuditError>
-where
-    for<'r> EventRow: FromRow<'r, DB::Row>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_CHAINS)
-        .fetch_all(pool)
-        .await;
-    rows::decode_rows(rows)
-}
-
-/// The newest event of every chain, in writer id order.
-pub(crate) async fn chain_heads<DB: Database>(pool: &Pool<DB>) -> Result<Vec<ChainHead>, AuditError>
-where
     for<'r> HeadRow: FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
-    let rows = sqlx::query_as::<DB, HeadRow>(sql::SELECT_CHAIN_HEADS)
-        .fetch_all(pool)
-        .await
-        .map_err(|e| rows::unavailable(&e))?;
-    rows.into_iter().map(HeadRow::into_head).collect()
+    /// The decision `verification_id` of this insurer, if any.
+    pub(crate) async fn verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.events_by(sql::SELECT_VERIFICATION, insurer_number, verification_id);
+        Ok(rows.await?.into_iter().next())
+    }
+
+    /// The decision recorded under `request_id` for this insurer, if any.
+    pub(crate) async fn by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let rows = self.events_by(sql::SELECT_BY_REQUEST, insurer_number, request_id);
+        Ok(rows.await?.into_iter().next())
+    }
+
+    /// Every event about one verification, in order.
+    pub(crate) async fn verification_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let sql = sql::SELECT_VERIFICATION_EVENTS;
+        self.events_by(sql, insurer_number, verification_id).await
+    }
+
+    /// The events `sql` selects with two text binds.
+    async fn events_by(&self, sql: &str, a: &str, b: &str) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<DB, EventRow>(sql)
+            .bind(a)
+            .bind(b)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
+    /// Open holds of one insurer after a row id, oldest first.
+    pub(crate) async fn open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_OPEN_HOLDS)
+            .bind(insurer_number)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
+    /// Open holds of every insurer after row `after_id`, at most `limit`, in row order.
+    pub(crate) async fn all_open_holds(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_ALL_OPEN_HOLDS)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
+    /// One page of `audit export`.
+    pub(crate) async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_EXPORT)
+            .bind(insurer_number)
+            .bind(since_us)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
+    /// Every event in chain order.
+    pub(crate) async fn chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
+        let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_CHAINS)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
+    /// The newest event of every chain, in writer id order.
+    pub(crate) async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
+        let rows = sqlx::query_as::<DB, HeadRow>(sql::SELECT_CHAIN_HEADS)
+            .fetch_all(self.0)
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        rows.into_iter().map(HeadRow::into_head).collect()
+    }
 }

@@ -159,12 +159,12 @@ impl From<RegistrationRow> for Registration {
 /// lowercase hex, a comparison the stream cannot encode. Checked before a batch is formed so
 /// one bad event never fails its batch-mates.
 pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
-    if let NewEvent::Decided(d) = e {
-        if !d.comparisons.iter().all(encoding::comparison_fits) {
-            return Err(AuditError::Invalid(
-                "a comparison has too many rules or too large a candidate index".into(),
-            ));
-        }
+    if let NewEvent::Decided(d) = e
+        && !d.comparisons.iter().all(encoding::comparison_fits)
+    {
+        return Err(AuditError::Invalid(
+            "a comparison has too many rules or too large a candidate index".into(),
+        ));
     }
     for (what, fp) in fingerprints(e) {
         if fp.is_some_and(|fp| !is_lowercase_hex(&fp.mac_hex)) {
@@ -196,7 +196,7 @@ fn fingerprints(e: &NewEvent) -> [(&'static str, Option<&Fingerprint>); 2] {
 
 /// Whether `s` is what `hex::encode` writes: lowercase hex digits, two per byte.
 fn is_lowercase_hex(s: &str) -> bool {
-    s.len() % 2 == 0 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    s.len().is_multiple_of(2) && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Calls `f` with every text field of `e` and its name.

@@ -163,10 +163,10 @@ pub(super) async fn decide_embedded(
     for (i, p, insurer, answer) in answers {
         slots[i] = Some(match answer {
             Ok((response, appended)) => {
-                if let Some(id) = appended {
-                    if newest.as_ref().is_none_or(|n| id > n.0) {
-                        newest = Some((id, insurer, response.verification_id.clone()));
-                    }
+                if let Some(id) = appended
+                    && newest.as_ref().is_none_or(|n| id > n.0)
+                {
+                    newest = Some((id, insurer, response.verification_id.clone()));
                 }
                 match RowOutcome::from_response(p.line, p.subject_id, &response, appended.is_none())
                 {

@@ -83,11 +83,11 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::Space);
             continue;
         }
-        if let Some(k) = kana::hiragana_to_katakana(c) {
-            if enabled.contains(Rule::KanaScript) {
-                fired.insert(Rule::KanaScript);
-                c = k;
-            }
+        if let Some(k) = kana::hiragana_to_katakana(c)
+            && enabled.contains(Rule::KanaScript)
+        {
+            fired.insert(Rule::KanaScript);
+            c = k;
         }
         if c != 'ー' && chars::is_hyphen_like(c) && enabled.contains(Rule::Hyphen) {
             fired.insert(Rule::Hyphen);
@@ -122,11 +122,11 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
                 continue;
             }
         }
-        if let Some((large, rule)) = kana::variant_fold(c) {
-            if enabled.contains(rule) {
-                fired.insert(rule);
-                c = large;
-            }
+        if let Some((large, rule)) = kana::variant_fold(c)
+            && enabled.contains(rule)
+        {
+            fired.insert(rule);
+            c = large;
         }
         out.push(c);
     }

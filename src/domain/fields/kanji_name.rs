@@ -89,12 +89,12 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;
-        } else if let Some((standard, rule)) = kanji::standard_form(c) {
-            if enabled.contains(rule) {
-                fired.insert(rule);
-                out.push(standard);
-                continue;
-            }
+        } else if let Some((standard, rule)) = kanji::standard_form(c)
+            && enabled.contains(rule)
+        {
+            fired.insert(rule);
+            out.push(standard);
+            continue;
         }
         out.push(c);
     }

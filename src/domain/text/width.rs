@@ -75,14 +75,13 @@ fn has_width_forms(s: &str) -> bool {
 /// Pushes `c`, composing a voicing mark with the previous character where possible. Returns
 /// whether a composition happened.
 fn push_composing(out: &mut String, c: char) -> bool {
-    if matches!(c, '\u{3099}' | '\u{309A}') {
-        if let Some(prev) = out.chars().next_back() {
-            if let Some(composed) = compose(prev, c) {
-                out.pop();
-                out.push(composed);
-                return true;
-            }
-        }
+    if matches!(c, '\u{3099}' | '\u{309A}')
+        && let Some(prev) = out.chars().next_back()
+        && let Some(composed) = compose(prev, c)
+    {
+        out.pop();
+        out.push(composed);
+        return true;
     }
     out.push(c);
     false

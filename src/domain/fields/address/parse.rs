@@ -317,16 +317,16 @@ fn normalize(raw: &str, out: &mut Vec<NChar>) -> u32 {
         }
         // A variation selector right after a kanji picks a glyph of it: it becomes part of that
         // character. Anywhere else it is text of its own, and compares as such.
-        if marks::is_variation_selector(c) && space_start.is_none() {
-            if let Some(prev) = out
+        if marks::is_variation_selector(c)
+            && space_start.is_none()
+            && let Some(prev) = out
                 .last_mut()
                 .filter(|p| is_kanji(p.c) && p.selector == 0 && p.end == start)
-            {
-                prev.selector = selector_index(c) + 1;
-                prev.end = start + c.len_utf8() as u32;
-                prev.flags |= SELECTOR;
-                continue;
-            }
+        {
+            prev.selector = selector_index(c) + 1;
+            prev.end = start + c.len_utf8() as u32;
+            prev.flags |= SELECTOR;
+            continue;
         }
         if is_space_like(c) {
             space_start.get_or_insert(start);
