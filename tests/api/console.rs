@@ -252,3 +252,47 @@ async fn every_role_page_and_insurer_gets_what_its_grpc_twin_would(backend: Back
     assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
     app.finish().await;
 }
+
+/// The console over plain HTTP on an address other than loopback does not start; with the
+/// service's certificate it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_needs_tls_anywhere_but_on_loopback() {
+    use verify_identity::server::{self, StartError};
+
+    use crate::{
+        access::{scratch, tls},
+        helpers::{TestDatabase, settings_for},
+        pki::Pki,
+    };
+
+    let dir = scratch();
+    let pki = Pki::generate(&dir);
+    for with_tls in [false, true] {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let mut settings = settings_for(&db);
+        let console = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        settings.console_listen = Some(console.local_addr().unwrap());
+        settings.console_users = vec![user("operator", INSURER, Role::Operator)];
+        if with_tls {
+            settings.tls = Some(tls(&pki, false));
+        }
+        let app = server::build(&settings)
+            .await
+            .unwrap()
+            .with_console_listener(console);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // If it starts, it stops at once.
+        let result = server::run(listener, app, async {}).await;
+        if with_tls {
+            result.expect("served over TLS");
+        } else {
+            let err = result.expect_err("refused");
+            assert!(
+                matches!(&err, StartError::Exposed(m) if m.contains("console") && m.contains("tls_cert")),
+                "{err}"
+            );
+        }
+        db.drop().await;
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
