@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -103,6 +104,7 @@ def service():
     yield {"base": base, "ids": ids, "tmp": tmp}
     proc.terminate()
     proc.wait(timeout=20)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
