@@ -141,6 +141,8 @@ pub(super) fn page(lang: Lang, title: &str, signed: Option<&Signed>, body: Marku
                             (other.pick("日本語", "English"))
                         }
                         @if let Some(s) = signed {
+                            a href="/holds" { (lang.pick("保留一覧", "Queue")) }
+                            a href="/check" { (lang.pick("照合の確認", "Compare values")) }
                             span.who {
                                 (s.session.user.name)
                                 " "

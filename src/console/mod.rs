@@ -18,6 +18,7 @@
 
 mod assets;
 mod case;
+mod check;
 mod errors;
 mod layout;
 mod queue;
@@ -93,6 +94,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/signout", post(signin::sign_out))
         .route("/lang/{tag}", get(layout::switch_language))
         .route("/holds", get(queue::page))
+        .route("/check", get(check::form).post(check::submit))
         .route("/holds/{insurer}/{id}", get(case::page))
         .route("/holds/{insurer}/{id}/resolve", post(case::resolve))
         .route("/holds/{insurer}/{id}/assign", post(case::assign))

@@ -124,9 +124,13 @@ pub(super) async fn page(
         Err(VerificationError::InvalidArgument(_)) => return bad_filter(lang),
         Err(e) => return errors::failure(lang, &e),
     };
-    let counts = match console.verifications.hold_counts(&insurer).await {
-        Ok(c) => c,
-        Err(e) => return errors::failure(lang, &e),
+    // Triage order reads every open hold, so the page comes with the counts.
+    let counts = match page.counts.clone() {
+        Some(c) => c,
+        None => match console.verifications.hold_counts(&insurer).await {
+            Ok(c) => c,
+            Err(e) => return errors::failure(lang, &e),
+        },
     };
     let now = seconds(SystemTime::now());
     let title = lang.pick("保留一覧", "Held cases");

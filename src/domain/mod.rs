@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod deadline;
+pub mod diff;
 pub mod fields;
 pub mod gate;
 pub mod hold_cause;

@@ -37,6 +37,9 @@ pub struct HoldsPage {
     pub holds: Vec<VerificationRecord>,
     /// The sealed token of the next page; empty on the last.
     pub next_page_token: String,
+    /// In triage order, which reads every open hold anyway: how many are open, overdue and in
+    /// each risk class (before the filters). `None` oldest first.
+    pub counts: Option<HoldCounts>,
 }
 
 /// How many holds are open at an insurer: in all, overdue, and per risk class (most urgent
@@ -49,6 +52,39 @@ pub struct HoldCounts {
     pub overdue: usize,
     /// Open holds per risk class, in [`RiskClass::ALL`]'s order, classes with none left out.
     pub by_risk: Vec<(RiskClass, usize)>,
+}
+
+/// Counts open holds as they are read.
+#[derive(Default)]
+struct Counter {
+    /// Open holds.
+    open: usize,
+    /// Of them overdue.
+    overdue: usize,
+    /// Per risk class, in [`RiskClass::ALL`]'s order.
+    per: [usize; RiskClass::ALL.len()],
+}
+
+impl Counter {
+    fn add(&mut self, overdue: bool, risk: Option<RiskClass>) {
+        self.open += 1;
+        self.overdue += usize::from(overdue);
+        if let Some(i) = risk.and_then(|r| RiskClass::ALL.iter().position(|c| *c == r)) {
+            self.per[i] += 1;
+        }
+    }
+
+    fn finish(self) -> HoldCounts {
+        HoldCounts {
+            open: self.open,
+            overdue: self.overdue,
+            by_risk: RiskClass::ALL
+                .into_iter()
+                .zip(self.per)
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        }
+    }
 }
 
 /// Held decisions read per store query while filling a page.
@@ -182,8 +218,7 @@ impl Verifications {
     /// hold of the insurer, as a triage page does.
     pub async fn hold_counts(&self, insurer: &str) -> Result<HoldCounts, VerificationError> {
         let now = SystemTime::now();
-        let mut counts = HoldCounts::default();
-        let mut per = [0usize; RiskClass::ALL.len()];
+        let mut counts = Counter::default();
         let mut scanned = 0;
         loop {
             let chunk = self
@@ -194,26 +229,16 @@ impl Verifications {
             for stored in chunk {
                 scanned = stored.id;
                 let held = decided(&stored)?;
-                counts.open += 1;
-                if held.register_by.is_some_and(|by| by < now) {
-                    counts.overdue += 1;
-                }
-                if let Some(risk) = held.risk_class()
-                    && let Some(i) = RiskClass::ALL.iter().position(|c| *c == risk)
-                {
-                    per[i] += 1;
-                }
+                counts.add(
+                    held.register_by.is_some_and(|by| by < now),
+                    held.risk_class(),
+                );
             }
             if exhausted {
                 break;
             }
         }
-        counts.by_risk = RiskClass::ALL
-            .into_iter()
-            .zip(per)
-            .filter(|(_, n)| *n > 0)
-            .collect();
-        Ok(counts)
+        Ok(counts.finish())
     }
 
     /// One page of open holds, filtered, in the order asked for (see
@@ -253,6 +278,7 @@ impl Verifications {
             HoldsOrder::OldestFirst => cursor.after.id(),
             HoldsOrder::Triage => 0,
         };
+        let mut counts = Counter::default();
         loop {
             let chunk = self
                 .store
@@ -264,6 +290,7 @@ impl Verifications {
                 let held = decided(&stored)?;
                 let overdue = held.register_by.is_some_and(|by| by < as_of);
                 let risk = held.risk_class();
+                counts.add(overdue, risk);
                 if !passes(&request, held, overdue, risk) {
                     continue;
                 }
@@ -303,6 +330,7 @@ impl Verifications {
         Ok(HoldsPage {
             holds,
             next_page_token,
+            counts: (order == HoldsOrder::Triage).then(|| counts.finish()),
         })
     }
 }

@@ -172,14 +172,14 @@ pub(crate) async fn spawn_app_with(
 ) -> TestApp {
     init_test_logging();
     let db = TestDatabase::new(backend).await;
-    start(db, adjust, None).await
+    start(db, adjust, None, None).await
 }
 
 /// Starts a server on `db`, which an earlier server may have left data in, letting the test
 /// adjust the settings first (another key, a keyring).
 pub(crate) async fn spawn_on(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_logging();
-    start(db, adjust, None).await
+    start(db, adjust, None, None).await
 }
 
 /// Starts a server whose settings the test gives TLS, and connects over TLS with `client`.
@@ -190,7 +190,30 @@ pub(crate) async fn spawn_app_tls(
 ) -> TestApp {
     init_test_logging();
     let db = TestDatabase::new(backend).await;
-    start(db, adjust, Some(client)).await
+    start(db, adjust, Some(client), None).await
+}
+
+/// Starts a server with the clerks' console on another 127.0.0.1 port (returned), letting the
+/// test adjust the settings (the console users) first.
+pub(crate) async fn spawn_app_with_console(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> (TestApp, std::net::SocketAddr) {
+    init_test_logging();
+    let db = TestDatabase::new(backend).await;
+    let console = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = console.local_addr().unwrap();
+    let app = start(
+        db,
+        |s| {
+            s.console_listen = Some(addr);
+            adjust(s);
+        },
+        None,
+        Some(console),
+    )
+    .await;
+    (app, addr)
 }
 
 /// `message` with `authorization: Bearer <token>`.
@@ -209,10 +232,15 @@ async fn start(
     db: TestDatabase,
     adjust: impl FnOnce(&mut Settings),
     client_tls: Option<ClientTlsConfig>,
+    console: Option<TcpListener>,
 ) -> TestApp {
     let mut settings = settings_for(&db);
     adjust(&mut settings);
     let app = server::build(&settings).await.expect("server builds");
+    let app = match console {
+        Some(listener) => app.with_console_listener(listener),
+        None => app,
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -258,7 +286,7 @@ impl TestApp {
     /// A second server on the same database and fingerprint key, as a replica would be.
     /// Stop it with [`TestApp::stop`], not `finish`: the first server owns the database.
     pub(crate) async fn spawn_replica(&self) -> TestApp {
-        start(self.db.clone(), |_| {}, None).await
+        start(self.db.clone(), |_| {}, None, None).await
     }
 
     /// Stops the server gracefully and waits until the audit log is flushed.

@@ -73,6 +73,7 @@ macro_rules! on_both_backends {
 }
 
 mod access;
+mod console;
 mod export;
 mod gate;
 mod holds;

@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -103,6 +104,7 @@ def service():
     yield {"base": base, "ids": ids, "tmp": tmp}
     proc.terminate()
     proc.wait(timeout=20)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +262,39 @@ def test_a_clerk_claims_a_case_the_queue_shows_it_and_the_clerk_releases_it(serv
     expect(page.locator("dd.assignee")).to_contain_text("未割当")
     other_context.close()
     context.close()
+
+
+def test_the_compare_page_marks_differing_characters_and_keeps_nothing(service, browser):
+    context, page = sign_in(browser, service["base"], "kansa")
+    page.get_by_role("link", name="照合の確認").click()
+    expect(page.locator(".privacy")).to_contain_text("保存しません")
+    values = {
+        "a_kanji_name": "髙橋　智子", "b_kanji_name": "高橋 知子",
+        "a_kana_name": "タカハシ トモコ", "b_kana_name": "ﾀｶﾊｼ ﾄﾓｺ",
+        "a_birth_date": "昭和50年1月1日", "b_birth_date": "1975-01-01",
+        "a_sex": "2", "b_sex": "女",
+        "a_address": "東京都千代田区千代田一丁目1番1号", "b_address": "東京都千代田区千代田1-1-2",
+    }
+    for name, value in values.items():
+        page.locator(f"input[name={name}]").fill(value)
+    page.get_by_role("button", name="比較する").click()
+    rows = page.locator("table.grid tbody tr")
+    expect(rows.nth(0)).to_contain_text("不一致")
+    expect(rows.nth(0).locator("mark")).to_have_text(["智", "知"])
+    expect(rows.nth(1)).to_contain_text("表記ゆれ")
+    expect(rows.nth(2)).to_contain_text("表記ゆれ")
+    expect(rows.nth(2).locator("mark")).to_have_count(0)
+    expect(rows.nth(4).locator("mark")).to_have_text(["1", "2"])
+    expect(rows.nth(4)).to_contain_text("不一致")
+    every_control_has_a_name(page)
+    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+    context.close()
+    log = pathlib.Path(service["tmp"], "serve.log").read_text(encoding="utf-8")
+    database = pathlib.Path(service["tmp"], "audit.sqlite").read_bytes()
+    # The short codes (2, 女) are in any log; the names, dates and addresses must not be.
+    for value in (v for v in values.values() if len(v) > 2):
+        assert value not in log
+        assert value.encode() not in database
 
 
 def test_an_auditor_reads_without_actions(service, browser):

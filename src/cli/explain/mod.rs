@@ -7,8 +7,6 @@
 //! output and nowhere else — `check` and `verify` install no log subscriber, and nothing here
 //! calls `tracing` — so values never reach logs, traces, metrics or the audit log.
 
-pub mod diff;
-
 use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
@@ -16,15 +14,7 @@ use jiff::tz::TimeZone;
 use crate::{
     cli::times::{deadline_note, minutes},
     contract::pb,
-    domain::{
-        Field, MatchClass, Stage,
-        fields::{
-            address::{self, Address},
-            kana_name, kanji_name,
-        },
-        policy::Policy,
-        risk::RiskClass,
-    },
+    domain::{Field, MatchClass, Stage, diff, policy::Policy, risk::RiskClass},
 };
 
 /// Renders `response` (the decision on `request`) as text. `policy` says which rows pass;
@@ -339,7 +329,7 @@ fn differences(out: &mut String, request: &pb::VerifyRequest, rows: &[Row<'_>], 
             ),
         };
         let (left, right) = (value(left, field), value(right, field));
-        let (l, r) = differing(field, left, right);
+        let (l, r) = diff::differing(field, left, right);
         let _ = writeln!(
             out,
             "  {}, {} ({}):",
@@ -358,27 +348,6 @@ fn differences(out: &mut String, request: &pb::VerifyRequest, rows: &[Row<'_>], 
                 diff::mark(&segments, colour)
             };
             let _ = writeln!(out, "    {name:<width$}  {shown}");
-        }
-    }
-}
-
-/// Both values of `field` as runs, marked only where the comparison found them to differ: a
-/// name's characters after folding (not its width, spaces, small kana or 異体字), an address's
-/// parts as the address comparison aligns them (not its number notation, nor a prefecture or
-/// building on one side only), and a birth date or sex code whole (a different day is the
-/// difference; a character diff of `S50.1.1` against `1975-01-02` would mean nothing).
-fn differing(field: Field, left: &str, right: &str) -> (Vec<diff::Segment>, Vec<diff::Segment>) {
-    match field {
-        Field::KanjiName => diff::diff_folded(left, right, kanji_name::fold),
-        Field::KanaName => diff::diff_folded(left, right, kana_name::fold),
-        Field::Address => {
-            let (a, b) = (Address::parse(left), Address::parse(right));
-            let (sa, sb) = address::differing_spans(&a, &b);
-            (diff::from_spans(left, &sa), diff::from_spans(right, &sb))
-        }
-        Field::BirthDate | Field::Sex => {
-            let whole = |raw: &str| diff::from_spans(raw, std::slice::from_ref(&(0..raw.len())));
-            (whole(left), whole(right))
         }
     }
 }

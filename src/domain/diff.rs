@@ -4,9 +4,35 @@
 //! the domain's own alignment (`domain::fields::address::differing_spans`), not here.
 
 use crate::domain::{
-    Rule, RuleSet,
+    Field, Rule, RuleSet,
+    fields::{
+        address::{self, Address},
+        kana_name, kanji_name,
+    },
     text::{chars, folding::FoldFn, marks},
 };
+
+/// Both values of `field` as runs, marked only where the comparison found them to differ: a
+/// name's characters after folding (not its width, spaces, small kana or 異体字), an address's
+/// parts as the address comparison aligns them (not its number notation, nor a prefecture or
+/// building on one side only), and a birth date or sex code whole (a different day is the
+/// difference; a character diff of `S50.1.1` against `1975-01-02` would mean nothing). What
+/// `check --format text` and the console's 照合の確認 page show.
+pub fn differing(field: Field, left: &str, right: &str) -> (Vec<Segment>, Vec<Segment>) {
+    match field {
+        Field::KanjiName => diff_folded(left, right, kanji_name::fold),
+        Field::KanaName => diff_folded(left, right, kana_name::fold),
+        Field::Address => {
+            let (a, b) = (Address::parse(left), Address::parse(right));
+            let (sa, sb) = address::differing_spans(&a, &b);
+            (from_spans(left, &sa), from_spans(right, &sb))
+        }
+        Field::BirthDate | Field::Sex => {
+            let whole = |raw: &str| from_spans(raw, std::slice::from_ref(&(0..raw.len())));
+            (whole(left), whole(right))
+        }
+    }
+}
 
 /// A run of characters of one side, common to both sides or not.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,298 @@
+//! The clerks' console through its HTTP interface, for every role × page × insurer: what an
+//! operator and an auditor of one insurer get from the queue, a case, a resolution and a claim,
+//! for their insurer's case and for another insurer's; and what nobody signed in gets.
+
+use std::net::SocketAddr;
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+use verify_identity::{
+    config::{ConsoleUserConfig, Role, hash_password},
+    contract::pb,
+};
+
+use crate::helpers::{Backend, hold_request, spawn_app_with_console};
+
+on_both_backends!(every_role_page_and_insurer_gets_what_its_grpc_twin_would);
+
+const INSURER: &str = "32130011";
+const OTHER: &str = "32130029";
+const PASSWORD: &str = "a long test password";
+
+/// One answer: status, headers (lower-case names) and body.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One HTTP/1.1 request on its own connection.
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nSec-Fetch-Site: same-origin\r\n"
+    );
+    if let Some(c) = cookie {
+        request.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    let body = form.unwrap_or("");
+    if form.is_some() {
+        request.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Signs in; the session cookie and the session's CSRF token (read from the queue page).
+async fn sign_in(addr: SocketAddr, name: &str) -> (String, String) {
+    let answer = http(
+        addr,
+        "POST",
+        "/signin",
+        None,
+        Some(&format!("name={name}&password=a+long+test+password")),
+    )
+    .await;
+    assert_eq!(answer.status, 303, "{name} signs in");
+    let cookie = answer
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let queue = http(addr, "GET", "/holds", Some(&cookie), None).await;
+    let csrf = queue
+        .body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+fn user(name: &str, insurer: &str, role: Role) -> ConsoleUserConfig {
+    ConsoleUserConfig {
+        name: name.into(),
+        password_argon2id: hash_password(PASSWORD),
+        insurers: vec![insurer.into()],
+        roles: vec![role],
+    }
+}
+
+async fn every_role_page_and_insurer_gets_what_its_grpc_twin_would(backend: Backend) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("auditor", INSURER, Role::Auditor),
+        ];
+    })
+    .await;
+    let verify = |insurer: &str, id: &str| {
+        let mut r = hold_request(id);
+        r.insurer_number = insurer.into();
+        let mut client = app.client.clone();
+        async move { client.verify(r).await.unwrap().into_inner().verification_id }
+    };
+    let own = verify(INSURER, "h-own").await;
+    let other = verify(OTHER, "h-other").await;
+
+    // Nobody signed in: every page sends to the sign-in page, every action too.
+    for (method, path) in [
+        ("GET", "/holds".to_owned()),
+        ("GET", format!("/holds/{INSURER}/{own}")),
+        ("POST", format!("/holds/{INSURER}/{own}/resolve")),
+        ("POST", format!("/holds/{INSURER}/{own}/assign")),
+    ] {
+        let form = (method == "POST").then_some("csrf=x");
+        let answer = http(console, method, &path, None, form).await;
+        assert_eq!(answer.status, 303, "{method} {path}");
+        assert_eq!(answer.header("location"), Some("/signin"));
+        assert!(answer.header("content-security-policy").is_some());
+    }
+
+    for (name, may_act) in [("operator", true), ("auditor", false)] {
+        let (cookie, csrf) = sign_in(console, name).await;
+        let c = Some(cookie.as_str());
+        // The queue: own insurer's holds only; another insurer's queue is not found.
+        let queue = http(console, "GET", "/holds", c, None).await;
+        assert_eq!(queue.status, 200);
+        assert_eq!(queue.header("cache-control"), Some("no-store"));
+        assert!(
+            queue.body.contains(&own) && !queue.body.contains(&other),
+            "{name}"
+        );
+        let foreign = http(console, "GET", &format!("/holds?insurer={OTHER}"), c, None).await;
+        assert_eq!(foreign.status, 404, "{name}");
+        // A case: own is shown (with the form only for an operator), another's is 404.
+        let case = http(console, "GET", &format!("/holds/{INSURER}/{own}"), c, None).await;
+        assert_eq!(case.status, 200);
+        assert_eq!(case.body.contains("/resolve\""), may_act, "{name}");
+        assert_eq!(case.body.contains("/assign\""), may_act, "{name}");
+        let theirs = http(console, "GET", &format!("/holds/{OTHER}/{other}"), c, None).await;
+        assert_eq!(theirs.status, 404, "{name}");
+        // Actions on another insurer's case: 404, as for a case that does not exist.
+        for action in ["resolve", "assign"] {
+            let form = format!("csrf={csrf}&action=claim&resolution=withdrawn&confirm=1");
+            let path = format!("/holds/{OTHER}/{other}/{action}");
+            let answer = http(console, "POST", &path, c, Some(&form)).await;
+            assert_eq!(answer.status, 404, "{name} {action} another insurer's case");
+            // A wrong token is refused before anything else.
+            let path = format!("/holds/{INSURER}/{own}/{action}");
+            let answer = http(console, "POST", &path, c, Some("csrf=wrong&action=claim")).await;
+            assert_eq!(answer.status, 403, "{name} {action} with a forged token");
+        }
+        // Claim, then resolve, on the own case: an operator may, an auditor is refused.
+        let claim = http(
+            console,
+            "POST",
+            &format!("/holds/{INSURER}/{own}/assign"),
+            c,
+            Some(&format!("csrf={csrf}&action=claim")),
+        )
+        .await;
+        assert_eq!(
+            claim.status,
+            if may_act { 303 } else { 403 },
+            "{name} claims"
+        );
+        if !may_act {
+            let resolve = http(
+                console,
+                "POST",
+                &format!("/holds/{INSURER}/{own}/resolve"),
+                c,
+                Some(&format!("csrf={csrf}&resolution=withdrawn&confirm=1")),
+            )
+            .await;
+            assert_eq!(resolve.status, 403, "an auditor resolves");
+        }
+    }
+    // The operator's claim and nothing else happened: the record says who, and it is open.
+    let record = app
+        .client
+        .clone()
+        .get_verification(pb::GetVerificationRequest {
+            verification_id: own.clone(),
+            insurer_number: INSURER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.assignee, "operator");
+    assert_eq!(record.state(), pb::VerificationState::Held);
+    // The operator resolves it; a second resolution is refused as already closed.
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let form = format!("csrf={csrf}&resolution=withdrawn&note=%3Cscript%3E&confirm=1");
+    let path = format!("/holds/{INSURER}/{own}/resolve");
+    let done = http(console, "POST", &path, Some(&cookie), Some(&form)).await;
+    assert_eq!(done.status, 303);
+    let case = http(
+        console,
+        "GET",
+        &format!("/holds/{INSURER}/{own}"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(case.body.contains("&lt;script&gt;") && !case.body.contains("<script>"));
+    let again = http(console, "POST", &path, Some(&cookie), Some(&form)).await;
+    assert_eq!(again.status, 409);
+    // A post from another site is refused whoever sends it.
+    let mut stream = TcpStream::connect(console).await.unwrap();
+    let body = format!("csrf={csrf}&action=release");
+    let forged = format!(
+        "POST /holds/{INSURER}/{own}/assign HTTP/1.1\r\nHost: {console}\r\nConnection: close\r\n\
+         Sec-Fetch-Site: cross-site\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(forged.as_bytes()).await.unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    app.finish().await;
+}
+
+/// The console over plain HTTP on an address other than loopback does not start; with the
+/// service's certificate it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_needs_tls_anywhere_but_on_loopback() {
+    use verify_identity::server::{self, StartError};
+
+    use crate::{
+        access::{scratch, tls},
+        helpers::{TestDatabase, settings_for},
+        pki::Pki,
+    };
+
+    let dir = scratch();
+    let pki = Pki::generate(&dir);
+    for with_tls in [false, true] {
+        let db = TestDatabase::new(Backend::Sqlite).await;
+        let mut settings = settings_for(&db);
+        let console = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        settings.console_listen = Some(console.local_addr().unwrap());
+        settings.console_users = vec![user("operator", INSURER, Role::Operator)];
+        if with_tls {
+            settings.tls = Some(tls(&pki, false));
+        }
+        let app = server::build(&settings)
+            .await
+            .unwrap()
+            .with_console_listener(console);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // If it starts, it stops at once.
+        let result = server::run(listener, app, async {}).await;
+        if with_tls {
+            result.expect("served over TLS");
+        } else {
+            let err = result.expect_err("refused");
+            assert!(
+                matches!(&err, StartError::Exposed(m) if m.contains("console") && m.contains("tls_cert")),
+                "{err}"
+            );
+        }
+        db.drop().await;
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
