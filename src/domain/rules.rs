@@ -63,6 +63,9 @@ rules! {
     KanjiVariantJis = "kanji.variant.mj.jis",
     /// Variant kanji under the 法務省 戸籍法関連通達 scheme of the MJ 縮退 map (邊→辺, 齋→斎).
     KanjiVariantMoj = "kanji.variant.mj.moj",
+    /// Two forms of one kanji that systems of different JIS ages show for each other (the
+    /// 1983 level swaps and simplified glyphs, 1990's 凜 and 熙, JIS X 0213's 鷗 and 驒).
+    KanjiVariantJisRevision = "kanji.variant.jis_revision",
     /// 々 (or 〻) against the ideograph it repeats (佐々木 / 佐佐木).
     KanjiIteration = "kanji.iteration",
     /// ゝ ゞ ヽ ヾ against the kana they repeat (みすゞ / みすず).

@@ -38,10 +38,10 @@ pub fn standard_form(c: char) -> Option<(char, Rule)> {
         .binary_search_by_key(&c, |&(v, _, _)| v)
         .ok()?;
     let (_, standard, scheme) = KANJI_VARIANTS[i];
-    let rule = if scheme == 0 {
-        Rule::KanjiVariantJis
-    } else {
-        Rule::KanjiVariantMoj
+    let rule = match scheme {
+        0 => Rule::KanjiVariantJis,
+        1 => Rule::KanjiVariantMoj,
+        _ => Rule::KanjiVariantJisRevision,
     };
     Some((standard, rule))
 }
@@ -136,6 +136,69 @@ mod tests {
         assert_eq!(fold("齊藤"), "斉藤");
         assert_ne!(fold("齋藤"), fold("齊藤"));
         assert_ne!(fold("斎藤"), fold("斉藤"));
+    }
+
+    /// Issue 28: pairs of one character held because the build read only the first candidate
+    /// of a map entry, or because the JIS revisions were not in the table.
+    #[test]
+    fn old_and_new_forms_held_in_issue_28_fold_together() {
+        for pair in [
+            // Every candidate of the 法務省 scheme, in both directions.
+            "祢禰", "禱祷", "祿禄", "迪廸", "頴穎", "伜倅", "聟婿", "繫繋", "鬱欝", "穰穣", "礒磯",
+            "晄晃", // What the JIS revisions did.
+            "濤涛", "籠篭", "蠣蛎", "鰺鯵", "諫諌", "礪砺", "檮梼", "槇槙", "堯尭", "瑤瑶", "麩麸",
+            "驒騨", "凜凛", "熙煕", "鷗鴎",
+        ] {
+            let mut chars = pair.chars();
+            let (a, b) = (chars.next().unwrap(), chars.next().unwrap());
+            assert_eq!(fold(&a.to_string()), fold(&b.to_string()), "{pair}");
+        }
+    }
+
+    #[test]
+    fn every_reviewed_pair_folds_together() {
+        for pairs in [EQUAL_RANK_PAIRS, OVERRIDE_PAIRS, JIS_REVISION_PAIRS] {
+            for &(a, b) in pairs {
+                let (fa, fb) = (fold(&a.to_string()), fold(&b.to_string()));
+                assert_eq!(fa, fb, "U+{:04X} U+{:04X}", a as u32, b as u32);
+            }
+        }
+        assert!(EQUAL_RANK_PAIRS.len() >= 120 && JIS_REVISION_PAIRS.len() >= 60);
+    }
+
+    #[test]
+    fn a_pair_from_the_jis_revisions_names_its_own_rule() {
+        assert_eq!(
+            standard_form('驒'),
+            Some(('騨', Rule::KanjiVariantJisRevision))
+        );
+        assert_eq!(
+            standard_form('礪'),
+            Some(('砺', Rule::KanjiVariantJisRevision))
+        );
+        assert_eq!(standard_form('騨'), None);
+    }
+
+    /// Characters that place-name search conflates but that are different in a person's name.
+    #[test]
+    fn characters_place_name_search_conflates_stay_apart() {
+        for (a, b) in [
+            ("斎", "斉"),
+            ("埼", "崎"),
+            ("阪", "坂"),
+            ("佐", "左"),
+            ("洲", "州"),
+            ("舟", "船"),
+            ("齋", "齊"),
+            ("宍", "肉"),
+            ("杯", "盃"),
+            ("燗", "爛"),
+            ("切", "功"),
+            ("着", "著"),
+            ("桅", "梔"),
+        ] {
+            assert_ne!(fold(a), fold(b), "{a} {b}");
+        }
     }
 
     #[test]

@@ -57,13 +57,15 @@ pub(super) const WEAK_AZA: u32 = 1 << 14;
 pub(super) const SELECTOR: u32 = 1 << 15;
 /// 々 compared as the kanji it repeats (代々木 / 代代木).
 pub(super) const ITERATION: u32 = 1 << 16;
+/// A variant kanji from the JIS revisions (礪/砺, 驒/騨).
+pub(super) const KANJI_JIS_REVISION: u32 = 1 << 17;
 
 /// The flags that lose nothing.
 pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN;
 
 /// The rules for a set of flags.
 pub(super) fn rules(flags: u32) -> RuleSet {
-    const MAP: [(u32, Rule); 16] = [
+    const MAP: [(u32, Rule); 17] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -80,6 +82,7 @@ pub(super) fn rules(flags: u32) -> RuleSet {
         (PREFECTURE, Rule::AddressPrefecture),
         (SELECTOR, Rule::KanjiVariationSelector),
         (ITERATION, Rule::KanjiIteration),
+        (KANJI_JIS_REVISION, Rule::KanjiVariantJisRevision),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -1126,6 +1129,7 @@ pub(super) fn kanji_variants(x: u32, y: u32) -> Option<u32> {
         let c = char::from_u32(key)?;
         Some(match kanji::standard_form(c) {
             Some((s, Rule::KanjiVariantJis)) => (s, KANJI_JIS),
+            Some((s, Rule::KanjiVariantJisRevision)) => (s, KANJI_JIS_REVISION),
             Some((s, _)) => (s, KANJI_MOJ),
             None => (c, 0),
         })
