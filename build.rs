@@ -279,6 +279,17 @@ mod variant_table {
         }
     }
 
+    /// The unified ideograph a compatibility ideograph decomposes to canonically, if any.
+    fn canonical(c: char) -> Option<char> {
+        let mut out = None;
+        let mut count = 0;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            out = Some(d);
+            count += 1;
+        });
+        out.filter(|&d| d != c && count == 1)
+    }
+
     /// Where `c` ends up by following `direct`, stopping at a cycle.
     fn follow(direct: &BTreeMap<char, (char, u8)>, c: char) -> char {
         let mut t = c;
@@ -367,7 +378,17 @@ mod variant_table {
         // apart.
         let mut table = Vec::with_capacity(direct.len());
         for (&s, &(_, id)) in &direct {
+            // A compatibility ideograph with a canonical decomposition (令 U+F9A8) is the same
+            // character as its decomposition, folded as notation before this table is read.
+            if canonical(s).is_some() {
+                continue;
+            }
             let t = follow(&direct, s);
+            assert!(
+                canonical(t).is_none(),
+                "a target with a decomposition: U+{:04X}",
+                t as u32
+            );
             assert!(
                 t != s && !direct.contains_key(&t),
                 "variant cycle at U+{:04X}",

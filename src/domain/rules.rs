@@ -50,6 +50,9 @@ rules! {
     SexCode = "sex.code",
     /// Address numbers: 漢数字 ⇔ arabic, 丁目/番地/番/号/の ⇔ hyphens.
     AddressNumbers = "address.numbers",
+    /// A CJK compatibility ideograph with a canonical decomposition as the unified ideograph it
+    /// is equivalent to (U+F9A8 令 / U+4EE4 令).
+    KanjiCompatibility = "kanji.compatibility",
     // ---- variant: information lost ----
     /// Small kana compared as large (ョ→ヨ, ッ→ツ), as legacy systems stored them.
     KanaSmall = "kana.small",

@@ -20,7 +20,7 @@
 
 use std::fmt;
 
-use crate::domain::{Comparison, MatchClass, Rule, RuleSet};
+use crate::domain::{Comparison, MatchClass, Rule, RuleSet, text::kanji};
 
 /// How much of a birth date is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +85,9 @@ enum EraSpelling {
     Letter,
     /// The leading digit of the 7-digit GYYMMDD form.
     Code,
+    /// One square character: ㍾ ㍽ ㍼ ㍻ ㋿ (Unicode's compatibility forms of the era names,
+    /// which NFKC spells out as 明治 大正 昭和 平成 令和).
+    Square,
 }
 
 /// Gregorian or which era, and how it was spelled.
@@ -277,6 +280,11 @@ fn fold_char(c: char) -> (char, Option<Rule>) {
             (ascii, Some(Rule::Width))
         }
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' => ('-', Some(Rule::Hyphen)),
+        // 令 (U+F9A8) in 令和 from a system that kept KS X 1001's duplicate: the same character.
+        '\u{F900}'..='\u{FAFF}' => match kanji::compatibility(c) {
+            Some(unified) => (unified, Some(Rule::KanjiCompatibility)),
+            None => (c, None),
+        },
         _ => (c, None),
     }
 }
@@ -367,6 +375,11 @@ fn lex(raw: &str) -> Option<Lexer> {
                 };
                 Tok::Era(*Era::ALL.get(i)?, spelling)
             }
+            '㍾' => Tok::Era(Era::Meiji, EraSpelling::Square),
+            '㍽' => Tok::Era(Era::Taisho, EraSpelling::Square),
+            '㍼' => Tok::Era(Era::Showa, EraSpelling::Square),
+            '㍻' => Tok::Era(Era::Heisei, EraSpelling::Square),
+            '㋿' => Tok::Era(Era::Reiwa, EraSpelling::Square),
             '上' | '中' | '下' if follows('旬') => Tok::Jun,
             '不' if follows('詳') || follows('明') => Tok::Unknown,
             '推' if follows('定') => Tok::Suitei,
@@ -662,7 +675,9 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use MatchClass::{Exact, Mismatch, Missing, Notation as Not, Unparseable as Unp};
-    use Rule::{DateEra as Era_, DateFormat as Fmt, Hyphen, LatinCase, Space, Width};
+    use Rule::{
+        DateEra as Era_, DateFormat as Fmt, Hyphen, KanjiCompatibility, LatinCase, Space, Width,
+    };
     use proptest::prelude::*;
 
     /// (a, b, class, rules). Every case is also checked with the sides swapped.
@@ -719,6 +734,28 @@ mod tests {
         ("令和元年5月1日", "R1.5.1", Not, &[Era_]),
         ("令和元年5月1日", "5010501", Not, &[Era_]),
         ("r01.05.01", "5010501", Not, &[Era_]),
+        // era names as one square character, and a compatibility ideograph 令 (U+F9A8)
+        ("㍻元年1月8日", "平成元年1月8日", Not, &[Era_]),
+        ("㍼50年1月1日", "1975-01-01", Not, &[Era_]),
+        ("㍽15年12月25日", "大正15年12月25日", Not, &[Era_]),
+        ("㍾45年7月29日", "M45.7.29", Not, &[Era_]),
+        ("㋿1年5月1日", "令和元年5月1日", Not, &[Era_]),
+        (
+            "\u{F9A8}和2年1月1日",
+            "令和2年1月1日",
+            Not,
+            &[KanjiCompatibility],
+        ),
+        (
+            "\u{F9A8}和2年1月1日",
+            "R2.1.1",
+            Not,
+            &[KanjiCompatibility, Era_],
+        ),
+        ("㍻2年1月8日", "平成元年1月8日", Mismatch, &[]),
+        ("㍼50年1月1日", "㍻50年1月1日", Unp, &[]),
+        ("㍻31年5月1日", "2019-05-01", Unp, &[]),
+        ("㋿1年4月30日", "2019-04-30", Unp, &[]),
         // days that are not on the calendar never match, not even themselves
         ("昭和44年2月30日", "昭和44年2月30日", Unp, &[]),
         ("2026-02-30", "2026-02-30", Unp, &[]),
@@ -993,7 +1030,7 @@ mod tests {
     }
 
     /// Strings made of the characters the grammar knows, to reach deep into it.
-    const NEAR_DATES: &str = "[0-9０-９年月日昭和平成令大正明治元十一二三五〇SHRTMsr/.．\\-ー上中下旬頃推定不詳明 　]{0,16}";
+    const NEAR_DATES: &str = "[0-9０-９年月日昭和平成令大正明治元十一二三五〇SHRTMsr/.．\\-ー上中下旬頃推定不詳明 　㍻㍼㍽㍾㋿\u{F9A8}]{0,16}";
 
     proptest! {
         #[test]

@@ -21,7 +21,8 @@ use crate::domain::{
 const NOTATION: RuleSet = RuleSet::EMPTY
     .with(Rule::Width)
     .with(Rule::Space)
-    .with(Rule::LatinCase);
+    .with(Rule::LatinCase)
+    .with(Rule::KanjiCompatibility);
 const VARIANT: RuleSet = RuleSet::EMPTY
     .with(Rule::KanjiVariantJis)
     .with(Rule::KanjiVariantMoj)
@@ -90,6 +91,12 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;
+        } else if let Some(unified) = kanji::compatibility(c) {
+            if enabled.contains(Rule::KanjiCompatibility) {
+                fired.insert(Rule::KanjiCompatibility);
+                out.push(unified);
+                continue;
+            }
         } else if let Some((standard, rule)) = kanji::standard_form(c) {
             if enabled.contains(rule) {
                 fired.insert(rule);
@@ -171,6 +178,15 @@ mod tests {
                 Variant,
                 &["kanji.variant.jis_revision"],
             ),
+            ("\u{F9A8}子", "令子", Notation, &["kanji.compatibility"]),
+            (
+                "\u{FA10}本 修",
+                "塚本修",
+                Notation,
+                &["space", "kanji.compatibility"],
+            ),
+            ("\u{F9A8}子", "今子", Mismatch, &[]),
+            ("山\u{FA11}", "山崎", Variant, &["kanji.variant.mj.moj"]),
             // ... and the characters next to them that are other names.
             ("祢宜田修", "弥宜田修", Mismatch, &[]),
             ("濤子", "清子", Mismatch, &[]),

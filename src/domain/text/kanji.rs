@@ -46,6 +46,27 @@ pub fn standard_form(c: char) -> Option<(char, Rule)> {
     Some((standard, rule))
 }
 
+/// The unified ideograph that a CJK compatibility ideograph is canonically equivalent to
+/// (U+F9A8 令 is U+4EE4 令: NFC makes one the other), or `None`.
+///
+/// Compatibility ideographs exist so that older character sets (KS X 1001's duplicate readings,
+/// IBM's and JIS X 0213's extra codes) survive a round trip through Unicode. Those with a
+/// canonical decomposition are, by Unicode's own definition, the same character as their
+/// decomposition: notation (rule `kanji.compatibility`), nothing lost. The twelve in the block
+/// that have no decomposition (﨎 﨏 﨑 﨓 﨔 﨟 﨡 﨣 﨤 﨧 﨨 﨩) are unified ideographs of their own;
+/// those that are variants of another character (﨑 of 崎) fold through the variant table.
+pub fn compatibility(c: char) -> Option<char> {
+    if !matches!(c, '\u{F900}'..='\u{FAFF}' | '\u{2F800}'..='\u{2FA1F}') {
+        return None;
+    }
+    let (mut out, mut count) = (c, 0);
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        out = d;
+        count += 1;
+    });
+    (count == 1 && out != c).then_some(out)
+}
+
 /// The number of variant characters the table knows (for diagnostics and tests).
 pub fn table_len() -> usize {
     KANJI_VARIANTS.len()
@@ -198,6 +219,34 @@ mod tests {
             ("桅", "梔"),
         ] {
             assert_ne!(fold(a), fold(b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn compatibility_ideographs_with_a_decomposition_are_their_unified_ideograph() {
+        assert_eq!(compatibility('\u{F9A8}'), Some('令'));
+        assert_eq!(compatibility('\u{FA10}'), Some('塚'));
+        assert_eq!(compatibility('\u{2F800}'), Some('丽'));
+        for c in ['令', '崎', '高', 'A', 'ア'] {
+            assert_eq!(compatibility(c), None, "{c}");
+        }
+        // The twelve unified ideographs of the block have no decomposition; 﨑 is a variant.
+        let unified: Vec<char> = ('\u{F900}'..='\u{FAFF}')
+            .filter(|&c| compatibility(c).is_none())
+            .filter(|&c| ('\u{FA0E}'..='\u{FA29}').contains(&c))
+            .collect();
+        assert_eq!(
+            unified,
+            [
+                '﨎', '﨏', '﨑', '﨓', '﨔', '﨟', '﨡', '﨣', '﨤', '﨧', '﨨', '﨩'
+            ]
+        );
+        assert_eq!(standard_form('﨑'), Some(('崎', Rule::KanjiVariantMoj)));
+        // Every decomposing one is left to this rule, never to the variant table.
+        for c in ('\u{F900}'..='\u{FAFF}').chain('\u{2F800}'..='\u{2FA1F}') {
+            if compatibility(c).is_some() {
+                assert_eq!(standard_form(c), None, "U+{:04X}", c as u32);
+            }
         }
     }
 

@@ -59,13 +59,15 @@ pub(super) const SELECTOR: u32 = 1 << 15;
 pub(super) const ITERATION: u32 = 1 << 16;
 /// A variant kanji from the JIS revisions (礪/砺, 驒/騨).
 pub(super) const KANJI_JIS_REVISION: u32 = 1 << 17;
+/// A compatibility ideograph as the unified ideograph it decomposes to (U+F9A8 令 / 令).
+pub(super) const KANJI_COMPAT: u32 = 1 << 18;
 
 /// The flags that lose nothing.
-pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN;
+pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN | KANJI_COMPAT;
 
 /// The rules for a set of flags.
 pub(super) fn rules(flags: u32) -> RuleSet {
-    const MAP: [(u32, Rule); 17] = [
+    const MAP: [(u32, Rule); 18] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -83,6 +85,7 @@ pub(super) fn rules(flags: u32) -> RuleSet {
         (SELECTOR, Rule::KanjiVariationSelector),
         (ITERATION, Rule::KanjiIteration),
         (KANJI_JIS_REVISION, Rule::KanjiVariantJisRevision),
+        (KANJI_COMPAT, Rule::KanjiCompatibility),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -351,6 +354,9 @@ fn normalize(raw: &str, out: &mut Vec<NChar>) -> u32 {
             if c != target {
                 flags |= rule;
             }
+        } else if let Some(unified) = kanji::compatibility(c) {
+            n = unified;
+            flags |= KANJI_COMPAT;
         } else if ('\u{FF01}'..='\u{FF5D}').contains(&c) {
             n = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
             flags |= WIDTH;
