@@ -60,6 +60,7 @@ impl From<MatchClass> for pb::MatchClass {
             MatchClass::Mismatch => pb::MatchClass::Mismatch,
             MatchClass::Missing => pb::MatchClass::Missing,
             MatchClass::Unparseable => pb::MatchClass::Unparseable,
+            MatchClass::NotRecorded => pb::MatchClass::NotRecorded,
         }
     }
 }
@@ -77,6 +78,7 @@ impl From<HoldReason> for pb::HoldReason {
                 pb::HoldReason::NumberRegisteredToAnotherSubject
             }
             HoldReason::SubjectHasAnotherNumber => pb::HoldReason::SubjectHasAnotherNumber,
+            HoldReason::KanaNotRecorded => pb::HoldReason::KanaNotRecorded,
         }
     }
 }
@@ -93,6 +95,7 @@ impl From<Option<RiskClass>> for pb::RiskClass {
             Some(RiskClass::AddressOnly) => pb::RiskClass::AddressOnly,
             Some(RiskClass::OneNameOnly) => pb::RiskClass::OneNameOnly,
             Some(RiskClass::NotationOrVariantOnly) => pb::RiskClass::NotationOrVariantOnly,
+            Some(RiskClass::KanaNotRecorded) => pb::RiskClass::KanaNotRecorded,
         }
     }
 }

@@ -90,6 +90,10 @@ rules! {
     AddressBuilding = "address.building",
     /// Prefecture omitted on one side where the rest names it beyond doubt.
     AddressPrefecture = "address.prefecture",
+    // ---- not a fold: names why a comparison is not_recorded ----
+    /// The J-LIS record's kana name is a placeholder (asterisks) or empty: its reading is not
+    /// recorded yet.
+    KanaNotRecorded = "kana.not_recorded",
 }
 
 impl fmt::Display for Rule {

@@ -205,6 +205,7 @@ fn reason_label(r: HoldReason, kind: Kind) -> &'static str {
         HoldReason::QueryIncomplete => "The J-LIS query lacks a field",
         HoldReason::NumberRegisteredToAnotherSubject => "Number already registered to another",
         HoldReason::SubjectHasAnotherNumber => "Person already has another number",
+        HoldReason::KanaNotRecorded => "J-LIS has no reading (kana) yet",
     }
 }
 
@@ -218,6 +219,7 @@ fn risk_label(c: RiskClass) -> &'static str {
         RiskClass::AddressOnly => "③ Only the address differs",
         RiskClass::OneNameOnly => "Only one name field differs",
         RiskClass::NotationOrVariantOnly => "Only notation or variant (policy)",
+        RiskClass::KanaNotRecorded => "Only the kana is not recorded yet",
     }
 }
 

@@ -818,6 +818,11 @@ mod tests {
                 if kind == Kind::Reverse && class == RiskClass::NotationOrVariantOnly {
                     continue;
                 }
+                // The synthetic rosters do not yet write a J-LIS record without a reading
+                // (issue 28's kana_not_recorded); the gate's own tests cover that class.
+                if class == RiskClass::KanaNotRecorded {
+                    continue;
+                }
                 assert!(
                     outcomes.contains(&(DecisionKind::Hold, Some(class))),
                     "{kind:?} {class:?}"
