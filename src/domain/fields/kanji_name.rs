@@ -94,7 +94,15 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
         } else if let Some(unified) = kanji::compatibility(c) {
             if enabled.contains(Rule::KanjiCompatibility) {
                 fired.insert(Rule::KanjiCompatibility);
-                out.push(unified);
+                // The unified ideograph may itself be a variant (U+2F800 丽 is 丽, a variant
+                // of 麗): fold it now too, so that one pass with every rule is idempotent.
+                match kanji::standard_form(unified) {
+                    Some((standard, rule)) if enabled.contains(rule) => {
+                        fired.insert(rule);
+                        out.push(standard);
+                    }
+                    _ => out.push(unified),
+                }
                 continue;
             }
         } else if let Some((standard, rule)) = kanji::standard_form(c) {
@@ -186,6 +194,12 @@ mod tests {
                 &["space", "kanji.compatibility"],
             ),
             ("\u{F9A8}子", "今子", Mismatch, &[]),
+            (
+                "\u{2F800}子",
+                "麗子",
+                Variant,
+                &["kanji.compatibility", "kanji.variant.mj.moj"],
+            ),
             ("山\u{FA11}", "山崎", Variant, &["kanji.variant.mj.moj"]),
             // ... and the characters next to them that are other names.
             ("祢宜田修", "弥宜田修", Mismatch, &[]),
