@@ -111,17 +111,122 @@ mod variant_table {
         ('𣴒', '犬'), ('𤣪', '玉'), ('𥝍', '玉'), ('𠔿', '田'), ('𨽗', '浜'), ('𢇻', '知'),
         ('𣕓', '子'), ('𠅅', '末'), ('𧢱', '性'), ('𨊊', '楽'), ('𣡳', '太'), ('𩐔', '好'),
         ('﨣', '赳'), ('﨤', '返'),
+        // Refused when every candidate of both schemes was read (issue 28): different
+        // characters, or a relation not confirmed as one character.
+        ('䎱', '曳'), ('倞', '勍'), ('倡', '娼'), ('徯', '蹊'), ('攵', '文'), ('昜', '陽'),
+        ('确', '埆'), ('箌', '罩'), ('蹯', '籵'), ('汍', '汎'), ('桅', '梔'), ('溸', '遡'),
+        // Equal-rank pairs of the map (both JIS level 1, or both level 2) that are different
+        // characters in names and words.
+        ('切', '功'), ('升', '舛'), ('吊', '弔'), ('宍', '肉'), ('帥', '師'), ('昼', '書'),
+        ('杯', '盃'), ('柁', '舵'), ('玉', '王'), ('着', '著'), ('稿', '藁'), ('丗', '卅'),
+        ('兀', '尢'), ('冫', '冰'), ('娚', '嫐'), ('娚', '嬲'), ('嫐', '嬲'), ('恫', '慟'),
+        ('惷', '蠢'), ('揀', '柬'), ('攴', '攵'), ('敝', '敞'), ('榕', '穃'), ('燗', '爛'),
+        ('爍', '鑠'), ('牴', '羝'), ('瑪', '碼'), ('緕', '纃'), ('蚫', '鮑'), ('錏', '鐚'),
+        ('佩', '珮'), ('傅', '傳'), ('嘴', '觜'), ('嚠', '瀏'), ('檗', '蘗'), ('箝', '篏'),
+        ('褝', '襌'),
+    ];
+
+    /// Pairs of the MJ map whose two forms have the same JIS X 0208 rank (both level 1, or
+    /// both level 2), so that the rank cannot say which is the standard one. Each was reviewed
+    /// as one character written two ways (old or popular form, 俗字, 同字) and is folded the
+    /// way the map lists it (issue 28: 祢/禰, 頴/穎, 伜/倅, 迪/廸 were held). The equal-rank pairs
+    /// that are different characters are in `REJECTED`.
+    #[rustfmt::skip]
+    const EQUAL_RANK_ALLOWED: &[(char, char)] = &[
+        // JIS X 0208 level 1 on both sides.
+        ('砿', '鉱'), ('祢', '禰'), ('頴', '穎'), ('舗', '鋪'),
+        // Level 2 on both sides.
+        ('仞', '仭'), ('伜', '倅'), ('佇', '竚'), ('佞', '侫'), ('俎', '爼'), ('俐', '悧'),
+        ('僣', '僭'), ('冤', '寃'), ('冦', '寇'), ('冪', '羃'), ('剋', '尅'), ('卮', '巵'),
+        ('厠', '廁'), ('厮', '廝'), ('啣', '銜'), ('噪', '譟'), ('嚏', '嚔'), ('囓', '齧'),
+        ('址', '阯'), ('埒', '埓'), ('墸', '躇'), ('墻', '牆'), ('壜', '罎'), ('壥', '廛'),
+        ('奘', '弉'), ('嫺', '嫻'), ('嬾', '懶'), ('崘', '崙'), ('帚', '菷'), ('廸', '迪'),
+        ('弯', '彎'), ('彜', '彝'), ('忰', '悴'), ('慙', '慚'), ('慴', '懾'), ('懴', '懺'),
+        ('戛', '戞'), ('扞', '捍'), ('抬', '擡'), ('搗', '擣'), ('旙', '旛'), ('昿', '曠'),
+        ('晧', '皓'), ('曖', '瞹'), ('杆', '桿'), ('梹', '檳'), ('椁', '槨'), ('樒', '櫁'),
+        ('檐', '簷'), ('檣', '艢'), ('檪', '櫟'), ('櫑', '罍'), ('殱', '殲'), ('泝', '溯'),
+        ('浣', '澣'), ('漾', '瀁'), ('濶', '闊'), ('炯', '烱'), ('煕', '熈'), ('煕', '熙'),
+        ('熈', '熙'), ('熏', '燻'), ('牋', '箋'), ('犁', '犂'), ('犲', '豺'), ('猊', '貎'),
+        ('珱', '瓔'), ('琅', '瑯'), ('瑤', '瑶'), ('畴', '疇'), ('疣', '肬'), ('痒', '癢'),
+        ('皰', '靤'), ('皸', '皹'), ('眥', '眦'), ('睹', '覩'), ('祓', '秡'), ('禀', '稟'),
+        ('秕', '粃'), ('笋', '筍'), ('筐', '筺'), ('筝', '箏'), ('箘', '箟'), ('簑', '簔'),
+        ('籐', '籘'), ('籖', '籤'), ('繦', '襁'), ('繿', '襤'), ('羈', '覊'), ('腟', '膣'),
+        ('腮', '顋'), ('膾', '鱠'), ('舮', '艫'), ('芻', '蒭'), ('萼', '蕚'), ('蒂', '蔕'),
+        ('虱', '蝨'), ('蟆', '蟇'), ('蟒', '蠎'), ('蠧', '蠹'), ('衂', '衄'), ('衽', '袵'),
+        ('襪', '韈'), ('訛', '譌'), ('譖', '譛'), ('豼', '貔'), ('賍', '贓'), ('跖', '蹠'),
+        ('躙', '躪'), ('輌', '輛'), ('輒', '輙'), ('銹', '鏥'), ('鑚', '鑽'), ('閙', '鬧'),
+        ('閧', '鬨'), ('靹', '鞆'), ('韲', '齏'), ('飃', '飄'), ('鰛', '鰮'), ('鰲', '鼇'),
+        ('鳧', '鳬'), ('鴟', '鵄'), ('鵝', '鵞'), ('鷆', '鷏'),
     ];
 
     /// Additions to the MJ data: true old/new pairs of one character that neither kept scheme
-    /// maps (檜 and its popular form 桧, the old forms 遙 of 遥 and 巖 of 巌), each with a test in
-    /// `src/domain/text/kanji.rs`. Not here: 齊, the old form of 斉 (MJ maps it so), which must
-    /// never fold to 斎 — 斎 and 斉 are two different characters, both common in surnames.
-    const OVERRIDES: &[(char, char, u8)] =
-        &[('檜', '桧', MOJ), ('遙', '遥', MOJ), ('巖', '巌', MOJ)];
+    /// maps, each with a test in `src/domain/text/kanji.rs`: 檜 and its popular form 桧, the old
+    /// forms 遙 of 遥, 巖 of 巌 and 穰 of 穣 (人名用漢字 lists each old form beside its new one), and
+    /// 礒/磯, 晄/晃 (同字: one character in two shapes, held in issue 28). Not here: 齊, the old
+    /// form of 斉 (MJ maps it so), which must never fold to 斎 — 斎 and 斉 are two different
+    /// characters, both common in surnames.
+    const OVERRIDES: &[(char, char, u8)] = &[
+        ('檜', '桧', MOJ),
+        ('遙', '遥', MOJ),
+        ('巖', '巌', MOJ),
+        ('穰', '穣', MOJ),
+        ('礒', '磯', MOJ),
+        ('晄', '晃', MOJ),
+    ];
+
+    /// Pairs that systems of different ages show for one another because of what the JIS
+    /// standards did, written from the standards (rule `kanji.variant.jis_revision`). Each is
+    /// (variant, the form it folds to, the reason). The folding direction follows the JIS
+    /// X 0208 rank (level 1 above level 2 above the rest); the reason says where the pair
+    /// comes from. `src/domain/text/kanji.rs` tests that every pair folds together.
+    #[rustfmt::skip]
+    const JIS_REVISION: &[(char, char, &str)] = &[
+        // JIS X 0208:1983 exchanged these 22 pairs between level 1 and level 2: a 1978 system
+        // shows one form where a 1983 one shows the other, at the same code.
+        ('鰺', '鯵', SWAP_1983), ('鶯', '鴬', SWAP_1983), ('蠣', '蛎', SWAP_1983),
+        ('攪', '撹', SWAP_1983), ('竈', '竃', SWAP_1983), ('灌', '潅', SWAP_1983),
+        ('諫', '諌', SWAP_1983), ('頸', '頚', SWAP_1983), ('礦', '砿', SWAP_1983),
+        ('蕊', '蘂', SWAP_1983), ('靱', '靭', SWAP_1983), ('賤', '賎', SWAP_1983),
+        ('壺', '壷', SWAP_1983), ('礪', '砺', SWAP_1983), ('檮', '梼', SWAP_1983),
+        ('濤', '涛', SWAP_1983), ('邇', '迩', SWAP_1983), ('蠅', '蝿', SWAP_1983),
+        ('檜', '桧', SWAP_1983), ('儘', '侭', SWAP_1983), ('藪', '薮', SWAP_1983),
+        ('籠', '篭', SWAP_1983),
+        // JIS X 0208:1983 simplified the glyph at these codes (拡張新字体); a system of 1978
+        // prints the old shape, one of 1983 or later the new.
+        ('槇', '槙', SIMPLIFIED_1983), ('堯', '尭', SIMPLIFIED_1983),
+        ('瑤', '瑶', SIMPLIFIED_1983), ('麩', '麸', SIMPLIFIED_1983),
+        // JIS X 0208:1990 added two codes (0x7425, 0x7426) for forms that 1983 had unified.
+        ('凜', '凛', ADDED_1990), ('熙', '煕', ADDED_1990),
+        // JIS X 0213:2000 gave the traditional shape a code of its own beside the 1983
+        // simplified one: a JIS X 0213 system writes one, a JIS X 0208 system the other.
+        ('鷗', '鴎', TRADITIONAL_0213), ('驒', '騨', TRADITIONAL_0213),
+        ('嚙', '噛', TRADITIONAL_0213), ('瀆', '涜', TRADITIONAL_0213),
+        ('禱', '祷', TRADITIONAL_0213), ('蟬', '蝉', TRADITIONAL_0213),
+        ('摑', '掴', TRADITIONAL_0213), ('繡', '繍', TRADITIONAL_0213),
+        ('蔣', '蒋', TRADITIONAL_0213), ('醬', '醤', TRADITIONAL_0213),
+        ('簞', '箪', TRADITIONAL_0213), ('頰', '頬', TRADITIONAL_0213),
+        ('塡', '填', TRADITIONAL_0213), ('俠', '侠', TRADITIONAL_0213),
+        ('屢', '屡', TRADITIONAL_0213), ('蠟', '蝋', TRADITIONAL_0213),
+        ('顚', '顛', TRADITIONAL_0213), ('焰', '焔', TRADITIONAL_0213),
+        ('萊', '莱', TRADITIONAL_0213), ('潑', '溌', TRADITIONAL_0213),
+        ('麴', '麹', TRADITIONAL_0213), ('攢', '攅', TRADITIONAL_0213),
+        // JIS X 0213:2004 changed 168 example glyphs back to the traditional shape and gave
+        // these ten a code of their own, so that data written before keeps its shape.
+        ('俱', '倶', ADDED_2004), ('剝', '剥', ADDED_2004), ('𠮟', '叱', ADDED_2004),
+        ('吞', '呑', ADDED_2004), ('噓', '嘘', ADDED_2004), ('姸', '妍', ADDED_2004),
+        ('屛', '屏', ADDED_2004), ('幷', '并', ADDED_2004), ('瘦', '痩', ADDED_2004),
+        ('繫', '繋', ADDED_2004),
+    ];
+    const SWAP_1983: &str = "JIS X 0208:1983 exchanged the pair between level 1 and level 2";
+    const SIMPLIFIED_1983: &str = "JIS X 0208:1983 simplified the glyph at the same code";
+    const ADDED_1990: &str = "JIS X 0208:1990 added a code for the form 1983 had unified";
+    const TRADITIONAL_0213: &str =
+        "JIS X 0213:2000 encoded the traditional form beside the 1983 one";
+    const ADDED_2004: &str = "JIS X 0213:2004 added a code for the form of its glyph change";
 
     const JIS: u8 = 0;
     const MOJ: u8 = 1;
+    const JIS_REV: u8 = 2;
 
     /// 1 for JIS X 0208 level 1, 2 for level 2, 3 for anything else.
     fn rank(c: char) -> u8 {
@@ -139,15 +244,62 @@ mod variant_table {
         }
     }
 
-    fn first_candidate(c: char, scheme: MJShrinkScheme) -> Option<char> {
+    /// Every candidate of `c` under `scheme` other than `c` itself, in the map's order. jntajis
+    /// ends a scheme's list where it reaches `c`; what lies after it is found from the other
+    /// side, since each of those characters lists `c` (the second pass of `write`).
+    fn candidates(c: char, scheme: MJShrinkScheme) -> Vec<char> {
         let s = c.to_string();
         let schemes = MJShrinkSchemes::builder().with(scheme);
-        let first = mj_shrink_candidates(&s, schemes).next()?;
-        let mut chars = first.chars();
-        match (chars.next(), chars.next()) {
-            (Some(t), None) if t != c => Some(t),
-            _ => None,
+        mj_shrink_candidates(&s, schemes)
+            .filter_map(|cand| {
+                let mut chars = cand.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(t), None) if t != c => Some(t),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether the map's link from `s` to `t` may fold `s` into `t`: never a refused pair,
+    /// towards a more standard rank, a level-1 source only from a reviewed list, and between
+    /// two forms of equal rank only when reviewed.
+    fn allowed(s: char, t: char) -> bool {
+        if REJECTED.contains(&(s, t)) || REJECTED.contains(&(t, s)) {
+            return false;
         }
+        let (rs, rt) = (rank(s), rank(t));
+        if EQUAL_RANK_ALLOWED.contains(&(s, t)) {
+            return rs == rt;
+        }
+        if rs == 1 {
+            LEVEL1_ALLOWED.contains(&(s, t))
+        } else {
+            rt < rs
+        }
+    }
+
+    /// The unified ideograph a compatibility ideograph decomposes to canonically, if any.
+    fn canonical(c: char) -> Option<char> {
+        let mut out = None;
+        let mut count = 0;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            out = Some(d);
+            count += 1;
+        });
+        out.filter(|&d| d != c && count == 1)
+    }
+
+    /// Where `c` ends up by following `direct`, stopping at a cycle.
+    fn follow(direct: &BTreeMap<char, (char, u8)>, c: char) -> char {
+        let mut t = c;
+        for _ in 0..8 {
+            match direct.get(&t) {
+                Some(&(next, _)) if next != c => t = next,
+                _ => break,
+            }
+        }
+        t
     }
 
     pub(super) fn write(path: &Path) -> std::io::Result<()> {
@@ -157,49 +309,100 @@ mod variant_table {
             0xF900..=0xFAFF,
             0x20000..=0x3134F,
         ];
+        let all: Vec<char> = ranges
+            .into_iter()
+            .flatten()
+            .filter_map(char::from_u32)
+            .collect();
+        let schemes = [
+            (MJShrinkScheme::JISIncorporationUCSUnificationRule, JIS),
+            (MJShrinkScheme::MOJFamilyRegisterActRelatedNotice, MOJ),
+        ];
+        // First pass: each character's own candidates, JIS scheme first, every candidate in
+        // the map's order (not only the first, which is often the character itself).
+        // Characters outside the Basic Multilingual Plane keep the first candidate only: their
+        // further links were not reviewed (rare Extension B shapes), and an unreviewed pair
+        // stays held.
         let mut direct: BTreeMap<char, (char, u8)> = BTreeMap::new();
-        for c in ranges.into_iter().flatten().filter_map(char::from_u32) {
-            for (scheme, id) in [
-                (MJShrinkScheme::JISIncorporationUCSUnificationRule, JIS),
-                (MJShrinkScheme::MOJFamilyRegisterActRelatedNotice, MOJ),
-            ] {
-                let Some(t) = first_candidate(c, scheme) else {
-                    continue;
-                };
-                if REJECTED.contains(&(c, t)) {
-                    continue;
-                }
-                let (rs, rt) = (rank(c), rank(t));
-                let allowed = if rs == 1 {
-                    LEVEL1_ALLOWED.contains(&(c, t))
+        'chars: for &c in &all {
+            for (scheme, id) in schemes {
+                let cands = candidates(c, scheme);
+                let take = if (c as u32) < 0x1_0000 {
+                    cands.len()
                 } else {
-                    rt < rs
+                    1
                 };
-                if allowed {
-                    direct.entry(c).or_insert((t, id));
-                    break;
+                for &t in cands.iter().take(take) {
+                    if allowed(c, t) {
+                        direct.insert(c, (t, id));
+                        continue 'chars;
+                    }
+                }
+            }
+        }
+        // Second pass: links the map lists from the standard form to the variant (the 法務省
+        // scheme often maps 祷 to 禱, 禄 to 祿): the variant folds to the standard form when it
+        // has no link of its own. Only in the Basic Multilingual Plane, as above.
+        let own = direct.clone();
+        for &c in &all {
+            for (scheme, id) in schemes {
+                for t in candidates(c, scheme) {
+                    if (t as u32) >= 0x1_0000 || own.contains_key(&t) || !allowed(t, c) {
+                        continue;
+                    }
+                    let better = direct.get(&t).is_none_or(|&(old, _)| rank(c) < rank(old));
+                    if better && follow(&direct, c) != t {
+                        direct.insert(t, (c, id));
+                    }
                 }
             }
         }
         for &(s, t, id) in OVERRIDES {
             direct.insert(s, (t, id));
         }
-        // Follow chains to a fixpoint (邉→邊→辺); ranks strictly improve, so chains end.
+        // A pair that already folds together keeps the map's rule; the others come from the
+        // standards.
+        for &(a, b, _) in JIS_REVISION {
+            let (s, t) = if rank(b) <= rank(a) { (a, b) } else { (b, a) };
+            if follow(&direct, s) != follow(&direct, t) {
+                assert!(
+                    follow(&direct, t) != s,
+                    "JIS pair cycle at U+{:04X}",
+                    s as u32
+                );
+                direct.insert(s, (t, JIS_REV));
+            }
+        }
+        // Follow chains to a fixpoint (邉→邊→辺). A chain that comes back to its start is a
+        // bug in the lists above: the build stops rather than write a table that folds a pair
+        // apart.
         let mut table = Vec::with_capacity(direct.len());
-        for (&s, &(mut t, id)) in &direct {
-            let mut steps = 0;
-            while let Some(&(next, _)) = direct.get(&t) {
-                if next == s || steps > 8 {
-                    break;
-                }
-                t = next;
-                steps += 1;
+        for (&s, &(_, id)) in &direct {
+            // A compatibility ideograph with a canonical decomposition (令 U+F9A8) is the same
+            // character as its decomposition, folded as notation before this table is read.
+            if canonical(s).is_some() {
+                continue;
+            }
+            let t = follow(&direct, s);
+            assert!(
+                canonical(t).is_none(),
+                "a target with a decomposition: U+{:04X}",
+                t as u32
+            );
+            assert!(
+                t != s && !direct.contains_key(&t),
+                "variant cycle at U+{:04X}",
+                s as u32
+            );
+            // A refused pair stays refused through a chain too (䄢 → 齊 → 斉).
+            if REJECTED.contains(&(s, t)) || REJECTED.contains(&(t, s)) {
+                continue;
             }
             table.push((s, t, id));
         }
         let mut src = String::from(
-            "/// (variant, standard form, scheme: 0 = JIS 包摂, 1 = 法務省戸籍通達), sorted by variant.\n\
-             /// Generated by build.rs from jntajis's MJ 縮退 map.\n\
+            "/// (variant, standard form, scheme: 0 = JIS 包摂, 1 = 法務省戸籍通達, 2 = JIS revisions),\n\
+             /// sorted by variant. Generated by build.rs from jntajis's MJ 縮退 map and the reviewed lists.\n\
              static KANJI_VARIANTS: &[(char, char, u8)] = &[\n",
         );
         for (s, t, id) in table {
@@ -225,6 +428,34 @@ mod variant_table {
             .unwrap();
         }
         src.push_str("];\n");
+        for (name, pairs) in [
+            ("EQUAL_RANK_PAIRS", EQUAL_RANK_ALLOWED),
+            (
+                "OVERRIDE_PAIRS",
+                &OVERRIDES
+                    .iter()
+                    .map(|&(a, b, _)| (a, b))
+                    .collect::<Vec<_>>()[..],
+            ),
+            (
+                "JIS_REVISION_PAIRS",
+                &JIS_REVISION
+                    .iter()
+                    .map(|&(a, b, _)| (a, b))
+                    .collect::<Vec<_>>()[..],
+            ),
+        ] {
+            writeln!(src, "/// Reviewed pairs (build.rs): each must fold together.\n#[cfg(test)]\nstatic {name}: &[(char, char)] = &[").unwrap();
+            for &(a, b) in pairs {
+                writeln!(
+                    src,
+                    "    ('\\u{{{:x}}}', '\\u{{{:x}}}'),",
+                    a as u32, b as u32
+                )
+                .unwrap();
+            }
+            src.push_str("];\n");
+        }
         fs::write(path, src)
     }
 }

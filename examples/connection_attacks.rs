@@ -249,10 +249,11 @@ fn serve(binary: &str, dir: &std::path::Path) -> anyhow::Result<(Child, String)>
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                && v["message"] == "serving" {
-                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
-                    continue;
-                }
+                && v["message"] == "serving"
+            {
+                let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                continue;
+            }
             eprintln!("server: {line}");
         }
     });

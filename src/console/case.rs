@@ -278,6 +278,7 @@ fn class_css(c: MatchClass) -> &'static str {
         MatchClass::Mismatch => "c-mismatch",
         MatchClass::Missing => "c-missing",
         MatchClass::Unparseable => "c-unparseable",
+        MatchClass::NotRecorded => "c-missing",
     }
 }
 

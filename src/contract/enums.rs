@@ -61,6 +61,7 @@ impl From<MatchClass> for pb::MatchClass {
             MatchClass::Mismatch => pb::MatchClass::Mismatch,
             MatchClass::Missing => pb::MatchClass::Missing,
             MatchClass::Unparseable => pb::MatchClass::Unparseable,
+            MatchClass::NotRecorded => pb::MatchClass::NotRecorded,
         }
     }
 }
@@ -78,6 +79,7 @@ impl From<HoldReason> for pb::HoldReason {
                 pb::HoldReason::NumberRegisteredToAnotherSubject
             }
             HoldReason::SubjectHasAnotherNumber => pb::HoldReason::SubjectHasAnotherNumber,
+            HoldReason::KanaNotRecorded => pb::HoldReason::KanaNotRecorded,
         }
     }
 }
@@ -94,6 +96,7 @@ impl From<Option<RiskClass>> for pb::RiskClass {
             Some(RiskClass::AddressOnly) => pb::RiskClass::AddressOnly,
             Some(RiskClass::OneNameOnly) => pb::RiskClass::OneNameOnly,
             Some(RiskClass::NotationOrVariantOnly) => pb::RiskClass::NotationOrVariantOnly,
+            Some(RiskClass::KanaNotRecorded) => pb::RiskClass::KanaNotRecorded,
         }
     }
 }

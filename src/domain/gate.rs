@@ -13,8 +13,9 @@
 //! - register: everything else, with the one candidate selected.
 
 use crate::domain::{
-    Comparison, Field, MatchClass, Stage,
+    Comparison, Field, MatchClass, Rule, RuleSet, Stage,
     compare::{PreparedRecord, Record},
+    fields::kana_name,
     number::IndividualNumber,
     policy::Policy,
     risk::{self, RiskClass},
@@ -124,9 +125,28 @@ pub fn decide_prepared(
     let stages = 1 + 2 * candidates.len();
     let mut comparisons = Vec::with_capacity(stages * 5);
     let mut reasons = Vec::new();
+    // The kana name of a candidate whose reading J-LIS has not recorded yet (asterisks or
+    // nothing) is its own class against a side that has one, never a mismatch.
+    let unrecorded = |a_kana: &str, index: usize| {
+        case.candidates.get(index).is_some_and(|c| {
+            kana_name::is_not_recorded(&c.record.kana_name) && !kana_name::is_not_recorded(a_kana)
+        })
+    };
     let record =
         |stage, index, a: &PreparedRecord<'_>, b: &PreparedRecord<'_>, out: &mut Vec<_>| {
-            for (field, comparison) in Field::ALL.into_iter().zip(a.compare(b)) {
+            let a_kana = match stage {
+                Stage::QueryVsCandidate => case.query.as_ref().map(|q| q.kana_name.as_str()),
+                Stage::DeclaredVsCandidate => Some(case.declared.kana_name.as_str()),
+                Stage::DeclaredVsQuery => None,
+            };
+            let not_recorded = a_kana.is_some_and(|k| unrecorded(k, index));
+            for (field, mut comparison) in Field::ALL.into_iter().zip(a.compare(b)) {
+                if field == Field::KanaName && not_recorded {
+                    comparison = Comparison::with(
+                        MatchClass::NotRecorded,
+                        RuleSet::one(Rule::KanaNotRecorded),
+                    );
+                }
                 let accepted = policy.accepts(stage, field, comparison.class);
                 out.push(StageComparison {
                     stage,
@@ -165,11 +185,16 @@ pub fn decide_prepared(
 
     // A field missing on the query is reported as QueryIncomplete; every other refusal as a
     // field difference.
+    if comparisons.iter().any(|c| {
+        !c.accepted && !is_query_gap(c, case) && c.comparison.class != MatchClass::NotRecorded
+    }) {
+        reasons.push(HoldReason::FieldDiffers);
+    }
     if comparisons
         .iter()
-        .any(|c| !c.accepted && !(is_query_gap(c, case)))
+        .any(|c| !c.accepted && c.comparison.class == MatchClass::NotRecorded)
     {
-        reasons.push(HoldReason::FieldDiffers);
+        reasons.push(HoldReason::KanaNotRecorded);
     }
     match case.candidates.len() {
         0 => reasons.push(HoldReason::NoCandidate),
@@ -355,6 +380,74 @@ mod tests {
 
     fn decide_default(c: &Case) -> Decision {
         decide(c, &Policy::default())
+    }
+
+    fn unrecorded(kana: &str) -> Record {
+        let mut r = person();
+        r.kana_name = kana.into();
+        r
+    }
+
+    #[test]
+    fn a_reading_jlis_has_not_recorded_holds_with_a_reason_of_its_own() {
+        for placeholder in ["＊＊＊＊ ＊＊＊", "*******", "", "\u{3000}"] {
+            let c = case(
+                person(),
+                Some(person()),
+                vec![candidate(unrecorded(placeholder), "123456789018")],
+            );
+            let d = decide_default(&c);
+            assert_eq!(d.kind, DecisionKind::Hold, "{placeholder:?}");
+            assert_eq!(
+                d.hold_reasons,
+                [HoldReason::KanaNotRecorded],
+                "{placeholder:?}"
+            );
+            let kana: Vec<_> = d
+                .comparisons
+                .iter()
+                .filter(|c| c.field == Field::KanaName && c.stage != Stage::DeclaredVsQuery)
+                .map(|c| (c.comparison.class, c.comparison.rules))
+                .collect();
+            let want = (MatchClass::NotRecorded, RuleSet::one(Rule::KanaNotRecorded));
+            assert_eq!(kana, [want, want], "{placeholder:?}");
+            assert_eq!(d.risk_class(), Some(RiskClass::KanaNotRecorded));
+        }
+    }
+
+    #[test]
+    fn a_policy_may_let_a_reading_not_recorded_register_and_nothing_else() {
+        let mut policy = Policy::default();
+        policy.register_when_kana_not_recorded = true;
+        let c = case(
+            person(),
+            Some(person()),
+            vec![candidate(unrecorded("＊＊＊＊"), "123456789018")],
+        );
+        assert_eq!(decide(&c, &policy).kind, DecisionKind::Register);
+        // A recorded reading that differs, or another field, still holds.
+        let mut other = unrecorded("ヤマダ ジロウ");
+        let c = case(
+            person(),
+            Some(person()),
+            vec![candidate(other.clone(), "123456789018")],
+        );
+        assert_eq!(decide(&c, &policy).hold_reasons, [HoldReason::FieldDiffers]);
+        other.kana_name = "＊＊＊＊".into();
+        other.birth_date = "昭和55年3月15日".into();
+        let c = case(
+            person(),
+            Some(person()),
+            vec![candidate(other, "123456789018")],
+        );
+        assert_eq!(decide(&c, &policy).hold_reasons, [HoldReason::FieldDiffers]);
+        // A form without a reading is returned, whatever J-LIS says.
+        let c = case(
+            unrecorded(""),
+            Some(unrecorded("")),
+            vec![candidate(unrecorded("＊＊＊＊"), "123456789018")],
+        );
+        assert_eq!(decide(&c, &policy).kind, DecisionKind::Return);
     }
 
     #[test]

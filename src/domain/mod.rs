@@ -45,6 +45,9 @@ pub enum MatchClass {
     Missing,
     /// A date or sex code that cannot be read, or a date with an unknown part.
     Unparseable,
+    /// The kana name on the J-LIS side is not recorded yet (asterisks or nothing): not a
+    /// mismatch, a difference of its own (docs/rules.md, "The reading that became law").
+    NotRecorded,
 }
 
 impl MatchClass {
@@ -57,17 +60,19 @@ impl MatchClass {
             MatchClass::Mismatch => "mismatch",
             MatchClass::Missing => "missing",
             MatchClass::Unparseable => "unparseable",
+            MatchClass::NotRecorded => "not_recorded",
         }
     }
 
     /// Every class, best first.
-    pub const ALL: [MatchClass; 6] = [
+    pub const ALL: [MatchClass; 7] = [
         MatchClass::Exact,
         MatchClass::Notation,
         MatchClass::Variant,
         MatchClass::Mismatch,
         MatchClass::Missing,
         MatchClass::Unparseable,
+        MatchClass::NotRecorded,
     ];
 
     /// The class with this id, if any.

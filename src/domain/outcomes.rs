@@ -34,6 +34,8 @@ pub enum HoldReason {
     NumberRegisteredToAnotherSubject,
     /// The subject already has another registered number (decided by the audit store).
     SubjectHasAnotherNumber,
+    /// The J-LIS record has no reading (カナ氏名) yet, and the policy does not let that register.
+    KanaNotRecorded,
 }
 
 impl DecisionKind {
@@ -61,7 +63,7 @@ impl DecisionKind {
 
 impl HoldReason {
     /// Every hold reason, in contract order.
-    pub const ALL: [HoldReason; 8] = [
+    pub const ALL: [HoldReason; 9] = [
         HoldReason::FieldDiffers,
         HoldReason::NoCandidate,
         HoldReason::MultipleCandidates,
@@ -70,6 +72,7 @@ impl HoldReason {
         HoldReason::QueryIncomplete,
         HoldReason::NumberRegisteredToAnotherSubject,
         HoldReason::SubjectHasAnotherNumber,
+        HoldReason::KanaNotRecorded,
     ];
 
     /// The stable id: stored in the audit log and used to filter held cases. Never changes.
@@ -83,6 +86,7 @@ impl HoldReason {
             HoldReason::QueryIncomplete => "query_incomplete",
             HoldReason::NumberRegisteredToAnotherSubject => "number_registered_to_another_subject",
             HoldReason::SubjectHasAnotherNumber => "subject_has_another_number",
+            HoldReason::KanaNotRecorded => "kana_not_recorded",
         }
     }
 

@@ -16,6 +16,10 @@
 //! address = "notation"
 //! ```
 //!
+//! One more key, off by default: `register_when_kana_not_recorded = true` lets a case whose
+//! J-LIS record has no reading yet (class `not_recorded`) register when every other comparison
+//! passes. A kana name that is recorded and differs still holds.
+//!
 //! Fields not named keep the default.
 
 use std::collections::BTreeMap;
@@ -31,6 +35,9 @@ pub struct Policy {
     pub version: String,
     /// `worst[stage][field]`: the worst class that still passes.
     worst: [[MatchClass; 5]; 3],
+    /// Whether a kana name J-LIS has not recorded yet passes (off by default: it holds, with
+    /// the reason `kana_not_recorded` and the lowest urgency).
+    pub register_when_kana_not_recorded: bool,
 }
 
 /// A policy file that cannot be used.
@@ -62,6 +69,8 @@ pub enum PolicyError {
 struct PolicyFile {
     version: String,
     #[serde(default)]
+    register_when_kana_not_recorded: bool,
+    #[serde(default)]
     fields: BTreeMap<String, String>,
     #[serde(default)]
     stages: BTreeMap<String, BTreeMap<String, String>>,
@@ -73,6 +82,7 @@ impl Default for Policy {
         Policy {
             version: "default-1".to_owned(),
             worst: [per_field; 3],
+            register_when_kana_not_recorded: false,
         }
     }
 }
@@ -87,6 +97,9 @@ impl Policy {
 
     /// Whether a comparison of `class` passes for `field` at `stage`.
     pub fn accepts(&self, stage: Stage, field: Field, class: MatchClass) -> bool {
+        if class == MatchClass::NotRecorded {
+            return self.register_when_kana_not_recorded && field == Field::KanaName;
+        }
         class <= MatchClass::Variant && class <= self.worst[stage as usize][field as usize]
     }
 
@@ -100,6 +113,7 @@ impl Policy {
         let file: PolicyFile = toml::from_str(text)?;
         let mut policy = Policy {
             version: file.version,
+            register_when_kana_not_recorded: file.register_when_kana_not_recorded,
             ..Policy::default()
         };
         for (name, class) in &file.fields {
@@ -151,6 +165,26 @@ fn parse_class(field: Field, class: &str) -> Result<MatchClass, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reading_not_recorded_passes_only_when_the_policy_file_says_so() {
+        let off = Policy::default();
+        let on = Policy::from_toml("version = \"k\"\nregister_when_kana_not_recorded = true\n")
+            .expect("valid");
+        for stage in Stage::ALL {
+            assert!(!off.accepts(stage, Field::KanaName, MatchClass::NotRecorded));
+            assert!(on.accepts(stage, Field::KanaName, MatchClass::NotRecorded));
+            for field in [
+                Field::KanjiName,
+                Field::BirthDate,
+                Field::Sex,
+                Field::Address,
+            ] {
+                assert!(!on.accepts(stage, field, MatchClass::NotRecorded));
+            }
+            assert!(!on.accepts(stage, Field::KanaName, MatchClass::Mismatch));
+        }
+    }
 
     #[test]
     fn the_default_accepts_variant_names_but_only_notation_dates() {

@@ -48,11 +48,14 @@ pub enum RiskClass {
     /// Nothing differs: the case is held because the policy refuses a notation or variant
     /// difference at some stage.
     NotationOrVariantOnly,
+    /// Nothing differs; the J-LIS record only lacks the reading (カナ氏名) that has been
+    /// recorded since 2025 (`kana_not_recorded`). The least urgent.
+    KanaNotRecorded,
 }
 
 impl RiskClass {
     /// Every class, most urgent first.
-    pub const ALL: [RiskClass; 7] = [
+    pub const ALL: [RiskClass; 8] = [
         RiskClass::BirthOrSex,
         RiskClass::Structural,
         RiskClass::Names,
@@ -60,6 +63,7 @@ impl RiskClass {
         RiskClass::AddressOnly,
         RiskClass::OneNameOnly,
         RiskClass::NotationOrVariantOnly,
+        RiskClass::KanaNotRecorded,
     ];
 
     /// The stable id: shown in exports, result files and metrics. Never changes.
@@ -72,6 +76,7 @@ impl RiskClass {
             RiskClass::AddressOnly => "address_only",
             RiskClass::OneNameOnly => "one_name_only",
             RiskClass::NotationOrVariantOnly => "notation_or_variant_only",
+            RiskClass::KanaNotRecorded => "kana_not_recorded",
         }
     }
 
@@ -109,7 +114,10 @@ pub fn risk_class(
     for c in comparisons {
         let counts = match c.stage {
             Stage::DeclaredVsQuery => false,
-            Stage::DeclaredVsCandidate => c.class >= MatchClass::Mismatch,
+            // A reading not recorded yet is not evidence of another person.
+            Stage::DeclaredVsCandidate => {
+                c.class >= MatchClass::Mismatch && c.class != MatchClass::NotRecorded
+            }
             // A field the query lacks is `query_incomplete`, structural below.
             Stage::QueryVsCandidate => {
                 c.class == MatchClass::Mismatch || c.class == MatchClass::Unparseable
@@ -131,6 +139,9 @@ pub fn risk_class(
         (true, false, true) | (false, true, true) => RiskClass::NameAndAddress,
         (false, false, true) => RiskClass::AddressOnly,
         (true, false, false) | (false, true, false) => RiskClass::OneNameOnly,
+        (false, false, false) if hold_reasons == [HoldReason::KanaNotRecorded] => {
+            RiskClass::KanaNotRecorded
+        }
         (false, false, false) => RiskClass::NotationOrVariantOnly,
     })
 }
@@ -138,7 +149,7 @@ pub fn risk_class(
 /// Whether a hold reason is about the case's shape rather than its fields.
 fn is_structural(reason: HoldReason) -> bool {
     match reason {
-        HoldReason::FieldDiffers => false,
+        HoldReason::FieldDiffers | HoldReason::KanaNotRecorded => false,
         HoldReason::NoCandidate
         | HoldReason::MultipleCandidates
         | HoldReason::InvalidCheckDigit
@@ -213,6 +224,24 @@ mod tests {
         let mut r = person();
         edit(&mut r);
         r
+    }
+
+    #[test]
+    fn a_reading_not_recorded_is_its_own_class_the_least_urgent() {
+        let jlis = with(|r| r.kana_name = "＊＊＊＊ ＊＊＊".into());
+        assert_eq!(class_of(person(), jlis), Some(RiskClass::KanaNotRecorded));
+        assert_eq!(RiskClass::ALL.last(), Some(&RiskClass::KanaNotRecorded));
+        // With another difference it is that difference that counts.
+        let jlis = with(|r| {
+            r.kana_name = String::new();
+            r.address = "大阪府大阪市北区梅田一丁目1番1号".into();
+        });
+        assert_eq!(class_of(person(), jlis), Some(RiskClass::AddressOnly));
+        let jlis = with(|r| {
+            r.kana_name = "＊＊＊".into();
+            r.sex = "2".into();
+        });
+        assert_eq!(class_of(person(), jlis), Some(RiskClass::BirthOrSex));
     }
 
     #[test]

@@ -50,6 +50,9 @@ rules! {
     SexCode = "sex.code",
     /// Address numbers: 漢数字 ⇔ arabic, 丁目/番地/番/号/の ⇔ hyphens.
     AddressNumbers = "address.numbers",
+    /// A CJK compatibility ideograph with a canonical decomposition as the unified ideograph it
+    /// is equivalent to (U+F9A8 令 / U+4EE4 令).
+    KanjiCompatibility = "kanji.compatibility",
     // ---- variant: information lost ----
     /// Small kana compared as large (ョ→ヨ, ッ→ツ), as legacy systems stored them.
     KanaSmall = "kana.small",
@@ -63,6 +66,9 @@ rules! {
     KanjiVariantJis = "kanji.variant.mj.jis",
     /// Variant kanji under the 法務省 戸籍法関連通達 scheme of the MJ 縮退 map (邊→辺, 齋→斎).
     KanjiVariantMoj = "kanji.variant.mj.moj",
+    /// Two forms of one kanji that systems of different JIS ages show for each other (the
+    /// 1983 level swaps and simplified glyphs, 1990's 凜 and 熙, JIS X 0213's 鷗 and 驒).
+    KanjiVariantJisRevision = "kanji.variant.jis_revision",
     /// 々 (or 〻) against the ideograph it repeats (佐々木 / 佐佐木).
     KanjiIteration = "kanji.iteration",
     /// ゝ ゞ ヽ ヾ against the kana they repeat (みすゞ / みすず).
@@ -84,6 +90,10 @@ rules! {
     AddressBuilding = "address.building",
     /// Prefecture omitted on one side where the rest names it beyond doubt.
     AddressPrefecture = "address.prefecture",
+    // ---- not a fold: names why a comparison is not_recorded ----
+    /// The J-LIS record's kana name is a placeholder (asterisks) or empty: its reading is not
+    /// recorded yet.
+    KanaNotRecorded = "kana.not_recorded",
 }
 
 impl fmt::Display for Rule {

@@ -29,6 +29,7 @@ fn every_stored_id_is_pinned_and_reads_back() {
             "query_incomplete",
             "number_registered_to_another_subject",
             "subject_has_another_number",
+            "kana_not_recorded",
         ]
     );
     // Not stored (derived on read), but shown in result files and exports that outlive a
@@ -43,6 +44,7 @@ fn every_stored_id_is_pinned_and_reads_back() {
             "address_only",
             "one_name_only",
             "notation_or_variant_only",
+            "kana_not_recorded",
         ]
     );
     assert_eq!(
@@ -85,7 +87,8 @@ fn every_stored_id_is_pinned_and_reads_back() {
             "variant",
             "mismatch",
             "missing",
-            "unparseable"
+            "unparseable",
+            "not_recorded"
         ]
     );
 

@@ -121,6 +121,9 @@ pub const fn reason(r: HoldReason, lang: Lang) -> &'static str {
             "この加入者に別の番号が登録済",
             "Person already has another number",
         ),
+        HoldReason::KanaNotRecorded => {
+            lang.pick("J-LISにフリガナが未記載", "J-LIS has no reading (kana) yet")
+        }
     }
 }
 
@@ -159,6 +162,10 @@ pub const fn next_step(r: HoldReason, lang: Lang) -> &'static str {
             "この加入者には別の番号が登録されています。登録済の番号が正しいか確認してください。",
             "This subject already has another number: check which one is right.",
         ),
+        HoldReason::KanaNotRecorded => lang.pick(
+            "J-LISの記録にまだフリガナがありません。ほかの4情報が一致していれば同じ人です。届書のフリガナを本人に確かめ、方針に従って登録してください。",
+            "J-LIS has no reading recorded yet. The other four fields agree: confirm the form's reading with the person and register as your policy says.",
+        ),
     }
 }
 
@@ -180,6 +187,9 @@ pub const fn risk(c: RiskClass, lang: Lang) -> &'static str {
             "表記・異体字のみ（方針による保留）",
             "Only notation or variant (policy)",
         ),
+        RiskClass::KanaNotRecorded => {
+            lang.pick("フリガナ未記載のみ", "Only the kana is not recorded yet")
+        }
     }
 }
 
@@ -192,6 +202,7 @@ pub const fn class(c: MatchClass, lang: Lang) -> &'static str {
         MatchClass::Mismatch => lang.pick("不一致", "mismatch"),
         MatchClass::Missing => lang.pick("欠落", "missing"),
         MatchClass::Unparseable => lang.pick("読取不能", "unparseable"),
+        MatchClass::NotRecorded => lang.pick("未記載", "not recorded"),
     }
 }
 
@@ -212,6 +223,10 @@ pub const fn class_meaning(c: MatchClass, lang: Lang) -> &'static str {
         MatchClass::Unparseable => lang.pick(
             "日付や性別が読み取れません（不詳を含む）。",
             "A date or sex code that cannot be read (unknown parts included).",
+        ),
+        MatchClass::NotRecorded => lang.pick(
+            "J-LISの記録にフリガナがまだ記載されていません（不一致ではありません）。",
+            "J-LIS has no reading recorded yet (not a mismatch).",
         ),
     }
 }

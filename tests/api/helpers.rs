@@ -127,12 +127,13 @@ impl TestDatabase {
 
     pub(crate) async fn drop(self) {
         if let (Backend::Postgres, Some(schema)) = (self.backend, &self.schema)
-            && let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .execute(&pool)
-                    .await;
-                pool.close().await;
-            }
+            && let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await
+        {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&pool)
+                .await;
+            pool.close().await;
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -99,9 +99,10 @@ fn try_spawn_served(mut command: Command) -> Result<Served, (std::process::ExitS
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
-                && v["message"] == "serving" {
-                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
-                }
+                && v["message"] == "serving"
+            {
+                let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+            }
             sink.lock().unwrap().push(line);
         }
     });

@@ -46,13 +46,15 @@ fn held_as(class: pb::RiskClass, request_id: &str) -> pb::VerifyRequest {
             candidate.kanji_name = "高● 一郎".into();
             r.query.as_mut().unwrap().kanji_name = "高島 一郎".into();
         }
+        // J-LIS has not recorded the person's reading yet (issue 28).
+        pb::RiskClass::KanaNotRecorded => candidate.kana_name = "＊＊＊＊ ＊＊＊".into(),
         pb::RiskClass::Unspecified => {}
     }
     r
 }
 
 /// Every class, most urgent first.
-const CLASSES: [pb::RiskClass; 7] = [
+const CLASSES: [pb::RiskClass; 8] = [
     pb::RiskClass::BirthOrSex,
     pb::RiskClass::Structural,
     pb::RiskClass::Names,
@@ -60,6 +62,7 @@ const CLASSES: [pb::RiskClass; 7] = [
     pb::RiskClass::AddressOnly,
     pb::RiskClass::OneNameOnly,
     pb::RiskClass::NotationOrVariantOnly,
+    pb::RiskClass::KanaNotRecorded,
 ];
 
 async fn verify(app: &TestApp, request: pb::VerifyRequest) -> pb::VerifyResponse {

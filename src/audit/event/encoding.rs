@@ -412,6 +412,7 @@ fn class_code(class: MatchClass) -> u32 {
         MatchClass::Mismatch => 3,
         MatchClass::Missing => 4,
         MatchClass::Unparseable => 5,
+        MatchClass::NotRecorded => 6,
     }
 }
 
@@ -611,7 +612,7 @@ mod tests {
         let codes: Vec<u32> = Field::ALL.into_iter().map(field_code).collect();
         assert_eq!(codes, [0, 1, 2, 3, 4]);
         let codes: Vec<u32> = MatchClass::ALL.into_iter().map(class_code).collect();
-        assert_eq!(codes, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(codes, [0, 1, 2, 3, 4, 5, 6]);
     }
 
     #[test]
@@ -622,7 +623,7 @@ mod tests {
             vec![(1 << 8), 65],
             vec![(1 << 8), 30],
             vec![3],
-            vec![6 << 5],
+            vec![7 << 5],
         ] {
             assert!(comparisons_from_pb(&rules, &bad).is_err(), "{bad:?}");
         }

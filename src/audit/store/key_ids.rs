@@ -138,9 +138,10 @@ mod tests {
         for mut event in tests_support::one_of_each() {
             // A request fingerprint under another key than the number's, where there are both.
             if let crate::audit::NewEvent::Decided(d) = &mut event
-                && let Some(r) = d.request_fingerprint.as_mut() {
-                    r.key_id = "k-request".into();
-                }
+                && let Some(r) = d.request_fingerprint.as_mut()
+            {
+                r.key_id = "k-request".into();
+            }
             let expected: BTreeSet<String> =
                 [event.number_fingerprint(), event.request_fingerprint()]
                     .into_iter()

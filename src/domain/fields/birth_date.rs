@@ -20,7 +20,7 @@
 
 use std::fmt;
 
-use crate::domain::{Comparison, MatchClass, Rule, RuleSet};
+use crate::domain::{Comparison, MatchClass, Rule, RuleSet, text::kanji};
 
 /// How much of a birth date is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,6 +85,9 @@ enum EraSpelling {
     Letter,
     /// The leading digit of the 7-digit GYYMMDD form.
     Code,
+    /// One square character: ㍾ ㍽ ㍼ ㍻ ㋿ (Unicode's compatibility forms of the era names,
+    /// which NFKC spells out as 明治 大正 昭和 平成 令和).
+    Square,
 }
 
 /// Gregorian or which era, and how it was spelled.
@@ -106,6 +109,9 @@ enum NumKind {
     KanjiTen,
     /// 元 (年).
     Gan,
+    /// A day written as a word: 元日 (1月1日), 朔日 (the first), 晦日 (the last, only where it
+    /// is also the 30th), 大晦日 (12月31日).
+    Word,
 }
 
 /// A number's spelling: kind and digit count (so 01 and 1 differ).
@@ -134,6 +140,8 @@ enum Style {
     Kanji,
     /// YYYYMMDD or GYYMMDD.
     Packed,
+    /// 年 after the year, then month and day with a separator (昭和45年 1/1).
+    YearThenSep(char),
 }
 
 /// Everything about the spelling except width, whitespace and hyphen look-alikes: equal shapes
@@ -203,6 +211,14 @@ enum Tok {
     Koro,
     /// 推定.
     Suitei,
+    /// 元日: 1月1日.
+    Ganjitsu,
+    /// 朔日: the first day of the month.
+    Sakujitsu,
+    /// 晦日: the last day of the month.
+    Misoka,
+    /// 大晦日: 12月31日.
+    Omisoka,
 }
 
 /// Token buffer and the folds seen while filling it.
@@ -220,6 +236,9 @@ struct Lexer {
     arabic_digits: u8,
     /// Pending kanji numerals (十 as 10), count.
     kanji: ([u8; 4], usize),
+    /// Whether the pending arabic number was written one digit at a time with whitespace
+    /// between (`1 9 2 8`, as forms with a box per digit are typed or read by OCR).
+    spaced: bool,
 }
 
 impl Lexer {
@@ -240,6 +259,7 @@ impl Lexer {
             }
             self.push(Tok::Num(value, spell(NumKind::Arabic, digits)))?;
         }
+        self.spaced = false;
         let (buf, n) = std::mem::take(&mut self.kanji);
         if n > 0 {
             let run = buf.get(..n)?;
@@ -277,8 +297,21 @@ fn fold_char(c: char) -> (char, Option<Rule>) {
             (ascii, Some(Rule::Width))
         }
         '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{30FC}' | '\u{FF70}' => ('-', Some(Rule::Hyphen)),
+        // 令 (U+F9A8) in 令和 from a system that kept KS X 1001's duplicate: the same character.
+        '\u{F900}'..='\u{FAFF}' => match kanji::compatibility(c) {
+            Some(unified) => (unified, Some(Rule::KanjiCompatibility)),
+            None => (c, None),
+        },
         _ => (c, None),
     }
+}
+
+/// Whether the text after the whitespace at hand is one digit, then something other than a
+/// digit: the next box of a number typed one digit at a time.
+fn single_digit_next(chars: &std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    let mut look = chars.clone().skip_while(|c| c.is_whitespace());
+    look.next().is_some_and(|c| fold_char(c).0.is_ascii_digit())
+        && !look.next().is_some_and(|c| fold_char(c).0.is_ascii_digit())
 }
 
 /// 〇..九 as 0..9 and 十 as 10. (○, the placeholder for an unknown digit, is not 〇.)
@@ -310,13 +343,21 @@ fn lex(raw: &str) -> Option<Lexer> {
         arabic: 0,
         arabic_digits: 0,
         kanji: ([0; 4], 0),
+        spaced: false,
     };
     let mut chars = raw.chars().peekable();
     while let Some(raw_c) = chars.next() {
         if raw_c.is_whitespace() {
-            // Whitespace ends a number: "19 75" is not read as 1975.
-            lx.flush()?;
             lx.folds.insert(Rule::Space);
+            // Whitespace ends a number ("19 75" is not read as 1975), except between single
+            // digits: `1 9 2 8 年` is 1928 typed one box at a time. Only when every run is one
+            // digit, so that no two numbers of more than one digit are ever run together.
+            if (lx.arabic_digits == 1 || lx.spaced) && lx.kanji.1 == 0 && single_digit_next(&chars)
+            {
+                lx.spaced = true;
+                continue;
+            }
+            lx.flush()?;
             continue;
         }
         let (c, fold) = fold_char(raw_c);
@@ -327,6 +368,14 @@ fn lex(raw: &str) -> Option<Lexer> {
             let d = c as u32 - '0' as u32;
             if lx.kanji.1 > 0 {
                 lx.flush()?;
+            }
+            if lx.spaced
+                && chars
+                    .peek()
+                    .is_some_and(|&n| fold_char(n).0.is_ascii_digit())
+            {
+                // A run of two digits after single spaced ones (1 9 75): not one number.
+                return None;
             }
             if lx.arabic_digits < 9 {
                 lx.arabic = lx.arabic * 10 + d;
@@ -344,6 +393,11 @@ fn lex(raw: &str) -> Option<Lexer> {
             continue;
         }
         lx.flush()?;
+        if c == '大' && chars.clone().take(2).eq(['晦', '日']) {
+            chars.nth(1);
+            lx.push(Tok::Omisoka)?;
+            continue;
+        }
         let mut follows = |next: char| chars.next_if_eq(&next).is_some();
         let tok = match c {
             '-' | '/' | '.' => Tok::Sep(c),
@@ -351,7 +405,10 @@ fn lex(raw: &str) -> Option<Lexer> {
             '月' => Tok::Tsuki,
             '日' => Tok::Hi,
             '頃' => Tok::Koro,
+            '元' if follows('日') => Tok::Ganjitsu,
             '元' => Tok::Num(1, spell(NumKind::Gan, 1)),
+            '朔' if follows('日') => Tok::Sakujitsu,
+            '晦' if follows('日') => Tok::Misoka,
             'M' | 'T' | 'S' | 'H' | 'R' | 'm' | 't' | 's' | 'h' | 'r' => {
                 lx.lower_letter = c.is_ascii_lowercase();
                 let i = "MTSHR".find(c.to_ascii_uppercase())?;
@@ -367,6 +424,11 @@ fn lex(raw: &str) -> Option<Lexer> {
                 };
                 Tok::Era(*Era::ALL.get(i)?, spelling)
             }
+            '㍾' => Tok::Era(Era::Meiji, EraSpelling::Square),
+            '㍽' => Tok::Era(Era::Taisho, EraSpelling::Square),
+            '㍼' => Tok::Era(Era::Showa, EraSpelling::Square),
+            '㍻' => Tok::Era(Era::Heisei, EraSpelling::Square),
+            '㋿' => Tok::Era(Era::Reiwa, EraSpelling::Square),
             '上' | '中' | '下' if follows('旬') => Tok::Jun,
             '不' if follows('詳') || follows('明') => Tok::Unknown,
             '推' if follows('定') => Tok::Suitei,
@@ -409,9 +471,20 @@ impl BirthDate {
             Some(rest) => (rest, true),
             None => (text, false),
         };
+        // A weekday after the date (`2018/1/2(火)`, `（火曜日）`) is a spelling too, but one that
+        // can be checked: a weekday that is not the date's makes the date unreadable.
+        let (text, weekday) = match strip_weekday(text) {
+            Some((rest, w)) => (rest, Some(w)),
+            None => (text, None),
+        };
+        // 西暦 before a Gregorian date says only that it is Gregorian.
+        let (text, seireki) = match text.trim_start().strip_prefix("西暦") {
+            Some(rest) => (rest, true),
+            None => (text, false),
+        };
         let Some(lx) = lex(text) else { return date };
         date.folds = lx.folds;
-        if born || midnight {
+        if born || midnight || weekday.is_some() || seireki {
             date.folds.insert(Rule::DateFormat);
         }
         date.lower_letter = lx.lower_letter;
@@ -421,12 +494,22 @@ impl BirthDate {
         } else {
             date.read(toks).unwrap_or(Precision::Unparseable)
         };
+        let complete = date.precision == Precision::Complete;
+        if (seireki
+            && (date.notation != Notation::Gregorian || date.precision == Precision::Missing))
+            || weekday.is_some_and(|w| !complete || w != date.weekday())
+        {
+            date.precision = Precision::Unparseable;
+        }
         date
     }
 
     /// Reads the token sequence and fills the date; on `None` nothing has been written.
     fn read(&mut self, toks: &[Tok]) -> Option<Precision> {
-        use Tok::{Hi, Jun, Koro, Nen, Num, Sep, Suitei, Tsuki, Unknown};
+        use Tok::{
+            Ganjitsu, Hi, Jun, Koro, Misoka, Nen, Num, Omisoka, Sakujitsu, Sep, Suitei, Tsuki,
+            Unknown,
+        };
         let mut t = toks;
         let mut approximate = false;
         if let [Suitei, rest @ ..] = t {
@@ -466,6 +549,8 @@ impl BirthDate {
                 Precision::Complete,
             ),
             [Num(y, ys), Nen, ref rest @ ..] => {
+                const WORD: Spell = spell(NumKind::Word, 0);
+                let mut style = Style::Kanji;
                 let (m, d, precision) = match *rest {
                     [] => (None, None, Precision::Year),
                     [Unknown] | [Tsuki, Hi, Unknown] | [Tsuki, Unknown] => {
@@ -479,9 +564,23 @@ impl BirthDate {
                     [Num(m, ms), Tsuki, Num(d, ds), Hi] => {
                         (Some((m, ms)), Some((d, ds)), Precision::Complete)
                     }
+                    [Num(m, ms), Sep(a), Num(d, ds)] => {
+                        style = Style::YearThenSep(a);
+                        (Some((m, ms)), Some((d, ds)), Precision::Complete)
+                    }
+                    [Ganjitsu] => (Some((1, WORD)), Some((1, WORD)), Precision::Complete),
+                    [Omisoka] => (Some((12, WORD)), Some((31, WORD)), Precision::Complete),
+                    [Num(m, ms), Tsuki, Sakujitsu] => {
+                        (Some((m, ms)), Some((1, WORD)), Precision::Complete)
+                    }
+                    // 晦日 is the last day of a month, but みそか is also read as the 30th: only
+                    // in a month of thirty days are both the same day.
+                    [Num(m @ (4 | 6 | 9 | 11), ms), Tsuki, Misoka] => {
+                        (Some((m, ms)), Some((30, WORD)), Precision::Complete)
+                    }
                     _ => return None,
                 };
-                ((y, ys), m, d, Style::Kanji, precision)
+                ((y, ys), m, d, style, precision)
             }
             _ => return None,
         };
@@ -491,7 +590,7 @@ impl BirthDate {
         let (y, ys) = y;
         let short = |s: Spell| match s.kind {
             NumKind::Arabic | NumKind::KanjiPositional => s.digits <= 2,
-            NumKind::KanjiTen => true,
+            NumKind::KanjiTen | NumKind::Word => true,
             NumKind::Gan => false,
         };
         match era {
@@ -558,6 +657,19 @@ impl BirthDate {
         })
     }
 
+    /// The day of the week of a complete date, 0 for Sunday (日) to 6 for Saturday (土).
+    fn weekday(&self) -> u8 {
+        // Days since 1970-01-01 (a Thursday), by Howard Hinnant's days_from_civil.
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        (days + 4).rem_euclid(7) as u8
+    }
+
     /// How much of the date is known.
     pub fn precision(&self) -> Precision {
         self.precision
@@ -598,6 +710,26 @@ impl BirthDate {
 /// Compares two birth dates as written; see [`BirthDate::compare`].
 pub fn compare(a: &str, b: &str) -> Comparison {
     BirthDate::parse(a).compare(&BirthDate::parse(b))
+}
+
+/// `text` without a weekday in brackets at its end (`(火)`, `（火曜）`, `(火曜日)`), and the
+/// weekday (0 for 日 … 6 for 土), or `None` when it has none.
+fn strip_weekday(text: &str) -> Option<(&str, u8)> {
+    let trimmed = text.trim_end();
+    let inner = trimmed
+        .strip_suffix(')')
+        .or_else(|| trimmed.strip_suffix('）'))?;
+    let open = inner.rfind(['(', '（'])?;
+    let (date, bracket) = inner.split_at(open);
+    let name = bracket.trim_start_matches(['(', '（']);
+    let name = name
+        .strip_suffix("曜日")
+        .or_else(|| name.strip_suffix('曜'))
+        .unwrap_or(name);
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    let day = "日月火水木金土".chars().position(|w| w == first)?;
+    (chars.next().is_none() && !date.trim().is_empty()).then(|| (date.trim_end(), day as u8))
 }
 
 /// `text` without a trailing midnight time (` 00:00`, ` 0:00:00`, `T00:00:00.000Z`, in either
@@ -662,7 +794,9 @@ fn fingerprint(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use MatchClass::{Exact, Mismatch, Missing, Notation as Not, Unparseable as Unp};
-    use Rule::{DateEra as Era_, DateFormat as Fmt, Hyphen, LatinCase, Space, Width};
+    use Rule::{
+        DateEra as Era_, DateFormat as Fmt, Hyphen, KanjiCompatibility, LatinCase, Space, Width,
+    };
     use proptest::prelude::*;
 
     /// (a, b, class, rules). Every case is also checked with the sides swapped.
@@ -719,6 +853,70 @@ mod tests {
         ("令和元年5月1日", "R1.5.1", Not, &[Era_]),
         ("令和元年5月1日", "5010501", Not, &[Era_]),
         ("r01.05.01", "5010501", Not, &[Era_]),
+        // era names as one square character, and a compatibility ideograph 令 (U+F9A8)
+        ("㍻元年1月8日", "平成元年1月8日", Not, &[Era_]),
+        ("㍼50年1月1日", "1975-01-01", Not, &[Era_]),
+        ("㍽15年12月25日", "大正15年12月25日", Not, &[Era_]),
+        ("㍾45年7月29日", "M45.7.29", Not, &[Era_]),
+        ("㋿1年5月1日", "令和元年5月1日", Not, &[Era_]),
+        (
+            "\u{F9A8}和2年1月1日",
+            "令和2年1月1日",
+            Not,
+            &[KanjiCompatibility],
+        ),
+        (
+            "\u{F9A8}和2年1月1日",
+            "R2.1.1",
+            Not,
+            &[KanjiCompatibility, Era_],
+        ),
+        ("㍻2年1月8日", "平成元年1月8日", Mismatch, &[]),
+        ("㍼50年1月1日", "㍻50年1月1日", Unp, &[]),
+        ("㍻31年5月1日", "2019-05-01", Unp, &[]),
+        ("㋿1年4月30日", "2019-04-30", Unp, &[]),
+        // dates as people write them (issue 28)
+        ("西暦2023年1月1日", "2023-01-01", Not, &[Fmt]),
+        (
+            "西暦 1975年1月1日",
+            "昭和50年1月1日",
+            Not,
+            &[Space, Fmt, Era_],
+        ),
+        ("西暦昭和50年1月1日", "昭和50年1月1日", Unp, &[]),
+        ("西暦", "1975-01-01", Unp, &[]),
+        ("昭和45年 1/1", "昭和45年1月1日", Not, &[Space, Fmt]),
+        ("昭和45年1/1", "1970-01-01", Not, &[Era_]),
+        ("昭和45年1/2", "1970-01-01", Mismatch, &[]),
+        ("1 9 2 8 年 3 月 4 日", "1928年3月4日", Not, &[Space]),
+        (
+            "１ ９ ２ ８年３月４日",
+            "1928-03-04",
+            Not,
+            &[Width, Space, Fmt],
+        ),
+        ("昭和5 0年1月1日", "S50.1.1", Not, &[Space, Era_]),
+        ("1 9 2 8 年 3 月 4 日", "1929年3月4日", Mismatch, &[]),
+        ("1 975年1月1日", "1975年1月1日", Unp, &[]),
+        ("1 9 75年1月1日", "1975年1月1日", Unp, &[]),
+        ("2018/1/2(火)", "2018-01-02", Not, &[Fmt]),
+        ("2018/1/2 （火曜日）", "H30.1.2", Not, &[Fmt, Era_]),
+        ("平成30年1月2日(火曜)", "2018/1/2", Not, &[Fmt, Era_]),
+        ("2018/1/2(水)", "2018-01-02", Unp, &[]),
+        ("2018/1/3(火)", "2018-01-03", Unp, &[]),
+        ("2018/1(火)", "2018-01-02", Unp, &[]),
+        ("(火)", "2018-01-02", Unp, &[]),
+        ("昭和50年元日", "1975-01-01", Not, &[Era_]),
+        ("2023年元日", "2023年1月1日", Not, &[Fmt]),
+        ("昭和50年3月朔日", "昭和50年3月1日", Not, &[Fmt]),
+        ("昭和50年4月晦日", "1975-04-30", Not, &[Era_]),
+        ("昭和50年大晦日", "1975-12-31", Not, &[Era_]),
+        ("昭和50年元日", "1975-01-02", Mismatch, &[]),
+        ("昭和50年3月朔日", "1975-03-02", Mismatch, &[]),
+        ("昭和50年3月晦日", "1975-03-31", Unp, &[]),
+        ("昭和50年3月晦日", "1975-03-30", Unp, &[]),
+        ("昭和50年2月晦日", "1975-02-28", Unp, &[]),
+        ("昭和50年大晦日", "1975-12-30", Mismatch, &[]),
         // days that are not on the calendar never match, not even themselves
         ("昭和44年2月30日", "昭和44年2月30日", Unp, &[]),
         ("2026-02-30", "2026-02-30", Unp, &[]),
@@ -984,6 +1182,38 @@ mod tests {
     }
 
     /// A day of the calendar between 1873 and 2029.
+    /// 0 Sunday … 6 Saturday, by jiff (not by the code under test).
+    fn jiff_weekday((y, m, d): Ymd) -> u8 {
+        let date = jiff::civil::Date::new(y as i16, m as i8, d as i8).expect("a calendar day");
+        date.weekday().to_sunday_zero_offset() as u8
+    }
+
+    /// The ways of issue 28: 西暦, one digit per box, a weekday, 元日/朔日/晦日/大晦日, 年 then
+    /// slashes.
+    fn people_write((y, m, d): Ymd, form: u8) -> String {
+        let weekday = "日月火水木金土"
+            .chars()
+            .nth(usize::from(jiff_weekday((y, m, d))));
+        let weekday = weekday.unwrap_or('日');
+        match form {
+            0 => format!("西暦{y}年{m}月{d}日"),
+            1 => {
+                let boxes: Vec<String> = y.to_string().chars().map(String::from).collect();
+                format!("{} 年 {m} 月 {d} 日", boxes.join(" "))
+            }
+            2 => format!("{y}/{m}/{d}({weekday})"),
+            3 => match (m, d) {
+                (1, 1) => format!("{y}年元日"),
+                (12, 31) => format!("{y}年大晦日"),
+                (4 | 6 | 9 | 11, 30) => format!("{y}年{m}月晦日"),
+                (_, 1) => format!("{y}年{m}月朔日"),
+                _ => format!("{y}年{m}月{d}日"),
+            },
+            4 => format!("{y}年 {m}/{d}"),
+            _ => format!("{y}-{m:02}-{d:02} （{weekday}曜日）"),
+        }
+    }
+
     fn triple() -> impl Strategy<Value = Ymd> {
         (1873i32..2030, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| (y, m, d.min(days_in_month(y, m))))
     }
@@ -993,7 +1223,7 @@ mod tests {
     }
 
     /// Strings made of the characters the grammar knows, to reach deep into it.
-    const NEAR_DATES: &str = "[0-9０-９年月日昭和平成令大正明治元十一二三五〇SHRTMsr/.．\\-ー上中下旬頃推定不詳明 　]{0,16}";
+    const NEAR_DATES: &str = "[0-9０-９年月日昭和平成令大正明治元十一二三五〇SHRTMsr/.．\\-ー上中下旬頃推定不詳明 　㍻㍼㍽㍾㋿\u{F9A8}]{0,16}";
 
     proptest! {
         #[test]
@@ -1040,6 +1270,30 @@ mod tests {
                 prop_assert_eq!(got.class, Not, "{} vs {}", a, b);
                 prop_assert!(!got.rules.is_empty(), "{} vs {}", a, b);
             }
+        }
+
+        /// Each way people write a date (issue 28) is the same day in another spelling, and
+        /// never another day; the weekday is checked against jiff's calendar.
+        #[test]
+        fn dates_as_people_write_them_are_that_day_and_no_other(
+            t in triple(), u in triple(), form in 0u8..6, s in spelling(),
+        ) {
+            let written = people_write(t, form);
+            let got = compare(&written, &render(t, s.0, s.1, s.2, s.3));
+            prop_assert!(matches!(got.class, Not | Exact), "{} {:?}", written, got);
+            let other = if u == t { (t.0, t.1, if t.2 == 1 { 2 } else { t.2 - 1 }) } else { u };
+            let got = compare(&written, &render(other, s.0, s.1, s.2, s.3));
+            prop_assert_eq!(got, Comparison::of(Mismatch), "{}", written);
+        }
+
+        #[test]
+        fn a_weekday_that_is_not_the_dates_is_never_a_match(t in triple(), shift in 1u8..7) {
+            let right = jiff_weekday(t);
+            let name = |w: u8| "日月火水木金土".chars().nth(usize::from(w % 7)).unwrap_or('日');
+            let wrong = format!("{}/{}/{}({})", t.0, t.1, t.2, name(right + shift));
+            prop_assert_eq!(compare(&wrong, &render(t, 0, false, false, false)).class, Unp);
+            let right = format!("{}/{}/{}({})", t.0, t.1, t.2, name(right));
+            prop_assert_eq!(compare(&right, &render(t, 0, false, false, false)).class, Not);
         }
 
         #[test]

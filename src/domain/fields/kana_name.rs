@@ -58,6 +58,14 @@ impl KanaName {
     }
 }
 
+/// Whether a kana name says that no reading is recorded: empty, or only asterisks (in either
+/// width) and whitespace, the placeholder records carry until the reading that became law in
+/// 2025 (氏名の振り仮名) is recorded.
+pub fn is_not_recorded(raw: &str) -> bool {
+    raw.chars()
+        .all(|c| matches!(c, '*' | '＊') || chars::is_space(c))
+}
+
 /// Compares two raw kana names.
 pub fn compare(a: &str, b: &str) -> Comparison {
     KanaName::parse(a).compare(&KanaName::parse(b))

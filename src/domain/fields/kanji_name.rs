@@ -21,10 +21,12 @@ use crate::domain::{
 const NOTATION: RuleSet = RuleSet::EMPTY
     .with(Rule::Width)
     .with(Rule::Space)
-    .with(Rule::LatinCase);
+    .with(Rule::LatinCase)
+    .with(Rule::KanjiCompatibility);
 const VARIANT: RuleSet = RuleSet::EMPTY
     .with(Rule::KanjiVariantJis)
     .with(Rule::KanjiVariantMoj)
+    .with(Rule::KanjiVariantJisRevision)
     .with(Rule::KanjiIteration)
     .with(Rule::KanaIteration)
     .with(Rule::KanjiVariationSelector);
@@ -89,6 +91,20 @@ pub fn fold(raw: &str, enabled: RuleSet, out: &mut String) -> RuleSet {
             fired.insert(Rule::LatinCase);
             out.extend(c.to_lowercase());
             continue;
+        } else if let Some(unified) = kanji::compatibility(c) {
+            if enabled.contains(Rule::KanjiCompatibility) {
+                fired.insert(Rule::KanjiCompatibility);
+                // The unified ideograph may itself be a variant (U+2F800 丽 is 丽, a variant
+                // of 麗): fold it now too, so that one pass with every rule is idempotent.
+                match kanji::standard_form(unified) {
+                    Some((standard, rule)) if enabled.contains(rule) => {
+                        fired.insert(rule);
+                        out.push(standard);
+                    }
+                    _ => out.push(unified),
+                }
+                continue;
+            }
         } else if let Some((standard, rule)) = kanji::standard_form(c)
             && enabled.contains(rule)
         {
@@ -150,6 +166,49 @@ mod tests {
             ("齋藤浩", "斎藤浩", Variant, &["kanji.variant.mj.moj"]),
             ("齊藤浩", "斉藤浩", Variant, &["kanji.variant.mj.moj"]),
             ("齊藤浩", "斎藤浩", Mismatch, &[]),
+            // Issue 28: every candidate of the 縮退 map, and the JIS revisions.
+            ("禰宜田修", "祢宜田修", Variant, &["kanji.variant.mj.moj"]),
+            ("岩瀬祿郎", "岩瀬禄郎", Variant, &["kanji.variant.mj.moj"]),
+            ("穎川浩", "頴川浩", Variant, &["kanji.variant.mj.moj"]),
+            ("礒部晄", "磯部晃", Variant, &["kanji.variant.mj.moj"]),
+            ("濤子", "涛子", Variant, &["kanji.variant.jis_revision"]),
+            ("森鷗外", "森鴎外", Variant, &["kanji.variant.mj.moj"]),
+            ("礪波凜", "砺波凛", Variant, &["kanji.variant.jis_revision"]),
+            (
+                "槇原瑤子",
+                "槙原瑶子",
+                Variant,
+                &["kanji.variant.mj.moj", "kanji.variant.jis_revision"],
+            ),
+            (
+                "籠谷鰺治",
+                "篭谷鯵治",
+                Variant,
+                &["kanji.variant.jis_revision"],
+            ),
+            ("\u{F9A8}子", "令子", Notation, &["kanji.compatibility"]),
+            (
+                "\u{FA10}本 修",
+                "塚本修",
+                Notation,
+                &["space", "kanji.compatibility"],
+            ),
+            ("\u{F9A8}子", "今子", Mismatch, &[]),
+            (
+                "\u{2F800}子",
+                "麗子",
+                Variant,
+                &["kanji.compatibility", "kanji.variant.mj.moj"],
+            ),
+            ("山\u{FA11}", "山崎", Variant, &["kanji.variant.mj.moj"]),
+            // ... and the characters next to them that are other names.
+            ("祢宜田修", "弥宜田修", Mismatch, &[]),
+            ("濤子", "清子", Mismatch, &[]),
+            ("宍戸錠", "肉戸錠", Mismatch, &[]),
+            ("大阪谷", "大坂谷", Mismatch, &[]),
+            ("埼田守", "崎田守", Mismatch, &[]),
+            ("佐川舟", "左川船", Mismatch, &[]),
+            ("洲本凜", "州本凛", Mismatch, &[]),
             ("齋藤浩", "齊藤浩", Mismatch, &[]),
             ("斉藤浩", "斎藤浩", Mismatch, &[]),
             ("佐々木健", "佐佐木健", Variant, &["kanji.iteration"]),

@@ -38,12 +38,33 @@ pub fn standard_form(c: char) -> Option<(char, Rule)> {
         .binary_search_by_key(&c, |&(v, _, _)| v)
         .ok()?;
     let (_, standard, scheme) = KANJI_VARIANTS[i];
-    let rule = if scheme == 0 {
-        Rule::KanjiVariantJis
-    } else {
-        Rule::KanjiVariantMoj
+    let rule = match scheme {
+        0 => Rule::KanjiVariantJis,
+        1 => Rule::KanjiVariantMoj,
+        _ => Rule::KanjiVariantJisRevision,
     };
     Some((standard, rule))
+}
+
+/// The unified ideograph that a CJK compatibility ideograph is canonically equivalent to
+/// (U+F9A8 令 is U+4EE4 令: NFC makes one the other), or `None`.
+///
+/// Compatibility ideographs exist so that older character sets (KS X 1001's duplicate readings,
+/// IBM's and JIS X 0213's extra codes) survive a round trip through Unicode. Those with a
+/// canonical decomposition are, by Unicode's own definition, the same character as their
+/// decomposition: notation (rule `kanji.compatibility`), nothing lost. The twelve in the block
+/// that have no decomposition (﨎 﨏 﨑 﨓 﨔 﨟 﨡 﨣 﨤 﨧 﨨 﨩) are unified ideographs of their own;
+/// those that are variants of another character (﨑 of 崎) fold through the variant table.
+pub fn compatibility(c: char) -> Option<char> {
+    if !matches!(c, '\u{F900}'..='\u{FAFF}' | '\u{2F800}'..='\u{2FA1F}') {
+        return None;
+    }
+    let (mut out, mut count) = (c, 0);
+    unicode_normalization::char::decompose_canonical(c, |d| {
+        out = d;
+        count += 1;
+    });
+    (count == 1 && out != c).then_some(out)
 }
 
 /// The number of variant characters the table knows (for diagnostics and tests).
@@ -136,6 +157,97 @@ mod tests {
         assert_eq!(fold("齊藤"), "斉藤");
         assert_ne!(fold("齋藤"), fold("齊藤"));
         assert_ne!(fold("斎藤"), fold("斉藤"));
+    }
+
+    /// Issue 28: pairs of one character held because the build read only the first candidate
+    /// of a map entry, or because the JIS revisions were not in the table.
+    #[test]
+    fn old_and_new_forms_held_in_issue_28_fold_together() {
+        for pair in [
+            // Every candidate of the 法務省 scheme, in both directions.
+            "祢禰", "禱祷", "祿禄", "迪廸", "頴穎", "伜倅", "聟婿", "繫繋", "鬱欝", "穰穣", "礒磯",
+            "晄晃", // What the JIS revisions did.
+            "濤涛", "籠篭", "蠣蛎", "鰺鯵", "諫諌", "礪砺", "檮梼", "槇槙", "堯尭", "瑤瑶", "麩麸",
+            "驒騨", "凜凛", "熙煕", "鷗鴎",
+        ] {
+            let mut chars = pair.chars();
+            let (a, b) = (chars.next().unwrap(), chars.next().unwrap());
+            assert_eq!(fold(&a.to_string()), fold(&b.to_string()), "{pair}");
+        }
+    }
+
+    #[test]
+    fn every_reviewed_pair_folds_together() {
+        for pairs in [EQUAL_RANK_PAIRS, OVERRIDE_PAIRS, JIS_REVISION_PAIRS] {
+            for &(a, b) in pairs {
+                let (fa, fb) = (fold(&a.to_string()), fold(&b.to_string()));
+                assert_eq!(fa, fb, "U+{:04X} U+{:04X}", a as u32, b as u32);
+            }
+        }
+        assert!(EQUAL_RANK_PAIRS.len() >= 120 && JIS_REVISION_PAIRS.len() >= 60);
+    }
+
+    #[test]
+    fn a_pair_from_the_jis_revisions_names_its_own_rule() {
+        assert_eq!(
+            standard_form('驒'),
+            Some(('騨', Rule::KanjiVariantJisRevision))
+        );
+        assert_eq!(
+            standard_form('礪'),
+            Some(('砺', Rule::KanjiVariantJisRevision))
+        );
+        assert_eq!(standard_form('騨'), None);
+    }
+
+    /// Characters that place-name search conflates but that are different in a person's name.
+    #[test]
+    fn characters_place_name_search_conflates_stay_apart() {
+        for (a, b) in [
+            ("斎", "斉"),
+            ("埼", "崎"),
+            ("阪", "坂"),
+            ("佐", "左"),
+            ("洲", "州"),
+            ("舟", "船"),
+            ("齋", "齊"),
+            ("宍", "肉"),
+            ("杯", "盃"),
+            ("燗", "爛"),
+            ("切", "功"),
+            ("着", "著"),
+            ("桅", "梔"),
+        ] {
+            assert_ne!(fold(a), fold(b), "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn compatibility_ideographs_with_a_decomposition_are_their_unified_ideograph() {
+        assert_eq!(compatibility('\u{F9A8}'), Some('令'));
+        assert_eq!(compatibility('\u{FA10}'), Some('塚'));
+        assert_eq!(compatibility('\u{2F800}'), Some('丽'));
+        for c in ['令', '崎', '高', 'A', 'ア'] {
+            assert_eq!(compatibility(c), None, "{c}");
+        }
+        // The twelve unified ideographs of the block have no decomposition; 﨑 is a variant.
+        let unified: Vec<char> = ('\u{F900}'..='\u{FAFF}')
+            .filter(|&c| compatibility(c).is_none())
+            .filter(|&c| ('\u{FA0E}'..='\u{FA29}').contains(&c))
+            .collect();
+        assert_eq!(
+            unified,
+            [
+                '﨎', '﨏', '﨑', '﨓', '﨔', '﨟', '﨡', '﨣', '﨤', '﨧', '﨨', '﨩'
+            ]
+        );
+        assert_eq!(standard_form('﨑'), Some(('崎', Rule::KanjiVariantMoj)));
+        // Every decomposing one is left to this rule, never to the variant table.
+        for c in ('\u{F900}'..='\u{FAFF}').chain('\u{2F800}'..='\u{2FA1F}') {
+            if compatibility(c).is_some() {
+                assert_eq!(standard_form(c), None, "U+{:04X}", c as u32);
+            }
+        }
     }
 
     #[test]

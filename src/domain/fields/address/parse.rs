@@ -57,13 +57,17 @@ pub(super) const WEAK_AZA: u32 = 1 << 14;
 pub(super) const SELECTOR: u32 = 1 << 15;
 /// 々 compared as the kanji it repeats (代々木 / 代代木).
 pub(super) const ITERATION: u32 = 1 << 16;
+/// A variant kanji from the JIS revisions (礪/砺, 驒/騨).
+pub(super) const KANJI_JIS_REVISION: u32 = 1 << 17;
+/// A compatibility ideograph as the unified ideograph it decomposes to (U+F9A8 令 / 令).
+pub(super) const KANJI_COMPAT: u32 = 1 << 18;
 
 /// The flags that lose nothing.
-pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN;
+pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN | KANJI_COMPAT;
 
 /// The rules for a set of flags.
 pub(super) fn rules(flags: u32) -> RuleSet {
-    const MAP: [(u32, Rule); 16] = [
+    const MAP: [(u32, Rule); 18] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -80,6 +84,8 @@ pub(super) fn rules(flags: u32) -> RuleSet {
         (PREFECTURE, Rule::AddressPrefecture),
         (SELECTOR, Rule::KanjiVariationSelector),
         (ITERATION, Rule::KanjiIteration),
+        (KANJI_JIS_REVISION, Rule::KanjiVariantJisRevision),
+        (KANJI_COMPAT, Rule::KanjiCompatibility),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -348,6 +354,9 @@ fn normalize(raw: &str, out: &mut Vec<NChar>) -> u32 {
             if c != target {
                 flags |= rule;
             }
+        } else if let Some(unified) = kanji::compatibility(c) {
+            n = unified;
+            flags |= KANJI_COMPAT;
         } else if ('\u{FF01}'..='\u{FF5D}').contains(&c) {
             n = char::from_u32(c as u32 - 0xFEE0).unwrap_or(c);
             flags |= WIDTH;
@@ -1126,6 +1135,7 @@ pub(super) fn kanji_variants(x: u32, y: u32) -> Option<u32> {
         let c = char::from_u32(key)?;
         Some(match kanji::standard_form(c) {
             Some((s, Rule::KanjiVariantJis)) => (s, KANJI_JIS),
+            Some((s, Rule::KanjiVariantJisRevision)) => (s, KANJI_JIS_REVISION),
             Some((s, _)) => (s, KANJI_MOJ),
             None => (c, 0),
         })
