@@ -34,6 +34,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(addr) = settings.metrics_listen {
         telemetry::init_metrics(addr).map_err(|e| anyhow::anyhow!("metrics listener: {e}"))?;
         tracing::info!(%addr, "metrics on /metrics");
+        if traces.is_some() {
+            telemetry::zero_trace_counters();
+        }
     }
     let app = server::build(&settings).await?;
     log_keys(&app.keys);

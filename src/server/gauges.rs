@@ -22,7 +22,10 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use crate::verification::{HoldsSummary, Verifications};
+use crate::{
+    grpc::{auth::Rpc, refusals::RATE_LIMITED},
+    verification::{HoldsSummary, Verifications},
+};
 
 /// How often the gauges are refreshed.
 pub(super) const INTERVAL: Duration = Duration::from_secs(15);
@@ -55,6 +58,41 @@ impl LastCheckpoint {
 
     fn age_seconds(&self) -> f64 {
         unix_now().saturating_sub(self.0.load(Ordering::Relaxed)) as f64
+    }
+}
+
+/// Puts every counter an alert watches at 0 from the start. A counter born at its first
+/// event (1) shows no `increase()` for that event, so the first commit failure or rate-limited
+/// peer after a start would never fire its alert; and a dashboard would show "no data" for
+/// what is in fact zero.
+pub(super) fn zero_counters(sqlite: bool, checkpoints: bool) {
+    for name in [
+        "audit_commit_failures_total",
+        "verify_request_body_timeouts_total",
+        "verify_holds_refresh_failures_total",
+    ] {
+        metrics::counter!(name).absolute(0);
+    }
+    if checkpoints {
+        metrics::counter!("audit_checkpoints_total").absolute(0);
+        metrics::counter!("audit_checkpoint_failures_total").absolute(0);
+    }
+    if sqlite {
+        for name in [
+            "audit_wal_finishes_total",
+            "audit_wal_finishes_short_total",
+            "audit_wal_checkpoint_failures_total",
+        ] {
+            metrics::counter!(name).absolute(0);
+        }
+    }
+    for rpc in Rpc::ALL {
+        metrics::counter!(
+            "verify_access_denied_total",
+            "rpc" => rpc.as_str(),
+            "reason" => RATE_LIMITED
+        )
+        .absolute(0);
     }
 }
 
