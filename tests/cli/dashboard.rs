@@ -120,7 +120,11 @@ async fn the_dashboard_and_the_alerts_name_only_metrics_the_service_exports() {
     let second = Served::start_in(dir, &args);
     let mut client = second.client().await;
     let mut hold = register("dash-2", &fresh_ids().0, &fresh_ids().1);
-    hold.get_mut().candidates[0].fields.as_mut().unwrap().kanji_name = "髙橋 一朗".into();
+    hold.get_mut().candidates[0]
+        .fields
+        .as_mut()
+        .unwrap()
+        .kanji_name = "髙橋 一朗".into();
     client.verify(hold).await.unwrap();
     let refused = client
         .commit_registration(pb::CommitRegistrationRequest {
