@@ -303,3 +303,23 @@ async fn a_dead_collector_costs_the_calls_nothing_but_counted_drops() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_export_the_log_still_names_the_callers_trace() {
+    let served = Served::start(&[]);
+    let (trace_id, span_id) = fresh_ids();
+    served
+        .client()
+        .await
+        .verify(register("no-export-1", &trace_id, &span_id))
+        .await
+        .unwrap();
+    let log = served.log();
+    let decided = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "decided")
+        .unwrap_or_else(|| panic!("no decided line: {log}"));
+    assert_eq!(decided["span"]["trace_id"], trace_id.as_str(), "{decided}");
+    assert!(!log.contains("traces exported"), "{log}");
+}
