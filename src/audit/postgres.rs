@@ -185,10 +185,11 @@ impl AuditBackend for PostgresBackend {
 
     async fn list_all_open_holds(
         &self,
+        after_insurer: &str,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        read::all_open_holds(&self.pool, after_id, limit).await
+        read::all_open_holds(&self.pool, after_insurer, after_id, limit).await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

@@ -62,19 +62,23 @@ where
     rows::decode_rows(rows)
 }
 
-/// Open holds of every insurer after row `after_id`, at most `limit`, in row order.
+/// Open holds of every insurer after (`after_insurer`, `after_id`), at most `limit`, by
+/// insurer and row.
 pub(crate) async fn all_open_holds<DB: Database>(
     pool: &Pool<DB>,
+    after_insurer: &str,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, AuditError>
 where
     for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
     let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_ALL_OPEN_HOLDS)
+        .bind(after_insurer)
         .bind(after_id)
         .bind(limit)
         .fetch_all(pool)
