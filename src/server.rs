@@ -20,8 +20,9 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     audit::{
-        self, AuditBackend, AuditWriter, checkpoint_file,
-        checkpoint_key::CheckpointKey,
+        self, AuditBackend, AuditWriter,
+        checkpoint::file as checkpoint_file,
+        checkpoint::key::CheckpointKey,
         key_adoption::{self, KeyError, OpenedKeys},
     },
     config::{ConfigError, ConnectionLimits, Settings},

@@ -73,6 +73,9 @@ pub fn to_json(stored: &StoredEvent) -> Value {
                 "replaced_by_verification_id".into(),
                 json!(r.replaced_by_verification_id),
             );
+            if let Some(cause) = r.cause {
+                o.insert("cause".into(), json!(cause.id()));
+            }
         }
         NewEvent::AccessDenied(a) => {
             o.insert("rpc".into(), json!(a.rpc));

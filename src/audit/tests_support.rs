@@ -112,6 +112,7 @@ pub(crate) fn one_of_each() -> Vec<NewEvent> {
             operator_id: "op-tanaka".into(),
             note: "re-queried with the address".into(),
             replaced_by_verification_id: "verification-2".into(),
+            cause: None,
         }),
         NewEvent::AccessDenied(AccessDenied {
             occurred_at: at,

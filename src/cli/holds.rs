@@ -9,13 +9,14 @@ use std::{
 use jiff::tz::TimeZone;
 
 use crate::{
+    cli::error::CommandResult,
     cli::{
         client::{BearerAuth, ClientArgs},
         exit, output,
         times::minutes,
     },
     contract::pb::{self, verify_identity_client::VerifyIdentityClient},
-    domain::risk::RiskClass,
+    domain::{hold_cause::HoldCause, risk::RiskClass},
 };
 
 /// The client type of the holds commands: the channel with the bearer token attached.
@@ -99,6 +100,11 @@ pub enum HoldsCommand {
         /// that replaces this one.
         #[arg(long, required_if_eq("resolution", "requeried"))]
         replaced_by: Option<String>,
+        /// Why the case was held, in your judgement (optional): its id or its words —
+        /// notation_or_variant (表記ゆれ・異体字), form_error (届書の誤記), registry_differs
+        /// (J-LIS側の相違), different_person (別人), not_confirmed (本人確認できず), other (その他).
+        #[arg(long, value_parser = parse_cause)]
+        cause: Option<HoldCause>,
     },
 }
 
@@ -141,6 +147,24 @@ impl From<ResolutionArg> for pb::Resolution {
     }
 }
 
+/// Parses a hold cause given by its stable id (`form_error`, any case, `-` for `_`), its contract
+/// name (`HOLD_CAUSE_FORM_ERROR`) or its Japanese words (`届書の誤記`).
+pub fn parse_cause(text: &str) -> Result<HoldCause, String> {
+    let t = text.trim();
+    let id = t.to_ascii_lowercase().replace('-', "_");
+    let id = id.strip_prefix("hold_cause_").unwrap_or(&id);
+    HoldCause::ALL
+        .into_iter()
+        .find(|c| c.id() == id || c.label_ja() == t)
+        .ok_or_else(|| {
+            let known: Vec<String> = HoldCause::ALL
+                .iter()
+                .map(|c| format!("{} ({})", c.id(), c.label_ja()))
+                .collect();
+            format!("not a hold cause; one of: {}", known.join(", "))
+        })
+}
+
 /// Parses a hold reason given as `FIELD_DIFFERS` or `HOLD_REASON_FIELD_DIFFERS` (any case).
 pub fn parse_reason(text: &str) -> Option<pb::HoldReason> {
     let upper = text.trim().to_ascii_uppercase().replace('-', "_");
@@ -178,8 +202,14 @@ struct ListQuery<'a> {
     order: OrderArg,
 }
 
+/// Runs the command. It reports each failure itself, on lines with the context only it has
+/// (the case, the row, the finding), so it always ends with a status (see `cli::error`).
+pub async fn run(args: &HoldsArgs) -> CommandResult {
+    Ok(run_and_report(args).await)
+}
+
 /// Runs the subcommand; returns the exit status.
-pub async fn run(args: &HoldsArgs) -> u8 {
+async fn run_and_report(args: &HoldsArgs) -> u8 {
     let server = &args.client.server;
     let connection = args
         .client
@@ -256,6 +286,7 @@ pub async fn run(args: &HoldsArgs) -> u8 {
             operator,
             note,
             replaced_by,
+            cause,
         } => {
             let request = pb::ResolveHoldRequest {
                 verification_id: verification_id.clone(),
@@ -264,6 +295,9 @@ pub async fn run(args: &HoldsArgs) -> u8 {
                 operator_id: operator.clone(),
                 note: note.clone(),
                 replaced_by_verification_id: replaced_by.clone().unwrap_or_default(),
+                cause: cause
+                    .map_or(pb::HoldCause::Unspecified, pb::HoldCause::from)
+                    .into(),
             };
             client.resolve_hold(request).await.map(|r| {
                 let record = r.into_inner().record.unwrap_or_default();
@@ -362,6 +396,7 @@ fn flag_of(field: &str) -> &str {
         "note" => "--note",
         "resolution" => "--resolution",
         "replaced_by_verification_id" => "--replaced-by",
+        "cause" => "--cause",
         "reasons" => "--reason",
         "risk_classes" => "--risk",
         "page_token" => "(the listing's page token: start the listing again)",

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bulk;
 pub mod check;
 pub mod client;
+pub mod error;
 pub mod explain;
 pub mod gen_roster;
 pub mod holds;

@@ -10,6 +10,7 @@ use crate::{
     domain::{
         Field, MatchClass, Stage,
         gate::{DecisionKind, HoldReason, Resolution},
+        hold_cause::HoldCause,
         risk::RiskClass,
         subject::SubjectKind,
     },
@@ -104,6 +105,26 @@ impl From<Resolution> for pb::Resolution {
             Resolution::NumberFromPerson => pb::Resolution::NumberFromPerson,
             Resolution::Withdrawn => pb::Resolution::Withdrawn,
         }
+    }
+}
+
+impl From<HoldCause> for pb::HoldCause {
+    fn from(c: HoldCause) -> Self {
+        match c {
+            HoldCause::NotationOrVariant => pb::HoldCause::NotationOrVariant,
+            HoldCause::FormError => pb::HoldCause::FormError,
+            HoldCause::RegistryDiffers => pb::HoldCause::RegistryDiffers,
+            HoldCause::DifferentPerson => pb::HoldCause::DifferentPerson,
+            HoldCause::NotConfirmed => pb::HoldCause::NotConfirmed,
+            HoldCause::Other => pb::HoldCause::Other,
+        }
+    }
+}
+
+impl TryFrom<pb::HoldCause> for HoldCause {
+    type Error = Unspecified;
+    fn try_from(c: pb::HoldCause) -> Result<Self, Unspecified> {
+        inverse(&HoldCause::ALL, c)
     }
 }
 

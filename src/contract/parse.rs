@@ -17,6 +17,7 @@ use crate::{
         compare::Record,
         deadline,
         gate::{Candidate, Case, HoldReason, Resolution},
+        hold_cause::HoldCause,
         ids::{
             self, IdError, InsurerNumber, Note, OperatorId, RequestId, SubjectId, VerificationId,
         },
@@ -435,6 +436,19 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
             VerificationId::parse(&r.replaced_by_verification_id),
         );
     }
+    // Optional: UNSPECIFIED is no cause; a number outside the list is named, not dropped.
+    let cause = match pb::HoldCause::try_from(r.cause) {
+        Ok(pb::HoldCause::Unspecified) => None,
+        Ok(known) => HoldCause::try_from(known).ok(),
+        Err(_) => {
+            violation(
+                &mut v,
+                "cause",
+                "must be one of the HoldCause values (or unspecified)",
+            );
+            None
+        }
+    };
     match (insurer, verification_id, resolution, operator_id, note) {
         (Some(insurer), Some(verification_id), Some(resolution), Some(operator_id), Some(note))
             if v.is_empty() =>
@@ -446,6 +460,7 @@ pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec
                 replaced_by,
                 operator_id,
                 note,
+                cause,
             })
         }
         _ => Err(v),

@@ -114,6 +114,10 @@ pub fn record(r: &VerificationRecord) -> pb::VerificationRecord {
             note: h.note.clone(),
             replaced_by_verification_id: h.replaced_by_verification_id.clone(),
             resolved_at: Some(timestamp(h.occurred_at)),
+            cause: h
+                .cause
+                .map_or(pb::HoldCause::Unspecified, pb::HoldCause::from)
+                .into(),
         }),
         committed_at: r.committed_at.map(timestamp),
     }

@@ -8,8 +8,10 @@ pub mod compare;
 pub mod deadline;
 pub mod fields;
 pub mod gate;
+pub mod hold_cause;
 pub mod ids;
 pub mod number;
+pub mod outcomes;
 pub mod policy;
 #[cfg(test)]
 mod properties;

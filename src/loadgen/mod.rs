@@ -32,11 +32,14 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use anyhow::{Context as _, bail};
 use serde_json::json;
 use tonic::transport::Channel;
 
-use crate::cli::client::{BearerAuth, ClientArgs};
+use crate::cli::{
+    client::{BearerAuth, ClientArgs},
+    error::{CommandError, CommandResult},
+    exit,
+};
 
 use drive::{Caller, Mode, Plan};
 use generate::{Generator, RequestIds};
@@ -92,7 +95,7 @@ pub struct LoadgenArgs {
 /// Runs `loadgen`: connects, runs the Verify phase (and the health phase with
 /// `--compare-health`), prints the summary. Fails when the server cannot be reached or when
 /// every request of a phase failed.
-pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
+pub async fn run(args: &LoadgenArgs) -> CommandResult {
     let seed = args.seed.unwrap_or_else(rand::random);
     let plan = Plan {
         mode: args.rate.map_or(Mode::ClosedLoop, Mode::FixedRate),
@@ -113,10 +116,12 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let probe = match &args.disk_probe {
-        Some(dir) => Some(
-            disk_probe::DiskProbe::start(dir)
-                .with_context(|| format!("cannot probe the disk in {}", dir.display()))?,
-        ),
+        Some(dir) => Some(disk_probe::DiskProbe::start(dir).map_err(|e| {
+            CommandError::failed(format!(
+                "cannot probe the disk in {} (--disk-probe): {e}",
+                dir.display()
+            ))
+        })?),
         None => None,
     };
     let mut windows = Vec::new();
@@ -143,7 +148,10 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
         windows.push((report, measured));
     }
     let syncs = match probe {
-        Some(p) => Some(p.stop().context("the disk probe failed")?),
+        Some(p) => Some(
+            p.stop()
+                .map_err(|e| CommandError::failed(format!("the disk probe failed: {e}")))?,
+        ),
         None => None,
     };
     let disk: Vec<Option<disk_probe::DiskWindow>> = windows
@@ -216,9 +224,9 @@ pub async fn run(args: &LoadgenArgs) -> anyhow::Result<()> {
             .as_ref()
             .and_then(|h| all_failed(h, &args.client.server))
     }) {
-        bail!(message);
+        return Err(CommandError::failed(message));
     }
-    Ok(())
+    Ok(exit::OK)
 }
 
 /// Runs one phase with one caller per worker, round-robin over the connections.
@@ -229,7 +237,7 @@ async fn phase(
     plan: &Plan,
     quiet: bool,
     mut generator: impl FnMut(usize) -> Generator,
-) -> anyhow::Result<PhaseReport> {
+) -> Result<PhaseReport, CommandError> {
     if !quiet {
         // Progress goes to stderr so that stdout holds only the summary.
         eprintln!(
@@ -249,7 +257,9 @@ async fn phase(
             )
         })
         .collect();
-    let report = drive::run_phase(target, callers, plan).await?;
+    let report = drive::run_phase(target, callers, plan)
+        .await
+        .map_err(|e| CommandError::failed(format!("a load generator task failed: {e}")))?;
     if !quiet {
         crate::out!("{}", report.human());
         let _ = std::io::stdout().flush();
@@ -260,14 +270,16 @@ async fn phase(
 /// Opens `n` separate connections: one `Channel` multiplexes every call on one HTTP/2
 /// connection, so a single one would measure one TCP stream and one server I/O task, not the
 /// server.
-async fn connect(client: &ClientArgs, n: usize) -> anyhow::Result<Vec<Channel>> {
+async fn connect(client: &ClientArgs, n: usize) -> Result<Vec<Channel>, CommandError> {
     let server = &client.server;
     let endpoint = client.endpoint()?;
     let connections = (0..n).map(|_| endpoint.connect());
     futures::future::try_join_all(connections)
         .await
-        .with_context(|| {
-            format!("cannot connect to {server} (is `verify-identity serve` running there?)")
+        .map_err(|e| {
+            CommandError::failed(format!(
+                "cannot connect to {server} (is `verify-identity serve` running there?): {e}"
+            ))
         })
 }
 

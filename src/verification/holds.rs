@@ -90,6 +90,7 @@ impl Verifications {
                 .map_or_else(String::new, |id| id.as_str().to_owned()),
             operator_id: request.operator_id.as_str().to_owned(),
             note: request.note.into_string(),
+            cause: request.cause,
         });
         match self.append(event).await? {
             AppendOutcome::Appended { .. } => {

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use crate::{
     domain::{
         gate::{Case, HoldReason, Resolution},
+        hold_cause::HoldCause,
         ids::{InsurerNumber, Note, OperatorId, RequestId, SubjectId, VerificationId},
         number::IndividualNumber,
         risk::RiskClass,
@@ -70,6 +71,8 @@ pub struct ResolveHold {
     pub operator_id: OperatorId,
     /// The operator's note.
     pub note: Note,
+    /// The clerk's cause, when given.
+    pub cause: Option<HoldCause>,
 }
 
 /// A ListHolds request, parsed.

@@ -111,6 +111,7 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>, insurer: &str) -> R
                     operator_id: "operator-7".into(),
                     note: String::new(),
                     replaced_by_verification_id: String::new(),
+                    ..Default::default()
                 },
                 token,
             ))

@@ -20,6 +20,7 @@ on_both_backends!(
     a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica,
     an_unknown_or_unspecified_reason_filter_is_refused_never_dropped,
     the_holds_summary_counts_open_holds_per_insurer_class_and_deadline,
+    a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named,
 );
 
 const INSURER: &str = "32130011";
@@ -41,6 +42,7 @@ fn resolve(
         operator_id: "operator-7".into(),
         note: "confirmed by phone".into(),
         replaced_by_verification_id: replaced_by.into(),
+        ..Default::default()
     }
 }
 
@@ -344,9 +346,22 @@ async fn the_holds_command_lists_and_resolves_through_the_server(backend: Backen
         "withdrawn",
         "--operator",
         "op-7",
+        "--cause",
+        "届書の誤記",
     ]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("VERIFICATION_STATE_HOLD_RESOLVED"), "{out}");
+    let stored = app
+        .client
+        .clone()
+        .get_verification(pb::GetVerificationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stored.resolution.unwrap().cause(), pb::HoldCause::FormError);
     // Closed once: a second resolve is refused with its reason.
     let (code, _) = holds(&[
         "resolve",
@@ -580,5 +595,54 @@ async fn the_holds_summary_counts_open_holds_per_insurer_class_and_deadline(back
         let age = summary.oldest_age_seconds[insurer];
         assert!((3600.0..3700.0).contains(&age), "{insurer}: {age}");
     }
+    app.finish().await;
+}
+
+async fn a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-cause")).await;
+    let without = verified(&app, hold_request("h-no-cause")).await;
+    let mut unknown = resolve(&held, pb::Resolution::Withdrawn, "");
+    unknown.cause = 99;
+    let status = resolved(&app, unknown).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let violations = status.get_error_details().bad_request().unwrap().clone();
+    assert_eq!(violations.field_violations[0].field, "cause");
+
+    let mut with_cause = resolve(&held, pb::Resolution::Withdrawn, "");
+    with_cause.cause = pb::HoldCause::NotationOrVariant.into();
+    let record = resolved(&app, with_cause).await.unwrap();
+    assert_eq!(
+        record.resolution.unwrap().cause(),
+        pb::HoldCause::NotationOrVariant
+    );
+    // The cause is optional: none is UNSPECIFIED, and reads back so.
+    let record = resolved(&app, resolve(&without, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        record.resolution.unwrap().cause(),
+        pb::HoldCause::Unspecified
+    );
+
+    // The stored event keeps it (by its stable id) in the chain.
+    app.stop().await;
+    let store = verify_identity::audit::connect(&app.db.url).await.unwrap();
+    let events = store.read_chains().await.unwrap();
+    store.close().await;
+    let causes: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            verify_identity::audit::NewEvent::HoldResolved(r) => Some(r.cause),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            Some(verify_identity::domain::hold_cause::HoldCause::NotationOrVariant),
+            None
+        ]
+    );
     app.finish().await;
 }

@@ -176,6 +176,7 @@ async fn violated(
                     operator_id: set("operator_id", "op-1"),
                     note: set("note", "called back"),
                     replaced_by_verification_id: set("replaced_by_verification_id", "v-2"),
+                    ..Default::default()
                 })
                 .await
                 .unwrap_err(),

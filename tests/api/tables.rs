@@ -103,6 +103,7 @@ fn resolve(held: &pb::VerifyResponse) -> pb::ResolveHoldRequest {
         operator_id: "operator-7".into(),
         note: "withdrawn by the employer".into(),
         replaced_by_verification_id: String::new(),
+        ..Default::default()
     }
 }
 

@@ -308,6 +308,7 @@ async fn triage_order_pages_overdue_first_then_by_risk_then_oldest(backend: Back
             operator_id: "operator-7".into(),
             note: String::new(),
             replaced_by_verification_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap();

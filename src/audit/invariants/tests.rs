@@ -58,6 +58,7 @@ fn resolution(verification: &str) -> NewEvent {
         operator_id: "op".into(),
         note: String::new(),
         replaced_by_verification_id: String::new(),
+        cause: None,
     })
 }
 

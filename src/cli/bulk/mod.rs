@@ -23,6 +23,7 @@ use std::{
 
 use crate::{
     audit::{self},
+    cli::error::CommandResult,
     cli::{client::ClientArgs, exit},
     config::KeyArgs,
     config::redact_url,
@@ -166,8 +167,14 @@ fn chunk_span(parent: &tracing::Span, chunk: &Chunk) -> tracing::Span {
     )
 }
 
+/// Runs the command. It reports each failure itself, on lines with the context only it has
+/// (the case, the row, the finding), so it always ends with a status (see `cli::error`).
+pub fn run(args: &BulkArgs) -> CommandResult {
+    Ok(run_and_report(args))
+}
+
 /// Runs `bulk`; returns the exit status.
-pub fn run(args: &BulkArgs) -> u8 {
+fn run_and_report(args: &BulkArgs) -> u8 {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let errors_path = args

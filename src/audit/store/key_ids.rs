@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use prost::Message;
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
-use crate::audit::{AuditError, rows};
+use crate::audit::{AuditError, store::rows};
 
 /// Reads the rows after a row id: `(id, number_fp_key_id, request_fp_key_id, body)`.
 const SELECT_KEY_IDS: &str = "SELECT id, number_fp_key_id, request_fp_key_id, body \
@@ -131,7 +131,7 @@ impl SlimBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{encoding, tests_support};
+    use crate::audit::{event::encoding, tests_support};
 
     #[test]
     fn the_slim_decoding_finds_the_key_ids_the_full_decoding_finds() {

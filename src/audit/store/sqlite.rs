@@ -1,7 +1,7 @@
 //! The embedded default backend: one SQLite file, write-ahead log, durable commits.
 //!
 //! `synchronous = FULL` makes every commit reach the disk before it returns: a decision the
-//! service has answered survives a power cut. Group commit ([`crate::audit::writer`]) is what
+//! service has answered survives a power cut. Group commit ([`crate::audit::store::writer`]) is what
 //! keeps that affordable. Transactions start with `BEGIN IMMEDIATE`, taking the write lock up
 //! front, so a second process on the same file waits (`busy_timeout`) instead of failing half
 //! way through a batch when its read lock cannot be upgraded.
@@ -19,14 +19,14 @@ use sqlx::{
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
-    adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    checkpoint::ChainHead,
+    chain::ChainHead,
     invariants::{self, GateTables},
-    key_ids::{self, KeyIdsPage},
-    read,
-    rows::{self, RegistrationRow},
-    sql,
     store::AuditBackend,
+    store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::key_ids::{self, KeyIdsPage},
+    store::read,
+    store::rows::{self, RegistrationRow},
+    store::sql,
 };
 
 /// How long a statement waits for another process's write lock before failing.

@@ -150,6 +150,7 @@ fn resolution(insurer: &str, verification_id: &str) -> NewEvent {
         operator_id: "op-1".into(),
         note: "withdrawn by the employer".into(),
         replaced_by_verification_id: String::new(),
+        cause: None,
     })
 }
 

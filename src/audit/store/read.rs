@@ -10,9 +10,9 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::audit::{
     AuditError, StoredEvent,
-    checkpoint::ChainHead,
-    rows::{self, EventRow, HeadRow},
-    sql,
+    chain::ChainHead,
+    store::rows::{self, EventRow, HeadRow},
+    store::sql,
 };
 
 /// The events `sql` selects with two text binds.

@@ -5,6 +5,18 @@
 //! commit. A backend implements `BatchTransaction` for its transaction type and calls
 //! `append_in`.
 
+pub mod adopted_keys;
+#[cfg(test)]
+mod conformance;
+pub mod connect;
+pub mod key_ids;
+pub mod postgres;
+pub(in crate::audit) mod read;
+pub mod rows;
+pub mod sql;
+pub mod sqlite;
+pub mod writer;
+
 use std::collections::{HashMap, HashSet, hash_map::Entry};
 
 use async_trait::async_trait;
@@ -13,19 +25,19 @@ use crate::{
     audit::{
         AppendOutcome, AuditError, ChainState, CommitAccepted, EventType, Fingerprint, Hash,
         NewEvent, Registration, StoredEvent,
-        adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
-        checkpoint::ChainHead,
-        encoding,
-        key_ids::KeyIdsPage,
-        rows::validate,
-        sql::{ROWS_PER_STATEMENT, RegistrationProbe},
+        chain::ChainHead,
+        event::encoding,
+        store::adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
+        store::key_ids::KeyIdsPage,
+        store::rows::validate,
+        store::sql::{PlannedRow, ROWS_PER_STATEMENT, RegistrationProbe},
     },
     domain::gate::DecisionKind,
 };
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
 ///
-/// Every implementation runs the suite in `audit::conformance`, so they behave alike.
+/// Every implementation runs the suite in `audit::store::conformance`, so they behave alike.
 #[async_trait]
 pub trait AuditBackend: Send + Sync {
     /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
@@ -231,18 +243,6 @@ pub(crate) trait BatchTransaction: Send {
 
     /// Commits.
     async fn commit(self) -> Result<(), sqlx::Error>;
-}
-
-/// One event with its place in the chain, ready to insert.
-pub(crate) struct PlannedRow<'a> {
-    /// The event.
-    pub(crate) event: &'a NewEvent,
-    /// Its position in the writer's chain.
-    pub(crate) seq: i64,
-    /// Its own hash.
-    pub(crate) hash: Hash,
-    /// The `body` column: the encoding of its body fields.
-    pub(crate) body: Vec<u8>,
 }
 
 /// The append algorithm, on an open transaction: idempotency keys first (so duplicates take

@@ -9,8 +9,8 @@ use std::{
 
 use crate::audit::{
     AuditBackend, AuditError,
+    checkpoint::key::CheckpointKey,
     checkpoint::{Checkpoint, CheckpointError},
-    checkpoint_key::CheckpointKey,
     micros_since_epoch,
 };
 

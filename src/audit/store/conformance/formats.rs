@@ -21,7 +21,7 @@ pub(super) fn format_1_statements(
     schema: Schema,
     blob: &dyn Fn(&[u8]) -> String,
 ) -> (Vec<String>, ChainState) {
-    use crate::audit::{comparisons, legacy};
+    use crate::audit::{event::comparisons, event::legacy};
     let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
     let opt = |s: Option<&str>| s.map_or("NULL".to_string(), q);
     let hash_literal = |h: &[u8]| match schema {

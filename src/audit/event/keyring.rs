@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::{
-    audit::{Fingerprint, fingerprint::FingerprintKey},
+    audit::{Fingerprint, event::fingerprint::FingerprintKey},
     domain::number::IndividualNumber,
 };
 

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use crate::audit::legacy::LegacyComparison as ComparisonRow;
+use crate::audit::event::legacy::LegacyComparison as ComparisonRow;
 
 /// One comparison as written: borrowed, so encoding allocates only the output.
 #[derive(serde::Serialize)]

@@ -7,8 +7,8 @@ use std::{os::unix::fs::PermissionsExt, path::PathBuf};
 use super::*;
 use crate::audit::{
     Fingerprint,
-    adopted_keys::{Adoption, KeyToAdopt},
     key_adoption::{self, KeyError, KeySettings},
+    store::adopted_keys::{Adoption, KeyToAdopt},
 };
 
 /// The key every synthetic event of the suite is fingerprinted with.
@@ -21,7 +21,7 @@ fn to_adopt(id: &str) -> KeyToAdopt {
     }
 }
 
-fn ids(keys: &[crate::audit::adopted_keys::AdoptedKey]) -> Vec<&str> {
+fn ids(keys: &[crate::audit::store::adopted_keys::AdoptedKey]) -> Vec<&str> {
     keys.iter().map(|k| k.key_id.as_str()).collect()
 }
 

@@ -1,6 +1,13 @@
 //! The events callers hand in: one variant per kind, each carrying only what it needs, in the
 //! domain's own vocabulary (stable ids, never the transport's enum names).
 
+pub(in crate::audit) mod comparisons;
+pub mod encoding;
+pub mod fingerprint;
+pub mod keyring;
+pub mod legacy;
+pub(in crate::audit) mod pb;
+
 use std::{fmt, time::SystemTime};
 
 use crate::{
@@ -10,10 +17,15 @@ use crate::{
         gate::{
             Case, CommitRefusal, Decision, DecisionKind, HoldReason, Resolution, StageComparison,
         },
+        hold_cause::HoldCause,
         risk::{self, RiskClass},
         subject::SubjectKind,
     },
 };
+
+/// A SHA-256 hash of an event, as stored (bytes, not hex): what links the chain, computed from
+/// an event's encoding ([`encoding::event_hash`]).
+pub type Hash = [u8; 32];
 
 /// What happened. The string ids are stored in the database and covered by the hash chain, so
 /// they never change once released.
@@ -305,6 +317,8 @@ pub struct HoldResolved {
     pub note: String,
     /// For a re-query: the verification that replaces the held one; empty otherwise.
     pub replaced_by_verification_id: String,
+    /// The clerk's cause, when one was given (the statistics count it).
+    pub cause: Option<HoldCause>,
 }
 
 /// Calls refused before they did anything ([`EventType::AccessDenied`]): one event stands for
@@ -479,6 +493,7 @@ impl fmt::Debug for NewEvent {
             NewEvent::CommitRefused(e) => d.field("reason", &e.reason),
             NewEvent::HoldResolved(e) => d
                 .field("resolution", &e.resolution)
+                .field("cause", &e.cause)
                 .field("operator_id", &e.operator_id)
                 .field("note", &"<redacted>"),
             NewEvent::AccessDenied(e) => d

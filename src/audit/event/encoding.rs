@@ -14,11 +14,13 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, chain::Hash, micros_since_epoch, pb, time_from_micros,
+        Fingerprint, HoldResolved, NewEvent, event::Hash, event::pb, micros_since_epoch,
+        time_from_micros,
     },
     domain::{
         Field, MatchClass, Stage,
         gate::{CommitRefusal, DecisionKind, HoldReason, Resolution},
+        hold_cause::HoldCause,
         subject::SubjectKind,
     },
 };
@@ -89,6 +91,7 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
             operator_id: r.operator_id.clone(),
             note: r.note.clone(),
             replaced_by_verification_id: r.replaced_by_verification_id.clone(),
+            cause: r.cause.map_or("", HoldCause::id).to_owned(),
         }),
         // A single refusal leaves the count and the first time unset, as events of earlier
         // releases did: decoding then re-encoding any stored event gives its stored bytes.
@@ -302,6 +305,10 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 operator_id: r.operator_id,
                 note: r.note,
                 replaced_by_verification_id: r.replaced_by_verification_id,
+                cause: match r.cause.as_str() {
+                    "" => None,
+                    id => Some(HoldCause::from_id(id).ok_or("unknown hold cause")?),
+                },
             })
         }
         (EventType::AccessDenied, Some(Detail::AccessDenied(a))) => {
@@ -521,6 +528,57 @@ mod tests {
         }
         .encode_to_vec();
         assert_eq!(body(&NewEvent::AccessDenied(single)), before);
+    }
+
+    #[test]
+    fn a_cause_reads_back_and_a_resolution_without_one_encodes_as_earlier_releases_did() {
+        let resolved = |cause| HoldResolved {
+            occurred_at: time_from_micros(1_800_000_000_000_000),
+            caller: "desk".into(),
+            insurer_number: "32130011".into(),
+            subject_id: "S-1".into(),
+            verification_id: "v-1".into(),
+            resolution: Resolution::Withdrawn,
+            operator_id: "op".into(),
+            note: String::new(),
+            replaced_by_verification_id: String::new(),
+            cause,
+        };
+        let columns = Columns {
+            kind: EventType::HoldResolved.as_str(),
+            occurred_at_us: 1_800_000_000_000_000,
+            insurer_number: "32130011",
+            verification_id: "v-1",
+            decision: "",
+        };
+        for cause in HoldCause::ALL.map(Some).into_iter().chain([None]) {
+            let event = NewEvent::HoldResolved(resolved(cause));
+            assert_eq!(decode(&columns, &body(&event)).unwrap(), event);
+        }
+        let mut unknown = pb::Event::decode(
+            body(&NewEvent::HoldResolved(resolved(Some(HoldCause::Other)))).as_slice(),
+        )
+        .unwrap();
+        if let Some(pb::event::Detail::HoldResolved(r)) = unknown.detail.as_mut() {
+            r.cause = "not_a_cause".into();
+        }
+        assert_eq!(
+            decode(&columns, &unknown.encode_to_vec()).unwrap_err(),
+            "unknown hold cause"
+        );
+        // No cause, no bytes: the hashes of events stored before causes existed do not change.
+        let before = pb::Event {
+            caller: "desk".into(),
+            subject_id: "S-1".into(),
+            detail: Some(pb::event::Detail::HoldResolved(pb::HoldResolved {
+                resolution: "withdrawn".into(),
+                operator_id: "op".into(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        assert_eq!(body(&NewEvent::HoldResolved(resolved(None))), before);
     }
 
     #[test]

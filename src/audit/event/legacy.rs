@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldResolved, NewEvent, chain::Hash,
+        Fingerprint, HoldResolved, NewEvent, event::Hash,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -349,6 +349,8 @@ pub fn to_event(
                 operator_id: response.operator_id,
                 note: response.note,
                 replaced_by_verification_id: response.replaced_by_verification_id,
+                // Format 1 predates causes.
+                cause: None,
             })
         }
         EventType::AccessDenied => NewEvent::AccessDenied(AccessDenied {

@@ -112,7 +112,7 @@ pub(crate) fn failed(e: &sqlx::Error) {
         return;
     }
     metrics::counter!("audit_wal_checkpoint_failures_total").increment(1);
-    tracing::warn!(error = %crate::audit::rows::describe(e), "WAL checkpoint failed");
+    tracing::warn!(error = %crate::audit::store::rows::describe(e), "WAL checkpoint failed");
 }
 
 #[cfg(test)]
@@ -120,7 +120,7 @@ mod tests {
     use std::{sync::Arc, time::Duration};
 
     use crate::audit::{
-        AuditBackend, ChainState, NewEvent, sqlite::SqliteBackend, tests_support::decided,
+        AuditBackend, ChainState, NewEvent, store::sqlite::SqliteBackend, tests_support::decided,
     };
 
     fn events(batch: usize, n: usize) -> Vec<NewEvent> {

@@ -18,8 +18,8 @@ use std::fmt;
 
 use crate::audit::{
     Hash, StoredEvent,
+    checkpoint::key::PublicKey,
     checkpoint::{Checkpoint, CheckpointError},
-    checkpoint_key::PublicKey,
 };
 
 /// What the checkpoints say one position of one chain holds.
@@ -307,7 +307,7 @@ impl Expectations {
 mod tests {
     use super::*;
     use crate::audit::{
-        ChainState, NewEvent, checkpoint::ChainHead, checkpoint_key::CheckpointKey, tests_support,
+        ChainState, NewEvent, checkpoint::ChainHead, checkpoint::key::CheckpointKey, tests_support,
     };
 
     fn key() -> CheckpointKey {

@@ -28,11 +28,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::wal_checkpointer::{self, FinishRequest};
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration, encoding,
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration,
+    event::encoding,
     micros_since_epoch,
-    rows::RegistrationRow,
-    sql::{self, RegistrationProbe},
-    store::{self, BatchTransaction, PlannedRow},
+    store::rows::RegistrationRow,
+    store::sql::PlannedRow,
+    store::sql::{self, RegistrationProbe},
+    store::{self, BatchTransaction},
 };
 
 /// Prepared statements kept per connection: one per statement kind and batch size seen.
@@ -78,8 +80,8 @@ impl WriterThread {
         memory: super::PageMemory,
         finish: FinishRequest,
     ) -> Result<Self, AuditError> {
-        let conn =
-            open(file, memory).map_err(|e| crate::audit::rows::unavailable(&into_sqlx(e)))?;
+        let conn = open(file, memory)
+            .map_err(|e| crate::audit::store::rows::unavailable(&into_sqlx(e)))?;
         // One batch at a time: the group-commit writer waits for each before the next.
         let (jobs, rx) = mpsc::channel(1);
         let file = file.to_path_buf();

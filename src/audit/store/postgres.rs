@@ -23,14 +23,16 @@ use sqlx::{
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
     Registration, StoredEvent,
-    adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    checkpoint::ChainHead,
+    chain::ChainHead,
     invariants::{self, GateTables},
-    key_ids::{self, KeyIdsPage},
-    micros_since_epoch, read,
-    rows::{self, RegistrationRow},
-    sql::{self, RegistrationProbe},
-    store::{self, AuditBackend, BatchTransaction, PlannedRow},
+    micros_since_epoch,
+    store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::key_ids::{self, KeyIdsPage},
+    store::read,
+    store::rows::{self, RegistrationRow},
+    store::sql::PlannedRow,
+    store::sql::{self, RegistrationProbe},
+    store::{self, AuditBackend, BatchTransaction},
 };
 
 /// How long a caller waits for a connection before the store counts as unavailable.

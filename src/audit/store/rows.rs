@@ -3,11 +3,12 @@
 
 use crate::audit::{
     AuditError, EventType, Fingerprint, NewEvent, Registration, StoredEvent,
-    checkpoint::ChainHead,
-    comparisons,
-    encoding::{self, Columns},
-    legacy::{self, LegacyEvent, LegacyRow},
-    sql, time_from_micros,
+    chain::ChainHead,
+    event::comparisons,
+    event::encoding::{self, Columns},
+    event::legacy::{self, LegacyEvent, LegacyRow},
+    store::sql,
+    time_from_micros,
 };
 
 /// An event row as both databases return it: the columns of both formats.
@@ -283,7 +284,7 @@ pub(crate) fn unavailable(e: &sqlx::Error) -> AuditError {
     AuditError::Unavailable(describe(e))
 }
 
-/// A chain's newest event as [`sql::SELECT_CHAIN_HEADS`](crate::audit::sql) returns it.
+/// A chain's newest event as [`sql::SELECT_CHAIN_HEADS`](crate::audit::store::sql) returns it.
 #[derive(sqlx::FromRow)]
 pub(crate) struct HeadRow {
     writer_id: String,

@@ -23,7 +23,7 @@ use tokio::{
 };
 use tracing::{Instrument as _, field::Empty};
 
-use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, rows};
+use crate::audit::{AppendOutcome, AuditBackend, AuditError, ChainState, NewEvent, store::rows};
 
 /// One queued append: the event, where to send its outcome, and the caller's `audit.wait`
 /// span.

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::audit::{
-    checkpoint_check::Expectations,
+    checkpoint::check::Expectations,
     invariants::{Finding, GateTable, TablesReport},
     verify::verify_store_and_tables,
 };

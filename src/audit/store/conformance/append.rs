@@ -172,7 +172,7 @@ pub(super) async fn a_batch_larger_than_one_statement_is_stored_whole(
     backend: Arc<dyn AuditBackend>,
 ) {
     let mut chain = ChainState::new();
-    let n = crate::audit::sql::ROWS_PER_STATEMENT + 150;
+    let n = crate::audit::store::sql::ROWS_PER_STATEMENT + 150;
     let batch: Vec<NewEvent> = (0..n)
         .map(|i| decision(INSURER, &format!("r-{i}"), &format!("v-{i}")))
         .collect();

@@ -6,7 +6,7 @@
 //! remaining link intact. A checkpoint records where every chain stood — writer, position,
 //! hash and time of its newest event — signed with an Ed25519 key that the database does not
 //! hold, to be kept outside it (appended to a log, mailed, printed). Checked later
-//! ([`checkpoint_check`](crate::audit::checkpoint_check)), a chain that is shorter than a
+//! ([`checkpoint_check`](crate::audit::checkpoint::check)), a chain that is shorter than a
 //! checkpoint, missing, or holding another event at a checkpointed position is named.
 //!
 //! Ed25519 rather than an HMAC: an auditor checks checkpoints with the public key alone, and
@@ -28,11 +28,15 @@
 //! and a signature over text would break (or, worse, be checked against something other than
 //! what was read). Heads are encoded in writer id order, each writer at most once.
 
+pub mod check;
+pub mod file;
+pub mod key;
+
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{
     Hash,
-    checkpoint_key::{CheckpointKey, PublicKey},
+    checkpoint::key::{CheckpointKey, PublicKey},
 };
 
 /// The version of the checkpoint line and of its signed encoding.
@@ -42,19 +46,7 @@ pub const FORMAT: u32 = 1;
 /// signature over anything else the same key might sign.
 const DOMAIN: &[u8] = b"verify-identity audit checkpoint\0";
 
-/// Where one chain stood: its newest event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainHead {
-    /// The chain (one per writer process).
-    pub writer_id: String,
-    /// The position of its newest event.
-    pub seq: i64,
-    /// The hash of that event.
-    pub hash: Hash,
-    /// When that event occurred, in whole microseconds since the Unix epoch: lets an auditor
-    /// tell a checkpoint of a chain that stopped long ago from one of a chain still written.
-    pub occurred_at_us: i64,
-}
+pub use crate::audit::chain::ChainHead;
 
 /// A signed record of every chain head at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]

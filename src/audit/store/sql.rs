@@ -3,13 +3,25 @@
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use crate::audit::{NewEvent, micros_since_epoch, store::PlannedRow};
+use crate::audit::{Hash, NewEvent, micros_since_epoch};
+
+/// One event with its place in the chain, ready to insert.
+pub(crate) struct PlannedRow<'a> {
+    /// The event.
+    pub(crate) event: &'a NewEvent,
+    /// Its position in the writer's chain.
+    pub(crate) seq: i64,
+    /// Its own hash.
+    pub(crate) hash: Hash,
+    /// The `body` column: the encoding of its body fields.
+    pub(crate) body: Vec<u8>,
+}
 
 /// Rows per multi-row INSERT. An event row binds 14 parameters: 1,000 rows stay well under
 /// both SQLite's 32,766 and PostgreSQL's 65,535 parameters per statement.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1_000;
 
-/// The columns an event row is read back with, in [`EventRow`](crate::audit::rows::EventRow)
+/// The columns an event row is read back with, in [`EventRow`](crate::audit::store::rows::EventRow)
 /// order: the columns of both formats (the format 1 ones are NULL in format 2 rows).
 macro_rules! event_columns {
     () => {
@@ -299,7 +311,7 @@ where
         let e = row.event;
         b.push_bind(writer_id)
             .push_bind(row.seq)
-            .push_bind(crate::audit::encoding::FORMAT)
+            .push_bind(crate::audit::event::encoding::FORMAT)
             .push_bind(e.event_type().as_str())
             .push_bind(micros_since_epoch(e.occurred_at()))
             .push_bind(e.insurer_number())

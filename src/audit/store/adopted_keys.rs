@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
 
-use crate::audit::{AuditError, micros_since_epoch, rows, sql, time_from_micros};
+use crate::audit::{AuditError, micros_since_epoch, store::rows, store::sql, time_from_micros};
 
 /// A key as the store records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
