@@ -167,6 +167,10 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
     if let Some(c) = &checkpoints {
         metrics::gauge!("audit_checkpoint_interval_seconds").set(c.interval.as_secs_f64());
     }
+    gauges::zero_counters(
+        settings.database.expose().starts_with("sqlite:"),
+        checkpoints.is_some(),
+    );
     let store = audit::connect(settings.database.expose()).await?;
     // The store must know the keys before anything is written with them (the one-number-two-
     // people check), and the writer starts only after that.

@@ -43,6 +43,9 @@ pub async fn run(args: &ServeArgs) -> CommandResult {
         telemetry::init_metrics(addr)
             .map_err(|e| CommandError::failed(format!("metrics listener: {e}")))?;
         tracing::info!(%addr, "metrics on /metrics");
+        if traces.is_some() {
+            telemetry::zero_trace_counters();
+        }
     }
     let app = server::build(&settings).await.map_err(|e| failed(&e))?;
     log_keys(&app.keys);

@@ -5,7 +5,8 @@
 //! - `verify_holds_open{insurer,risk_class,overdue}`: open holds;
 //! - `verify_holds_oldest_open_age_seconds{insurer}`: the age of each insurer's oldest open hold;
 //! - `verify_holds_refresh_seconds`: what the last pass over the holds took, and
-//!   `verify_holds_refresh_failures_total`;
+//!   `verify_holds_refresh_failures_total` (every 15 s, or 20 times the last pass when that
+//!   is longer: a pass never takes more than 5 % of the time);
 //! - `audit_checkpoint_age_seconds`: the time since the last checkpoint was written (from the
 //!   start of the process until the first is), with checkpoints configured.
 //!
@@ -22,7 +23,10 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use crate::verification::{HoldsSummary, Verifications};
+use crate::{
+    grpc::{auth::Rpc, refusals::RATE_LIMITED},
+    verification::{HoldsSummary, Verifications},
+};
 
 /// How often the gauges are refreshed.
 pub(super) const INTERVAL: Duration = Duration::from_secs(15);
@@ -58,36 +62,86 @@ impl LastCheckpoint {
     }
 }
 
+/// Puts every counter an alert watches at 0 from the start. A counter born at its first
+/// event (1) shows no `increase()` for that event, so the first commit failure or rate-limited
+/// peer after a start would never fire its alert; and a dashboard would show "no data" for
+/// what is in fact zero.
+pub(super) fn zero_counters(sqlite: bool, checkpoints: bool) {
+    for name in [
+        "audit_commit_failures_total",
+        "verify_request_body_timeouts_total",
+        "verify_holds_refresh_failures_total",
+    ] {
+        metrics::counter!(name).absolute(0);
+    }
+    if checkpoints {
+        metrics::counter!("audit_checkpoints_total").absolute(0);
+        metrics::counter!("audit_checkpoint_failures_total").absolute(0);
+    }
+    if sqlite {
+        for name in [
+            "audit_wal_finishes_total",
+            "audit_wal_finishes_short_total",
+            "audit_wal_checkpoint_failures_total",
+        ] {
+            metrics::counter!(name).absolute(0);
+        }
+    }
+    for rpc in Rpc::ALL {
+        metrics::counter!(
+            "verify_access_denied_total",
+            "rpc" => rpc.as_str(),
+            "reason" => RATE_LIMITED
+        )
+        .absolute(0);
+    }
+}
+
 /// The label sets set last time, to zero the ones that disappear.
 type Labels = BTreeSet<(String, &'static str, &'static str)>;
 
-/// Refreshes the gauges every [`INTERVAL`], the first at once.
+/// A pass over the holds may take at most this share of the time between passes: with 100,000
+/// open holds a pass took ~2 s of CPU (BENCHMARKS.md, "Holds gauges"), which every 15 s would
+/// be a seventh of a core; the pause after a pass is at least 20 times the pass.
+const PAUSE_PER_PASS: u32 = 20;
+
+/// Refreshes the checkpoint age every [`INTERVAL`] and the holds gauges every [`INTERVAL`] or
+/// [`PAUSE_PER_PASS`] times the last pass, whichever is longer; the first of each at once.
 pub(super) async fn on_schedule(
     verifications: Arc<Verifications>,
     checkpoint: Option<LastCheckpoint>,
 ) {
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut open_before = Labels::new();
-    let mut oldest_before = BTreeSet::<String>::new();
-    loop {
-        tick.tick().await;
-        if let Some(c) = &checkpoint {
+    let checkpoint_age = async {
+        let Some(c) = checkpoint else {
+            return;
+        };
+        let mut tick = tokio::time::interval(INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
             metrics::gauge!("audit_checkpoint_age_seconds").set(c.age_seconds());
         }
-        let started = Instant::now();
-        match verifications.holds_summary(SystemTime::now()).await {
-            Ok(summary) => {
-                metrics::gauge!("verify_holds_refresh_seconds")
-                    .set(started.elapsed().as_secs_f64());
-                (open_before, oldest_before) = publish(&summary, &open_before, &oldest_before);
+    };
+    let holds = async {
+        let mut open_before = Labels::new();
+        let mut oldest_before = BTreeSet::<String>::new();
+        loop {
+            let started = Instant::now();
+            match verifications.holds_summary(SystemTime::now()).await {
+                Ok(summary) => {
+                    metrics::gauge!("verify_holds_refresh_seconds")
+                        .set(started.elapsed().as_secs_f64());
+                    (open_before, oldest_before) = publish(&summary, &open_before, &oldest_before);
+                }
+                Err(error) => {
+                    metrics::counter!("verify_holds_refresh_failures_total").increment(1);
+                    tracing::warn!(%error, "the holds gauges could not be refreshed");
+                }
             }
-            Err(error) => {
-                metrics::counter!("verify_holds_refresh_failures_total").increment(1);
-                tracing::warn!(%error, "the holds gauges could not be refreshed");
-            }
+            tokio::time::sleep(INTERVAL.max(started.elapsed() * PAUSE_PER_PASS)).await;
         }
-    }
+    };
+    tokio::join!(checkpoint_age, holds);
 }
 
 /// Sets the holds gauges of `summary`, and zeroes the label sets of the last time that it no

@@ -67,6 +67,15 @@ impl ExportCounts {
     }
 }
 
+/// Puts the export counters at 0, so that the first drop after a start shows as an increase
+/// (call once the metrics recorder is installed).
+pub fn zero_counters() {
+    for reason in ["queue_full", "export_failed"] {
+        metrics::counter!("verify_trace_spans_dropped_total", "reason" => reason).absolute(0);
+    }
+    metrics::counter!("verify_trace_spans_exported_total").absolute(0);
+}
+
 /// What the exporting thread is asked besides exporting.
 enum Control {
     /// Export everything queued, then answer.

@@ -21,7 +21,7 @@ use crate::config::LogFormat;
 mod export;
 pub mod traces;
 
-pub use export::{ExportCounts, QUEUE_CAPACITY};
+pub use export::{ExportCounts, QUEUE_CAPACITY, zero_counters as zero_trace_counters};
 pub use traces::{TRACE_ONLY, Traces};
 
 /// Installs the global tracing subscriber, writing to stderr, without traces.

@@ -34,13 +34,19 @@ impl Verifications {
         as_of: SystemTime,
     ) -> Result<HoldsSummary, VerificationError> {
         let mut summary = HoldsSummary::default();
-        let mut after = 0;
+        let mut after = (String::new(), 0);
         loop {
-            let page = self.store.list_all_open_holds(after, PAGE).await?;
+            let page = self
+                .store
+                .list_all_open_holds(&after.0, after.1, PAGE)
+                .await?;
             let last_page = (page.len() as i64) < PAGE;
             for stored in &page {
-                after = stored.id;
                 let held = decided(stored)?;
+                if after.0 != held.insurer_number {
+                    after.0.clone_from(&held.insurer_number);
+                }
+                after.1 = stored.id;
                 let overdue = held.register_by.is_some_and(|by| by < as_of);
                 *summary
                     .open

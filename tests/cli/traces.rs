@@ -70,15 +70,22 @@ impl Collector {
 }
 
 /// A `serve` process logging JSON to a file; killed and its directory removed when dropped.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     url: String,
+    /// Whether the directory outlives the process (a second server starts on it).
+    keep: bool,
 }
 
 impl Served {
     fn start(extra: &[&str]) -> Served {
         let dir = std::env::temp_dir().join(format!("vi-trace-{}", uuid::Uuid::now_v7().simple()));
+        Served::start_in(dir, extra)
+    }
+
+    /// `serve` on the database in `dir` (created if missing).
+    pub(crate) fn start_in(dir: PathBuf, extra: &[&str]) -> Served {
         std::fs::create_dir_all(&dir).unwrap();
         let log = std::fs::File::create(dir.join("serve.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
@@ -102,6 +109,7 @@ impl Served {
             child,
             dir,
             url: String::new(),
+            keep: false,
         };
         let started = Instant::now();
         while served.url.is_empty() {
@@ -126,7 +134,13 @@ impl Served {
         std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
     }
 
-    async fn client(&self) -> VerifyIdentityClient<tonic::transport::Channel> {
+    /// Kills the process and leaves its directory for the next one.
+    pub(crate) fn kill_keeping_files(mut self) -> PathBuf {
+        self.keep = true;
+        self.dir.clone()
+    }
+
+    pub(crate) async fn client(&self) -> VerifyIdentityClient<tonic::transport::Channel> {
         VerifyIdentityClient::connect(self.url.clone())
             .await
             .unwrap()
@@ -137,12 +151,18 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
 /// The register example as a request, with `traceparent` naming `trace_id` and `span_id`.
-fn register(request_id: &str, trace_id: &str, span_id: &str) -> tonic::Request<pb::VerifyRequest> {
+pub(crate) fn register(
+    request_id: &str,
+    trace_id: &str,
+    span_id: &str,
+) -> tonic::Request<pb::VerifyRequest> {
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/register.json"),
     )
@@ -157,7 +177,7 @@ fn register(request_id: &str, trace_id: &str, span_id: &str) -> tonic::Request<p
     request
 }
 
-fn fresh_ids() -> (String, String) {
+pub(crate) fn fresh_ids() -> (String, String) {
     (
         format!("{:032x}", rand::random::<u128>() | 1),
         format!("{:016x}", rand::random::<u64>() | 1),
@@ -216,13 +236,13 @@ async fn serve_exports_the_callers_trace_to_an_otlp_collector_and_logs_its_id() 
 }
 
 /// A port nothing listens on.
-fn closed_port() -> SocketAddr {
+pub(crate) fn closed_port() -> SocketAddr {
     let listener = StdListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
 
 /// The Prometheus text of `addr`.
-fn scrape(addr: SocketAddr) -> String {
+pub(crate) fn scrape(addr: SocketAddr) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
@@ -268,7 +288,10 @@ async fn a_dead_collector_costs_the_calls_nothing_but_counted_drops() {
         let text = scrape(metrics);
         let dropped = sample(&text, dropped_name).unwrap_or(0.0);
         if dropped >= f64::from(4 * calls) {
-            assert_eq!(sample(&text, "verify_trace_spans_exported_total"), None);
+            assert_eq!(
+                sample(&text, "verify_trace_spans_exported_total"),
+                Some(0.0)
+            );
             let ok = sample(&text, "verify_calls_total{rpc=\"Verify\",code=\"Ok\"}");
             assert_eq!(ok, Some(f64::from(calls)), "{text}");
             break;
@@ -279,4 +302,24 @@ async fn a_dead_collector_costs_the_calls_nothing_but_counted_drops() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_export_the_log_still_names_the_callers_trace() {
+    let served = Served::start(&[]);
+    let (trace_id, span_id) = fresh_ids();
+    served
+        .client()
+        .await
+        .verify(register("no-export-1", &trace_id, &span_id))
+        .await
+        .unwrap();
+    let log = served.log();
+    let decided = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "decided")
+        .unwrap_or_else(|| panic!("no decided line: {log}"));
+    assert_eq!(decided["span"]["trace_id"], trace_id.as_str(), "{decided}");
+    assert!(!log.contains("traces exported"), "{log}");
 }

@@ -117,10 +117,12 @@ pub trait AuditBackend: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
-    /// Held decisions of every insurer that no resolution has closed, oldest first (by row
-    /// id), starting after row `after_id`, at most `limit` (the managers' gauges).
+    /// Held decisions of every insurer that no resolution has closed, by insurer number and
+    /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
+    /// managers' gauges; `("", 0)` starts at the first).
     async fn list_all_open_holds(
         &self,
+        after_insurer: &str,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;

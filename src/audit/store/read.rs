@@ -85,13 +85,16 @@ where
         rows::decode_rows(rows)
     }
 
-    /// Open holds of every insurer after row `after_id`, at most `limit`, in row order.
+    /// Open holds of every insurer after (`after_insurer`, `after_id`), at most `limit`, by
+    /// insurer and row.
     pub(crate) async fn all_open_holds(
         &self,
+        after_insurer: &str,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_ALL_OPEN_HOLDS)
+            .bind(after_insurer)
             .bind(after_id)
             .bind(limit)
             .fetch_all(self.0)

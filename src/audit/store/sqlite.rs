@@ -287,10 +287,13 @@ impl AuditBackend for SqliteBackend {
 
     async fn list_all_open_holds(
         &self,
+        after_insurer: &str,
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool).all_open_holds(after_id, limit).await
+        Reader(&self.pool)
+            .all_open_holds(after_insurer, after_id, limit)
+            .await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

@@ -257,12 +257,13 @@ pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
     let ids: Vec<String> = open(0, 10).await.into_iter().map(|(_, v)| v).collect();
     assert_eq!(ids, ["v-1", "v-4"]);
 
-    // Every insurer's, for the managers' gauges: the same rule, page by page.
-    let every = |after: i64, limit: i64| {
+    // Every insurer's, for the managers' gauges: the same rule, by insurer and row, page by
+    // page. OTHER_INSURER (87654321) sorts after INSURER.
+    let every = |insurer: &'static str, after: i64, limit: i64| {
         let backend = backend.clone();
         async move {
             backend
-                .list_all_open_holds(after, limit)
+                .list_all_open_holds(insurer, after, limit)
                 .await
                 .unwrap()
                 .into_iter()
@@ -270,10 +271,11 @@ pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
                 .collect::<Vec<_>>()
         }
     };
-    let everyone = every(0, 10).await;
+    let everyone = every("", 0, 10).await;
     let ids: Vec<&str> = everyone.iter().map(|(_, v)| v.as_str()).collect();
     assert_eq!(ids, ["v-1", "v-4", "v-5"]);
-    assert_eq!(every(everyone[0].0, 1).await, everyone[1..2]);
-    assert_eq!(every(everyone[2].0, 10).await, []);
+    assert_eq!(every(INSURER, everyone[0].0, 1).await, everyone[1..2]);
+    assert_eq!(every(INSURER, everyone[1].0, 10).await, everyone[2..]);
+    assert_eq!(every(OTHER_INSURER, everyone[2].0, 10).await, []);
     assert!(verify_store(&*backend).await.unwrap().is_intact());
 }
