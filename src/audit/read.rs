@@ -62,6 +62,33 @@ where
     rows::decode_rows(rows)
 }
 
+/// Held decisions decided in `[from_us, to_us)`, of one insurer or all, after a row id.
+pub(crate) async fn holds_between<DB: Database>(
+    pool: &Pool<DB>,
+    insurer_number: Option<&str>,
+    (from_us, to_us): (i64, i64),
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, AuditError>
+where
+    for<'r> EventRow: FromRow<'r, DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
+{
+    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_HOLDS_BETWEEN)
+        .bind(insurer_number)
+        .bind(from_us)
+        .bind(to_us)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await;
+    rows::decode_rows(rows)
+}
+
 /// One page of `audit export`.
 pub(crate) async fn export_page<DB: Database>(
     pool: &Pool<DB>,

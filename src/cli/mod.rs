@@ -7,6 +7,7 @@ pub mod check;
 pub mod client;
 pub mod explain;
 pub mod gen_roster;
+pub mod hold_stats;
 pub mod holds;
 pub mod output;
 pub mod serve;

@@ -37,17 +37,20 @@ pub enum Rpc {
     ListHolds,
     /// Reading one verification.
     GetVerification,
+    /// How holds ended, and what that suggests.
+    HoldStats,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 6] = [
+    pub const ALL: [Rpc; 7] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
         Rpc::ResolveHold,
         Rpc::ListHolds,
         Rpc::GetVerification,
+        Rpc::HoldStats,
     ];
 
     /// The RPC of a method name (the last segment of a gRPC path).
@@ -64,6 +67,7 @@ impl Rpc {
             Rpc::ResolveHold => "ResolveHold",
             Rpc::ListHolds => "ListHolds",
             Rpc::GetVerification => "GetVerification",
+            Rpc::HoldStats => "HoldStats",
         }
     }
 
@@ -76,9 +80,9 @@ impl Rpc {
             ),
             Role::Operator => matches!(
                 self,
-                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification
+                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification | Rpc::HoldStats
             ),
-            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds),
+            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats),
         }
     }
 }
@@ -138,6 +142,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The insurers it may act for; `None` for any (open mode).
+    pub fn insurers(&self) -> Option<&[String]> {
+        self.insurers.as_deref()
+    }
+
     /// Whether this caller may act for `insurer`.
     pub fn may_act_for(&self, insurer: &str) -> bool {
         self.insurers

@@ -54,13 +54,14 @@ pub(crate) fn secured(settings: &mut Settings) {
     ];
 }
 
-const RPCS: [&str; 6] = [
+const RPCS: [&str; 7] = [
     "Verify",
     "VerifyBatch",
     "CommitRegistration",
     "ResolveHold",
     "ListHolds",
     "GetVerification",
+    "HoldStats",
 ];
 
 /// Calls `rpc` for `insurer` with `token` (none when `None`); `Ok` unless the call fails
@@ -137,6 +138,17 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>, insurer: &str) -> R
             ))
             .await
             .map(drop),
+        "HoldStats" => client
+            .hold_stats(authed(
+                pb::HoldStatsRequest {
+                    insurer_numbers: vec![insurer.into()],
+                    from: Some(pbjson_types::Timestamp::default()),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .map(drop),
         other => panic!("unknown rpc {other}"),
     }
 }
@@ -149,8 +161,11 @@ async fn each_rpc_is_allowed_to_its_roles_and_denied_to_the_others(backend: Back
     let app = spawn_app_with(backend, secured).await;
     let grants: [(&str, &[&str]); 3] = [
         (REGISTRAR, &["Verify", "VerifyBatch", "CommitRegistration"]),
-        (OPERATOR, &["ResolveHold", "ListHolds", "GetVerification"]),
-        (AUDITOR, &["ListHolds", "GetVerification"]),
+        (
+            OPERATOR,
+            &["ResolveHold", "ListHolds", "GetVerification", "HoldStats"],
+        ),
+        (AUDITOR, &["ListHolds", "GetVerification", "HoldStats"]),
     ];
     for (token, granted) in grants {
         for rpc in RPCS {

@@ -75,6 +75,7 @@ macro_rules! on_both_backends {
 mod access;
 mod export;
 mod gate;
+mod hold_stats;
 mod holds;
 mod ids;
 mod pki;
