@@ -69,7 +69,7 @@ mod sql;
 pub mod sqlite;
 pub mod store;
 #[cfg(test)]
-mod tests_support;
+pub(crate) mod tests_support;
 pub mod verify;
 pub mod writer;
 

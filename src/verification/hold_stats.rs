@@ -531,3 +531,56 @@ fn setting_for(stage: Stage, field: Field, class: MatchClass) -> (String, bool) 
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(list: &[u64]) -> Vec<Duration> {
+        list.iter().map(|s| Duration::from_secs(*s)).collect()
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        assert_eq!(percentile(&[], 50), None);
+        let ten = secs(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(percentile(&ten, 50), Some(Duration::from_secs(5)));
+        assert_eq!(percentile(&ten, 90), Some(Duration::from_secs(9)));
+        assert_eq!(percentile(&secs(&[7]), 90), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_policy_setting_is_named_only_for_a_class_a_policy_can_pass() {
+        let (setting, can) =
+            setting_for(Stage::QueryVsCandidate, Field::Address, MatchClass::Variant);
+        assert_eq!(setting, "[stages.query_vs_candidate] address = \"variant\"");
+        assert!(can);
+        let (setting, can) = setting_for(
+            Stage::DeclaredVsQuery,
+            Field::KanjiName,
+            MatchClass::Mismatch,
+        );
+        assert!(!can);
+        assert!(setting.starts_with("no policy setting"), "{setting}");
+    }
+
+    #[test]
+    fn a_number_is_compared_only_with_candidates_under_its_key() {
+        let fp = |key: &str, byte: &str| Fingerprint {
+            key_id: key.into(),
+            mac_hex: byte.repeat(32),
+        };
+        let held = Decided {
+            candidate_fingerprints: vec![Some(fp("k1", "0a")), None, Some(fp("k1", "0b"))],
+            ..crate::audit::tests_support::decided()
+        };
+        assert_eq!(among_candidates(&held, &fp("k1", "0b")), Some(true));
+        assert_eq!(among_candidates(&held, &fp("k1", "0c")), Some(false));
+        assert_eq!(among_candidates(&held, &fp("k2", "0b")), None);
+        let none = Decided {
+            candidate_fingerprints: Vec::new(),
+            ..held
+        };
+        assert_eq!(among_candidates(&none, &fp("k1", "0a")), None);
+    }
+}
