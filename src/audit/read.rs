@@ -78,7 +78,11 @@ where
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
-    let rows = sqlx::query_as::<DB, EventRow>(sql::SELECT_HOLDS_BETWEEN)
+    let sql = match insurer_number {
+        Some(_) => sql::SELECT_HOLDS_BETWEEN,
+        None => sql::SELECT_ALL_HOLDS_BETWEEN,
+    };
+    let rows = sqlx::query_as::<DB, EventRow>(sql)
         .bind(insurer_number)
         .bind(from_us)
         .bind(to_us)

@@ -321,7 +321,11 @@ async fn hold_stats_refuse_a_missing_period_and_an_insurer_the_caller_may_not_se
         crate::helpers::violated_fields(&status),
         ["insurer_numbers[1]"]
     );
-    // No insurer named: every one the caller may see (the open mode: all). Nothing held yet.
+    // No insurer named: every one the caller may see (the open mode: all).
+    verify(&app, variant_hold("h-1", "S-1")).await;
+    let mut other = variant_hold("h-2", "S-2");
+    other.insurer_number = "99999999".into();
+    verify(&app, other).await;
     let mut all = request(0);
     all.insurer_numbers.clear();
     let stats = app
@@ -331,7 +335,16 @@ async fn hold_stats_refuse_a_missing_period_and_an_insurer_the_caller_may_not_se
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(stats.totals.unwrap().holds, 0);
+    assert_eq!(stats.totals.unwrap().holds, 2);
+    let insurers: std::collections::BTreeSet<&str> = stats
+        .rows
+        .iter()
+        .map(|r| r.insurer_number.as_str())
+        .collect();
+    assert_eq!(
+        insurers.into_iter().collect::<Vec<_>>(),
+        ["32130011", "99999999"]
+    );
     assert_eq!(stats.min_closed, 50);
     app.finish().await;
 }
