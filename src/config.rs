@@ -14,10 +14,14 @@ use std::{
 use serde::Deserialize;
 
 pub mod connections;
+pub mod console_users;
 mod database_url;
+pub mod traces;
 
 pub use connections::ConnectionLimits;
+pub use console_users::{ConsoleUserConfig, argon2id, hash_password};
 pub use database_url::{DatabaseUrl, redact_url};
+pub use traces::TraceSettings;
 
 use crate::audit::key_adoption::KeySettings;
 
@@ -85,6 +89,18 @@ pub struct ServeArgs {
     /// connections: `30s` (default), `2m`, `0s`; at most 1h.
     #[arg(long, env = "VERIFY_IDENTITY_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    /// Export traces over OTLP/gRPC to this collector (`http://127.0.0.1:4317`); off when
+    /// omitted, unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    #[arg(long, env = "VERIFY_IDENTITY_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces exported, 0.0 to 1.0 (a caller's sampled trace is always
+    /// continued); default: `OTEL_TRACES_SAMPLER`, or every trace.
+    #[arg(long, env = "VERIFY_IDENTITY_TRACE_SAMPLE_RATIO")]
+    pub trace_sample_ratio: Option<f64>,
+    /// Serve the clerks' console (web pages) on this address (off when omitted): plain HTTP
+    /// on a loopback address only, HTTPS with the service's certificate otherwise.
+    #[arg(long, env = "VERIFY_IDENTITY_CONSOLE_LISTEN")]
+    pub console_listen: Option<SocketAddr>,
 }
 
 /// Where the fingerprint keys are: flags of `serve` and of `bulk --database`, the two commands
@@ -157,6 +173,11 @@ struct FileSettings {
     shutdown_grace: Option<String>,
     #[serde(default)]
     connections: connections::ConnectionsFile,
+    otlp_endpoint: Option<String>,
+    trace_sample_ratio: Option<f64>,
+    console_listen: Option<SocketAddr>,
+    #[serde(default)]
+    console_users: Vec<ConsoleUserConfig>,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -239,7 +260,7 @@ impl RefusalsFile {
 }
 
 /// A role: a fixed set of RPCs a caller may use (see [`crate::grpc::auth`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The integration layer: Verify, VerifyBatch, CommitRegistration.
@@ -342,6 +363,12 @@ pub struct Settings {
     pub connections: ConnectionLimits,
     /// How long a stop waits for calls in flight before closing their connections.
     pub shutdown_grace: Duration,
+    /// Trace export; `None` is off (the default).
+    pub traces: Option<TraceSettings>,
+    /// Where the clerks' console is served; off when `None`.
+    pub console_listen: Option<SocketAddr>,
+    /// Who may sign in to the console.
+    pub console_users: Vec<ConsoleUserConfig>,
 }
 
 /// A settings problem, reported before anything starts.
@@ -427,6 +454,8 @@ impl Settings {
                     .or(file.shutdown_grace.as_deref()),
             )?,
             callers: file.callers,
+            console_listen: args.console_listen.or(file.console_listen),
+            console_users: file.console_users,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
                 (Some(cert), Some(key), client_ca) => Some(TlsSettings {
@@ -442,6 +471,11 @@ impl Settings {
                 }
             },
             checkpoints,
+            traces: traces::resolve(
+                args.otlp_endpoint.clone().or(file.otlp_endpoint),
+                args.trace_sample_ratio.or(file.trace_sample_ratio),
+                |name| std::env::var(name).ok(),
+            )?,
         };
         // The metrics say how many calls, holds and refusals each insurer's traffic causes:
         // served on a non-loopback address only when the settings file says so explicitly

@@ -40,7 +40,11 @@
 //!    timeouts, TLS, a graceful shutdown with a deadline); with `main.rs` the only place that
 //!    knows every layer.
 //!
-//! Beside them: [`config`] (settings from defaults, file, environment and flags, each bounded),
+//!    - [`console`]: the clerks' web pages (the hold queue, a case, resolving and claiming
+//!      it), signed-in clerks with the roles and insurers of gRPC callers; only the use cases.
+//!
+//! Beside them: [`words`] (the one table of words, Japanese and English, for every id a person
+//! reads: the console, the HTML report and the command line share it), [`config`] (settings from defaults, file, environment and flags, each bounded),
 //! [`telemetry`] (logging and metrics, no personal data by construction), [`terminal`] (when to
 //! write colour, how wide the terminal is: one rule for the log and the commands) and [`synthetic`]
 //! (invented people and their notations, for the load and roster generators).
@@ -48,6 +52,7 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod contract;
 pub mod domain;
 pub mod grpc;
@@ -58,3 +63,4 @@ pub mod synthetic;
 pub mod telemetry;
 pub mod terminal;
 pub mod verification;
+pub mod words;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use verify_identity::cli::{
-    Cli, Command, audit, bulk, check, exit, gen_roster, holds, serve, verify,
+    Cli, Command, audit, bulk, check, console_user, gen_roster, holds, serve, verify,
 };
 use verify_identity::loadgen;
 
@@ -28,42 +28,22 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     keep_the_heap_in_small_pages();
     let cli = Cli::parse();
-    let code = match cli.command {
-        Command::Check(args) => check::run(&args).unwrap_or_else(|e| {
-            eprintln!("verify-identity check: {e}");
-            e.exit_code()
-        }),
-        Command::Serve(args) => runtime().block_on(async {
-            match serve::run(&args).await {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    eprintln!("verify-identity serve: {e:#}");
-                    exit::FAILURE
-                }
-            }
-        }),
-        Command::Verify(args) => runtime().block_on(verify::run(&args)),
-        Command::Loadgen(args) => runtime().block_on(async {
-            match loadgen::run(&args).await {
-                Ok(()) => exit::OK,
-                Err(e) => {
-                    eprintln!("verify-identity loadgen: {e:#}");
-                    exit::FAILURE
-                }
-            }
-        }),
-        Command::Holds(args) => runtime().block_on(holds::run(&args)),
-        Command::Audit(args) => runtime().block_on(audit::run(&args)),
-        Command::Bulk(args) => bulk::run(&args),
-        Command::GenRoster(args) => match gen_roster::run(&args) {
-            Ok(()) => exit::OK,
-            Err(e) => {
-                eprintln!("verify-identity gen-roster: {e:#}");
-                exit::FAILURE
-            }
-        },
+    let (name, result) = match cli.command {
+        Command::Check(args) => ("check", check::run(&args)),
+        Command::Serve(args) => ("serve", runtime().block_on(serve::run(&args))),
+        Command::Verify(args) => ("verify", runtime().block_on(verify::run(&args))),
+        Command::Loadgen(args) => ("loadgen", runtime().block_on(loadgen::run(&args))),
+        Command::Holds(args) => ("holds", runtime().block_on(holds::run(&args))),
+        Command::Audit(args) => ("audit", runtime().block_on(audit::run(&args))),
+        Command::Bulk(args) => ("bulk", bulk::run(&args)),
+        Command::ConsoleUser(args) => ("console-user", console_user::run(&args)),
+        Command::GenRoster(args) => ("gen-roster", gen_roster::run(&args)),
     };
-    ExitCode::from(code)
+    // The one place a command's error is printed and mapped to its status (cli/error.rs).
+    ExitCode::from(result.unwrap_or_else(|e| {
+        eprintln!("verify-identity {name}: {e}");
+        e.exit_code()
+    }))
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -20,11 +20,13 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     audit::{
-        self, AuditBackend, AuditWriter, checkpoint_file,
-        checkpoint_key::CheckpointKey,
+        self, AuditBackend, AuditWriter,
+        checkpoint::file as checkpoint_file,
+        checkpoint::key::CheckpointKey,
         key_adoption::{self, KeyError, OpenedKeys},
     },
     config::{ConfigError, ConnectionLimits, Settings},
+    console::{Console, SessionLimits},
     contract::pb::{self, verify_identity_server::VerifyIdentityServer},
     domain::policy::Policy,
     grpc::{auth::Callers, limit::RefusalLimit, refusals::Refusals, service::VerifyService},
@@ -37,6 +39,7 @@ mod connection;
 mod connections;
 mod descriptors;
 mod drain;
+mod gauges;
 mod tls;
 
 /// The fully qualified service name, as health checks name it.
@@ -94,6 +97,22 @@ pub struct App {
     pub keys: OpenedKeys,
     /// Signed checkpoints of the chain heads on a schedule; `None` when not configured.
     checkpoints: Option<Checkpoints>,
+    /// The use cases, for the holds gauges.
+    verifications: Arc<Verifications>,
+    /// Whether metrics are served, and so the gauges refreshed.
+    gauges: bool,
+    /// The clerks' console and its TLS, when `console_listen` is set.
+    console: Option<(Arc<Console>, Option<Arc<ServerConfig>>)>,
+    /// The console's socket ([`App::with_console_listener`]).
+    console_listener: Option<TcpListener>,
+}
+
+impl App {
+    /// Serves the console on `listener` too (the settings must have configured it).
+    pub fn with_console_listener(mut self, listener: TcpListener) -> Self {
+        self.console_listener = Some(listener);
+        self
+    }
 }
 
 /// What the checkpoint task needs: the key (loaded, and so checked, at start), the file and
@@ -106,6 +125,8 @@ struct Checkpoints {
     file: PathBuf,
     /// How often.
     interval: Duration,
+    /// When the last one was written (the `audit_checkpoint_age_seconds` gauge).
+    last: gauges::LastCheckpoint,
 }
 
 /// Connects the store, loads the policy and key, and starts the audit writer.
@@ -139,9 +160,13 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
             key: Arc::new(CheckpointKey::load(&c.key_file, "checkpoint_key_file")?),
             file: c.file.clone(),
             interval: c.interval,
+            last: gauges::LastCheckpoint::starting_now(),
         }),
         None => None,
     };
+    if let Some(c) = &checkpoints {
+        metrics::gauge!("audit_checkpoint_interval_seconds").set(c.interval.as_secs_f64());
+    }
     let store = audit::connect(settings.database.expose()).await?;
     // The store must know the keys before anything is written with them (the one-number-two-
     // people check), and the writer starts only after that.
@@ -162,8 +187,30 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         settings.commit_ttl,
         on_unavailable,
     ));
+    let console = match settings.console_listen {
+        None => None,
+        Some(_) => {
+            if settings.console_users.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "console_listen needs at least one [[console_users]] entry (add one with \
+                     `verify-identity console-user add`)"
+                        .into(),
+                )
+                .into());
+            }
+            let console_tls = settings.tls.as_ref().map(tls::console_config).transpose()?;
+            let console = Console::new(
+                verifications.clone(),
+                &settings.console_users,
+                SessionLimits::default(),
+                console_tls.is_some(),
+            )
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+            Some((console, console_tls))
+        }
+    };
     let service = VerifyService::new(
-        verifications,
+        verifications.clone(),
         settings.batch_in_flight,
         callers,
         refusals.clone(),
@@ -182,6 +229,10 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
         shutdown_grace: settings.shutdown_grace,
         keys,
         checkpoints,
+        verifications,
+        gauges: settings.metrics_listen.is_some(),
+        console,
+        console_listener: None,
     })
 }
 
@@ -237,12 +288,47 @@ pub async fn run(
         max_connections,
         shutdown_grace,
         checkpoints,
+        verifications,
+        gauges,
+        console,
+        console_listener,
         ..
     } = app;
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Exposed(format!("cannot read the listening address: {e}")))?;
     check_exposure(addr, open, tls.is_some())?;
+    // The console stops when the service begins to stop.
+    let (stop_console, console_stopped) = tokio::sync::watch::channel(false);
+    let console_task = match (console, console_listener) {
+        (Some((console, console_tls)), Some(listener)) => {
+            let at = listener.local_addr().map_err(|e| {
+                StartError::Exposed(format!("cannot read the console's address: {e}"))
+            })?;
+            if console_tls.is_none() && !at.ip().is_loopback() {
+                return Err(StartError::Exposed(format!(
+                    "refusing to serve the console over plain HTTP on {at}: set tls_cert and \
+                     tls_key in the settings file, or use a loopback console_listen"
+                )));
+            }
+            let scheme = if console_tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!(addr = %at, "console on {scheme}://{at}/");
+            let mut stopped = console_stopped.clone();
+            Some(tokio::spawn(crate::console::serve(
+                listener,
+                console,
+                console_tls,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+            )))
+        }
+        _ => None,
+    };
     let health_service = tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(health.clone()),
     );
@@ -251,6 +337,12 @@ pub async fn run(
     let scheduled = checkpoints
         .clone()
         .map(|c| tokio::spawn(checkpoints_on_schedule(store.clone(), c)));
+    let gauges = gauges.then(|| {
+        tokio::spawn(gauges::on_schedule(
+            verifications,
+            checkpoints.as_ref().map(|c| c.last.clone()),
+        ))
+    });
 
     let reflection_v1 = reflection().build_v1().expect("descriptors are valid");
     let reflection_v1alpha = reflection().build_v1alpha().expect("descriptors are valid");
@@ -288,9 +380,18 @@ pub async fn run(
     let stopping = health.clone();
     connections::serve(listener, serving, async move {
         shutdown.await;
+        let _ = stop_console.send(true);
         set_health(&stopping, ServingStatus::NotServing).await;
     })
     .await;
+    // The console holds the use cases too: it ends (its last refusal counts written) before
+    // the writer may finish.
+    if let Some(task) = console_task {
+        if task.await.is_err() {
+            tracing::error!("the console ended abnormally");
+        }
+    }
+    drop(console_stopped);
     // Every connection and call task has ended, and the routes with them. The flusher writes
     // the last counted refusals and drops the last handle of the audit writer, which drains
     // what is queued, commits it, and ends.
@@ -299,6 +400,12 @@ pub async fn run(
         tracing::error!("the refusal flusher ended abnormally");
     }
     monitor.abort();
+    // The gauges hold the use cases, and so a handle of the audit writer: ended (and awaited)
+    // before the writer is.
+    if let Some(task) = gauges {
+        task.abort();
+        let _ = task.await;
+    }
     set_health(&health, ServingStatus::NotServing).await;
     if writer.await.is_err() {
         tracing::error!("audit writer ended abnormally");
@@ -352,6 +459,7 @@ async fn write_checkpoint(store: &dyn AuditBackend, c: &Checkpoints) {
     match written {
         Ok(()) => {
             metrics::counter!("audit_checkpoints_total").increment(1);
+            c.last.written();
             tracing::debug!(file = %c.file.display(), "audit checkpoint written");
         }
         Err(error) => {

@@ -18,10 +18,23 @@
 //!
 //! [`checkpoint`]: crate::audit::checkpoint
 
-use crate::audit::{NewEvent, StoredEvent, encoding, legacy};
+use crate::audit::{NewEvent, StoredEvent, event::encoding, event::legacy};
 
-/// A SHA-256 hash of an event, as stored (bytes, not hex).
-pub type Hash = [u8; 32];
+pub use crate::audit::event::Hash;
+
+/// Where one chain stood: its newest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The chain (one per writer process).
+    pub writer_id: String,
+    /// The position of its newest event.
+    pub seq: i64,
+    /// The hash of that event.
+    pub hash: Hash,
+    /// When that event occurred, in whole microseconds since the Unix epoch: lets an auditor
+    /// tell a checkpoint of a chain that stopped long ago from one of a chain still written.
+    pub occurred_at_us: i64,
+}
 
 /// The link of the first event of every chain.
 pub const GENESIS: Hash = [0; 32];

@@ -77,6 +77,11 @@ pub fn to_json(stored: &StoredEvent) -> Value {
                 o.insert("cause".into(), json!(cause.id()));
             }
         }
+        NewEvent::HoldAssigned(a) => {
+            o.insert("verification_id".into(), json!(a.verification_id));
+            o.insert("subject_id".into(), json!(a.subject_id));
+            o.insert("assignee".into(), json!(a.assignee));
+        }
         NewEvent::AccessDenied(a) => {
             o.insert("rpc".into(), json!(a.rpc));
             o.insert("reason".into(), json!(a.reason));

@@ -360,7 +360,7 @@ impl Facts {
                 at_us: micros_since_epoch(r.occurred_at),
                 event_id,
             }),
-            NewEvent::CommitRefused(_) | NewEvent::AccessDenied(_) => {}
+            NewEvent::CommitRefused(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {}
         }
     }
 

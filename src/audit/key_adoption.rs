@@ -28,7 +28,7 @@ use std::{
 
 use crate::audit::{
     AuditBackend, AuditError, FingerprintKey, KeyRing,
-    adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
+    store::adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
 };
 
 mod refusal;

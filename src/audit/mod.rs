@@ -7,90 +7,66 @@
 //!
 //! # Layout
 //!
-//! - this file: what callers get back ([`StoredEvent`], [`AppendOutcome`]), the error type, and
-//!   [`connect`], which picks a backend from the URL.
-//! - [`event`]: the events callers hand in ([`NewEvent`], one variant per kind).
-//! - [`fingerprint`]: the keyed fingerprint of a number or a request, and its key file;
-//!   [`keyring`] the current key and the ones a rotation replaced; [`key_adoption`] which keys
-//!   a writing process may use, decided against the store at start (refusing a key that lacks
-//!   one the store holds fingerprints under), and where the key file is by default;
-//!   [`adopted_keys`] the store's table of those keys; [`key_ids`] the key ids of stored
-//!   events, read without decoding them.
-//! - [`encoding`]: an event's canonical binary form (format 2,
-//!   `proto/verifyidentity/audit/v1/event.proto`), generated code in `pb`. Pure: no I/O.
-//! - [`chain`]: the hash chain — per-writer chain state, verification. Pure: no I/O.
-//! - [`legacy`]: rows written by the first release (format 1), read and verified as stored;
-//!   `comparisons` is their JSON form of the comparisons.
-//! - [`store`]: the one storage trait, [`AuditBackend`], and the append algorithm both
-//!   backends share (idempotency, chain assignment, one transaction per batch).
-//! - `sql`: the statements both backends run; `read`: the read path, once for both;
-//!   `rows`: rows back into events, the checks an
-//!   event passes before it is written, and database errors described without content.
-//! - [`sqlite`], [`postgres`]: one file per backend, each with its own migrations
-//!   (`migrations/sqlite`, `migrations/postgres`) and append-only triggers. SQLite's writer
-//!   is a blocking connection on a thread of its own (`sqlite/blocking.rs`), and its
-//!   write-ahead log is copied back by a task of its own (`sqlite/wal_checkpointer.rs`).
-//! - [`writer`]: group commit — one task batches concurrent appends into one transaction.
-//! - [`verify`]: recompute every chain in a store, and check it against checkpoints;
-//!   [`invariants`] the gate's tables (request ids, registrations, hold resolutions) rebuilt
-//!   from the chain and compared with what the database holds.
+//! Five rooms, each importing only those listed before it (and this file's ground):
+//!
+//! - this file: the ground every room stands on — what callers get back ([`StoredEvent`],
+//!   [`AppendOutcome`]), the error type, the time encoding — and the facade of re-exports.
+//! - [`event`]: the events callers hand in ([`NewEvent`], one variant per kind), their canonical
+//!   binary form ([`event::encoding`], format 2, `proto/verifyidentity/audit/v1/event.proto`),
+//!   the first release's rows ([`event::legacy`], format 1, read and verified as stored), and the
+//!   keyed fingerprints of numbers and requests ([`event::fingerprint`], [`event::keyring`]: the
+//!   current key and the ones a rotation replaced). Pure: no I/O.
+//! - [`chain`]: the hash chain — per-writer chain state, where a chain stands, verification.
+//!   Pure: no I/O.
 //! - [`checkpoint`]: signed records of every chain head, kept outside the database, which show
-//!   a chain cut short or removed (the one thing the chain cannot show); [`checkpoint_key`]
-//!   their Ed25519 key pair, [`checkpoint_file`] taking and appending them, and
-//!   [`checkpoint_check`] the stored chains compared with them.
-//! - `keyfile`: secret key files read with the same checks (fingerprint and checkpoint keys).
-//! - [`export`]: events as JSON for auditors (`verify-identity audit export`).
-//! - `conformance` (tests only): one suite that every backend runs.
+//!   a chain cut short or removed (the one thing the chain cannot show): the Ed25519 key pair
+//!   ([`checkpoint::key`]), taking and appending them ([`checkpoint::file`]), and the stored
+//!   chains compared with them ([`checkpoint::check`]).
+//! - [`store`]: the one storage trait, [`AuditBackend`], and the append algorithm both backends
+//!   share (idempotency, chain assignment, one transaction per batch); [`connect`] picks a
+//!   backend from the URL; `sql` the statements both run, `read` the read path, `rows` rows back
+//!   into events; one file per backend ([`store::sqlite`], [`store::postgres`]), each with its
+//!   migrations and append-only triggers; [`store::writer`] the group commit; the store's table of
+//!   adopted keys and the key ids of stored events; `conformance` (tests only), the one suite
+//!   every backend runs.
+//! - above the store: [`key_adoption`], which keys a writing process may use, decided against the
+//!   store at start (refusing a key that lacks one the store holds fingerprints under);
+//!   [`invariants`], the gate's tables rebuilt from the chain and compared with the database;
+//!   [`verify`], every chain recomputed and checked against checkpoints; [`export`], events as
+//!   JSON for auditors. `keyfile`: secret key files read with the same checks (fingerprint and
+//!   checkpoint keys).
 
-pub mod adopted_keys;
 pub mod chain;
 pub mod checkpoint;
-pub mod checkpoint_check;
-pub mod checkpoint_file;
-pub mod checkpoint_key;
-mod comparisons;
-#[cfg(test)]
-mod conformance;
-pub mod encoding;
 pub mod event;
 pub mod export;
-pub mod fingerprint;
 pub mod invariants;
 pub mod key_adoption;
-pub mod key_ids;
 mod keyfile;
-pub mod keyring;
-pub mod legacy;
-mod pb;
-pub mod postgres;
-mod read;
-mod rows;
-mod sql;
-pub mod sqlite;
 pub mod store;
 #[cfg(test)]
 pub(crate) mod tests_support;
 pub mod verify;
-pub mod writer;
 
 use std::{
     fmt,
-    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 pub use chain::{BrokenEvent, ChainState, Hash, VerifyReport};
 pub use event::{
     AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
-    Fingerprint, HoldResolved, NewEvent,
+    Fingerprint, HoldAssigned, HoldResolved, NewEvent,
 };
-pub use fingerprint::FingerprintKey;
-pub use keyring::KeyRing;
-pub use rows::validate;
-pub use sqlite::PageMemory;
-pub use store::AuditBackend;
+pub use event::{fingerprint::FingerprintKey, keyring::KeyRing};
+pub use store::{
+    AuditBackend,
+    connect::{connect, connect_with},
+    rows::validate,
+    sqlite::PageMemory,
+    writer::{AuditHandle, AuditWriter},
+};
 pub use verify::verify_store;
-pub use writer::{AuditHandle, AuditWriter};
 
 /// An event as stored: the event, its place in its writer's chain, and its hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +84,7 @@ pub struct StoredEvent {
     pub event: NewEvent,
     /// For a row the first release wrote (format 1): the row as stored, which is what its hash
     /// covers. `None` for rows in the canonical encoding (format 2).
-    pub(crate) legacy: Option<Box<legacy::LegacyRow>>,
+    pub(crate) legacy: Option<Box<event::legacy::LegacyRow>>,
 }
 
 impl StoredEvent {
@@ -118,7 +94,7 @@ impl StoredEvent {
         if self.legacy.is_some() {
             1
         } else {
-            encoding::FORMAT
+            event::encoding::FORMAT
         }
     }
 }
@@ -204,34 +180,6 @@ pub enum AuditError {
     /// other events of its batch and is not retried forever.
     #[error("the audit event is invalid: {0}")]
     Invalid(String),
-}
-
-/// Opens the audit store named by `url` (`sqlite:…`, `postgres:…` or `postgresql:…`) and
-/// applies its migrations.
-///
-/// The service holds the result as `Arc<dyn AuditBackend>` so that nothing above this module
-/// knows which database it runs on.
-pub async fn connect(url: &str) -> Result<Arc<dyn AuditBackend>, AuditError> {
-    connect_with(url, sqlite::PageMemory::SERVER).await
-}
-
-/// [`connect`] with the page memory of `memory` on SQLite (PostgreSQL's is the server's own).
-pub async fn connect_with(
-    url: &str,
-    memory: sqlite::PageMemory,
-) -> Result<Arc<dyn AuditBackend>, AuditError> {
-    let scheme = url.split_once(':').map(|(scheme, _)| scheme);
-    match scheme {
-        Some("sqlite") => Ok(Arc::new(
-            sqlite::SqliteBackend::connect_with(url, memory).await?,
-        )),
-        Some("postgres" | "postgresql") => {
-            Ok(Arc::new(postgres::PostgresBackend::connect(url).await?))
-        }
-        _ => Err(AuditError::Config(
-            "the audit database URL must start with sqlite:, postgres: or postgresql:".into(),
-        )),
-    }
 }
 
 /// Whole microseconds since the Unix epoch (negative before it), saturating far outside any

@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crate::{
     audit::{
         AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, Fingerprint,
-        HoldResolved, NewEvent,
+        HoldAssigned, HoldResolved, NewEvent,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -124,6 +124,14 @@ pub(crate) fn one_of_each() -> Vec<NewEvent> {
             count: 1,
             peer: String::new(),
             first_occurred_at: None,
+        }),
+        NewEvent::HoldAssigned(HoldAssigned {
+            occurred_at: at,
+            caller: "sato".into(),
+            insurer_number: d.insurer_number.clone(),
+            subject_id: d.subject_id.clone(),
+            verification_id: d.verification_id.clone(),
+            assignee: "sato".into(),
         }),
     ]
 }

@@ -2,7 +2,7 @@
 
 use crate::audit::{
     AuditBackend, AuditError, VerifyReport, chain,
-    checkpoint_check::Expectations,
+    checkpoint::check::Expectations,
     invariants::{Facts, TablesReport},
 };
 

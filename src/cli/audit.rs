@@ -8,7 +8,8 @@ mod checkpoint;
 use std::{io::Write, path::PathBuf};
 
 use crate::{
-    audit::{self, AuditBackend, checkpoint_check::Expectations, checkpoint_key::CheckpointKey},
+    audit::{self, AuditBackend, checkpoint::check::Expectations, checkpoint::key::CheckpointKey},
+    cli::error::CommandResult,
     cli::exit,
 };
 
@@ -92,8 +93,14 @@ pub enum AuditCommand {
 /// Events read per query while exporting.
 const EXPORT_PAGE: i64 = 1_000;
 
+/// Runs the command. It reports each failure itself, on lines with the context only it has
+/// (the case, the row, the finding), so it always ends with a status (see `cli::error`).
+pub async fn run(args: &AuditArgs) -> CommandResult {
+    Ok(run_and_report(args).await)
+}
+
 /// Runs the subcommand and returns the exit status.
-pub async fn run(args: &AuditArgs) -> u8 {
+async fn run_and_report(args: &AuditArgs) -> u8 {
     match &args.command {
         AuditCommand::Verify {
             database,

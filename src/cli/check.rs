@@ -13,6 +13,7 @@ use std::{
 
 use crate::{
     cli::{
+        error::CommandResult,
         exit,
         output::{self, Format},
     },
@@ -157,7 +158,7 @@ fn redact(message: &str) -> String {
 }
 
 /// Runs `check`: prints the response and returns the exit status.
-pub fn run(args: &CheckArgs) -> Result<u8, CheckError> {
+pub fn run(args: &CheckArgs) -> CommandResult {
     let policy = load_policy(args.policy.as_deref())?;
     let json = read_input(&args.file)?;
     let request = parse_request(&json)?;

@@ -8,13 +8,14 @@
 
 use std::{fmt, path::PathBuf, time::Duration};
 
-use anyhow::{Context as _, bail};
 use tonic::{
     Request, Status,
     metadata::{Ascii, MetadataValue},
     service::Interceptor,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
 };
+
+use crate::cli::error::CommandError;
 
 /// Connection options of the client commands.
 ///
@@ -83,23 +84,29 @@ impl fmt::Debug for ClientArgs {
 
 impl ClientArgs {
     /// The endpoint, with TLS when the URL is `https://`.
-    pub fn endpoint(&self) -> anyhow::Result<Endpoint> {
+    pub fn endpoint(&self) -> Result<Endpoint, CommandError> {
         let server = &self.url()?;
         let endpoint = Endpoint::from_shared(server.clone())
-            .with_context(|| format!("--server {server} is not a valid URL"))?
+            .map_err(|_| CommandError::bad_input(format!("--server {server} is not a valid URL")))?
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5));
         if !server.starts_with("https://") {
             if self.ca_cert.is_some() || self.client_cert.is_some() {
-                bail!("--ca-cert and --client-cert need an https:// --server");
+                return Err(CommandError::bad_input(
+                    "--ca-cert and --client-cert need an https:// --server",
+                ));
             }
             return Ok(endpoint);
         }
         let read = |path: &PathBuf| {
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+            std::fs::read(path).map_err(|e| {
+                CommandError::bad_input(format!("cannot read {}: {e}", path.display()))
+            })
         };
         let Some(ca) = &self.ca_cert else {
-            bail!("an https:// --server needs --ca-cert (the CA that signed its certificate)");
+            return Err(CommandError::bad_input(
+                "an https:// --server needs --ca-cert (the CA that signed its certificate)",
+            ));
         };
         let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
         if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
@@ -107,21 +114,21 @@ impl ClientArgs {
         }
         endpoint
             .tls_config(tls)
-            .context("TLS settings of the client")
+            .map_err(|e| CommandError::bad_input(format!("TLS settings of the client: {e}")))
     }
 
     /// `--server` as a URL. `HOST:PORT` alone (how a port is usually written) gets the scheme
     /// the other options imply: TLS when a CA certificate is given, plain TCP otherwise. Left
     /// without one, tonic takes it for a URL without a scheme and fails with a bare "transport
     /// error" at the first call.
-    fn url(&self) -> anyhow::Result<String> {
+    fn url(&self) -> Result<String, CommandError> {
         let server = self.server.trim();
         match server.split_once("://") {
             Some(("http" | "https", _)) => Ok(server.to_owned()),
-            Some((scheme, _)) => bail!(
+            Some((scheme, _)) => Err(CommandError::bad_input(format!(
                 "--server {server}: the scheme must be https:// (TLS) or http:// (plain TCP, \
                  loopback only), not {scheme}://"
-            ),
+            ))),
             None if self.ca_cert.is_some() => Ok(format!("https://{server}")),
             None => Ok(format!("http://{server}")),
         }
@@ -132,17 +139,17 @@ impl ClientArgs {
     /// A token over plain `http://` goes only to this machine (a loopback address or
     /// `localhost`): elsewhere it would cross the network in the clear, and whoever reads it can
     /// call as this caller. `--insecure-plaintext-token` says that is intended.
-    pub fn auth(&self) -> anyhow::Result<BearerAuth> {
+    pub fn auth(&self) -> Result<BearerAuth, CommandError> {
         if self.token.is_some() && !self.insecure_plaintext_token {
             let url = self.url()?;
             if let Some(rest) = url.strip_prefix("http://") {
                 let authority = rest.split('/').next().unwrap_or_default();
                 if !is_loopback_authority(authority) {
-                    bail!(
+                    return Err(CommandError::bad_input(format!(
                         "refusing to send the token over plain http:// to {authority}: anyone on \
                          the way could read it; use an https:// --server with --ca-cert, or give \
                          --insecure-plaintext-token if this network is trusted"
-                    );
+                    )));
                 }
             }
         }
@@ -153,7 +160,7 @@ impl ClientArgs {
                 format!("Bearer {}", token.trim())
                     .parse::<MetadataValue<Ascii>>()
                     // The message must not quote the token.
-                    .map_err(|_| anyhow::anyhow!("the token must be printable ASCII"))
+                    .map_err(|_| CommandError::bad_input("the token must be printable ASCII"))
             })
             .transpose()?;
         Ok(BearerAuth { header })

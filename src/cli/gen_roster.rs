@@ -14,10 +14,13 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{Context as _, bail};
 use encoding_rs::SHIFT_JIS;
 
 use crate::{
+    cli::{
+        error::{CommandError, CommandResult},
+        exit,
+    },
     roster::{Kind, files::OutputFile},
     synthetic::{
         people::Family,
@@ -89,7 +92,7 @@ fn fits_cp932(f: &Family) -> bool {
 }
 
 /// Writes the roster; the summary goes to standard error.
-pub fn run(args: &GenRosterArgs) -> anyhow::Result<()> {
+pub fn run(args: &GenRosterArgs) -> CommandResult {
     let seed = args.seed.unwrap_or_else(rand::random);
     if args.seed.is_none() {
         eprintln!("verify-identity gen-roster: --seed {seed}");
@@ -114,37 +117,68 @@ pub fn run(args: &GenRosterArgs) -> anyhow::Result<()> {
         );
         match written {
             // `gen-roster --output - | head`: the reader has what it wanted.
-            Err(e) if reader_went_away(&e) => return Ok(()),
-            other => other?,
+            Err(e) if e.reader_went_away() => return Ok(exit::OK),
+            other => other.map_err(failed)?,
         }
     } else {
         // Whole or not at all, private, never through a link (roster/files.rs).
-        let mut out = BufWriter::with_capacity(1 << 16, OutputFile::create(&args.output)?);
-        let written = write_roster(args, seed, until, &mut out)?;
+        let create = OutputFile::create(&args.output).map_err(failed)?;
+        let mut out = BufWriter::with_capacity(1 << 16, create);
+        let written = write_roster(args, seed, until, &mut out).map_err(failed)?;
         out.into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", args.output.display()))?
-            .persist()?;
+            .map_err(|e| {
+                failed(format!(
+                    "cannot write {}: {}",
+                    args.output.display(),
+                    e.error()
+                ))
+            })?
+            .persist()
+            .map_err(failed)?;
         written
     };
     eprintln!(
         "verify-identity gen-roster: {written} rows in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(exit::OK)
 }
 
-/// Whether `e` is a write to a pipe whose reader went away.
-fn reader_went_away(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        let io = cause.downcast_ref::<io::Error>().or_else(|| {
-            match cause.downcast_ref::<csv::Error>().map(csv::Error::kind) {
-                Some(csv::ErrorKind::Io(e)) => Some(e),
-                _ => None,
+fn failed(e: impl ToString) -> CommandError {
+    CommandError::failed(e.to_string())
+}
+
+/// Why a roster could not be written. Never quotes a cell.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A generated value has a character CP932 cannot hold.
+    #[error("row {row}, column {column}: a character CP932 cannot hold")]
+    Unencodable {
+        /// The row (0 is the header).
+        row: u64,
+        /// The column's name.
+        column: &'static str,
+    },
+    /// The output refused a write.
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// Which part: a row or the end of the roster.
+        what: String,
+        /// The cause.
+        source: csv::Error,
+    },
+}
+
+impl WriteError {
+    /// Whether this is a write to a pipe whose reader went away (`gen-roster --output - | head`).
+    fn reader_went_away(&self) -> bool {
+        match self {
+            WriteError::Write { source, .. } => {
+                matches!(source.kind(), csv::ErrorKind::Io(e) if e.kind() == io::ErrorKind::BrokenPipe)
             }
-        });
-        io.is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
+            WriteError::Unencodable { .. } => false,
+        }
+    }
 }
 
 /// Writes the header and `args.rows` rows to `out`; returns the number of rows.
@@ -153,7 +187,7 @@ pub fn write_roster(
     seed: u64,
     until: (i32, u32, u32),
     out: impl Write,
-) -> anyhow::Result<u64> {
+) -> Result<u64, WriteError> {
     let kind = args.kind;
     let cp932 = args.encoding == EncodingArg::Cp932;
     let mut generator = RosterGenerator::new(
@@ -172,17 +206,22 @@ pub fn write_roster(
         .from_writer(out);
     let columns = kind.columns();
     let mut encoded: Vec<Vec<u8>> = vec![Vec::new(); columns.len()];
-    let mut write = |row: u64, cells: &[&str]| -> anyhow::Result<()> {
-        for ((cell, into), column) in cells.iter().zip(&mut encoded).zip(columns) {
+    let mut write = |row: u64, cells: &[&str]| -> Result<(), WriteError> {
+        for ((cell, into), &column) in cells.iter().zip(&mut encoded).zip(columns) {
             into.clear();
             if cp932 {
-                encode_cp932(cell, into).with_context(|| format!("row {row}, column {column}"))?;
+                if !encode_cp932(cell, into) {
+                    return Err(WriteError::Unencodable { row, column });
+                }
             } else {
                 into.extend_from_slice(cell.as_bytes());
             }
         }
         csv.write_record(&encoded)
-            .with_context(|| format!("cannot write row {row}"))
+            .map_err(|source| WriteError::Write {
+                what: format!("row {row}"),
+                source,
+            })
     };
     write(0, columns)?;
     for n in 1..=args.rows {
@@ -190,19 +229,22 @@ pub fn write_roster(
         let cells: Vec<&str> = row.cells.iter().map(String::as_str).collect();
         write(n, &cells)?;
     }
-    csv.flush().context("cannot write the roster")?;
+    csv.flush().map_err(|e| WriteError::Write {
+        what: "the roster".into(),
+        source: e.into(),
+    })?;
     Ok(args.rows)
 }
 
-/// Appends `cell` in CP932 to `into`; an error (without the value) for a character CP932
-/// cannot hold, where encoding_rs would otherwise write an HTML character reference.
-fn encode_cp932(cell: &str, into: &mut Vec<u8>) -> anyhow::Result<()> {
+/// Appends `cell` in CP932 to `into`; false for a character CP932 cannot hold, where
+/// encoding_rs would otherwise write an HTML character reference.
+fn encode_cp932(cell: &str, into: &mut Vec<u8>) -> bool {
     let (bytes, _, unmappable) = SHIFT_JIS.encode(cell);
     if unmappable {
-        bail!("a character CP932 cannot hold");
+        return false;
     }
     into.extend_from_slice(&bytes);
-    Ok(())
+    true
 }
 
 #[cfg(test)]
@@ -213,9 +255,19 @@ mod tests {
     #[test]
     fn a_character_cp932_cannot_hold_is_an_error_that_does_not_quote_it() {
         let mut out = Vec::new();
-        let e = encode_cp932("𠮷田 一郎", &mut out).unwrap_err();
-        assert!(!format!("{e:#}").contains('田'));
-        encode_cp932("髙橋 一郎　ｲﾁﾛｳ　東京都府中市宮西町１－２－３", &mut out).unwrap();
+        assert!(!encode_cp932("𠮷田 一郎", &mut out));
+        let e = WriteError::Unencodable {
+            row: 7,
+            column: "kanji_name",
+        };
+        assert_eq!(
+            e.to_string(),
+            "row 7, column kanji_name: a character CP932 cannot hold"
+        );
+        assert!(encode_cp932(
+            "髙橋 一郎　ｲﾁﾛｳ　東京都府中市宮西町１－２－３",
+            &mut out
+        ));
         let (back, _, errors) = SHIFT_JIS.decode(&out);
         assert!(!errors);
         assert_eq!(back, "髙橋 一郎　ｲﾁﾛｳ　東京都府中市宮西町１－２－３");

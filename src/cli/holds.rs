@@ -9,6 +9,7 @@ use std::{
 use jiff::tz::TimeZone;
 
 use crate::{
+    cli::error::CommandResult,
     cli::{
         client::{BearerAuth, ClientArgs},
         exit, hold_stats, output,
@@ -227,8 +228,14 @@ struct ListQuery<'a> {
     order: OrderArg,
 }
 
+/// Runs the command. It reports each failure itself, on lines with the context only it has
+/// (the case, the row, the finding), so it always ends with a status (see `cli::error`).
+pub async fn run(args: &HoldsArgs) -> CommandResult {
+    Ok(run_and_report(args).await)
+}
+
 /// Runs the subcommand; returns the exit status.
-pub async fn run(args: &HoldsArgs) -> u8 {
+async fn run_and_report(args: &HoldsArgs) -> u8 {
     let server = &args.client.server;
     let connection = args
         .client

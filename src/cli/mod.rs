@@ -5,6 +5,8 @@ pub mod audit;
 pub mod bulk;
 pub mod check;
 pub mod client;
+pub mod console_user;
+pub mod error;
 pub mod explain;
 pub mod gen_roster;
 pub mod hold_stats;
@@ -72,6 +74,12 @@ pub enum Command {
     ///
     /// Exit status: 0 written, 1 when it cannot be written, 2 bad flags.
     GenRoster(gen_roster::GenRosterArgs),
+    /// Add a clerk who signs in to the console (`serve --console-listen`): the password is
+    /// written to the settings file only as its argon2id hash, and never echoed.
+    ///
+    /// Exit status: 0 added, 2 bad flags, password or settings file, 1 when the file cannot be
+    /// written.
+    ConsoleUser(console_user::ConsoleUserArgs),
 }
 
 /// Exit statuses shared by the subcommands.

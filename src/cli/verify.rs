@@ -7,6 +7,7 @@ use crate::{
     cli::{
         check,
         client::ClientArgs,
+        error::{CommandError, CommandResult},
         exit,
         output::{self, Format},
     },
@@ -32,69 +33,45 @@ pub struct VerifyArgs {
 }
 
 /// Sends the request, prints the response; returns the exit status (as `check`).
-pub async fn run(args: &VerifyArgs) -> u8 {
-    let request = match check::read_input(&args.file).and_then(|json| check::parse_request(&json)) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("verify-identity verify: {e}");
-            return e.exit_code();
-        }
-    };
-    let policy = match check::load_policy(args.policy.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("verify-identity verify: {e}");
-            return e.exit_code();
-        }
-    };
+pub async fn run(args: &VerifyArgs) -> CommandResult {
+    let request = check::parse_request(&check::read_input(&args.file)?)?;
+    let policy = check::load_policy(args.policy.as_deref())?;
     let server = &args.client.server;
-    let (endpoint, auth) = match args
-        .client
-        .endpoint()
-        .and_then(|e| Ok((e, args.client.auth()?)))
-    {
-        Ok(both) => both,
-        Err(e) => {
-            eprintln!("verify-identity verify: {e:#}");
-            return exit::FAILURE;
+    let endpoint = args.client.endpoint()?;
+    let auth = args.client.auth()?;
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| CommandError::failed(format!("cannot connect to {server}: {e}")))?;
+    let mut client = VerifyIdentityClient::with_interceptor(channel, auth);
+    let response = client
+        .verify(request.clone())
+        .await
+        .map_err(|status| refused(&status))?
+        .into_inner();
+    output::print_response(&request, &response, args.format, &policy);
+    Ok(match response.decision() {
+        pb::Decision::Register => exit::OK,
+        pb::Decision::Hold => exit::HOLD,
+        pb::Decision::Return => exit::RETURN,
+        pb::Decision::Unspecified => exit::FAILURE,
+    })
+}
+
+/// The server's refusal: its code and message, then each field it names on a line of its own.
+/// A request the server calls invalid is bad input (2); anything else a failure (1).
+fn refused(status: &tonic::Status) -> CommandError {
+    use tonic_types::StatusExt;
+    let mut message = format!("{:?}: {}", status.code(), status.message());
+    if let Some(bad) = status.get_details_bad_request() {
+        for v in bad.field_violations {
+            message.push_str(&format!("\n  {}: {}", v.field, v.description));
         }
-    };
-    let mut client = match endpoint.connect().await {
-        Ok(channel) => VerifyIdentityClient::with_interceptor(channel, auth),
-        Err(e) => {
-            eprintln!("verify-identity verify: cannot connect to {server}: {e}");
-            return exit::FAILURE;
+    }
+    match status.code() {
+        tonic::Code::InvalidArgument | tonic::Code::OutOfRange | tonic::Code::AlreadyExists => {
+            CommandError::BadInput(message)
         }
-    };
-    match client.verify(request.clone()).await {
-        Ok(response) => {
-            let response = response.into_inner();
-            output::print_response(&request, &response, args.format, &policy);
-            match response.decision() {
-                pb::Decision::Register => exit::OK,
-                pb::Decision::Hold => exit::HOLD,
-                pb::Decision::Return => exit::RETURN,
-                pb::Decision::Unspecified => exit::FAILURE,
-            }
-        }
-        Err(status) => {
-            eprintln!(
-                "verify-identity verify: {:?}: {}",
-                status.code(),
-                status.message()
-            );
-            use tonic_types::StatusExt;
-            if let Some(bad) = status.get_details_bad_request() {
-                for v in bad.field_violations {
-                    eprintln!("  {}: {}", v.field, v.description);
-                }
-            }
-            match status.code() {
-                tonic::Code::InvalidArgument
-                | tonic::Code::OutOfRange
-                | tonic::Code::AlreadyExists => exit::BAD_INPUT,
-                _ => exit::FAILURE,
-            }
-        }
+        _ => CommandError::Failed(message),
     }
 }

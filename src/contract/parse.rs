@@ -27,7 +27,7 @@ use crate::{
     },
     verification::{
         holds_cursor::HoldsOrder,
-        inputs::{CommitRegistration, GetVerification, ListHolds, ResolveHold, Verify},
+        inputs::{AssignHold, CommitRegistration, GetVerification, ListHolds, ResolveHold, Verify},
         page_token,
     },
 };
@@ -381,7 +381,38 @@ pub fn parse_commit(
     }
 }
 
-/// Parses a ResolveHold request.
+/// An AssignHold request, parsed; every malformed field named (an empty assignee releases).
+pub fn parse_assign_hold(r: &pb::AssignHoldRequest) -> Result<AssignHold, Vec<FieldViolation>> {
+    let mut v = Vec::new();
+    let verification_id = field(
+        &mut v,
+        "verification_id",
+        VerificationId::parse(&r.verification_id),
+    );
+    let insurer = field(
+        &mut v,
+        "insurer_number",
+        InsurerNumber::parse(&r.insurer_number),
+    );
+    let assignee = match OperatorId::parse(&r.assignee) {
+        Ok(a) => Some(a),
+        Err(IdError::Missing) => None,
+        Err(e) => {
+            violation(&mut v, "assignee", &e.to_string());
+            None
+        }
+    };
+    match (verification_id, insurer) {
+        (Some(verification_id), Some(insurer)) if v.is_empty() => Ok(AssignHold {
+            insurer,
+            verification_id,
+            assignee,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// A ResolveHold request, parsed; every malformed field named.
 pub fn parse_resolve_hold(r: &pb::ResolveHoldRequest) -> Result<ResolveHold, Vec<FieldViolation>> {
     let mut v = Vec::new();
     let verification_id = field(

@@ -123,6 +123,7 @@ pub fn record(r: &VerificationRecord) -> pb::VerificationRecord {
                 .into(),
         }),
         committed_at: r.committed_at.map(timestamp),
+        assignee: r.assignee.clone().unwrap_or_default(),
     }
 }
 

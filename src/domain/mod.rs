@@ -11,6 +11,7 @@ pub mod gate;
 pub mod hold_cause;
 pub mod ids;
 pub mod number;
+pub mod outcomes;
 pub mod policy;
 #[cfg(test)]
 mod properties;

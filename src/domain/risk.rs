@@ -25,7 +25,7 @@
 
 use crate::domain::{
     Field, MatchClass, Stage,
-    gate::{DecisionKind, HoldReason},
+    outcomes::{DecisionKind, HoldReason},
 };
 
 /// How urgent a held case is, most urgent first: the order [`RiskClass::ALL`] and `Ord` give is

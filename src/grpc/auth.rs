@@ -39,11 +39,13 @@ pub enum Rpc {
     GetVerification,
     /// How holds ended, and what that suggests.
     HoldStats,
+    /// Claiming or releasing a hold.
+    AssignHold,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 7] = [
+    pub const ALL: [Rpc; 8] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
@@ -51,6 +53,7 @@ impl Rpc {
         Rpc::ListHolds,
         Rpc::GetVerification,
         Rpc::HoldStats,
+        Rpc::AssignHold,
     ];
 
     /// The RPC of a method name (the last segment of a gRPC path).
@@ -68,6 +71,7 @@ impl Rpc {
             Rpc::ListHolds => "ListHolds",
             Rpc::GetVerification => "GetVerification",
             Rpc::HoldStats => "HoldStats",
+            Rpc::AssignHold => "AssignHold",
         }
     }
 
@@ -80,7 +84,11 @@ impl Rpc {
             ),
             Role::Operator => matches!(
                 self,
-                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification | Rpc::HoldStats
+                Rpc::ResolveHold
+                    | Rpc::ListHolds
+                    | Rpc::GetVerification
+                    | Rpc::AssignHold
+                    | Rpc::HoldStats
             ),
             Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats),
         }

@@ -16,7 +16,7 @@ use std::{
 
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{Instrument, info_span, instrument};
+use tracing::{Instrument, info_span};
 
 use prost::Message as _;
 
@@ -116,7 +116,6 @@ pub type VerifyBatchStream = Pin<Box<dyn Stream<Item = Result<pb::VerifyResponse
 
 #[tonic::async_trait]
 impl VerifyIdentity for VerifyService {
-    #[instrument(name = "Verify", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn verify(
         &self,
         request: Request<pb::VerifyRequest>,
@@ -137,7 +136,6 @@ impl VerifyIdentity for VerifyService {
 
     type VerifyBatchStream = VerifyBatchStream;
 
-    #[instrument(name = "VerifyBatch", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn verify_batch(
         &self,
         request: Request<Streaming<pb::VerifyRequest>>,
@@ -160,9 +158,11 @@ impl VerifyIdentity for VerifyService {
             .map(move |item| {
                 let inner = inner.clone();
                 let caller = caller.clone();
-                let span = info_span!(parent: &span, "item");
+                let span =
+                    info_span!(parent: &span, "item", insurer_number = tracing::field::Empty);
                 async move {
                     let request = item?;
+                    access::record_insurer(&request.insurer_number);
                     let started = Instant::now();
                     let request_id = request.request_id.clone();
                     let result = match caller.check_insurer(&request.insurer_number) {
@@ -191,7 +191,6 @@ impl VerifyIdentity for VerifyService {
         Ok(Response::new(Box::pin(responses)))
     }
 
-    #[instrument(name = "GetVerification", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn get_verification(
         &self,
         request: Request<pb::GetVerificationRequest>,
@@ -215,7 +214,6 @@ impl VerifyIdentity for VerifyService {
         respond("GetVerification", started, result)
     }
 
-    #[instrument(name = "CommitRegistration", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn commit_registration(
         &self,
         request: Request<pb::CommitRegistrationRequest>,
@@ -236,7 +234,6 @@ impl VerifyIdentity for VerifyService {
         respond("CommitRegistration", started, result)
     }
 
-    #[instrument(name = "ResolveHold", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn resolve_hold(
         &self,
         request: Request<pb::ResolveHoldRequest>,
@@ -262,7 +259,28 @@ impl VerifyIdentity for VerifyService {
         respond("ResolveHold", started, result)
     }
 
-    #[instrument(name = "ListHolds", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
+    async fn assign_hold(
+        &self,
+        request: Request<pb::AssignHoldRequest>,
+    ) -> Result<Response<pb::AssignHoldResponse>, Status> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let result = async {
+            let caller =
+                inner.authorize(&request, Rpc::AssignHold, &request.get_ref().insurer_number)?;
+            let parsed = parse::parse_assign_hold(request.get_ref())?;
+            let record = inner
+                .verifications
+                .assign_hold(parsed, &caller.name)
+                .await?;
+            Ok(pb::AssignHoldResponse {
+                record: Some(respond::record(&record)),
+            })
+        }
+        .await;
+        respond("AssignHold", started, result)
+    }
+
     async fn list_holds(
         &self,
         request: Request<pb::ListHoldsRequest>,
@@ -283,7 +301,6 @@ impl VerifyIdentity for VerifyService {
         respond("ListHolds", started, result)
     }
 
-    #[instrument(name = "HoldStats", skip_all, fields(call_id = %uuid::Uuid::now_v7()))]
     async fn hold_stats(
         &self,
         request: Request<pb::HoldStatsRequest>,

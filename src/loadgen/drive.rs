@@ -144,7 +144,7 @@ pub(super) async fn run_phase(
     target: Target,
     callers: Vec<Caller>,
     plan: &Plan,
-) -> anyhow::Result<PhaseReport> {
+) -> Result<PhaseReport, tokio::task::JoinError> {
     let start = Instant::now();
     let measure_from = start + plan.warmup;
     let window = Window {

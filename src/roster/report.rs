@@ -15,6 +15,7 @@ use crate::{
         outcome::stages,
         summary::{Summary, thousands},
     },
+    words::{self, Lang},
 };
 
 /// What the report says about the run besides its counts.
@@ -170,15 +171,13 @@ fn bars(rows: &[Bar<'_>], of: u64) -> String {
     s
 }
 
-/// A decision in words, as the roster's kind names the insurer's side (a form to register
-/// from, or the insurer's own record of a registered number).
+/// A decision in words ([`crate::words`]), as the roster's kind names the insurer's side (a
+/// form to register from, or the insurer's own record of a registered number).
 fn decision_label(d: DecisionKind, kind: Kind) -> &'static str {
     match (d, kind) {
-        (DecisionKind::Register, Kind::Registration) => "Register: the number may be registered",
         (DecisionKind::Register, Kind::Reverse) => "Confirmed: the record matches J-LIS",
-        (DecisionKind::Hold, _) => "Hold: an operator must look at the case",
-        (DecisionKind::Return, Kind::Registration) => "Return: the form is incomplete",
         (DecisionKind::Return, Kind::Reverse) => "Return: the insurer's record is incomplete",
+        _ => words::decision(d, Lang::En),
     }
 }
 
@@ -191,55 +190,30 @@ fn decision_colour(d: DecisionKind) -> &'static str {
     }
 }
 
-/// A hold reason in words, as the roster's kind names the insurer's side.
+/// A hold reason in words ([`crate::words`]), as the roster's kind names the insurer's side.
 fn reason_label(r: HoldReason, kind: Kind) -> &'static str {
     if let (HoldReason::DeclaredNumberDiffers, Kind::Reverse) = (r, kind) {
         return "The registered number differs from J-LIS's";
     }
-    match r {
-        HoldReason::FieldDiffers => "A field differs from J-LIS",
-        HoldReason::NoCandidate => "J-LIS returned nobody",
-        HoldReason::MultipleCandidates => "J-LIS returned several people",
-        HoldReason::InvalidCheckDigit => "The number's check digit is wrong",
-        HoldReason::DeclaredNumberDiffers => "The form's number differs from J-LIS's",
-        HoldReason::QueryIncomplete => "The J-LIS query lacks a field",
-        HoldReason::NumberRegisteredToAnotherSubject => "Number already registered to another",
-        HoldReason::SubjectHasAnotherNumber => "Person already has another number",
-    }
+    words::reason(r, Lang::En)
 }
 
-/// A risk class in words, with the 2023 nationwide check's class (①②③) where it has one.
+/// A risk class in words ([`crate::words`]).
 fn risk_label(c: RiskClass) -> &'static str {
-    match c {
-        RiskClass::BirthOrSex => "① Birth date or sex differs",
-        RiskClass::Structural => "Cannot tell (nobody, several, number)",
-        RiskClass::Names => "② Both names differ",
-        RiskClass::NameAndAddress => "② A name and the address differ",
-        RiskClass::AddressOnly => "③ Only the address differs",
-        RiskClass::OneNameOnly => "Only one name field differs",
-        RiskClass::NotationOrVariantOnly => "Only notation or variant (policy)",
-    }
+    words::risk(c, Lang::En)
 }
 
 /// A comparison stage in words: what was compared with what, as the roster's kind names them.
 fn stage_label(stage: Stage, kind: Kind) -> &'static str {
     match (stage, kind) {
-        (Stage::DeclaredVsQuery, _) => "Form vs J-LIS query",
-        (Stage::QueryVsCandidate, _) => "Query vs J-LIS record",
-        (Stage::DeclaredVsCandidate, Kind::Registration) => "Form vs J-LIS record",
         (Stage::DeclaredVsCandidate, Kind::Reverse) => "Insurer's vs J-LIS record",
+        _ => words::stage(stage, Lang::En),
     }
 }
 
-/// A field in words.
+/// A field in words ([`crate::words`]).
 fn field_label(f: Field) -> &'static str {
-    match f {
-        Field::KanjiName => "Name (kanji)",
-        Field::KanaName => "Name (kana)",
-        Field::BirthDate => "Birth date",
-        Field::Sex => "Sex",
-        Field::Address => "Address",
-    }
+    words::field(f, Lang::En)
 }
 
 /// The heat map's colour of a cell that holds no row: a neutral grey, unlike any step.

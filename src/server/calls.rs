@@ -14,6 +14,12 @@
 //! body (a VerifyBatch of a whole roster may rightly stream for an hour), and tonic's
 //! `Server::timeout` (a deadline on the handler, which would cut long batches too and does not
 //! tell a silent client from a slow handler).
+//!
+//! Each call of the VerifyIdentity service also gets its span here (kind server), continuing
+//! the caller's trace when its metadata carries a `traceparent`: the span lives until the
+//! response is finished, so a VerifyBatch stream's span covers its whole stream, and it records
+//! the gRPC status from the response's headers or trailers. Health and reflection calls get no
+//! span (a load balancer's health checks would bury the calls in traces).
 
 use std::{
     convert::Infallible,
@@ -33,10 +39,12 @@ use tonic::{
     body::Body,
     codegen::{
         Bytes, Service as _, StdError,
-        http::{Request, Response},
+        http::{HeaderMap, Request, Response},
     },
     service::Routes,
 };
+use tracing::{Instrument as _, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 /// What a connection's task and its calls share.
 pub(super) struct ConnectionState {
@@ -144,23 +152,87 @@ impl<I: Clone + Send + Sync + 'static> hyper::service::Service<Request<Incoming>
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let open = OpenCall::new(self.state.clone());
+        let span = call_span(request.uri().path(), request.headers());
         let timeout = self.body_timeout;
         let mut request = request.map(|body| Body::new(TimedBody::new(body, timeout)));
         request.extensions_mut().insert(self.info.clone());
-        let response = self.routes.clone().call(request);
-        Box::pin(async move {
-            let response = response.await?;
-            Ok(response.map(|body| Body::new(Finishing { body, _open: open })))
-        })
+        let response = span.in_scope(|| self.routes.clone().call(request));
+        Box::pin(
+            async move {
+                let response = response.await?;
+                let span = tracing::Span::current();
+                // A refusal is answered with its status in the headers (trailers-only).
+                record_status(&span, response.headers());
+                Ok(response.map(|body| {
+                    Body::new(Finishing {
+                        body,
+                        _open: open,
+                        span,
+                    })
+                }))
+            }
+            .instrument(span),
+        )
     }
 }
 
-/// A response body that keeps its call open until it is finished or dropped.
+/// The span of a call of the VerifyIdentity service, continuing the caller's trace; none for
+/// other services (health, reflection).
+fn call_span(path: &str, headers: &HeaderMap) -> tracing::Span {
+    let full = path.strip_prefix('/').unwrap_or(path);
+    let Some((service, method)) = full.split_once('/') else {
+        return tracing::Span::none();
+    };
+    if service != super::SERVICE_NAME {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        "call",
+        otel.name = full,
+        otel.kind = "server",
+        rpc = method,
+        call_id = %uuid::Uuid::now_v7(),
+        trace_id = Empty,
+        insurer_number = Empty,
+    );
+    if !span.is_disabled() {
+        crate::telemetry::traces::continue_trace(&span, headers);
+        span.set_attribute("rpc.system", "grpc");
+        span.set_attribute("rpc.service", service.to_owned());
+        span.set_attribute("rpc.method", method.to_owned());
+    }
+    span
+}
+
+/// Records the gRPC status of `headers` (response headers or trailers), if they carry one.
+fn record_status(span: &tracing::Span, headers: &HeaderMap) {
+    let Some(code) = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return;
+    };
+    span.set_attribute("rpc.grpc.status_code", code);
+    // Server errors, as the semantic conventions for gRPC servers count them: UNKNOWN,
+    // DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS. A refused request is
+    // the caller's error, not the server's.
+    if matches!(code, 2 | 4 | 12 | 13 | 14 | 15) {
+        span.set_status(opentelemetry::trace::Status::error(format!(
+            "{:?}",
+            tonic::Code::from_i32(code as i32)
+        )));
+    }
+}
+
+/// A response body that keeps its call open, and its span, until it is finished or dropped.
 struct Finishing {
     /// The handler's response.
     body: Body,
     /// Given back with the body.
     _open: OpenCall,
+    /// The call's span: it ends with the response.
+    span: tracing::Span,
 }
 
 impl HttpBody for Finishing {
@@ -171,7 +243,13 @@ impl HttpBody for Finishing {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(trailers) = frame.trailers_ref() {
+                record_status(&self.span, trailers);
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

@@ -55,6 +55,25 @@ pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Conf
     Ok(Arc::new(config))
 }
 
+/// The console's TLS configuration: the service's certificate and key, HTTP/1.1, and no client
+/// certificate asked for (clerks sign in with a password; a `tls_client_ca` set for the gRPC
+/// callers does not apply to browsers).
+pub(super) fn console_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    let chain = certificates(&tls.cert, "tls_cert")?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&tls.key)?).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "tls_key {}: no readable PEM private key ({e})",
+            tls.key.display()
+        ))
+    })?;
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| ConfigError::Invalid(format!("tls_cert and tls_key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// The certificates of a PEM file; none is an error naming `setting`.
 fn certificates(path: &Path, setting: &str) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let pem = read(path)?;

@@ -6,7 +6,9 @@
 //! the bulk command, would let the two drift apart in exactly the cases that matter (a replay,
 //! a number registered elsewhere).
 
-use std::{sync::Arc, time::SystemTime};
+use std::{fmt, sync::Arc, time::SystemTime};
+
+use tracing::{Instrument as _, field::Empty};
 
 use crate::{
     audit::{
@@ -100,8 +102,14 @@ impl Decider {
         caller: &str,
     ) -> Result<Verified, VerificationError> {
         let request_fp = self.keys.current().fingerprint(content);
-        let mut decision = gate::decide(&parsed.case, &self.policy);
-        decision = self.hold_for_previous_keys(&parsed, decision).await?;
+        let span = decision_span(parsed.case.candidates.len());
+        let mut decision = span.in_scope(|| gate::decide(&parsed.case, &self.policy));
+        decision = self
+            .hold_for_previous_keys(&parsed, decision)
+            .instrument(span.clone())
+            .await?;
+        record_on_span(&span, &decision);
+        drop(span);
         let verification_id = uuid::Uuid::now_v7().to_string();
         // At most twice: the second decision is a hold, which no registration contradicts.
         for _ in 0..2 {
@@ -127,7 +135,9 @@ impl Decider {
                 }
                 Ok(AppendOutcome::RegisteredElsewhere { registrations }) => {
                     let found = registrations_in_view(parsed.subject_id.as_str(), &registrations);
+                    let span = decision_span(parsed.case.candidates.len());
                     decision = gate::hold_for_registrations(decision, found);
+                    record_on_span(&span, &decision);
                 }
                 Ok(AppendOutcome::RegistrationTaken { .. } | AppendOutcome::AlreadyResolved) => {
                     return Err(VerificationError::Internal(
@@ -235,6 +245,65 @@ fn registrations_in_view(subject_id: &str, found: &[Registration]) -> gate::Regi
     gate::Registrations {
         number_registered_to_another_subject: found.iter().any(|r| r.subject_id != subject_id),
         subject_has_another_number: found.iter().any(|r| r.subject_id == subject_id),
+    }
+}
+
+/// The span of one decision (for traces only: the log has the "decided" line). Its fields are
+/// ids, classes and counts, filled by [`record_on_span`].
+fn decision_span(candidates: usize) -> tracing::Span {
+    tracing::info_span!(
+        target: "verify_identity::trace",
+        "decide",
+        candidates = i64::try_from(candidates).unwrap_or(i64::MAX),
+        decision = Empty,
+        risk_class = Empty,
+        hold_reasons = Empty,
+        classes = Empty,
+        rule_ids = Empty,
+    )
+}
+
+/// Fills the fields of a [`decision_span`]. Nothing is formatted when no layer takes the span
+/// (traces off).
+fn record_on_span(span: &tracing::Span, decision: &Decision) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("decision", decision.kind.id());
+    if let Some(risk) = decision.risk_class() {
+        span.record("risk_class", risk.id());
+    }
+    if !decision.hold_reasons.is_empty() {
+        let reasons: Vec<&str> = decision.hold_reasons.iter().map(|r| r.id()).collect();
+        span.record("hold_reasons", reasons.join(","));
+    }
+    span.record("classes", tracing::field::display(Classes(decision)));
+    let mut rules = crate::domain::RuleSet::EMPTY;
+    for c in &decision.comparisons {
+        rules = rules.union(c.comparison.rules);
+    }
+    if !rules.is_empty() {
+        span.record("rule_ids", rules.ids().collect::<Vec<_>>().join(","));
+    }
+}
+
+/// Every comparison of a decision as `stage.field[candidate]=class`, space-separated: which
+/// comparisons held the case, without any value compared.
+struct Classes<'a>(&'a Decision);
+
+impl fmt::Display for Classes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.comparisons.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{}.{}", c.stage.as_str(), c.field.as_str())?;
+            if c.stage != crate::domain::Stage::DeclaredVsQuery {
+                write!(f, "[{}]", c.candidate_index)?;
+            }
+            write!(f, "={}", c.comparison.class.as_str())?;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@
 use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
 
 use crate::{
-    audit::{self, AppendOutcome, Decided, HoldResolved, NewEvent, StoredEvent},
+    audit::{self, AppendOutcome, Decided, HoldAssigned, HoldResolved, NewEvent, StoredEvent},
     domain::{
         gate::DecisionKind,
         registration::{self, ReplacementRefusal},
@@ -22,9 +22,9 @@ use crate::{
         violation::FieldViolation,
     },
     verification::{
-        VerificationError, Verifications,
+        State, VerificationError, Verifications,
         holds_cursor::{HoldsCursor, HoldsOrder, SortKey},
-        inputs::{ListHolds, ResolveHold},
+        inputs::{AssignHold, ListHolds, ResolveHold},
         page_token::InvalidToken,
         record::{VerificationRecord, decided},
     },
@@ -37,6 +37,18 @@ pub struct HoldsPage {
     pub holds: Vec<VerificationRecord>,
     /// The sealed token of the next page; empty on the last.
     pub next_page_token: String,
+}
+
+/// How many holds are open at an insurer: in all, overdue, and per risk class (most urgent
+/// first), as the top of the clerks' queue shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HoldCounts {
+    /// Open holds.
+    pub open: usize,
+    /// Open holds past their registration deadline.
+    pub overdue: usize,
+    /// Open holds per risk class, in [`RiskClass::ALL`]'s order, classes with none left out.
+    pub by_risk: Vec<(RiskClass, usize)>,
 }
 
 /// Held decisions read per store query while filling a page.
@@ -111,6 +123,97 @@ impl Verifications {
             }
         }
         self.record(&stored).await
+    }
+
+    /// Claims an open hold for someone (`assignee`) or releases it (`None`): a `hold.assigned`
+    /// event. A claim replaces an earlier one; the event says who took it over.
+    pub async fn assign_hold(
+        &self,
+        request: AssignHold,
+        caller: &str,
+    ) -> Result<VerificationRecord, VerificationError> {
+        let stored = self
+            .store
+            .find_verification(request.insurer.as_str(), request.verification_id.as_str())
+            .await?
+            .ok_or(VerificationError::NotFound(
+                "no such verification for this insurer",
+            ))?;
+        let record = self.record(&stored).await?;
+        match record.state {
+            State::Held => {}
+            State::HoldResolved => {
+                return Err(VerificationError::refused(
+                    "HOLD_NOT_OPEN",
+                    "the hold was already resolved",
+                ));
+            }
+            State::Decided | State::Committed => {
+                return Err(VerificationError::refused(
+                    "NOT_HELD",
+                    "the verification did not decide hold",
+                ));
+            }
+        }
+        let held = &record.decided;
+        let event = NewEvent::HoldAssigned(HoldAssigned {
+            occurred_at: audit::time_from_micros(audit::micros_since_epoch(SystemTime::now())),
+            caller: caller.to_owned(),
+            insurer_number: held.insurer_number.clone(),
+            subject_id: held.subject_id.clone(),
+            verification_id: held.verification_id.clone(),
+            assignee: request
+                .assignee
+                .as_ref()
+                .map_or_else(String::new, |a| a.as_str().to_owned()),
+        });
+        match self.append(event).await? {
+            AppendOutcome::Appended { .. } => {}
+            _ => {
+                return Err(VerificationError::Internal(
+                    "an assignment was taken for another kind of event".into(),
+                ));
+            }
+        }
+        self.record(&stored).await
+    }
+
+    /// How many holds of `insurer` are open now, overdue and per risk class. Reads every open
+    /// hold of the insurer, as a triage page does.
+    pub async fn hold_counts(&self, insurer: &str) -> Result<HoldCounts, VerificationError> {
+        let now = SystemTime::now();
+        let mut counts = HoldCounts::default();
+        let mut per = [0usize; RiskClass::ALL.len()];
+        let mut scanned = 0;
+        loop {
+            let chunk = self
+                .store
+                .list_open_holds(insurer, scanned, SCAN_CHUNK)
+                .await?;
+            let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
+            for stored in chunk {
+                scanned = stored.id;
+                let held = decided(&stored)?;
+                counts.open += 1;
+                if held.register_by.is_some_and(|by| by < now) {
+                    counts.overdue += 1;
+                }
+                if let Some(risk) = held.risk_class() {
+                    if let Some(i) = RiskClass::ALL.iter().position(|c| *c == risk) {
+                        per[i] += 1;
+                    }
+                }
+            }
+            if exhausted {
+                break;
+            }
+        }
+        counts.by_risk = RiskClass::ALL
+            .into_iter()
+            .zip(per)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Ok(counts)
     }
 
     /// One page of open holds, filtered, in the order asked for (see

@@ -75,6 +75,17 @@ pub struct ResolveHold {
     pub cause: Option<HoldCause>,
 }
 
+/// An AssignHold request, parsed.
+#[derive(Debug, Clone)]
+pub struct AssignHold {
+    /// Whose hold.
+    pub insurer: InsurerNumber,
+    /// The held verification.
+    pub verification_id: VerificationId,
+    /// Who works it from now on; `None` releases it.
+    pub assignee: Option<OperatorId>,
+}
+
 /// A ListHolds request, parsed.
 #[derive(Debug, Clone)]
 pub struct ListHolds {

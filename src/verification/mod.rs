@@ -20,6 +20,7 @@ mod error;
 pub mod hold_stats;
 pub mod holds;
 pub mod holds_cursor;
+pub mod holds_summary;
 pub mod inputs;
 pub mod page_token;
 mod previous_keys;
@@ -31,6 +32,7 @@ pub use commit::Committed;
 pub use decide::{Decider, Verified};
 pub use error::VerificationError;
 pub use holds::HoldsPage;
+pub use holds_summary::HoldsSummary;
 pub use record::{State, VerificationRecord};
 
 use crate::{

@@ -46,6 +46,8 @@ pub struct VerificationRecord {
     pub resolution: Option<HoldResolved>,
     /// When its number was committed, once it was.
     pub committed_at: Option<SystemTime>,
+    /// Who works the hold now (the last claim, unless released since); `None`: nobody.
+    pub assignee: Option<String>,
 }
 
 impl std::fmt::Debug for VerificationRecord {
@@ -84,6 +86,14 @@ impl Verifications {
             NewEvent::HoldResolved(r) => Some(r.clone()),
             _ => None,
         });
+        let assignee = later
+            .iter()
+            .rev()
+            .find_map(|e| match &e.event {
+                NewEvent::HoldAssigned(a) => Some(a.assignee.clone()),
+                _ => None,
+            })
+            .filter(|a| !a.is_empty());
         let state = if committed_at.is_some() {
             State::Committed
         } else if resolution.is_some() {
@@ -98,6 +108,7 @@ impl Verifications {
             state,
             resolution,
             committed_at,
+            assignee,
         })
     }
 

@@ -19,7 +19,9 @@ on_both_backends!(
     a_note_may_span_lines_but_is_bounded_and_the_operator_id_is_one_line,
     a_page_token_is_opaque_and_good_only_for_its_insurer_on_any_replica,
     an_unknown_or_unspecified_reason_filter_is_refused_never_dropped,
+    the_holds_summary_counts_open_holds_per_insurer_class_and_deadline,
     a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named,
+    a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open,
 );
 
 const INSURER: &str = "32130011";
@@ -527,6 +529,76 @@ async fn an_unknown_or_unspecified_reason_filter_is_refused_never_dropped(backen
     app.finish().await;
 }
 
+/// The managers' gauges' numbers: open holds per insurer, risk class and overdue, and the age
+/// of each insurer's oldest, read by a second set of use cases on the same database (as a
+/// replica would).
+async fn the_holds_summary_counts_open_holds_per_insurer_class_and_deadline(backend: Backend) {
+    use verify_identity::{
+        audit::{self, AuditWriter, FingerprintKey, KeyRing},
+        domain::policy::Policy,
+        verification::Verifications,
+    };
+    let app = spawn_app(backend).await;
+    // The helpers' forms were received long ago: their deadlines have passed.
+    let overdue = verified(&app, hold_request("sum-1")).await;
+    let mut fresh = hold_request("sum-2");
+    fresh.received_at = Some(pbjson_types::Timestamp {
+        seconds: i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap(),
+        nanos: 0,
+    });
+    let fresh_id = verified(&app, fresh).await;
+    let closed = verified(&app, hold_request("sum-3")).await;
+    resolved(&app, resolve(&closed, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+    verified(&app, register_request("sum-4")).await;
+    let mut other = hold_request("sum-5");
+    other.insurer_number = "87654321".into();
+    verified(&app, other).await;
+
+    let store = audit::connect(&app.db.url).await.unwrap();
+    let (handle, _writer) = AuditWriter::spawn(store.clone(), 4, 4);
+    let uses = Verifications::new(
+        Policy::default(),
+        handle,
+        store,
+        KeyRing::single(FingerprintKey::from_secret(vec![7; 32])),
+        Duration::from_secs(3600),
+        std::sync::Arc::new(|| {}),
+    );
+    let an_hour_on = SystemTime::now() + Duration::from_secs(3600);
+    let summary = uses.holds_summary(an_hour_on).await.unwrap();
+    let mut counted: Vec<(String, bool, u64)> = summary
+        .open
+        .iter()
+        .map(|((insurer, class, overdue), n)| {
+            assert!(class.is_some(), "every hold has a risk class");
+            (insurer.clone(), *overdue, *n)
+        })
+        .collect();
+    counted.sort();
+    assert_eq!(
+        counted,
+        [
+            ("32130011".to_owned(), false, 1),
+            ("32130011".to_owned(), true, 1),
+            ("87654321".to_owned(), true, 1),
+        ],
+        "the resolved hold and the registration are not counted ({overdue}, {fresh_id})"
+    );
+    for insurer in ["32130011", "87654321"] {
+        let age = summary.oldest_age_seconds[insurer];
+        assert!((3600.0..3700.0).contains(&age), "{insurer}: {age}");
+    }
+    app.finish().await;
+}
+
 async fn a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let held = verified(&app, hold_request("h-cause")).await;
@@ -573,5 +645,78 @@ async fn a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named(b
             None
         ]
     );
+    app.finish().await;
+}
+
+async fn assigned(
+    app: &TestApp,
+    verification_id: &str,
+    assignee: &str,
+) -> Result<pb::VerificationRecord, Status> {
+    let response = app
+        .client
+        .clone()
+        .assign_hold(pb::AssignHoldRequest {
+            verification_id: verification_id.into(),
+            insurer_number: INSURER.into(),
+            assignee: assignee.into(),
+        })
+        .await?;
+    Ok(response.into_inner().record.expect("a record"))
+}
+
+async fn a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let held = verified(&app, hold_request("h-1")).await;
+    let registered = verified(&app, register_request("r-1")).await;
+    assert_eq!(
+        assigned(&app, &held, "sato").await.unwrap().assignee,
+        "sato"
+    );
+    // The queue shows who works each hold.
+    let listed = list(
+        &app,
+        pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(listed.holds[0].assignee, "sato");
+    assert_eq!(
+        assigned(&app, &held, "tanaka").await.unwrap().assignee,
+        "tanaka"
+    );
+    assert_eq!(assigned(&app, &held, "").await.unwrap().assignee, "");
+    let bad = assigned(&app, &held, "two\nlines").await.unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(crate::helpers::violated_fields(&bad), ["assignee"]);
+    assert_eq!(
+        reason(&assigned(&app, &registered, "sato").await.unwrap_err()),
+        "NOT_HELD"
+    );
+    resolved(&app, resolve(&held, pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        reason(&assigned(&app, &held, "sato").await.unwrap_err()),
+        "HOLD_NOT_OPEN"
+    );
+    let missing = assigned(&app, "01900000-0000-7000-8000-000000000000", "sato")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+
+    app.stop().await;
+    let report = crate::audit_report(&app.db.url).await;
+    assert!(report.first_broken.is_none());
+    let store = verify_identity::audit::connect(&app.db.url).await.unwrap();
+    let events = store.read_chains().await.unwrap();
+    store.close().await;
+    let assignments = events
+        .iter()
+        .filter(|e| e.event.event_type() == EventType::HoldAssigned)
+        .count();
+    assert_eq!(assignments, 3);
     app.finish().await;
 }

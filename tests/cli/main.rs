@@ -9,6 +9,7 @@ mod integrators;
 mod pipes;
 mod serve_log;
 mod server;
+mod traces;
 
 use std::{
     io::Write,

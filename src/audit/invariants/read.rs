@@ -12,8 +12,8 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Pool};
 use crate::audit::{
     AuditError, Registration, StoredEvent,
     invariants::{GateTables, LookupRow, RequestRow, ResolutionRow},
-    rows::{self, EventRow, RegistrationRow},
-    sql,
+    store::rows::{self, EventRow, RegistrationRow},
+    store::sql,
 };
 
 /// `verification_requests` in key order.

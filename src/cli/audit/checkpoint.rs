@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::{
     audit::{
         AuditBackend, AuditError,
-        checkpoint_check::Expectations,
-        checkpoint_file,
-        checkpoint_key::{CheckpointKey, PublicKey},
+        checkpoint::check::Expectations,
+        checkpoint::file as checkpoint_file,
+        checkpoint::key::{CheckpointKey, PublicKey},
     },
     cli::exit,
 };

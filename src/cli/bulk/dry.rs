@@ -31,12 +31,19 @@ pub(super) fn run_dry(
     let chunks = Arc::new(Mutex::new(chunks));
     let (tx, rx) = mpsc::sync_channel::<Result<Decided, String>>(8);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let run_span = tracing::Span::current();
     for _ in 0..workers {
         let (chunks, tx, ctx, policy) = (chunks.clone(), tx.clone(), ctx.clone(), policy.clone());
+        let run_span = run_span.clone();
         std::thread::spawn(move || {
             loop {
                 let next = chunks.lock().expect("no worker panics holding it").recv();
                 let Ok(next) = next else { return };
+                let span = next.as_ref().map_or_else(
+                    |_| tracing::Span::none(),
+                    |c| super::chunk_span(&run_span, c),
+                );
+                let _entered = span.enter();
                 let decided = next.map(|chunk| Decided {
                     seq: chunk.seq,
                     end_byte: chunk.end_byte,

@@ -1,6 +1,7 @@
 //! `--database URL`: the server's own decide-and-append path on the same audit log.
 
 use std::sync::{Arc, mpsc};
+use tracing::Instrument as _;
 
 use futures::StreamExt;
 use prost::Message as _;
@@ -85,10 +86,17 @@ pub(super) async fn run_embedded(
         keys.ring,
         Arc::new(|| {}),
     ));
+    let run_span = tracing::Span::current();
     let mut decided = chunk_stream(chunks)
         .map(|chunk| {
-            let (decider, ctx) = (decider.clone(), ctx.clone());
-            tokio::spawn(async move { decide_embedded(&decider, &ctx, chunk?).await })
+            let (decider, ctx, run_span) = (decider.clone(), ctx.clone(), run_span.clone());
+            tokio::spawn(async move {
+                let chunk = chunk?;
+                let span = super::chunk_span(&run_span, &chunk);
+                decide_embedded(&decider, &ctx, chunk)
+                    .instrument(span)
+                    .await
+            })
         })
         .buffered(EMBEDDED_CHUNKS_IN_FLIGHT);
     let mut newest: Newest = None;

@@ -23,6 +23,7 @@ use std::{
 
 use crate::{
     audit::{self},
+    cli::error::CommandResult,
     cli::{client::ClientArgs, exit},
     config::KeyArgs,
     config::redact_url,
@@ -34,7 +35,9 @@ use crate::{
         open::{self, OpenOptions},
         report::{self, RunInfo, RunMode, RunOutcome},
     },
+    telemetry::{self, TRACE_ONLY, Traces},
 };
+use tracing::Instrument as _;
 
 mod dry;
 mod embedded;
@@ -45,7 +48,7 @@ mod through_server;
 use self::{
     dry::run_dry,
     embedded::{Embedded, open_embedded, run_embedded},
-    reader::{runtime, spawn_reader},
+    reader::{Chunk, runtime, spawn_reader},
     sink::Sink,
     through_server::run_server,
 };
@@ -131,10 +134,47 @@ pub struct BulkArgs {
     /// The server and the credentials to reach it.
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Export the run's traces (a span per chunk; through a server, the server's spans join
+    /// them) over OTLP/gRPC to this collector; off when omitted, unless
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    #[arg(long, env = "VERIFY_IDENTITY_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// Trace export for this run, when `--otlp-endpoint` or the standard variables ask for it: the
+/// run's spans only, no log (bulk reports on stdout and in its files).
+fn start_traces(args: &BulkArgs) -> Result<Option<Traces>, String> {
+    let settings = crate::config::traces::resolve(args.otlp_endpoint.clone(), None, |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(|e| e.to_string())?;
+    let Some(settings) = settings else {
+        return Ok(None);
+    };
+    let traces = Traces::otlp(&settings).map_err(|e| format!("traces: {e}"))?;
+    telemetry::init_traces_only(&traces);
+    Ok(Some(traces))
+}
+
+/// The span of one chunk of rows, a child of `parent` (the run's span).
+fn chunk_span(parent: &tracing::Span, chunk: &Chunk) -> tracing::Span {
+    tracing::info_span!(
+        target: TRACE_ONLY,
+        parent: parent,
+        "bulk.chunk",
+        chunk = i64::try_from(chunk.seq).unwrap_or(i64::MAX),
+        rows = i64::try_from(chunk.rows.len()).unwrap_or(i64::MAX),
+    )
+}
+
+/// Runs the command. It reports each failure itself, on lines with the context only it has
+/// (the case, the row, the finding), so it always ends with a status (see `cli::error`).
+pub fn run(args: &BulkArgs) -> CommandResult {
+    Ok(run_and_report(args))
 }
 
 /// Runs `bulk`; returns the exit status.
-pub fn run(args: &BulkArgs) -> u8 {
+fn run_and_report(args: &BulkArgs) -> u8 {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let errors_path = args
@@ -196,21 +236,32 @@ pub fn run(args: &BulkArgs) -> u8 {
     } else {
         (RunMode::Server, args.client.server.clone())
     };
+    let traces = match start_traces(args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("verify-identity bulk: {e}");
+            return exit::BAD_INPUT;
+        }
+    };
+    let run_span = tracing::info_span!(target: TRACE_ONLY, "bulk", mode = ?mode);
     let chunks = spawn_reader(setup.reader, setup.first, setup.crlf);
     let outcome = if args.dry_run {
-        run_dry(args, ctx.clone(), chunks, &mut sink)
+        run_span.in_scope(|| run_dry(args, ctx.clone(), chunks, &mut sink))
     } else if let Some(Embedded { rt, store, keys }) = embedded {
-        rt.block_on(run_embedded(
-            args,
-            store,
-            keys,
-            ctx.clone(),
-            chunks,
-            &mut sink,
-        ))
+        rt.block_on(
+            run_embedded(args, store, keys, ctx.clone(), chunks, &mut sink)
+                .instrument(run_span.clone()),
+        )
     } else {
-        runtime().block_on(run_server(args, ctx.clone(), chunks, &mut sink, started_at))
+        runtime().block_on(
+            run_server(args, ctx.clone(), chunks, &mut sink, started_at)
+                .instrument(run_span.clone()),
+        )
     };
+    drop(run_span);
+    if let Some(traces) = traces {
+        traces.shutdown(Duration::from_secs(5));
+    }
     let (stopped, chain) = match outcome {
         Ok(chain) => (None, chain),
         Err(why) => (Some(why), None),

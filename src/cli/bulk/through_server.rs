@@ -7,6 +7,7 @@ use std::{
 };
 
 use futures::StreamExt;
+use tracing::Instrument as _;
 
 use super::{
     BulkArgs, SERVER_CHUNKS_IN_FLIGHT,
@@ -45,10 +46,17 @@ pub(super) async fn run_server(
     let client = pb::verify_identity_client::VerifyIdentityClient::with_interceptor(channel, auth)
         .max_decoding_message_size(16 * 1024 * 1024);
     let started_micros = audit::micros_since_epoch(started_at);
+    let run_span = tracing::Span::current();
     let mut decided = chunk_stream(chunks)
         .map(|chunk| {
-            let (client, ctx) = (client.clone(), ctx.clone());
-            tokio::spawn(async move { decide_remote(client, &ctx, chunk?, started_micros).await })
+            let (client, ctx, run_span) = (client.clone(), ctx.clone(), run_span.clone());
+            tokio::spawn(async move {
+                let chunk = chunk?;
+                let span = super::chunk_span(&run_span, &chunk);
+                decide_remote(client, &ctx, chunk, started_micros)
+                    .instrument(span)
+                    .await
+            })
         })
         .buffered(SERVER_CHUNKS_IN_FLIGHT);
     while let Some(joined) = decided.next().await {
@@ -91,8 +99,12 @@ pub(super) async fn decide_remote(
         }
     }
     if !requests.is_empty() {
+        // The chunk's trace context goes with the stream, so that the server's spans of it
+        // are children of this chunk's span.
+        let mut request = tonic::Request::new(tokio_stream::iter(requests));
+        crate::telemetry::traces::inject(&tracing::Span::current(), request.metadata_mut());
         let mut responses = client
-            .verify_batch(tokio_stream::iter(requests))
+            .verify_batch(request)
             .await
             .map_err(|s| format!("VerifyBatch refused: {:?}: {}", s.code(), s.message()))?
             .into_inner();

@@ -46,10 +46,10 @@ pub fn parse_hold_stats(
         None => Some(now),
         Some(ts) => time(&mut v, "to", ts),
     };
-    if let (Some(from), Some(to)) = (from, to) {
-        if from >= to {
-            violation(&mut v, "to", "must be later than from");
-        }
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        violation(&mut v, "to", "must be later than from");
     }
     match (from, to) {
         (Some(from), Some(to)) if v.is_empty() => Ok(HoldStatsQuery {

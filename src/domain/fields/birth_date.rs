@@ -1,10 +1,17 @@
 //! 生年月日: parsing every notation seen on forms and in the registry, and comparing two of them.
 //!
-//! A registry birth date is not a calendar date. It is (era or year, month, day) with a
-//! precision: the resident registry keeps 2月29日 in non-leap years and 2月30日 to stay consistent
-//! with the 戸籍, and it records partly unknown dates (月日不詳, 上旬, 頃, 推定). So the parsed form is
-//! a Gregorian (year, month, day) triple that may not be a calendar day, never a `chrono` date
-//! that would reject or roll those over.
+//! A registry birth date is (era or year, month, day) with a precision: the resident registry
+//! records partly unknown dates (月日不詳, 上旬, 頃, 推定), and keeps days that are not on the
+//! calendar (2月29日 in a common year, 2月30日) to stay consistent with the 戸籍. The parsed form is
+//! a Gregorian (year, month, day) triple with that precision, never a `chrono` date that would
+//! roll an impossible day over into the next month.
+//!
+//! A complete date must be a day of the calendar. A day that does not exist (2月30日, 2月29日 of a
+//! common year, 4月31日) is unparseable even when every side spells it the same way, so the gate
+//! holds it: the same impossible triple on the form and in the registry says that two records
+//! were keyed alike, not that they are one person's, and a registry day that does not exist is
+//! for a clerk to confirm with the person (docs/rules.md, "What is never folded"). It is never
+//! rolled over either: 1975-02-29 is not 1975-03-01.
 //!
 //! Parsing is one pass over the characters into at most a dozen tokens on the stack,
 //! then a match on the token shape: no regex (a full verification must stay within a few
@@ -20,9 +27,10 @@ use crate::domain::{Comparison, MatchClass, Rule, RuleSet};
 pub enum Precision {
     /// Empty or whitespace only.
     Missing,
-    /// Not a date this module can read, outside its era, or before 1873 (lunisolar calendar).
+    /// Not a date this module can read, a day that is not on the calendar (2月30日), outside
+    /// its era, or before 1873 (lunisolar calendar).
     Unparseable,
-    /// Year, month and day are known (the day may still be a non-calendar day).
+    /// Year, month and day are known, and they are a day of the calendar.
     Complete,
     /// Year and month are known, the day is unknown (日不詳).
     YearMonth,
@@ -45,7 +53,7 @@ enum Era {
 }
 
 /// A day as (year, month, day); tuples compare lexicographically, which is what the era
-/// boundaries need even for non-calendar days.
+/// boundaries need (also for a partial date, whose unknown parts span a range).
 type Ymd = (i32, u8, u8);
 
 /// The first day of the Gregorian calendar in Japan; earlier dates are lunisolar.
@@ -151,8 +159,6 @@ pub struct BirthDate {
     month: u8,
     /// 1..=31, or 0 when unknown.
     day: u8,
-    /// Whether (year, month, day) is a real calendar day; 2月29日 in 1975 is not, yet is valid.
-    calendar_day: bool,
     /// Gregorian or which era and how spelled, to report [`Rule::DateEra`].
     notation: Notation,
     /// Whether an era letter was lower case, to report [`Rule::LatinCase`].
@@ -381,7 +387,6 @@ impl BirthDate {
             year: 0,
             month: 0,
             day: 0,
-            calendar_day: false,
             notation: Notation::Gregorian,
             lower_letter: false,
             shape: Shape::default(),
@@ -510,11 +515,16 @@ impl BirthDate {
         };
 
         // Range checks on the span of days the known parts allow: it must overlap the era
-        // and the Gregorian calendar. Compared as triples, so 2月30日 inside an era is fine.
+        // and the Gregorian calendar.
         let year = match era {
             Some((e, _)) => e.range().0.0 + i32::try_from(y).ok()?.checked_sub(1)?,
             None => i32::try_from(y).ok()?,
         };
+        // A complete date must be a day of the calendar: 2月30日, 2月29日 of a common year and
+        // 4月31日 do not exist, and are unparseable however they are spelled (never rolled over).
+        if day != 0 && day > days_in_month(year, month) {
+            return None;
+        }
         let lo = (year, month.max(1), day.max(1));
         let hi = (
             year,
@@ -534,7 +544,6 @@ impl BirthDate {
         self.year = year;
         self.month = month;
         self.day = day;
-        self.calendar_day = day != 0 && day <= days_in_month(year, month);
         self.notation = era.map_or(Notation::Gregorian, |(e, s)| Notation::Era(e, s));
         self.shape = Shape {
             style,
@@ -554,13 +563,6 @@ impl BirthDate {
         self.precision
     }
 
-    /// Whether a complete date is a real calendar day. Registry dates such as 2月29日 in a
-    /// non-leap year are complete and valid but not calendar days; callers that need a calendar
-    /// date (age checks) must not use them.
-    pub fn is_calendar_day(&self) -> bool {
-        self.precision == Precision::Complete && self.calendar_day
-    }
-
     /// Compares two birth dates: exact, notation (same day in another spelling, with the rules
     /// that were needed), mismatch, missing, or unparseable (anything with an unknown part is
     /// never a match, so it holds the case for confirmation).
@@ -572,7 +574,7 @@ impl BirthDate {
         if a.precision != Precision::Complete || b.precision != Precision::Complete {
             return Comparison::of(MatchClass::Unparseable);
         }
-        // Triples, never calendar arithmetic: 1975-02-29 is not 1975-03-01.
+        // Triples of calendar days: equal triples are the same day.
         if (a.year, a.month, a.day) != (b.year, b.month, b.day) {
             return Comparison::of(MatchClass::Mismatch);
         }
@@ -685,7 +687,7 @@ mod tests {
         ("1975-01-01", "1975-1-1", Not, &[Fmt]),
         ("1975年01月01日", "1975年1月1日", Not, &[Fmt]),
         ("一九七五年一月一日", "1975年1月1日", Not, &[Fmt]),
-        ("1975/4/31", "1975-04-31", Not, &[Fmt]),
+        ("1975/4/30", "1975-04-30", Not, &[Fmt]),
         // the same era, another spelling of the numbers
         ("昭和50年1月1日", "昭和五十年一月一日", Not, &[Fmt]),
         ("昭和50年12月31日", "昭和五十年十二月三十一日", Not, &[Fmt]),
@@ -717,9 +719,19 @@ mod tests {
         ("令和元年5月1日", "R1.5.1", Not, &[Era_]),
         ("令和元年5月1日", "5010501", Not, &[Era_]),
         ("r01.05.01", "5010501", Not, &[Era_]),
-        // non-calendar registry days are complete and compare as triples
-        ("昭和50年2月29日", "1975-02-29", Not, &[Era_]),
-        ("平成元年2月30日", "H1.2.30", Not, &[Era_]),
+        // days that are not on the calendar never match, not even themselves
+        ("昭和44年2月30日", "昭和44年2月30日", Unp, &[]),
+        ("2026-02-30", "2026-02-30", Unp, &[]),
+        ("1969-02-29", "1969-02-29", Unp, &[]),
+        ("昭和50年2月29日", "1975-02-29", Unp, &[]),
+        ("平成元年2月30日", "H1.2.30", Unp, &[]),
+        ("1975/4/31", "1975-04-31", Unp, &[]),
+        ("3440230", "3440230", Unp, &[]),
+        ("1900-02-29", "1900-02-29", Unp, &[]),
+        ("令和8年6月31日", "令和8年6月31日", Unp, &[]),
+        // leap days that exist
+        ("2000-02-29", "平成12年2月29日", Not, &[Era_]),
+        ("昭和51年2月29日", "1976/2/29", Not, &[Era_]),
         // Latin case, width, whitespace, hyphen look-alikes
         ("s50/01/01", "S50/01/01", Not, &[LatinCase]),
         ("s50.1.1", "S50/1/1", Not, &[LatinCase, Fmt]),
@@ -742,8 +754,8 @@ mod tests {
         ("昭和50年1月1日", "昭和51年1月1日", Mismatch, &[]),
         ("S50.1.1", "H7.1.1", Mismatch, &[]),
         ("3500101", "3500102", Mismatch, &[]),
-        ("1975-02-29", "1975-03-01", Mismatch, &[]),
-        ("昭和50年2月29日", "1975-03-01", Mismatch, &[]),
+        ("1975-02-29", "1975-03-01", Unp, &[]),
+        ("昭和50年2月29日", "1975-03-01", Unp, &[]),
         ("1912-07-30", "1912-07-31", Mismatch, &[]),
         // missing wins over everything else
         ("", "1975-01-01", Missing, &[]),
@@ -804,13 +816,51 @@ mod tests {
     }
 
     #[test]
-    fn a_non_calendar_day_is_complete_but_flagged() {
-        let feb29 = BirthDate::parse("1975-02-29");
-        assert_eq!(feb29.precision(), Precision::Complete);
-        assert!(!feb29.is_calendar_day());
-        assert!(BirthDate::parse("1976-02-29").is_calendar_day());
-        assert!(!BirthDate::parse("1975-04-31").is_calendar_day());
-        assert_eq!(compare("1975-02-29", "1975-03-01").class, Mismatch);
+    fn an_impossible_date_is_unparseable_even_when_every_side_spells_it_alike() {
+        for raw in [
+            "昭和44年2月30日",
+            "2026-02-30",
+            "1969-02-29",
+            "S44.2.30",
+            "1975年4月31日",
+        ] {
+            assert_eq!(
+                BirthDate::parse(raw).precision(),
+                Precision::Unparseable,
+                "{raw}"
+            );
+            assert_eq!(compare(raw, raw), Comparison::of(Unp), "{raw}");
+        }
+        assert_eq!(
+            BirthDate::parse("1976-02-29").precision(),
+            Precision::Complete
+        );
+        assert_eq!(
+            BirthDate::parse("2000-02-29").precision(),
+            Precision::Complete
+        );
+        // Never rolled over into the next month either.
+        assert_eq!(compare("1975-02-29", "1975-03-01").class, Unp);
+    }
+
+    /// Every complete date that parses is a day of the Gregorian calendar as jiff (an
+    /// independent implementation) counts them; every other day of a month is unparseable.
+    #[test]
+    fn a_date_parses_exactly_when_it_is_a_day_of_the_calendar() {
+        for year in [1873i16, 1900, 1969, 1975, 1976, 2000, 2024, 2026] {
+            for month in 1..=12i8 {
+                for day in 1..=31i8 {
+                    let real = jiff::civil::Date::new(year, month, day).is_ok();
+                    let parsed = BirthDate::parse(&format!("{year}-{month:02}-{day:02}"));
+                    let want = if real {
+                        Precision::Complete
+                    } else {
+                        Precision::Unparseable
+                    };
+                    assert_eq!(parsed.precision(), want, "{year}-{month}-{day}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -843,7 +893,7 @@ mod tests {
     }
 
     /// An era containing the triple (the later one when `late` and there are two). None only
-    /// for 2019-04-31, a non-calendar day between 平成's last and 令和's first day.
+    /// for a day between 平成's last and 令和's first day that is not on the calendar.
     fn era_of(t: Ymd, late: bool) -> Option<Era> {
         let mut eras = Era::ALL.iter().copied().filter(|e| {
             let (first, last) = e.range();
@@ -933,8 +983,9 @@ mod tests {
         s
     }
 
+    /// A day of the calendar between 1873 and 2029.
     fn triple() -> impl Strategy<Value = Ymd> {
-        (1873i32..2030, 1u8..=12, 1u8..=31)
+        (1873i32..2030, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| (y, m, d.min(days_in_month(y, m))))
     }
 
     fn spelling() -> impl Strategy<Value = (u8, bool, bool, bool)> {
@@ -972,7 +1023,9 @@ mod tests {
             // A zero delta (or an equal far day) becomes the day before or after instead.
             let u = if u == t { (t.0, t.1, if t.2 == 1 { 2 } else { t.2 - 1 }) } else { u };
             let (a, b) = (render(t, s.0, s.1, s.2, s.3), render(u, r.0, r.1, r.2, r.3));
-            prop_assert_eq!(compare(&a, &b), Comparison::of(Mismatch), "{} vs {}", a, b);
+            // A neighbour that is not on the calendar (2月30日) is unparseable: held too.
+            let want = if u.2 > days_in_month(u.0, u.1) { Unp } else { Mismatch };
+            prop_assert_eq!(compare(&a, &b), Comparison::of(want), "{} vs {}", a, b);
         }
 
         #[test]

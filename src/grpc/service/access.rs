@@ -29,6 +29,14 @@ pub(super) fn peer<T>(request: &Request<T>) -> Option<Peer> {
     request.remote_addr().map(Peer::of)
 }
 
+/// Names the insurer on the call's span (its log lines and trace), when the request names
+/// one by a well-formed insurer number; anything else a client put there stays out.
+pub(super) fn record_insurer(insurer: &str) {
+    if is_insurer_number(insurer) {
+        tracing::Span::current().record("insurer_number", insurer);
+    }
+}
+
 impl Inner {
     /// The caller of `request` if it may call `rpc` for `insurer`; otherwise the refusal,
     /// counted.
@@ -38,6 +46,7 @@ impl Inner {
         rpc: Rpc,
         insurer: &str,
     ) -> Result<Arc<Caller>, ServiceError> {
+        record_insurer(insurer);
         self.callers
             .authorize(request, rpc, insurer)
             .map_err(|denied| self.deny(denied, rpc, insurer, peer(request)))

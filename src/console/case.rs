@@ -1,0 +1,593 @@
+//! 案件: one held case — its header, the stage × field grid of comparisons, the hold reasons
+//! with the clerk's next step, and (for an operator, while it is open) the resolution form,
+//! which goes through the same use case and the same validation as ResolveHold.
+
+use std::{sync::Arc, time::SystemTime};
+
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::{
+    contract::{parse, pb},
+    domain::{Field, MatchClass, Stage, gate::Resolution, violation::FieldViolation},
+    verification::{State as RecordState, VerificationError, VerificationRecord},
+    words::{self, Lang},
+};
+
+use super::{
+    Console, Peer, errors,
+    layout::{self, Signed, urlencode},
+    queue::epoch,
+};
+
+/// A form that carries nothing but the session's CSRF token (sign-out).
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    /// The session's CSRF token.
+    pub(super) csrf: String,
+}
+
+/// The resolution form.
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ResolveForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    csrf: String,
+    /// `requeried`, `number_from_person` or `withdrawn`.
+    #[serde(default)]
+    resolution: String,
+    /// For `requeried`: the verification that replaces the held one.
+    #[serde(default)]
+    replaced_by: String,
+    /// The clerk's note.
+    #[serde(default)]
+    note: String,
+    /// The confirmation box.
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// `?done=1` after a resolution.
+#[derive(Deserialize)]
+pub(super) struct Done {
+    /// Set after the redirect of a successful resolution.
+    done: Option<String>,
+}
+
+/// What went wrong with a resolution, shown above the form.
+enum Problems {
+    /// Field by field, from the same validation as ResolveHold: the field, what to fix, and
+    /// the contract's own words (shown small, to quote to an administrator).
+    Fields(Vec<(String, String, String)>),
+    /// One sentence.
+    Refused(String),
+}
+
+/// `GET /holds/{insurer}/{id}`.
+pub(super) async fn page(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    Path((insurer, id)): Path<(String, String)>,
+    Query(done): Query<Done>,
+) -> Response {
+    let lang = signed.lang;
+    if !signed.session.user.serves(&insurer) {
+        return errors::not_found_in(lang);
+    }
+    match console.verifications.get(&insurer, &id).await {
+        Ok(record) => {
+            let notice = done
+                .done
+                .is_some()
+                .then(|| lang.pick("解決を記録しました。", "The resolution was recorded."));
+            render(
+                lang,
+                &signed,
+                &record,
+                notice,
+                None,
+                &ResolveForm::default(),
+            )
+            .into_response()
+        }
+        Err(VerificationError::InvalidArgument(_)) => errors::not_found_in(lang),
+        Err(e) => errors::failure(lang, &e),
+    }
+}
+
+/// `POST /holds/{insurer}/{id}/resolve`.
+pub(super) async fn resolve(
+    State(console): State<Arc<Console>>,
+    axum::Extension(Peer(peer)): axum::Extension<Peer>,
+    signed: Signed,
+    Path((insurer, id)): Path<(String, String)>,
+    Form(form): Form<ResolveForm>,
+) -> Response {
+    let lang = signed.lang;
+    let user = &signed.session.user;
+    if !signed.session.csrf_matches(&form.csrf) {
+        return errors::csrf_refused(lang);
+    }
+    if !user.serves(&insurer) {
+        return errors::not_found_in(lang);
+    }
+    if !user.operator {
+        console
+            .refusals
+            .count(peer.ip(), &user.name, "ResolveHold", "ROLE_NOT_GRANTED");
+        return errors::not_granted(lang);
+    }
+    let record = match console.verifications.get(&insurer, &id).await {
+        Ok(r) => r,
+        Err(e) => return errors::failure(lang, &e),
+    };
+    let again = |problems: Problems| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(lang, &signed, &record, None, Some(problems), &form),
+        )
+            .into_response()
+    };
+    if form.confirm.as_deref() != Some("1") {
+        return again(Problems::Fields(vec![(
+            lang.pick("確認", "Confirmation").to_owned(),
+            lang.pick(
+                "内容を確かめたら「記録する内容を確認しました」にチェックしてください。",
+                "Tick the confirmation box once you have checked what will be recorded.",
+            )
+            .to_owned(),
+            String::new(),
+        )]));
+    }
+    let resolution = Resolution::from_id(&form.resolution).map(pb::Resolution::from);
+    let request = pb::ResolveHoldRequest {
+        verification_id: id.clone(),
+        insurer_number: insurer.clone(),
+        resolution: resolution.map_or(0, |r| r as i32),
+        operator_id: user.name.clone(),
+        note: form.note.clone(),
+        replaced_by_verification_id: form.replaced_by.trim().to_owned(),
+        // The resolution's cause (issue 29) is not asked on this page yet: none is recorded.
+        ..Default::default()
+    };
+    let parsed = match parse::parse_resolve_hold(&request) {
+        Ok(p) => p,
+        Err(violations) => return again(Problems::Fields(in_words(&violations, lang))),
+    };
+    match console.verifications.resolve_hold(parsed, &user.name).await {
+        Ok(_) => Redirect::to(&format!(
+            "/holds/{}/{}?done=1",
+            urlencode(&insurer),
+            urlencode(&id)
+        ))
+        .into_response(),
+        Err(VerificationError::Refused { reason, .. }) => {
+            // The record again: closed by someone else meanwhile shows as closed.
+            let record = console
+                .verifications
+                .get(&insurer, &id)
+                .await
+                .unwrap_or(record);
+            (
+                StatusCode::CONFLICT,
+                render(
+                    lang,
+                    &signed,
+                    &record,
+                    None,
+                    Some(Problems::Refused(refusal(reason, lang).to_owned())),
+                    &form,
+                ),
+            )
+                .into_response()
+        }
+        Err(VerificationError::InvalidArgument(violations)) => {
+            again(Problems::Fields(in_words(&violations, lang)))
+        }
+        Err(e) => errors::failure(lang, &e),
+    }
+}
+
+/// A refusal of ResolveHold, in words that say what to do.
+fn refusal(reason: &str, lang: Lang) -> &'static str {
+    match reason {
+        "HOLD_NOT_OPEN" => lang.pick(
+            "この案件は他の担当者がすでに解決しています。二重に記録はしていません。",
+            "Someone else already resolved this case; nothing more was recorded.",
+        ),
+        "NOT_HELD" => lang.pick("この案件は保留ではありません。", "This case was not held."),
+        "REPLACEMENT_NOT_FOUND" => lang.pick(
+            "再照会の照合IDがこの保険者にありません。再照会の結果画面のIDを貼り付けてください。",
+            "The re-query's verification id is not one of this insurer's: paste the id of the re-query's result.",
+        ),
+        "REPLACEMENT_OTHER_SUBJECT" => lang.pick(
+            "再照会の照合IDは別の記号番号のものです。同じ人の再照会を選んでください。",
+            "The re-query is about another subject: choose the re-query of this person.",
+        ),
+        "REPLACEMENT_NOT_LATER" => lang.pick(
+            "再照会の照合IDはこの保留より前の判定です。保留の後に行った照会を選んでください。",
+            "The re-query was decided before this hold: choose one made after it.",
+        ),
+        _ => lang.pick("記録できませんでした。", "This could not be recorded."),
+    }
+}
+
+/// The field violations of ResolveHold's validation, as (field, what to fix) in words.
+fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String, String)> {
+    violations
+        .iter()
+        .map(|v| {
+            let (field, fix) = match v.field.as_str() {
+                "resolution" => (
+                    lang.pick("解決方法", "How it was resolved"),
+                    lang.pick(
+                        "再照会済・本人から番号取得・取下げのどれかを選んでください。",
+                        "Choose re-queried, number from the person or withdrawn.",
+                    ),
+                ),
+                "replaced_by_verification_id" => (
+                    lang.pick("再照会の照合ID", "Re-query's verification id"),
+                    lang.pick(
+                        "再照会済のときは、再照会の照合ID（36文字）を入力してください。",
+                        "For re-queried, enter the re-query's verification id (36 characters).",
+                    ),
+                ),
+                "note" => (
+                    lang.pick("メモ", "Note"),
+                    lang.pick(
+                        "メモは2,000文字以内で、制御文字を含めないでください。",
+                        "A note is at most 2,000 characters, without control characters.",
+                    ),
+                ),
+                "operator_id" => (
+                    lang.pick("担当者", "Operator"),
+                    lang.pick(
+                        "担当者名が使えません。管理者に連絡してください。",
+                        "Your clerk name cannot be recorded: tell your administrator.",
+                    ),
+                ),
+                _ => (
+                    lang.pick("案件", "Case"),
+                    lang.pick(
+                        "案件のIDが正しくありません。一覧から開き直してください。",
+                        "The case id is not valid: open it again from the queue.",
+                    ),
+                ),
+            };
+            (
+                field.to_owned(),
+                fix.to_owned(),
+                format!("{}: {}", v.field, v.description),
+            )
+        })
+        .collect()
+}
+
+/// The colour class of a match class.
+fn class_css(c: MatchClass) -> &'static str {
+    match c {
+        MatchClass::Exact => "c-exact",
+        MatchClass::Notation => "c-notation",
+        MatchClass::Variant => "c-variant",
+        MatchClass::Mismatch => "c-mismatch",
+        MatchClass::Missing => "c-missing",
+        MatchClass::Unparseable => "c-unparseable",
+    }
+}
+
+fn render(
+    lang: Lang,
+    signed: &Signed,
+    record: &VerificationRecord,
+    notice: Option<&str>,
+    problems: Option<Problems>,
+    form: &ResolveForm,
+) -> Markup {
+    let d = &record.decided;
+    let now = epoch(SystemTime::now());
+    let title = lang.pick("案件", "Case");
+    // The stage columns: declared vs query, then each candidate's two stages.
+    let mut columns: Vec<(Stage, u32)> = vec![];
+    for c in &d.comparisons {
+        let col = (
+            c.stage,
+            if c.stage == Stage::DeclaredVsQuery {
+                0
+            } else {
+                c.candidate_index
+            },
+        );
+        if !columns.contains(&col) {
+            columns.push(col);
+        }
+    }
+    columns.sort_by_key(|(s, i)| (*i, Stage::ALL.iter().position(|x| x == s)));
+    let body = html! {
+        h1 { (title) " " small.id { (d.verification_id) } }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        p.privacy {
+            strong { (lang.pick("個人の値は表示しません。", "No personal values are shown.")) }
+            " "
+            (lang.pick(
+                "監査ログには氏名・生年月日・住所・番号を記録していないため、この画面にも出ません。届書や照会結果は、ご自分の業務システムで記号番号から開いてください。",
+                "The audit log holds no names, dates, addresses or numbers, so neither does this page. Open the form and the J-LIS result in your own system by the subject id.",
+            ))
+        }
+        dl.header {
+            dt { (lang.pick("記号番号", "Subject id")) } dd.subject { (d.subject_id) }
+            dt { (lang.pick("保険者番号", "Insurer")) } dd { (d.insurer_number) }
+            dt { (lang.pick("状態", "State")) } dd { (words::state(record.state.id(), lang)) " " small.id { (record.state.id()) } }
+            dt { (lang.pick("判定日時", "Decided")) } dd { (words::minutes_jst(epoch(d.occurred_at), lang)) }
+            dt { (lang.pick("登録期限", "Register by")) }
+            dd {
+                @match d.register_by.map(epoch) {
+                    Some(by) => {
+                        (words::deadline_jst(by, lang)) " "
+                        span.left.overdue[by < now] data-deadline=(by) data-lang=(lang.tag()) {
+                            "（" (words::deadline_note(by, now, lang)) "）"
+                        }
+                    },
+                    None => (lang.pick("なし（受付日不明）", "none (receipt unknown)")),
+                }
+            }
+            dt { (lang.pick("担当", "Assignee")) }
+            dd.assignee {
+                @match &record.assignee {
+                    Some(a) => (a),
+                    None => (lang.pick("未割当", "unassigned")),
+                }
+                @if record.state == RecordState::Held && signed.session.user.operator {
+                    (assign_form(lang, signed, record))
+                }
+            }
+            dt { (lang.pick("危険度", "Risk")) }
+            dd { @match d.risk_class() { Some(c) => { (words::risk(c, lang)) " " small.id { (c.id()) } }, None => "-", } }
+            dt { (lang.pick("判定", "Decision")) } dd { (words::decision(d.decision, lang)) " " small.id { (d.decision.id()) } }
+        }
+        section {
+            h2 { (lang.pick("保留理由と次の作業", "Why it is held, and what to do")) }
+            ol.steps {
+                @for r in &d.hold_reasons {
+                    li {
+                        strong { (words::reason(*r, lang)) } " " small.id { (r.id()) }
+                        p { (words::next_step(*r, lang)) }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { (lang.pick("項目ごとの照合結果", "Each field at each stage")) }
+            @if columns.is_empty() {
+                p { (lang.pick("照合の記録はありません（該当者なしなど）。", "No comparison was made (no candidate …).")) }
+            } @else {
+                table.grid {
+                    thead { tr {
+                        th scope="col" { (lang.pick("項目", "Field")) }
+                        @for (stage, i) in &columns {
+                            th scope="col" {
+                                (words::stage(*stage, lang))
+                                @if *stage != Stage::DeclaredVsQuery { " #" (i + 1) }
+                                br; small.id { (stage.as_str()) }
+                            }
+                        }
+                    } }
+                    tbody {
+                        @for field in Field::ALL {
+                            tr {
+                                th scope="row" { (words::field(field, lang)) br; small.id { (field.as_str()) } }
+                                @for (stage, i) in &columns {
+                                    @let cell = d.comparisons.iter().find(|c| c.field == field && c.stage == *stage
+                                        && (*stage == Stage::DeclaredVsQuery || c.candidate_index == *i));
+                                    @match cell {
+                                        Some(c) => td class=(class_css(c.class)) title=(words::class_meaning(c.class, lang)) {
+                                            strong { (words::class(c.class, lang)) } " " small.id { (c.class.as_str()) }
+                                            @if !c.rules.is_empty() {
+                                                ul.rules {
+                                                    @for rule in &c.rules {
+                                                        li { (words::rule(rule, lang).unwrap_or("")) " " small.id { (rule) } }
+                                                    }
+                                                }
+                                            }
+                                        },
+                                        None => td { "-" },
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                p.legend {
+                    @for c in MatchClass::ALL {
+                        span class=(class_css(c)) { (words::class(c, lang)) } " " (words::class_meaning(c, lang)) " "
+                    }
+                }
+            }
+        }
+        @if let Some(r) = &record.resolution {
+            section {
+                h2 { (lang.pick("解決", "Resolution")) }
+                dl.header {
+                    dt { (lang.pick("方法", "How")) } dd { (words::resolution(r.resolution, lang)) " " small.id { (r.resolution.id()) } }
+                    dt { (lang.pick("担当者", "By")) } dd { (r.operator_id) }
+                    dt { (lang.pick("日時", "When")) } dd { (words::minutes_jst(epoch(r.occurred_at), lang)) }
+                    @if !r.replaced_by_verification_id.is_empty() {
+                        dt { (lang.pick("再照会の照合ID", "Replaced by")) }
+                        dd { a href={ "/holds/" (urlencode(&d.insurer_number)) "/" (urlencode(&r.replaced_by_verification_id)) } { (r.replaced_by_verification_id) } }
+                    }
+                    dt { (lang.pick("メモ", "Note")) } dd.note { (r.note) }
+                }
+            }
+        }
+        @if record.state == RecordState::Held {
+            @if signed.session.user.operator {
+                (resolve_form(lang, signed, d.insurer_number.as_str(), d.verification_id.as_str(), problems, form))
+            } @else {
+                p.readonly { (lang.pick("監査の役割のため、操作はできません（閲覧のみ）。", "Auditor: read only.")) }
+            }
+        } @else if let Some(Problems::Refused(text)) = problems {
+            p.error role="alert" { (text) }
+        }
+        p { a href="/holds" accesskey="q" { (lang.pick("« 保留一覧へ戻る", "« Back to the queue")) } }
+    };
+    layout::page(lang, title, Some(signed), body)
+}
+
+/// Claim (or take over) and release, next to the assignee.
+fn assign_form(lang: Lang, signed: &Signed, record: &VerificationRecord) -> Markup {
+    let d = &record.decided;
+    let me = signed.session.user.name.as_str();
+    let action = format!(
+        "/holds/{}/{}/assign",
+        urlencode(&d.insurer_number),
+        urlencode(&d.verification_id)
+    );
+    html! {
+        form.inline.assign method="post" action=(action) {
+            input type="hidden" name="csrf" value=(signed.session.csrf);
+            @match record.assignee.as_deref() {
+                Some(a) if a == me => {
+                    input type="hidden" name="action" value="release";
+                    button type="submit" { (lang.pick("担当を外す", "Release")) }
+                },
+                Some(_) => {
+                    input type="hidden" name="action" value="claim";
+                    button type="submit" { (lang.pick("担当を引き継ぐ", "Take over")) }
+                },
+                None => {
+                    input type="hidden" name="action" value="claim";
+                    button type="submit" accesskey="c" { (lang.pick("自分が担当する", "Claim")) }
+                },
+            }
+        }
+    }
+}
+
+/// The claim and release form.
+#[derive(Deserialize)]
+pub(super) struct AssignForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    csrf: String,
+    /// `claim` or `release`.
+    #[serde(default)]
+    action: String,
+}
+
+/// `POST /holds/{insurer}/{id}/assign`: claims the case for the signed-in clerk, or releases
+/// it, through AssignHold's parsing and use case.
+pub(super) async fn assign(
+    State(console): State<Arc<Console>>,
+    axum::Extension(Peer(peer)): axum::Extension<Peer>,
+    signed: Signed,
+    Path((insurer, id)): Path<(String, String)>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    let lang = signed.lang;
+    let user = &signed.session.user;
+    if !signed.session.csrf_matches(&form.csrf) {
+        return errors::csrf_refused(lang);
+    }
+    if !user.serves(&insurer) {
+        return errors::not_found_in(lang);
+    }
+    if !user.operator {
+        console
+            .refusals
+            .count(peer.ip(), &user.name, "AssignHold", "ROLE_NOT_GRANTED");
+        return errors::not_granted(lang);
+    }
+    let request = pb::AssignHoldRequest {
+        verification_id: id.clone(),
+        insurer_number: insurer.clone(),
+        assignee: if form.action == "release" {
+            String::new()
+        } else {
+            user.name.clone()
+        },
+    };
+    let Ok(parsed) = parse::parse_assign_hold(&request) else {
+        return errors::not_found_in(lang);
+    };
+    match console.verifications.assign_hold(parsed, &user.name).await {
+        Ok(_) => Redirect::to(&format!(
+            "/holds/{}/{}",
+            urlencode(&insurer),
+            urlencode(&id)
+        ))
+        .into_response(),
+        Err(VerificationError::Refused { reason, .. }) => {
+            let Ok(record) = console.verifications.get(&insurer, &id).await else {
+                return errors::not_found_in(lang);
+            };
+            (
+                StatusCode::CONFLICT,
+                render(
+                    lang,
+                    &signed,
+                    &record,
+                    None,
+                    Some(Problems::Refused(refusal(reason, lang).to_owned())),
+                    &ResolveForm::default(),
+                ),
+            )
+                .into_response()
+        }
+        Err(e) => errors::failure(lang, &e),
+    }
+}
+
+fn resolve_form(
+    lang: Lang,
+    signed: &Signed,
+    insurer: &str,
+    id: &str,
+    problems: Option<Problems>,
+    form: &ResolveForm,
+) -> Markup {
+    let chosen = form.resolution.as_str();
+    html! {
+        section.resolve {
+            h2 id="resolve" { (lang.pick("解決を記録する", "Record the resolution")) }
+            @match problems {
+                Some(Problems::Fields(list)) => div.error role="alert" {
+                    p { (lang.pick("次の点を直してください：", "Please fix:")) }
+                    ul { @for (field, fix, detail) in list {
+                        li { strong { (field) } "：" (fix) @if !detail.is_empty() { " " small.id { (detail) } } }
+                    } }
+                },
+                Some(Problems::Refused(text)) => p.error role="alert" { (text) },
+                None => {},
+            }
+            form method="post" action={ "/holds/" (urlencode(insurer)) "/" (urlencode(id)) "/resolve" } {
+                input type="hidden" name="csrf" value=(signed.session.csrf);
+                fieldset {
+                    legend { (lang.pick("解決方法", "How it was resolved")) }
+                    @for r in Resolution::ALL {
+                        label.choice {
+                            input type="radio" name="resolution" value=(r.id()) checked[r.id() == chosen] required;
+                            (words::resolution(r, lang)) " " small.id { (r.id()) }
+                        }
+                    }
+                }
+                label for="replaced_by" {
+                    (lang.pick("再照会の照合ID（再照会済のとき）", "Re-query's verification id (for re-queried)"))
+                }
+                input id="replaced_by" name="replaced_by" type="text" value=(form.replaced_by)
+                    maxlength="128" autocomplete="off" spellcheck="false";
+                label for="note" { (lang.pick("メモ（個人の値は書かないでください）", "Note (no personal values)")) }
+                textarea id="note" name="note" rows="3" maxlength="2000" { (form.note) }
+                label.check {
+                    input type="checkbox" name="confirm" value="1";
+                    (lang.pick("記録する内容を確認しました（取り消せません）", "I have checked what will be recorded (it cannot be undone)"))
+                }
+                button type="submit" { (lang.pick("記録する", "Record")) }
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Signing in and out.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Form,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use crate::words::Lang;
+
+use super::{
+    Console, Peer,
+    layout::{self, Signed, cookie, lang_of, session_cookie},
+};
+
+/// The sign-in form's fields.
+#[derive(Deserialize)]
+pub(super) struct SignIn {
+    /// The clerk's name.
+    name: String,
+    /// The password; never logged, never echoed back.
+    password: String,
+}
+
+/// Why a sign-in page is shown again.
+#[derive(Clone, Copy)]
+enum Problem {
+    /// Wrong name or password (which, is not said).
+    Wrong,
+    /// Too many failures lately.
+    Limited,
+}
+
+fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
+    let title = lang.pick("サインイン", "Sign in");
+    layout::page(
+        lang,
+        title,
+        None,
+        html! {
+            section.signin {
+                h1 { (title) }
+                @match problem {
+                    Some(Problem::Wrong) => p.error role="alert" {
+                        (lang.pick("名前またはパスワードが違います。", "Wrong name or password."))
+                    },
+                    Some(Problem::Limited) => p.error role="alert" {
+                        (lang.pick(
+                            "失敗が続いたため、しばらくサインインできません。15分ほど待ってから試すか、管理者に連絡してください。",
+                            "Too many failed sign-ins: wait about 15 minutes, or ask your administrator.",
+                        ))
+                    },
+                    None => {},
+                }
+                form method="post" action="/signin" {
+                    label for="name" { (lang.pick("名前", "Name")) }
+                    input id="name" name="name" type="text" autocomplete="username" required autofocus;
+                    label for="password" { (lang.pick("パスワード", "Password")) }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    button type="submit" { (title) }
+                }
+                p.note {
+                    (lang.pick(
+                        "この画面は保留案件の確認用です。個人の氏名・生年月日・住所・番号は表示されません。",
+                        "This console works the held cases. No person's name, birth date, address or number is shown.",
+                    ))
+                }
+            }
+        },
+    )
+}
+
+/// `GET /signin`.
+pub(super) async fn form(headers: HeaderMap) -> Markup {
+    sign_in_page(lang_of(&headers), None)
+}
+
+/// `POST /signin`: a session on the right password, the form again otherwise.
+pub(super) async fn submit(
+    State(console): State<Arc<Console>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let address = peer.ip();
+    let known = console.users.knows(&form.name);
+    let recorded = if known {
+        form.name.as_str()
+    } else {
+        "unauthenticated"
+    };
+    if !console.limiter.allows(&form.name, address) {
+        console
+            .refusals
+            .count(address, recorded, "ConsoleSignIn", "RATE_LIMITED");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            sign_in_page(lang, Some(Problem::Limited)),
+        )
+            .into_response();
+    }
+    let Some(user) = console.users.authenticate(&form.name, form.password).await else {
+        console.limiter.failed(&form.name, address);
+        console
+            .refusals
+            .count(address, recorded, "ConsoleSignIn", "UNAUTHENTICATED");
+        return (
+            StatusCode::UNAUTHORIZED,
+            sign_in_page(lang, Some(Problem::Wrong)),
+        )
+            .into_response();
+    };
+    console.limiter.succeeded(&user.name);
+    tracing::info!(clerk = %user.name, "console: signed in");
+    metrics::counter!("console_sign_ins_total").increment(1);
+    let token = console.sessions.open(user);
+    (
+        [(header::SET_COOKIE, set_cookie(&console, &token, false))],
+        Redirect::to("/holds"),
+    )
+        .into_response()
+}
+
+/// `POST /signout`: ends the session (its form carries the CSRF token).
+pub(super) async fn sign_out(
+    State(console): State<Arc<Console>>,
+    signed: Signed,
+    headers: HeaderMap,
+    Form(form): Form<super::case::CsrfOnly>,
+) -> Response {
+    if !signed.session.csrf_matches(&form.csrf) {
+        return super::errors::csrf_refused(signed.lang);
+    }
+    if let Some(token) = cookie(&headers, session_cookie(console.tls)) {
+        console.sessions.close(token);
+    }
+    tracing::info!(clerk = %signed.session.user.name, "console: signed out");
+    (
+        [(header::SET_COOKIE, set_cookie(&console, "", true))],
+        Redirect::to("/signin"),
+    )
+        .into_response()
+}
+
+/// The session cookie: HttpOnly, SameSite=Strict, Secure over TLS; `clear` removes it.
+fn set_cookie(console: &Console, token: &str, clear: bool) -> String {
+    let name = session_cookie(console.tls);
+    let secure = if console.tls { "; Secure" } else { "" };
+    let age = if clear { "; Max-Age=0" } else { "" };
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
+}

@@ -1,0 +1,120 @@
+//! Each folding rule explained in a sentence, by its stable id.
+
+use super::Lang;
+
+/// What folding rule `id` did, in a sentence; `None` for an id this release does not know
+/// (a rule retired since the event was written).
+pub fn rule(id: &str, lang: Lang) -> Option<&'static str> {
+    Some(match id {
+        "width" => lang.pick(
+            "全角・半角の違いを同じとみなしました。",
+            "Full- and half-width forms taken as the same.",
+        ),
+        "space" => lang.pick(
+            "空白や区切り（・）を無視しました。",
+            "Spaces and separators (・) ignored.",
+        ),
+        "latin.case" => lang.pick(
+            "英字の大文字・小文字を区別しませんでした。",
+            "Latin letters compared without case.",
+        ),
+        "kana.script" => lang.pick(
+            "ひらがなをカタカナとして比べました。",
+            "Hiragana compared as katakana.",
+        ),
+        "hyphen" => lang.pick(
+            "長音やハイフンの似た記号を同じとみなしました。",
+            "Long-vowel and hyphen look-alikes unified.",
+        ),
+        "date.format" => lang.pick(
+            "同じ日付の書き方の違いです（1975/1/1 と 1975年1月1日 など）。",
+            "Different spellings of the same day.",
+        ),
+        "date.era" => lang.pick(
+            "和暦と西暦（または元号の書き方）の違いで、同じ日です。",
+            "Japanese era and Gregorian spellings of the same day.",
+        ),
+        "sex.code" => lang.pick(
+            "性別の書き方の違いです（1 と 男 など）。",
+            "Different spellings of the same sex code (1 and 男 …).",
+        ),
+        "address.numbers" => lang.pick(
+            "丁目・番地・号とハイフン、漢数字と算用数字の違いです。",
+            "Address numbers: 丁目/番地/号 against hyphens, kanji against arabic digits.",
+        ),
+        "kana.small" => lang.pick(
+            "小書きカナ（ョ・ッ）を大きいカナとして比べました。",
+            "Small kana (ョ, ッ) compared as large.",
+        ),
+        "kana.ji_zu" => lang.pick(
+            "ヂとジ、ヅとズを同じとみなしました。",
+            "ヂ/ジ and ヅ/ズ taken as the same.",
+        ),
+        "kana.obsolete" => lang.pick(
+            "ヲ・ヰ・ヱ をオ・イ・エとして比べました。",
+            "ヲ, ヰ, ヱ compared as オ, イ, エ.",
+        ),
+        "kana.vu" => lang.pick("ヴをバ行として比べました。", "ヴ compared as the バ row."),
+        "kanji.variant.mj.jis" => lang.pick(
+            "異体字（JIS の包摂規準）を同じ字とみなしました。",
+            "Variant kanji under the JIS scheme taken as the same character.",
+        ),
+        "kanji.variant.mj.moj" => lang.pick(
+            "異体字（法務省通達の縮退）を同じ字とみなしました（邊と辺など）。",
+            "Variant kanji under the Ministry of Justice scheme (邊 and 辺 …).",
+        ),
+        "kanji.iteration" => lang.pick(
+            "々 と繰り返す漢字を同じとみなしました（佐々木と佐佐木）。",
+            "々 taken as the kanji it repeats.",
+        ),
+        "kana.iteration" => lang.pick(
+            "ゝゞヽヾ と繰り返すかなを同じとみなしました。",
+            "Kana iteration marks taken as the kana they repeat.",
+        ),
+        "kanji.variation_selector" => lang.pick(
+            "字形を選ぶ異体字セレクタを無視しました。",
+            "An ideographic variation selector ignored.",
+        ),
+        "wildcard" => lang.pick(
+            "外字の代替記号（●・〓）を任意の1文字とみなしました。",
+            "A substitute mark (●, 〓) matched one character.",
+        ),
+        "address.ke" => lang.pick(
+            "地名のケ・ヶ・ガ・が を同じとみなしました。",
+            "ケ/ヶ/ガ/が in place names taken as the same.",
+        ),
+        "address.no" => lang.pick(
+            "地名の之・ノ・の を同じとみなしました。",
+            "之/ノ/の in place names taken as the same.",
+        ),
+        "address.aza" => lang.pick(
+            "大字・字の有無を無視しました。",
+            "大字/字 present on one side only.",
+        ),
+        "address.county" => lang.pick("郡の省略を無視しました。", "郡 omitted on one side."),
+        "address.building" => lang.pick(
+            "建物名・部屋番号（方書）の有無を無視しました。",
+            "Building and room present on one side only.",
+        ),
+        "address.prefecture" => lang.pick(
+            "都道府県の省略を無視しました（残りで特定できる場合）。",
+            "Prefecture omitted where the rest names it.",
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Rule;
+
+    #[test]
+    fn every_rule_of_the_domain_is_explained_in_both_languages() {
+        for r in Rule::ALL {
+            assert!(rule(r.id(), Lang::Ja).is_some(), "{}", r.id());
+            assert!(rule(r.id(), Lang::En).is_some(), "{}", r.id());
+        }
+        assert_eq!(rule("no.such.rule", Lang::Ja), None);
+    }
+}
