@@ -7,6 +7,9 @@
 //!     --database "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dsize"
 //! ```
 //!
+//! `--without-candidate-fingerprints` writes the holds as builds before them did, without
+//! their candidates' fingerprints (`Decided.candidate_numbers`): the same binary measures both.
+//!
 //! The events are what the service writes for the three example requests (`examples/*.json`,
 //! decided by the real gate; 70% register, 25% hold, 5% return, as the load generator mixes
 //! them), each under its own request id, subject id, verification id (UUID v7) and time, with
@@ -32,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
     let mut database = String::from("sqlite:var/size/audit.sqlite");
     let mut events: usize = 100_000;
     let mut key_file = None;
+    let mut without_candidates = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -44,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
                     args.next().expect("--key-file FILE"),
                 ))
             }
+            // The events as the build before stored them: holds without their candidates'
+            // fingerprints, to measure what keeping them costs on one binary.
+            "--without-candidate-fingerprints" => without_candidates = true,
             other => anyhow::bail!("unknown argument {other}"),
         }
     }
@@ -59,7 +66,11 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);
     for n in 0..events {
-        batch.push(events::nth_event(n, &requests, &policy, &key)?);
+        let mut event = events::nth_event(n, &requests, &policy, &key)?;
+        if let (true, audit::NewEvent::Decided(d)) = (without_candidates, &mut event) {
+            d.candidate_fingerprints.clear();
+        }
+        batch.push(event);
         if batch.len() == BATCH || n + 1 == events {
             store.append_batch(&mut chain, &batch).await?;
             batch.clear();

@@ -45,7 +45,7 @@ pub mod key_adoption;
 mod keyfile;
 pub mod store;
 #[cfg(test)]
-mod tests_support;
+pub(crate) mod tests_support;
 pub mod verify;
 
 use std::{

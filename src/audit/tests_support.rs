@@ -57,6 +57,7 @@ pub(crate) fn decided() -> Decided {
         register_by: Some(UNIX_EPOCH + Duration::new(1_750_432_000, 123_456_789)),
         number_fingerprint: Some(fingerprint(0xab)),
         request_fingerprint: Some(fingerprint(0xcd)),
+        candidate_fingerprints: Vec::new(),
     }
 }
 

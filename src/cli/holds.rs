@@ -12,7 +12,7 @@ use crate::{
     cli::error::CommandResult,
     cli::{
         client::{BearerAuth, ClientArgs},
-        exit, output,
+        exit, hold_stats, output,
         times::minutes,
     },
     contract::pb::{self, verify_identity_client::VerifyIdentityClient},
@@ -78,6 +78,32 @@ pub enum HoldsCommand {
         /// decided with its own; the built-in default when omitted).
         #[arg(long, env = "VERIFY_IDENTITY_POLICY")]
         policy: Option<std::path::PathBuf>,
+    },
+    /// How the holds of a period ended, per what held them (stage × field × class × reason ×
+    /// risk class), and where the policy held the same person almost every time. Prints an
+    /// aligned table on a terminal, JSON when piped, CSV with --csv.
+    Stats {
+        /// 保険者番号; repeatable. None: every insurer you may act for.
+        #[arg(long = "insurer")]
+        insurers: Vec<String>,
+        /// Holds decided from this time on (RFC 3339, or a date in UTC: 2026-11-01).
+        #[arg(long)]
+        from: String,
+        /// Holds decided before this time (default: now).
+        #[arg(long)]
+        to: Option<String>,
+        /// Closed holds a comparison needs before it is suggested (0: the server's 50).
+        #[arg(long, default_value_t = 0)]
+        min_closed: u32,
+        /// CSV, one line per row.
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        /// JSON (HoldStatsResponse), also on a terminal.
+        #[arg(long, conflicts_with = "table")]
+        json: bool,
+        /// The aligned table, also in a pipe.
+        #[arg(long, conflicts_with = "csv")]
+        table: bool,
     },
     /// Close a hold.
     Resolve {
@@ -279,6 +305,31 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
                     }
                 })
         }
+        HoldsCommand::Stats {
+            insurers,
+            from,
+            to,
+            min_closed,
+            csv,
+            json,
+            table,
+        } => match hold_stats::request(insurers, from, to.as_deref(), *min_closed) {
+            Err(message) => {
+                eprintln!("verify-identity holds stats: {message}");
+                return exit::BAD_INPUT;
+            }
+            Ok(request) => client.hold_stats(request).await.map(|r| {
+                use std::io::IsTerminal as _;
+                let format = if *csv {
+                    hold_stats::StatsFormat::Csv
+                } else if *json || (!*table && !std::io::stdout().is_terminal()) {
+                    hold_stats::StatsFormat::Json
+                } else {
+                    hold_stats::StatsFormat::Table
+                };
+                crate::out!("{}", hold_stats::render(&r.into_inner(), format));
+            }),
+        },
         HoldsCommand::Resolve {
             insurer,
             verification_id,
@@ -397,6 +448,9 @@ fn flag_of(field: &str) -> &str {
         "resolution" => "--resolution",
         "replaced_by_verification_id" => "--replaced-by",
         "cause" => "--cause",
+        "from" => "--from",
+        "to" => "--to",
+        other if other.starts_with("insurer_numbers") => "--insurer",
         "reasons" => "--reason",
         "risk_classes" => "--risk",
         "page_token" => "(the listing's page token: start the listing again)",

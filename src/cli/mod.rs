@@ -9,6 +9,7 @@ pub mod console_user;
 pub mod error;
 pub mod explain;
 pub mod gen_roster;
+pub mod hold_stats;
 pub mod holds;
 pub mod output;
 pub mod serve;

@@ -6,6 +6,7 @@
 //! (`candidates[1].fields.birth_date`) and describe the problem without quoting the value: the
 //! value is personal data.
 
+mod hold_stats;
 mod scan;
 
 use std::time::{Duration, SystemTime};
@@ -30,6 +31,7 @@ use crate::{
         page_token,
     },
 };
+pub use hold_stats::parse_hold_stats;
 use scan::scan;
 
 pub use crate::domain::violation::FieldViolation;

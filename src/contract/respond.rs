@@ -7,8 +7,11 @@ use std::time::SystemTime;
 use crate::{
     audit::Decided,
     contract::{parse::register_by, pb},
-    domain::gate::Decision,
-    verification::{Committed, State, VerificationRecord},
+    domain::{gate::Decision, hold_cause::HoldCause},
+    verification::{
+        Committed, State, VerificationRecord,
+        hold_stats::{HoldStats, Outcomes},
+    },
 };
 
 /// The response a stored decision was answered with, rebuilt from the event: a replay and
@@ -140,5 +143,87 @@ impl From<State> for pb::VerificationState {
             State::HoldResolved => pb::VerificationState::HoldResolved,
             State::Committed => pb::VerificationState::Committed,
         }
+    }
+}
+
+/// The hold statistics, as HoldStats answers.
+pub fn hold_stats(s: &HoldStats) -> pb::HoldStatsResponse {
+    pb::HoldStatsResponse {
+        rows: s
+            .rows
+            .iter()
+            .map(|r| {
+                let k = &r.held_by;
+                pb::HoldStatsRow {
+                    insurer_number: r.insurer.clone(),
+                    stage: k
+                        .stage
+                        .map_or(pb::Stage::Unspecified, pb::Stage::from)
+                        .into(),
+                    field: k
+                        .field
+                        .map_or(pb::Field::Unspecified, pb::Field::from)
+                        .into(),
+                    match_class: k
+                        .class
+                        .map_or(pb::MatchClass::Unspecified, pb::MatchClass::from)
+                        .into(),
+                    reason: pb::HoldReason::from(k.reason).into(),
+                    risk_class: pb::RiskClass::from(k.risk).into(),
+                    outcomes: Some(outcomes(&r.outcomes)),
+                }
+            })
+            .collect(),
+        totals: Some(outcomes(&s.totals)),
+        suggestions: s
+            .suggestions
+            .iter()
+            .map(|g| pb::HoldStatsSuggestion {
+                stage: pb::Stage::from(g.stage).into(),
+                field: pb::Field::from(g.field).into(),
+                match_class: pb::MatchClass::from(g.class).into(),
+                closed: g.closed,
+                same_person: g.same_person,
+                different_person: g.different_person,
+                same_person_per_mille: u32::try_from(g.same_person * 1000 / g.closed.max(1))
+                    .unwrap_or(1000),
+                setting: g.setting.clone(),
+                policy_can: g.policy_can,
+            })
+            .collect(),
+        as_of: Some(timestamp(s.as_of)),
+        policy_version: s.policy_version.clone(),
+        min_closed: s.min_closed,
+    }
+}
+
+fn outcomes(o: &Outcomes) -> pb::HoldStatsOutcomes {
+    let duration = |d: std::time::Duration| pbjson_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: d.subsec_nanos() as i32,
+    };
+    pb::HoldStatsOutcomes {
+        holds: o.holds,
+        open: o.open,
+        open_overdue: o.open_overdue,
+        requeried: o.requeried,
+        number_from_person: o.number_from_person,
+        withdrawn: o.withdrawn,
+        causes: HoldCause::ALL
+            .iter()
+            .zip(o.causes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, count)| pb::HoldStatsCauseCount {
+                cause: pb::HoldCause::from(*c).into(),
+                count,
+            })
+            .collect(),
+        no_cause: o.no_cause,
+        same_number_back: o.same_number_back,
+        other_number_back: o.other_number_back,
+        overdue_at_close: o.overdue_at_close,
+        resolve_median: o.resolve_median.map(duration),
+        resolve_p90: o.resolve_p90.map(duration),
+        overdue_per_mille: u32::try_from(o.overdue_per_mille()).unwrap_or(1000),
     }
 }

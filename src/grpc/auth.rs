@@ -37,19 +37,22 @@ pub enum Rpc {
     ListHolds,
     /// Reading one verification.
     GetVerification,
+    /// How holds ended, and what that suggests.
+    HoldStats,
     /// Claiming or releasing a hold.
     AssignHold,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 7] = [
+    pub const ALL: [Rpc; 8] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
         Rpc::ResolveHold,
         Rpc::ListHolds,
         Rpc::GetVerification,
+        Rpc::HoldStats,
         Rpc::AssignHold,
     ];
 
@@ -67,6 +70,7 @@ impl Rpc {
             Rpc::ResolveHold => "ResolveHold",
             Rpc::ListHolds => "ListHolds",
             Rpc::GetVerification => "GetVerification",
+            Rpc::HoldStats => "HoldStats",
             Rpc::AssignHold => "AssignHold",
         }
     }
@@ -80,9 +84,13 @@ impl Rpc {
             ),
             Role::Operator => matches!(
                 self,
-                Rpc::ResolveHold | Rpc::ListHolds | Rpc::GetVerification | Rpc::AssignHold
+                Rpc::ResolveHold
+                    | Rpc::ListHolds
+                    | Rpc::GetVerification
+                    | Rpc::AssignHold
+                    | Rpc::HoldStats
             ),
-            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds),
+            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats),
         }
     }
 }
@@ -142,6 +150,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The insurers it may act for; `None` for any (open mode).
+    pub fn insurers(&self) -> Option<&[String]> {
+        self.insurers.as_deref()
+    }
+
     /// Whether this caller may act for `insurer`.
     pub fn may_act_for(&self, insurer: &str) -> bool {
         self.insurers

@@ -8,7 +8,11 @@
 
 mod access;
 
-use std::{pin::Pin, sync::Arc, time::Instant};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    time::{Instant, SystemTime},
+};
 
 use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
@@ -22,12 +26,13 @@ use crate::{
         pb::{self, verify_identity_server::VerifyIdentity},
         respond,
     },
+    domain::ids::InsurerNumber,
     grpc::{
         auth::{Callers, Rpc},
         refusals::Refusals,
         status::ServiceError,
     },
-    verification::Verifications,
+    verification::{Verifications, hold_stats::InsurerScope},
 };
 
 /// Shared state of the service: cheap to clone into every call and batch item.
@@ -294,5 +299,46 @@ impl VerifyIdentity for VerifyService {
         }
         .await;
         respond("ListHolds", started, result)
+    }
+
+    async fn hold_stats(
+        &self,
+        request: Request<pb::HoldStatsRequest>,
+    ) -> Result<Response<pb::HoldStatsResponse>, Status> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let result = async {
+            let named = &request.get_ref().insurer_numbers;
+            // Each insurer named is checked like any other call's; none named is every insurer
+            // the caller may act for.
+            let peer = access::peer(&request);
+            let caller = inner
+                .callers
+                .authorize_role(&request, Rpc::HoldStats)
+                .map_err(|denied| inner.deny(denied, Rpc::HoldStats, "", peer))?;
+            for insurer in named {
+                caller
+                    .check_insurer(insurer)
+                    .map_err(|denied| inner.deny(denied, Rpc::HoldStats, insurer, peer))?;
+            }
+            let mut query = parse::parse_hold_stats(request.get_ref(), SystemTime::now())?;
+            if named.is_empty() {
+                query.insurers = match caller.insurers() {
+                    None => InsurerScope::All,
+                    Some(list) => InsurerScope::Only(
+                        list.iter()
+                            .filter_map(|i| InsurerNumber::parse(i).ok())
+                            .collect(),
+                    ),
+                };
+            }
+            let stats = inner
+                .verifications
+                .hold_stats(query, SystemTime::now())
+                .await?;
+            Ok(respond::hold_stats(&stats))
+        }
+        .await;
+        respond("HoldStats", started, result)
     }
 }

@@ -72,6 +72,13 @@ impl VerifyIdentity for CoreOnly {
     ) -> Result<Response<pb::ListHoldsResponse>, Status> {
         Err(Status::unimplemented("not in the stand-in"))
     }
+
+    async fn hold_stats(
+        &self,
+        _: Request<pb::HoldStatsRequest>,
+    ) -> Result<Response<pb::HoldStatsResponse>, Status> {
+        Err(Status::unimplemented("not in the stand-in"))
+    }
 }
 
 /// Serves health (and Verify when `with_verify`) on a free port; returns its URL.

@@ -64,6 +64,11 @@ impl std::fmt::Debug for Verified {
 }
 
 impl Decider {
+    /// The policy it decides with (the hold statistics judge refused comparisons by it).
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     /// A decider on `audit` (appends) and `store` (reads).
     pub fn new(
         policy: Policy,

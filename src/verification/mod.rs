@@ -4,6 +4,7 @@
 //! - [`decide`]: decide and append (Verify, VerifyBatch, `bulk --database`).
 //! - [`commit`]: commit a number against a register decision (CommitRegistration).
 //! - [`holds`]: the holds queue in each order and closing a hold (ListHolds, ResolveHold).
+//! - [`hold_stats`]: how holds ended, per what held them, and what that suggests (HoldStats).
 //! - [`record`]: a stored verification and where it stands (GetVerification).
 //! - [`inputs`]: what each use case takes, parsed at an interface's edge.
 //!
@@ -16,6 +17,7 @@
 pub mod commit;
 pub mod decide;
 mod error;
+pub mod hold_stats;
 pub mod holds;
 pub mod holds_cursor;
 pub mod holds_summary;

@@ -26,6 +26,7 @@ on_both_backends!(
     a_wrong_or_missing_token_is_unauthenticated_and_health_stays_open,
     a_caller_outside_its_insurers_is_permission_denied_even_per_batch_item,
     every_denial_is_an_access_denied_event_without_the_token_and_the_chain_verifies,
+    hold_stats_without_insurers_count_only_the_callers_own,
 );
 
 const INSURER: &str = "32130011";
@@ -54,13 +55,14 @@ pub(crate) fn secured(settings: &mut Settings) {
     ];
 }
 
-const RPCS: [&str; 6] = [
+const RPCS: [&str; 7] = [
     "Verify",
     "VerifyBatch",
     "CommitRegistration",
     "ResolveHold",
     "ListHolds",
     "GetVerification",
+    "HoldStats",
 ];
 
 /// Calls `rpc` for `insurer` with `token` (none when `None`); `Ok` unless the call fails
@@ -137,6 +139,17 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>, insurer: &str) -> R
             ))
             .await
             .map(drop),
+        "HoldStats" => client
+            .hold_stats(authed(
+                pb::HoldStatsRequest {
+                    insurer_numbers: vec![insurer.into()],
+                    from: Some(pbjson_types::Timestamp::default()),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .map(drop),
         other => panic!("unknown rpc {other}"),
     }
 }
@@ -149,8 +162,11 @@ async fn each_rpc_is_allowed_to_its_roles_and_denied_to_the_others(backend: Back
     let app = spawn_app_with(backend, secured).await;
     let grants: [(&str, &[&str]); 3] = [
         (REGISTRAR, &["Verify", "VerifyBatch", "CommitRegistration"]),
-        (OPERATOR, &["ResolveHold", "ListHolds", "GetVerification"]),
-        (AUDITOR, &["ListHolds", "GetVerification"]),
+        (
+            OPERATOR,
+            &["ResolveHold", "ListHolds", "GetVerification", "HoldStats"],
+        ),
+        (AUDITOR, &["ListHolds", "GetVerification", "HoldStats"]),
     ];
     for (token, granted) in grants {
         for rpc in RPCS {
@@ -569,4 +585,45 @@ async fn the_client_commands_reach_a_tls_server_with_a_token_and_a_ca_certificat
     );
     app.finish().await;
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn hold_stats_without_insurers_count_only_the_callers_own(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        secured(s);
+        // A registrar of another insurer, whose holds the auditor must not see.
+        let mut other = caller("other-registrar", "other-registrar-token", Role::Registrar);
+        other.insurers = vec![OTHER_INSURER.into()];
+        s.callers.push(other);
+    })
+    .await;
+    let mut ours = crate::helpers::hold_request("ours");
+    ours.insurer_number = INSURER.into();
+    app.client
+        .clone()
+        .verify(with_token(ours, REGISTRAR))
+        .await
+        .unwrap();
+    for id in ["theirs-1", "theirs-2"] {
+        let mut theirs = crate::helpers::hold_request(id);
+        theirs.insurer_number = OTHER_INSURER.into();
+        app.client
+            .clone()
+            .verify(with_token(theirs, "other-registrar-token"))
+            .await
+            .unwrap();
+    }
+    let request = pb::HoldStatsRequest {
+        from: Some(pbjson_types::Timestamp::default()),
+        ..Default::default()
+    };
+    let stats = app
+        .client
+        .clone()
+        .hold_stats(with_token(request, AUDITOR))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.totals.unwrap().holds, 1);
+    assert!(stats.rows.iter().all(|r| r.insurer_number == INSURER));
+    app.finish().await;
 }

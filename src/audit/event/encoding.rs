@@ -191,7 +191,52 @@ fn decided_to_pb(d: &Decided) -> pb::Decided {
             .request_fingerprint
             .as_ref()
             .map(|f| fingerprint_after(f, d.number_fingerprint.as_ref())),
+        candidate_numbers: d
+            .candidate_fingerprints
+            .iter()
+            .map(|f| {
+                f.as_ref()
+                    .map(|f| fingerprint_to_pb(f).mac)
+                    .unwrap_or_default()
+            })
+            .collect(),
+        candidate_key_id: candidate_key_id(d)
+            .filter(|k| d.request_fingerprint.as_ref().map(|r| r.key_id.as_str()) != Some(*k))
+            .unwrap_or_default()
+            .to_owned(),
     }
+}
+
+/// The one key id of a decision's candidate fingerprints (`validate` refuses several).
+pub(crate) fn candidate_key_id(d: &Decided) -> Option<&str> {
+    d.candidate_fingerprints
+        .iter()
+        .flatten()
+        .map(|f| f.key_id.as_str())
+        .next()
+}
+
+/// The candidate fingerprints stored as `macs` under `key_id` (the request's key when empty).
+fn candidates_from_pb(
+    macs: Vec<Vec<u8>>,
+    key_id: String,
+    request: Option<&Fingerprint>,
+) -> Result<Vec<Option<Fingerprint>>, &'static str> {
+    let key_id = match (key_id.is_empty(), request) {
+        (false, _) => key_id,
+        (true, Some(request)) => request.key_id.clone(),
+        (true, None) if macs.iter().all(Vec::is_empty) => String::new(),
+        (true, None) => return Err("candidate fingerprints without a key id"),
+    };
+    Ok(macs
+        .into_iter()
+        .map(|mac| {
+            (!mac.is_empty()).then(|| Fingerprint {
+                key_id: key_id.clone(),
+                mac_hex: hex::encode(mac),
+            })
+        })
+        .collect())
 }
 
 /// `f`, its key id left out when it is the key of `first` (the usual case: one key makes both
@@ -239,35 +284,44 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
     let subject_id = event.subject_id;
     let decision = DecisionKind::from_id(columns.decision);
     let decoded = match (kind, event.detail) {
-        (EventType::VerificationDecided, Some(Detail::Decided(d))) => NewEvent::Decided(Decided {
-            occurred_at,
-            caller,
-            insurer_number,
-            subject_id,
-            subject_kind: SubjectKind::from_id(&d.subject_kind).ok_or("unknown subject kind")?,
-            request_id: event.request_id,
-            verification_id,
-            policy_version: d.policy_version,
-            decision: decision.ok_or("unknown decision")?,
-            comparisons: comparisons_from_pb(&d.rules, &d.comparisons)?,
-            hold_reasons: d
-                .hold_reasons
-                .iter()
-                .map(|r| HoldReason::from_id(r).ok_or("unknown hold reason"))
-                .collect::<Result<_, _>>()?,
-            fields_to_complete: d
-                .fields_to_complete
-                .iter()
-                .map(|f| Field::from_id(f).ok_or("unknown field"))
-                .collect::<Result<_, _>>()?,
-            selected_candidate: d.selected_candidate,
-            register_by: d.register_by.map(instant_from_pb).transpose()?,
-            request_fingerprint: d.request.map(|f| {
+        (EventType::VerificationDecided, Some(Detail::Decided(d))) => {
+            let request = d.request.clone().map(|f| {
                 let number = d.number.clone().map(fingerprint_from_pb);
                 fingerprint_following(f, number.as_ref())
-            }),
-            number_fingerprint: d.number.map(fingerprint_from_pb),
-        }),
+            });
+            NewEvent::Decided(Decided {
+                occurred_at,
+                caller,
+                insurer_number,
+                subject_id,
+                subject_kind: SubjectKind::from_id(&d.subject_kind)
+                    .ok_or("unknown subject kind")?,
+                request_id: event.request_id,
+                verification_id,
+                policy_version: d.policy_version,
+                decision: decision.ok_or("unknown decision")?,
+                comparisons: comparisons_from_pb(&d.rules, &d.comparisons)?,
+                hold_reasons: d
+                    .hold_reasons
+                    .iter()
+                    .map(|r| HoldReason::from_id(r).ok_or("unknown hold reason"))
+                    .collect::<Result<_, _>>()?,
+                fields_to_complete: d
+                    .fields_to_complete
+                    .iter()
+                    .map(|f| Field::from_id(f).ok_or("unknown field"))
+                    .collect::<Result<_, _>>()?,
+                selected_candidate: d.selected_candidate,
+                register_by: d.register_by.map(instant_from_pb).transpose()?,
+                request_fingerprint: request.clone(),
+                number_fingerprint: d.number.map(fingerprint_from_pb),
+                candidate_fingerprints: candidates_from_pb(
+                    d.candidate_numbers,
+                    d.candidate_key_id,
+                    request.as_ref(),
+                )?,
+            })
+        }
         (EventType::CommitAccepted, Some(Detail::CommitAccepted(c))) => {
             let number = c
                 .number
@@ -542,6 +596,44 @@ mod tests {
         }
         .encode_to_vec();
         assert_eq!(body(&NewEvent::AccessDenied(single)), before);
+    }
+
+    #[test]
+    fn a_holds_candidate_fingerprints_read_back_and_cost_34_bytes_each_under_the_requests_key() {
+        let base = crate::audit::tests_support::decided();
+        let key = base.request_fingerprint.clone().unwrap().key_id;
+        let fp = |key_id: &str, byte: &str| Fingerprint {
+            key_id: key_id.into(),
+            mac_hex: byte.repeat(32),
+        };
+        let hold = |candidates: Vec<Option<Fingerprint>>| Decided {
+            decision: DecisionKind::Hold,
+            hold_reasons: vec![HoldReason::FieldDiffers],
+            selected_candidate: None,
+            number_fingerprint: None,
+            candidate_fingerprints: candidates,
+            ..base.clone()
+        };
+        let columns = Columns {
+            kind: EventType::VerificationDecided.as_str(),
+            occurred_at_us: micros_since_epoch(base.occurred_at),
+            insurer_number: &base.insurer_number,
+            verification_id: &base.verification_id,
+            decision: "hold",
+        };
+        let none = NewEvent::Decided(hold(Vec::new()));
+        let two = NewEvent::Decided(hold(vec![Some(fp(&key, "0a")), None]));
+        let other_key = NewEvent::Decided(hold(vec![Some(fp("k-old", "0b"))]));
+        for event in [&none, &two, &other_key] {
+            assert_eq!(&decode(&columns, &body(event)).unwrap(), event);
+        }
+        // Under the request's key: 34 bytes per readable candidate (tag, length, MAC), 2 for
+        // an unreadable one; another key adds its id once (tag, length, id). The length of the
+        // enclosing `Decided` may take one byte more.
+        let grown = |e: &NewEvent| body(e).len() - body(&none).len();
+        assert!((36..=37).contains(&grown(&two)), "{}", grown(&two));
+        let other = 34 + 2 + "k-old".len();
+        assert!((other..=other + 1).contains(&grown(&other_key)));
     }
 
     #[test]

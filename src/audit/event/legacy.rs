@@ -301,6 +301,8 @@ pub fn to_event(
                 }),
                 number_fingerprint: e.number_fingerprint.clone(),
                 request_fingerprint: e.request_fingerprint.clone(),
+                // Format 1 predates them: its holds say nothing of their candidates' numbers.
+                candidate_fingerprints: Vec::new(),
             })
         }
         EventType::CommitAccepted => {

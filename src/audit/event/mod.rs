@@ -172,6 +172,11 @@ pub struct Decided {
     /// from a different request reusing the id. Keyed because the content holds the number: a
     /// plain hash of it would itself be 個人番号.
     pub request_fingerprint: Option<Fingerprint>,
+    /// For a hold: the fingerprint of each candidate's number, in candidate order (`None` for a
+    /// candidate whose number could not be read), all under one key; empty otherwise. What
+    /// tells, without a clerk, whether a re-query or the person brought the same number back
+    /// ([`crate::verification::hold_stats`]).
+    pub candidate_fingerprints: Vec<Option<Fingerprint>>,
 }
 
 /// What a [`Decided`] event says besides the decision itself: when, who called, whose case
@@ -217,6 +222,14 @@ impl Decided {
             .and_then(|i| case.candidates.get(i))
             .and_then(|c| c.number.as_ref().ok())
             .map(|n| key.fingerprint_number(n));
+        let candidate_fingerprints = if decision.kind == DecisionKind::Hold {
+            case.candidates
+                .iter()
+                .map(|c| c.number.as_ref().ok().map(|n| key.fingerprint_number(n)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Decided {
             occurred_at: ids.occurred_at,
             caller: ids.caller,
@@ -240,6 +253,7 @@ impl Decided {
             register_by: ids.register_by,
             number_fingerprint,
             request_fingerprint: ids.request_fingerprint,
+            candidate_fingerprints,
         }
     }
 
@@ -521,7 +535,8 @@ impl fmt::Debug for NewEvent {
                 .field("decision", &e.decision)
                 .field("policy_version", &e.policy_version)
                 .field("comparisons", &e.comparisons.len())
-                .field("hold_reasons", &e.hold_reasons),
+                .field("hold_reasons", &e.hold_reasons)
+                .field("candidate_fingerprints", &e.candidate_fingerprints.len()),
             NewEvent::CommitAccepted(e) => d.field("commit_id", &e.commit_id),
             NewEvent::CommitRefused(e) => d.field("reason", &e.reason),
             NewEvent::HoldResolved(e) => d
@@ -601,5 +616,21 @@ mod tests {
         assert_eq!(event.hold_reasons, decision.hold_reasons);
         assert_eq!(event.number_fingerprint, None);
         assert_eq!(event.risk_class(), decision.risk_class());
+    }
+
+    #[test]
+    fn a_hold_keeps_every_candidates_fingerprint_and_a_register_none() {
+        let (event, _, parsed, key) = decided("hold");
+        assert!(!parsed.case.candidates.is_empty());
+        let expected: Vec<_> = parsed
+            .case
+            .candidates
+            .iter()
+            .map(|c| c.number.as_ref().ok().map(|n| key.fingerprint_number(n)))
+            .collect();
+        assert_eq!(event.candidate_fingerprints, expected);
+        assert!(expected.iter().all(Option::is_some));
+        let (register, ..) = decided("register");
+        assert!(register.candidate_fingerprints.is_empty());
     }
 }

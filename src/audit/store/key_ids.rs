@@ -91,6 +91,9 @@ struct DecidedFingerprints {
     /// The request's fingerprint (its key id empty when it is the number's).
     #[prost(message, optional, tag = "10")]
     request: Option<SlimFingerprint>,
+    /// `Decided.candidate_key_id` (empty when it is the request's).
+    #[prost(string, tag = "12")]
+    candidate_key_id: String,
 }
 
 /// `CommitAccepted`'s and `CommitRefused`'s `number` and `request`.
@@ -115,15 +118,17 @@ struct SlimFingerprint {
 impl SlimBody {
     /// The non-empty key ids it names.
     fn key_ids(self) -> impl Iterator<Item = String> {
-        let (number, request) = match (self.decided, self.commit_accepted, self.commit_refused) {
-            (Some(d), _, _) => (d.number, d.request),
-            (_, Some(c), _) | (_, _, Some(c)) => (c.number, c.request),
-            _ => (None, None),
-        };
+        let (number, request, candidates) =
+            match (self.decided, self.commit_accepted, self.commit_refused) {
+                (Some(d), _, _) => (d.number, d.request, d.candidate_key_id),
+                (_, Some(c), _) | (_, _, Some(c)) => (c.number, c.request, String::new()),
+                _ => (None, None, String::new()),
+            };
         number
             .into_iter()
             .chain(request)
             .map(|f| f.key_id)
+            .chain([candidates])
             .filter(|id| !id.is_empty())
     }
 }
@@ -137,16 +142,26 @@ mod tests {
     fn the_slim_decoding_finds_the_key_ids_the_full_decoding_finds() {
         for mut event in tests_support::one_of_each() {
             // A request fingerprint under another key than the number's, where there are both.
-            if let crate::audit::NewEvent::Decided(d) = &mut event
-                && let Some(r) = d.request_fingerprint.as_mut()
-            {
-                r.key_id = "k-request".into();
+            if let crate::audit::NewEvent::Decided(d) = &mut event {
+                if let Some(r) = d.request_fingerprint.as_mut() {
+                    r.key_id = "k-request".into();
+                }
+                // And candidates under a third.
+                d.candidate_fingerprints = vec![Some(crate::audit::Fingerprint {
+                    key_id: "k-candidates".into(),
+                    mac_hex: "ab".repeat(32),
+                })];
             }
+            let candidates = match &event {
+                crate::audit::NewEvent::Decided(d) => encoding::candidate_key_id(d),
+                _ => None,
+            };
             let expected: BTreeSet<String> =
                 [event.number_fingerprint(), event.request_fingerprint()]
                     .into_iter()
                     .flatten()
                     .map(|f| f.key_id.clone())
+                    .chain(candidates.map(str::to_owned))
                     .collect();
             let slim = SlimBody::decode(encoding::body(&event).as_slice()).unwrap();
             let found: BTreeSet<String> = slim.key_ids().collect();

@@ -117,6 +117,18 @@ pub trait AuditBackend: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
+    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
+    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
+    /// what the hold statistics page through (the holds index finds them).
+    async fn holds_decided_between(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
     /// Held decisions of every insurer that no resolution has closed, by insurer number and
     /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
     /// managers' gauges; `("", 0)` starts at the first).
@@ -126,6 +138,24 @@ pub trait AuditBackend: Send + Sync {
         after_id: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
+    /// in few statements (the verification index finds each): the resolutions of a page of
+    /// holds, or the decisions that replaced them.
+    async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: EventType,
+        verification_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
+    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
+    async fn registrations_of_subjects(
+        &self,
+        insurer_number: &str,
+        subject_ids: &[&str],
+    ) -> Result<Vec<Registration>, AuditError>;
 
     /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
     /// current key. Empty for a store no writing process has opened since it had the table.

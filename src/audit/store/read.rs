@@ -102,6 +102,29 @@ where
         rows::decode_rows(rows)
     }
 
+    /// Held decisions decided in `[from_us, to_us)`, of one insurer or all, after a row id.
+    pub(crate) async fn holds_between(
+        &self,
+        insurer_number: Option<&str>,
+        (from_us, to_us): (i64, i64),
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let sql = match insurer_number {
+            Some(_) => sql::SELECT_HOLDS_BETWEEN,
+            None => sql::SELECT_ALL_HOLDS_BETWEEN,
+        };
+        let rows = sqlx::query_as::<DB, EventRow>(sql)
+            .bind(insurer_number)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(after_id)
+            .bind(limit)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
+    }
+
     /// One page of `audit export`.
     pub(crate) async fn export_page(
         &self,

@@ -159,12 +159,31 @@ impl From<RegistrationRow> for Registration {
 /// lowercase hex, a comparison the stream cannot encode. Checked before a batch is formed so
 /// one bad event never fails its batch-mates.
 pub fn validate(e: &NewEvent) -> Result<(), AuditError> {
-    if let NewEvent::Decided(d) = e
-        && !d.comparisons.iter().all(encoding::comparison_fits)
-    {
-        return Err(AuditError::Invalid(
-            "a comparison has too many rules or too large a candidate index".into(),
-        ));
+    if let NewEvent::Decided(d) = e {
+        if !d.comparisons.iter().all(encoding::comparison_fits) {
+            return Err(AuditError::Invalid(
+                "a comparison has too many rules or too large a candidate index".into(),
+            ));
+        }
+        // Stored as MACs under one key id (event.proto, `candidate_numbers`).
+        let key = encoding::candidate_key_id(d);
+        for fp in d.candidate_fingerprints.iter().flatten() {
+            if !is_lowercase_hex(&fp.mac_hex) || fp.mac_hex.is_empty() {
+                return Err(AuditError::Invalid(
+                    "candidate_fingerprints is not lowercase hex".into(),
+                ));
+            }
+            if Some(fp.key_id.as_str()) != key {
+                return Err(AuditError::Invalid(
+                    "candidate_fingerprints are under more than one key".into(),
+                ));
+            }
+        }
+        if key.is_some_and(|k| k.contains('\0')) {
+            return Err(AuditError::Invalid(
+                "candidate_fingerprints contains a NUL character".into(),
+            ));
+        }
     }
     for (what, fp) in fingerprints(e) {
         if fp.is_some_and(|fp| !is_lowercase_hex(&fp.mac_hex)) {

@@ -18,7 +18,8 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
+    AppendOutcome, AuditError, ChainState, EventType, Fingerprint, NewEvent, Registration,
+    StoredEvent,
     chain::ChainHead,
     invariants::{self, GateTables},
     store::AuditBackend,
@@ -283,6 +284,58 @@ impl AuditBackend for SqliteBackend {
         Reader(&self.pool)
             .open_holds(insurer_number, after_id, limit)
             .await
+    }
+
+    async fn holds_decided_between(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        Reader(&self.pool)
+            .holds_between(insurer_number, (from_us, to_us), after_id, limit)
+            .await
+    }
+
+    async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: EventType,
+        verification_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let mut found = Vec::new();
+        for ids in verification_ids.chunks(sql::IDS_PER_STATEMENT) {
+            let mut qb =
+                sql::events_of_verifications_query::<Sqlite>(insurer_number, kind.as_str(), ids);
+            let rows = qb
+                .build_query_as::<rows::EventRow>()
+                .fetch_all(&self.pool)
+                .await;
+            found.extend(rows::decode_rows(rows)?);
+        }
+        Ok(found)
+    }
+
+    async fn registrations_of_subjects(
+        &self,
+        insurer_number: &str,
+        subject_ids: &[&str],
+    ) -> Result<Vec<Registration>, AuditError> {
+        let mut found = Vec::new();
+        for subjects in subject_ids.chunks(sql::IDS_PER_STATEMENT / 2) {
+            // No MAC is empty: the number half of each probe finds nothing.
+            let probes: Vec<_> = subjects.iter().map(|s| (insurer_number, "", *s)).collect();
+            let mut qb = sql::registrations_query::<Sqlite>(&probes);
+            let rows = qb
+                .build_query_as::<RegistrationRow>()
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| rows::unavailable(&e))?;
+            found.extend(rows.into_iter().map(Registration::from));
+        }
+        Ok(found)
     }
 
     async fn list_all_open_holds(
