@@ -113,6 +113,6 @@ fn resolution(held: &audit::Decided, i: usize, latest_register: &str) -> NewEven
         } else {
             String::new()
         },
-        cause: (i % 3 != 0).then(|| HoldCause::ALL[i % HoldCause::ALL.len()]),
+        cause: (!i.is_multiple_of(3)).then(|| HoldCause::ALL[i % HoldCause::ALL.len()]),
     })
 }
