@@ -63,6 +63,18 @@ pub fn rule(id: &str, lang: Lang) -> Option<&'static str> {
             "異体字（法務省通達の縮退）を同じ字とみなしました（邊と辺など）。",
             "Variant kanji under the Ministry of Justice scheme (邊 and 辺 …).",
         ),
+        "kanji.variant.jis_revision" => lang.pick(
+            "JIS 規格の改正で入れ替わった・簡略化された字形（濤と涛、鷗と鴎など）を同じ字とみなしました。",
+            "Forms that a JIS X 0208/0213 revision swapped or simplified (濤/涛, 鷗/鴎 …) taken as the same character.",
+        ),
+        "kanji.compatibility" => lang.pick(
+            "互換漢字（令 U+F9A8 など）を統合漢字として比べました。字は同じです。",
+            "A CJK compatibility ideograph compared as its unified ideograph: the same character.",
+        ),
+        "kana.not_recorded" => lang.pick(
+            "J-LIS の記録にフリガナがまだ記載されていません（＊や空欄）。不一致ではありません。",
+            "J-LIS has no reading recorded yet (asterisks or empty): not a mismatch.",
+        ),
         "kanji.iteration" => lang.pick(
             "々 と繰り返す漢字を同じとみなしました（佐々木と佐佐木）。",
             "々 taken as the kanji it repeats.",
