@@ -15,6 +15,7 @@
 //! - [`users`]: the clerks of the settings file and their argon2id passwords.
 //! - [`sessions`]: server-side sessions (idle and absolute timeouts) and the sign-in limits.
 //! - [`signin`], [`queue`], [`case`]: the pages.
+//! - `trace`: each request's span, continuing the caller's W3C trace (`traceparent`).
 
 mod assets;
 mod case;
@@ -26,6 +27,7 @@ mod refusals;
 pub mod security;
 pub mod sessions;
 mod signin;
+mod trace;
 pub mod users;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -104,6 +106,8 @@ pub fn router(console: Arc<Console>) -> Router {
             console.clone(),
             security::guard,
         ))
+        // Outermost, so that the span holds the guard's refusals too.
+        .layer(axum::middleware::from_fn(trace::continue_trace))
         .with_state(console)
 }
 

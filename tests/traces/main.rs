@@ -419,3 +419,46 @@ async fn no_attribute_of_a_run_holds_personal_values() {
     }
     app.finish().await;
 }
+
+/// A console page with a traceparent: its span continues the caller's trace and names the page
+/// by its first path segment, not by the case it shows.
+#[tokio::test]
+async fn a_console_page_with_a_traceparent_continues_the_callers_trace() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    exporter();
+    let (app, addr) = helpers::spawn_app_with_console(Backend::Sqlite, |s| {
+        s.console_users = vec![verify_identity::config::ConsoleUserConfig {
+            name: "clerk".into(),
+            password_argon2id: verify_identity::config::hash_password("a long test password"),
+            insurers: vec!["32130011".into()],
+            roles: vec![verify_identity::config::Role::Operator],
+        }];
+    })
+    .await;
+    let caller = Caller::new();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "GET /signin HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         traceparent: 00-{}-{}-01\r\n\r\n",
+        caller.trace_id, caller.span_id
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+
+    let spans = caller.spans(|s| !named(s, "GET /signin").is_empty());
+    let page = one(&spans, "GET /signin");
+    assert_eq!(page.parent_span_id, caller.span_id);
+    assert_eq!(page.span_kind, SpanKind::Server);
+    assert_eq!(text(page, "http.route"), "/signin");
+    assert_eq!(
+        attribute(page, "http.response.status_code").map(|v| v.as_str().into_owned()),
+        Some("200".to_owned())
+    );
+    app.finish().await;
+}
