@@ -15,7 +15,10 @@ use serde::Deserialize;
 
 use crate::{
     contract::{parse, pb},
-    domain::{Field, MatchClass, Stage, gate::Resolution, violation::FieldViolation},
+    domain::{
+        Field, MatchClass, Stage, gate::Resolution, hold_cause::HoldCause,
+        violation::FieldViolation,
+    },
     verification::{State as RecordState, VerificationError, VerificationRecord},
     words::{self, Lang},
 };
@@ -45,6 +48,9 @@ pub(super) struct ResolveForm {
     /// For `requeried`: the verification that replaces the held one.
     #[serde(default)]
     replaced_by: String,
+    /// The clerk's cause (a `HoldCause` id), or empty for none.
+    #[serde(default)]
+    cause: String,
     /// The clerk's note.
     #[serde(default)]
     note: String,
@@ -153,8 +159,12 @@ pub(super) async fn resolve(
         operator_id: user.name.clone(),
         note: form.note.clone(),
         replaced_by_verification_id: form.replaced_by.trim().to_owned(),
-        // The resolution's cause (issue 29) is not asked on this page yet: none is recorded.
-        ..Default::default()
+        // None is 0 (UNSPECIFIED); an id this release does not know is refused by the parse,
+        // which names `cause`, rather than recorded as none.
+        cause: match form.cause.as_str() {
+            "" => 0,
+            id => HoldCause::from_id(id).map_or(-1, |c| pb::HoldCause::from(c) as i32),
+        },
     };
     let parsed = match parse::parse_resolve_hold(&request) {
         Ok(p) => p,
@@ -236,6 +246,13 @@ fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String, S
                     lang.pick(
                         "再照会済のときは、再照会の照合ID（36文字）を入力してください。",
                         "For re-queried, enter the re-query's verification id (36 characters).",
+                    ),
+                ),
+                "cause" => (
+                    lang.pick("原因", "Cause"),
+                    lang.pick(
+                        "原因は一覧から選ぶか、「選択しない」のままにしてください。",
+                        "Choose a cause from the list, or leave it unchosen.",
                     ),
                 ),
                 "note" => (
@@ -415,6 +432,9 @@ fn render(
                 h2 { (lang.pick("解決", "Resolution")) }
                 dl.header {
                     dt { (lang.pick("方法", "How")) } dd { (words::resolution(r.resolution, lang)) " " small.id { (r.resolution.id()) } }
+                    @if let Some(c) = r.cause {
+                        dt { (lang.pick("原因", "Cause")) } dd { (words::cause(c, lang)) " " small.id { (c.id()) } }
+                    }
                     dt { (lang.pick("担当者", "By")) } dd { (r.operator_id) }
                     dt { (lang.pick("日時", "When")) } dd { (words::minutes_jst(epoch(r.occurred_at), lang)) }
                     @if !r.replaced_by_verification_id.is_empty() {
@@ -574,6 +594,15 @@ fn resolve_form(
                             input type="radio" name="resolution" value=(r.id()) checked[r.id() == chosen] required;
                             (words::resolution(r, lang)) " " small.id { (r.id()) }
                         }
+                    }
+                }
+                label for="cause" {
+                    (lang.pick("原因（任意。保留の判定を見直す統計に使います）", "Cause (optional; the hold statistics count it)"))
+                }
+                select id="cause" name="cause" {
+                    option value="" selected[form.cause.is_empty()] { (lang.pick("選択しない", "Not chosen")) }
+                    @for c in HoldCause::ALL {
+                        option value=(c.id()) selected[c.id() == form.cause] { (words::cause(c, lang)) }
                     }
                 }
                 label for="replaced_by" {

@@ -16,6 +16,7 @@ pub use time::{deadline_jst, deadline_note, minutes_jst};
 use crate::domain::{
     Field, MatchClass, Stage,
     gate::{DecisionKind, HoldReason, Resolution},
+    hold_cause::HoldCause,
     risk::RiskClass,
 };
 
@@ -249,6 +250,19 @@ pub const fn stage(s: Stage, lang: Lang) -> &'static str {
         Stage::QueryVsCandidate => lang.pick("照会↔候補", "Query vs J-LIS record"),
         Stage::DeclaredVsCandidate => lang.pick("届出↔候補", "Form vs J-LIS record"),
     }
+}
+
+/// The clerk's cause of a hold, in words (the Japanese ones are the domain's own).
+pub const fn cause(c: HoldCause, lang: Lang) -> &'static str {
+    let en = match c {
+        HoldCause::NotationOrVariant => "Notation or variant kanji",
+        HoldCause::FormError => "A mistake on the form",
+        HoldCause::RegistryDiffers => "J-LIS differed (e.g. a move not yet recorded)",
+        HoldCause::DifferentPerson => "A different person",
+        HoldCause::NotConfirmed => "Identity could not be confirmed",
+        HoldCause::Other => "Other",
+    };
+    lang.pick(c.label_ja(), en)
 }
 
 /// How a hold was closed, in words.

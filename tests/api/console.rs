@@ -15,7 +15,10 @@ use verify_identity::{
 
 use crate::helpers::{Backend, hold_request, spawn_app_with_console};
 
-on_both_backends!(every_role_page_and_insurer_gets_what_its_grpc_twin_would);
+on_both_backends!(
+    every_role_page_and_insurer_gets_what_its_grpc_twin_would,
+    a_resolution_from_the_console_keeps_the_clerks_cause,
+);
 
 const INSURER: &str = "32130011";
 const OTHER: &str = "32130029";
@@ -250,6 +253,74 @@ async fn every_role_page_and_insurer_gets_what_its_grpc_twin_would(backend: Back
     let mut raw = String::new();
     stream.read_to_string(&mut raw).await.unwrap();
     assert!(raw.starts_with("HTTP/1.1 403"), "{raw}");
+    app.finish().await;
+}
+
+/// The clerk's cause chosen on the case page is the one the record keeps (and the statistics
+/// count); a cause this release does not know is refused naming the field, and nothing is
+/// recorded.
+async fn a_resolution_from_the_console_keeps_the_clerks_cause(backend: Backend) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![user("operator", INSURER, Role::Operator)];
+    })
+    .await;
+    let mut client = app.client.clone();
+    let held = client
+        .verify(hold_request("h-cause"))
+        .await
+        .unwrap()
+        .into_inner()
+        .verification_id;
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let path = format!("/holds/{INSURER}/{held}/resolve");
+    let case = http(
+        console,
+        "GET",
+        &format!("/holds/{INSURER}/{held}"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(case.body.contains("name=\"cause\"") && case.body.contains("表記ゆれ・異体字"));
+
+    let unknown = format!("csrf={csrf}&resolution=withdrawn&cause=guess&confirm=1");
+    let refused = http(console, "POST", &path, Some(&cookie), Some(&unknown)).await;
+    assert_ne!(refused.status, 303);
+    assert!(
+        refused.body.contains("原因は一覧から選ぶか"),
+        "{}",
+        refused.body
+    );
+    let record = |client: &mut pb::verify_identity_client::VerifyIdentityClient<_>| {
+        let request = pb::GetVerificationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+        };
+        let mut client = client.clone();
+        async move { client.get_verification(request).await.unwrap().into_inner() }
+    };
+    assert_eq!(
+        record(&mut client).await.state(),
+        pb::VerificationState::Held
+    );
+
+    let chosen = format!("csrf={csrf}&resolution=withdrawn&cause=notation_or_variant&confirm=1");
+    let done = http(console, "POST", &path, Some(&cookie), Some(&chosen)).await;
+    assert_eq!(done.status, 303);
+    let resolved = record(&mut client).await;
+    assert_eq!(
+        resolved.resolution.unwrap().cause(),
+        pb::HoldCause::NotationOrVariant
+    );
+    let case = http(
+        console,
+        "GET",
+        &format!("/holds/{INSURER}/{held}"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert!(case.body.contains("notation_or_variant"));
     app.finish().await;
 }
 
