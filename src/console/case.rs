@@ -107,6 +107,33 @@ pub(super) async fn page(
     }
 }
 
+/// The refusal of an action, if any. What every action of a case checks first, in this order: the form came from this session
+/// (its CSRF token), the case is of an insurer the clerk serves (else it does not exist for
+/// them), and the clerk is an operator (else the refusal is counted under `rpc`, as gRPC does).
+fn action_refused(
+    console: &Console,
+    peer: std::net::SocketAddr,
+    signed: &Signed,
+    insurer: &str,
+    csrf: &str,
+    rpc: &'static str,
+) -> Option<Response> {
+    let (lang, user) = (signed.lang, &signed.session.user);
+    if !signed.session.csrf_matches(csrf) {
+        return Some(errors::csrf_refused(lang));
+    }
+    if !user.serves(insurer) {
+        return Some(errors::not_found_in(lang));
+    }
+    if !user.operator {
+        console
+            .refusals
+            .count(peer.ip(), &user.name, rpc, "ROLE_NOT_GRANTED");
+        return Some(errors::not_granted(lang));
+    }
+    None
+}
+
 /// `POST /holds/{insurer}/{id}/resolve`.
 pub(super) async fn resolve(
     State(console): State<Arc<Console>>,
@@ -117,17 +144,10 @@ pub(super) async fn resolve(
 ) -> Response {
     let lang = signed.lang;
     let user = &signed.session.user;
-    if !signed.session.csrf_matches(&form.csrf) {
-        return errors::csrf_refused(lang);
-    }
-    if !user.serves(&insurer) {
-        return errors::not_found_in(lang);
-    }
-    if !user.operator {
-        console
-            .refusals
-            .count(peer.ip(), &user.name, "ResolveHold", "ROLE_NOT_GRANTED");
-        return errors::not_granted(lang);
+    if let Some(refused) =
+        action_refused(&console, peer, &signed, &insurer, &form.csrf, "ResolveHold")
+    {
+        return refused;
     }
     let record = match console.verifications.get(&insurer, &id).await {
         Ok(r) => r,
@@ -511,17 +531,10 @@ pub(super) async fn assign(
 ) -> Response {
     let lang = signed.lang;
     let user = &signed.session.user;
-    if !signed.session.csrf_matches(&form.csrf) {
-        return errors::csrf_refused(lang);
-    }
-    if !user.serves(&insurer) {
-        return errors::not_found_in(lang);
-    }
-    if !user.operator {
-        console
-            .refusals
-            .count(peer.ip(), &user.name, "AssignHold", "ROLE_NOT_GRANTED");
-        return errors::not_granted(lang);
+    if let Some(refused) =
+        action_refused(&console, peer, &signed, &insurer, &form.csrf, "AssignHold")
+    {
+        return refused;
     }
     let request = pb::AssignHoldRequest {
         verification_id: id.clone(),
