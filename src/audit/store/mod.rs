@@ -12,6 +12,7 @@ pub mod connect;
 pub mod key_ids;
 pub mod postgres;
 pub(in crate::audit) mod read;
+pub use read::ReadsFromPool;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -35,11 +36,101 @@ use crate::{
     domain::gate::DecisionKind,
 };
 
+/// The reads every store answers the same way, with the same statements: written once, for
+/// any store that reads through one sqlx pool ([`read::ReadsFromPool`]), in `read.rs`. The
+/// reads that build their statements with a `QueryBuilder` stay with each backend in
+/// [`AuditBackend`]: a builder cannot be executed generically (see [`BatchTransaction`]).
+#[async_trait]
+pub trait AuditReads: Send + Sync {
+    /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
+    /// so that one insurer can never read another's decisions by guessing ids.
+    async fn find_verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError>;
+
+    /// The decision stored for this idempotency key, if any: how a replay finds the original
+    /// response.
+    async fn find_by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError>;
+
+    /// Every event about this verification of `insurer_number` (its decision, commits,
+    /// refusals, resolutions), oldest first: how its current state is worked out.
+    async fn find_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
+    /// row id), starting after row `after_id`, at most `limit`.
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
+    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
+    /// what the hold statistics page through (the holds index finds them).
+    async fn holds_decided_between(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions of every insurer that no resolution has closed, by insurer number and
+    /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
+    /// managers' gauges; `("", 0)` starts at the first).
+    async fn list_all_open_holds(
+        &self,
+        after_insurer: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Events in row order after row `after_id`, at most `limit`, optionally only of one
+    /// insurer and only from a time on: what `audit export` pages through.
+    async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Every event, ordered by `(writer_id, seq)`, for verification.
+    ///
+    /// Reads the whole store into memory, which is fine for the sizes seen so far; streaming
+    /// the rows chain by chain is the next step for very large stores.
+    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The newest event of every chain, in writer id order, read in one statement: what a
+    /// checkpoint records.
+    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
+
+    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
+    /// without decoding the events: how a store written before the adopted keys table is
+    /// scanned once.
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
+
+    /// Succeeds when the database answers: the health check's NOT_SERVING signal.
+    async fn ping(&self) -> Result<(), AuditError>;
+}
+
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
 ///
 /// Every implementation runs the suite in `audit::store::conformance`, so they behave alike.
 #[async_trait]
-pub trait AuditBackend: Send + Sync {
+pub trait AuditBackend: AuditReads {
     /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
     fn system(&self) -> &'static str;
 
@@ -74,30 +165,6 @@ pub trait AuditBackend: Send + Sync {
         events: Vec<NewEvent>,
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>);
 
-    /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
-    /// so that one insurer can never read another's decisions by guessing ids.
-    async fn find_verification(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError>;
-
-    /// The decision stored for this idempotency key, if any: how a replay finds the original
-    /// response.
-    async fn find_by_request(
-        &self,
-        insurer_number: &str,
-        request_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError>;
-
-    /// Every event about this verification of `insurer_number` (its decision, commits,
-    /// refusals, resolutions), oldest first: how its current state is worked out.
-    async fn find_events(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
     /// The registrations of `insurer_number` that hold this number fingerprint or this
     /// subject (at most two), outside any append. (Verify's own check runs inside the append
     /// transaction: see `refuse_register_decisions_against_registrations`.)
@@ -107,37 +174,6 @@ pub trait AuditBackend: Send + Sync {
         number_fingerprint: &Fingerprint,
         subject_id: &str,
     ) -> Result<Vec<Registration>, AuditError>;
-
-    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
-    /// row id), starting after row `after_id`, at most `limit`.
-    async fn list_open_holds(
-        &self,
-        insurer_number: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
-    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
-    /// what the hold statistics page through (the holds index finds them).
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Held decisions of every insurer that no resolution has closed, by insurer number and
-    /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
-    /// managers' gauges; `("", 0)` starts at the first).
-    async fn list_all_open_holds(
-        &self,
-        after_insurer: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
 
     /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
     /// in few statements (the verification index finds each): the resolutions of a page of
@@ -169,34 +205,6 @@ pub trait AuditBackend: Send + Sync {
         expected: &[AdoptedKey],
         new: &[KeyToAdopt],
     ) -> Result<Adoption, AuditError>;
-
-    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
-    /// without decoding the events: how a store written before the adopted keys table is
-    /// scanned once.
-    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
-
-    /// Succeeds when the database answers: the health check's NOT_SERVING signal.
-    async fn ping(&self) -> Result<(), AuditError>;
-
-    /// Events in row order after row `after_id`, at most `limit`, optionally only of one
-    /// insurer and only from a time on: what `audit export` pages through.
-    async fn export_page(
-        &self,
-        insurer_number: Option<&str>,
-        since_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Every event, ordered by `(writer_id, seq)`, for verification.
-    ///
-    /// Reads the whole store into memory, which is fine for the sizes seen so far; streaming
-    /// the rows chain by chain is the next step for very large stores.
-    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// The newest event of every chain, in writer id order, read in one statement: what a
-    /// checkpoint records.
-    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
 
     /// Every event, as [`read_chains`](Self::read_chains) reads them, and every row of the
     /// gate's tables, in one snapshot of the store: what `audit verify` holds the tables
