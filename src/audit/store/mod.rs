@@ -12,6 +12,8 @@ pub mod connect;
 pub mod key_ids;
 pub mod postgres;
 pub(in crate::audit) mod read;
+#[cfg(test)]
+pub(crate) mod tamper;
 pub use read::ReadsFromPool;
 pub mod rows;
 pub mod sql;
@@ -215,22 +217,6 @@ pub trait AuditBackend: AuditReads {
 
     /// Closes the connections (SQLite checkpoints its write-ahead log), for a clean shutdown.
     async fn close(&self);
-
-    /// Runs raw SQL behind the store's back: how tests play the tamperer.
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String>;
-
-    /// Removes the append-only triggers, as a tamperer with schema rights could.
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self);
-
-    /// `bytes` as an SQL literal of this database's byte-string type.
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String;
-
-    /// The first column of the first row of `sql`, as text: how tests read settings.
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String>;
 }
 
 /// The database operations of one append transaction. Each backend implements them with its

@@ -218,44 +218,6 @@ impl AuditBackend for PostgresBackend {
     async fn close(&self) {
         self.pool.close().await;
     }
-
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
-        let done = sqlx::query(sql)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(done.rows_affected())
-    }
-
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String {
-        format!("'\\x{}'::bytea", hex::encode(bytes))
-    }
-
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
-        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
-        text.map_err(|e| e.to_string())
-    }
-
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self) {
-        for (trigger, table) in [
-            ("audit_events_no_update", "audit_events"),
-            ("audit_events_no_delete", "audit_events"),
-            ("audit_events_no_truncate", "audit_events"),
-            ("verification_requests_no_update", "verification_requests"),
-            ("verification_requests_no_delete", "verification_requests"),
-            ("verification_requests_no_truncate", "verification_requests"),
-        ] {
-            let sql = format!("DROP TRIGGER {trigger} ON {table}");
-            sqlx::query(&sql)
-                .execute(&self.pool)
-                .await
-                .expect("drop trigger");
-        }
-    }
 }
 
 /// How often a batch aborted by a deadlock or a serialization failure is run again.
@@ -366,5 +328,50 @@ impl BatchTransaction for PgTx {
 
     async fn commit(self) -> Result<(), sqlx::Error> {
         self.0.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tamper {
+    use async_trait::async_trait;
+
+    use super::PostgresBackend;
+    use crate::audit::store::tamper::Tamper;
+
+    #[async_trait]
+    impl Tamper for PostgresBackend {
+        async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+            let done = sqlx::query(sql)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(done.rows_affected())
+        }
+
+        fn blob_literal(&self, bytes: &[u8]) -> String {
+            format!("'\\x{}'::bytea", hex::encode(bytes))
+        }
+
+        async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+            let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+            text.map_err(|e| e.to_string())
+        }
+
+        async fn drop_append_only_triggers(&self) {
+            for (trigger, table) in [
+                ("audit_events_no_update", "audit_events"),
+                ("audit_events_no_delete", "audit_events"),
+                ("audit_events_no_truncate", "audit_events"),
+                ("verification_requests_no_update", "verification_requests"),
+                ("verification_requests_no_delete", "verification_requests"),
+                ("verification_requests_no_truncate", "verification_requests"),
+            ] {
+                let sql = format!("DROP TRIGGER {trigger} ON {table}");
+                sqlx::query(&sql)
+                    .execute(&self.pool)
+                    .await
+                    .expect("drop trigger");
+            }
+        }
     }
 }

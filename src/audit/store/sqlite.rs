@@ -319,40 +319,47 @@ impl AuditBackend for SqliteBackend {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
 
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
-        let done = sqlx::query(sql)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(done.rows_affected())
-    }
+#[cfg(test)]
+mod tamper {
+    use async_trait::async_trait;
 
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String {
-        format!("X'{}'", hex::encode(bytes))
-    }
+    use super::SqliteBackend;
+    use crate::audit::store::tamper::Tamper;
 
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
-        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
-        text.map_err(|e| e.to_string())
-    }
-
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self) {
-        for trigger in [
-            "audit_events_no_update",
-            "audit_events_no_delete",
-            "verification_requests_no_update",
-            "verification_requests_no_delete",
-        ] {
-            let sql = format!("DROP TRIGGER {trigger}");
-            sqlx::query(&sql)
+    #[async_trait]
+    impl Tamper for SqliteBackend {
+        async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+            let done = sqlx::query(sql)
                 .execute(&self.pool)
                 .await
-                .expect("drop trigger");
+                .map_err(|e| e.to_string())?;
+            Ok(done.rows_affected())
+        }
+
+        fn blob_literal(&self, bytes: &[u8]) -> String {
+            format!("X'{}'", hex::encode(bytes))
+        }
+
+        async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+            let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+            text.map_err(|e| e.to_string())
+        }
+
+        async fn drop_append_only_triggers(&self) {
+            for trigger in [
+                "audit_events_no_update",
+                "audit_events_no_delete",
+                "verification_requests_no_update",
+                "verification_requests_no_delete",
+            ] {
+                let sql = format!("DROP TRIGGER {trigger}");
+                sqlx::query(&sql)
+                    .execute(&self.pool)
+                    .await
+                    .expect("drop trigger");
+            }
         }
     }
 }
