@@ -227,46 +227,51 @@ pub trait AuditBackend: AuditReads {
 /// then pins the builder's borrow to its argument lifetime, which only concrete (covariant)
 /// argument types can shorten.
 pub(crate) trait BatchTransaction: Send {
+    /// What the database reports: sqlx's error for PostgreSQL, the SQLite writer thread's own
+    /// ([`sqlite::blocking::WriteError`]) for its rusqlite connection. Each backend turns it
+    /// into an [`AuditError`] once, where it called [`append_in`].
+    type Error: From<AppendFault>;
+
     /// The last `(seq, hash)` stored for `writer_id`, if any.
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error>;
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, Self::Error>;
 
     /// Inserts the idempotency keys of `claims` unless already present; returns the keys that
     /// were new.
     async fn claim_requests(
         &mut self,
         claims: &[&NewEvent],
-    ) -> Result<HashSet<(String, String)>, sqlx::Error>;
+    ) -> Result<HashSet<(String, String)>, Self::Error>;
 
     /// The verification ids already stored for these (insurer, request id) keys.
     async fn existing_verification_ids(
         &mut self,
         keys: &[(&str, &str)],
-    ) -> Result<HashMap<(String, String), String>, sqlx::Error>;
+    ) -> Result<HashMap<(String, String), String>, Self::Error>;
 
     /// Inserts the registration a [`EventType::CommitAccepted`] event claims; `false` when
     /// its number or subject is already registered for the insurer (nothing inserted).
-    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error>;
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, Self::Error>;
 
     /// Closes the hold a [`EventType::HoldResolved`] event resolves; `false` when it was
     /// closed already (nothing inserted).
-    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, Self::Error>;
 
     /// The registrations holding any of these `(insurer, number fingerprint MAC, subject id)`
     /// numbers or subjects (per insurer), inside the transaction, in one statement.
     async fn registrations(
         &mut self,
         probes: &[RegistrationProbe<'_>],
-    ) -> Result<Vec<Registration>, sqlx::Error>;
+    ) -> Result<Vec<Registration>, Self::Error>;
 
     /// Inserts the planned rows under `writer_id`; returns `(seq, id)` for each.
     async fn insert_events(
         &mut self,
         writer_id: &str,
         rows: &[PlannedRow<'_>],
-    ) -> Result<Vec<(i64, i64)>, sqlx::Error>;
+    ) -> Result<Vec<(i64, i64)>, Self::Error>;
 
     /// Commits.
-    async fn commit(self) -> Result<(), sqlx::Error>;
+    async fn commit(self) -> Result<(), Self::Error>;
 }
 
 /// The append algorithm, on an open transaction: idempotency keys first (so duplicates take
@@ -278,7 +283,7 @@ pub(crate) async fn append_in<T: BatchTransaction>(
     mut tx: T,
     chain: &mut ChainState,
     events: &[NewEvent],
-) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+) -> Result<Vec<AppendOutcome>, T::Error> {
     let mut working = if chain.is_uncertain() {
         chain.resynced(tx.chain_tail(chain.writer_id()).await?)
     } else {
@@ -313,7 +318,7 @@ pub(crate) async fn append_in<T: BatchTransaction>(
             let seq = rows.next().map(|row| row.seq);
             let id = seq
                 .and_then(|seq| ids.get(&seq))
-                .ok_or(sqlx::Error::RowNotFound)?;
+                .ok_or(AppendFault::RowNotReturned)?;
             *outcome = Some(AppendOutcome::Appended { id: *id });
         }
     }
@@ -339,7 +344,7 @@ async fn refuse_register_decisions_against_registrations<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     let probes: Vec<RegistrationProbe<'_>> = events
         .iter()
         .filter_map(|e| {
@@ -406,7 +411,7 @@ async fn find_duplicates<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
     let mut claims: Vec<&NewEvent> = Vec::new();
@@ -448,7 +453,7 @@ async fn find_duplicates<T: BatchTransaction>(
                 events[i].request_id().to_owned(),
             );
             // The key conflicted, so its row exists: absent means it vanished mid-transaction.
-            let stored = existing.get(&key).ok_or(sqlx::Error::RowNotFound)?;
+            let stored = existing.get(&key).ok_or(AppendFault::RowNotReturned)?;
             outcomes[i] = Some(duplicate_of(stored));
         }
     }
@@ -469,7 +474,7 @@ async fn claim_registrations<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     for (e, outcome) in events.iter().zip(outcomes.iter_mut()) {
         if outcome.is_some() {
             continue;
@@ -494,7 +499,7 @@ async fn claim_registrations<T: BatchTransaction>(
             .into_iter()
             .next()
             // The claim conflicted, so a row exists: absent means it vanished mid-transaction.
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .ok_or(AppendFault::RowNotReturned)?;
         *outcome = Some(AppendOutcome::RegistrationTaken { existing });
     }
     Ok(())
@@ -523,8 +528,35 @@ fn duplicate_of(verification_id: &str) -> AppendOutcome {
 }
 
 /// A stored `hash` column as a hash; a value of another length is a decoding error.
-pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, sqlx::Error> {
-    bytes
-        .try_into()
-        .map_err(|_| sqlx::Error::Decode("a stored hash is not 32 bytes".into()))
+pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, AppendFault> {
+    bytes.try_into().map_err(|_| AppendFault::HashNot32Bytes)
+}
+
+/// What the append algorithm itself finds wrong, whatever the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendFault {
+    /// An inserted event's row id did not come back from the INSERT.
+    RowNotReturned,
+    /// A chain's stored hash is not 32 bytes.
+    HashNot32Bytes,
+}
+
+impl AppendFault {
+    /// A content-free description.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            AppendFault::RowNotReturned => "an expected row is missing",
+            AppendFault::HashNot32Bytes => "a stored hash is not 32 bytes",
+        }
+    }
+}
+
+/// As sqlx reported these before the writer had an error type of its own.
+impl From<AppendFault> for sqlx::Error {
+    fn from(fault: AppendFault) -> Self {
+        match fault {
+            AppendFault::RowNotReturned => sqlx::Error::RowNotFound,
+            AppendFault::HashNot32Bytes => sqlx::Error::Decode(fault.describe().into()),
+        }
+    }
 }

@@ -235,6 +235,8 @@ fn is_transient_conflict(e: &sqlx::Error) -> bool {
 struct PgTx(Transaction<'static, Postgres>);
 
 impl BatchTransaction for PgTx {
+    type Error = sqlx::Error;
+
     async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
         let row = sqlx::query(sql::SELECT_CHAIN_TAIL)
             .bind(writer_id)

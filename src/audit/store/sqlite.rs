@@ -226,7 +226,7 @@ impl AuditBackend for SqliteBackend {
         let (events, result) = self.writer.append(chain, events).await;
         let result = result.map_err(|e| {
             chain.mark_uncertain();
-            rows::unavailable(&e)
+            e.into_audit()
         });
         (events, result)
     }
