@@ -49,11 +49,14 @@
 //! - A leading postal code is not removed: an address that carries one compares lower.
 //! - Hiragana and katakana are not folded into each other except ケ/が and ノ/の between kanji.
 
+mod characters;
 mod explain;
 mod parse;
+mod parts;
 mod places;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use crate::domain::{Comparison, MatchClass, text::chars};
 pub use explain::differing_spans;

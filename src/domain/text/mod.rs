@@ -10,6 +10,7 @@ pub mod folding;
 pub mod kana;
 pub mod kanji;
 pub mod marks;
+pub mod numerals;
 pub mod width;
 
 pub use folding::{FoldedKey, compare_keys};

@@ -106,6 +106,9 @@ fn width_whitespace_and_hyphen_look_alikes_are_notation() {
         ("Latin case in a building", "東京都千代田区霞が関1-2-3 abcビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[LatinCase]),
         ("full-width capitals in a building", "東京都千代田区霞が関1-2-3 ＡＢＣビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[Width]),
         ("号室 dropped", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 グランドメゾン101", Notation, &[AddressNumbers]),
+        ("a wave dash marks a range, never a hyphen", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2-3", Mismatch, &[]),
+        ("a full-width wave dash is not width-folded to a tilde", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2~3", Mismatch, &[]),
+        ("two wave dashes alike are exact", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2～3", Exact, &[]),
         ("everything typographic at once", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関１－２－３　グランドメゾン１０１号室", Notation, &[Width, Space, Hyphen]),
     ];
     check(CASES);
