@@ -149,9 +149,10 @@ pub(super) fn is_name_char(c: char) -> bool {
     is_kanji(c) || is_kana(c) || matches!(c, 'ヶ' | 'ヵ')
 }
 
-/// A numeral that may start or continue a number: 〇 to 九, 十, 百, 千.
+/// A numeral that may start or continue a number: 〇 to 九, 十, 百, 千, and the formal 壱 弐 参
+/// 拾 (as a 登記 writes a lot: 壱番地).
 pub(super) fn is_numeral(c: char) -> bool {
-    numerals::is_common(c)
+    numerals::numeral(c).is_some()
 }
 
 /// Reads a run of 漢数字 ([`numerals::read`]): positional (二十四 = 24, 百二 = 102, 十 = 10) or

@@ -61,12 +61,25 @@ pub(super) const KANJI_JIS_REVISION: u32 = 1 << 17;
 /// A compatibility ideograph as the unified ideograph it decomposes to (U+F9A8 令 / 令).
 pub(super) const KANJI_COMPAT: u32 = 1 << 18;
 
+/// A number before 丁 without 目 (堺市's `二丁` = `2丁`).
+pub(super) const CHO: u32 = 1 << 19;
+/// A number that is part of a town name (`十二番丁` = `12番丁`, `一ノ町` = `1ノ町`).
+pub(super) const TOWN_NUMBER: u32 = 1 << 20;
+/// A formal numeral (大字) 壱 弐 参 拾 read as a number.
+pub(super) const FORMAL_NUMERAL: u32 = 1 << 21;
+/// A 字 before a 小字 inside the town part, dropped on one side (`横芝字真砂` ~ `横芝真砂`).
+pub(super) const INNER_AZA: u32 = 1 << 22;
+/// Not a rule: marks a weak 字 that stands before a 小字 right before the number block, which
+/// [`INNER_AZA`] may drop. `rules` ignores it.
+pub(super) const INNER_AZA_MARK: u32 = 1 << 23;
+
 /// The flags that lose nothing.
-pub(super) const NOTATION: u32 = WIDTH | SPACE | HYPHEN | NUMBERS | LATIN | KANJI_COMPAT;
+pub(super) const NOTATION: u32 =
+    WIDTH | SPACE | HYPHEN | NUMBERS | LATIN | KANJI_COMPAT | CHO | TOWN_NUMBER | FORMAL_NUMERAL;
 
 /// The rules for a set of flags.
 pub(super) fn rules(flags: u32) -> RuleSet {
-    const MAP: [(u32, Rule); 18] = [
+    const MAP: [(u32, Rule); 22] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -85,6 +98,10 @@ pub(super) fn rules(flags: u32) -> RuleSet {
         (ITERATION, Rule::KanjiIteration),
         (KANJI_JIS_REVISION, Rule::KanjiVariantJisRevision),
         (KANJI_COMPAT, Rule::KanjiCompatibility),
+        (CHO, Rule::AddressCho),
+        (TOWN_NUMBER, Rule::AddressTownNumber),
+        (FORMAL_NUMERAL, Rule::AddressFormalNumerals),
+        (INNER_AZA, Rule::AddressInnerAza),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -217,6 +234,9 @@ pub(super) struct Structure {
     /// Whether a 字 was found inside a town name, which only a comparison with a side that has
     /// 大字/字 prefixes may drop.
     pub(super) has_weak_aza: bool,
+    /// Whether one of those weak 字 stands before a 小字 right before the number block
+    /// (`横芝字真砂482`), which may be dropped against a side that lacks it.
+    pub(super) has_inner_aza: bool,
     /// A hash of the notation keys in order: two addresses whose signatures differ cannot be
     /// equal under notation, which rejects most pairs without walking the atoms.
     pub(super) signature: u64,
@@ -271,7 +291,11 @@ pub(super) fn parse_with(raw: &str, nc: &mut Vec<NChar>, atoms: &mut Vec<Atom>) 
         fold_iteration_marks(atoms);
     }
     if seen & SEEN_AZA != 0 {
-        (structure.has_aza, structure.has_weak_aza) = mark_aza(atoms, town, block_start);
+        (
+            structure.has_aza,
+            structure.has_weak_aza,
+            structure.has_inner_aza,
+        ) = mark_aza(atoms, town, block_start);
     }
     structure
 }

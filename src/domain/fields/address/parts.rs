@@ -2,7 +2,9 @@
 //! variant keys of 大字/字, ケ/ノ and 々.
 
 use super::characters::{is_kanji, is_name_char};
-use super::parse::{AZA, Atom, EMPTY, ITERATION, KE, Kind, NO, NUM, Structure, WEAK_AZA};
+use super::parse::{
+    AZA, Atom, EMPTY, INNER_AZA_MARK, ITERATION, KE, Kind, NO, NUM, Structure, WEAK_AZA,
+};
 use super::places;
 use crate::domain::text::marks;
 
@@ -49,6 +51,7 @@ pub(super) fn structure(atoms: &[Atom], has_gun: bool) -> (Structure, usize, usi
         },
         has_aza: false,
         has_weak_aza: false,
+        has_inner_aza: false,
         signature: 0,
     };
     (structure, town, block_start)
@@ -236,10 +239,10 @@ pub(super) fn main_block(atoms: &[Atom], from: usize) -> Option<(usize, usize)> 
 /// A 字 between two name characters elsewhere in the town part (鶴沢字東 written without 大字) is
 /// only marked weak: it may be part of a word (文字ヶ関, 十文字), so the comparison drops it only
 /// against an address that writes 大字/字 prefixes, where it is a prefix beyond reasonable doubt.
-pub(super) fn mark_aza(atoms: &mut [Atom], from: usize, to: usize) -> (bool, bool) {
+pub(super) fn mark_aza(atoms: &mut [Atom], from: usize, to: usize) -> (bool, bool, bool) {
     let name_at = |atoms: &[Atom], k: usize| k < to && atoms[k].ch().is_some_and(is_name_char);
     let (mut prev, mut in_aza, mut municipality) = (None, false, false);
-    let (mut found, mut weak) = (false, false);
+    let (mut found, mut weak, mut inner) = (false, false, false);
     let mut k = next_significant(atoms, from);
     while k < to {
         let next = next_significant(atoms, k + 1);
@@ -265,6 +268,10 @@ pub(super) fn mark_aza(atoms: &mut [Atom], from: usize, to: usize) -> (bool, boo
             {
                 atoms[k].flags |= AZA | WEAK_AZA;
                 weak = true;
+                if prev != Some('文') && koaza_before_block(atoms, next, to) {
+                    atoms[k].flags |= INNER_AZA_MARK;
+                    inner = true;
+                }
             }
             municipality |= matches!(c, '市' | '区' | '町' | '村');
             prev = Some(c);
@@ -278,7 +285,24 @@ pub(super) fn mark_aza(atoms: &mut [Atom], from: usize, to: usize) -> (bool, boo
         (prev, in_aza, found) = (Some('字'), true, true);
         k = resume;
     }
-    (found, weak)
+    (found, weak, inner)
+}
+
+/// Whether the atoms `from..to` are one to six name characters that end where the number block
+/// starts (`to`), with no 字, 町 or 村 among them: the 小字 of `横芝字真砂482`. A 字 before a longer
+/// or a structured name is left weak.
+fn koaza_before_block(atoms: &[Atom], from: usize, to: usize) -> bool {
+    let mut n = 0;
+    let mut k = next_significant(atoms, from);
+    while k < to {
+        match atoms[k].ch() {
+            Some('字' | '町' | '村') | None => return false,
+            Some(c) if !is_name_char(c) => return false,
+            Some(_) => n += 1,
+        }
+        k = next_significant(atoms, k + 1);
+    }
+    to < atoms.len() && atoms[to].kind == Kind::Num && (1..=6).contains(&n)
 }
 
 /// Sets the variant keys of ケ/ヶ/ガ/が and 之/ノ/の between kanji. Variant kanji are folded by

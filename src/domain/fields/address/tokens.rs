@@ -1,7 +1,11 @@
 //! Pass 2 of reading an address: numbers and their units.
 
 use super::characters::{NChar, is_kanji, is_numeral, parse_kanji};
-use super::parse::{Atom, CHOME, EMPTY, Kind, NUM, NUMBERS, SELECTOR_SHIFT, SEP, SPACE, UnitClass};
+use super::parse::{
+    Atom, CHO, CHOME, EMPTY, FORMAL_NUMERAL, Kind, NUM, NUMBERS, SELECTOR_SHIFT, SEP, SPACE,
+    TOWN_NUMBER, UnitClass,
+};
+use crate::domain::text::numerals;
 
 /// A unit after a number.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,7 +56,8 @@ impl Tokens<'_> {
             } else if is_numeral(c) {
                 let j = self.run_end(i, is_numeral);
                 if let Some(v) = self.kanji_number(i, j, after_sep) {
-                    self.push(Kind::Num, NUM | v, i, j, NUMBERS);
+                    let flags = self.kanji_flags(i, j);
+                    self.push(Kind::Num, NUM | v, i, j, flags);
                     (i, after_sep) = self.after_number(j);
                 } else {
                     // The whole run is text: a place name such as 九十九里 keeps every numeral.
@@ -176,10 +181,13 @@ impl Tokens<'_> {
         } else {
             match self.unit_at(j) {
                 Some((Unit::Hyphen, _)) => after_sep || self.number_char_at(j + 1),
-                Some((Unit::No, _)) => after_sep && self.number_char_at(j + 1),
+                Some((Unit::No, _)) => {
+                    (after_sep && self.number_char_at(j + 1)) || self.name_unit_at(j) != 0
+                }
                 Some(_) => true,
                 None => {
                     self.place_unit_at(j)
+                        || self.name_unit_at(j) != 0
                         || (after_sep && (self.nc[j].spaced() || !is_kanji(self.nc[j].c)))
                 }
             }
@@ -244,6 +252,41 @@ impl Tokens<'_> {
             'の' | 'ノ' | '之' => (Unit::No, k + 1),
             _ => return None,
         })
+    }
+
+    /// The rules that made the 漢数字 `i..j` a number: [`NUMBERS`], or the rule of the name
+    /// unit after them ([`Tokens::name_unit_at`]); and [`FORMAL_NUMERAL`] when a formal numeral
+    /// (壱 弐 参 拾) is among them.
+    fn kanji_flags(&self, i: usize, j: usize) -> u32 {
+        let name_unit = if j < self.nc.len() && self.unit_at(j).is_none_or(|(u, _)| u == Unit::No) {
+            self.name_unit_at(j)
+        } else {
+            0
+        };
+        let base = if name_unit != 0 { name_unit } else { NUMBERS };
+        let formal = self.nc[i..j].iter().any(|x| numerals::is_formal(x.c));
+        base | if formal { FORMAL_NUMERAL } else { 0 }
+    }
+
+    /// A unit of a place name that makes the numeral before it a number, and the rule that then
+    /// reads it, or 0:
+    ///
+    /// - 丁 without 目, as 堺市 names its areas (`南花田口町二丁` = `南花田口町2丁`): [`CHO`]. It
+    ///   stays text, so `2丁` and `2丁目` still differ.
+    /// - 番丁 and 番町, and の/ノ/之 before 町, that end a town's name (`和歌山市十二番丁`,
+    ///   `十一番町`, `一ノ町`): [`TOWN_NUMBER`]. The number is the town's, not a lot: `十二番丁` and
+    ///   `十一番丁` are two towns and differ.
+    ///
+    /// Only the numeral before such a unit: a numeral elsewhere in a name (九十九里, 八王子) stays
+    /// text.
+    fn name_unit_at(&self, k: usize) -> u32 {
+        let at = |m: usize| self.nc.get(m).filter(|x| !x.spaced()).map(|x| x.c);
+        match (at(k), at(k + 1)) {
+            (Some('丁'), next) if next != Some('目') => CHO,
+            (Some('番'), Some('丁' | '町')) => TOWN_NUMBER,
+            (Some('の' | 'ノ' | '之'), Some('町')) => TOWN_NUMBER,
+            _ => 0,
+        }
     }
 
     /// 条, 線, 地割: units that stay in the text but make the numeral before them a number
