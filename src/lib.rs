@@ -45,12 +45,14 @@
 //!      it), signed-in clerks with the roles and insurers of gRPC callers; only the use cases.
 //!
 //! Beside them: [`words`] (the one table of words, Japanese and English, for every id a person
-//! reads: the console, the HTML report and the command line share it), [`config`] (settings from defaults, file, environment and flags, each bounded),
+//! reads: the console, the HTML report and the command line share it), [`chart`] (bar charts as
+//! inline SVG, shared by the bulk report and the console's 統計 page), [`config`] (settings from defaults, file, environment and flags, each bounded),
 //! [`telemetry`] (logging and metrics, no personal data by construction), [`terminal`] (when to
 //! write colour, how wide the terminal is: one rule for the log and the commands) and [`synthetic`]
 //! (invented people and their notations, for the load and roster generators).
 
 pub mod audit;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -24,10 +24,11 @@ fn allowed(room: &str) -> Option<&'static [&'static str]> {
             "contract",
             "config",
             "words",
+            "chart",
             "telemetry",
             "terminal",
         ],
-        "roster" => &["domain", "contract", "words", "synthetic"],
+        "roster" => &["domain", "contract", "words", "chart", "synthetic"],
         _ => return None,
     })
 }

@@ -143,6 +143,7 @@ pub(super) fn page(lang: Lang, title: &str, signed: Option<&Signed>, body: Marku
                         @if let Some(s) = signed {
                             a href="/holds" { (lang.pick("保留一覧", "Queue")) }
                             a href="/check" { (lang.pick("照合の確認", "Compare values")) }
+                            a href="/stats" { (lang.pick("統計", "Statistics")) }
                             span.who {
                                 (s.session.user.name)
                                 " "

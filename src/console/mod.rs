@@ -14,7 +14,8 @@
 //!   framing, no caching of pages) and the same-origin check of every POST.
 //! - [`users`]: the clerks of the settings file and their argon2id passwords.
 //! - [`sessions`]: server-side sessions (idle and absolute timeouts) and the sign-in limits.
-//! - [`signin`], [`queue`], [`case`]: the pages.
+//! - [`signin`], [`queue`], [`case`], [`stats`]: the pages (`stats`: how holds ended, the
+//!   HoldStats use case with charts drawn as inline SVG on the server).
 //! - `trace`: each request's span, continuing the caller's W3C trace (`traceparent`).
 
 mod assets;
@@ -27,6 +28,7 @@ mod refusals;
 pub mod security;
 pub mod sessions;
 mod signin;
+mod stats;
 mod trace;
 pub mod users;
 
@@ -97,6 +99,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/lang/{tag}", get(layout::switch_language))
         .route("/holds", get(queue::page))
         .route("/check", get(check::form).post(check::submit))
+        .route("/stats", get(stats::page))
         .route("/holds/{insurer}/{id}", get(case::page))
         .route("/holds/{insurer}/{id}/resolve", post(case::resolve))
         .route("/holds/{insurer}/{id}/assign", post(case::assign))

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::{
+    chart::{Bar, bars, esc, share},
     domain::{
         Field, Stage,
         gate::{DecisionKind, HoldReason},
@@ -108,67 +109,6 @@ impl RunOutcome {
             None => RunOutcome::Complete,
         }
     }
-}
-
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A figure with its share, `9,304 (93.0%)`: a count alone does not say whether it is much.
-fn count_and_share(n: u64, of: u64) -> String {
-    if of == 0 {
-        return thousands(n);
-    }
-    format!("{} ({})", thousands(n), share(n, of))
-}
-
-/// One bar: what it counts in words, the stable id the result file uses, the count, its colour.
-struct Bar<'a> {
-    label: &'a str,
-    id: &'a str,
-    n: u64,
-    colour: &'a str,
-}
-
-/// A horizontal bar chart of labelled counts, as inline SVG. Each bar is labelled in words
-/// with the result file's id beneath (so a reader can find the rows), and carries its count
-/// and its share of `of`.
-fn bars(rows: &[Bar<'_>], of: u64) -> String {
-    let max = rows.iter().map(|r| r.n).max().unwrap_or(0).max(1);
-    let (label_w, bar_w, row_h) = (330.0, 380.0, 36.0);
-    let height = row_h * rows.len() as f64 + 4.0;
-    let width = label_w + bar_w + 130.0;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\">"
-    );
-    for (i, bar) in rows.iter().enumerate() {
-        let y = i as f64 * row_h + 4.0;
-        let w = bar_w * (bar.n as f64) / (max as f64);
-        let _ = write!(
-            s,
-            "<text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\
-             <text x=\"{lx}\" y=\"{:.1}\" text-anchor=\"end\" class=\"id\">{}</text>\
-             <rect x=\"{label_w}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"20\" fill=\"{}\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"n\">{}</text>",
-            y + 12.0,
-            esc(bar.label),
-            y + 26.0,
-            esc(bar.id),
-            y + 3.0,
-            bar.colour,
-            label_w + w + 6.0,
-            y + 18.0,
-            count_and_share(bar.n, of),
-            lx = label_w - 10.0,
-        );
-    }
-    s.push_str("</svg>");
-    s
 }
 
 /// A decision in words ([`crate::words`]), as the roster's kind names the insurer's side (a
@@ -466,9 +406,9 @@ The darker the cell, the more rows.</p>{h}\
         title = esc(&run.file_name),
         fonts = FONTS,
         held_n = thousands(held),
-        d = bars(&decisions, summary.rows_in),
-        r = bars(&reasons, held),
-        k = bars(&risk, held),
+        d = bars("Decisions", &decisions, summary.rows_in),
+        r = bars("Why cases were held", &reasons, held),
+        k = bars("Held cases by risk", &risk, held),
         h = heat_map(summary, run.kind),
         errors = errors_table(summary),
     )
@@ -517,15 +457,6 @@ const ERROR_TABLE_ROWS: usize = 30;
 const FONTS: &str = "Arial,Helvetica,'Noto Sans','Yu Gothic','Meiryo','Hiragino Sans',\
 'Hiragino Kaku Gothic ProN','Noto Sans CJK JP','Noto Sans JP',sans-serif";
 
-/// `93.0%` of `of`, or nothing when there is nothing to be a share of.
-fn share(n: u64, of: u64) -> String {
-    if of == 0 {
-        String::new()
-    } else {
-        format!("{:.1}%", 100.0 * n as f64 / of as f64)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,14 +485,6 @@ mod tests {
             grid: [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 20, 30, 40, 60]],
             ..Summary::default()
         }
-    }
-
-    #[test]
-    fn counts_have_thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::{
     },
 };
 
+/// `10000` → `10,000`: a manager reads a six-digit count at a glance only with separators.
+pub use crate::chart::thousands;
+
 /// A run stops early when its first this many rows have all failed: a wrong encoding or
 /// delimiter fails every row the same way, and reading millions more would only fill the
 /// errors file.
@@ -212,19 +215,6 @@ impl Summary {
     pub fn cell(&self, stage: Stage, field: Field) -> u64 {
         self.grid[stage as usize][field as usize]
     }
-}
-
-/// `10000` → `10,000`: a manager reads a six-digit count at a glance only with separators.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut s = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            s.push(',');
-        }
-        s.push(c);
-    }
-    s
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@
 //! the words describe ids, never a person's data.
 
 mod rules;
+mod stats;
 mod time;
 
 pub use rules::rule;
-pub use time::{deadline_jst, deadline_note, minutes_jst};
+pub use stats::{Figure, by_hand, duration, figure, suggestion};
+pub use time::{date_jst, deadline_jst, deadline_note, jst, minutes_jst};
 
 use crate::domain::{
     Field, MatchClass, Stage,

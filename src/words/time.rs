@@ -5,8 +5,9 @@ use jiff::tz::TimeZone;
 
 use super::Lang;
 
-/// Japan's zone: the clerks' deadlines are counted in it, whatever the server's zone is.
-fn jst() -> TimeZone {
+/// Japan's zone: the clerks' deadlines (and the statistics' periods) are counted in it,
+/// whatever the server's zone is.
+pub fn jst() -> TimeZone {
     TimeZone::get("Asia/Tokyo").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(9)))
 }
 
@@ -21,6 +22,14 @@ pub fn minutes_jst(epoch_seconds: i64, lang: Lang) -> String {
             }
         }
         Err(_) => "-".to_owned(),
+    }
+}
+
+/// A day in JST: `2026年12月6日` (Japanese) or `2026-12-06`.
+pub fn date_jst(date: jiff::civil::Date, lang: Lang) -> String {
+    match lang {
+        Lang::Ja => date.strftime("%Y年%-m月%-d日").to_string(),
+        Lang::En => date.strftime("%Y-%m-%d").to_string(),
     }
 }
 

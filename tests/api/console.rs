@@ -18,6 +18,7 @@ use crate::helpers::{Backend, hold_request, spawn_app_with_console};
 on_both_backends!(
     every_role_page_and_insurer_gets_what_its_grpc_twin_would,
     a_resolution_from_the_console_keeps_the_clerks_cause,
+    the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix,
 );
 
 const INSURER: &str = "32130011";
@@ -321,6 +322,163 @@ async fn a_resolution_from_the_console_keeps_the_clerks_cause(backend: Backend) 
     )
     .await;
     assert!(case.body.contains("notation_or_variant"));
+    app.finish().await;
+}
+
+/// The figure of the tile `id` on a statistics page.
+fn tile(body: &str, id: &str) -> String {
+    let marker = format!("<li data-figure=\"{id}\"><span class=\"n\">");
+    let at = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no tile {id} in {body}"));
+    body[at + marker.len()..]
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// 統計 for each role and insurer: an operator and an auditor of one insurer see the same
+/// counts of their insurer's holds (the other insurer's hold in neither), the other insurer's
+/// page is not found, the empty states say so, and a period that cannot be read is answered
+/// with the field to fix. No personal value of the requests is on any of these pages.
+async fn the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix(
+    backend: Backend,
+) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("auditor", INSURER, Role::Auditor),
+            user("other", OTHER, Role::Auditor),
+        ];
+    })
+    .await;
+    let (cookie, _) = sign_in(console, "operator").await;
+    let empty = http(console, "GET", "/stats", Some(&cookie), None).await;
+    assert_eq!(empty.status, 200);
+    assert!(
+        empty
+            .body
+            .contains("この期間に保留になった案件はありません")
+    );
+    assert!(
+        empty.body.contains("href=\"/stats\""),
+        "the navigation links the page"
+    );
+
+    let mut client = app.client.clone();
+    let mut held = Vec::new();
+    for id in ["st-1", "st-2", "st-3"] {
+        held.push(client.verify(hold_request(id)).await.unwrap().into_inner());
+    }
+    let mut theirs = hold_request("st-other");
+    theirs.insurer_number = OTHER.into();
+    client.verify(theirs).await.unwrap();
+    for (verification, cause) in [
+        (&held[0], pb::HoldCause::NotationOrVariant),
+        (&held[1], pb::HoldCause::DifferentPerson),
+    ] {
+        client
+            .resolve_hold(pb::ResolveHoldRequest {
+                verification_id: verification.verification_id.clone(),
+                insurer_number: INSURER.into(),
+                resolution: pb::Resolution::Withdrawn.into(),
+                operator_id: "operator".into(),
+                cause: cause.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+
+    for name in ["operator", "auditor"] {
+        let (cookie, _) = sign_in(console, name).await;
+        let c = Some(cookie.as_str());
+        let page = http(console, "GET", "/stats", c, None).await;
+        assert_eq!(page.status, 200, "{name}");
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+        let figures: Vec<String> = ["holds", "closed", "open", "resolve_median_h"]
+            .iter()
+            .map(|id| tile(&page.body, id))
+            .collect();
+        assert_eq!(figures[..3], ["3", "2", "1"], "{name}");
+        assert_ne!(
+            figures[3], "—",
+            "{name}: closed holds have a time to resolve"
+        );
+        // The charts are inline SVG with names; the causes in the clerks' words.
+        assert!(page.body.contains("<svg"), "{name}");
+        assert!(page.body.contains("<title>結末</title>"), "{name}");
+        assert!(page.body.contains(">表記ゆれ・異体字</text>"), "{name}");
+        assert!(
+            page.body.contains("data-cause=\"different_person\">1<"),
+            "{name}"
+        );
+        assert!(page.body.contains("提案はありません"), "{name}");
+        for personal in [
+            "高橋",
+            "髙橋",
+            "一朗",
+            "タカハシ",
+            "1234-567-01",
+            "402718593027",
+        ] {
+            assert!(
+                !page.body.contains(personal),
+                "{personal} on the page of {name}"
+            );
+        }
+        // The other insurer's statistics: not found, as its queue.
+        let foreign = http(console, "GET", &format!("/stats?insurer={OTHER}"), c, None).await;
+        assert_eq!(foreign.status, 404, "{name}");
+        // The same insurer by name, and a period before any hold: nothing held then.
+        let named = http(
+            console,
+            "GET",
+            &format!("/stats?insurer={INSURER}"),
+            c,
+            None,
+        )
+        .await;
+        assert_eq!(tile(&named.body, "holds"), "3");
+        let before = "/stats?from=2001-01-01&to=2001-01-31";
+        let before = http(console, "GET", before, c, None).await;
+        assert_eq!(before.status, 200);
+        assert!(
+            before
+                .body
+                .contains("この期間に保留になった案件はありません")
+        );
+        // A period that cannot be read: the field is named, the page is not a success.
+        let bad = http(console, "GET", "/stats?from=2026-13-01", c, None).await;
+        assert_eq!(bad.status, 400, "{name}");
+        assert!(bad.body.contains("開始日が読めません"), "{}", bad.body);
+        assert!(
+            bad.body.contains("id=\"s-from\" type=\"text\" name=\"from\" value=\"2026-13-01\" aria-invalid=\"true\""),
+            "{}",
+            bad.body
+        );
+        let reversed = "/stats?from=2026-12-02&to=2026-12-01&min=0";
+        let reversed = http(console, "GET", reversed, c, None).await;
+        assert_eq!(reversed.status, 400);
+        assert!(reversed.body.contains("終了日を開始日と同じ日か"));
+        assert!(reversed.body.contains("提案に必要な解決件数は"));
+    }
+    // The other insurer's auditor sees its one hold, open: no hold closed yet, said plainly.
+    let (cookie, _) = sign_in(console, "other").await;
+    let page = http(console, "GET", "/stats", Some(&cookie), None).await;
+    assert_eq!(tile(&page.body, "holds"), "1");
+    assert_eq!(tile(&page.body, "open"), "1");
+    assert!(page.body.contains("まだ1件も解決していません"));
+    let mine = http(
+        console,
+        "GET",
+        &format!("/stats?insurer={INSURER}"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(mine.status, 404);
     app.finish().await;
 }
 

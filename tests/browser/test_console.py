@@ -28,6 +28,8 @@ SHOTS = pathlib.Path(os.environ.get("CONSOLE_SCREENSHOTS", "target/console-scree
 EXAMPLE = json.loads(pathlib.Path("examples/hold.json").read_text(encoding="utf-8"))
 INSURER = "32130011"
 OTHER_INSURER = "32130029"
+# The insurer of the statistics test: its holds are made and closed by that test alone.
+STATS_INSURER = "32130045"
 PASSWORD = "correct horse battery staple"
 # Every personal value of the requests: none may appear on any page.
 PERSONAL = [
@@ -76,6 +78,7 @@ def service():
     add_user(config, "sato", "operator")
     add_user(config, "tanaka", "operator")
     add_user(config, "kansa", "auditor")
+    add_user(config, "tokei", "auditor", STATS_INSURER)
     grpc_port, console_port = free_port(), free_port()
     proc = subprocess.Popen(
         [BIN, "serve", "--config", config, "--database", f"sqlite:{tmp}/audit.sqlite",
@@ -101,7 +104,7 @@ def service():
     requery = hold("b-requery", "2222-222-02", today)
     requery["candidates"][0]["fields"] = dict(requery["declared"])
     ids["requery"] = verify(server, requery, tmp)
-    yield {"base": base, "ids": ids, "tmp": tmp}
+    yield {"base": base, "ids": ids, "tmp": tmp, "server": server}
     proc.terminate()
     proc.wait(timeout=20)
     shutil.rmtree(tmp, ignore_errors=True)
@@ -381,4 +384,80 @@ def test_the_daily_flow_works_by_keyboard_alone(service, browser):
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("案件")
+    context.close()
+
+
+def resolve(server, verification_id, resolution, cause=None, replaced_by=None):
+    args = [BIN, "holds", "--server", server, "resolve", "--insurer", STATS_INSURER,
+            "--verification-id", verification_id, "--resolution", resolution, "--operator", "tokei"]
+    if cause:
+        args += ["--cause", cause]
+    if replaced_by:
+        args += ["--replaced-by", replaced_by]
+    out = subprocess.run(args, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_stats_page_counts_a_known_sequence_and_suggests_only_by_hand(service, browser):
+    """Four holds of one insurer made and closed through the real service: one re-queried
+    with the same number back, two closed as 表記ゆれ・異体字, one still open."""
+    server, tmp = service["server"], service["tmp"]
+    today = time.strftime("%Y-%m-%dT00:00:00Z", time.gmtime())
+    held = [
+        verify(server, hold(f"t-{i}", f"5555-555-0{i}", today, STATS_INSURER), tmp)
+        for i in range(1, 5)
+    ]
+    again = hold("t-1-again", "5555-555-01", today, STATS_INSURER)
+    again["candidates"][0]["fields"] = dict(again["declared"])
+    resolve(server, held[0], "requeried", replaced_by=verify(server, again, tmp))
+    resolve(server, held[1], "withdrawn", cause="notation_or_variant")
+    resolve(server, held[2], "number-from-person", cause="表記ゆれ・異体字")
+
+    context, page = sign_in(browser, service["base"], "tokei")
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.get_by_role("link", name="統計").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("統計")
+    tiles = page.get_by_role("list", name="合計")
+    expect(tiles.locator("[data-figure=holds] .n")).to_have_text("4")
+    expect(tiles.locator("[data-figure=closed] .n")).to_have_text("3")
+    expect(tiles.locator("[data-figure=open] .n")).to_have_text("1")
+    expect(tiles.locator("[data-figure=same_number_back] .n")).to_have_text("1")
+    # The charts: inline SVG, named, drawn with no script.
+    expect(page.get_by_role("img", name="結末")).to_be_visible()
+    expect(page.get_by_role("img", name="解決の原因")).to_contain_text("表記ゆれ・異体字")
+    expect(page.get_by_role("img", name="何で保留になったか")).to_contain_text("漢字氏名")
+    totals = page.locator("table.causes tfoot")
+    expect(totals.locator("[data-cause=notation_or_variant]")).to_have_text("2")
+    # Under the default threshold (50 closed holds) nothing is suggested.
+    expect(page.locator("section.suggestions")).to_contain_text("提案はありません")
+    every_control_has_a_name(page)
+    no_personal_values(page)
+
+    # Three closed holds suffice when the link says so: the suggestion, and that only a person
+    # changes the policy. The period and threshold are in the URL.
+    page.get_by_label("提案に必要な解決件数").fill("3")
+    page.get_by_role("button", name="表示する").click()
+    expect(page).to_have_url(re.compile(r"/stats\?.*min=3"))
+    suggestions = page.locator("section.suggestions")
+    expect(suggestions).to_contain_text("3件のうち3件（100.0%）は同じ人でした")
+    expect(suggestions).to_contain_text("方針の設定では通せません")
+    expect(suggestions).to_contain_text("方針ファイルは担当者が手で変更し")
+    no_personal_values(page)
+    page.screenshot(path=str(SHOTS / "stats.png"), full_page=True)
+    # Nothing refused by the Content-Security-Policy, no script error, no warning.
+    assert problems == [], problems
+
+    # A period that cannot be read: the field to fix is named and marked.
+    page.goto(service["base"] + "/stats?from=2026-02-30")
+    expect(page.get_by_role("alert")).to_contain_text("開始日が読めません")
+    expect(page.get_by_label("開始日")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("開始日")).to_have_value("2026-02-30")
+    page.screenshot(path=str(SHOTS / "stats-error.png"), full_page=True)
+    # Another insurer's statistics: not found.
+    missing = page.goto(f"{service['base']}/stats?insurer={INSURER}")
+    assert missing.status == 404
+    # Only the two refusals themselves were reported (no policy violation).
+    assert [p for p in problems if "status of 40" not in p] == [], problems
     context.close()
