@@ -58,6 +58,7 @@ pub use event::{
     AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
     Fingerprint, HoldAssigned, HoldResolved, NewEvent,
 };
+pub use event::{ConsoleSignedIn, ConsoleSignedOut, SessionEnding, SignInMethod};
 pub use event::{fingerprint::FingerprintKey, keyring::KeyRing};
 pub use store::{
     AuditBackend,

@@ -9,6 +9,7 @@ pub mod adopted_keys;
 #[cfg(test)]
 mod conformance;
 pub mod connect;
+pub mod console_sessions;
 pub mod key_ids;
 pub mod postgres;
 pub(in crate::audit) mod read;
@@ -28,6 +29,7 @@ use crate::{
         chain::ChainHead,
         event::encoding,
         store::adopted_keys::{AdoptedKey, Adoption, KeyToAdopt},
+        store::console_sessions::StoredSession,
         store::key_ids::KeyIdsPage,
         store::rows::validate,
         store::sql::{PlannedRow, ROWS_PER_STATEMENT, RegistrationProbe},
@@ -174,6 +176,31 @@ pub trait AuditBackend: Send + Sync {
     /// without decoding the events: how a store written before the adopted keys table is
     /// scanned once.
     async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
+
+    /// Opens a clerks' console session (a row of `console_sessions`, not an event).
+    async fn open_console_session(&self, session: &StoredSession) -> Result<(), AuditError>;
+
+    /// The open console session whose token has this SHA-256, if any.
+    async fn console_session(&self, token_hash: &[u8])
+    -> Result<Option<StoredSession>, AuditError>;
+
+    /// Records a request of a console session at `now_us` (never moving its time backwards).
+    async fn touch_console_session(&self, token_hash: &[u8], now_us: i64)
+    -> Result<(), AuditError>;
+
+    /// Ends a console session; the ended row, `None` if it was not open (any more).
+    async fn close_console_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<StoredSession>, AuditError>;
+
+    /// Ends every console session last seen before `idle_before_us` or opened before
+    /// `opened_before_us`; the ended rows.
+    async fn close_expired_console_sessions(
+        &self,
+        idle_before_us: i64,
+        opened_before_us: i64,
+    ) -> Result<Vec<StoredSession>, AuditError>;
 
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;

@@ -27,6 +27,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::console_sessions::{self, StoredSession},
     store::key_ids::{self, KeyIdsPage},
     store::read::Reader,
     store::rows::{self, RegistrationRow},
@@ -268,6 +269,40 @@ impl AuditBackend for PostgresBackend {
 
     async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
         key_ids::page(&self.pool, after_id, limit).await
+    }
+
+    async fn open_console_session(&self, session: &StoredSession) -> Result<(), AuditError> {
+        console_sessions::insert(&self.pool, session).await
+    }
+
+    async fn console_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<StoredSession>, AuditError> {
+        console_sessions::find(&self.pool, token_hash).await
+    }
+
+    async fn touch_console_session(
+        &self,
+        token_hash: &[u8],
+        now_us: i64,
+    ) -> Result<(), AuditError> {
+        console_sessions::touch(&self.pool, token_hash, now_us).await
+    }
+
+    async fn close_console_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<StoredSession>, AuditError> {
+        console_sessions::delete(&self.pool, token_hash).await
+    }
+
+    async fn close_expired_console_sessions(
+        &self,
+        idle_before_us: i64,
+        opened_before_us: i64,
+    ) -> Result<Vec<StoredSession>, AuditError> {
+        console_sessions::delete_expired(&self.pool, idle_before_us, opened_before_us).await
     }
 
     async fn ping(&self) -> Result<(), AuditError> {
