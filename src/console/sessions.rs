@@ -54,8 +54,8 @@ pub struct SessionLimits {
 impl Default for SessionLimits {
     fn default() -> Self {
         SessionLimits {
-            idle: Duration::from_secs(15 * 60),
-            absolute: Duration::from_secs(8 * 3600),
+            idle: crate::config::DEFAULT_CONSOLE_IDLE_TIMEOUT,
+            absolute: crate::config::DEFAULT_CONSOLE_ABSOLUTE_TIMEOUT,
         }
     }
 }
