@@ -33,6 +33,10 @@ pub const DEFAULT_DATABASE: &str = "sqlite:var/audit.sqlite";
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024;
 /// How many hours after its decision a register verification may be committed.
 pub const DEFAULT_COMMIT_TTL_HOURS: u64 = 72;
+/// How long a console session lasts without a request.
+pub const DEFAULT_CONSOLE_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// How long a console session lasts however busy.
+pub const DEFAULT_CONSOLE_ABSOLUTE_TIMEOUT: Duration = Duration::from_secs(8 * 3600);
 /// How often the server appends a checkpoint when a checkpoint file is set.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(300);
 
@@ -178,6 +182,8 @@ struct FileSettings {
     console_listen: Option<SocketAddr>,
     #[serde(default)]
     console_users: Vec<ConsoleUserConfig>,
+    console_idle_timeout: Option<String>,
+    console_absolute_timeout: Option<String>,
 }
 
 /// The `[refusals]` table of the settings file: what refused calls may cost.
@@ -369,6 +375,12 @@ pub struct Settings {
     pub console_listen: Option<SocketAddr>,
     /// Who may sign in to the console.
     pub console_users: Vec<ConsoleUserConfig>,
+    /// A console session ends after this long without a request (`console_idle_timeout`,
+    /// default 15 minutes).
+    pub console_idle_timeout: Duration,
+    /// A console session ends this long after sign-in however busy
+    /// (`console_absolute_timeout`, default 8 hours; never shorter than the idle timeout).
+    pub console_absolute_timeout: Duration,
 }
 
 /// A settings problem, reported before anything starts.
@@ -456,6 +468,28 @@ impl Settings {
             callers: file.callers,
             console_listen: args.console_listen.or(file.console_listen),
             console_users: file.console_users,
+            console_idle_timeout: file.console_idle_timeout.as_deref().map_or(
+                Ok(DEFAULT_CONSOLE_IDLE_TIMEOUT),
+                |t| {
+                    connections::parse_duration(
+                        t,
+                        "console_idle_timeout",
+                        Duration::from_secs(1),
+                        Duration::from_secs(24 * 3600),
+                    )
+                },
+            )?,
+            console_absolute_timeout: file.console_absolute_timeout.as_deref().map_or(
+                Ok(DEFAULT_CONSOLE_ABSOLUTE_TIMEOUT),
+                |t| {
+                    connections::parse_duration(
+                        t,
+                        "console_absolute_timeout",
+                        Duration::from_secs(1),
+                        Duration::from_secs(7 * 24 * 3600),
+                    )
+                },
+            )?,
             tls: match (file.tls_cert, file.tls_key, file.tls_client_ca) {
                 (None, None, None) => None,
                 (Some(cert), Some(key), client_ca) => Some(TlsSettings {
@@ -508,6 +542,11 @@ impl Settings {
         {
             return Err(ConfigError::Invalid(
                 "database must be a sqlite: or postgres:// URL".into(),
+            ));
+        }
+        if settings.console_absolute_timeout < settings.console_idle_timeout {
+            return Err(ConfigError::Invalid(
+                "console_absolute_timeout must not be shorter than console_idle_timeout".into(),
             ));
         }
         Ok(settings)

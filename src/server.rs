@@ -206,7 +206,10 @@ pub async fn build(settings: &Settings) -> Result<App, StartError> {
             let console = Console::new(
                 verifications.clone(),
                 &settings.console_users,
-                SessionLimits::default(),
+                SessionLimits {
+                    idle: settings.console_idle_timeout,
+                    absolute: settings.console_absolute_timeout,
+                },
                 console_tls.is_some(),
             )
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;

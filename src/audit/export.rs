@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::audit::{Fingerprint, NewEvent, StoredEvent};
+use crate::audit::{Fingerprint, NewEvent, StoredEvent, micros_since_epoch};
 
 /// One stored event as a JSON object.
 pub fn to_json(stored: &StoredEvent) -> Value {
@@ -81,6 +81,17 @@ pub fn to_json(stored: &StoredEvent) -> Value {
             o.insert("verification_id".into(), json!(a.verification_id));
             o.insert("subject_id".into(), json!(a.subject_id));
             o.insert("assignee".into(), json!(a.assignee));
+        }
+        NewEvent::ConsoleSignedIn(i) => {
+            o.insert("method".into(), json!(i.method.id()));
+        }
+        NewEvent::ConsoleSignedOut(so) => {
+            o.insert("method".into(), json!(so.method.id()));
+            o.insert("ending".into(), json!(so.ending.id()));
+            o.insert(
+                "signed_in_at_us".into(),
+                json!(micros_since_epoch(so.signed_in_at)),
+            );
         }
         NewEvent::AccessDenied(a) => {
             o.insert("rpc".into(), json!(a.rpc));

@@ -360,7 +360,11 @@ impl Facts {
                 at_us: micros_since_epoch(r.occurred_at),
                 event_id,
             }),
-            NewEvent::CommitRefused(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {}
+            NewEvent::CommitRefused(_)
+            | NewEvent::AccessDenied(_)
+            | NewEvent::HoldAssigned(_)
+            | NewEvent::ConsoleSignedIn(_)
+            | NewEvent::ConsoleSignedOut(_) => {}
         }
     }
 

@@ -58,9 +58,10 @@ pub use event::{
     AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, DecidedIds, EventType,
     Fingerprint, HoldAssigned, HoldResolved, NewEvent,
 };
+pub use event::{ConsoleSignedIn, ConsoleSignedOut, SessionEnding, SignInMethod};
 pub use event::{fingerprint::FingerprintKey, keyring::KeyRing};
 pub use store::{
-    AuditBackend, AuditReads, ReadsFromPool,
+    AuditBackend, AuditReads, SqlxStore,
     connect::{connect, connect_with},
     rows::validate,
     sqlite::PageMemory,

@@ -5,8 +5,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::{
     audit::{
-        AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, Fingerprint,
-        HoldAssigned, HoldResolved, NewEvent,
+        AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, ConsoleSignedIn,
+        ConsoleSignedOut, Decided, Fingerprint, HoldAssigned, HoldResolved, NewEvent,
+        SessionEnding, SignInMethod,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -132,6 +133,18 @@ pub(crate) fn one_of_each() -> Vec<NewEvent> {
             subject_id: d.subject_id.clone(),
             verification_id: d.verification_id.clone(),
             assignee: "sato".into(),
+        }),
+        NewEvent::ConsoleSignedIn(ConsoleSignedIn {
+            occurred_at: at,
+            caller: "sato".into(),
+            method: SignInMethod::Password,
+        }),
+        NewEvent::ConsoleSignedOut(ConsoleSignedOut {
+            occurred_at: at,
+            caller: "sato".into(),
+            method: SignInMethod::Password,
+            ending: SessionEnding::Idle,
+            signed_in_at: at - std::time::Duration::from_secs(900),
         }),
     ]
 }

@@ -261,3 +261,45 @@ fn an_unknown_database_scheme_is_refused() {
     };
     assert!(Settings::resolve(&args).is_err());
 }
+
+#[test]
+fn console_session_timeouts_are_read_from_the_file_and_refused_by_name() {
+    let dir = std::env::temp_dir().join(format!("vi-config-console-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("settings.toml");
+    let with = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        Settings::resolve(&ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        })
+    };
+    let defaults = with("").unwrap();
+    assert_eq!(defaults.console_idle_timeout, DEFAULT_CONSOLE_IDLE_TIMEOUT);
+    assert_eq!(defaults.console_absolute_timeout.as_secs(), 8 * 3600);
+    let set = with("console_idle_timeout = \"3s\"\nconsole_absolute_timeout = \"1h\"\n").unwrap();
+    assert_eq!(set.console_idle_timeout.as_secs(), 3);
+    assert_eq!(set.console_absolute_timeout.as_secs(), 3600);
+    for (text, named) in [
+        (
+            "console_idle_timeout = \"0s\"\n",
+            "console_idle_timeout must be",
+        ),
+        (
+            "console_idle_timeout = \"soon\"\n",
+            "console_idle_timeout must be",
+        ),
+        (
+            "console_absolute_timeout = \"8d\"\n",
+            "console_absolute_timeout must be",
+        ),
+        (
+            "console_idle_timeout = \"2h\"\nconsole_absolute_timeout = \"1h\"\n",
+            "console_absolute_timeout must not be shorter than console_idle_timeout",
+        ),
+    ] {
+        let e = with(text).unwrap_err().to_string();
+        assert!(e.contains(named), "{text}: {e}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

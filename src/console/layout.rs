@@ -99,8 +99,18 @@ impl FromRequestParts<Arc<Console>> for Signed {
         parts: &mut Parts,
         console: &Arc<Console>,
     ) -> Result<Self, Self::Rejection> {
-        let session = cookie(&parts.headers, session_cookie(console.tls))
-            .and_then(|token| console.sessions.touch(token));
+        let session = match cookie(&parts.headers, session_cookie(console.tls)) {
+            None => None,
+            // Fails closed: a session that cannot be read is no session.
+            Some(token) => console
+                .sessions
+                .touch(token, &console.users)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "console: session not read; signed out");
+                    None
+                }),
+        };
         match session {
             Some(session) => Ok(Signed {
                 session,

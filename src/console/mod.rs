@@ -13,7 +13,8 @@
 //! - [`security`]: the headers of every answer (CSP without inline script or style, no
 //!   framing, no caching of pages) and the same-origin check of every POST.
 //! - [`users`]: the clerks of the settings file and their argon2id passwords.
-//! - [`sessions`]: server-side sessions (idle and absolute timeouts) and the sign-in limits.
+//! - [`sessions`]: server-side sessions in the audit store's database (every replica, across
+//!   restarts; idle and absolute timeouts) and the sign-in limits.
 //! - [`signin`], [`queue`], [`case`], [`stats`]: the pages (`stats`: how holds ended, the
 //!   HoldStats use case with charts drawn as inline SVG on the server).
 //! - `trace`: each request's span, continuing the caller's W3C trace (`traceparent`).
@@ -80,9 +81,9 @@ impl Console {
         tls: bool,
     ) -> Result<Arc<Self>, UserError> {
         Ok(Arc::new(Console {
+            sessions: sessions::Sessions::new(verifications.console_sessions(), limits),
             verifications,
             users: users::Users::new(users)?,
-            sessions: sessions::Sessions::new(limits),
             limiter: sessions::SignInLimiter::default(),
             refusals: refusals::Tally::default(),
             tls,

@@ -1,26 +1,46 @@
 //! Server-side sessions of signed-in clerks, and the limits on failed sign-ins.
 //!
-//! A session is a random token in an HttpOnly, SameSite=Strict cookie; the server keeps only
-//! the token's SHA-256, the clerk, the CSRF token of the clerk's forms and two times: it ends
-//! after `idle` without a request and after `absolute` however busy (defaults 15 minutes and
-//! 8 hours), and at sign-out.
+//! A session is a random token in an HttpOnly, SameSite=Strict cookie. The server keeps a row
+//! per session in the audit store's database (`console_sessions`, migration 0009, through
+//! [`ConsoleSessions`]), so that every replica on that database accepts it and a restart keeps
+//! it; a sign-out deletes the row, which every replica sees at the clerk's next request. The
+//! row holds the token's SHA-256 (never the token), the clerk's name, how they signed in and
+//! two times. The CSRF token of the clerk's forms is derived from the cookie's token, so it is
+//! neither stored nor readable from the table. A session ends after `idle` without a request
+//! and `absolute` after sign-in however busy (defaults 15 minutes and 8 hours), and at
+//! sign-out; each end is a `console.signed_out` event saying why.
 //!
-//! Kept in memory, not in the audit database: a session holds nothing the log must prove, and
-//! every action a clerk takes is already an event. The cost is that a restart signs everyone
-//! out, and that several replicas need a load balancer that keeps a clerk on one replica
-//! (sessions in the database, migration 0008 reserved for it, would lift both).
+//! Times are the serving replica's clock ([`Clock`], injected so that tests move it), not the
+//! database's: the store's other times (`occurred_at` of every event) are the replicas' too,
+//! SQLite has no clock of its own to share, and replicas kept by NTP agree to well under the
+//! [`touch_interval`] this already tolerates. The last request is written at most once per
+//! [`touch_interval`] (a minute, or a tenth of the idle timeout when that is shorter), not at
+//! every page: a clerk reloading the queue all day would otherwise cost a database write per
+//! reload. The recorded time then lags the last request by less than that interval, and the
+//! idle check counts from the recorded time, so a session ends between `idle − interval` and
+//! `idle` after its last request: never later than configured, at most a minute earlier.
+//!
+//! Failing to read a session fails closed: the request is treated as signed out (the sign-in
+//! page), never as signed in.
 
 use std::{
     collections::HashMap,
     net::IpAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::users::User;
+use crate::{
+    audit::{
+        SessionEnding, SignInMethod, micros_since_epoch, store::console_sessions::StoredSession,
+    },
+    verification::console_sessions::ConsoleSessions,
+};
+
+use super::users::{User, Users};
 
 /// How long sessions last.
 #[derive(Debug, Clone, Copy)]
@@ -34,11 +54,20 @@ pub struct SessionLimits {
 impl Default for SessionLimits {
     fn default() -> Self {
         SessionLimits {
-            idle: Duration::from_secs(15 * 60),
-            absolute: Duration::from_secs(8 * 3600),
+            idle: crate::config::DEFAULT_CONSOLE_IDLE_TIMEOUT,
+            absolute: crate::config::DEFAULT_CONSOLE_ABSOLUTE_TIMEOUT,
         }
     }
 }
+
+/// How often at most a session's last request is written: a minute, or a tenth of the idle
+/// timeout when that is shorter (a test's idle timeout of seconds).
+pub fn touch_interval(limits: SessionLimits) -> Duration {
+    (limits.idle / 10).min(Duration::from_secs(60))
+}
+
+/// The time now, as the sessions see it.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
 /// A signed-in clerk's session.
 #[derive(Debug, Clone)]
@@ -47,10 +76,6 @@ pub struct Session {
     pub user: Arc<User>,
     /// The token every form of this session carries.
     pub csrf: String,
-    /// When the clerk signed in.
-    started: Instant,
-    /// The last request.
-    seen: Instant,
 }
 
 impl Session {
@@ -60,12 +85,21 @@ impl Session {
     }
 }
 
-/// The open sessions.
+/// Reading sessions failed: the request is refused as not signed in.
+#[derive(Debug, thiserror::Error)]
+#[error("console sessions unavailable: {0}")]
+pub struct SessionsUnavailable(String);
+
+/// The open sessions, as the store keeps them.
 pub struct Sessions {
-    /// By the SHA-256 of the cookie's token.
-    open: Mutex<HashMap<[u8; 32], Session>>,
+    /// The rows and the events.
+    rows: ConsoleSessions,
     /// How long they last.
     limits: SessionLimits,
+    /// The time now.
+    clock: Clock,
+    /// When this replica last removed expired sessions (at most once per touch interval).
+    swept: Mutex<Option<SystemTime>>,
 }
 
 /// 32 random bytes in hex.
@@ -73,66 +107,137 @@ fn random_token() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
-fn key(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+/// The SHA-256 of a token: what the store keeps.
+fn key(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The CSRF token of the session of `token`: a SHA-256 under its own label, so that neither
+/// the stored hash nor the forms' token gives the other or the cookie's token.
+fn csrf_of(token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"verify-identity console csrf\0");
+    h.update(token.as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn us(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 impl Sessions {
-    /// No sessions yet.
-    pub fn new(limits: SessionLimits) -> Self {
+    /// The sessions of `rows`, lasting `limits`, timed by the system clock.
+    pub fn new(rows: ConsoleSessions, limits: SessionLimits) -> Self {
+        Self::with_clock(rows, limits, Arc::new(SystemTime::now))
+    }
+
+    /// The sessions of `rows`, lasting `limits`, timed by `clock`.
+    pub fn with_clock(rows: ConsoleSessions, limits: SessionLimits, clock: Clock) -> Self {
         Sessions {
-            open: Mutex::new(HashMap::new()),
+            rows,
             limits,
+            clock,
+            swept: Mutex::new(None),
         }
     }
 
-    /// Opens a session for `user`; returns the cookie's token.
-    pub fn open(&self, user: Arc<User>) -> String {
+    /// Opens a session for `user`, recording the sign-in; returns the cookie's token.
+    pub async fn open(
+        &self,
+        user: &User,
+        method: SignInMethod,
+    ) -> Result<String, SessionsUnavailable> {
         let token = random_token();
-        let now = Instant::now();
-        let mut open = self.open.lock().expect("not poisoned");
-        // Ended sessions are dropped as new ones open, so the map stays the size of the live
-        // ones.
-        let limits = self.limits;
-        open.retain(|_, s| live(s, now, limits));
-        open.insert(
-            key(&token),
-            Session {
-                user,
-                csrf: random_token(),
-                started: now,
-                seen: now,
-            },
-        );
-        token
+        let now = micros_since_epoch((self.clock)());
+        self.rows
+            .open(StoredSession {
+                token_hash: key(&token),
+                user_name: user.name.clone(),
+                method: method.id().to_owned(),
+                created_at_us: now,
+                last_seen_us: now,
+            })
+            .await
+            .map_err(|e| SessionsUnavailable(e.to_string()))?;
+        self.sweep().await;
+        Ok(token)
     }
 
-    /// The live session of `token`, its idle clock restarted; `None` (and the session ended)
-    /// when it timed out.
-    pub fn touch(&self, token: &str) -> Option<Session> {
-        self.touch_at(token, Instant::now())
-    }
-
-    fn touch_at(&self, token: &str, now: Instant) -> Option<Session> {
+    /// The live session of `token` for a clerk of `users`; `None` when there is none, it timed
+    /// out (then ended and recorded), or its clerk left the settings. An error when the store
+    /// cannot say: the caller refuses the request as signed out.
+    pub async fn touch(
+        &self,
+        token: &str,
+        users: &Users,
+    ) -> Result<Option<Session>, SessionsUnavailable> {
+        let failed = |e: crate::verification::VerificationError| SessionsUnavailable(e.to_string());
         let k = key(token);
-        let mut open = self.open.lock().expect("not poisoned");
-        let session = open.get_mut(&k)?;
-        if !live(session, now, self.limits) {
-            open.remove(&k);
-            return None;
+        let Some(row) = self.rows.find(&k).await.map_err(failed)? else {
+            return Ok(None);
+        };
+        let now = micros_since_epoch((self.clock)());
+        let ending = if now.saturating_sub(row.created_at_us) >= us(self.limits.absolute) {
+            Some(SessionEnding::Absolute)
+        } else if now.saturating_sub(row.last_seen_us) >= us(self.limits.idle) {
+            Some(SessionEnding::Idle)
+        } else {
+            None
+        };
+        let user = users.get(&row.user_name);
+        let ending = ending.or(user.is_none().then_some(SessionEnding::UserRemoved));
+        if let Some(ending) = ending {
+            self.rows.close(&k, ending, now).await.map_err(failed)?;
+            return Ok(None);
         }
-        session.seen = now;
-        Some(session.clone())
+        if now.saturating_sub(row.last_seen_us) >= us(touch_interval(self.limits)) {
+            self.rows.touch(&k, now).await.map_err(failed)?;
+            self.sweep().await;
+        }
+        Ok(user.map(|user| Session {
+            user,
+            csrf: csrf_of(token),
+        }))
     }
 
-    /// Ends the session of `token`.
-    pub fn close(&self, token: &str) {
-        self.open.lock().expect("not poisoned").remove(&key(token));
+    /// Ends the session of `token` (signed out by its clerk); whether it was open.
+    pub async fn close(&self, token: &str) -> Result<bool, SessionsUnavailable> {
+        let now = micros_since_epoch((self.clock)());
+        self.rows
+            .close(&key(token), SessionEnding::SignedOut, now)
+            .await
+            .map(|ended| ended.is_some())
+            .map_err(|e| SessionsUnavailable(e.to_string()))
     }
-}
 
-fn live(s: &Session, now: Instant, limits: SessionLimits) -> bool {
-    now.duration_since(s.seen) < limits.idle && now.duration_since(s.started) < limits.absolute
+    /// Removes the sessions that timed out without a request (recording each), at most once
+    /// per touch interval on this replica. A failure is logged and left for the next time:
+    /// an expired row is refused when presented whether or not it was removed.
+    async fn sweep(&self) {
+        let now = (self.clock)();
+        {
+            let mut swept = self.swept.lock().expect("not poisoned");
+            if swept.is_some_and(|t| {
+                now.duration_since(t)
+                    .is_ok_and(|d| d < touch_interval(self.limits))
+            }) {
+                return;
+            }
+            *swept = Some(now);
+        }
+        let now = micros_since_epoch(now);
+        let idle_before = now.saturating_sub(us(self.limits.idle));
+        let opened_before = now.saturating_sub(us(self.limits.absolute));
+        match self
+            .rows
+            .close_expired(idle_before, opened_before, now)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "console: expired sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "console: removing expired sessions failed"),
+        }
+    }
 }
 
 /// Failed sign-ins allowed per clerk name in [`WINDOW`].
@@ -202,89 +307,4 @@ impl SignInLimiter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user() -> Arc<User> {
-        Arc::new(User {
-            name: "sato".into(),
-            insurers: vec!["32130011".into()],
-            operator: true,
-        })
-    }
-
-    #[test]
-    fn a_session_ends_when_idle_too_long_or_too_old_and_at_sign_out() {
-        let limits = SessionLimits {
-            idle: Duration::from_secs(60),
-            absolute: Duration::from_secs(300),
-        };
-        let sessions = Sessions::new(limits);
-        let token = sessions.open(user());
-        let t0 = Instant::now();
-        assert!(
-            sessions
-                .touch_at(&token, t0 + Duration::from_secs(50))
-                .is_some()
-        );
-        assert!(
-            sessions
-                .touch_at(&token, t0 + Duration::from_secs(100))
-                .is_some()
-        );
-        assert!(
-            sessions
-                .touch_at(&token, t0 + Duration::from_secs(200))
-                .is_none()
-        );
-        assert!(
-            sessions
-                .touch_at(&token, t0 + Duration::from_secs(201))
-                .is_none(),
-            "ended for good"
-        );
-
-        let busy = sessions.open(user());
-        for s in (40..=280).step_by(40) {
-            assert!(
-                sessions
-                    .touch_at(&busy, t0 + Duration::from_secs(s))
-                    .is_some()
-            );
-        }
-        assert!(
-            sessions
-                .touch_at(&busy, t0 + Duration::from_secs(310))
-                .is_none(),
-            "absolute"
-        );
-
-        let out = sessions.open(user());
-        sessions.close(&out);
-        assert!(sessions.touch(&out).is_none());
-        assert!(sessions.touch("not a token").is_none());
-    }
-
-    #[test]
-    fn failed_sign_ins_are_limited_per_name_and_per_address() {
-        let limiter = SignInLimiter::default();
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        for _ in 0..PER_USER {
-            assert!(limiter.allows("sato", a));
-            limiter.failed("sato", a);
-        }
-        assert!(
-            !limiter.allows("sato", b),
-            "the name is locked from every address"
-        );
-        assert!(limiter.allows("suzuki", a));
-        for i in 0..PER_ADDRESS {
-            limiter.failed(&format!("name{i}"), b);
-        }
-        assert!(
-            !limiter.allows("tanaka", b),
-            "the address is locked for every name"
-        );
-    }
-}
+mod tests;

@@ -11,7 +11,7 @@ use axum::{
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use crate::words::Lang;
+use crate::{audit::SignInMethod, words::Lang};
 
 use super::{
     Console, Peer,
@@ -34,6 +34,8 @@ enum Problem {
     Wrong,
     /// Too many failures lately.
     Limited,
+    /// The sessions' database did not answer.
+    Unavailable,
 }
 
 fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
@@ -53,6 +55,12 @@ fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
                         (lang.pick(
                             "失敗が続いたため、しばらくサインインできません。15分ほど待ってから試すか、管理者に連絡してください。",
                             "Too many failed sign-ins: wait about 15 minutes, or ask your administrator.",
+                        ))
+                    },
+                    Some(Problem::Unavailable) => p.error role="alert" {
+                        (lang.pick(
+                            "ただいまサインインできません。しばらくしてから試してください。",
+                            "Signing in is not possible right now: try again shortly.",
                         ))
                     },
                     None => {},
@@ -117,9 +125,19 @@ pub(super) async fn submit(
             .into_response();
     };
     console.limiter.succeeded(&user.name);
+    let token = match console.sessions.open(&user, SignInMethod::Password).await {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(error = %e, "console: sign-in not recorded; refused");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                sign_in_page(lang, Some(Problem::Unavailable)),
+            )
+                .into_response();
+        }
+    };
     tracing::info!(clerk = %user.name, "console: signed in");
     metrics::counter!("console_sign_ins_total").increment(1);
-    let token = console.sessions.open(user);
     (
         [(header::SET_COOKIE, set_cookie(&console, &token, false))],
         Redirect::to("/holds"),
@@ -137,8 +155,22 @@ pub(super) async fn sign_out(
     if !signed.session.csrf_matches(&form.csrf) {
         return super::errors::csrf_refused(signed.lang);
     }
-    if let Some(token) = cookie(&headers, session_cookie(console.tls)) {
-        console.sessions.close(token);
+    if let Some(token) = cookie(&headers, session_cookie(console.tls))
+        && let Err(e) = console.sessions.close(token).await
+    {
+        // The cookie is kept, so that the clerk can try again: the session is still open on
+        // every replica until its row is deleted.
+        tracing::error!(error = %e, "console: sign-out failed");
+        let lang = signed.lang;
+        return super::errors::message(
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang.pick("サインアウトできませんでした", "Not signed out"),
+            lang.pick(
+                "サインアウトを記録できませんでした。しばらくしてからもう一度サインアウトしてください。",
+                "The sign-out could not be recorded: sign out again shortly.",
+            ),
+        );
     }
     tracing::info!(clerk = %signed.session.user.name, "console: signed out");
     (

@@ -81,6 +81,12 @@ impl Users {
         self.by_name.contains_key(name)
     }
 
+    /// The clerk `name`, as the settings say now (a session names its clerk; their roles and
+    /// insurers are read here at each request).
+    pub fn get(&self, name: &str) -> Option<Arc<User>> {
+        self.by_name.get(name).map(|(user, _)| user.clone())
+    }
+
     /// The clerk `name` if `password` is theirs. Checked on a blocking thread: argon2id takes
     /// tens of milliseconds of CPU on purpose.
     pub async fn authenticate(&self, name: &str, password: String) -> Option<Arc<User>> {

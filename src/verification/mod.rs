@@ -6,6 +6,7 @@
 //! - [`holds`]: the holds queue in each order and closing a hold (ListHolds, ResolveHold).
 //! - [`hold_stats`]: how holds ended, per what held them, and what that suggests (HoldStats).
 //! - [`record`]: a stored verification and where it stands (GetVerification).
+//! - [`console_sessions`]: the clerks' console sessions and their sign-in and sign-out events.
 //! - [`inputs`]: what each use case takes, parsed at an interface's edge.
 //!
 //! Nothing here knows a transport: no `tonic`, no generated message, no HTML. Every use case
@@ -15,6 +16,7 @@
 //! store's facts is here.
 
 pub mod commit;
+pub mod console_sessions;
 pub mod decide;
 mod error;
 pub mod hold_stats;

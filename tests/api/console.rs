@@ -19,6 +19,7 @@ on_both_backends!(
     every_role_page_and_insurer_gets_what_its_grpc_twin_would,
     a_resolution_from_the_console_keeps_the_clerks_cause,
     the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix,
+    a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it_on_both,
 );
 
 const INSURER: &str = "32130011";
@@ -524,4 +525,36 @@ async fn the_console_needs_tls_anywhere_but_on_loopback() {
         db.drop().await;
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it_on_both(
+    backend: Backend,
+) {
+    let users = || vec![user("operator", INSURER, Role::Operator)];
+    let (first, a) = spawn_app_with_console(backend, |s| s.console_users = users()).await;
+    let (mut second, b) = first
+        .spawn_console_replica(|s| s.console_users = users())
+        .await;
+    let (cookie, csrf) = sign_in(a, "operator").await;
+    let on_b = http(b, "GET", "/holds", Some(&cookie), None).await;
+    assert_eq!(on_b.status, 200, "the other replica accepts the session");
+    assert!(on_b.body.contains(&csrf), "with the same CSRF token");
+
+    // Signed out on b (the token checked there), refused on a at once.
+    let out = http(
+        b,
+        "POST",
+        "/signout",
+        Some(&cookie),
+        Some(&format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(out.status, 303);
+    for addr in [a, b] {
+        let after = http(addr, "GET", "/holds", Some(&cookie), None).await;
+        assert_eq!(after.status, 303, "signed out everywhere");
+        assert_eq!(after.header("location"), Some("/signin"));
+    }
+    second.stop().await;
+    first.finish().await;
 }

@@ -290,6 +290,28 @@ impl TestApp {
         start(self.db.clone(), |_| {}, None, None).await
     }
 
+    /// A second server with the clerks' console on the same database and fingerprint key, as
+    /// a replica would be, its settings adjusted by the test (the console users); its console
+    /// address. Stop it with [`TestApp::stop`].
+    pub(crate) async fn spawn_console_replica(
+        &self,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> (TestApp, std::net::SocketAddr) {
+        let console = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = console.local_addr().unwrap();
+        let app = start(
+            self.db.clone(),
+            |s| {
+                s.console_listen = Some(addr);
+                adjust(s);
+            },
+            None,
+            Some(console),
+        )
+        .await;
+        (app, addr)
+    }
+
     /// Stops the server gracefully and waits until the audit log is flushed.
     pub(crate) async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{
-        AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, Decided, EventType,
-        Fingerprint, HoldAssigned, HoldResolved, NewEvent, event::Hash, event::pb,
-        micros_since_epoch, time_from_micros,
+        AccessDenied, CommitAccepted, CommitRefused, ComparisonRow, ConsoleSignedIn,
+        ConsoleSignedOut, Decided, EventType, Fingerprint, HoldAssigned, HoldResolved, NewEvent,
+        SessionEnding, SignInMethod, event::Hash, event::pb, micros_since_epoch, time_from_micros,
     },
     domain::{
         Field, MatchClass, Stage,
@@ -97,6 +97,14 @@ pub fn body(e: &NewEvent) -> Vec<u8> {
         // releases did: decoding then re-encoding any stored event gives its stored bytes.
         NewEvent::HoldAssigned(a) => Detail::HoldAssigned(pb::HoldAssigned {
             assignee: a.assignee.clone(),
+        }),
+        NewEvent::ConsoleSignedIn(i) => Detail::ConsoleSignedIn(pb::ConsoleSignedIn {
+            method: i.method.id().to_owned(),
+        }),
+        NewEvent::ConsoleSignedOut(o) => Detail::ConsoleSignedOut(pb::ConsoleSignedOut {
+            method: o.method.id().to_owned(),
+            ending: o.ending.id().to_owned(),
+            signed_in_at_us: micros_since_epoch(o.signed_in_at),
         }),
         NewEvent::AccessDenied(a) => Detail::AccessDenied(pb::AccessDenied {
             rpc: a.rpc.clone(),
@@ -376,6 +384,22 @@ pub(crate) fn decode(columns: &Columns<'_>, body: &[u8]) -> Result<NewEvent, &'s
                 subject_id,
                 verification_id,
                 assignee: a.assignee,
+            })
+        }
+        (EventType::ConsoleSignedIn, Some(Detail::ConsoleSignedIn(i))) => {
+            NewEvent::ConsoleSignedIn(ConsoleSignedIn {
+                occurred_at,
+                caller,
+                method: SignInMethod::from_id(&i.method).ok_or("unknown sign-in method")?,
+            })
+        }
+        (EventType::ConsoleSignedOut, Some(Detail::ConsoleSignedOut(o))) => {
+            NewEvent::ConsoleSignedOut(ConsoleSignedOut {
+                occurred_at,
+                caller,
+                method: SignInMethod::from_id(&o.method).ok_or("unknown sign-in method")?,
+                ending: SessionEnding::from_id(&o.ending).ok_or("unknown session ending")?,
+                signed_in_at: time_from_micros(o.signed_in_at_us),
             })
         }
         (EventType::AccessDenied, Some(Detail::AccessDenied(a))) => {

@@ -355,6 +355,10 @@ pub fn to_event(
                 cause: None,
             })
         }
+        // Format 1 predates the console: no such row was ever written in it.
+        EventType::ConsoleSignedIn | EventType::ConsoleSignedOut => {
+            return Err("a console session event in format 1");
+        }
         EventType::HoldAssigned => NewEvent::HoldAssigned(HoldAssigned {
             occurred_at,
             caller: e.caller.clone(),
@@ -464,6 +468,8 @@ pub(crate) fn from_event(e: &NewEvent) -> LegacyEvent {
             .encode_to_vec();
         }
         NewEvent::HoldAssigned(a) => legacy.decision = Some(a.assignee.clone()),
+        NewEvent::ConsoleSignedIn(i) => legacy.decision = Some(i.method.id().to_owned()),
+        NewEvent::ConsoleSignedOut(o) => legacy.decision = Some(o.ending.id().to_owned()),
         NewEvent::AccessDenied(a) => {
             legacy.decision = Some(a.rpc.clone());
             legacy.reason = Some(a.reason.clone());
@@ -481,7 +487,14 @@ mod tests {
     fn every_kind_of_event_reads_back_from_the_row_the_first_release_wrote() {
         for e in tests_support::one_of_each() {
             let legacy = from_event(&e);
-            assert_eq!(to_event(&legacy, e.occurred_at()).unwrap(), e);
+            let read = to_event(&legacy, e.occurred_at());
+            match e.event_type() {
+                // Newer than format 1: such a row is refused, never misread.
+                EventType::ConsoleSignedIn | EventType::ConsoleSignedOut => {
+                    assert!(read.is_err(), "{e:?}")
+                }
+                _ => assert_eq!(read.unwrap(), e),
+            }
         }
     }
 

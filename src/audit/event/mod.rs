@@ -43,17 +43,23 @@ pub enum EventType {
     AccessDenied,
     /// A clerk claimed or released an open hold.
     HoldAssigned,
+    /// A clerk signed in to the console.
+    ConsoleSignedIn,
+    /// A clerk's console session ended: signed out, or timed out.
+    ConsoleSignedOut,
 }
 
 impl EventType {
     /// Every event type, for parsing and documentation.
-    pub const ALL: [EventType; 6] = [
+    pub const ALL: [EventType; 8] = [
         EventType::VerificationDecided,
         EventType::CommitAccepted,
         EventType::CommitRefused,
         EventType::HoldResolved,
         EventType::AccessDenied,
         EventType::HoldAssigned,
+        EventType::ConsoleSignedIn,
+        EventType::ConsoleSignedOut,
     ];
 
     /// The stable id stored in the database.
@@ -65,6 +71,8 @@ impl EventType {
             EventType::HoldResolved => "hold.resolved",
             EventType::AccessDenied => "access.denied",
             EventType::HoldAssigned => "hold.assigned",
+            EventType::ConsoleSignedIn => "console.signed_in",
+            EventType::ConsoleSignedOut => "console.signed_out",
         }
     }
 
@@ -331,6 +339,99 @@ pub struct HoldAssigned {
     pub assignee: String,
 }
 
+/// How a clerk proved who they are at the console. The ids are stored in sign-in and sign-out
+/// events and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignInMethod {
+    /// A name and a password (checked against its argon2id hash).
+    Password,
+    /// A client certificate under mutual TLS.
+    ClientCertificate,
+}
+
+impl SignInMethod {
+    /// Every method.
+    pub const ALL: [SignInMethod; 2] = [SignInMethod::Password, SignInMethod::ClientCertificate];
+
+    /// The stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            SignInMethod::Password => "password",
+            SignInMethod::ClientCertificate => "client_certificate",
+        }
+    }
+
+    /// The method with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.id() == id)
+    }
+}
+
+/// Why a console session ended. The ids are stored in sign-out events and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionEnding {
+    /// The clerk signed out.
+    SignedOut,
+    /// No request for longer than the idle timeout.
+    Idle,
+    /// Older than the absolute timeout.
+    Absolute,
+    /// The clerk is no longer in the settings' `[[console_users]]`.
+    UserRemoved,
+}
+
+impl SessionEnding {
+    /// Every ending.
+    pub const ALL: [SessionEnding; 4] = [
+        SessionEnding::SignedOut,
+        SessionEnding::Idle,
+        SessionEnding::Absolute,
+        SessionEnding::UserRemoved,
+    ];
+
+    /// The stable id.
+    pub fn id(self) -> &'static str {
+        match self {
+            SessionEnding::SignedOut => "signed_out",
+            SessionEnding::Idle => "idle_timeout",
+            SessionEnding::Absolute => "absolute_timeout",
+            SessionEnding::UserRemoved => "user_removed",
+        }
+    }
+
+    /// The ending with this id, if any.
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.id() == id)
+    }
+}
+
+/// A clerk signed in to the console ([`EventType::ConsoleSignedIn`]). Never the password, the
+/// certificate or the session's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSignedIn {
+    /// When.
+    pub occurred_at: SystemTime,
+    /// The clerk (the `[[console_users]]` name, also the caller of every event they cause).
+    pub caller: String,
+    /// How.
+    pub method: SignInMethod,
+}
+
+/// A clerk's console session ended ([`EventType::ConsoleSignedOut`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSignedOut {
+    /// When the session was ended (for a timeout: when a replica found it expired).
+    pub occurred_at: SystemTime,
+    /// The clerk.
+    pub caller: String,
+    /// How the clerk had signed in.
+    pub method: SignInMethod,
+    /// Why it ended: by the clerk, or by a timeout.
+    pub ending: SessionEnding,
+    /// When the session began: the time of its sign-in event.
+    pub signed_in_at: SystemTime,
+}
+
 /// An operator closed a held case ([`EventType::HoldResolved`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct HoldResolved {
@@ -395,6 +496,10 @@ pub enum NewEvent {
     AccessDenied(AccessDenied),
     /// A held case was claimed or released.
     HoldAssigned(HoldAssigned),
+    /// A clerk signed in to the console.
+    ConsoleSignedIn(ConsoleSignedIn),
+    /// A clerk's console session ended.
+    ConsoleSignedOut(ConsoleSignedOut),
 }
 
 impl NewEvent {
@@ -407,6 +512,8 @@ impl NewEvent {
             NewEvent::HoldResolved(_) => EventType::HoldResolved,
             NewEvent::AccessDenied(_) => EventType::AccessDenied,
             NewEvent::HoldAssigned(_) => EventType::HoldAssigned,
+            NewEvent::ConsoleSignedIn(_) => EventType::ConsoleSignedIn,
+            NewEvent::ConsoleSignedOut(_) => EventType::ConsoleSignedOut,
         }
     }
 
@@ -419,6 +526,8 @@ impl NewEvent {
             NewEvent::HoldResolved(e) => e.occurred_at,
             NewEvent::AccessDenied(e) => e.occurred_at,
             NewEvent::HoldAssigned(e) => e.occurred_at,
+            NewEvent::ConsoleSignedIn(e) => e.occurred_at,
+            NewEvent::ConsoleSignedOut(e) => e.occurred_at,
         }
     }
 
@@ -431,6 +540,8 @@ impl NewEvent {
             NewEvent::HoldResolved(e) => &e.caller,
             NewEvent::AccessDenied(e) => &e.caller,
             NewEvent::HoldAssigned(e) => &e.caller,
+            NewEvent::ConsoleSignedIn(e) => &e.caller,
+            NewEvent::ConsoleSignedOut(e) => &e.caller,
         }
     }
 
@@ -443,10 +554,12 @@ impl NewEvent {
             NewEvent::HoldResolved(e) => &e.insurer_number,
             NewEvent::AccessDenied(e) => &e.insurer_number,
             NewEvent::HoldAssigned(e) => &e.insurer_number,
+            // A clerk may serve several insurers: a session belongs to none of them.
+            NewEvent::ConsoleSignedIn(_) | NewEvent::ConsoleSignedOut(_) => "",
         }
     }
 
-    /// The verification the event is about; empty for an access denial.
+    /// The verification the event is about; empty for an access denial or a console session.
     pub fn verification_id(&self) -> &str {
         match self {
             NewEvent::Decided(e) => &e.verification_id,
@@ -454,11 +567,13 @@ impl NewEvent {
             NewEvent::CommitRefused(e) => &e.verification_id,
             NewEvent::HoldResolved(e) => &e.verification_id,
             NewEvent::HoldAssigned(e) => &e.verification_id,
-            NewEvent::AccessDenied(_) => "",
+            NewEvent::AccessDenied(_)
+            | NewEvent::ConsoleSignedIn(_)
+            | NewEvent::ConsoleSignedOut(_) => "",
         }
     }
 
-    /// The subject the event is about; empty for an access denial.
+    /// The subject the event is about; empty for an access denial or a console session.
     pub fn subject_id(&self) -> &str {
         match self {
             NewEvent::Decided(e) => &e.subject_id,
@@ -466,7 +581,9 @@ impl NewEvent {
             NewEvent::CommitRefused(e) => &e.subject_id,
             NewEvent::HoldResolved(e) => &e.subject_id,
             NewEvent::HoldAssigned(e) => &e.subject_id,
-            NewEvent::AccessDenied(_) => "",
+            NewEvent::AccessDenied(_)
+            | NewEvent::ConsoleSignedIn(_)
+            | NewEvent::ConsoleSignedOut(_) => "",
         }
     }
 
@@ -492,9 +609,11 @@ impl NewEvent {
             NewEvent::Decided(e) => e.number_fingerprint.as_ref(),
             NewEvent::CommitAccepted(e) => Some(&e.number_fingerprint),
             NewEvent::CommitRefused(e) => e.number_fingerprint.as_ref(),
-            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {
-                None
-            }
+            NewEvent::HoldResolved(_)
+            | NewEvent::AccessDenied(_)
+            | NewEvent::HoldAssigned(_)
+            | NewEvent::ConsoleSignedIn(_)
+            | NewEvent::ConsoleSignedOut(_) => None,
         }
     }
 
@@ -504,9 +623,11 @@ impl NewEvent {
             NewEvent::Decided(e) => e.request_fingerprint.as_ref(),
             NewEvent::CommitAccepted(e) => e.request_fingerprint.as_ref(),
             NewEvent::CommitRefused(e) => e.request_fingerprint.as_ref(),
-            NewEvent::HoldResolved(_) | NewEvent::AccessDenied(_) | NewEvent::HoldAssigned(_) => {
-                None
-            }
+            NewEvent::HoldResolved(_)
+            | NewEvent::AccessDenied(_)
+            | NewEvent::HoldAssigned(_)
+            | NewEvent::ConsoleSignedIn(_)
+            | NewEvent::ConsoleSignedOut(_) => None,
         }
     }
 
@@ -550,6 +671,11 @@ impl fmt::Debug for NewEvent {
                 .field("count", &e.count)
                 .field("peer", &e.peer),
             NewEvent::HoldAssigned(e) => d.field("assignee", &e.assignee),
+            NewEvent::ConsoleSignedIn(e) => d.field("method", &e.method),
+            NewEvent::ConsoleSignedOut(e) => d
+                .field("method", &e.method)
+                .field("ending", &e.ending)
+                .field("signed_in_at_us", &micros_since_epoch(e.signed_in_at)),
         };
         d.field("number_fingerprint", &self.number_fingerprint())
             .field("request_fingerprint", &self.request_fingerprint())

@@ -9,12 +9,14 @@ pub mod adopted_keys;
 #[cfg(test)]
 mod conformance;
 pub mod connect;
+pub mod console_sessions;
 pub mod key_ids;
 pub mod postgres;
 pub(in crate::audit) mod read;
 #[cfg(test)]
 pub(crate) mod tamper;
-pub use read::ReadsFromPool;
+pub use console_sessions::ConsoleSessionStore;
+pub use read::SqlxStore;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -39,7 +41,7 @@ use crate::{
 };
 
 /// The reads every store answers the same way, with the same statements: written once, for
-/// any store that reads through one sqlx pool ([`read::ReadsFromPool`]), in `read.rs`. The
+/// any store that reads through one sqlx pool ([`read::SqlxStore`]), in `read.rs`. The
 /// reads that build their statements with a `QueryBuilder` stay with each backend in
 /// [`AuditBackend`]: a builder cannot be executed generically (see [`BatchTransaction`]).
 #[async_trait]
@@ -132,7 +134,7 @@ pub trait AuditReads: Send + Sync {
 ///
 /// Every implementation runs the suite in `audit::store::conformance`, so they behave alike.
 #[async_trait]
-pub trait AuditBackend: AuditReads {
+pub trait AuditBackend: AuditReads + ConsoleSessionStore {
     /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
     fn system(&self) -> &'static str;
 

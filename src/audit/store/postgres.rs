@@ -26,7 +26,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::read::ReadsFromPool,
+    store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
@@ -106,7 +106,7 @@ impl PostgresBackend {
     }
 }
 
-impl ReadsFromPool for PostgresBackend {
+impl SqlxStore for PostgresBackend {
     type Db = Postgres;
 
     fn pool(&self) -> &Pool<Postgres> {

@@ -1,5 +1,5 @@
 //! The read path, written once for both backends: the same statements, the same binds, the
-//! same decoding. A backend names its pool ([`ReadsFromPool`]) and answers every method of
+//! same decoding. A backend names its pool ([`SqlxStore`]) and answers every method of
 //! [`AuditReads`] through a [`Reader`] of it.
 //!
 //! Generic over the database, with the bounds both sqlx drivers meet spelled out once, on the
@@ -164,9 +164,10 @@ where
     }
 }
 
-/// A store whose reads go to one sqlx pool. Implementing it is all a backend does to answer
-/// [`AuditReads`]: the impl below, written once, reads through a [`Reader`] of that pool.
-pub trait ReadsFromPool: Send + Sync {
+/// A store over one sqlx pool. Implementing it is all a backend does to answer [`AuditReads`]
+/// (the impl below, written once, reads through a [`Reader`] of that pool) and
+/// [`ConsoleSessionStore`](crate::audit::store::ConsoleSessionStore) (`console_sessions.rs`).
+pub trait SqlxStore: Send + Sync {
     /// The pool's database.
     type Db: Database;
 
@@ -177,7 +178,7 @@ pub trait ReadsFromPool: Send + Sync {
 #[async_trait]
 impl<T> AuditReads for T
 where
-    T: ReadsFromPool,
+    T: SqlxStore,
     for<'r> EventRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> HeadRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> KeyIdRow: FromRow<'r, <T::Db as Database>::Row>,

@@ -23,7 +23,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::read::ReadsFromPool,
+    store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
     store::sql,
 };
@@ -204,7 +204,7 @@ fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
     }
 }
 
-impl ReadsFromPool for SqliteBackend {
+impl SqlxStore for SqliteBackend {
     type Db = Sqlite;
 
     fn pool(&self) -> &Pool<Sqlite> {
