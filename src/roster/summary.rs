@@ -274,6 +274,31 @@ mod tests {
     }
 
     #[test]
+    fn every_hold_reason_and_risk_class_is_counted_in_its_own_slot() {
+        // The slots were once sized by hand and a class added later (kana_not_recorded) made a
+        // bulk run panic: every reason and class of the contract must have its slot.
+        let mut s = Summary::default();
+        for (i, reason) in HoldReason::ALL.into_iter().enumerate() {
+            let risk = RiskClass::ALL[i % RiskClass::ALL.len()];
+            s.add(&RowOutcome {
+                line: 1,
+                subject_id: String::new(),
+                verification_id: String::new(),
+                decision: DecisionKind::Hold,
+                hold_reasons: vec![reason],
+                fields_to_complete: Vec::new(),
+                risk: Some(risk),
+                classes: [[None; 5]; 3],
+                earlier: false,
+            });
+            assert_eq!(s.hold_reasons[i], 1, "{reason:?} counted in slot {i}");
+        }
+        for (i, risk) in RiskClass::ALL.into_iter().enumerate() {
+            assert!(s.risk[i] >= 1, "{risk:?} counted in slot {i}");
+        }
+    }
+
+    #[test]
     fn the_first_thousand_rows_all_failing_stops_a_run_but_one_decided_row_does_not() {
         let mut s = Summary::default();
         for _ in 0..EARLY_STOP_ROWS {

@@ -258,11 +258,9 @@ impl Tokens<'_> {
     /// unit after them ([`Tokens::name_unit_at`]); and [`FORMAL_NUMERAL`] when a formal numeral
     /// (壱 弐 参 拾) is among them.
     fn kanji_flags(&self, i: usize, j: usize) -> u32 {
-        let name_unit = if j < self.nc.len() && self.unit_at(j).is_none_or(|(u, _)| u == Unit::No) {
-            self.name_unit_at(j)
-        } else {
-            0
-        };
+        // Only where no number unit follows (or の, which a name unit may begin: 一ノ町).
+        let no_unit = j < self.nc.len() && self.unit_at(j).is_none_or(|(u, _)| u == Unit::No);
+        let name_unit = if no_unit { self.name_unit_at(j) } else { 0 };
         let base = if name_unit != 0 { name_unit } else { NUMBERS };
         let formal = self.nc[i..j].iter().any(|x| numerals::is_formal(x.c));
         base | if formal { FORMAL_NUMERAL } else { 0 }
