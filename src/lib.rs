@@ -7,8 +7,9 @@
 //! `tests/layers.rs` fails when an import runs the other way.
 //!
 //! 1. [`domain`]: pure and synchronous, no I/O, no async runtime, nothing below imported.
-//!    - [`domain::text`]: typographic and variant folding of Japanese text; every rule has a
-//!      stable [`domain::Rule`].
+//!    - [`domain::text`]: typographic and variant folding of Japanese text, and the one reader
+//!      of 漢数字 (`numerals`); every rule has a stable [`domain::Rule`]. The fields call it
+//!      rather than writing a character range again.
 //!    - [`domain::fields`]: one module per field — kanji name, kana name, birth date, sex,
 //!      address — each parsing and comparing two values into a [`domain::Comparison`].
 //!    - [`domain::number`]: the individual number, its check digit, and a `Debug` that never

@@ -60,7 +60,7 @@ pub use event::{
 };
 pub use event::{fingerprint::FingerprintKey, keyring::KeyRing};
 pub use store::{
-    AuditBackend,
+    AuditBackend, AuditReads, ReadsFromPool,
     connect::{connect, connect_with},
     rows::validate,
     sqlite::PageMemory,

@@ -90,6 +90,14 @@ rules! {
     AddressBuilding = "address.building",
     /// Prefecture omitted on one side where the rest names it beyond doubt.
     AddressPrefecture = "address.prefecture",
+    /// A number before 丁 without 目 (堺市's areas): 二丁 = 2丁.
+    AddressCho = "address.cho",
+    /// A number that is part of a town name (…番丁, …番町, …ノ町): 十二番丁 = 12番丁.
+    AddressTownNumber = "address.town_number",
+    /// The formal numerals 壱 弐 参 拾 read as numbers: 壱番地 = 1番地.
+    AddressFormalNumerals = "address.formal_numerals",
+    /// A 字 before a 小字 inside the town part, on one side only: 横芝字真砂 ~ 横芝真砂.
+    AddressInnerAza = "address.inner_aza",
     // ---- not a fold: names why a comparison is not_recorded ----
     /// The J-LIS record's kana name is a placeholder (asterisks) or empty: its reading is not
     /// recorded yet.

@@ -40,9 +40,9 @@ pub struct Summary {
     /// By decision, in [`DecisionKind::ALL`] order.
     pub decisions: [u64; 3],
     /// By hold reason, in [`HoldReason::ALL`] order.
-    pub hold_reasons: [u64; 8],
+    pub hold_reasons: [u64; HoldReason::ALL.len()],
     /// By risk class, in [`RiskClass::ALL`] order.
-    pub risk: [u64; 7],
+    pub risk: [u64; RiskClass::ALL.len()],
     /// Per stage and field: rows whose class there is mismatch, missing or unparseable.
     pub grid: [[u64; 5]; 3],
     /// Rows in the errors file by kind of problem, in [`RowErrorKind::ALL`] order (a row with

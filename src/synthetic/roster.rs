@@ -58,11 +58,14 @@ pub enum RosterCase {
     QueryFieldMissing,
     /// The form (or the insurer's record) lacks a field: return.
     FormFieldMissing,
+    /// The J-LIS record carries no reading yet, only asterisks (the 振り仮名 that became law in
+    /// 2025 and is recorded person by person): hold, `kana_not_recorded`.
+    KanaNotRecorded,
 }
 
 /// The registration mix, per 10,000 rows.
-const REGISTRATION_MIX: [(RosterCase, u32); 13] = [
-    (RosterCase::Notation, 8_800),
+const REGISTRATION_MIX: [(RosterCase, u32); 14] = [
+    (RosterCase::Notation, 8_780),
     (RosterCase::Variant, 500),
     (RosterCase::BirthOrSex, 35),
     (RosterCase::Names, 30),
@@ -75,11 +78,12 @@ const REGISTRATION_MIX: [(RosterCase, u32); 13] = [
     (RosterCase::NumberDiffers, 30),
     (RosterCase::QueryFieldMissing, 45),
     (RosterCase::FormFieldMissing, 200),
+    (RosterCase::KanaNotRecorded, 20),
 ];
 
 /// The reverse mix, per 10,000 rows: no query, always one J-LIS record.
-const REVERSE_MIX: [(RosterCase, u32); 9] = [
-    (RosterCase::Notation, 9_150),
+const REVERSE_MIX: [(RosterCase, u32); 10] = [
+    (RosterCase::Notation, 9_130),
     (RosterCase::Variant, 450),
     (RosterCase::BirthOrSex, 40),
     (RosterCase::Names, 30),
@@ -88,6 +92,7 @@ const REVERSE_MIX: [(RosterCase, u32); 9] = [
     (RosterCase::OneNameOnly, 50),
     (RosterCase::NumberDiffers, 30),
     (RosterCase::FormFieldMissing, 150),
+    (RosterCase::KanaNotRecorded, 20),
 ];
 
 impl RosterCase {
@@ -409,6 +414,14 @@ impl RosterGenerator {
             }
             RosterCase::FormFieldMissing => {
                 *field_mut(&mut declared, rng.gen_range(0..5)) = String::new();
+            }
+            RosterCase::KanaNotRecorded => {
+                // The placeholders J-LIS records carry, in either width (an empty reading is
+                // not written: an empty cell reads as a missing field).
+                registry.kana_name = ["＊＊＊＊＊", "*****", "＊＊＊＊ ＊＊＊"]
+                    .choose(rng)
+                    .expect("placeholders")
+                    .to_string();
             }
         }
         let registry_number = match self.kind {

@@ -112,6 +112,22 @@ pub fn rule(id: &str, lang: Lang) -> Option<&'static str> {
             "都道府県の省略を無視しました（残りで特定できる場合）。",
             "Prefecture omitted where the rest names it.",
         ),
+        "address.cho" => lang.pick(
+            "「目」のない「丁」（堺市の二丁など）の前の漢数字と算用数字の違いです。",
+            "A number before 丁 without 目 (as in Sakai), in kanji against arabic digits.",
+        ),
+        "address.town_number" => lang.pick(
+            "町名の一部の数字（十二番丁・一ノ町など）の漢数字と算用数字の違いです。",
+            "A number that is part of a town name (十二番丁, 一ノ町), in kanji against arabic digits.",
+        ),
+        "address.formal_numerals" => lang.pick(
+            "大字の数字（壱・弐・参・拾）を数字として読みました。",
+            "Formal numerals (壱, 弐, 参, 拾) read as numbers.",
+        ),
+        "address.inner_aza" => lang.pick(
+            "小字の前の「字」の有無を無視しました。",
+            "A 字 before a minor district (小字) written on one side only.",
+        ),
         _ => return None,
     })
 }

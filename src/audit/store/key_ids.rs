@@ -20,7 +20,7 @@ const SELECT_KEY_IDS: &str = "SELECT id, number_fp_key_id, request_fp_key_id, bo
 
 /// A row of [`SELECT_KEY_IDS`]: the row id, the two key id columns of a format 1 row, the body
 /// of a format 2 row.
-type KeyIdRow = (i64, Option<String>, Option<String>, Option<Vec<u8>>);
+pub(crate) type KeyIdRow = (i64, Option<String>, Option<String>, Option<Vec<u8>>);
 
 /// One page of key ids.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -12,6 +12,9 @@ pub mod connect;
 pub mod key_ids;
 pub mod postgres;
 pub(in crate::audit) mod read;
+#[cfg(test)]
+pub(crate) mod tamper;
+pub use read::ReadsFromPool;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
@@ -35,11 +38,101 @@ use crate::{
     domain::gate::DecisionKind,
 };
 
+/// The reads every store answers the same way, with the same statements: written once, for
+/// any store that reads through one sqlx pool ([`read::ReadsFromPool`]), in `read.rs`. The
+/// reads that build their statements with a `QueryBuilder` stay with each backend in
+/// [`AuditBackend`]: a builder cannot be executed generically (see [`BatchTransaction`]).
+#[async_trait]
+pub trait AuditReads: Send + Sync {
+    /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
+    /// so that one insurer can never read another's decisions by guessing ids.
+    async fn find_verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError>;
+
+    /// The decision stored for this idempotency key, if any: how a replay finds the original
+    /// response.
+    async fn find_by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError>;
+
+    /// Every event about this verification of `insurer_number` (its decision, commits,
+    /// refusals, resolutions), oldest first: how its current state is worked out.
+    async fn find_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
+    /// row id), starting after row `after_id`, at most `limit`.
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
+    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
+    /// what the hold statistics page through (the holds index finds them).
+    async fn holds_decided_between(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Held decisions of every insurer that no resolution has closed, by insurer number and
+    /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
+    /// managers' gauges; `("", 0)` starts at the first).
+    async fn list_all_open_holds(
+        &self,
+        after_insurer: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Events in row order after row `after_id`, at most `limit`, optionally only of one
+    /// insurer and only from a time on: what `audit export` pages through.
+    async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// Every event, ordered by `(writer_id, seq)`, for verification.
+    ///
+    /// Reads the whole store into memory, which is fine for the sizes seen so far; streaming
+    /// the rows chain by chain is the next step for very large stores.
+    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The newest event of every chain, in writer id order, read in one statement: what a
+    /// checkpoint records.
+    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
+
+    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
+    /// without decoding the events: how a store written before the adopted keys table is
+    /// scanned once.
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
+
+    /// Succeeds when the database answers: the health check's NOT_SERVING signal.
+    async fn ping(&self) -> Result<(), AuditError>;
+}
+
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
 ///
 /// Every implementation runs the suite in `audit::store::conformance`, so they behave alike.
 #[async_trait]
-pub trait AuditBackend: Send + Sync {
+pub trait AuditBackend: AuditReads {
     /// The database system, as OpenTelemetry names it (`db.system`): `sqlite` or `postgresql`.
     fn system(&self) -> &'static str;
 
@@ -74,30 +167,6 @@ pub trait AuditBackend: Send + Sync {
         events: Vec<NewEvent>,
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>);
 
-    /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
-    /// so that one insurer can never read another's decisions by guessing ids.
-    async fn find_verification(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError>;
-
-    /// The decision stored for this idempotency key, if any: how a replay finds the original
-    /// response.
-    async fn find_by_request(
-        &self,
-        insurer_number: &str,
-        request_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError>;
-
-    /// Every event about this verification of `insurer_number` (its decision, commits,
-    /// refusals, resolutions), oldest first: how its current state is worked out.
-    async fn find_events(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
     /// The registrations of `insurer_number` that hold this number fingerprint or this
     /// subject (at most two), outside any append. (Verify's own check runs inside the append
     /// transaction: see `refuse_register_decisions_against_registrations`.)
@@ -107,37 +176,6 @@ pub trait AuditBackend: Send + Sync {
         number_fingerprint: &Fingerprint,
         subject_id: &str,
     ) -> Result<Vec<Registration>, AuditError>;
-
-    /// Held decisions of `insurer_number` that no resolution has closed, oldest first (by
-    /// row id), starting after row `after_id`, at most `limit`.
-    async fn list_open_holds(
-        &self,
-        insurer_number: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
-    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
-    /// what the hold statistics page through (the holds index finds them).
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Held decisions of every insurer that no resolution has closed, by insurer number and
-    /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
-    /// managers' gauges; `("", 0)` starts at the first).
-    async fn list_all_open_holds(
-        &self,
-        after_insurer: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
 
     /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
     /// in few statements (the verification index finds each): the resolutions of a page of
@@ -170,34 +208,6 @@ pub trait AuditBackend: Send + Sync {
         new: &[KeyToAdopt],
     ) -> Result<Adoption, AuditError>;
 
-    /// The key ids of the fingerprints of up to `limit` events after row `after_id`, read
-    /// without decoding the events: how a store written before the adopted keys table is
-    /// scanned once.
-    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError>;
-
-    /// Succeeds when the database answers: the health check's NOT_SERVING signal.
-    async fn ping(&self) -> Result<(), AuditError>;
-
-    /// Events in row order after row `after_id`, at most `limit`, optionally only of one
-    /// insurer and only from a time on: what `audit export` pages through.
-    async fn export_page(
-        &self,
-        insurer_number: Option<&str>,
-        since_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// Every event, ordered by `(writer_id, seq)`, for verification.
-    ///
-    /// Reads the whole store into memory, which is fine for the sizes seen so far; streaming
-    /// the rows chain by chain is the next step for very large stores.
-    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// The newest event of every chain, in writer id order, read in one statement: what a
-    /// checkpoint records.
-    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError>;
-
     /// Every event, as [`read_chains`](Self::read_chains) reads them, and every row of the
     /// gate's tables, in one snapshot of the store: what `audit verify` holds the tables
     /// against (`audit::invariants`).
@@ -207,22 +217,6 @@ pub trait AuditBackend: Send + Sync {
 
     /// Closes the connections (SQLite checkpoints its write-ahead log), for a clean shutdown.
     async fn close(&self);
-
-    /// Runs raw SQL behind the store's back: how tests play the tamperer.
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String>;
-
-    /// Removes the append-only triggers, as a tamperer with schema rights could.
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self);
-
-    /// `bytes` as an SQL literal of this database's byte-string type.
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String;
-
-    /// The first column of the first row of `sql`, as text: how tests read settings.
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String>;
 }
 
 /// The database operations of one append transaction. Each backend implements them with its
@@ -233,46 +227,51 @@ pub trait AuditBackend: Send + Sync {
 /// then pins the builder's borrow to its argument lifetime, which only concrete (covariant)
 /// argument types can shorten.
 pub(crate) trait BatchTransaction: Send {
+    /// What the database reports: sqlx's error for PostgreSQL, the SQLite writer thread's own
+    /// ([`sqlite::blocking::WriteError`]) for its rusqlite connection. Each backend turns it
+    /// into an [`AuditError`] once, where it called [`append_in`].
+    type Error: From<AppendFault>;
+
     /// The last `(seq, hash)` stored for `writer_id`, if any.
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error>;
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, Self::Error>;
 
     /// Inserts the idempotency keys of `claims` unless already present; returns the keys that
     /// were new.
     async fn claim_requests(
         &mut self,
         claims: &[&NewEvent],
-    ) -> Result<HashSet<(String, String)>, sqlx::Error>;
+    ) -> Result<HashSet<(String, String)>, Self::Error>;
 
     /// The verification ids already stored for these (insurer, request id) keys.
     async fn existing_verification_ids(
         &mut self,
         keys: &[(&str, &str)],
-    ) -> Result<HashMap<(String, String), String>, sqlx::Error>;
+    ) -> Result<HashMap<(String, String), String>, Self::Error>;
 
     /// Inserts the registration a [`EventType::CommitAccepted`] event claims; `false` when
     /// its number or subject is already registered for the insurer (nothing inserted).
-    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error>;
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, Self::Error>;
 
     /// Closes the hold a [`EventType::HoldResolved`] event resolves; `false` when it was
     /// closed already (nothing inserted).
-    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error>;
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, Self::Error>;
 
     /// The registrations holding any of these `(insurer, number fingerprint MAC, subject id)`
     /// numbers or subjects (per insurer), inside the transaction, in one statement.
     async fn registrations(
         &mut self,
         probes: &[RegistrationProbe<'_>],
-    ) -> Result<Vec<Registration>, sqlx::Error>;
+    ) -> Result<Vec<Registration>, Self::Error>;
 
     /// Inserts the planned rows under `writer_id`; returns `(seq, id)` for each.
     async fn insert_events(
         &mut self,
         writer_id: &str,
         rows: &[PlannedRow<'_>],
-    ) -> Result<Vec<(i64, i64)>, sqlx::Error>;
+    ) -> Result<Vec<(i64, i64)>, Self::Error>;
 
     /// Commits.
-    async fn commit(self) -> Result<(), sqlx::Error>;
+    async fn commit(self) -> Result<(), Self::Error>;
 }
 
 /// The append algorithm, on an open transaction: idempotency keys first (so duplicates take
@@ -284,7 +283,7 @@ pub(crate) async fn append_in<T: BatchTransaction>(
     mut tx: T,
     chain: &mut ChainState,
     events: &[NewEvent],
-) -> Result<Vec<AppendOutcome>, sqlx::Error> {
+) -> Result<Vec<AppendOutcome>, T::Error> {
     let mut working = if chain.is_uncertain() {
         chain.resynced(tx.chain_tail(chain.writer_id()).await?)
     } else {
@@ -319,7 +318,7 @@ pub(crate) async fn append_in<T: BatchTransaction>(
             let seq = rows.next().map(|row| row.seq);
             let id = seq
                 .and_then(|seq| ids.get(&seq))
-                .ok_or(sqlx::Error::RowNotFound)?;
+                .ok_or(AppendFault::RowNotReturned)?;
             *outcome = Some(AppendOutcome::Appended { id: *id });
         }
     }
@@ -345,7 +344,7 @@ async fn refuse_register_decisions_against_registrations<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     let probes: Vec<RegistrationProbe<'_>> = events
         .iter()
         .filter_map(|e| {
@@ -412,7 +411,7 @@ async fn find_duplicates<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     let mut first_of_key: HashMap<(&str, &str), usize> = HashMap::new();
     let mut repeats: Vec<(usize, usize)> = Vec::new();
     let mut claims: Vec<&NewEvent> = Vec::new();
@@ -454,7 +453,7 @@ async fn find_duplicates<T: BatchTransaction>(
                 events[i].request_id().to_owned(),
             );
             // The key conflicted, so its row exists: absent means it vanished mid-transaction.
-            let stored = existing.get(&key).ok_or(sqlx::Error::RowNotFound)?;
+            let stored = existing.get(&key).ok_or(AppendFault::RowNotReturned)?;
             outcomes[i] = Some(duplicate_of(stored));
         }
     }
@@ -475,7 +474,7 @@ async fn claim_registrations<T: BatchTransaction>(
     tx: &mut T,
     events: &[NewEvent],
     outcomes: &mut [Option<AppendOutcome>],
-) -> Result<(), sqlx::Error> {
+) -> Result<(), T::Error> {
     for (e, outcome) in events.iter().zip(outcomes.iter_mut()) {
         if outcome.is_some() {
             continue;
@@ -500,7 +499,7 @@ async fn claim_registrations<T: BatchTransaction>(
             .into_iter()
             .next()
             // The claim conflicted, so a row exists: absent means it vanished mid-transaction.
-            .ok_or(sqlx::Error::RowNotFound)?;
+            .ok_or(AppendFault::RowNotReturned)?;
         *outcome = Some(AppendOutcome::RegistrationTaken { existing });
     }
     Ok(())
@@ -529,8 +528,35 @@ fn duplicate_of(verification_id: &str) -> AppendOutcome {
 }
 
 /// A stored `hash` column as a hash; a value of another length is a decoding error.
-pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, sqlx::Error> {
-    bytes
-        .try_into()
-        .map_err(|_| sqlx::Error::Decode("a stored hash is not 32 bytes".into()))
+pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, AppendFault> {
+    bytes.try_into().map_err(|_| AppendFault::HashNot32Bytes)
+}
+
+/// What the append algorithm itself finds wrong, whatever the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendFault {
+    /// An inserted event's row id did not come back from the INSERT.
+    RowNotReturned,
+    /// A chain's stored hash is not 32 bytes.
+    HashNot32Bytes,
+}
+
+impl AppendFault {
+    /// A content-free description.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            AppendFault::RowNotReturned => "an expected row is missing",
+            AppendFault::HashNot32Bytes => "a stored hash is not 32 bytes",
+        }
+    }
+}
+
+/// As sqlx reported these before the writer had an error type of its own.
+impl From<AppendFault> for sqlx::Error {
+    fn from(fault: AppendFault) -> Self {
+        match fault {
+            AppendFault::RowNotReturned => sqlx::Error::RowNotFound,
+            AppendFault::HashNot32Bytes => sqlx::Error::Decode(fault.describe().into()),
+        }
+    }
 }

@@ -16,19 +16,17 @@ use std::{
 
 use async_trait::async_trait;
 use sqlx::{
-    PgPool, Postgres, Row, Transaction,
+    PgPool, Pool, Postgres, Row, Transaction,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, EventType, Fingerprint, Hash, NewEvent,
     Registration, StoredEvent,
-    chain::ChainHead,
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::key_ids::{self, KeyIdsPage},
-    store::read::Reader,
+    store::read::ReadsFromPool,
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
@@ -108,6 +106,14 @@ impl PostgresBackend {
     }
 }
 
+impl ReadsFromPool for PostgresBackend {
+    type Db = Postgres;
+
+    fn pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+}
+
 #[async_trait]
 impl AuditBackend for PostgresBackend {
     fn system(&self) -> &'static str {
@@ -121,36 +127,6 @@ impl AuditBackend for PostgresBackend {
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
         let result = self.append_retrying(chain, &events).await;
         (events, result)
-    }
-
-    async fn find_verification(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .verification(insurer_number, verification_id)
-            .await
-    }
-
-    async fn find_by_request(
-        &self,
-        insurer_number: &str,
-        request_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .by_request(insurer_number, request_id)
-            .await
-    }
-
-    async fn find_events(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .verification_events(insurer_number, verification_id)
-            .await
     }
 
     async fn find_registrations(
@@ -171,30 +147,6 @@ impl AuditBackend for PostgresBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    async fn list_open_holds(
-        &self,
-        insurer_number: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .open_holds(insurer_number, after_id, limit)
-            .await
-    }
-
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .holds_between(insurer_number, (from_us, to_us), after_id, limit)
-            .await
     }
 
     async fn events_of_verifications(
@@ -236,17 +188,6 @@ impl AuditBackend for PostgresBackend {
         Ok(found)
     }
 
-    async fn list_all_open_holds(
-        &self,
-        after_insurer: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .all_open_holds(after_insurer, after_id, limit)
-            .await
-    }
-
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
         adopted_keys::read(&self.pool)
             .await
@@ -266,40 +207,6 @@ impl AuditBackend for PostgresBackend {
         adopted_keys::adopt_in(tx, expected, new).await
     }
 
-    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
-        key_ids::page(&self.pool, after_id, limit).await
-    }
-
-    async fn ping(&self) -> Result<(), AuditError> {
-        // Touch the audit table, not just the connection: a database that answers but has
-        // lost the table cannot take decisions either.
-        sqlx::query(sql::PING)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| rows::unavailable(&e))?;
-        Ok(())
-    }
-
-    async fn export_page(
-        &self,
-        insurer_number: Option<&str>,
-        since_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .export_page(insurer_number, since_us, after_id, limit)
-            .await
-    }
-
-    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool).chains().await
-    }
-
-    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
-        Reader(&self.pool).chain_heads().await
-    }
-
     async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {
         invariants::read::chains_and_tables(
             &self.pool,
@@ -310,44 +217,6 @@ impl AuditBackend for PostgresBackend {
 
     async fn close(&self) {
         self.pool.close().await;
-    }
-
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
-        let done = sqlx::query(sql)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(done.rows_affected())
-    }
-
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String {
-        format!("'\\x{}'::bytea", hex::encode(bytes))
-    }
-
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
-        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
-        text.map_err(|e| e.to_string())
-    }
-
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self) {
-        for (trigger, table) in [
-            ("audit_events_no_update", "audit_events"),
-            ("audit_events_no_delete", "audit_events"),
-            ("audit_events_no_truncate", "audit_events"),
-            ("verification_requests_no_update", "verification_requests"),
-            ("verification_requests_no_delete", "verification_requests"),
-            ("verification_requests_no_truncate", "verification_requests"),
-        ] {
-            let sql = format!("DROP TRIGGER {trigger} ON {table}");
-            sqlx::query(&sql)
-                .execute(&self.pool)
-                .await
-                .expect("drop trigger");
-        }
     }
 }
 
@@ -366,6 +235,8 @@ fn is_transient_conflict(e: &sqlx::Error) -> bool {
 struct PgTx(Transaction<'static, Postgres>);
 
 impl BatchTransaction for PgTx {
+    type Error = sqlx::Error;
+
     async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
         let row = sqlx::query(sql::SELECT_CHAIN_TAIL)
             .bind(writer_id)
@@ -459,5 +330,50 @@ impl BatchTransaction for PgTx {
 
     async fn commit(self) -> Result<(), sqlx::Error> {
         self.0.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tamper {
+    use async_trait::async_trait;
+
+    use super::PostgresBackend;
+    use crate::audit::store::tamper::Tamper;
+
+    #[async_trait]
+    impl Tamper for PostgresBackend {
+        async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+            let done = sqlx::query(sql)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(done.rows_affected())
+        }
+
+        fn blob_literal(&self, bytes: &[u8]) -> String {
+            format!("'\\x{}'::bytea", hex::encode(bytes))
+        }
+
+        async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+            let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+            text.map_err(|e| e.to_string())
+        }
+
+        async fn drop_append_only_triggers(&self) {
+            for (trigger, table) in [
+                ("audit_events_no_update", "audit_events"),
+                ("audit_events_no_delete", "audit_events"),
+                ("audit_events_no_truncate", "audit_events"),
+                ("verification_requests_no_update", "verification_requests"),
+                ("verification_requests_no_delete", "verification_requests"),
+                ("verification_requests_no_truncate", "verification_requests"),
+            ] {
+                let sql = format!("DROP TRIGGER {trigger} ON {table}");
+                sqlx::query(&sql)
+                    .execute(&self.pool)
+                    .await
+                    .expect("drop trigger");
+            }
+        }
     }
 }

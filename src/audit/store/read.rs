@@ -1,17 +1,20 @@
 //! The read path, written once for both backends: the same statements, the same binds, the
-//! same decoding. Each backend's `AuditBackend` read methods are one line over a [`Reader`] of
-//! its pool.
+//! same decoding. A backend names its pool ([`ReadsFromPool`]) and answers every method of
+//! [`AuditReads`] through a [`Reader`] of it.
 //!
 //! Generic over the database, with the bounds both sqlx drivers meet spelled out once, on the
 //! `impl` block (a trait gathering them would not carry them to its users: where clauses on a
 //! trait are not implied). The append path cannot be written this way: a `QueryBuilder`'s
 //! arguments pin its borrow (see `store::BatchTransaction`).
 
+use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::audit::{
     AuditError, StoredEvent,
     chain::ChainHead,
+    store::AuditReads,
+    store::key_ids::{self, KeyIdRow, KeyIdsPage},
     store::rows::{self, EventRow, HeadRow},
     store::sql,
 };
@@ -158,5 +161,128 @@ where
             .await
             .map_err(|e| rows::unavailable(&e))?;
         rows.into_iter().map(HeadRow::into_head).collect()
+    }
+}
+
+/// A store whose reads go to one sqlx pool. Implementing it is all a backend does to answer
+/// [`AuditReads`]: the impl below, written once, reads through a [`Reader`] of that pool.
+pub trait ReadsFromPool: Send + Sync {
+    /// The pool's database.
+    type Db: Database;
+
+    /// The pool the reads go to.
+    fn pool(&self) -> &Pool<Self::Db>;
+}
+
+#[async_trait]
+impl<T> AuditReads for T
+where
+    T: ReadsFromPool,
+    for<'r> EventRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> HeadRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> KeyIdRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'q> &'q str: Encode<'q, T::Db> + Type<T::Db>,
+    for<'q> Option<&'q str>: Encode<'q, T::Db> + Type<T::Db>,
+    for<'q> i64: Encode<'q, T::Db> + Type<T::Db>,
+    for<'q> <T::Db as Database>::Arguments<'q>: IntoArguments<'q, T::Db>,
+    for<'c> &'c mut <T::Db as Database>::Connection: Executor<'c, Database = T::Db>,
+{
+    async fn find_verification(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader.verification(insurer_number, verification_id).await
+    }
+
+    async fn find_by_request(
+        &self,
+        insurer_number: &str,
+        request_id: &str,
+    ) -> Result<Option<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader.by_request(insurer_number, request_id).await
+    }
+
+    async fn find_events(
+        &self,
+        insurer_number: &str,
+        verification_id: &str,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader
+            .verification_events(insurer_number, verification_id)
+            .await
+    }
+
+    async fn list_open_holds(
+        &self,
+        insurer_number: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader.open_holds(insurer_number, after_id, limit).await
+    }
+
+    async fn holds_decided_between(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        let period = (from_us, to_us);
+        reader
+            .holds_between(insurer_number, period, after_id, limit)
+            .await
+    }
+
+    async fn list_all_open_holds(
+        &self,
+        after_insurer: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader.all_open_holds(after_insurer, after_id, limit).await
+    }
+
+    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
+        key_ids::page(self.pool(), after_id, limit).await
+    }
+
+    async fn ping(&self) -> Result<(), AuditError> {
+        // Touch the audit table, not just the connection: a database that answers but has
+        // lost the table cannot take decisions either.
+        sqlx::query(sql::PING)
+            .execute(self.pool())
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        Ok(())
+    }
+
+    async fn export_page(
+        &self,
+        insurer_number: Option<&str>,
+        since_us: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        reader
+            .export_page(insurer_number, since_us, after_id, limit)
+            .await
+    }
+
+    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
+        Reader(self.pool()).chains().await
+    }
+
+    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
+        Reader(self.pool()).chain_heads().await
     }
 }

@@ -291,17 +291,22 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
 
 /// `Unavailable` with a content-free description of `e`.
 pub(crate) fn unavailable(e: &sqlx::Error) -> AuditError {
-    let key_not_current = e
+    let refused_key = e
         .as_database_error()
         .is_some_and(|db| db.message().contains(sql::KEY_NOT_CURRENT));
-    if key_not_current {
-        return AuditError::Unavailable(
-            "this process's fingerprint key is no longer the current key of the audit store \
-             (another process adopted a newer one): restart it with the new keyring"
-                .into(),
-        );
+    if refused_key {
+        return key_not_current();
     }
     AuditError::Unavailable(describe(e))
+}
+
+/// The registrations trigger refused a fingerprint under a retired key.
+pub(crate) fn key_not_current() -> AuditError {
+    AuditError::Unavailable(
+        "this process's fingerprint key is no longer the current key of the audit store \
+         (another process adopted a newer one): restart it with the new keyring"
+            .into(),
+    )
 }
 
 /// A chain's newest event as [`sql::SELECT_CHAIN_HEADS`](crate::audit::store::sql) returns it.

@@ -13,19 +13,17 @@ use std::{path::Path, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 use sqlx::{
-    Sqlite, SqlitePool,
+    Pool, Sqlite, SqlitePool,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
 use crate::audit::{
     AppendOutcome, AuditError, ChainState, EventType, Fingerprint, NewEvent, Registration,
     StoredEvent,
-    chain::ChainHead,
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::key_ids::{self, KeyIdsPage},
-    store::read::Reader,
+    store::read::ReadsFromPool,
     store::rows::{self, RegistrationRow},
     store::sql,
 };
@@ -215,6 +213,14 @@ fn create_parent_dir(file: &Path) -> Result<(), AuditError> {
     }
 }
 
+impl ReadsFromPool for SqliteBackend {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &Pool<Sqlite> {
+        &self.pool
+    }
+}
+
 #[async_trait]
 impl AuditBackend for SqliteBackend {
     fn system(&self) -> &'static str {
@@ -229,39 +235,9 @@ impl AuditBackend for SqliteBackend {
         let (events, result) = self.writer.append(chain, events).await;
         let result = result.map_err(|e| {
             chain.mark_uncertain();
-            rows::unavailable(&e)
+            e.into_audit()
         });
         (events, result)
-    }
-
-    async fn find_verification(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .verification(insurer_number, verification_id)
-            .await
-    }
-
-    async fn find_by_request(
-        &self,
-        insurer_number: &str,
-        request_id: &str,
-    ) -> Result<Option<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .by_request(insurer_number, request_id)
-            .await
-    }
-
-    async fn find_events(
-        &self,
-        insurer_number: &str,
-        verification_id: &str,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .verification_events(insurer_number, verification_id)
-            .await
     }
 
     async fn find_registrations(
@@ -282,30 +258,6 @@ impl AuditBackend for SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    async fn list_open_holds(
-        &self,
-        insurer_number: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .open_holds(insurer_number, after_id, limit)
-            .await
-    }
-
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .holds_between(insurer_number, (from_us, to_us), after_id, limit)
-            .await
     }
 
     async fn events_of_verifications(
@@ -347,17 +299,6 @@ impl AuditBackend for SqliteBackend {
         Ok(found)
     }
 
-    async fn list_all_open_holds(
-        &self,
-        after_insurer: &str,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .all_open_holds(after_insurer, after_id, limit)
-            .await
-    }
-
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
         adopted_keys::read(&self.pool)
             .await
@@ -377,40 +318,6 @@ impl AuditBackend for SqliteBackend {
         adopted_keys::adopt_in(tx, expected, new).await
     }
 
-    async fn key_ids_page(&self, after_id: i64, limit: i64) -> Result<KeyIdsPage, AuditError> {
-        key_ids::page(&self.pool, after_id, limit).await
-    }
-
-    async fn ping(&self) -> Result<(), AuditError> {
-        // Touch the audit table, not just the connection: a database that answers but has
-        // lost the table cannot take decisions either.
-        sqlx::query(sql::PING)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| rows::unavailable(&e))?;
-        Ok(())
-    }
-
-    async fn export_page(
-        &self,
-        insurer_number: Option<&str>,
-        since_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool)
-            .export_page(insurer_number, since_us, after_id, limit)
-            .await
-    }
-
-    async fn read_chains(&self) -> Result<Vec<StoredEvent>, AuditError> {
-        Reader(&self.pool).chains().await
-    }
-
-    async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
-        Reader(&self.pool).chain_heads().await
-    }
-
     async fn read_chains_and_tables(&self) -> Result<(Vec<StoredEvent>, GateTables), AuditError> {
         invariants::read::chains_and_tables(&self.pool, None).await
     }
@@ -421,40 +328,47 @@ impl AuditBackend for SqliteBackend {
         self.writer.close().await;
         self.pool.close().await;
     }
+}
 
-    #[cfg(test)]
-    async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
-        let done = sqlx::query(sql)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(done.rows_affected())
-    }
+#[cfg(test)]
+mod tamper {
+    use async_trait::async_trait;
 
-    #[cfg(test)]
-    fn blob_literal(&self, bytes: &[u8]) -> String {
-        format!("X'{}'", hex::encode(bytes))
-    }
+    use super::SqliteBackend;
+    use crate::audit::store::tamper::Tamper;
 
-    #[cfg(test)]
-    async fn fetch_text(&self, sql: &str) -> Result<String, String> {
-        let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
-        text.map_err(|e| e.to_string())
-    }
-
-    #[cfg(test)]
-    async fn drop_append_only_triggers(&self) {
-        for trigger in [
-            "audit_events_no_update",
-            "audit_events_no_delete",
-            "verification_requests_no_update",
-            "verification_requests_no_delete",
-        ] {
-            let sql = format!("DROP TRIGGER {trigger}");
-            sqlx::query(&sql)
+    #[async_trait]
+    impl Tamper for SqliteBackend {
+        async fn execute_raw(&self, sql: &str) -> Result<u64, String> {
+            let done = sqlx::query(sql)
                 .execute(&self.pool)
                 .await
-                .expect("drop trigger");
+                .map_err(|e| e.to_string())?;
+            Ok(done.rows_affected())
+        }
+
+        fn blob_literal(&self, bytes: &[u8]) -> String {
+            format!("X'{}'", hex::encode(bytes))
+        }
+
+        async fn fetch_text(&self, sql: &str) -> Result<String, String> {
+            let text = sqlx::query_scalar(sql).fetch_one(&self.pool).await;
+            text.map_err(|e| e.to_string())
+        }
+
+        async fn drop_append_only_triggers(&self) {
+            for trigger in [
+                "audit_events_no_update",
+                "audit_events_no_delete",
+                "verification_requests_no_update",
+                "verification_requests_no_delete",
+            ] {
+                let sql = format!("DROP TRIGGER {trigger}");
+                sqlx::query(&sql)
+                    .execute(&self.pool)
+                    .await
+                    .expect("drop trigger");
+            }
         }
     }
 }

@@ -49,11 +49,14 @@
 //! - A leading postal code is not removed: an address that carries one compares lower.
 //! - Hiragana and katakana are not folded into each other except ケ/が and ノ/の between kanji.
 
+mod characters;
 mod explain;
 mod parse;
+mod parts;
 mod places;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use crate::domain::{Comparison, MatchClass, text::chars};
 pub use explain::differing_spans;
@@ -198,7 +201,17 @@ fn compare_variant(a: &Address, b: &Address) -> Option<u32> {
         // A 字 inside a town name may be a prefix the other side wrote with 大字 (大字鶴沢字東 vs
         // 鶴沢字東): retry dropping it, only against a side that writes 大字/字 prefixes.
         let weak = (sa.has_aza || sb.has_aza) && (sa.has_weak_aza || sb.has_weak_aza);
-        weak.then(|| walk::<VARIANT_WEAK_AZA>(&a, &b)).flatten()
+        weak.then(|| walk::<VARIANT_WEAK_AZA>(&a, &b))
+            .flatten()
+            .or_else(|| {
+                // A 字 before a 小字 right before the number block (横芝字真砂482), written on
+                // one side only: the prefix of that 小字 beyond reasonable doubt. Reported as its
+                // own rule, not as a 大字/字 prefix after the municipality.
+                let inner = !sa.has_aza && !sb.has_aza && sa.has_inner_aza != sb.has_inner_aza;
+                let mut walk = inner.then(|| walk::<VARIANT_INNER_AZA>(&a, &b)).flatten()?;
+                walk.flags = (walk.flags & !parse::AZA) | parse::INNER_AZA;
+                Some(walk)
+            })
     })?;
     // The guards of `folding::wildcard_equal`: substitute marks cannot carry a match on their own.
     if walk.substituted > 0 && (walk.aligned < 2 || walk.substituted * 2 > walk.aligned) {
@@ -215,12 +228,15 @@ const NOTATION: Level = 0;
 const VARIANT: Level = 1;
 /// Variant keys, and a weak 字 inside a town name dropped too.
 const VARIANT_WEAK_AZA: Level = 2;
+/// Variant keys, and a 字 before a 小字 right before the number block dropped too.
+const VARIANT_INNER_AZA: Level = 3;
 
 /// The key of `atom` at `LEVEL`.
 fn key<const LEVEL: Level>(atom: &Atom) -> u32 {
     match LEVEL {
         NOTATION => atom.nkey,
         VARIANT_WEAK_AZA if atom.flags & parse::WEAK_AZA != 0 => parse::EMPTY,
+        VARIANT_INNER_AZA if atom.flags & parse::INNER_AZA_MARK != 0 => parse::EMPTY,
         _ => atom.vkey,
     }
 }

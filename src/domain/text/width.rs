@@ -11,6 +11,39 @@ use unicode_normalization::char::{compose, decompose_compatible};
 
 use crate::domain::{Rule, RuleSet};
 
+/// The ASCII character that a full-width form stands for: U+FF01 `！` to U+FF5D `｝`.
+///
+/// U+FF5E `～` is deliberately left out, here and so in every field that folds width. In
+/// Japanese text it is not a wide tilde but the wave dash 〜 (Shift_JIS 0x8160, which Windows'
+/// code page maps to U+FF5E and the JIS mapping to U+301C): it marks a range (`1～3` in an
+/// address, lots 1 to 3; `昭和50年～` in a date, from that year on) or a long vowel. Folding it to
+/// `~` would only make it look like ASCII; each field decides what a wave dash means, and none
+/// reads it as a separator: an address keeps it as text, so `1～3` and `1-3` differ, and a birth
+/// date that holds one is unparseable. The rejected alternative, NFKC's U+FF5E → `~`, is
+/// what `birth_date` once did on its own.
+pub fn full_width_ascii(c: char) -> Option<char> {
+    match c {
+        '\u{FF01}'..='\u{FF5D}' => char::from_u32(c as u32 - 0xFEE0),
+        _ => None,
+    }
+}
+
+/// The full-width katakana or punctuation that a half-width form (U+FF61–U+FF9F) stands for.
+/// The half-width voicing marks ﾞ and ﾟ become the spacing ゛ and ゜; composing them with the
+/// kana before is the caller's (see [`fold_width_except`]).
+pub fn half_width_kana(c: char) -> Option<char> {
+    if !('\u{FF61}'..='\u{FF9F}').contains(&c) {
+        return None;
+    }
+    let mut full = c;
+    decompose_compatible(c, |d| full = d);
+    Some(match full {
+        '\u{3099}' => '\u{309B}',
+        '\u{309A}' => '\u{309C}',
+        other => other,
+    })
+}
+
 /// Folds width into `out`, appending. Returns whether anything changed.
 pub fn fold_width_into(s: &str, out: &mut String) -> bool {
     fold_width_except(s, out, |_| false)
@@ -26,12 +59,12 @@ pub fn fold_width_except(s: &str, out: &mut String, keep: fn(char) -> bool) -> b
             out.push(c);
             continue;
         }
+        if let Some(ascii) = full_width_ascii(c) {
+            out.push(ascii);
+            changed = true;
+            continue;
+        }
         match c {
-            // Full-width ASCII (！ … ～), excluding ～ which is a wave dash in Japanese text.
-            '\u{FF01}'..='\u{FF5D}' => {
-                out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c));
-                changed = true;
-            }
             // Half-width katakana and punctuation.
             '\u{FF61}'..='\u{FF9F}' => {
                 let mut full = c;
@@ -172,6 +205,24 @@ mod tests {
         let (s, changed) = fold_width("山田太郎");
         assert_eq!(s, "山田太郎");
         assert!(!changed);
+    }
+
+    #[test]
+    fn the_wave_dash_is_never_width_folded_to_a_tilde() {
+        assert_eq!(full_width_ascii('～'), None);
+        assert_eq!(full_width_ascii('｝'), Some('}'));
+        assert_eq!(full_width_ascii('！'), Some('!'));
+        assert_eq!(fold_width("1～3").0, "1～3");
+        assert_eq!(fold_width("１～３").0, "1～3");
+    }
+
+    #[test]
+    fn half_width_kana_reads_as_full_width_with_spacing_marks() {
+        assert_eq!(half_width_kana('ｶ'), Some('カ'));
+        assert_eq!(half_width_kana('ﾞ'), Some('゛'));
+        assert_eq!(half_width_kana('ﾟ'), Some('゜'));
+        assert_eq!(half_width_kana('ｰ'), Some('ー'));
+        assert_eq!(half_width_kana('カ'), None);
     }
 
     #[test]

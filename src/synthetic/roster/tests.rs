@@ -75,6 +75,7 @@ fn intended(case: RosterCase) -> (DecisionKind, Option<RiskClass>) {
             hold(RiskClass::Structural)
         }
         C::FormFieldMissing => (DecisionKind::Return, None),
+        C::KanaNotRecorded => hold(RiskClass::KanaNotRecorded),
     }
 }
 
@@ -249,7 +250,7 @@ fn showcase(kind: Kind) -> Vec<Row> {
             C::FormFieldMissing,
             C::Notation,
             C::Variant,
-            C::Notation,
+            C::KanaNotRecorded,
         ],
         Kind::Reverse => &[
             C::Notation,
@@ -271,7 +272,7 @@ fn showcase(kind: Kind) -> Vec<Row> {
             C::Notation,
             C::OneNameOnly,
             C::Notation,
-            C::Notation,
+            C::KanaNotRecorded,
         ],
     };
     let mut g = generator(kind, 2026);
@@ -330,11 +331,6 @@ fn the_example_rosters_are_the_showcase_and_cover_every_risk_class() {
         for class in RiskClass::ALL {
             // Without a query nothing but the policy can hold a case that matches J-LIS.
             if kind == Kind::Reverse && class == RiskClass::NotationOrVariantOnly {
-                continue;
-            }
-            // The synthetic rosters do not yet write a J-LIS record without a reading
-            // (issue 28's kana_not_recorded); the gate's own tests cover that class.
-            if class == RiskClass::KanaNotRecorded {
                 continue;
             }
             assert!(

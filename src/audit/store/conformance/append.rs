@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     let held = NewEvent::Decided(Decided {
         decision: DecisionKind::Hold,
@@ -57,7 +57,7 @@ pub(super) async fn events_are_appended_and_read_back_unchanged(backend: Arc<dyn
     backend.ping().await.expect("ping");
 }
 
-pub(super) async fn unknown_ids_are_not_found(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn unknown_ids_are_not_found(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     backend
         .append_batch(&mut chain, &[other_event("r-1", "v-1")])
@@ -80,7 +80,7 @@ pub(super) async fn unknown_ids_are_not_found(backend: Arc<dyn AuditBackend>) {
 }
 
 pub(super) async fn concurrent_callers_are_each_answered_after_their_batch_commits(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let (handle, task) = AuditWriter::spawn(backend.clone(), 16, 8);
     let callers: Vec<_> = (0..40)
@@ -120,7 +120,7 @@ pub(super) async fn concurrent_callers_are_each_answered_after_their_batch_commi
 }
 
 pub(super) async fn dropping_every_handle_flushes_the_queue_before_the_writer_stops(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let (handle, task) = AuditWriter::spawn(backend.clone(), 64, 4);
     let callers: Vec<_> = (0..20)
@@ -138,7 +138,7 @@ pub(super) async fn dropping_every_handle_flushes_the_queue_before_the_writer_st
 }
 
 pub(super) async fn an_invalid_event_fails_alone_and_its_batch_mates_are_stored(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let (handle, task) = AuditWriter::spawn(backend.clone(), 16, 16);
     let bad = NewEvent::Decided(Decided {
@@ -169,7 +169,7 @@ pub(super) async fn an_invalid_event_fails_alone_and_its_batch_mates_are_stored(
 }
 
 pub(super) async fn a_batch_larger_than_one_statement_is_stored_whole(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let n = crate::audit::store::sql::ROWS_PER_STATEMENT + 150;
@@ -199,7 +199,7 @@ pub(super) async fn a_batch_larger_than_one_statement_is_stored_whole(
 }
 
 pub(super) async fn a_failed_transaction_commits_nothing_and_the_chain_stays_usable(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     // A copy that misses the next commit, as after a lost acknowledgement.
@@ -235,7 +235,7 @@ pub(super) async fn a_failed_transaction_commits_nothing_and_the_chain_stays_usa
     assert!(report.is_intact(), "{report:?}");
 }
 
-pub(super) async fn a_closed_store_fails_closed(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn a_closed_store_fails_closed(backend: Arc<dyn TestBackend>) {
     let (handle, task) = AuditWriter::spawn(backend.clone(), 4, 4);
     appended_id(
         &handle

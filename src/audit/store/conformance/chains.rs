@@ -2,7 +2,7 @@
 
 use super::*;
 
-pub(super) async fn the_database_refuses_updates_and_deletes(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn the_database_refuses_updates_and_deletes(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     backend
         .append_batch(&mut chain, &[decision(INSURER, "r-1", "v-1")])
@@ -36,7 +36,7 @@ pub(super) async fn the_database_refuses_updates_and_deletes(backend: Arc<dyn Au
 }
 
 pub(super) async fn verification_names_exactly_the_event_edited_behind_the_stores_back(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let batch: Vec<NewEvent> = (0..5)
@@ -54,7 +54,7 @@ pub(super) async fn verification_names_exactly_the_event_edited_behind_the_store
     assert_eq!(broken.writer_id, chain.writer_id());
 }
 
-pub(super) async fn a_deleted_event_is_detected_at_the_next_one(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn a_deleted_event_is_detected_at_the_next_one(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     let batch: Vec<NewEvent> = (0..4)
         .map(|i| other_event(&format!("r-{i}"), "v"))
@@ -75,7 +75,7 @@ pub(super) async fn a_deleted_event_is_detected_at_the_next_one(backend: Arc<dyn
 }
 
 pub(super) async fn two_writers_interleaving_on_one_database_both_verify(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut a = ChainState::new();
     let mut b = ChainState::new();
@@ -110,7 +110,7 @@ pub(super) async fn two_writers_interleaving_on_one_database_both_verify(
 }
 
 pub(super) async fn chain_heads_name_the_newest_event_of_every_chain(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     assert_eq!(backend.chain_heads().await.unwrap(), vec![]);
     let (mut a, mut b) = (ChainState::new(), ChainState::new());

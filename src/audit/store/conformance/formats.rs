@@ -106,7 +106,7 @@ pub(super) fn format_1_statements(
 
 /// Writes `events` as the first release would have (format 1) into today's schema.
 async fn write_format_1(
-    backend: &dyn AuditBackend,
+    backend: &dyn TestBackend,
     writer_id: &str,
     events: &[NewEvent],
 ) -> ChainState {
@@ -161,7 +161,7 @@ pub(super) async fn rows_read_back_and_verify_after_the_upgrade(
 }
 
 pub(super) async fn a_log_mixing_both_formats_loads_verifies_and_is_continued(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let old_events = first_release_log();
     let writer = "0190aaaa-0000-7000-8000-000000000001";

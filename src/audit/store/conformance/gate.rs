@@ -12,7 +12,7 @@ fn taken_by(outcome: &AppendOutcome) -> (&str, &str) {
 }
 
 pub(super) async fn a_number_or_subject_is_registered_once_per_insurer(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let first = commit(INSURER, "s-1", "123456789018", "v-1");
@@ -68,7 +68,7 @@ fn registered_elsewhere(outcome: &AppendOutcome) -> Vec<(&str, &str)> {
 }
 
 pub(super) async fn a_register_decision_contradicting_a_registration_is_not_written(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     backend
@@ -123,7 +123,7 @@ pub(super) async fn a_register_decision_contradicting_a_registration_is_not_writ
 }
 
 pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let refused = other_event("registration-service", "v-1");
@@ -152,7 +152,7 @@ pub(super) async fn a_refusal_reason_is_stored_and_covered_by_the_chain(
     assert_eq!(report.first_broken.expect("edit found").id, stored[1].id);
 }
 
-pub(super) async fn the_database_refuses_changes_to_registrations(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn the_database_refuses_changes_to_registrations(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     backend
         .append_batch(&mut chain, &[commit(INSURER, "s-1", "123456789018", "v-1")])
@@ -168,7 +168,7 @@ pub(super) async fn the_database_refuses_changes_to_registrations(backend: Arc<d
 }
 
 pub(super) async fn replicas_racing_to_commit_one_number_register_it_exactly_once(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let (ha, ta) = AuditWriter::spawn(backend.clone(), 8, 4);
     let (hb, tb) = AuditWriter::spawn(backend.clone(), 8, 4);
@@ -209,7 +209,7 @@ pub(super) async fn replicas_racing_to_commit_one_number_register_it_exactly_onc
 }
 
 pub(super) async fn open_holds_are_listed_oldest_first_until_resolved_once(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let hold = |request: &str, verification: &str| held(decided(INSURER, request, verification));

@@ -5,7 +5,12 @@ use std::{future::Future, panic::AssertUnwindSafe, path::PathBuf, sync::Arc};
 use futures::FutureExt;
 use sqlx::Connection;
 
-use crate::audit::{self, AuditBackend, AuditError};
+use crate::audit::{
+    self, AuditError,
+    store::{postgres::PostgresBackend, sqlite::SqliteBackend},
+};
+
+use super::TestBackend;
 
 /// Runs `test`, then `cleanup`, then re-raises the test's panic if it had one.
 async fn run_then(test: impl Future<Output = ()>, cleanup: impl Future<Output = ()>) {
@@ -18,7 +23,7 @@ async fn run_then(test: impl Future<Output = ()>, cleanup: impl Future<Output = 
 
 /// A SQLite file in a directory of its own under the system temp dir.
 pub(super) struct SqliteDb {
-    pub(super) backend: Arc<dyn AuditBackend>,
+    pub(super) backend: Arc<dyn TestBackend>,
     dir: PathBuf,
 }
 
@@ -30,10 +35,13 @@ impl SqliteDb {
         ));
         // A directory that does not exist yet: connecting creates it.
         let url = format!("sqlite://{}", dir.join("var/audit.sqlite").display());
-        let backend = audit::connect(&url)
+        let backend = SqliteBackend::connect(&url)
             .await
             .expect("open a fresh SQLite store");
-        SqliteDb { backend, dir }
+        SqliteDb {
+            backend: Arc::new(backend),
+            dir,
+        }
     }
 
     pub(super) async fn run(self, test: impl Future<Output = ()>) {
@@ -48,7 +56,7 @@ impl SqliteDb {
 
 /// A schema of its own in the database named by `VERIFY_IDENTITY_TEST_POSTGRES_URL`.
 pub(super) struct PostgresDb {
-    pub(super) backend: Arc<dyn AuditBackend>,
+    pub(super) backend: Arc<dyn TestBackend>,
     url: String,
     schema: String,
 }
@@ -75,11 +83,11 @@ impl PostgresDb {
         admin.close().await.expect("close");
         let separator = if url.contains('?') { '&' } else { '?' };
         let scoped = format!("{url}{separator}options[search_path]={schema}");
-        let backend = audit::connect(&scoped)
+        let backend = PostgresBackend::connect(&scoped)
             .await
             .expect("open a fresh PostgreSQL store");
         PostgresDb {
-            backend,
+            backend: Arc::new(backend),
             url,
             schema,
         }

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) async fn a_repeated_request_is_a_duplicate_of_the_original_and_writes_nothing(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let first = backend
@@ -38,7 +38,7 @@ pub(super) async fn a_repeated_request_is_a_duplicate_of_the_original_and_writes
 }
 
 pub(super) async fn duplicates_within_one_batch_and_across_batches_name_the_first_decision(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     let batch = [
@@ -74,7 +74,7 @@ pub(super) async fn duplicates_within_one_batch_and_across_batches_name_the_firs
     );
 }
 
-pub(super) async fn only_decisions_claim_request_ids(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn only_decisions_claim_request_ids(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     let batch = [
         decision(INSURER, "r-1", "v-1"),
@@ -90,7 +90,7 @@ pub(super) async fn only_decisions_claim_request_ids(backend: Arc<dyn AuditBacke
     );
 }
 
-pub(super) async fn different_insurers_may_reuse_a_request_id(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn different_insurers_may_reuse_a_request_id(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     let batch = [
         decision(INSURER, "r-1", "v-1"),
@@ -104,7 +104,7 @@ pub(super) async fn different_insurers_may_reuse_a_request_id(backend: Arc<dyn A
     assert_eq!(outcomes, vec![duplicate_of("v-2")]);
 }
 
-pub(super) async fn lookups_never_cross_insurers(backend: Arc<dyn AuditBackend>) {
+pub(super) async fn lookups_never_cross_insurers(backend: Arc<dyn TestBackend>) {
     let mut chain = ChainState::new();
     backend
         .append_batch(&mut chain, &[decision(INSURER, "r-1", "v-1")])
@@ -138,7 +138,7 @@ pub(super) async fn lookups_never_cross_insurers(backend: Arc<dyn AuditBackend>)
 }
 
 pub(super) async fn replicas_racing_on_one_request_id_store_exactly_one_decision(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let (ha, ta) = AuditWriter::spawn(backend.clone(), 8, 4);
     let (hb, tb) = AuditWriter::spawn(backend.clone(), 8, 4);

@@ -26,7 +26,7 @@ fn ids(keys: &[crate::audit::store::adopted_keys::AdoptedKey]) -> Vec<&str> {
 }
 
 pub(super) async fn keys_are_adopted_in_order_only_over_what_was_read_and_never_changed(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     assert!(backend.adopted_keys().await.unwrap().is_empty());
     let Adoption::Done(first) = backend.adopt_keys(&[], &[to_adopt("k-a")]).await.unwrap() else {
@@ -56,7 +56,7 @@ pub(super) async fn keys_are_adopted_in_order_only_over_what_was_read_and_never_
 }
 
 pub(super) async fn a_number_is_registered_under_the_current_key_only(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let suite_key = FingerprintKey::from_secret(SUITE_SECRET.to_vec());
     let mut chain = ChainState::new();
@@ -101,7 +101,7 @@ pub(super) async fn a_number_is_registered_under_the_current_key_only(
 }
 
 pub(super) async fn a_registration_under_another_key_is_left_to_the_caller_to_judge(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let mut chain = ChainState::new();
     backend
@@ -139,7 +139,7 @@ fn remove(file: &std::path::Path) {
 }
 
 pub(super) async fn a_store_written_before_the_key_table_is_opened_only_with_the_key_of_its_events(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     // A key a file can hold (the suite's own is one byte repeated, which no file may be).
     let secret: Vec<u8> = (1..=32).collect();
@@ -179,7 +179,7 @@ pub(super) async fn a_store_written_before_the_key_table_is_opened_only_with_the
 }
 
 pub(super) async fn processes_starting_at_once_with_two_keys_on_an_empty_store_adopt_one(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     // Two files that do not exist yet: each process would create its own key.
     let files: Vec<PathBuf> = (0..2)

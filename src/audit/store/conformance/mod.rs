@@ -1,6 +1,6 @@
 //! The conformance suite: what every audit backend must do, written once.
 //!
-//! Each test takes an `Arc<dyn AuditBackend>` on a fresh, empty store. The runners at the end
+//! Each test takes an `Arc<dyn TestBackend>` on a fresh, empty store. The runners at the end
 //! (`sqlite_suite`, always; `postgres_suite`, ignored unless asked for) are generated from one
 //! list, so both backends always run the same tests.
 //!
@@ -15,6 +15,7 @@ use std::{
     time::{Duration, UNIX_EPOCH},
 };
 
+use crate::audit::store::tamper::Tamper;
 use crate::audit::{
     AppendOutcome, AuditBackend, AuditError, AuditWriter, ChainState, CommitAccepted,
     CommitRefused, Decided, FingerprintKey, HoldResolved, NewEvent, verify_store,
@@ -39,6 +40,11 @@ use gate::*;
 use idempotency::*;
 use keys::*;
 use tables::*;
+
+/// What every conformance test gets: a fresh store, and the tamperer's access to it.
+trait TestBackend: AuditBackend + Tamper {}
+
+impl<T: AuditBackend + Tamper> TestBackend for T {}
 
 const INSURER: &str = "12345678";
 const OTHER_INSURER: &str = "87654321";
@@ -105,7 +111,7 @@ fn duplicate_of(verification_id: &str) -> AppendOutcome {
     }
 }
 
-async fn count_events(backend: &dyn AuditBackend) -> usize {
+async fn count_events(backend: &dyn TestBackend) -> usize {
     backend.read_chains().await.expect("read chains").len()
 }
 

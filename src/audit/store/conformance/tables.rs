@@ -11,7 +11,7 @@ use crate::audit::{
 
 /// The tables a tamperer deletes from, each with its append-only guard removed first (the
 /// guard is named alike on both backends; only the way to remove it differs).
-pub(super) async fn delete_rows_behind_the_stores_back(backend: &dyn AuditBackend, table: &str) {
+pub(super) async fn delete_rows_behind_the_stores_back(backend: &dyn TestBackend, table: &str) {
     let sqlite = format!("DROP TRIGGER IF EXISTS {table}_no_delete");
     if backend.execute_raw(&sqlite).await.is_err() {
         let postgres = format!("ALTER TABLE {table} DISABLE TRIGGER USER");
@@ -22,7 +22,7 @@ pub(super) async fn delete_rows_behind_the_stores_back(backend: &dyn AuditBacken
 }
 
 /// The tables' verdict on `backend`, which must hold intact chains.
-pub(super) async fn tables_report(backend: &dyn AuditBackend) -> TablesReport {
+pub(super) async fn tables_report(backend: &dyn TestBackend) -> TablesReport {
     let (chains, tables) = verify_store_and_tables(backend, &mut Expectations::default())
         .await
         .expect("the store reads back");
@@ -32,7 +32,7 @@ pub(super) async fn tables_report(backend: &dyn AuditBackend) -> TablesReport {
 
 /// A registered number, a decided request and a closed hold: (the register decision, the
 /// commit, the hold, the resolution) as appended.
-async fn a_store_with_one_of_each_claim(backend: &dyn AuditBackend) -> Vec<i64> {
+async fn a_store_with_one_of_each_claim(backend: &dyn TestBackend) -> Vec<i64> {
     let mut chain = ChainState::new();
     let hold = decided(INSURER, "r-2", "v-2");
     let outcomes = backend
@@ -51,7 +51,7 @@ async fn a_store_with_one_of_each_claim(backend: &dyn AuditBackend) -> Vec<i64> 
 }
 
 pub(super) async fn deleted_rows_let_no_second_decision_commit_or_resolution_through(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     let ids = a_store_with_one_of_each_claim(&*backend).await;
     assert!(tables_report(&*backend).await.is_intact());
@@ -143,7 +143,7 @@ pub(super) async fn deleted_rows_let_no_second_decision_commit_or_resolution_thr
 }
 
 pub(super) async fn no_conflict_clause_rewrites_a_row_of_the_gates_tables(
-    backend: Arc<dyn AuditBackend>,
+    backend: Arc<dyn TestBackend>,
 ) {
     a_store_with_one_of_each_claim(&*backend).await;
     let before = tables_report(&*backend).await;

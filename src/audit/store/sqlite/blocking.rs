@@ -16,14 +16,13 @@
 //! BEGIN fails; a fresh connection recovers as soon as the cause (the full disk) is gone.
 
 use std::{
-    borrow::Cow,
     collections::{HashMap, HashSet},
     fmt,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
-use rusqlite::{Connection, OpenFlags, Statement, ToSql, ffi};
+use rusqlite::{Connection, OpenFlags, Statement, ToSql};
 use tokio::sync::{mpsc, oneshot};
 
 use super::wal_checkpointer::{self, FinishRequest};
@@ -31,10 +30,10 @@ use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration,
     event::encoding,
     micros_since_epoch,
-    store::rows::RegistrationRow,
+    store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
-    store::{self, BatchTransaction},
+    store::{self, AppendFault, BatchTransaction},
 };
 
 /// Prepared statements kept per connection: one per statement kind and batch size seen.
@@ -52,7 +51,7 @@ struct Job {
 struct Done {
     chain: ChainState,
     events: Vec<NewEvent>,
-    result: Result<Vec<AppendOutcome>, sqlx::Error>,
+    result: Result<Vec<AppendOutcome>, WriteError>,
 }
 
 /// The way in to the writer thread. The thread ends at [`close`](Self::close), or when every
@@ -80,8 +79,7 @@ impl WriterThread {
         memory: super::PageMemory,
         finish: FinishRequest,
     ) -> Result<Self, AuditError> {
-        let conn = open(file, memory)
-            .map_err(|e| crate::audit::store::rows::unavailable(&into_sqlx(e)))?;
+        let conn = open(file, memory).map_err(|e| WriteError::from(e).into_audit())?;
         // One batch at a time: the group-commit writer waits for each before the next.
         let (jobs, rx) = mpsc::channel(1);
         let file = file.to_path_buf();
@@ -112,9 +110,9 @@ impl WriterThread {
         &self,
         chain: &mut ChainState,
         events: Vec<NewEvent>,
-    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, sqlx::Error>) {
+    ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, WriteError>) {
         let Some(jobs) = lock(&self.jobs).clone() else {
-            return (events, Err(sqlx::Error::PoolClosed));
+            return (events, Err(WriteError::Closed));
         };
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -123,14 +121,14 @@ impl WriterThread {
             reply,
         };
         if let Err(mpsc::error::SendError(job)) = jobs.send(job).await {
-            return (job.events, Err(sqlx::Error::WorkerCrashed));
+            return (job.events, Err(WriteError::Crashed));
         }
         match answer.await {
             Ok(done) => {
                 *chain = done.chain;
                 (done.events, done.result)
             }
-            Err(_) => (Vec::new(), Err(sqlx::Error::WorkerCrashed)),
+            Err(_) => (Vec::new(), Err(WriteError::Crashed)),
         }
     }
 }
@@ -172,10 +170,10 @@ fn run(
                         }
                         result
                     }
-                    Err(_) => Err(sqlx::Error::WorkerCrashed),
+                    Err(_) => Err(WriteError::Crashed),
                 }
             }
-            Err(e) => Err(into_sqlx(e)),
+            Err(e) => Err(WriteError::from(e)),
         };
         let _ = reply.send(Done {
             chain,
@@ -187,7 +185,7 @@ fn run(
             && let Some(c) = &conn
             && let Err(e) = wal_checkpointer::finish_on_writer(c)
         {
-            wal_checkpointer::failed(&into_sqlx(e));
+            wal_checkpointer::failed_on_writer(&WriteError::from(e));
         }
     }
 }
@@ -228,8 +226,8 @@ fn append(
     conn: &mut Connection,
     chain: &mut ChainState,
     events: &[NewEvent],
-) -> Result<Vec<AppendOutcome>, sqlx::Error> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(into_sqlx)?;
+) -> Result<Vec<AppendOutcome>, WriteError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
     let tx = BlockingTx {
         conn,
         committed: false,
@@ -262,26 +260,23 @@ impl<'s, 'c> Binder<'s, 'c> {
         Binder { stmt, next: 1 }
     }
 
-    fn bind(&mut self, value: impl ToSql) -> Result<&mut Self, sqlx::Error> {
-        self.stmt
-            .raw_bind_parameter(self.next, value)
-            .map_err(into_sqlx)?;
+    fn bind(&mut self, value: impl ToSql) -> Result<&mut Self, WriteError> {
+        self.stmt.raw_bind_parameter(self.next, value)?;
         self.next += 1;
         Ok(self)
     }
 }
 
 impl BatchTransaction for BlockingTx<'_> {
-    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, sqlx::Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql::SELECT_CHAIN_TAIL)
-            .map_err(into_sqlx)?;
-        let mut rows = stmt.query([writer_id]).map_err(into_sqlx)?;
-        match rows.next().map_err(into_sqlx)? {
+    type Error = WriteError;
+
+    async fn chain_tail(&mut self, writer_id: &str) -> Result<Option<(i64, Hash)>, WriteError> {
+        let mut stmt = self.conn.prepare_cached(sql::SELECT_CHAIN_TAIL)?;
+        let mut rows = stmt.query([writer_id])?;
+        match rows.next()? {
             Some(row) => {
-                let seq: i64 = row.get(0).map_err(into_sqlx)?;
-                let hash: Vec<u8> = row.get(1).map_err(into_sqlx)?;
+                let seq: i64 = row.get(0)?;
+                let hash: Vec<u8> = row.get(1)?;
                 Ok(Some((seq, store::hash_column(hash)?)))
             }
             None => Ok(None),
@@ -291,7 +286,7 @@ impl BatchTransaction for BlockingTx<'_> {
     async fn claim_requests(
         &mut self,
         claims: &[&NewEvent],
-    ) -> Result<HashSet<(String, String)>, sqlx::Error> {
+    ) -> Result<HashSet<(String, String)>, WriteError> {
         let mut new_keys = HashSet::new();
         for chunk in claims.chunks(sql::ROWS_PER_STATEMENT) {
             let text = values_sql(
@@ -300,7 +295,7 @@ impl BatchTransaction for BlockingTx<'_> {
                 3,
                 sql::CLAIM_REQUESTS_TAIL,
             );
-            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut stmt = self.conn.prepare_cached(&text)?;
             let mut b = Binder::new(&mut stmt);
             for e in chunk {
                 b.bind(e.insurer_number())?
@@ -308,11 +303,8 @@ impl BatchTransaction for BlockingTx<'_> {
                     .bind(e.verification_id())?;
             }
             let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next().map_err(into_sqlx)? {
-                new_keys.insert((
-                    row.get(0).map_err(into_sqlx)?,
-                    row.get(1).map_err(into_sqlx)?,
-                ));
+            while let Some(row) = rows.next()? {
+                new_keys.insert((row.get(0)?, row.get(1)?));
             }
         }
         Ok(new_keys)
@@ -321,12 +313,12 @@ impl BatchTransaction for BlockingTx<'_> {
     async fn existing_verification_ids(
         &mut self,
         keys: &[(&str, &str)],
-    ) -> Result<HashMap<(String, String), String>, sqlx::Error> {
+    ) -> Result<HashMap<(String, String), String>, WriteError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(sql::ROWS_PER_STATEMENT) {
             let mut text = values_sql(sql::EXISTING_IDS_HEAD, chunk.len(), 2, "");
             text.push_str(&values_sql(sql::EXISTING_IDS_IN_CHAIN, chunk.len(), 2, ")"));
-            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut stmt = self.conn.prepare_cached(&text)?;
             let mut b = Binder::new(&mut stmt);
             for _ in 0..2 {
                 for (insurer, request) in chunk {
@@ -334,63 +326,50 @@ impl BatchTransaction for BlockingTx<'_> {
                 }
             }
             let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next().map_err(into_sqlx)? {
-                let key = (
-                    row.get(0).map_err(into_sqlx)?,
-                    row.get(1).map_err(into_sqlx)?,
-                );
-                let id: String = row.get(2).map_err(into_sqlx)?;
-                let from_chain: i64 = row.get(3).map_err(into_sqlx)?;
+            while let Some(row) = rows.next()? {
+                let key = (row.get(0)?, row.get(1)?);
+                let id: String = row.get(2)?;
+                let from_chain: i64 = row.get(3)?;
                 store::prefer_the_key_table(&mut found, key, id, from_chain != 0);
             }
         }
         Ok(found)
     }
 
-    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, sqlx::Error> {
+    async fn claim_registration(&mut self, e: &CommitAccepted) -> Result<bool, WriteError> {
         let fp = &e.number_fingerprint;
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql::INSERT_REGISTRATION)
-            .map_err(into_sqlx)?;
-        let changed = stmt
-            .execute(rusqlite::params![
-                e.insurer_number,
-                fp.key_id,
-                fp.mac_hex,
-                e.subject_id,
-                e.verification_id,
-                micros_since_epoch(e.occurred_at),
-            ])
-            .map_err(into_sqlx)?;
+        let mut stmt = self.conn.prepare_cached(sql::INSERT_REGISTRATION)?;
+        let changed = stmt.execute(rusqlite::params![
+            e.insurer_number,
+            fp.key_id,
+            fp.mac_hex,
+            e.subject_id,
+            e.verification_id,
+            micros_since_epoch(e.occurred_at),
+        ])?;
         Ok(changed == 1)
     }
 
-    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, sqlx::Error> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql::INSERT_HOLD_RESOLUTION)
-            .map_err(into_sqlx)?;
-        let changed = stmt
-            .execute(rusqlite::params![
-                e.insurer_number(),
-                e.verification_id(),
-                micros_since_epoch(e.occurred_at()),
-            ])
-            .map_err(into_sqlx)?;
+    async fn claim_resolution(&mut self, e: &NewEvent) -> Result<bool, WriteError> {
+        let mut stmt = self.conn.prepare_cached(sql::INSERT_HOLD_RESOLUTION)?;
+        let changed = stmt.execute(rusqlite::params![
+            e.insurer_number(),
+            e.verification_id(),
+            micros_since_epoch(e.occurred_at()),
+        ])?;
         Ok(changed == 1)
     }
 
     async fn registrations(
         &mut self,
         probes: &[RegistrationProbe<'_>],
-    ) -> Result<Vec<Registration>, sqlx::Error> {
+    ) -> Result<Vec<Registration>, WriteError> {
         let n = probes.len();
         let mut text = values_sql(sql::REGISTRATIONS_BY_NUMBER, n, 2, "");
         text.push_str(&values_sql(sql::REGISTRATIONS_BY_SUBJECT, n, 2, ""));
         text.push_str(&values_sql(sql::COMMITS_BY_NUMBER, n, 2, ""));
         text.push_str(&values_sql(sql::COMMITS_BY_SUBJECT, n, 2, ")"));
-        let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+        let mut stmt = self.conn.prepare_cached(&text)?;
         let mut b = Binder::new(&mut stmt);
         for _ in 0..2 {
             for (insurer, number_fp, _) in probes {
@@ -402,14 +381,14 @@ impl BatchTransaction for BlockingTx<'_> {
         }
         let mut rows = stmt.raw_query();
         let mut found = Vec::new();
-        while let Some(row) = rows.next().map_err(into_sqlx)? {
+        while let Some(row) = rows.next()? {
             let registration = RegistrationRow {
-                insurer_number: row.get(0).map_err(into_sqlx)?,
-                number_fp_key_id: row.get(1).map_err(into_sqlx)?,
-                number_fp: row.get(2).map_err(into_sqlx)?,
-                subject_id: row.get(3).map_err(into_sqlx)?,
-                verification_id: row.get(4).map_err(into_sqlx)?,
-                committed_at_us: row.get(5).map_err(into_sqlx)?,
+                insurer_number: row.get(0)?,
+                number_fp_key_id: row.get(1)?,
+                number_fp: row.get(2)?,
+                subject_id: row.get(3)?,
+                verification_id: row.get(4)?,
+                committed_at_us: row.get(5)?,
             };
             found.push(Registration::from(registration));
         }
@@ -420,7 +399,7 @@ impl BatchTransaction for BlockingTx<'_> {
         &mut self,
         writer_id: &str,
         rows: &[PlannedRow<'_>],
-    ) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    ) -> Result<Vec<(i64, i64)>, WriteError> {
         let mut ids = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(sql::ROWS_PER_STATEMENT) {
             let text = values_sql(
@@ -429,7 +408,7 @@ impl BatchTransaction for BlockingTx<'_> {
                 sql::EVENT_VALUES,
                 sql::INSERT_EVENTS_TAIL,
             );
-            let mut stmt = self.conn.prepare_cached(&text).map_err(into_sqlx)?;
+            let mut stmt = self.conn.prepare_cached(&text)?;
             let mut b = Binder::new(&mut stmt);
             for row in chunk {
                 let e = row.event;
@@ -448,15 +427,15 @@ impl BatchTransaction for BlockingTx<'_> {
                 }
             }
             let mut returned = stmt.raw_query();
-            while let Some(r) = returned.next().map_err(into_sqlx)? {
-                ids.push((r.get(0).map_err(into_sqlx)?, r.get(1).map_err(into_sqlx)?));
+            while let Some(r) = returned.next()? {
+                ids.push((r.get(0)?, r.get(1)?));
             }
         }
         Ok(ids)
     }
 
-    async fn commit(mut self) -> Result<(), sqlx::Error> {
-        self.conn.execute_batch("COMMIT").map_err(into_sqlx)?;
+    async fn commit(mut self) -> Result<(), WriteError> {
+        self.conn.execute_batch("COMMIT")?;
         self.committed = true;
         Ok(())
     }
@@ -487,18 +466,67 @@ fn values_sql(head: &str, rows: usize, columns: usize, tail: &str) -> String {
     text
 }
 
-/// A rusqlite error as the sqlx error the store describes: SQLite's own failures keep their
-/// extended result code (as sqlx reports it), and nothing keeps SQLite's message, which can
-/// name values in some errors.
-fn into_sqlx(e: rusqlite::Error) -> sqlx::Error {
-    match e {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            sqlx::Error::Database(Box::new(SqliteFailure {
+/// What the writer thread reports: SQLite's own failures by their extended result code (as
+/// sqlx reports them), never SQLite's message, which can name values in some errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WriteError {
+    /// SQLite failed the statement.
+    Sqlite {
+        /// The extended result code.
+        code: i32,
+        /// Raised by `registrations_under_the_current_key` (migrations/sqlite/0006): the
+        /// trigger refusing a retired fingerprint key (a message of ours, which quotes nothing).
+        key_not_current: bool,
+    },
+    /// rusqlite refused a value or a column, described without it.
+    Rusqlite(&'static str),
+    /// The append algorithm found the store inconsistent.
+    Fault(AppendFault),
+    /// The writer was closed.
+    Closed,
+    /// The writer thread is gone or panicked in the batch.
+    Crashed,
+}
+
+impl From<rusqlite::Error> for WriteError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::SqliteFailure(failure, message) => WriteError::Sqlite {
                 code: failure.extended_code,
                 key_not_current: message.is_some_and(|m| m.contains(sql::KEY_NOT_CURRENT)),
-            }))
+            },
+            other => WriteError::Rusqlite(kind_of(&other)),
         }
-        other => sqlx::Error::Decode(Box::new(Described(kind_of(&other)))),
+    }
+}
+
+impl From<AppendFault> for WriteError {
+    fn from(fault: AppendFault) -> Self {
+        WriteError::Fault(fault)
+    }
+}
+
+impl WriteError {
+    /// A content-free description, in the words `rows::describe` uses for sqlx's errors.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            WriteError::Sqlite { code, .. } => format!("database error (code {code})"),
+            WriteError::Rusqlite(kind) => format!("cannot decode a value: {kind}"),
+            WriteError::Fault(fault) => fault.describe().into(),
+            WriteError::Closed => "the connection pool is closed".into(),
+            WriteError::Crashed => "the database worker crashed".into(),
+        }
+    }
+
+    /// The store's error: the key message when a retired key was refused, else `Unavailable`.
+    pub(crate) fn into_audit(self) -> AuditError {
+        match self {
+            WriteError::Sqlite {
+                key_not_current: true,
+                ..
+            } => rows::key_not_current(),
+            other => AuditError::Unavailable(other.describe()),
+        }
     }
 }
 
@@ -510,75 +538,6 @@ fn kind_of(e: &rusqlite::Error) -> &'static str {
         rusqlite::Error::InvalidParameterCount(..) => "a wrong number of parameters",
         rusqlite::Error::IntegralValueOutOfRange(..) => "an integer out of range",
         _ => "a rusqlite error",
-    }
-}
-
-/// A non-database error described without content.
-#[derive(Debug)]
-struct Described(&'static str);
-
-impl fmt::Display for Described {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for Described {}
-
-/// A failure SQLite reported, by its extended result code only (SQLite's message can quote
-/// values), and whether it is the registrations trigger refusing a retired fingerprint key
-/// (a message of ours, which quotes nothing).
-#[derive(Debug)]
-struct SqliteFailure {
-    /// The extended result code.
-    code: i32,
-    /// Raised by `registrations_under_the_current_key` (migrations/sqlite/0006).
-    key_not_current: bool,
-}
-
-impl fmt::Display for SqliteFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SQLite error {}", self.code)
-    }
-}
-
-impl std::error::Error for SqliteFailure {}
-
-impl sqlx::error::DatabaseError for SqliteFailure {
-    fn message(&self) -> &str {
-        if self.key_not_current {
-            sql::KEY_NOT_CURRENT
-        } else {
-            "SQLite error"
-        }
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(self.code.to_string().into())
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> sqlx::error::ErrorKind {
-        match self.code {
-            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
-                sqlx::error::ErrorKind::UniqueViolation
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => sqlx::error::ErrorKind::ForeignKeyViolation,
-            ffi::SQLITE_CONSTRAINT_NOTNULL => sqlx::error::ErrorKind::NotNullViolation,
-            ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
-            _ => sqlx::error::ErrorKind::Other,
-        }
     }
 }
 

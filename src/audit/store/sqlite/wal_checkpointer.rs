@@ -111,8 +111,17 @@ pub(crate) fn failed(e: &sqlx::Error) {
     if matches!(e, sqlx::Error::PoolClosed) {
         return;
     }
+    count_failure(&crate::audit::store::rows::describe(e));
+}
+
+/// [`failed`] for the copy the writer connection finished.
+pub(crate) fn failed_on_writer(e: &super::blocking::WriteError) {
+    count_failure(&e.describe());
+}
+
+fn count_failure(description: &str) {
     metrics::counter!("audit_wal_checkpoint_failures_total").increment(1);
-    tracing::warn!(error = %crate::audit::store::rows::describe(e), "WAL checkpoint failed");
+    tracing::warn!(error = %description, "WAL checkpoint failed");
 }
 
 #[cfg(test)]

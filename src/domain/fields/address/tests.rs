@@ -106,6 +106,9 @@ fn width_whitespace_and_hyphen_look_alikes_are_notation() {
         ("Latin case in a building", "東京都千代田区霞が関1-2-3 abcビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[LatinCase]),
         ("full-width capitals in a building", "東京都千代田区霞が関1-2-3 ＡＢＣビル", "東京都千代田区霞が関1-2-3 ABCビル", Notation, &[Width]),
         ("号室 dropped", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 グランドメゾン101", Notation, &[AddressNumbers]),
+        ("a wave dash marks a range, never a hyphen", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2-3", Mismatch, &[]),
+        ("a full-width wave dash is not width-folded to a tilde", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2~3", Mismatch, &[]),
+        ("two wave dashes alike are exact", "東京都千代田区霞が関1-2～3", "東京都千代田区霞が関1-2～3", Exact, &[]),
         ("everything typographic at once", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関１－２－３　グランドメゾン１０１号室", Notation, &[Width, Space, Hyphen]),
     ];
     check(CASES);
@@ -126,7 +129,9 @@ fn numerals_inside_place_names_are_never_read_as_numbers() {
         ("二子玉川", "東京都世田谷区玉川2-21-1 二子玉川ライズ", "東京都世田谷区玉川2-21-1 2子玉川ライズ", Mismatch, &[]),
         ("千代田区", "東京都千代田区霞が関1-2-3", "東京都1000代田区霞が関1-2-3", Mismatch, &[]),
         ("百人町", "東京都新宿区百人町2-1-1", "東京都新宿区100人町2-1-1", Mismatch, &[]),
-        ("一番町", "東京都千代田区一番町1-1", "東京都千代田区1番町1-1", Mismatch, &[]),
+        // Since issue 28 the number of a …番町/…番丁 town is read as a number (address.town_number):
+        // 一番町 and 1番町 are one town's name; 一番町 and 二番町 still differ.
+        ("一番町", "東京都千代田区一番町1-1", "東京都千代田区1番町1-1", Notation, &[AddressTownNumber]),
         ("九十九里町", "千葉県山武郡九十九里町片貝1", "千葉県山武郡99里町片貝1", Mismatch, &[]),
     ];
     check(CASES);
@@ -725,6 +730,66 @@ fn iteration_marks_and_variation_selectors_are_variant() {
         ("two different selectors", "東京都葛\u{E0100}飾区立石五丁目13番1号", "東京都葛\u{E0101}飾区立石五丁目13番1号", Variant, &[KanjiVariationSelector]),
         ("a selector does not hide another character", "東京都葛\u{E0100}飾区立石五丁目13番1号", "東京都葛西区立石五丁目13番1号", Mismatch, &[]),
         ("a standardized selector", "東京都葛\u{FE00}飾区立石5-13-1", "東京都葛飾区立石五丁目13番1号", Variant, &[AddressNumbers, KanjiVariationSelector]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn numbers_before_cho_in_town_names_and_formal_numerals_are_notation() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("堺市's 丁 without 目", "大阪府堺市堺区南花田口町２丁３－１０", "大阪府堺市堺区南花田口町二丁3-10", Notation, &[Width, Hyphen, AddressCho]),
+        ("堺市's 丁, arabic both", "大阪府堺市堺区南花田口町2丁3-10", "大阪府堺市堺区南花田口町２丁３－１０", Notation, &[Width, Hyphen]),
+        ("堺市: another 丁", "大阪府堺市堺区南花田口町2丁3-10", "大阪府堺市堺区南花田口町三丁3-10", Mismatch, &[]),
+        ("堺市: 丁 against 丁目", "大阪府堺市堺区南花田口町2丁3-10", "大阪府堺市堺区南花田口町2丁目3-10", Mismatch, &[]),
+        ("堺市: 丁 dropped", "大阪府堺市堺区南花田口町2丁3-10", "大阪府堺市堺区南花田口町2-3-10", Mismatch, &[]),
+        ("八丁堀 in kanji and arabic", "東京都中央区八丁堀3-1-1", "東京都中央区8丁堀3-1-1", Notation, &[AddressCho]),
+        ("和歌山市's 番丁", "和歌山県和歌山市12番丁1", "和歌山県和歌山市十二番丁1", Notation, &[AddressTownNumber]),
+        ("番丁 full-width", "和歌山県和歌山市１２番丁１", "和歌山県和歌山市十二番丁1", Notation, &[Width, AddressTownNumber]),
+        ("another 番丁", "和歌山県和歌山市十二番丁1", "和歌山県和歌山市十一番丁1", Mismatch, &[]),
+        ("another 番丁, arabic", "和歌山県和歌山市12番丁1", "和歌山県和歌山市十一番丁1", Mismatch, &[]),
+        ("番丁 against a lot", "和歌山県和歌山市十二番丁1", "和歌山県和歌山市12-1", Mismatch, &[]),
+        ("十一番町", "東京都新宿区十一番町1-2", "東京都新宿区11番町1-2", Notation, &[AddressTownNumber]),
+        ("一番町 against 二番町", "東京都千代田区一番町1-1", "東京都千代田区2番町1-1", Mismatch, &[]),
+        ("一ノ町", "長野県長野市１ノ町5", "長野県長野市一ノ町5", Notation, &[Width, AddressTownNumber]),
+        ("一ノ町 against 二ノ町", "長野県長野市1ノ町5", "長野県長野市二ノ町5", Mismatch, &[]),
+        ("一ノ宮 stays a name", "愛知県一宮市一ノ宮5", "愛知県一宮市1ノ宮5", Mismatch, &[]),
+        ("壱番地三号", "東京都千代田区紀尾井町壱番地三号", "東京都千代田区紀尾井町1-3", Notation, &[AddressNumbers, AddressFormalNumerals]),
+        ("弐拾参番地", "東京都千代田区紀尾井町弐拾参番地", "東京都千代田区紀尾井町23番地", Notation, &[AddressNumbers, AddressFormalNumerals]),
+        ("壱 against 2", "東京都千代田区紀尾井町壱番地三号", "東京都千代田区紀尾井町2-3", Mismatch, &[]),
+        ("拾 against 11", "東京都千代田区紀尾井町拾番地", "東京都千代田区紀尾井町11番地", Mismatch, &[]),
+        ("壱岐市 stays a name", "長崎県壱岐市郷ノ浦町本村触1", "長崎県1岐市郷ノ浦町本村触1", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+#[test]
+fn a_aza_before_a_koaza_on_one_side_is_variant_and_a_different_koaza_is_not() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("字 before the 小字", "千葉県山武郡横芝光町横芝字真砂482番地の2", "千葉県山武郡横芝光町横芝真砂482-2", Variant, &[AddressInnerAza, AddressNumbers]),
+        ("字 before the 小字, both written", "千葉県山武郡横芝光町横芝字真砂482番地の2", "千葉県山武郡横芝光町横芝字真砂482-2", Notation, &[AddressNumbers]),
+        ("another 小字", "千葉県山武郡横芝光町横芝字真砂482番地の2", "千葉県山武郡横芝光町横芝真砂東482-2", Mismatch, &[]),
+        ("another 大字", "千葉県山武郡横芝光町横芝字真砂482番地の2", "千葉県山武郡横芝光町小田部真砂482-2", Mismatch, &[]),
+        ("another lot", "千葉県山武郡横芝光町横芝字真砂482番地の2", "千葉県山武郡横芝光町横芝真砂482-3", Mismatch, &[]),
+        ("十文字 is a word", "秋田県横手市十文字町3-1", "秋田県横手市十文町3-1", Mismatch, &[]),
+        ("a 字 before a name that goes on", "福島県伊達郡川俣町鶴沢字東町1", "福島県伊達郡川俣町鶴沢東町1", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+/// Kyoto's street part is never dropped (docs/rules.md, "What is never folded"): the same 町名
+/// recurs within one ward, told apart only by the street part, so text alone cannot show that
+/// the place is one.
+#[test]
+fn kyoto_street_parts_are_never_dropped() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("the street part on one side only is held", "京都府京都市中京区寺町通御池上る上本能寺前町488", "京都府京都市中京区上本能寺前町488", Mismatch, &[]),
+        ("without the prefecture too", "京都市中京区寺町通御池上る上本能寺前町488", "京都市中京区上本能寺前町488", Mismatch, &[]),
+        ("two street parts, one 町名", "京都府京都市中京区寺町通御池上る上本能寺前町488", "京都府京都市中京区河原町通御池上る上本能寺前町488", Mismatch, &[]),
+        ("two street parts, one 町名 (西入/東入)", "京都府京都市中京区押小路通柳馬場西入亀屋町1", "京都府京都市中京区押小路通柳馬場東入亀屋町1", Mismatch, &[]),
+        ("the same street part in another width is notation", "京都府京都市中京区寺町通御池上る上本能寺前町488", "京都府京都市中京区寺町通御池上る上本能寺前町４８８", Notation, &[Width]),
     ];
     check(CASES);
 }
