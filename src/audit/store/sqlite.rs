@@ -39,6 +39,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// half load by about half (BENCHMARKS.md). The limit only bounds the file after a burst or a
 /// long reader has grown it further.
 const WAL_SIZE_LIMIT: u64 = 1 << 30;
+/// Rows a query may have buffered between the connection's thread and its reader (sqlx: 50).
+const ROW_CHANNEL: usize = 4_096;
 /// Read connections (WAL lets them run beside the writer).
 const MAX_CONNECTIONS: u32 = 4;
 
@@ -120,7 +122,14 @@ impl SqliteBackend {
             // undone alone; in a file that is a write per page per statement, for data that
             // never needs to survive the transaction.
             .pragma("temp_store", "MEMORY")
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
+            // sqlx hands each row from the connection's thread to the reader through a channel
+            // of this many rows. At sqlx's 50, a reader that decodes slower than SQLite steps
+            // keeps the channel full, so every row it takes wakes the connection's thread:
+            // two futex calls and two context switches per row, which were most of HoldStats'
+            // time over 250,000 holds (BENCHMARKS.md, "Hold statistics"). A page of the
+            // largest reads fits whole (rows are ~1 KiB: a few MiB at most per query).
+            .row_buffer_size(ROW_CHANNEL);
         create_parent_dir(options.get_filename())?;
         // The path as sqlx will open it (percent-decoded: `a%62c.sqlite` is `abc.sqlite`), so
         // that the file restricted is the file written.
