@@ -90,6 +90,8 @@ fn parse(f: &Filters, insurer: InsurerNumber) -> Result<ListHolds, &'static str>
         reasons,
         risk_classes: risk,
         overdue_only: f.overdue.as_deref() == Some("1"),
+        assignee: None,
+        unassigned_only: false,
         order: HoldsOrder::Triage,
     })
 }

@@ -577,6 +577,8 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             reasons,
             risk_classes,
             overdue_only: r.overdue_only,
+            assignee: None,
+            unassigned_only: false,
             order,
         }),
         _ => Err(v),

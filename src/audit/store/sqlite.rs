@@ -25,6 +25,7 @@ use crate::audit::{
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     store::key_ids::{self, KeyIdsPage},
+    store::open_holds::{self, OpenHoldCount, OpenHolds, OpenHoldsQuery},
     store::read::Reader,
     store::rows::{self, RegistrationRow},
     store::sql,
@@ -140,6 +141,13 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .map_err(rows::migration_error)?;
+        // Before the writer starts: a log written before migration 0008 gets its open holds
+        // table, under the write lock, so that another process appending waits meanwhile.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        open_holds::fill_if_pending(fill, None).await?;
         // The writer never checkpoints inside a commit; the checkpointer task does it beside,
         // and asks the writer to finish each copy between two batches.
         let finish = wal_checkpointer::FinishRequest::default();
@@ -347,6 +355,21 @@ impl AuditBackend for SqliteBackend {
         Reader(&self.pool)
             .all_open_holds(after_insurer, after_id, limit)
             .await
+    }
+
+    async fn open_holds_page(
+        &self,
+        query: &OpenHoldsQuery<'_>,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        OpenHolds(&self.pool).page(query).await
+    }
+
+    async fn open_hold_counts(
+        &self,
+        insurer_number: &str,
+        as_of_us: i64,
+    ) -> Result<Vec<OpenHoldCount>, AuditError> {
+        OpenHolds(&self.pool).counts(insurer_number, as_of_us).await
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

@@ -31,6 +31,7 @@ use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration,
     event::encoding,
     micros_since_epoch,
+    store::open_holds::{self, OpenHoldChange},
     store::rows::RegistrationRow,
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
@@ -453,6 +454,50 @@ impl BatchTransaction for BlockingTx<'_> {
             }
         }
         Ok(ids)
+    }
+
+    async fn apply_open_holds(
+        &mut self,
+        changes: &[OpenHoldChange<'_>],
+    ) -> Result<(), sqlx::Error> {
+        for change in changes {
+            match change {
+                OpenHoldChange::Open(row) => {
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached(open_holds::INSERT)
+                        .map_err(into_sqlx)?;
+                    stmt.execute(rusqlite::params![
+                        row.hold_id,
+                        row.insurer_number,
+                        row.verification_id,
+                        row.subject_id,
+                        row.register_by_us,
+                        row.risk_rank,
+                        row.reasons,
+                        row.assignee,
+                    ])
+                    .map_err(into_sqlx)?;
+                }
+                OpenHoldChange::Assign(insurer, verification, assignee) => {
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached(open_holds::ASSIGN)
+                        .map_err(into_sqlx)?;
+                    stmt.execute(rusqlite::params![assignee, insurer, verification])
+                        .map_err(into_sqlx)?;
+                }
+                OpenHoldChange::Close(insurer, verification) => {
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached(open_holds::CLOSE)
+                        .map_err(into_sqlx)?;
+                    stmt.execute(rusqlite::params![insurer, verification])
+                        .map_err(into_sqlx)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn commit(mut self) -> Result<(), sqlx::Error> {
