@@ -18,6 +18,7 @@ use crate::helpers::{Backend, hold_request, spawn_app_with_console};
 on_both_backends!(
     every_role_page_and_insurer_gets_what_its_grpc_twin_would,
     a_resolution_from_the_console_keeps_the_clerks_cause,
+    the_queue_filters_by_the_clerks_own_claims_and_by_nobodys,
 );
 
 const INSURER: &str = "32130011";
@@ -321,6 +322,82 @@ async fn a_resolution_from_the_console_keeps_the_clerks_cause(backend: Backend) 
     )
     .await;
     assert!(case.body.contains("notation_or_variant"));
+    app.finish().await;
+}
+
+async fn the_queue_filters_by_the_clerks_own_claims_and_by_nobodys(backend: Backend) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("other", INSURER, Role::Operator),
+        ];
+    })
+    .await;
+    let mut client = app.client.clone();
+    let mut held = Vec::new();
+    for n in 1..=3 {
+        let id = client
+            .verify(hold_request(&format!("h-mine-{n}")))
+            .await
+            .unwrap()
+            .into_inner()
+            .verification_id;
+        held.push(id);
+    }
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let (other_cookie, other_csrf) = sign_in(console, "other").await;
+    let claim = |id: &str| format!("/holds/{INSURER}/{id}/assign");
+    let form = format!("csrf={csrf}&action=claim");
+    let claimed = http(
+        console,
+        "POST",
+        &claim(&held[0]),
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(claimed.status, 303);
+    let form = format!("csrf={other_csrf}&action=claim");
+    let claimed = http(
+        console,
+        "POST",
+        &claim(&held[1]),
+        Some(&other_cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(claimed.status, 303);
+    let listed = |filter: &'static str, cookie: String| async move {
+        let page = http(
+            console,
+            "GET",
+            &format!("/holds?insurer={INSURER}&assigned={filter}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
+        assert_eq!(page.status, 200, "{filter}");
+        page.body
+    };
+    let mine = listed("me", cookie.clone()).await;
+    assert!(mine.contains(&held[0]) && !mine.contains(&held[1]) && !mine.contains(&held[2]));
+    // The filter stays in the form, so the link can be shared and the page reloaded.
+    assert!(mine.contains("<option value=\"me\" selected>"), "{mine}");
+    let theirs = listed("me", other_cookie.clone()).await;
+    assert!(theirs.contains(&held[1]) && !theirs.contains(&held[0]));
+    let nobody = listed("none", cookie.clone()).await;
+    assert!(nobody.contains(&held[2]) && !nobody.contains(&held[0]) && !nobody.contains(&held[1]));
+    let everyone = listed("", cookie.clone()).await;
+    assert!(held.iter().all(|id| everyone.contains(id.as_str())));
+    let bad = http(
+        console,
+        "GET",
+        &format!("/holds?insurer={INSURER}&assigned=sato"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
     app.finish().await;
 }
 
