@@ -90,6 +90,7 @@ try:
     first = opener.open(base + "/holds").read().decode()
     open_count = re.search(r'class="n">(\d+)</span>件 保留中', first)
     case = re.search(r'href="(/holds/32130011/[0-9a-f-]+)"', first).group(1)
+    second = re.search(r'<a rel="next"[^>]* href="([^"]+)"', first).group(1).replace("&amp;", "&")
 
     def timed(path):
         times = []
@@ -105,7 +106,9 @@ try:
     print(f"open holds at the insurer: {open_count.group(1) if open_count else '?'}")
     print(f"{'page':<34} {'median':>8} {'p90':>8} {'max':>8}  (ms, {requests} requests)")
     for name, path in [("queue, first page (triage, 50)", "/holds"),
+                       ("queue, second page", second),
                        ("queue, one risk class", "/holds?risk=address_only"),
+                       ("queue, unassigned", "/holds?assigned=none"),
                        ("case page", case)]:
         t = timed(path)
         print(f"{name:<34} {statistics.median(t):8.1f} {t[int(len(t) * 0.9) - 1]:8.1f} {t[-1]:8.1f}")

@@ -33,7 +33,9 @@ mod tests;
 
 use std::fmt;
 
-use crate::audit::{NewEvent, Registration, StoredEvent, micros_since_epoch};
+use crate::audit::{
+    NewEvent, Registration, StoredEvent, micros_since_epoch, store::open_holds::OpenHoldRow,
+};
 
 /// A table whose rows the chain must support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,6 +49,9 @@ pub enum GateTable {
     /// The lookup columns of `audit_events` (request id, subject, number fingerprint), which
     /// the chain lookups of the append path read and the hash does not cover.
     LookupColumns,
+    /// One row per open hold, with its deadline, risk class, reasons and assignee: derived
+    /// data the clerks' queue reads (migrations 0008).
+    OpenHolds,
 }
 
 impl GateTable {
@@ -57,6 +62,7 @@ impl GateTable {
             GateTable::Registrations => "registrations",
             GateTable::HoldResolutions => "hold_resolutions",
             GateTable::LookupColumns => "audit_events (lookup columns)",
+            GateTable::OpenHolds => "open_holds",
         }
     }
 
@@ -68,6 +74,7 @@ impl GateTable {
             GateTable::Registrations => "insurer_number, number_fp",
             GateTable::HoldResolutions => "insurer_number, verification_id",
             GateTable::LookupColumns => "id",
+            GateTable::OpenHolds => "insurer_number, verification_id",
         }
     }
 }
@@ -83,6 +90,8 @@ pub enum Twice {
     Subject,
     /// Two resolutions of one hold.
     Resolution,
+    /// Two held decisions under one verification id of one insurer.
+    Hold,
 }
 
 /// One way the tables and the chain disagree. Names tables, event ids and row positions
@@ -157,6 +166,7 @@ impl fmt::Display for Finding {
             GateTable::Registrations => "commit event",
             GateTable::HoldResolutions => "resolution event",
             GateTable::LookupColumns => "event",
+            GateTable::OpenHolds => "open held decision",
         };
         match self {
             Finding::MissingRow { event_id, .. } => {
@@ -181,6 +191,7 @@ impl fmt::Display for Finding {
             } => {
                 let fact = match what {
                     Twice::Request => "decide one request id of one insurer",
+                    Twice::Hold => "hold one verification id of one insurer",
                     Twice::Number => "commit one number of one insurer",
                     Twice::Subject => "commit a number for one subject of one insurer",
                     Twice::Resolution => "close one hold",
@@ -203,6 +214,8 @@ pub struct GateTables {
     /// The lookup columns of format 2 events that have them (format 1 rows keep the same
     /// columns as their content, which their hash covers).
     pub lookups: Vec<LookupRow>,
+    /// `open_holds`.
+    pub open_holds: Vec<OpenHoldRow>,
 }
 
 /// A row of `verification_requests`.
@@ -311,6 +324,9 @@ struct ResolutionFact {
     event_id: i64,
 }
 
+/// An assignment: (insurer, verification, event id, assignee or empty).
+type AssignmentFact = (Box<str>, Box<str>, i64, Box<str>);
+
 /// The facts of the chain, gathered event by event ([`Facts::observe`]) in one pass beside
 /// the chain walk, then held against the tables ([`Facts::check`]).
 #[derive(Default)]
@@ -318,6 +334,10 @@ pub struct Facts {
     requests: Vec<RequestFact>,
     commits: Vec<CommitFact>,
     resolutions: Vec<ResolutionFact>,
+    /// Every held decision's first row of `open_holds`.
+    holds: Vec<OpenHoldRow>,
+    /// Every assignment: (insurer, verification, event id, assignee).
+    assignments: Vec<AssignmentFact>,
 }
 
 impl fmt::Debug for Facts {
@@ -339,11 +359,20 @@ impl Facts {
     pub fn observe(&mut self, stored: &StoredEvent) {
         let event_id = stored.id;
         match &stored.event {
-            NewEvent::Decided(d) => self.requests.push(RequestFact {
-                key: (boxed(&d.insurer_number), boxed(&d.request_id)),
-                verification_id: boxed(&d.verification_id),
+            NewEvent::Decided(d) => {
+                self.requests.push(RequestFact {
+                    key: (boxed(&d.insurer_number), boxed(&d.request_id)),
+                    verification_id: boxed(&d.verification_id),
+                    event_id,
+                });
+                self.holds.extend(OpenHoldRow::of(event_id, d));
+            }
+            NewEvent::HoldAssigned(a) => self.assignments.push((
+                boxed(&a.insurer_number),
+                boxed(&a.verification_id),
                 event_id,
-            }),
+                boxed(&a.assignee),
+            )),
             NewEvent::CommitAccepted(c) => self.commits.push(CommitFact {
                 key: (
                     boxed(&c.insurer_number),
@@ -362,7 +391,6 @@ impl Facts {
             }),
             NewEvent::CommitRefused(_)
             | NewEvent::AccessDenied(_)
-            | NewEvent::HoldAssigned(_)
             | NewEvent::ConsoleSignedIn(_)
             | NewEvent::ConsoleSignedOut(_) => {}
         }
@@ -428,6 +456,27 @@ impl Facts {
             &tables.resolutions,
             |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
             |f, r| f.at_us == r.resolved_at_us,
+            &mut findings,
+        );
+        let open = open_holds(
+            std::mem::take(&mut self.holds),
+            &self.resolutions,
+            std::mem::take(&mut self.assignments),
+        );
+        join(
+            GateTable::OpenHolds,
+            Twice::Hold,
+            &open,
+            |f| {
+                (
+                    f.insurer_number.as_str(),
+                    f.verification_id.as_str(),
+                    f.hold_id,
+                )
+            },
+            &tables.open_holds,
+            |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
+            |f, r| f == r,
             &mut findings,
         );
         findings.extend(subjects_committed_twice(&self.commits));
@@ -529,6 +578,43 @@ fn join<'f, 'r, F, R>(
         i = group_end;
         j = rows_end;
     }
+}
+
+/// The rows `open_holds` must hold: every held decision that no resolution closed (by its
+/// insurer and verification), with the assignee of its last assignment, sorted by key and then
+/// hold id.
+fn open_holds(
+    mut holds: Vec<OpenHoldRow>,
+    resolutions: &[ResolutionFact],
+    mut assignments: Vec<AssignmentFact>,
+) -> Vec<OpenHoldRow> {
+    // `resolutions` is sorted by key already.
+    holds.retain(|h| {
+        resolutions
+            .binary_search_by(|r| {
+                (&*r.key.0, &*r.key.1).cmp(&(h.insurer_number.as_str(), h.verification_id.as_str()))
+            })
+            .is_err()
+    });
+    holds.sort_unstable_by(|a, b| {
+        (&a.insurer_number, &a.verification_id, a.hold_id).cmp(&(
+            &b.insurer_number,
+            &b.verification_id,
+            b.hold_id,
+        ))
+    });
+    // By key, then event id: the last insert of each key is its last assignment.
+    assignments.sort_unstable();
+    let mut last: std::collections::HashMap<(&str, &str), &str> = std::collections::HashMap::new();
+    for (insurer, verification, _, assignee) in &assignments {
+        last.insert((insurer, verification), assignee);
+    }
+    for h in &mut holds {
+        if let Some(who) = last.get(&(h.insurer_number.as_str(), h.verification_id.as_str())) {
+            h.assignee = (*who).to_owned();
+        }
+    }
+    holds
 }
 
 /// Two commits for one subject of one insurer (with different numbers: the same number is

@@ -509,6 +509,9 @@ async fn list(
                 page_token: page_token.clone(),
                 risk_classes: query.risks.clone(),
                 order: pb::HoldsOrder::from(query.order).into(),
+                // The command lists everyone's holds (the console's filters are a clerk's).
+                assignee: String::new(),
+                unassigned_only: false,
             })
             .await?
             .into_inner();

@@ -12,7 +12,11 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::{
-    domain::{gate::HoldReason, ids::InsurerNumber, risk::RiskClass},
+    domain::{
+        gate::HoldReason,
+        ids::{InsurerNumber, OperatorId},
+        risk::RiskClass,
+    },
     verification::{
         VerificationError, VerificationRecord, holds::HoldCounts, holds_cursor::HoldsOrder,
         inputs::ListHolds, page_token::MAX_TOKEN_CHARS,
@@ -39,6 +43,8 @@ pub(super) struct Filters {
     pub(super) reason: Option<String>,
     /// `1`: overdue only.
     pub(super) overdue: Option<String>,
+    /// `me`: only the holds the signed-in clerk works; `none`: only holds nobody works.
+    pub(super) assigned: Option<String>,
     /// The sealed token of the page after the previous one.
     pub(super) page: Option<String>,
 }
@@ -62,7 +68,7 @@ pub(super) fn epoch(t: SystemTime) -> i64 {
 
 /// The filters of the URL, checked: unknown ids are refused rather than dropped, since
 /// dropping the only one would turn a filter into "all".
-fn parse(f: &Filters, insurer: InsurerNumber) -> Result<ListHolds, &'static str> {
+fn parse(f: &Filters, insurer: InsurerNumber, user: &str) -> Result<ListHolds, &'static str> {
     let risk = match f.risk.as_deref().filter(|s| !s.is_empty()) {
         None => vec![],
         Some(id) => vec![
@@ -75,6 +81,16 @@ fn parse(f: &Filters, insurer: InsurerNumber) -> Result<ListHolds, &'static str>
     let reasons = match f.reason.as_deref().filter(|s| !s.is_empty()) {
         None => vec![],
         Some(id) => vec![HoldReason::from_id(id).ok_or("reason")?],
+    };
+    // "Mine" is the name a claim on the case page records: the signed-in user's.
+    let (assignee, unassigned_only) = match f.assigned.as_deref().unwrap_or_default() {
+        "" => (None, false),
+        "me" => (
+            Some(OperatorId::parse(user).map_err(|_| "assigned")?),
+            false,
+        ),
+        "none" => (None, true),
+        _ => return Err("assigned"),
     };
     let page_token = f.page.clone().filter(|t| !t.is_empty());
     if page_token
@@ -90,6 +106,8 @@ fn parse(f: &Filters, insurer: InsurerNumber) -> Result<ListHolds, &'static str>
         reasons,
         risk_classes: risk,
         overdue_only: f.overdue.as_deref() == Some("1"),
+        assignee,
+        unassigned_only,
         order: HoldsOrder::Triage,
     })
 }
@@ -114,7 +132,7 @@ pub(super) async fn page(
     let Ok(insurer_number) = InsurerNumber::parse(&insurer) else {
         return errors::not_found_in(lang);
     };
-    let request = match parse(&filters, insurer_number) {
+    let request = match parse(&filters, insurer_number, &user.name) {
         Ok(r) => r,
         Err(_) => return bad_filter(lang),
     };
@@ -124,7 +142,7 @@ pub(super) async fn page(
         Err(VerificationError::InvalidArgument(_)) => return bad_filter(lang),
         Err(e) => return errors::failure(lang, &e),
     };
-    // Triage order reads every open hold, so the page comes with the counts.
+    // Triage order comes with the counts.
     let counts = match page.counts.clone() {
         Some(c) => c,
         None => match console.verifications.hold_counts(&insurer).await {
@@ -211,6 +229,7 @@ fn link(f: &Filters, insurer: &str, page: Option<&str>) -> String {
         ("risk", &f.risk),
         ("reason", &f.reason),
         ("overdue", &f.overdue),
+        ("assigned", &f.assigned),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
             url.push_str(&format!("&{k}={}", urlencode(v)));
@@ -226,6 +245,7 @@ fn link(f: &Filters, insurer: &str, page: Option<&str>) -> String {
 fn filter_form(lang: Lang, f: &Filters, insurer: &str, insurers: &[String]) -> Markup {
     let risk = f.risk.as_deref().unwrap_or_default();
     let reason = f.reason.as_deref().unwrap_or_default();
+    let assigned = f.assigned.as_deref().unwrap_or_default();
     html! {
         form.filters method="get" action="/holds" role="search" {
             @if insurers.len() > 1 {
@@ -251,6 +271,12 @@ fn filter_form(lang: Lang, f: &Filters, insurer: &str, insurers: &[String]) -> M
                 @for r in HoldReason::ALL {
                     option value=(r.id()) selected[r.id() == reason] { (words::reason(r, lang)) }
                 }
+            }
+            label for="f-assigned" { (lang.pick("担当", "Assignee")) }
+            select id="f-assigned" name="assigned" {
+                option value="" { (lang.pick("すべて", "All")) }
+                option value="me" selected[assigned == "me"] { (lang.pick("自分の担当", "Assigned to me")) }
+                option value="none" selected[assigned == "none"] { (lang.pick("未割当", "Unassigned")) }
             }
             label.check for="f-overdue" {
                 input id="f-overdue" type="checkbox" name="overdue" value="1"

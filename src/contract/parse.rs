@@ -569,6 +569,17 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             HoldsOrder::OldestFirst
         }
     };
+    let assignee = match r.assignee.as_str() {
+        "" => None,
+        name => field(&mut v, "assignee", OperatorId::parse(name)),
+    };
+    if assignee.is_some() && r.unassigned_only {
+        violation(
+            &mut v,
+            "unassigned_only",
+            "cannot be combined with an assignee",
+        );
+    }
     match insurer {
         Some(insurer) if v.is_empty() => Ok(ListHolds {
             insurer,
@@ -577,6 +588,8 @@ pub fn parse_list_holds(r: &pb::ListHoldsRequest) -> Result<ListHolds, Vec<Field
             reasons,
             risk_classes,
             overdue_only: r.overdue_only,
+            assignee,
+            unassigned_only: r.unassigned_only,
             order,
         }),
         _ => Err(v),

@@ -11,10 +11,13 @@
 //! [`HoldsCursor`]: the listing's order, the time its first page was read, and the sort key the
 //! next page starts after. A token of another order is refused like any other bad token.
 
-use std::{cmp::Ordering, collections::BinaryHeap, time::SystemTime};
+use std::time::SystemTime;
 
 use crate::{
-    audit::{self, AppendOutcome, Decided, HoldAssigned, HoldResolved, NewEvent, StoredEvent},
+    audit::{
+        self, AppendOutcome, Decided, HoldAssigned, HoldResolved, NewEvent, StoredEvent,
+        store::open_holds::{self, OpenHoldCount, OpenHoldsQuery, OpenHoldsRange},
+    },
     domain::{
         gate::DecisionKind,
         registration::{self, ReplacementRefusal},
@@ -37,8 +40,8 @@ pub struct HoldsPage {
     pub holds: Vec<VerificationRecord>,
     /// The sealed token of the next page; empty on the last.
     pub next_page_token: String,
-    /// In triage order, which reads every open hold anyway: how many are open, overdue and in
-    /// each risk class (before the filters). `None` oldest first.
+    /// In triage order: how many are open, overdue (at the listing's time) and in each risk
+    /// class (before the filters). `None` oldest first.
     pub counts: Option<HoldCounts>,
 }
 
@@ -53,42 +56,6 @@ pub struct HoldCounts {
     /// Open holds per risk class, in [`RiskClass::ALL`]'s order, classes with none left out.
     pub by_risk: Vec<(RiskClass, usize)>,
 }
-
-/// Counts open holds as they are read.
-#[derive(Default)]
-struct Counter {
-    /// Open holds.
-    open: usize,
-    /// Of them overdue.
-    overdue: usize,
-    /// Per risk class, in [`RiskClass::ALL`]'s order.
-    per: [usize; RiskClass::ALL.len()],
-}
-
-impl Counter {
-    fn add(&mut self, overdue: bool, risk: Option<RiskClass>) {
-        self.open += 1;
-        self.overdue += usize::from(overdue);
-        if let Some(i) = risk.and_then(|r| RiskClass::ALL.iter().position(|c| *c == r)) {
-            self.per[i] += 1;
-        }
-    }
-
-    fn finish(self) -> HoldCounts {
-        HoldCounts {
-            open: self.open,
-            overdue: self.overdue,
-            by_risk: RiskClass::ALL
-                .into_iter()
-                .zip(self.per)
-                .filter(|(_, n)| *n > 0)
-                .collect(),
-        }
-    }
-}
-
-/// Held decisions read per store query while filling a page.
-const SCAN_CHUNK: i64 = 500;
 
 impl Verifications {
     /// Closes an open hold, once.
@@ -214,40 +181,23 @@ impl Verifications {
         self.record(&stored).await
     }
 
-    /// How many holds of `insurer` are open now, overdue and per risk class. Reads every open
-    /// hold of the insurer, as a triage page does.
+    /// How many holds of `insurer` are open now, overdue and per risk class: one count over
+    /// the open holds table's index.
     pub async fn hold_counts(&self, insurer: &str) -> Result<HoldCounts, VerificationError> {
-        let now = SystemTime::now();
-        let mut counts = Counter::default();
-        let mut scanned = 0;
-        loop {
-            let chunk = self
-                .store
-                .list_open_holds(insurer, scanned, SCAN_CHUNK)
-                .await?;
-            let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
-            for stored in chunk {
-                scanned = stored.id;
-                let held = decided(&stored)?;
-                counts.add(
-                    held.register_by.is_some_and(|by| by < now),
-                    held.risk_class(),
-                );
-            }
-            if exhausted {
-                break;
-            }
-        }
-        Ok(counts.finish())
+        let now = audit::micros_since_epoch(SystemTime::now());
+        Ok(counts_of(&self.store.open_hold_counts(insurer, now).await?))
     }
 
     /// One page of open holds, filtered, in the order asked for (see
     /// [`holds_cursor`](crate::verification::holds_cursor) for what a page token continues).
     ///
-    /// Oldest first reads the store from the cursor's row on and stops when the page is full.
-    /// Triage order depends on the risk class, which is derived from each decision and not
-    /// stored, so every page reads all open holds of the insurer and keeps the page's worth
-    /// that sort first after the cursor: memory stays one page, time grows with the queue.
+    /// Both orders read the open holds table (migrations 0008), which keeps each open hold's
+    /// deadline, risk class, reasons and assignee beside its row id. Oldest first is one range
+    /// of it from the cursor's row on. Triage order is a sequence of groups — overdue at the
+    /// listing's time or not, then risk class — each one range of the triage index read in row
+    /// order; the page takes groups in turn from the cursor's until it is full, skipping the
+    /// groups the counts show empty. A page reads about a page of rows, whatever the queue's
+    /// length (BENCHMARKS.md, "The clerks' queue").
     pub async fn list_holds(&self, request: ListHolds) -> Result<HoldsPage, VerificationError> {
         let order = request.order;
         let cursor = match &request.page_token {
@@ -272,49 +222,86 @@ impl Verifications {
         };
         let as_of = cursor.as_of();
         let page_size = request.page_size;
-        // The page plus one, to know whether a next page exists; the worst key on top.
-        let mut best: BinaryHeap<Ranked> = BinaryHeap::with_capacity(page_size + 2);
-        let mut scanned = match order {
-            HoldsOrder::OldestFirst => cursor.after.id(),
-            HoldsOrder::Triage => 0,
+        // The page plus one, to know whether a next page exists.
+        let wanted = page_size + 1;
+        let mut query = OpenHoldsQuery {
+            insurer_number: request.insurer.as_str(),
+            range: OpenHoldsRange::Oldest {
+                rank_bits: open_holds::rank_bits(&request.risk_classes),
+                overdue_only: request.overdue_only,
+            },
+            after_id: cursor.after.id(),
+            as_of_us: cursor.as_of_us,
+            reason_bits: open_holds::reason_bits(&request.reasons),
+            assignee: request.assignee.as_ref().map_or("", |a| a.as_str()),
+            unassigned_only: request.unassigned_only,
+            limit: wanted as i64,
         };
-        let mut counts = Counter::default();
-        loop {
-            let chunk = self
-                .store
-                .list_open_holds(request.insurer.as_str(), scanned, SCAN_CHUNK)
-                .await?;
-            let exhausted = (chunk.len() as i64) < SCAN_CHUNK;
-            for stored in chunk {
-                scanned = stored.id;
-                let held = decided(&stored)?;
-                let overdue = held.register_by.is_some_and(|by| by < as_of);
-                let risk = held.risk_class();
-                counts.add(overdue, risk);
-                if !passes(&request, held, overdue, risk) {
-                    continue;
-                }
-                let key = SortKey::of(order, stored.id, overdue, risk);
-                if key > cursor.after {
-                    best.push(Ranked { key, stored });
-                    if best.len() > page_size + 1 {
-                        best.pop();
+        let mut found: Vec<StoredEvent> = Vec::with_capacity(wanted);
+        let counts = match order {
+            HoldsOrder::OldestFirst => {
+                found = self.store.open_holds_page(&query).await?;
+                None
+            }
+            HoldsOrder::Triage => {
+                let groups = self
+                    .store
+                    .open_hold_counts(request.insurer.as_str(), cursor.as_of_us)
+                    .await?;
+                let ranks: Vec<i64> = open_holds::all_ranks()
+                    .filter(|&rank| {
+                        request.risk_classes.is_empty()
+                            || request
+                                .risk_classes
+                                .iter()
+                                .any(|&c| open_holds::risk_rank(Some(c)) == rank)
+                    })
+                    .collect();
+                let overdue_groups: &[bool] = if request.overdue_only {
+                    &[true]
+                } else {
+                    &[true, false]
+                };
+                'groups: for &overdue in overdue_groups {
+                    for &rank in &ranks {
+                        let held = groups
+                            .iter()
+                            .any(|g| g.risk_rank == rank && (g.overdue == 1) == overdue && g.n > 0);
+                        let Some(after_id) = cursor.after.start_in_group(overdue, rank as u8)
+                        else {
+                            continue;
+                        };
+                        if !held {
+                            continue;
+                        }
+                        query.range = OpenHoldsRange::Triage {
+                            risk_rank: rank,
+                            overdue,
+                        };
+                        query.after_id = after_id;
+                        query.limit = (wanted - found.len()) as i64;
+                        found.extend(self.store.open_holds_page(&query).await?);
+                        if found.len() >= wanted {
+                            break 'groups;
+                        }
                     }
                 }
+                Some(counts_of(&groups))
             }
-            // Rows come in id order, which is the oldest-first key order: nothing later can
-            // displace a full page.
-            let full = order == HoldsOrder::OldestFirst && best.len() > page_size;
-            if exhausted || full {
-                break;
-            }
+        };
+        // Each hold's key from its decision, as the cursor judges it.
+        let mut page = Vec::with_capacity(found.len());
+        for stored in found {
+            let held = decided(&stored)?;
+            let overdue = held.register_by.is_some_and(|by| by < as_of);
+            let key = SortKey::of(order, stored.id, overdue, held.risk_class());
+            page.push((key, stored));
         }
-        let mut page = best.into_sorted_vec();
         let next_page_token = if page.len() > page_size {
             page.truncate(page_size);
             page.last()
-                .map(|last| HoldsCursor {
-                    after: last.key,
+                .map(|(last, _)| HoldsCursor {
+                    after: *last,
                     ..cursor
                 })
                 // The one place a cursor becomes a token.
@@ -324,14 +311,40 @@ impl Verifications {
             String::new()
         };
         let mut holds = Vec::with_capacity(page.len());
-        for ranked in &page {
-            holds.push(self.record(&ranked.stored).await?);
+        for (_, stored) in &page {
+            holds.push(self.record(stored).await?);
         }
         Ok(HoldsPage {
             holds,
             next_page_token,
-            counts: (order == HoldsOrder::Triage).then(|| counts.finish()),
+            counts,
         })
+    }
+}
+
+/// The counts at the top of the queue from the table's groups.
+fn counts_of(groups: &[OpenHoldCount]) -> HoldCounts {
+    let count = |n: i64| usize::try_from(n).unwrap_or(0);
+    HoldCounts {
+        open: groups.iter().map(|g| count(g.n)).sum(),
+        overdue: groups
+            .iter()
+            .filter(|g| g.overdue == 1)
+            .map(|g| count(g.n))
+            .sum(),
+        by_risk: RiskClass::ALL
+            .into_iter()
+            .map(|class| {
+                let rank = open_holds::risk_rank(Some(class));
+                let n = groups
+                    .iter()
+                    .filter(|g| g.risk_rank == rank)
+                    .map(|g| count(g.n))
+                    .sum();
+                (class, n)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect(),
     }
 }
 
@@ -352,45 +365,4 @@ fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), Verifi
             "replaced_by_verification_id was decided before the hold",
         ),
     })
-}
-
-/// A held decision with its place in the listing; ordered by that place alone.
-struct Ranked {
-    /// Where it sorts (unique: it ends with the row id).
-    key: SortKey,
-    /// The decision.
-    stored: StoredEvent,
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Ranked {}
-
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key.cmp(&other.key)
-    }
-}
-
-/// Whether a held decision passes ListHolds' filters; `overdue` is judged at the listing's time.
-fn passes(request: &ListHolds, held: &Decided, overdue: bool, risk: Option<RiskClass>) -> bool {
-    let wanted = &request.reasons;
-    if !wanted.is_empty() && !held.hold_reasons.iter().any(|r| wanted.contains(r)) {
-        return false;
-    }
-    let classes = &request.risk_classes;
-    if !classes.is_empty() && !risk.is_some_and(|r| classes.contains(&r)) {
-        return false;
-    }
-    !request.overdue_only || overdue
 }

@@ -90,6 +90,18 @@ impl SortKey {
     pub fn id(self) -> i64 {
         self.id
     }
+
+    /// Where a triage listing after this key starts in the group of the holds `overdue` (or
+    /// not) of risk rank `rank` (the position in [`RiskClass::ALL`], its length for none):
+    /// `None` when the whole group sorts before the key, otherwise the row id the group is
+    /// read after (0: all of it).
+    pub fn start_in_group(self, overdue: bool, rank: u8) -> Option<i64> {
+        match (u8::from(!overdue), rank).cmp(&(self.group, self.risk)) {
+            std::cmp::Ordering::Less => None,
+            std::cmp::Ordering::Equal => Some(self.id),
+            std::cmp::Ordering::Greater => Some(0),
+        }
+    }
 }
 
 /// The continuation of a listing.

@@ -102,6 +102,10 @@ pub struct ListHolds {
     pub risk_classes: Vec<RiskClass>,
     /// Only holds past their registration deadline.
     pub overdue_only: bool,
+    /// Only holds this person works (their last claim, not released); `None`: anyone's.
+    pub assignee: Option<OperatorId>,
+    /// Only holds nobody works.
+    pub unassigned_only: bool,
     /// The order of the listing.
     pub order: HoldsOrder,
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     a_resolution_from_the_console_keeps_the_clerks_cause,
     the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix,
     a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it_on_both,
+    the_queue_filters_by_the_clerks_own_claims_and_by_nobodys,
 );
 
 const INSURER: &str = "32130011";
@@ -557,4 +558,80 @@ async fn a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it
     }
     second.stop().await;
     first.finish().await;
+}
+
+async fn the_queue_filters_by_the_clerks_own_claims_and_by_nobodys(backend: Backend) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("other", INSURER, Role::Operator),
+        ];
+    })
+    .await;
+    let mut client = app.client.clone();
+    let mut held = Vec::new();
+    for n in 1..=3 {
+        let id = client
+            .verify(hold_request(&format!("h-mine-{n}")))
+            .await
+            .unwrap()
+            .into_inner()
+            .verification_id;
+        held.push(id);
+    }
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let (other_cookie, other_csrf) = sign_in(console, "other").await;
+    let claim = |id: &str| format!("/holds/{INSURER}/{id}/assign");
+    let form = format!("csrf={csrf}&action=claim");
+    let claimed = http(
+        console,
+        "POST",
+        &claim(&held[0]),
+        Some(&cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(claimed.status, 303);
+    let form = format!("csrf={other_csrf}&action=claim");
+    let claimed = http(
+        console,
+        "POST",
+        &claim(&held[1]),
+        Some(&other_cookie),
+        Some(&form),
+    )
+    .await;
+    assert_eq!(claimed.status, 303);
+    let listed = |filter: &'static str, cookie: String| async move {
+        let page = http(
+            console,
+            "GET",
+            &format!("/holds?insurer={INSURER}&assigned={filter}"),
+            Some(&cookie),
+            None,
+        )
+        .await;
+        assert_eq!(page.status, 200, "{filter}");
+        page.body
+    };
+    let mine = listed("me", cookie.clone()).await;
+    assert!(mine.contains(&held[0]) && !mine.contains(&held[1]) && !mine.contains(&held[2]));
+    // The filter stays in the form, so the link can be shared and the page reloaded.
+    assert!(mine.contains("<option value=\"me\" selected>"), "{mine}");
+    let theirs = listed("me", other_cookie.clone()).await;
+    assert!(theirs.contains(&held[1]) && !theirs.contains(&held[0]));
+    let nobody = listed("none", cookie.clone()).await;
+    assert!(nobody.contains(&held[2]) && !nobody.contains(&held[0]) && !nobody.contains(&held[1]));
+    let everyone = listed("", cookie.clone()).await;
+    assert!(held.iter().all(|id| everyone.contains(id.as_str())));
+    let bad = http(
+        console,
+        "GET",
+        &format!("/holds?insurer={INSURER}&assigned=sato"),
+        Some(&cookie),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    app.finish().await;
 }

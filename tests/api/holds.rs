@@ -22,6 +22,7 @@ on_both_backends!(
     the_holds_summary_counts_open_holds_per_insurer_class_and_deadline,
     a_resolution_keeps_its_cause_in_the_log_and_an_unknown_cause_is_named,
     a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open,
+    list_holds_filters_by_assignee_and_by_nobody_in_both_orders,
 );
 
 const INSURER: &str = "32130011";
@@ -718,5 +719,71 @@ async fn a_hold_is_claimed_taken_over_and_released_and_only_while_it_is_open(bac
         .filter(|e| e.event.event_type() == EventType::HoldAssigned)
         .count();
     assert_eq!(assignments, 3);
+    app.finish().await;
+}
+
+async fn list_holds_filters_by_assignee_and_by_nobody_in_both_orders(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let mut held = Vec::new();
+    for n in 1..=4 {
+        held.push(verified(&app, hold_request(&format!("h-{n}"))).await);
+    }
+    assigned(&app, &held[0], "sato").await.unwrap();
+    assigned(&app, &held[1], "ito").await.unwrap();
+    assigned(&app, &held[2], "sato").await.unwrap();
+    assigned(&app, &held[2], "").await.unwrap();
+    let listed =
+        |assignee: &str, unassigned_only: bool, order: pb::HoldsOrder| pb::ListHoldsRequest {
+            insurer_number: INSURER.into(),
+            assignee: assignee.into(),
+            unassigned_only,
+            order: order.into(),
+            ..Default::default()
+        };
+    for order in [pb::HoldsOrder::OldestFirst, pb::HoldsOrder::Triage] {
+        let mine = list(&app, listed("sato", false, order)).await;
+        assert_eq!(ids(&mine), [held[0].clone()], "{order:?}");
+        assert_eq!(mine.holds[0].assignee, "sato");
+        let nobody = list(&app, listed("", true, order)).await;
+        assert_eq!(
+            ids(&nobody),
+            [held[2].clone(), held[3].clone()],
+            "{order:?}"
+        );
+        assert_eq!(ids(&list(&app, listed("", false, order)).await).len(), 4);
+        assert!(ids(&list(&app, listed("suzuki", false, order)).await).is_empty());
+    }
+    let both = app
+        .client
+        .clone()
+        .list_holds(listed("sato", true, pb::HoldsOrder::Triage))
+        .await
+        .unwrap_err();
+    assert_eq!(both.code(), Code::InvalidArgument);
+    assert_eq!(crate::helpers::violated_fields(&both), ["unassigned_only"]);
+    let bad = app
+        .client
+        .clone()
+        .list_holds(listed("two\nlines", false, pb::HoldsOrder::Triage))
+        .await
+        .unwrap_err();
+    assert_eq!(crate::helpers::violated_fields(&bad), ["assignee"]);
+    // A resolved hold leaves its assignee's list.
+    resolved(&app, resolve(&held[0], pb::Resolution::Withdrawn, ""))
+        .await
+        .unwrap();
+    assert!(ids(&list(&app, listed("sato", false, pb::HoldsOrder::Triage)).await).is_empty());
+
+    // The table the filters read is what the events say.
+    app.stop().await;
+    let store = verify_identity::audit::connect(&app.db.url).await.unwrap();
+    let mut none = verify_identity::audit::checkpoint::check::Expectations::default();
+    let (chains, tables) =
+        verify_identity::audit::verify::verify_store_and_tables(store.as_ref(), &mut none)
+            .await
+            .unwrap();
+    store.close().await;
+    assert!(chains.is_intact());
+    assert!(tables.is_intact(), "{:?}", tables.findings);
     app.finish().await;
 }

@@ -12,6 +12,7 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Pool};
 use crate::audit::{
     AuditError, Registration, StoredEvent,
     invariants::{GateTables, LookupRow, RequestRow, ResolutionRow},
+    store::open_holds::{self, OpenHoldRow},
     store::rows::{self, EventRow, RegistrationRow},
     store::sql,
 };
@@ -48,6 +49,7 @@ where
     for<'r> RegistrationRow: FromRow<'r, DB::Row>,
     for<'r> ResolutionRow: FromRow<'r, DB::Row>,
     for<'r> LookupRow: FromRow<'r, DB::Row>,
+    for<'r> OpenHoldRow: FromRow<'r, DB::Row>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
@@ -82,6 +84,10 @@ where
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
+    let open_holds = sqlx::query_as::<DB, OpenHoldRow>(open_holds::SELECT_ALL)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     // Read only: nothing to keep.
     tx.rollback().await.map_err(unavailable)?;
     Ok((
@@ -91,6 +97,7 @@ where
             registrations,
             resolutions,
             lookups,
+            open_holds,
         },
     ))
 }

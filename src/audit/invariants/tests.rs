@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::audit::store::open_holds::OpenHoldRow;
 use crate::audit::{ChainState, CommitAccepted, Decided, HoldResolved, StoredEvent, tests_support};
 use crate::domain::gate::Resolution;
 
@@ -101,12 +102,30 @@ fn rows_of(events: &[StoredEvent]) -> GateTables {
                     number_fp: Some(c.number_fingerprint.mac_hex.clone()),
                 });
             }
-            NewEvent::HoldResolved(r) => tables.resolutions.push(ResolutionRow {
-                insurer_number: r.insurer_number.clone(),
-                verification_id: r.verification_id.clone(),
-                resolved_at_us: micros_since_epoch(r.occurred_at),
-            }),
+            NewEvent::HoldResolved(r) => {
+                tables.resolutions.push(ResolutionRow {
+                    insurer_number: r.insurer_number.clone(),
+                    verification_id: r.verification_id.clone(),
+                    resolved_at_us: micros_since_epoch(r.occurred_at),
+                });
+                tables.open_holds.retain(|h| {
+                    (&h.insurer_number, &h.verification_id)
+                        != (&r.insurer_number, &r.verification_id)
+                });
+            }
+            NewEvent::HoldAssigned(a) => {
+                for h in &mut tables.open_holds {
+                    if (&h.insurer_number, &h.verification_id)
+                        == (&a.insurer_number, &a.verification_id)
+                    {
+                        h.assignee = a.assignee.clone();
+                    }
+                }
+            }
             _ => {}
+        }
+        if let NewEvent::Decided(d) = &e.event {
+            tables.open_holds.extend(OpenHoldRow::of(e.id, d));
         }
     }
     tables
@@ -334,4 +353,75 @@ fn findings_name_tables_kinds_and_ids_but_never_a_value() {
             assert!(!line.contains(value), "{line} shows {value}");
         }
     }
+}
+
+fn hold(request: &str, verification: &str) -> NewEvent {
+    NewEvent::Decided(Decided {
+        request_id: request.into(),
+        verification_id: verification.into(),
+        decision: crate::domain::gate::DecisionKind::Hold,
+        hold_reasons: vec![crate::domain::gate::HoldReason::FieldDiffers],
+        number_fingerprint: None,
+        ..tests_support::decided()
+    })
+}
+
+fn assigned(verification: &str, who: &str) -> NewEvent {
+    let d = tests_support::decided();
+    NewEvent::HoldAssigned(crate::audit::HoldAssigned {
+        occurred_at: d.occurred_at + Duration::from_secs(2),
+        caller: "clerk".into(),
+        insurer_number: d.insurer_number,
+        subject_id: d.subject_id,
+        verification_id: verification.into(),
+        assignee: who.into(),
+    })
+}
+
+#[test]
+fn the_open_holds_table_is_rebuilt_from_holds_assignments_and_resolutions() {
+    let log = stored(vec![
+        hold("r-1", "v-1"),
+        hold("r-2", "v-2"),
+        assigned("v-2", "sato"),
+        assigned("v-2", "ito"),
+        hold("r-3", "v-3"),
+        resolution("v-3"),
+    ]);
+    let tables = rows_of(&log);
+    assert_eq!(tables.open_holds.len(), 2);
+    assert_eq!(tables.open_holds[1].assignee, "ito");
+    assert_eq!(check(&log, rows_of(&log)), vec![]);
+
+    // A deleted row, an edited assignee, a row for the resolved hold.
+    let mut tables = rows_of(&log);
+    tables.open_holds.remove(0);
+    tables.open_holds[0].assignee = "sato".into();
+    let mut resolved = tables.open_holds[0].clone();
+    resolved.verification_id = "v-3".into();
+    resolved.hold_id = 5;
+    tables.open_holds.push(resolved);
+    assert_eq!(
+        check(&log, tables),
+        vec![
+            Finding::MissingRow {
+                table: GateTable::OpenHolds,
+                event_id: 1
+            },
+            Finding::RowDisagrees {
+                table: GateTable::OpenHolds,
+                row: 1,
+                event_id: 2
+            },
+            Finding::UnsupportedRow {
+                table: GateTable::OpenHolds,
+                row: 2
+            },
+        ]
+    );
+    // The risk class and the deadline are part of the row.
+    let mut tables = rows_of(&log);
+    tables.open_holds[0].risk_rank += 1;
+    tables.open_holds[1].register_by_us = None;
+    assert_eq!(check(&log, tables).len(), 2);
 }

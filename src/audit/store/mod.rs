@@ -11,6 +11,7 @@ mod conformance;
 pub mod connect;
 pub mod console_sessions;
 pub mod key_ids;
+pub mod open_holds;
 pub mod postgres;
 pub(in crate::audit) mod read;
 #[cfg(test)]
@@ -128,6 +129,21 @@ pub trait AuditReads: Send + Sync {
 
     /// Succeeds when the database answers: the health check's NOT_SERVING signal.
     async fn ping(&self) -> Result<(), AuditError>;
+
+    /// One page of the open holds of one insurer, through the open holds table (migrations
+    /// 0008): the held decisions, in hold id order within the range `query` reads.
+    async fn open_holds_page(
+        &self,
+        query: &open_holds::OpenHoldsQuery<'_>,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// How many holds of `insurer_number` are open, per risk rank and overdue at `as_of_us`
+    /// (whole microseconds) or not; groups with none left out.
+    async fn open_hold_counts(
+        &self,
+        insurer_number: &str,
+        as_of_us: i64,
+    ) -> Result<Vec<open_holds::OpenHoldCount>, AuditError>;
 }
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -272,6 +288,13 @@ pub(crate) trait BatchTransaction: Send {
         rows: &[PlannedRow<'_>],
     ) -> Result<Vec<(i64, i64)>, Self::Error>;
 
+    /// Applies what the batch's appended events do to the open holds table, in order
+    /// ([`open_holds::changes`]).
+    async fn apply_open_holds(
+        &mut self,
+        changes: &[open_holds::OpenHoldChange<'_>],
+    ) -> Result<(), Self::Error>;
+
     /// Commits.
     async fn commit(self) -> Result<(), Self::Error>;
 }
@@ -322,6 +345,11 @@ pub(crate) async fn append_in<T: BatchTransaction>(
                 .and_then(|seq| ids.get(&seq))
                 .ok_or(AppendFault::RowNotReturned)?;
             *outcome = Some(AppendOutcome::Appended { id: *id });
+        }
+        // The queue's table in the same transaction as the events it is derived from.
+        let changes = open_holds::changes(events, &outcomes);
+        if !changes.is_empty() {
+            tx.apply_open_holds(&changes).await?;
         }
     }
     tx.commit().await?;

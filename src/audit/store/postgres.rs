@@ -26,6 +26,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::open_holds::{self, OpenHoldChange},
     store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
@@ -69,6 +70,10 @@ impl PostgresBackend {
             .run(&pool)
             .await
             .map_err(rows::migration_error)?;
+        // A log written before migration 0008 gets its open holds table, under a lock that
+        // makes every other replica's appends (and fills) wait meanwhile.
+        let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
+        open_holds::fill_if_pending(fill, Some(open_holds::LOCK_PG)).await?;
         Ok(PostgresBackend { pool })
     }
 }
@@ -326,6 +331,45 @@ impl BatchTransaction for PgTx {
             }
         }
         Ok(ids)
+    }
+
+    async fn apply_open_holds(
+        &mut self,
+        changes: &[OpenHoldChange<'_>],
+    ) -> Result<(), sqlx::Error> {
+        for change in changes {
+            match change {
+                OpenHoldChange::Open(row) => {
+                    sqlx::query(open_holds::INSERT)
+                        .bind(row.hold_id)
+                        .bind(row.insurer_number.as_str())
+                        .bind(row.verification_id.as_str())
+                        .bind(row.subject_id.as_str())
+                        .bind(row.register_by_us)
+                        .bind(row.risk_rank)
+                        .bind(row.reasons)
+                        .bind(row.assignee.as_str())
+                        .execute(&mut *self.0)
+                        .await?;
+                }
+                OpenHoldChange::Assign(insurer, verification, assignee) => {
+                    sqlx::query(open_holds::ASSIGN)
+                        .bind(*assignee)
+                        .bind(*insurer)
+                        .bind(*verification)
+                        .execute(&mut *self.0)
+                        .await?;
+                }
+                OpenHoldChange::Close(insurer, verification) => {
+                    sqlx::query(open_holds::CLOSE)
+                        .bind(*insurer)
+                        .bind(*verification)
+                        .execute(&mut *self.0)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn commit(self) -> Result<(), sqlx::Error> {

@@ -15,6 +15,7 @@ use crate::audit::{
     chain::ChainHead,
     store::AuditReads,
     store::key_ids::{self, KeyIdRow, KeyIdsPage},
+    store::open_holds::{OpenHoldCount, OpenHoldRow, OpenHolds, OpenHoldsQuery},
     store::rows::{self, EventRow, HeadRow},
     store::sql,
 };
@@ -182,6 +183,9 @@ where
     for<'r> EventRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> HeadRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> KeyIdRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> OpenHoldCount: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> OpenHoldRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'q> Option<i64>: Encode<'q, T::Db> + Type<T::Db>,
     for<'q> &'q str: Encode<'q, T::Db> + Type<T::Db>,
     for<'q> Option<&'q str>: Encode<'q, T::Db> + Type<T::Db>,
     for<'q> i64: Encode<'q, T::Db> + Type<T::Db>,
@@ -285,5 +289,22 @@ where
 
     async fn chain_heads(&self) -> Result<Vec<ChainHead>, AuditError> {
         Reader(self.pool()).chain_heads().await
+    }
+
+    async fn open_holds_page(
+        &self,
+        query: &OpenHoldsQuery<'_>,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        OpenHolds(self.pool()).page(query).await
+    }
+
+    async fn open_hold_counts(
+        &self,
+        insurer_number: &str,
+        as_of_us: i64,
+    ) -> Result<Vec<OpenHoldCount>, AuditError> {
+        OpenHolds(self.pool())
+            .counts(insurer_number, as_of_us)
+            .await
     }
 }

@@ -23,6 +23,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::open_holds,
     store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
     store::sql,
@@ -147,6 +148,13 @@ impl SqliteBackend {
             .run(&pool)
             .await
             .map_err(rows::migration_error)?;
+        // Before the writer starts: a log written before migration 0008 gets its open holds
+        // table, under the write lock, so that another process appending waits meanwhile.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        open_holds::fill_if_pending(fill, None).await?;
         // The writer never checkpoints inside a commit; the checkpointer task does it beside,
         // and asks the writer to finish each copy between two batches.
         let finish = wal_checkpointer::FinishRequest::default();

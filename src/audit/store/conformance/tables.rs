@@ -22,7 +22,7 @@ pub(super) async fn delete_rows_behind_the_stores_back(backend: &dyn TestBackend
 }
 
 /// The tables' verdict on `backend`, which must hold intact chains.
-pub(super) async fn tables_report(backend: &dyn TestBackend) -> TablesReport {
+pub(super) async fn tables_report(backend: &dyn AuditBackend) -> TablesReport {
     let (chains, tables) = verify_store_and_tables(backend, &mut Expectations::default())
         .await
         .expect("the store reads back");

@@ -30,6 +30,7 @@ use crate::audit::{
     AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration,
     event::encoding,
     micros_since_epoch,
+    store::open_holds::{self, OpenHoldChange},
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
@@ -432,6 +433,35 @@ impl BatchTransaction for BlockingTx<'_> {
             }
         }
         Ok(ids)
+    }
+
+    async fn apply_open_holds(&mut self, changes: &[OpenHoldChange<'_>]) -> Result<(), WriteError> {
+        for change in changes {
+            match change {
+                OpenHoldChange::Open(row) => {
+                    let mut stmt = self.conn.prepare_cached(open_holds::INSERT)?;
+                    stmt.execute(rusqlite::params![
+                        row.hold_id,
+                        row.insurer_number,
+                        row.verification_id,
+                        row.subject_id,
+                        row.register_by_us,
+                        row.risk_rank,
+                        row.reasons,
+                        row.assignee,
+                    ])?;
+                }
+                OpenHoldChange::Assign(insurer, verification, assignee) => {
+                    let mut stmt = self.conn.prepare_cached(open_holds::ASSIGN)?;
+                    stmt.execute(rusqlite::params![assignee, insurer, verification])?;
+                }
+                OpenHoldChange::Close(insurer, verification) => {
+                    let mut stmt = self.conn.prepare_cached(open_holds::CLOSE)?;
+                    stmt.execute(rusqlite::params![insurer, verification])?;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn commit(mut self) -> Result<(), WriteError> {
