@@ -117,14 +117,17 @@ async fn delete_events(db: &TestDatabase, condition: &str) {
 
 /// Deletes the idempotency keys of decisions no longer in the log, as a tamperer who knows
 /// that `audit verify` rebuilds that table from the chain would.
-async fn delete_orphaned_request_keys(db: &TestDatabase) {
+async fn delete_rows_the_cut_left_behind(db: &TestDatabase) {
     let guard_off = match db.backend {
         Backend::Sqlite => "DROP TRIGGER IF EXISTS verification_requests_no_delete;",
         Backend::Postgres => "ALTER TABLE verification_requests DISABLE TRIGGER USER;",
     };
+    // The open holds table (migrations 0008) has no guard: a tamperer simply deletes the
+    // rows of the holds whose decisions went.
     db.execute(&format!(
         "{guard_off} DELETE FROM verification_requests \
-         WHERE verification_id NOT IN (SELECT verification_id FROM audit_events);"
+         WHERE verification_id NOT IN (SELECT verification_id FROM audit_events); \
+         DELETE FROM open_holds WHERE hold_id NOT IN (SELECT id FROM audit_events);"
     ))
     .await
     .unwrap();
@@ -169,7 +172,7 @@ async fn a_cut_tail_passes_the_chain_walk_but_not_the_checkpoints(backend: Backe
         "{out}"
     );
     // … until they go too.
-    delete_orphaned_request_keys(db).await;
+    delete_rows_the_cut_left_behind(db).await;
     let (code, out) = verify(db, None);
     assert_eq!(
         code,
@@ -211,7 +214,7 @@ async fn a_deleted_chain_is_named_by_the_checkpoint_that_saw_it(backend: Backend
     let (writer, _) = heads.iter().find(|(_, seq)| *seq == 3).unwrap().clone();
     // A later checkpoint, taken after the whole chain went, no longer names it; the first does.
     delete_events(&app.db, &format!("writer_id = '{writer}'")).await;
-    delete_orphaned_request_keys(&app.db).await;
+    delete_rows_the_cut_left_behind(&app.db).await;
     checkpoint(&app.db, &key, &file);
     assert_eq!(last_heads(&file).len(), 1);
     let (code, out) = verify(&app.db, None);
