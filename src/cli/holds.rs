@@ -361,7 +361,10 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
                 } else {
                     hold_stats::StatsFormat::Table
                 };
-                crate::out!("{}", hold_stats::render(&r.into_inner(), format));
+                crate::out!(
+                    "{}",
+                    hold_stats::render(&r.into_inner(), format, text_lang(args.lang))
+                );
             }),
         },
         HoldsCommand::Resolve {
