@@ -42,9 +42,24 @@ pub fn stdout_width() -> Option<usize> {
     (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
+/// How many terminal columns `text` takes: East Asian wide characters (漢字, かな, ・, 、) take
+/// two, so tables with Japanese words line up only when padded by this, never by
+/// `chars().count()`. Ambiguous ones (①, ↔) count one, as terminals draw them by default.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::colour;
+    use super::{colour, display_width};
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(display_width("risk"), 4);
+        assert_eq!(display_width("保留理由"), 8);
+        assert_eq!(display_width("J-LISの該当者なし"), 17);
+        assert_eq!(display_width("① 生年月日"), 10);
+    }
 
     #[test]
     fn colour_is_for_terminals_only() {

@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use crate::{
     cli::holds::risk_id,
     contract::pb,
-    domain::{Field, MatchClass, Stage, gate::HoldReason, hold_cause::HoldCause},
+    domain::{Field, MatchClass, Stage, gate::HoldReason, hold_cause::HoldCause, risk::RiskClass},
+    terminal::display_width,
+    words::{self, Lang},
 };
 
 /// How to print.
@@ -48,8 +50,9 @@ pub fn request(
     })
 }
 
-/// `response` in `format`.
-pub fn render(response: &pb::HoldStatsResponse, format: StatsFormat) -> String {
+/// `response` in `format`; the table names stages, fields, classes, reasons and risk classes in
+/// the shared words of `lang` (JSON and CSV keep the stable ids: they are a contract).
+pub fn render(response: &pb::HoldStatsResponse, format: StatsFormat, lang: Lang) -> String {
     match format {
         StatsFormat::Json => {
             let mut s = serde_json::to_string_pretty(response).expect("responses serialize");
@@ -57,7 +60,7 @@ pub fn render(response: &pb::HoldStatsResponse, format: StatsFormat) -> String {
             s
         }
         StatsFormat::Csv => csv(response),
-        StatsFormat::Table => table(response),
+        StatsFormat::Table => table(response, lang),
     }
 }
 
@@ -83,8 +86,14 @@ const HEADER: [&str; 19] = [
     "resolve_p90_h",
 ];
 
-/// The cells of one row (the totals row has the insurer `total` and no key).
-fn cells(insurer: &str, key: Option<&pb::HoldStatsRow>, o: &pb::HoldStatsOutcomes) -> Vec<String> {
+/// The cells of one row (the totals row has the insurer `total` and no key): the key by its
+/// stable ids, or in the words of `lang` when given.
+fn cells(
+    insurer: &str,
+    key: Option<&pb::HoldStatsRow>,
+    o: &pb::HoldStatsOutcomes,
+    lang: Option<Lang>,
+) -> Vec<String> {
     let id_or = |s: Option<&'static str>| s.unwrap_or("-").to_owned();
     let cause = |c: HoldCause| {
         o.causes
@@ -103,25 +112,29 @@ fn cells(insurer: &str, key: Option<&pb::HoldStatsRow>, o: &pb::HoldStatsOutcome
         id_or(key.and_then(|k| {
             Stage::try_from(pb::Stage::try_from(k.stage).ok()?)
                 .ok()
-                .map(Stage::as_str)
+                .map(|x| lang.map_or(x.as_str(), |l| words::stage(x, l)))
         })),
         id_or(key.and_then(|k| {
             Field::try_from(pb::Field::try_from(k.field).ok()?)
                 .ok()
-                .map(Field::as_str)
+                .map(|x| lang.map_or(x.as_str(), |l| words::field(x, l)))
         })),
         id_or(key.and_then(|k| {
             MatchClass::try_from(pb::MatchClass::try_from(k.match_class).ok()?)
                 .ok()
-                .map(MatchClass::as_str)
+                .map(|x| lang.map_or(x.as_str(), |l| words::class(x, l)))
         })),
         id_or(key.and_then(|k| {
             HoldReason::try_from(pb::HoldReason::try_from(k.reason).ok()?)
                 .ok()
-                .map(HoldReason::id)
+                .map(|x| lang.map_or(x.id(), |l| words::reason(x, l)))
         })),
         key.map_or("-".to_owned(), |k| {
-            risk_id(pb::RiskClass::try_from(k.risk_class).unwrap_or_default()).to_owned()
+            let class = pb::RiskClass::try_from(k.risk_class).unwrap_or_default();
+            match (lang, RiskClass::try_from(class)) {
+                (Some(l), Ok(c)) => words::risk(c, l).to_owned(),
+                _ => risk_id(class).to_owned(),
+            }
         }),
         o.holds.to_string(),
         o.open.to_string(),
@@ -139,7 +152,7 @@ fn cells(insurer: &str, key: Option<&pb::HoldStatsRow>, o: &pb::HoldStatsOutcome
     ]
 }
 
-fn all_rows(r: &pb::HoldStatsResponse) -> Vec<Vec<String>> {
+fn all_rows(r: &pb::HoldStatsResponse, lang: Option<Lang>) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = r
         .rows
         .iter()
@@ -148,10 +161,16 @@ fn all_rows(r: &pb::HoldStatsResponse) -> Vec<Vec<String>> {
                 &row.insurer_number,
                 Some(row),
                 &row.outcomes.clone().unwrap_or_default(),
+                lang,
             )
         })
         .collect();
-    rows.push(cells("total", None, &r.totals.clone().unwrap_or_default()));
+    rows.push(cells(
+        "total",
+        None,
+        &r.totals.clone().unwrap_or_default(),
+        lang,
+    ));
     rows
 }
 
@@ -159,25 +178,26 @@ fn csv(r: &pb::HoldStatsResponse) -> String {
     // No cell holds a comma, quote or line break: ids, counts and numbers only.
     let mut s = HEADER.join(",");
     s.push('\n');
-    for row in all_rows(r) {
+    for row in all_rows(r, None) {
         s.push_str(&row.join(","));
         s.push('\n');
     }
     s
 }
 
-fn table(r: &pb::HoldStatsResponse) -> String {
-    let rows = all_rows(r);
-    let mut widths: Vec<usize> = HEADER.iter().map(|h| h.chars().count()).collect();
+fn table(r: &pb::HoldStatsResponse, lang: Lang) -> String {
+    let rows = all_rows(r, Some(lang));
+    // Columns, not characters: 漢字 and かな take two.
+    let mut widths: Vec<usize> = HEADER.iter().map(|h| display_width(h)).collect();
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+            *w = (*w).max(display_width(c));
         }
     }
     let mut s = String::new();
     let line = |s: &mut String, cells: &[&str]| {
         for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            let pad = w - cell.chars().count();
+            let pad = w - display_width(cell);
             // Text left, counts right.
             if i < 6 {
                 let _ = write!(s, "{cell}{}", " ".repeat(pad));
@@ -195,50 +215,108 @@ fn table(r: &pb::HoldStatsResponse) -> String {
         let cells: Vec<&str> = row.iter().map(String::as_str).collect();
         line(&mut s, &cells);
     }
-    let _ = writeln!(
-        s,
-        "\npolicy {}; suggestions need at least {} closed holds, ≥ 95 % the same person",
-        r.policy_version, r.min_closed
-    );
+    let _ = match lang {
+        Lang::Ja => writeln!(
+            s,
+            "\n方針 {}。提案には解決した保留が {} 件以上必要で、その 95 % 以上が同じ人であること",
+            r.policy_version, r.min_closed
+        ),
+        Lang::En => writeln!(
+            s,
+            "\npolicy {}; suggestions need at least {} closed holds, ≥ 95 % the same person",
+            r.policy_version, r.min_closed
+        ),
+    };
     if r.suggestions.is_empty() {
-        s.push_str("no suggestions\n");
+        s.push_str(lang.pick("提案なし\n", "no suggestions\n"));
     }
     for g in &r.suggestions {
-        let name = |x: Option<&'static str>| x.unwrap_or("?");
-        let _ = writeln!(
-            s,
-            "suggestion: {} {} {}: {} of {} closed holds were the same person ({:.1}%), {} another; {}",
-            name(
-                pb::Stage::try_from(g.stage)
-                    .ok()
-                    .and_then(|x| Stage::try_from(x).ok())
-                    .map(Stage::as_str)
-            ),
-            name(
+        let key = pb::Stage::try_from(g.stage)
+            .ok()
+            .and_then(|x| Stage::try_from(x).ok())
+            .zip(
                 pb::Field::try_from(g.field)
                     .ok()
-                    .and_then(|x| Field::try_from(x).ok())
-                    .map(Field::as_str)
-            ),
-            name(
+                    .and_then(|x| Field::try_from(x).ok()),
+            )
+            .zip(
                 pb::MatchClass::try_from(g.match_class)
                     .ok()
-                    .and_then(|x| MatchClass::try_from(x).ok())
-                    .map(MatchClass::as_str)
-            ),
-            g.same_person,
+                    .and_then(|x| MatchClass::try_from(x).ok()),
+            );
+        let Some(((stage, field), class)) = key else {
+            continue;
+        };
+        // The console's sentences (words::suggestion), so the two say the same.
+        let (evidence, change) = words::suggestion(
+            (stage, field, class),
             g.closed,
-            f64::from(g.same_person_per_mille) / 10.0,
-            g.different_person,
-            if g.policy_can {
-                format!(
-                    "the policy setting that would have allowed them: {}",
-                    g.setting
-                )
-            } else {
-                g.setting.clone()
-            }
+            g.same_person,
+            g.policy_can.then_some(g.setting.as_str()),
+            lang,
+        );
+        let _ = writeln!(
+            s,
+            "{} {evidence} {change}",
+            lang.pick("提案:", "suggestion:")
         );
     }
+    if !r.suggestions.is_empty() {
+        let _ = writeln!(s, "{}", words::by_hand(lang));
+    }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response() -> pb::HoldStatsResponse {
+        let outcomes = pb::HoldStatsOutcomes {
+            holds: 4,
+            ..Default::default()
+        };
+        pb::HoldStatsResponse {
+            rows: vec![pb::HoldStatsRow {
+                insurer_number: "32130011".to_owned(),
+                stage: pb::Stage::QueryVsCandidate as i32,
+                field: pb::Field::KanjiName as i32,
+                match_class: pb::MatchClass::Variant as i32,
+                reason: pb::HoldReason::FieldDiffers as i32,
+                risk_class: pb::RiskClass::OneNameOnly as i32,
+                outcomes: Some(outcomes.clone()),
+            }],
+            totals: Some(outcomes),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_table_speaks_the_shared_words_and_the_csv_keeps_the_ids() {
+        let r = response();
+        let ja = render(&r, StatsFormat::Table, Lang::Ja);
+        let row = ja.lines().nth(1).unwrap();
+        for w in [
+            "照会↔候補",
+            "漢字氏名",
+            "異体字等",
+            "項目がJ-LISと相違",
+            "氏名の一方のみの相違",
+        ] {
+            assert!(row.contains(w), "{w}: {row}");
+        }
+        // The counts line up under their header (right-aligned) despite the wide words.
+        let header = ja.lines().next().unwrap();
+        let end_of = |line: &str, at: usize| display_width(&line[..at]);
+        let holds_end = end_of(header, header.find("holds").unwrap() + "holds".len());
+        let row_end = end_of(row, row.find("  4").unwrap() + 3);
+        assert_eq!(holds_end, row_end, "{ja}");
+        let en = render(&r, StatsFormat::Table, Lang::En);
+        assert!(en.contains("Query vs J-LIS record"), "{en}");
+        for lang in [Lang::Ja, Lang::En] {
+            assert!(render(&r, StatsFormat::Csv, lang).contains(
+                "32130011,query_vs_candidate,kanji_name,variant,field_differs,one_name_only,4,"
+            ),);
+        }
+    }
 }

@@ -16,7 +16,8 @@ use crate::{
         times::minutes,
     },
     contract::pb::{self, verify_identity_client::VerifyIdentityClient},
-    domain::{hold_cause::HoldCause, risk::RiskClass},
+    domain::{gate::HoldReason, hold_cause::HoldCause, risk::RiskClass},
+    words::{self, Lang},
 };
 
 /// The client type of the holds commands: the channel with the bearer token attached.
@@ -29,6 +30,11 @@ pub struct HoldsArgs {
     /// The server and the credentials to reach it (as for `verify`).
     #[command(flatten)]
     pub client: ClientArgs,
+    /// The language of the text output: `ja` or `en`. Default: Japanese when `LC_ALL`,
+    /// `LC_MESSAGES` or `LANG` (the first one set) starts with `ja`, English otherwise. JSON
+    /// and CSV keep the stable ids whatever the language.
+    #[arg(long, global = true, value_parser = parse_lang)]
+    pub lang: Option<Lang>,
     /// What to do.
     #[command(subcommand)]
     pub command: HoldsCommand,
@@ -173,6 +179,34 @@ impl From<ResolutionArg> for pb::Resolution {
     }
 }
 
+/// Parses `--lang`: `ja` or `en` (a region such as `ja-JP` or `en_US` is accepted).
+pub fn parse_lang(text: &str) -> Result<Lang, String> {
+    Lang::from_tag(text).ok_or_else(|| "the language is `ja` (日本語) or `en` (English)".to_owned())
+}
+
+/// The language of the command line's text: `--lang` when given, else the locale.
+///
+/// English unless the locale says Japanese, unlike the console (Japanese unless the browser
+/// says English): a terminal's locale is a deliberate choice of its user, and one that is unset
+/// or `C` (servers, CI, cron) says nothing about who reads the output, while a clerk's Japanese
+/// desktop sets `ja_JP.UTF-8`. POSIX order: `LC_ALL`, then `LC_MESSAGES`, then `LANG`; the
+/// first that is set and not empty decides.
+pub fn text_lang(flag: Option<Lang>) -> Lang {
+    flag.unwrap_or_else(|| {
+        lang_of_locale(["LC_ALL", "LC_MESSAGES", "LANG"].map(|v| std::env::var(v).ok()))
+    })
+}
+
+/// [`text_lang`]'s rule over the values of `LC_ALL`, `LC_MESSAGES` and `LANG`, in that order
+/// (taken as values so the rule is tested without touching the process environment).
+fn lang_of_locale(values: [Option<String>; 3]) -> Lang {
+    let locale = values.into_iter().flatten().find(|v| !v.is_empty());
+    match locale {
+        Some(l) if l.starts_with("ja") => Lang::Ja,
+        _ => Lang::En,
+    }
+}
+
 /// Parses a hold cause given by its stable id (`form_error`, any case, `-` for `_`), its contract
 /// name (`HOLD_CAUSE_FORM_ERROR`) or its Japanese words (`届書の誤記`).
 pub fn parse_cause(text: &str) -> Result<HoldCause, String> {
@@ -265,7 +299,7 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
             limit,
             json,
         } => match list_query(insurer, *overdue, reasons, risks, *order) {
-            Ok(query) => list(&mut client, &query, *limit, *json).await,
+            Ok(query) => list(&mut client, &query, *limit, *json, text_lang(args.lang)).await,
             Err(status) => Err(status),
         },
         HoldsCommand::Show {
@@ -327,7 +361,10 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
                 } else {
                     hold_stats::StatsFormat::Table
                 };
-                crate::out!("{}", hold_stats::render(&r.into_inner(), format));
+                crate::out!(
+                    "{}",
+                    hold_stats::render(&r.into_inner(), format, text_lang(args.lang))
+                );
             }),
         },
         HoldsCommand::Resolve {
@@ -353,9 +390,8 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
             client.resolve_hold(request).await.map(|r| {
                 let record = r.into_inner().record.unwrap_or_default();
                 crate::outln!(
-                    "{} {}",
-                    verification_id,
-                    pb::VerificationState::try_from(record.state).map_or("?", |s| s.as_str_name())
+                    "{}",
+                    resolved_line(verification_id, record.state, text_lang(args.lang))
                 );
             })
         }
@@ -388,18 +424,20 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
 /// The holds table: columns as wide as their widest cell (ids are never cut: they are typed
 /// into `holds resolve`). When a line would be wider than the terminal, the risk class and the
 /// reasons go on a second, indented line, so that nothing wraps mid-word.
-fn table(rows: &[[String; 7]], terminal_width: Option<usize>) -> String {
-    const HEADER: [&str; 7] = [
+fn table(rows: &[[String; 7]], terminal_width: Option<usize>, lang: Lang) -> String {
+    // The id columns keep their ids as headers: they name what `holds resolve` takes.
+    let header: [&str; 7] = [
         "verification_id",
-        "subject_id",
-        "decided",
-        "register_by",
-        "overdue",
-        "risk",
-        "reasons",
+        lang.pick("記号番号 subject_id", "subject_id"),
+        lang.pick("判定日時", "decided"),
+        lang.pick("登録期限", "register_by"),
+        lang.pick("期限超過", "overdue"),
+        lang.pick("リスク区分", "risk"),
+        lang.pick("保留理由", "reasons"),
     ];
-    let chars = |s: &str| s.chars().count();
-    let mut widths = HEADER.map(chars);
+    // Columns, not characters: 漢字 and かな take two.
+    let chars = crate::terminal::display_width;
+    let mut widths = header.map(chars);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(chars(cell));
@@ -420,15 +458,15 @@ fn table(rows: &[[String; 7]], terminal_width: Option<usize>) -> String {
     let two_lines = terminal_width.is_some_and(|w| full > w);
     let mut out = String::new();
     if two_lines {
-        let _ = writeln!(out, "{}", line(&HEADER[..5], &widths[..5]));
-        let _ = writeln!(out, "    {}", line(&HEADER[5..], &widths[5..]));
+        let _ = writeln!(out, "{}", line(&header[..5], &widths[..5]));
+        let _ = writeln!(out, "    {}", line(&header[5..], &widths[5..]));
         for row in rows {
             let cells: Vec<&str> = row.iter().map(String::as_str).collect();
             let _ = writeln!(out, "{}", line(&cells[..5], &widths[..5]));
             let _ = writeln!(out, "    {}", line(&cells[5..], &widths[5..]));
         }
     } else {
-        let _ = writeln!(out, "{}", line(&HEADER, &widths));
+        let _ = writeln!(out, "{}", line(&header, &widths));
         for row in rows {
             let cells: Vec<&str> = row.iter().map(String::as_str).collect();
             let _ = writeln!(out, "{}", line(&cells, &widths));
@@ -496,6 +534,7 @@ async fn list(
     query: &ListQuery<'_>,
     limit: usize,
     json: bool,
+    lang: Lang,
 ) -> Result<(), tonic::Status> {
     let mut holds = Vec::new();
     let mut page_token = String::new();
@@ -526,13 +565,6 @@ async fn list(
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs() as i64;
-    let deadline = |r: &pb::VerificationRecord| {
-        r.verification
-            .as_ref()
-            .and_then(|v| v.register_by.as_ref())
-            .map(|t| t.seconds)
-    };
-    let is_overdue = |r: &pb::VerificationRecord| deadline(r).is_some_and(|d| d < now);
     // In the server's order: in triage order the server put the overdue first.
     // Written whole at the end, so that a reader that stops early (`| head`) ends the output
     // quietly instead of making `println!` panic.
@@ -549,30 +581,87 @@ async fn list(
     }
     // `TZ` (an IANA name such as Asia/Tokyo) or else the system zone (/etc/localtime).
     let zone = TimeZone::system();
+    text.push_str(&render_list(
+        &holds,
+        now,
+        &zone,
+        lang,
+        crate::terminal::stdout_width(),
+    ));
+    Ok(output::write_stdout(&text)?)
+}
+
+/// The text of `holds list`: the table and the count, with risk classes and hold reasons in
+/// the words of [`crate::words`] (the console's and the report's), in `lang`. `now` is in
+/// seconds since the epoch, to mark the overdue.
+fn render_list(
+    holds: &[pb::VerificationRecord],
+    now: i64,
+    zone: &TimeZone,
+    lang: Lang,
+    terminal_width: Option<usize>,
+) -> String {
+    let deadline = |r: &pb::VerificationRecord| {
+        r.verification
+            .as_ref()
+            .and_then(|v| v.register_by.as_ref())
+            .map(|t| t.seconds)
+    };
     let rows: Vec<[String; 7]> = holds
         .iter()
         .map(|r| {
             let v = r.verification.clone().unwrap_or_default();
-            let reasons: Vec<&str> = v
-                .hold_reasons()
-                .map(|h| h.as_str_name().trim_start_matches("HOLD_REASON_"))
-                .collect();
+            let reasons: Vec<&str> = v.hold_reasons().map(|h| reason_words(h, lang)).collect();
+            let overdue = deadline(r).is_some_and(|d| d < now);
             [
                 v.verification_id.clone(),
                 r.subject_id.clone(),
                 v.decided_at
                     .as_ref()
-                    .map_or("-".into(), |t| minutes(t.seconds, &zone)),
-                deadline(r).map_or("-".into(), |d| minutes(d, &zone)),
-                if is_overdue(r) { "OVERDUE" } else { "" }.to_owned(),
-                risk_id(v.risk_class()).to_owned(),
-                reasons.join(","),
+                    .map_or("-".into(), |t| minutes(t.seconds, zone)),
+                deadline(r).map_or("-".into(), |d| minutes(d, zone)),
+                if overdue {
+                    lang.pick("期限超過", "OVERDUE")
+                } else {
+                    ""
+                }
+                .to_owned(),
+                risk_words(v.risk_class(), lang).to_owned(),
+                reasons.join(lang.pick("、", "; ")),
             ]
         })
         .collect();
-    text.push_str(&table(&rows, crate::terminal::stdout_width()));
-    let _ = writeln!(text, "{} open hold(s)", holds.len());
-    Ok(output::write_stdout(&text)?)
+    let mut text = table(&rows, terminal_width, lang);
+    match lang {
+        Lang::Ja => {
+            let _ = writeln!(text, "未解決の保留 {} 件", holds.len());
+        }
+        Lang::En => {
+            let _ = writeln!(text, "{} open hold(s)", holds.len());
+        }
+    }
+    text
+}
+
+/// What `holds resolve` prints: the id and the new state's contract name (which scripts match),
+/// then the state in the shared words.
+fn resolved_line(verification_id: &str, state: i32, lang: Lang) -> String {
+    let name = pb::VerificationState::try_from(state).map_or("?", |s| s.as_str_name());
+    let id = name
+        .strip_prefix("VERIFICATION_STATE_")
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    format!("{verification_id} {name} ({})", words::state(&id, lang))
+}
+
+/// A risk class in the shared words; `-` for none.
+fn risk_words(class: pb::RiskClass, lang: Lang) -> &'static str {
+    RiskClass::try_from(class).map_or("-", |c| words::risk(c, lang))
+}
+
+/// A hold reason in the shared words; its contract name for one this build does not know.
+fn reason_words(reason: pb::HoldReason, lang: Lang) -> &'static str {
+    HoldReason::try_from(reason).map_or(reason.as_str_name(), |r| words::reason(r, lang))
 }
 
 #[cfg(test)]

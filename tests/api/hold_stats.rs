@@ -282,14 +282,21 @@ async fn hold_stats_count_how_a_known_sequence_of_holds_ended_and_suggest_only_a
         "{csv}"
     );
     assert!(csv.lines().last().unwrap().starts_with("total,"), "{csv}");
-    let table = run(&["--table"]);
+    let table = run(&["--table", "--lang", "en"]);
     assert!(
         table.contains(
-            "suggestion: query_vs_candidate kanji_name variant: 4 of 4 closed holds were the same person"
+            "suggestion: Name (kanji) held at Query vs J-LIS record as “variant”: 4 of 4 closed holds (100.0%) were the same person"
         ),
         "{table}"
     );
-    for output in [&json, &csv, &table] {
+    let japanese = run(&["--table", "--lang", "ja"]);
+    assert!(
+        japanese.contains("提案: 照会↔候補の漢字氏名が「異体字等」で保留になり解決した4件のうち4件（100.0%）は同じ人でした"),
+        "{japanese}"
+    );
+    // CSV keeps the stable ids in every language.
+    assert_eq!(run(&["--csv", "--lang", "ja"]), csv);
+    for output in [&json, &csv, &table, &japanese] {
         for personal in [
             NUMBER,
             OTHER_NUMBER,

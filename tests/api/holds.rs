@@ -311,7 +311,7 @@ async fn the_holds_command_lists_and_resolves_through_the_server(backend: Backen
     let holds = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_verify-identity"))
             .arg("holds")
-            .args(["--server", &server])
+            .args(["--server", &server, "--lang", "en"])
             .args(args)
             .output()
             .unwrap();
@@ -323,7 +323,7 @@ async fn the_holds_command_lists_and_resolves_through_the_server(backend: Backen
     let (code, table) = holds(&["list", "--insurer", INSURER]);
     assert_eq!(code, Some(0), "{table}");
     assert!(
-        table.contains(&held) && table.contains("FIELD_DIFFERS"),
+        table.contains(&held) && table.contains("A field differs from J-LIS"),
         "{table}"
     );
     assert!(table.contains("1 open hold(s)"), "{table}");

@@ -5,7 +5,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tonic::Code;
 use tonic_types::StatusExt;
-use verify_identity::contract::pb;
+use verify_identity::{
+    contract::pb,
+    domain::risk::RiskClass,
+    words::{self, Lang},
+};
 
 use crate::helpers::{Backend, TestApp, hold_request, register_request, return_request, spawn_app};
 
@@ -410,6 +414,7 @@ async fn the_holds_command_shows_the_risk_class_filters_by_it_and_orders_by_it(b
     let holds = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_verify-identity"))
             .args(["holds", "list", "--server", &server, "--insurer", INSURER])
+            .args(["--lang", "en"])
             .args(args)
             .output()
             .unwrap();
@@ -422,11 +427,12 @@ async fn the_holds_command_shows_the_risk_class_filters_by_it_and_orders_by_it(b
     assert!(table.lines().next().unwrap().contains("risk"), "{table}");
     let rows: Vec<&str> = table.lines().skip(1).take(2).collect();
     assert!(
-        rows[0].contains(&birth) && rows[0].contains("birth_or_sex"),
+        rows[0].contains(&birth) && rows[0].contains(words::risk(RiskClass::BirthOrSex, Lang::En)),
         "{table}"
     );
     assert!(
-        rows[1].contains(&address) && rows[1].contains("address_only"),
+        rows[1].contains(&address)
+            && rows[1].contains(words::risk(RiskClass::AddressOnly, Lang::En)),
         "{table}"
     );
     let (_, oldest) = holds(&["--order", "oldest"]);

@@ -14,6 +14,30 @@ fn run(args: &[&str], tz: &str) -> (Option<i32>, String, String) {
         .args(args)
         .env("TZ", tz)
         .env_remove("VERIFY_IDENTITY_SERVER")
+        // English text unless a test asks for Japanese (see `run_in_locale`).
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the binary with `args` under the locale `LANG=lang` (`TZ` Asia/Tokyo); returns (exit
+/// status, stdout, stderr).
+fn run_in_locale(args: &[&str], lang: &str) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_verify-identity"))
+        .args(args)
+        .env("TZ", "Asia/Tokyo")
+        .env_remove("VERIFY_IDENTITY_SERVER")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", lang)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs");
@@ -132,6 +156,9 @@ fn holds_list_on_a_120_column_terminal_has_no_line_wider_than_it() {
         .env("COLUMNS", "120")
         .env("TZ", "Asia/Tokyo")
         .env_remove("VERIFY_IDENTITY_SERVER")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
         .output()
         .expect("util-linux `script` runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -229,4 +256,57 @@ fn holds_resolve_requeried_without_the_replacement_names_the_flag() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--replaced-by"), "{stderr}");
     assert!(!stderr.contains("replaced_by_verification_id"), "{stderr}");
+}
+
+#[test]
+fn holds_list_speaks_japanese_in_a_japanese_locale_and_english_with_lang_en() {
+    let server = server_with_one_hold();
+    let list = [
+        "holds",
+        "list",
+        "--server",
+        &server.url,
+        "--insurer",
+        INSURER,
+    ];
+    let (code, ja, stderr) = run_in_locale(&list, "ja_JP.UTF-8");
+    assert_eq!(code, Some(0), "{stderr}");
+    // The example is held for one character of its kanji name (智/知): "only one name field
+    // differs", because "a field differs".
+    for words in [
+        "リスク区分",
+        "保留理由",
+        "氏名の一方のみの相違",
+        "項目がJ-LISと相違",
+    ] {
+        assert!(ja.contains(words), "{words}: {ja}");
+    }
+    assert!(ja.contains("未解決の保留 1 件"), "{ja}");
+    assert!(!ja.contains("FIELD_DIFFERS"), "{ja}");
+
+    // --lang overrides the locale, before or after the subcommand.
+    let mut en_args = list.to_vec();
+    en_args.extend(["--lang", "en"]);
+    let (code, en, stderr) = run_in_locale(&en_args, "ja_JP.UTF-8");
+    assert_eq!(code, Some(0), "{stderr}");
+    for words in ["Only one name field differs", "A field differs from J-LIS"] {
+        assert!(en.contains(words), "{words}: {en}");
+    }
+    assert!(en.contains("1 open hold(s)"), "{en}");
+
+    // JSON keeps the stable ids whatever the language.
+    let mut json_args = list.to_vec();
+    json_args.push("--json");
+    let (_, json_ja, _) = run_in_locale(&json_args, "ja_JP.UTF-8");
+    let (_, json_en, _) = run_in_locale(&json_args, "C.UTF-8");
+    assert_eq!(json_ja, json_en);
+    assert!(json_ja.contains("HOLD_REASON_FIELD_DIFFERS"), "{json_ja}");
+    assert!(json_ja.contains("RISK_CLASS_ONE_NAME_ONLY"), "{json_ja}");
+
+    // A language it has no words in is refused, naming the flag.
+    let mut bad = list.to_vec();
+    bad.extend(["--lang", "fr"]);
+    let (code, _, stderr) = run_in_locale(&bad, "C.UTF-8");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--lang"), "{stderr}");
 }
