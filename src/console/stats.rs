@@ -7,7 +7,7 @@
 //! the last 90 days. The page shows only classes, ids, counts and durations: HoldStats reads
 //! no personal value, and the page adds none.
 
-use std::{collections::BTreeMap, sync::Arc, time::SystemTime};
+use std::{sync::Arc, time::SystemTime};
 
 use axum::{
     extract::{Query, State},
@@ -19,18 +19,15 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use crate::{
-    chart::{self, Bar},
-    domain::{
-        Field, MatchClass, Stage,
-        gate::{HoldReason, Resolution},
-        hold_cause::HoldCause,
-        ids::InsurerNumber,
-    },
+    chart,
+    domain::{hold_cause::HoldCause, ids::InsurerNumber},
     verification::hold_stats::{
         DEFAULT_MIN_CLOSED, HeldBy, HoldStats, HoldStatsQuery, InsurerScope, Outcomes,
     },
     words::{self, Figure, Lang},
 };
+
+mod charts;
 
 use super::{
     Console, errors,
@@ -41,8 +38,6 @@ use super::{
 const DEFAULT_DAYS: i32 = 90;
 /// The most closed holds a suggestion may be asked to need.
 const MAX_MIN_CLOSED: u32 = 1_000_000;
-/// Comparisons and reasons drawn in the chart of what held the cases.
-const CHART_ROWS: usize = 12;
 
 /// The page's parameters, as the URL carries them.
 #[derive(Debug, Default, Deserialize)]
@@ -314,13 +309,13 @@ fn result(lang: Lang, stats: &HoldStats, several_insurers: bool) -> Markup {
         section {
             h2 { (lang.pick("結末", "How they ended")) }
             p.note { (lang.pick("保留件数に対する割合です。", "Shares of all holds.")) }
-            (PreEscaped(endings_chart(lang, t)))
+            (PreEscaped(charts::endings_chart(lang, t)))
         }
         @if t.closed() > 0 {
             section {
                 h2 { (lang.pick("解決の原因（担当者の判断）", "Causes (the clerk's judgement)")) }
                 p.note { (lang.pick("解決済の保留に対する割合です。", "Shares of closed holds.")) }
-                (PreEscaped(causes_chart(lang, t)))
+                (PreEscaped(charts::causes_chart(lang, t)))
             }
         }
         section {
@@ -329,7 +324,7 @@ fn result(lang: Lang, stats: &HoldStats, several_insurers: bool) -> Markup {
                 "比較（段階・項目・判定）または保留理由ごとの件数です。複数の比較で保留になった案件は、それぞれに数えます。",
                 "Holds per comparison (stage, field, class) or hold reason; a case held by several comparisons counts in each.",
             )) }
-            (PreEscaped(held_by_chart(lang, stats)))
+            (PreEscaped(charts::held_by_chart(lang, stats)))
         }
         (suggestions(lang, stats))
         (endings_table(lang, stats, several_insurers))
@@ -368,134 +363,6 @@ fn tiles(lang: Lang, t: &Outcomes) -> Markup {
             (tile(Figure::ResolveP90, took(t.resolve_p90, lang)))
         }
     }
-}
-
-/// How the holds ended, as bars: each way of closing, and still open.
-fn endings_chart(lang: Lang, t: &Outcomes) -> String {
-    let rows = [
-        Bar {
-            label: words::resolution(Resolution::Requeried, lang),
-            id: Figure::Requeried.id(),
-            n: t.requeried,
-            colour: "#2e8540",
-        },
-        Bar {
-            label: words::resolution(Resolution::NumberFromPerson, lang),
-            id: Figure::NumberFromPerson.id(),
-            n: t.number_from_person,
-            colour: "#2a5d9f",
-        },
-        Bar {
-            label: words::resolution(Resolution::Withdrawn, lang),
-            id: Figure::Withdrawn.id(),
-            n: t.withdrawn,
-            colour: "#6b6b6b",
-        },
-        Bar {
-            label: words::figure(Figure::Open, lang),
-            id: Figure::Open.id(),
-            n: t.open,
-            colour: "#c46a00",
-        },
-        Bar {
-            label: words::figure(Figure::SameNumberBack, lang),
-            id: Figure::SameNumberBack.id(),
-            n: t.same_number_back,
-            colour: "#1b7a6e",
-        },
-        Bar {
-            label: words::figure(Figure::OtherNumberBack, lang),
-            id: Figure::OtherNumberBack.id(),
-            n: t.other_number_back,
-            colour: "#b00020",
-        },
-    ];
-    chart::bars(lang.pick("結末", "How they ended"), &rows, t.holds)
-}
-
-/// The clerks' causes of the closed holds, as bars.
-fn causes_chart(lang: Lang, t: &Outcomes) -> String {
-    let mut rows: Vec<Bar<'_>> = HoldCause::ALL
-        .iter()
-        .zip(t.causes)
-        .map(|(c, n)| Bar {
-            label: words::cause(*c, lang),
-            id: c.id(),
-            n,
-            colour: "#6a51a3",
-        })
-        .collect();
-    rows.push(Bar {
-        label: words::figure(Figure::NoCause, lang),
-        id: Figure::NoCause.id(),
-        n: t.no_cause,
-        colour: "#9e9e9e",
-    });
-    chart::bars(
-        lang.pick("解決の原因", "Causes of closed holds"),
-        &rows,
-        t.closed(),
-    )
-}
-
-/// What held a row, without insurer and risk: a comparison, or a reason without one.
-type Held = (Option<(Stage, Field, MatchClass)>, HoldReason);
-
-fn held_of(k: &HeldBy) -> Held {
-    let comparison = match (k.stage, k.field, k.class) {
-        (Some(s), Some(f), Some(c)) => Some((s, f, c)),
-        _ => None,
-    };
-    (comparison, k.reason)
-}
-
-/// The words and id of what held a row.
-fn held_words(h: &Held, lang: Lang) -> (String, String) {
-    match h {
-        (Some((s, f, c)), _) => (
-            format!(
-                "{} {} {}",
-                words::stage(*s, lang),
-                words::field(*f, lang),
-                words::class(*c, lang)
-            ),
-            format!("{}/{}/{}", s.as_str(), f.as_str(), c.as_str()),
-        ),
-        (None, r) => (words::reason(*r, lang).to_owned(), r.id().to_owned()),
-    }
-}
-
-/// The comparisons and reasons that held the most cases, as bars (all insurers and risk
-/// classes of the query together).
-fn held_by_chart(lang: Lang, stats: &HoldStats) -> String {
-    let mut counts: BTreeMap<Held, u64> = BTreeMap::new();
-    for row in &stats.rows {
-        *counts.entry(held_of(&row.held_by)).or_default() += row.outcomes.holds;
-    }
-    let mut counts: Vec<(Held, u64)> = counts.into_iter().collect();
-    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-    counts.truncate(CHART_ROWS);
-    let labels: Vec<(String, String, u64)> = counts
-        .iter()
-        .map(|(h, n)| {
-            let (label, id) = held_words(h, lang);
-            (label, id, *n)
-        })
-        .collect();
-    let rows: Vec<Bar<'_>> = labels
-        .iter()
-        .map(|(label, id, n)| Bar {
-            label,
-            id,
-            n: *n,
-            colour: "#b54a4a",
-        })
-        .collect();
-    chart::bars(
-        lang.pick("何で保留になったか", "What held them"),
-        &rows,
-        stats.totals.holds,
-    )
 }
 
 /// The suggestions, in words, with what only a person may do about them.
@@ -677,47 +544,4 @@ fn causes_table(lang: Lang, stats: &HoldStats, several: bool) -> Markup {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(from: &str, to: &str, min: &str) -> Params {
-        let v = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        Params {
-            insurer: None,
-            from: v(from),
-            to: v(to),
-            min: v(min),
-        }
-    }
-
-    #[test]
-    fn without_a_period_the_last_ninety_days_today_included() {
-        let today: Date = "2026-12-06".parse().unwrap();
-        let (asked, bad) = parse(&params("", "", ""), today);
-        assert!(bad.is_empty());
-        assert_eq!(asked.from, "2026-09-08".parse::<Date>().unwrap());
-        assert_eq!(asked.to, today);
-        assert_eq!(asked.min_closed, DEFAULT_MIN_CLOSED);
-    }
-
-    #[test]
-    fn every_unreadable_field_is_named() {
-        let today: Date = "2026-12-06".parse().unwrap();
-        let (_, bad) = parse(&params("2026-13-01", "yesterday", "0"), today);
-        assert_eq!(bad, [Bad::From, Bad::To, Bad::Min]);
-        let (_, bad) = parse(&params("2026-12-02", "2026-12-01", ""), today);
-        assert_eq!(bad, [Bad::Order]);
-        assert_eq!(Bad::Order.field(), "to");
-        let (asked, bad) = parse(&params("2026-12-01", "2026-12-01", "3"), today);
-        assert!(bad.is_empty());
-        assert_eq!(asked.min_closed, 3);
-    }
-
-    #[test]
-    fn a_day_starts_at_midnight_in_japan() {
-        let day: Date = "2026-12-06".parse().unwrap();
-        let t = start_of(day);
-        let utc = jiff::Timestamp::try_from(t).unwrap();
-        assert_eq!(utc.to_string(), "2026-12-05T15:00:00Z");
-    }
-}
+mod tests;

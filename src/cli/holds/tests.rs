@@ -1,4 +1,6 @@
+use super::text::{reason_words, risk_words, table};
 use super::*;
+use crate::{domain::gate::HoldReason, words};
 
 fn row(subject: &str, reasons: &str) -> [String; 7] {
     [
