@@ -13,7 +13,7 @@ use std::{
 
 use crate::{
     cli::{
-        error::CommandResult,
+        error::{CommandError, CommandResult},
         exit,
         output::{self, Format},
     },
@@ -203,5 +203,34 @@ pub fn read_input(path: &Path) -> Result<String, CheckError> {
         Ok(s)
     } else {
         std::fs::read_to_string(path).map_err(read_err)
+    }
+}
+
+/// How `main` reports a failed check: its exit status and message, kept.
+impl From<CheckError> for CommandError {
+    fn from(e: CheckError) -> Self {
+        match e.exit_code() {
+            exit::BAD_INPUT => CommandError::BadInput(e.to_string()),
+            _ => CommandError::Failed(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod command_error_tests {
+    use super::*;
+    use crate::cli::{error::CommandError, exit};
+
+    #[test]
+    fn a_check_error_keeps_its_status_and_its_message() {
+        let policy = CheckError::Policy {
+            path: "p.toml".into(),
+            message: "unknown field".into(),
+        };
+        let e = CommandError::from(policy);
+        assert_eq!(e.exit_code(), exit::FAILURE);
+        assert_eq!(e.to_string(), "policy p.toml: unknown field");
+        let e = CommandError::from(CheckError::BadInput("request: five_fields".into()));
+        assert_eq!(e.exit_code(), exit::BAD_INPUT);
     }
 }

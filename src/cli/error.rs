@@ -7,7 +7,7 @@
 //! its status here. Library code below the command line has typed errors of its own; the
 //! product does not use `anyhow` (only the examples, which are tools run by hand, do).
 
-use crate::cli::{check::CheckError, exit};
+use crate::cli::exit;
 
 /// Why a command stopped. The message names the flag, file or setting to fix, never a value
 /// of a person.
@@ -44,15 +44,6 @@ impl CommandError {
     }
 }
 
-impl From<CheckError> for CommandError {
-    fn from(e: CheckError) -> Self {
-        match e.exit_code() {
-            exit::BAD_INPUT => CommandError::BadInput(e.to_string()),
-            _ => CommandError::Failed(e.to_string()),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,18 +55,5 @@ mod tests {
             exit::BAD_INPUT
         );
         assert_eq!(CommandError::failed("store").exit_code(), exit::FAILURE);
-    }
-
-    #[test]
-    fn a_check_error_keeps_its_status_and_its_message() {
-        let policy = CheckError::Policy {
-            path: "p.toml".into(),
-            message: "unknown field".into(),
-        };
-        let e = CommandError::from(policy);
-        assert_eq!(e.exit_code(), exit::FAILURE);
-        assert_eq!(e.to_string(), "policy p.toml: unknown field");
-        let e = CommandError::from(CheckError::BadInput("request: five_fields".into()));
-        assert_eq!(e.exit_code(), exit::BAD_INPUT);
     }
 }

@@ -8,7 +8,6 @@
 use std::fmt::Write as _;
 
 use crate::{
-    cli::holds::risk_id,
     contract::pb,
     domain::{Field, MatchClass, Stage, gate::HoldReason, hold_cause::HoldCause, risk::RiskClass},
     terminal::display_width,
@@ -265,6 +264,11 @@ fn table(r: &pb::HoldStatsResponse, lang: Lang) -> String {
         let _ = writeln!(s, "{}", words::by_hand(lang));
     }
     s
+}
+
+/// The stable id of a risk class (`birth_or_sex`), as the table shows it; `-` for none.
+pub fn risk_id(class: pb::RiskClass) -> &'static str {
+    RiskClass::try_from(class).map_or("-", RiskClass::id)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::{
         exit, hold_stats, output,
     },
     contract::pb::{self, verify_identity_client::VerifyIdentityClient},
-    domain::{hold_cause::HoldCause, risk::RiskClass},
+    domain::hold_cause::HoldCause,
     words::Lang,
 };
 
@@ -245,11 +245,6 @@ pub fn parse_risk(text: &str) -> Option<pb::RiskClass> {
         format!("RISK_CLASS_{upper}")
     };
     pb::RiskClass::from_str_name(&full).filter(|r| *r != pb::RiskClass::Unspecified)
-}
-
-/// The stable id of a risk class (`birth_or_sex`), as the table shows it; `-` for none.
-pub fn risk_id(class: pb::RiskClass) -> &'static str {
-    RiskClass::try_from(class).map_or("-", RiskClass::id)
 }
 
 /// What `holds list` asks for.

@@ -1,6 +1,10 @@
 use super::text::{reason_words, risk_words, table};
 use super::*;
-use crate::{domain::gate::HoldReason, words};
+use crate::{
+    cli::hold_stats::risk_id,
+    domain::{gate::HoldReason, risk::RiskClass},
+    words,
+};
 
 fn row(subject: &str, reasons: &str) -> [String; 7] {
     [

@@ -186,7 +186,7 @@ fn run(
             && let Some(c) = &conn
             && let Err(e) = wal_checkpointer::finish_on_writer(c)
         {
-            wal_checkpointer::failed_on_writer(&WriteError::from(e));
+            wal_checkpointer::count_failure(&WriteError::from(e).describe());
         }
     }
 }

@@ -114,12 +114,9 @@ pub(crate) fn failed(e: &sqlx::Error) {
     count_failure(&crate::audit::store::rows::describe(e));
 }
 
-/// [`failed`] for the copy the writer connection finished.
-pub(crate) fn failed_on_writer(e: &super::blocking::WriteError) {
-    count_failure(&e.describe());
-}
-
-fn count_failure(description: &str) {
+/// Counts and logs a failed checkpoint, by its content-free description (the writer's copy
+/// describes its own error).
+pub(crate) fn count_failure(description: &str) {
     metrics::counter!("audit_wal_checkpoint_failures_total").increment(1);
     tracing::warn!(error = %description, "WAL checkpoint failed");
 }
