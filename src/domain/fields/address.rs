@@ -49,6 +49,7 @@
 //! - A leading postal code is not removed: an address that carries one compares lower.
 //! - Hiragana and katakana are not folded into each other except ケ/が and ノ/の between kanji.
 
+mod atoms;
 mod characters;
 mod explain;
 mod parse;

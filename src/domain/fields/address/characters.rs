@@ -1,7 +1,7 @@
 //! Pass 1 of reading an address: width, hyphen look-alikes, case and whitespace folded per
 //! character.
 
-use super::parse::{HYPHEN, KANJI_COMPAT, LATIN, SELECTOR, WIDTH};
+use super::atoms::{HYPHEN, KANJI_COMPAT, LATIN, SELECTOR, WIDTH};
 use crate::domain::text::{chars, kanji, marks, numerals, width};
 use unicode_normalization::char::compose;
 

@@ -1,10 +1,10 @@
 //! Pass 3 of reading an address: the parts (prefecture, 郡, number block, building) and the
 //! variant keys of 大字/字, ケ/ノ and 々.
 
-use super::characters::{is_kanji, is_name_char};
-use super::parse::{
+use super::atoms::{
     AZA, Atom, EMPTY, INNER_AZA_MARK, ITERATION, KE, Kind, NO, NUM, Structure, WEAK_AZA,
 };
+use super::characters::{is_kanji, is_name_char};
 use super::places;
 use crate::domain::text::marks;
 

@@ -1,10 +1,10 @@
 //! Pass 2 of reading an address: numbers and their units.
 
-use super::characters::{NChar, is_kanji, is_numeral, parse_kanji};
-use super::parse::{
+use super::atoms::{
     Atom, CHO, CHOME, EMPTY, FORMAL_NUMERAL, Kind, NUM, NUMBERS, SELECTOR_SHIFT, SEP, SPACE,
     TOWN_NUMBER, UnitClass,
 };
+use super::characters::{NChar, is_kanji, is_numeral, parse_kanji};
 use crate::domain::text::numerals;
 
 /// A unit after a number.
