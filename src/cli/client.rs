@@ -235,12 +235,21 @@ mod tests {
     #[test]
     fn connection_options_are_accepted_before_or_after_the_subcommand() {
         use clap::Parser as _;
-        let server = |argv: &[&str]| match crate::cli::Cli::try_parse_from(argv)
+        /// The binary's `holds` command as `main.rs` mounts it.
+        #[derive(clap::Parser)]
+        struct TestCli {
+            #[command(subcommand)]
+            command: TestCommand,
+        }
+        #[derive(clap::Subcommand)]
+        enum TestCommand {
+            Holds(crate::cli::holds::HoldsArgs),
+        }
+        let server = |argv: &[&str]| match TestCli::try_parse_from(argv)
             .unwrap_or_else(|e| panic!("{argv:?}: {e}"))
             .command
         {
-            crate::cli::Command::Holds(h) => (h.client.server, h.client.token),
-            other => panic!("{other:?}"),
+            TestCommand::Holds(h) => (h.client.server, h.client.token),
         };
         let url = "http://127.0.0.1:1";
         let before = [
