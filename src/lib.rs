@@ -21,7 +21,10 @@
 //!    - [`domain::policy`]: which classes each field accepts at each stage; loadable from TOML.
 //! 2. [`audit`]: the append-only, hash-chained audit store (SQLite, PostgreSQL), its
 //!    group-commit writer, and the fingerprint keys it records (a process whose keys lack one
-//!    it holds fingerprints under does not start).
+//!    it holds fingerprints under does not start). Rooms: `event/` (the format), `chain`,
+//!    `store/` (the append algorithm once; the reads once for any sqlx pool; one file per
+//!    backend; the conformance suite both run), `checkpoint/`, `invariants/` (the tables
+//!    against the chain), `export`.
 //! 3. [`verification`]: the use cases — decide and append, commit, the holds queue, resolution,
 //!    a verification's state — over the domain and the audit store, with their own error type.
 //!    No transport, no generated message, no HTML.
@@ -32,17 +35,18 @@
 //!      calls may cost ([`grpc::refusals`], [`grpc::limit`]), and the one error → status map.
 //!    - [`roster`]: roster files for `bulk` — columns, CP932/UTF-8, rows → requests, result and
 //!      error files, summary and HTML report.
+//!    - [`console`]: the clerks' web pages (the hold queue, a case, resolving and claiming it,
+//!      照合の確認, 統計), signed-in clerks with the roles and insurers of gRPC callers, their
+//!      sessions in the store's database; only the use cases.
 //!    - [`cli`]: the command line, one module per subcommand.
 //!    - [`loadgen`]: the load generator (`verify-identity loadgen`), a client of the contract
-//!      like the integrators' own: its own room, which no service code imports (kept in the
-//!      one binary so that integrators load-test with the tool they already have).
+//!      like the integrators' own: its own room, which no other module imports (`main.rs`
+//!      mounts it; kept in the one binary so that integrators load-test with the tool they
+//!      already have).
 //! 6. [`server`]: wiring — store, writer, use cases, service, health, reflection — and the
 //!    connection layer (limits per address and in total, handshake, body, idle and keepalive
 //!    timeouts, TLS, a graceful shutdown with a deadline); with `main.rs` the only place that
 //!    knows every layer.
-//!
-//!    - [`console`]: the clerks' web pages (the hold queue, a case, resolving and claiming
-//!      it), signed-in clerks with the roles and insurers of gRPC callers; only the use cases.
 //!
 //! Beside them: [`words`] (the one table of words, Japanese and English, for every id a person
 //! reads: the console, the HTML report and the command line share it), [`chart`] (bar charts as
