@@ -25,10 +25,14 @@ pub enum StatsFormat {
     Csv,
 }
 
-/// The request the flags ask for; `--from`/`--to` as RFC 3339 or a date (`2026-11-01`, UTC).
+/// Days `holds stats` reads without `--from`: the console's 統計 page's default too.
+pub const DEFAULT_DAYS: u64 = 90;
+
+/// The request the flags ask for; `--from`/`--to` as RFC 3339 or a date (`2026-11-01`, UTC);
+/// no `--from`: [`DEFAULT_DAYS`] before now.
 pub fn request(
     insurers: &[String],
-    from: &str,
+    from: Option<&str>,
     to: Option<&str>,
     min_closed: u32,
 ) -> Result<pb::HoldStatsRequest, String> {
@@ -43,10 +47,25 @@ pub fn request(
     };
     Ok(pb::HoldStatsRequest {
         insurer_numbers: insurers.to_vec(),
-        from: Some(time("--from", from)?),
+        from: Some(match from {
+            Some(from) => time("--from", from)?,
+            None => days_ago(DEFAULT_DAYS),
+        }),
         to: to.map(|t| time("--to", t)).transpose()?,
         min_closed,
     })
+}
+
+/// The time `days` days before now.
+fn days_ago(days: u64) -> pbjson_types::Timestamp {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    pbjson_types::Timestamp {
+        seconds: i64::try_from(now.saturating_sub(days * 86_400)).unwrap_or(0),
+        nanos: 0,
+    }
 }
 
 /// `response` in `format`; the table names stages, fields, classes, reasons and risk classes in
@@ -274,6 +293,24 @@ pub fn risk_id(class: pb::RiskClass) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_from_the_last_90_days_are_asked_for_and_a_bad_from_names_its_flag() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let asked = request(&[], None, None, 0).unwrap().from.unwrap().seconds;
+        let expected = now - 90 * 86_400;
+        assert!(
+            (expected - 5..=expected + 5).contains(&asked),
+            "{asked} vs {expected}"
+        );
+        let given = request(&[], Some("2026-11-01"), None, 0).unwrap();
+        assert_eq!(given.from.unwrap().seconds, 1_793_491_200);
+        let bad = request(&[], Some("11/01"), None, 0).unwrap_err();
+        assert!(bad.starts_with("--from"), "{bad}");
+    }
 
     fn response() -> pb::HoldStatsResponse {
         let outcomes = pb::HoldStatsOutcomes {

@@ -91,9 +91,10 @@ pub enum HoldsCommand {
         /// 保険者番号; repeatable. None: every insurer you may act for.
         #[arg(long = "insurer")]
         insurers: Vec<String>,
-        /// Holds decided from this time on (RFC 3339, or a date in UTC: 2026-11-01).
+        /// Holds decided from this time on (RFC 3339, or a date in UTC: 2026-11-01); without
+        /// it, the last 90 days, as the console's 統計 page shows them.
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         /// Holds decided before this time (default: now).
         #[arg(long)]
         to: Option<String>,
@@ -341,7 +342,7 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
             csv,
             json,
             table,
-        } => match hold_stats::request(insurers, from, to.as_deref(), *min_closed) {
+        } => match hold_stats::request(insurers, from.as_deref(), to.as_deref(), *min_closed) {
             Err(message) => {
                 eprintln!("verify-identity holds stats: {message}");
                 return exit::BAD_INPUT;
