@@ -8,7 +8,7 @@
 //! backends ([`ConsoleSessionStore`], for every [`SqlxStore`]).
 
 use async_trait::async_trait;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use crate::audit::{
     AuditError,
@@ -32,123 +32,6 @@ pub struct StoredSession {
 
 const COLUMNS: &str = "token_hash, user_name, method, created_at_us, last_seen_us";
 
-/// Inserts a new session.
-pub(crate) async fn insert<DB: Database>(
-    pool: &Pool<DB>,
-    s: &StoredSession,
-) -> Result<(), AuditError>
-where
-    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
-    for<'q> String: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    sqlx::query::<DB>(&format!(
-        "INSERT INTO console_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
-    ))
-    .bind(s.token_hash.clone())
-    .bind(s.user_name.clone())
-    .bind(s.method.clone())
-    .bind(s.created_at_us)
-    .bind(s.last_seen_us)
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .map_err(|e| rows::unavailable(&e))
-}
-
-/// The session whose token has this hash, if it is open.
-pub(crate) async fn find<DB: Database>(
-    pool: &Pool<DB>,
-    token_hash: &[u8],
-) -> Result<Option<StoredSession>, AuditError>
-where
-    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
-    for<'r> StoredSession: FromRow<'r, DB::Row>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    sqlx::query_as::<DB, StoredSession>(&format!(
-        "SELECT {COLUMNS} FROM console_sessions WHERE token_hash = $1"
-    ))
-    .bind(token_hash.to_vec())
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| rows::unavailable(&e))
-}
-
-/// Records a request of the session at `now_us`.
-pub(crate) async fn touch<DB: Database>(
-    pool: &Pool<DB>,
-    token_hash: &[u8],
-    now_us: i64,
-) -> Result<(), AuditError>
-where
-    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    // Never moves backwards: a replica whose clock lags cannot shorten another's record.
-    sqlx::query::<DB>(
-        "UPDATE console_sessions SET last_seen_us = $2 \
-         WHERE token_hash = $1 AND last_seen_us < $2",
-    )
-    .bind(token_hash.to_vec())
-    .bind(now_us)
-    .execute(pool)
-    .await
-    .map(|_| ())
-    .map_err(|e| rows::unavailable(&e))
-}
-
-/// Deletes the session whose token has this hash; the deleted row, or `None` when it was no
-/// longer open (another replica ended it first).
-pub(crate) async fn delete<DB: Database>(
-    pool: &Pool<DB>,
-    token_hash: &[u8],
-) -> Result<Option<StoredSession>, AuditError>
-where
-    for<'q> Vec<u8>: Encode<'q, DB> + Type<DB>,
-    for<'r> StoredSession: FromRow<'r, DB::Row>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    sqlx::query_as::<DB, StoredSession>(&format!(
-        "DELETE FROM console_sessions WHERE token_hash = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(token_hash.to_vec())
-    .fetch_optional(pool)
-    .await
-    .map_err(|e| rows::unavailable(&e))
-}
-
-/// Deletes every session last seen before `idle_before_us` or opened before
-/// `opened_before_us`; the deleted rows (each returned to one replica only, however many run
-/// this at once).
-pub(crate) async fn delete_expired<DB: Database>(
-    pool: &Pool<DB>,
-    idle_before_us: i64,
-    opened_before_us: i64,
-) -> Result<Vec<StoredSession>, AuditError>
-where
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-    for<'r> StoredSession: FromRow<'r, DB::Row>,
-    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
-    for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
-{
-    sqlx::query_as::<DB, StoredSession>(&format!(
-        "DELETE FROM console_sessions WHERE last_seen_us < $1 OR created_at_us < $2 \
-         RETURNING {COLUMNS}"
-    ))
-    .bind(idle_before_us)
-    .bind(opened_before_us)
-    .fetch_all(pool)
-    .await
-    .map_err(|e| rows::unavailable(&e))
-}
-
 /// The clerks' console sessions a store keeps beside its log (rows, not events).
 #[async_trait]
 pub trait ConsoleSessionStore: Send + Sync {
@@ -170,7 +53,8 @@ pub trait ConsoleSessionStore: Send + Sync {
     ) -> Result<Option<StoredSession>, AuditError>;
 
     /// Ends every console session last seen before `idle_before_us` or opened before
-    /// `opened_before_us`; the ended rows.
+    /// `opened_before_us`; the ended rows (each returned to one replica only, however many run
+    /// this at once: DELETE … RETURNING).
     async fn close_expired_console_sessions(
         &self,
         idle_before_us: i64,
@@ -191,14 +75,31 @@ where
     for<'c> &'c mut <T::Db as Database>::Connection: Executor<'c, Database = T::Db>,
 {
     async fn open_console_session(&self, session: &StoredSession) -> Result<(), AuditError> {
-        insert(self.pool(), session).await
+        sqlx::query::<T::Db>(&format!(
+            "INSERT INTO console_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(session.token_hash.clone())
+        .bind(session.user_name.clone())
+        .bind(session.method.clone())
+        .bind(session.created_at_us)
+        .bind(session.last_seen_us)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| rows::unavailable(&e))
     }
 
     async fn console_session(
         &self,
         token_hash: &[u8],
     ) -> Result<Option<StoredSession>, AuditError> {
-        find(self.pool(), token_hash).await
+        sqlx::query_as::<T::Db, StoredSession>(&format!(
+            "SELECT {COLUMNS} FROM console_sessions WHERE token_hash = $1"
+        ))
+        .bind(token_hash.to_vec())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| rows::unavailable(&e))
     }
 
     async fn touch_console_session(
@@ -206,14 +107,30 @@ where
         token_hash: &[u8],
         now_us: i64,
     ) -> Result<(), AuditError> {
-        touch(self.pool(), token_hash, now_us).await
+        // Never moves backwards: a replica whose clock lags cannot shorten another's record.
+        sqlx::query::<T::Db>(
+            "UPDATE console_sessions SET last_seen_us = $2 \
+             WHERE token_hash = $1 AND last_seen_us < $2",
+        )
+        .bind(token_hash.to_vec())
+        .bind(now_us)
+        .execute(self.pool())
+        .await
+        .map(|_| ())
+        .map_err(|e| rows::unavailable(&e))
     }
 
     async fn close_console_session(
         &self,
         token_hash: &[u8],
     ) -> Result<Option<StoredSession>, AuditError> {
-        delete(self.pool(), token_hash).await
+        sqlx::query_as::<T::Db, StoredSession>(&format!(
+            "DELETE FROM console_sessions WHERE token_hash = $1 RETURNING {COLUMNS}"
+        ))
+        .bind(token_hash.to_vec())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| rows::unavailable(&e))
     }
 
     async fn close_expired_console_sessions(
@@ -221,6 +138,14 @@ where
         idle_before_us: i64,
         opened_before_us: i64,
     ) -> Result<Vec<StoredSession>, AuditError> {
-        delete_expired(self.pool(), idle_before_us, opened_before_us).await
+        sqlx::query_as::<T::Db, StoredSession>(&format!(
+            "DELETE FROM console_sessions WHERE last_seen_us < $1 OR created_at_us < $2 \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(idle_before_us)
+        .bind(opened_before_us)
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| rows::unavailable(&e))
     }
 }
