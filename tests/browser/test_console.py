@@ -376,6 +376,10 @@ def test_the_daily_flow_works_by_keyboard_alone(service, browser):
     context = browser.new_context(locale="ja-JP")
     page = context.new_page()
     page.goto(service["base"] + "/signin")
+    # The name field takes the focus by `autofocus`, which the browser applies once the page has
+    # loaded; typing before that loses the first letters (CI saw it), so wait for it as a person
+    # waits to see the cursor.
+    expect(page.locator("#name")).to_be_focused()
     page.keyboard.type("sato")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
