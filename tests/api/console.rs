@@ -55,23 +55,32 @@ async fn http(
     exchange(stream, addr, method, path, cookie, form).await
 }
 
-/// One HTTPS request on its own connection, made with `tls` (which may present a client
-/// certificate).
-async fn https(
+/// A browser reaching the console over TLS, with or without a client certificate.
+struct TlsBrowser {
     addr: SocketAddr,
     tls: std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
-    method: &str,
-    path: &str,
-    cookie: Option<&str>,
-    form: Option<&str>,
-) -> Answer {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let stream = tokio_rustls::TlsConnector::from(tls)
-        .connect(name, tcp)
-        .await
-        .unwrap();
-    exchange(stream, addr, method, path, cookie, form).await
+}
+
+impl TlsBrowser {
+    /// A new TLS connection to the console.
+    async fn connect(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        let stream = self.connect().await;
+        exchange(stream, self.addr, "GET", path, cookie, None).await
+    }
+
+    async fn post(&self, path: &str, form: &str) -> Answer {
+        let stream = self.connect().await;
+        exchange(stream, self.addr, "POST", path, None, Some(form)).await
+    }
 }
 
 /// Writes one request on `stream` and reads the whole answer (the server closes).
@@ -712,22 +721,20 @@ async fn a_clerk_signs_in_by_the_client_certificate_the_settings_name() {
     let running = tokio::spawn(server::run(listener, app, async {
         let _ = stopped.await;
     }));
-    let with_card = pki.rustls_client(true);
-    let without = pki.rustls_client(false);
+    let with_card = TlsBrowser {
+        addr,
+        tls: pki.rustls_client(true),
+    };
+    let without = TlsBrowser {
+        addr,
+        tls: pki.rustls_client(false),
+    };
 
-    let form = https(addr, with_card.clone(), "GET", "/signin", None, None).await;
+    let form = with_card.get("/signin", None).await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("証明書でサインイン"), "{}", form.body);
     assert!(form.body.contains("<strong>sato</strong>"), "{}", form.body);
-    let signed = https(
-        addr,
-        with_card.clone(),
-        "POST",
-        "/signin/certificate",
-        None,
-        Some(""),
-    )
-    .await;
+    let signed = with_card.post("/signin/certificate", "").await;
     assert_eq!(signed.status, 303, "{}", signed.body);
     assert_eq!(signed.header("location"), Some("/holds"));
     let cookie = signed
@@ -738,31 +745,15 @@ async fn a_clerk_signs_in_by_the_client_certificate_the_settings_name() {
         .unwrap()
         .to_owned();
     assert!(cookie.starts_with("__Host-"), "{cookie}");
-    let queue = https(
-        addr,
-        with_card.clone(),
-        "GET",
-        "/holds",
-        Some(&cookie),
-        None,
-    )
-    .await;
+    let queue = with_card.get("/holds", Some(&cookie)).await;
     assert_eq!(queue.status, 200);
     assert!(queue.body.contains("sato"));
 
     // Without the certificate: the password form only, and no certificate sign-in.
-    let plain = https(addr, without.clone(), "GET", "/signin", None, None).await;
+    let plain = without.get("/signin", None).await;
     assert_eq!(plain.status, 200);
     assert!(!plain.body.contains("証明書でサインイン"));
-    let refused = https(
-        addr,
-        without.clone(),
-        "POST",
-        "/signin/certificate",
-        None,
-        Some(""),
-    )
-    .await;
+    let refused = without.post("/signin/certificate", "").await;
     assert_eq!(refused.status, 401);
     assert!(
         refused
@@ -771,19 +762,14 @@ async fn a_clerk_signs_in_by_the_client_certificate_the_settings_name() {
     );
     // The certificate-only clerk has no password; the other clerk still signs in with theirs.
     let guess = "name=sato&password=a+long+test+password";
-    let wrong = https(addr, without.clone(), "POST", "/signin", None, Some(guess)).await;
+    let wrong = without.post("/signin", guess).await;
     assert_eq!(wrong.status, 401);
     let other = "name=suzuki&password=a+long+test+password";
-    let password = https(addr, without.clone(), "POST", "/signin", None, Some(other)).await;
+    let password = without.post("/signin", other).await;
     assert_eq!(password.status, 303);
 
     // Another site cannot sign the certificate in (the browser would present it anyway).
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut stream = tokio_rustls::TlsConnector::from(with_card)
-        .connect(name, tcp)
-        .await
-        .unwrap();
+    let mut stream = with_card.connect().await;
     let forged = format!(
         "POST /signin/certificate HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Sec-Fetch-Site: cross-site\r\nContent-Length: 0\r\n\r\n"
