@@ -38,6 +38,7 @@ pub use finding::{Finding, GateTable, Twice};
 
 use crate::audit::{
     NewEvent, Registration, StoredEvent, micros_since_epoch, store::open_holds::OpenHoldRow,
+    store::subject_decisions::SubjectDecisionRow,
 };
 
 /// The rows of the gate's tables, each list in its table's [`GateTable::key_order`].
@@ -54,6 +55,8 @@ pub struct GateTables {
     pub lookups: Vec<LookupRow>,
     /// `open_holds`.
     pub open_holds: Vec<OpenHoldRow>,
+    /// `subject_decisions`.
+    pub subject_decisions: Vec<SubjectDecisionRow>,
 }
 
 /// A row of `verification_requests`.
@@ -176,6 +179,8 @@ pub struct Facts {
     holds: Vec<OpenHoldRow>,
     /// Every assignment: (insurer, verification, event id, assignee).
     assignments: Vec<AssignmentFact>,
+    /// Every decision's row of `subject_decisions`.
+    subjects: Vec<SubjectDecisionRow>,
 }
 
 impl fmt::Debug for Facts {
@@ -204,6 +209,8 @@ impl Facts {
                     event_id,
                 });
                 self.holds.extend(OpenHoldRow::of(event_id, d));
+                self.subjects
+                    .extend(SubjectDecisionRow::of(event_id, &stored.event));
             }
             NewEvent::HoldAssigned(a) => self.assignments.push((
                 boxed(&a.insurer_number),
@@ -313,6 +320,29 @@ impl Facts {
                 )
             },
             &tables.open_holds,
+            |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
+            |f, r| f == r,
+            &mut findings,
+        );
+        self.subjects.sort_unstable_by(|a, b| {
+            (&a.insurer_number, &a.verification_id, a.decision_id).cmp(&(
+                &b.insurer_number,
+                &b.verification_id,
+                b.decision_id,
+            ))
+        });
+        join(
+            GateTable::SubjectDecisions,
+            Twice::Decision,
+            &self.subjects,
+            |f| {
+                (
+                    f.insurer_number.as_str(),
+                    f.verification_id.as_str(),
+                    f.decision_id,
+                )
+            },
+            &tables.subject_decisions,
             |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
             |f, r| f == r,
             &mut findings,

@@ -44,11 +44,13 @@ pub enum Rpc {
     HoldStats,
     /// Claiming or releasing a hold.
     AssignHold,
+    /// Reading the history of one subject.
+    SubjectHistory,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 8] = [
+    pub const ALL: [Rpc; 9] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
@@ -57,6 +59,7 @@ impl Rpc {
         Rpc::GetVerification,
         Rpc::HoldStats,
         Rpc::AssignHold,
+        Rpc::SubjectHistory,
     ];
 
     /// The RPC of a method name (the last segment of a gRPC path).
@@ -75,6 +78,7 @@ impl Rpc {
             Rpc::GetVerification => "GetVerification",
             Rpc::HoldStats => "HoldStats",
             Rpc::AssignHold => "AssignHold",
+            Rpc::SubjectHistory => "SubjectHistory",
         }
     }
 
@@ -92,8 +96,12 @@ impl Rpc {
                     | Rpc::GetVerification
                     | Rpc::AssignHold
                     | Rpc::HoldStats
+                    | Rpc::SubjectHistory
             ),
-            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats),
+            Role::Auditor => matches!(
+                self,
+                Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats | Rpc::SubjectHistory
+            ),
         }
     }
 }

@@ -13,7 +13,7 @@ use verify_identity::{
     contract::pb,
 };
 
-use crate::helpers::{Backend, hold_request, spawn_app_with_console};
+use crate::helpers::{Backend, hold_request, register_request, spawn_app_with_console};
 
 on_both_backends!(
     every_role_page_and_insurer_gets_what_its_grpc_twin_would,
@@ -21,6 +21,7 @@ on_both_backends!(
     the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix,
     a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it_on_both,
     the_queue_filters_by_the_clerks_own_claims_and_by_nobodys,
+    a_case_shows_its_subjects_history_and_a_requery_is_chosen_from_the_later_verifications,
 );
 
 const INSURER: &str = "32130011";
@@ -803,4 +804,141 @@ async fn a_clerk_signs_in_by_the_client_certificate_the_settings_name() {
     );
     db.drop().await;
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The radio input of the replacement picker for `id` on a case page, if any.
+fn picker_input(body: &str, id: &str) -> Option<String> {
+    let marker = format!("name=\"replaced_by\" value=\"{id}\"");
+    let at = body.find(&marker)?;
+    let start = body[..at].rfind('<')?;
+    let end = at + body[at..].find('>')?;
+    Some(body[start..=end].to_owned())
+}
+
+/// The case page shows the subject's history at the clerk's insurer (never another
+/// insurer's), to operators and auditors alike; an operator's re-query is chosen from the
+/// subject's verifications, those decided before the hold shown but not choosable (and
+/// refused if posted anyway); afterwards the history shows the resolution.
+async fn a_case_shows_its_subjects_history_and_a_requery_is_chosen_from_the_later_verifications(
+    backend: Backend,
+) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("auditor", INSURER, Role::Auditor),
+            user("other-operator", OTHER, Role::Operator),
+        ];
+    })
+    .await;
+    let verify = |insurer: &str, request: pb::VerifyRequest| {
+        let mut r = request;
+        r.insurer_number = insurer.into();
+        let mut client = app.client.clone();
+        async move { client.verify(r).await.unwrap().into_inner().verification_id }
+    };
+    let earlier = verify(INSURER, register_request("r-earlier")).await;
+    let held = verify(INSURER, hold_request("h-held")).await;
+    let later = verify(INSURER, register_request("r-later")).await;
+    // The same subject id at another insurer: none of its history shows at ours.
+    let theirs = verify(OTHER, hold_request("h-theirs")).await;
+    let case_path = format!("/holds/{INSURER}/{held}");
+
+    for (name, may_act) in [("operator", true), ("auditor", false)] {
+        let (cookie, _) = sign_in(console, name).await;
+        let case = http(console, "GET", &case_path, Some(&cookie), None).await;
+        assert_eq!(case.status, 200, "{name}");
+        let body = &case.body;
+        assert!(body.contains("この記号番号の履歴"), "{name}");
+        for id in [&earlier, &held, &later] {
+            assert!(body.contains(id.as_str()), "{name}: {id} in the history");
+        }
+        assert!(!body.contains(theirs.as_str()), "{name}: another insurer's");
+        // Only an operator gets the picker: the later one choosable, the earlier one not.
+        let later_input = picker_input(body, &later);
+        let earlier_input = picker_input(body, &earlier);
+        assert_eq!(later_input.is_some(), may_act, "{name}");
+        if may_act {
+            assert!(!later_input.unwrap().contains("disabled"));
+            assert!(earlier_input.unwrap().contains("disabled"));
+            assert!(body.contains("保留より前の照会のため選べません"));
+        } else {
+            assert!(earlier_input.is_none());
+        }
+        // English too, by the language switch's cookie.
+        let cookie_en = format!("{cookie}; vi_lang=en");
+        let english = http(console, "GET", &case_path, Some(&cookie_en), None).await;
+        assert!(
+            english
+                .body
+                .contains("Every verification of this subject at this insurer"),
+            "{name}"
+        );
+        if may_act {
+            assert!(
+                english
+                    .body
+                    .contains("Decided before the hold: cannot replace it")
+            );
+        }
+    }
+    // Another insurer's clerk: the case is not found, history and all.
+    let (cookie, _) = sign_in(console, "other-operator").await;
+    let answer = http(console, "GET", &case_path, Some(&cookie), None).await;
+    assert_eq!(answer.status, 404);
+
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let resolve = |replaced_by: &str| {
+        format!("csrf={csrf}&resolution=requeried&replaced_by={replaced_by}&confirm=1")
+    };
+    let path = format!("{case_path}/resolve");
+    // The earlier one, posted although it cannot be chosen: refused, nothing recorded.
+    let refused = http(
+        console,
+        "POST",
+        &path,
+        Some(&cookie),
+        Some(&resolve(&earlier)),
+    )
+    .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused
+            .body
+            .contains("保留の後に行った照会を選んでください")
+    );
+    // The later one: recorded, and the history says so.
+    let done = http(
+        console,
+        "POST",
+        &path,
+        Some(&cookie),
+        Some(&resolve(&later)),
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let record = app
+        .client
+        .clone()
+        .get_verification(pb::GetVerificationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        record.resolution.unwrap().replaced_by_verification_id,
+        later
+    );
+    for name in ["operator", "auditor"] {
+        let (cookie, _) = sign_in(console, name).await;
+        let case = http(console, "GET", &case_path, Some(&cookie), None).await;
+        let history = case.body.split("id=\"history\"").nth(1).unwrap();
+        assert!(
+            history.contains("保留の解決") && history.contains("再照会済"),
+            "{name}"
+        );
+        assert!(history.contains(later.as_str()));
+    }
+    app.finish().await;
 }

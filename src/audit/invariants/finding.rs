@@ -18,6 +18,9 @@ pub enum GateTable {
     /// One row per open hold, with its deadline, risk class, reasons and assignee: derived
     /// data the clerks' queue reads (migrations 0008).
     OpenHolds,
+    /// One row per decision, by subject: derived data the history of a subject reads
+    /// (migrations 0010).
+    SubjectDecisions,
 }
 
 impl GateTable {
@@ -29,6 +32,7 @@ impl GateTable {
             GateTable::HoldResolutions => "hold_resolutions",
             GateTable::LookupColumns => "audit_events (lookup columns)",
             GateTable::OpenHolds => "open_holds",
+            GateTable::SubjectDecisions => "subject_decisions",
         }
     }
 
@@ -41,6 +45,7 @@ impl GateTable {
             GateTable::HoldResolutions => "insurer_number, verification_id",
             GateTable::LookupColumns => "id",
             GateTable::OpenHolds => "insurer_number, verification_id",
+            GateTable::SubjectDecisions => "insurer_number, verification_id",
         }
     }
 }
@@ -58,6 +63,8 @@ pub enum Twice {
     Resolution,
     /// Two held decisions under one verification id of one insurer.
     Hold,
+    /// Two decisions under one verification id of one insurer.
+    Decision,
 }
 
 /// One way the tables and the chain disagree. Names tables, event ids and row positions
@@ -133,6 +140,7 @@ impl fmt::Display for Finding {
             GateTable::HoldResolutions => "resolution event",
             GateTable::LookupColumns => "event",
             GateTable::OpenHolds => "open held decision",
+            GateTable::SubjectDecisions => "decision event",
         };
         match self {
             Finding::MissingRow { event_id, .. } => {
@@ -158,6 +166,7 @@ impl fmt::Display for Finding {
                 let fact = match what {
                     Twice::Request => "decide one request id of one insurer",
                     Twice::Hold => "hold one verification id of one insurer",
+                    Twice::Decision => "decide one verification id of one insurer",
                     Twice::Number => "commit one number of one insurer",
                     Twice::Subject => "commit a number for one subject of one insurer",
                     Twice::Resolution => "close one hold",

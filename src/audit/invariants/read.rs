@@ -15,6 +15,7 @@ use crate::audit::{
     store::open_holds::{self, OpenHoldRow},
     store::rows::{self, EventRow, RegistrationRow},
     store::sql,
+    store::subject_decisions::{self, SubjectDecisionRow},
 };
 
 /// `verification_requests` in key order.
@@ -50,6 +51,7 @@ where
     for<'r> ResolutionRow: FromRow<'r, DB::Row>,
     for<'r> LookupRow: FromRow<'r, DB::Row>,
     for<'r> OpenHoldRow: FromRow<'r, DB::Row>,
+    for<'r> SubjectDecisionRow: FromRow<'r, DB::Row>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
@@ -88,6 +90,10 @@ where
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
+    let subject_decisions = sqlx::query_as::<DB, SubjectDecisionRow>(subject_decisions::SELECT_ALL)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     // Read only: nothing to keep.
     tx.rollback().await.map_err(unavailable)?;
     Ok((
@@ -98,6 +104,7 @@ where
             resolutions,
             lookups,
             open_holds,
+            subject_decisions,
         },
     ))
 }

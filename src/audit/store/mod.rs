@@ -10,6 +10,7 @@ pub mod adopted_keys;
 mod conformance;
 pub mod connect;
 pub mod console_sessions;
+mod fault;
 pub mod key_ids;
 pub mod open_holds;
 pub mod postgres;
@@ -17,11 +18,13 @@ pub(in crate::audit) mod read;
 #[cfg(test)]
 pub(crate) mod tamper;
 pub use console_sessions::ConsoleSessionStore;
+pub(crate) use fault::{AppendFault, hash_column};
 pub use read::SqlxStore;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
 pub(crate) mod statement;
+pub mod subject_decisions;
 pub mod writer;
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
@@ -171,6 +174,17 @@ pub trait AuditReads: Send + Sync {
         insurer_number: &str,
         as_of_us: i64,
     ) -> Result<Vec<open_holds::OpenHoldCount>, AuditError>;
+
+    /// Every event of every decision about `subject_id` of `insurer_number` — the decisions
+    /// and the assignments, resolutions and commits that followed each — in row order, at
+    /// most `limit`, through the subject decisions table (migrations 0010). Empty for a
+    /// subject this insurer never decided about, whether or not another insurer did.
+    async fn subject_history(
+        &self,
+        insurer_number: &str,
+        subject_id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
 }
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -294,6 +308,13 @@ pub(crate) trait BatchTransaction: Send {
         changes: &[open_holds::OpenHoldChange<'_>],
     ) -> Result<(), Self::Error>;
 
+    /// Inserts the subject decisions rows of the batch's appended decisions
+    /// ([`subject_decisions::rows_of`]).
+    async fn apply_subject_decisions(
+        &mut self,
+        rows: &[subject_decisions::SubjectDecisionRow],
+    ) -> Result<(), Self::Error>;
+
     /// Commits.
     async fn commit(self) -> Result<(), Self::Error>;
 }
@@ -349,6 +370,11 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         let changes = open_holds::changes(events, &outcomes);
         if !changes.is_empty() {
             tx.apply_open_holds(&changes).await?;
+        }
+        // And the subjects' history table.
+        let subjects = subject_decisions::rows_of(events, &outcomes);
+        if !subjects.is_empty() {
+            tx.apply_subject_decisions(&subjects).await?;
         }
     }
     tx.commit().await?;
@@ -553,39 +579,5 @@ pub(crate) fn prefer_the_key_table(
 fn duplicate_of(verification_id: &str) -> AppendOutcome {
     AppendOutcome::DuplicateRequest {
         existing_verification_id: verification_id.to_string(),
-    }
-}
-
-/// A stored `hash` column as a hash; a value of another length is a decoding error.
-pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, AppendFault> {
-    bytes.try_into().map_err(|_| AppendFault::HashNot32Bytes)
-}
-
-/// What the append algorithm itself finds wrong, whatever the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AppendFault {
-    /// An inserted event's row id did not come back from the INSERT.
-    RowNotReturned,
-    /// A chain's stored hash is not 32 bytes.
-    HashNot32Bytes,
-}
-
-impl AppendFault {
-    /// A content-free description.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            AppendFault::RowNotReturned => "an expected row is missing",
-            AppendFault::HashNot32Bytes => "a stored hash is not 32 bytes",
-        }
-    }
-}
-
-/// As sqlx reported these before the writer had an error type of its own.
-impl From<AppendFault> for sqlx::Error {
-    fn from(fault: AppendFault) -> Self {
-        match fault {
-            AppendFault::RowNotReturned => sqlx::Error::RowNotFound,
-            AppendFault::HashNot32Bytes => sqlx::Error::Decode(fault.describe().into()),
-        }
     }
 }

@@ -31,6 +31,7 @@ use crate::audit::{
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
+    store::subject_decisions::{self, SubjectDecisionRow},
     store::{self, AuditBackend, BatchTransaction},
 };
 
@@ -74,6 +75,9 @@ impl PostgresBackend {
         // makes every other replica's appends (and fills) wait meanwhile.
         let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, Some(open_holds::LOCK_PG)).await?;
+        // And, after migration 0010, its subject decisions table.
+        let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
+        subject_decisions::fill_if_pending(fill, Some(subject_decisions::LOCK_PG)).await?;
         Ok(PostgresBackend { pool })
     }
 }
@@ -308,6 +312,22 @@ impl BatchTransaction for PgTx {
                         .await?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    async fn apply_subject_decisions(
+        &mut self,
+        rows: &[SubjectDecisionRow],
+    ) -> Result<(), sqlx::Error> {
+        for row in rows {
+            sqlx::query(subject_decisions::INSERT)
+                .bind(row.insurer_number.as_str())
+                .bind(row.subject_id.as_str())
+                .bind(row.decision_id)
+                .bind(row.verification_id.as_str())
+                .execute(&mut *self.0)
+                .await?;
         }
         Ok(())
     }

@@ -20,6 +20,7 @@ use crate::audit::{
     store::open_holds::{OpenHoldCount, OpenHoldRow, OpenHolds, OpenHoldsQuery},
     store::rows::{self, EventRow, HeadRow, RegistrationRow},
     store::sql::{self, RegistrationProbe},
+    store::subject_decisions,
 };
 
 /// The read half of a store, over its pool.
@@ -382,5 +383,14 @@ where
         OpenHolds(self.pool())
             .counts(insurer_number, as_of_us)
             .await
+    }
+
+    async fn subject_history(
+        &self,
+        insurer_number: &str,
+        subject_id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        subject_decisions::history(self.pool(), insurer_number, subject_id, limit).await
     }
 }

@@ -22,9 +22,9 @@ use crate::audit::{
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::open_holds,
     store::read::SqlxStore,
     store::rows::{self},
+    store::{open_holds, subject_decisions},
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -153,6 +153,12 @@ impl SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, None).await?;
+        // And, after migration 0010, its subject decisions table.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        subject_decisions::fill_if_pending(fill, None).await?;
         // The writer never checkpoints inside a commit; the checkpointer task does it beside,
         // and asks the writer to finish each copy between two batches.
         let finish = wal_checkpointer::FinishRequest::default();
