@@ -198,6 +198,32 @@ mod tests {
         );
     }
 
+    /// Every pair of the JIS lists, in a name and in an address, compares as a variant in
+    /// both directions (never notation: a different code point is a different character as
+    /// far as text can tell).
+    #[test]
+    fn every_jis_revision_pair_is_a_variant_both_ways_in_names_and_addresses() {
+        use crate::domain::{
+            MatchClass,
+            fields::{address, kanji_name},
+        };
+        for &(a, b) in JIS_REVISION_PAIRS {
+            let (name_a, name_b) = (format!("{a}田 花子"), format!("{b}田 花子"));
+            let (place_a, place_b) = (
+                format!("東京都千代田区{a}町1-2-3"),
+                format!("東京都千代田区{b}町1-2-3"),
+            );
+            for (x, y) in [(&name_a, &name_b), (&name_b, &name_a)] {
+                let class = kanji_name::compare(x, y).class;
+                assert_eq!(class, MatchClass::Variant, "U+{:04X}", a as u32);
+            }
+            for (x, y) in [(&place_a, &place_b), (&place_b, &place_a)] {
+                let class = address::compare(x, y).class;
+                assert_eq!(class, MatchClass::Variant, "U+{:04X}", a as u32);
+            }
+        }
+    }
+
     /// Characters of the JIS X 0213:2004 glyph list that have a related character of their own
     /// in Unicode, written apart by people: never folded (build.rs says why).
     #[test]
