@@ -129,8 +129,8 @@ pub fn rule(id: &str, lang: Lang) -> Option<&'static str> {
             "A 字 before a minor district (小字) written on one side only.",
         ),
         "address.street_direction" => lang.pick(
-            "京都の通り名の方角の送り仮名の違いです（上る・上ル・上がる、西入・西入ル など）。方角と通り名は比べています。",
-            "The okurigana of a Kyoto street direction (上る/上ル/上がる, 西入/西入ル …); the direction and the streets are compared.",
+            "京都の通り名の送り仮名の違いです（上る・上ル・上がる、西入・西入ル、通り・通 など）。方角と通り名は比べています。",
+            "The okurigana of a Kyoto street part (上る/上ル/上がる, 西入/西入ル, 通り/通 …); the direction and the streets are compared.",
         ),
         "address.tsu" => lang.pick(
             "地名の漢字の間のツ・ッ・つの違いを同じとみなしました（四ツ谷と四ッ谷など）。",

@@ -13,8 +13,9 @@
 //!
 //! - **notation** — the atoms are equal under width, whitespace, hyphen, Latin case and number
 //!   notation (一丁目2番3号 = 1-2-3 = １－２－３; 2番地11 = 2-11; 5番地の3 = 5-3; a trailing 号 or
-//!   番地 dropped; leading zeros), and the okurigana of a Kyoto street direction (上る = 上ル =
-//!   上がる, 西入 = 西入ル; the direction itself is compared). Nothing is lost.
+//!   番地 dropped; leading zeros), and the okurigana of a Kyoto street part (上る = 上ル = 上がる,
+//!   西入 = 西入ル, 寺町通り = 寺町通 before a direction; the direction itself is compared).
+//!   Nothing is lost.
 //! - **variant** — equal only after also folding ケ/ヶ/ガ/が and 之/ノ/の between kanji, old and
 //!   variant kanji, 々 against the kanji it repeats, a variation selector after a kanji, a
 //!   substitute mark (●, 〓) for one character, or dropping on one side only a 大字/字 prefix,

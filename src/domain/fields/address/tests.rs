@@ -472,7 +472,11 @@ fn kyoto_street_directions_with_another_okurigana_are_notation() {
         ("上る against 上ル, prefecture omitted", format!("{K}寺町通御池上る上本能寺前町488"), "京都市中京区寺町通御池上ル上本能寺前町488".to_owned(), Variant, &[AddressPrefecture, AddressStreetDirection]),
         ("上る against 上 ル", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上 ル上本能寺前町488"), Notation, &[Space, AddressStreetDirection]),
         ("上る against 上ル 東側", format!("{K}烏丸通御池上る東側二条殿町540"), format!("{K}烏丸通御池上ル東側二条殿町540"), Notation, &[AddressStreetDirection]),
+        ("寺町通り against 寺町通", format!("{K}寺町通り御池上ル上本能寺前町488"), format!("{K}寺町通御池上る上本能寺前町488"), Notation, &[AddressStreetDirection]),
+        ("四条通り against 四条通, 東入", format!("{K}四条通り烏丸東入長刀鉾町10"), format!("{K}四条通烏丸東入ル長刀鉾町10"), Notation, &[AddressStreetDirection]),
         // Held counterparts: the direction, the streets and the town are compared.
+        ("通り not before a direction stays text", "新潟県新潟市中央区本町通り七番町1-2".to_owned(), "新潟県新潟市中央区本町通七番町1-2".to_owned(), Mismatch, &[]),
+        ("通り against 通, another crossing street", format!("{K}寺町通り御池上ル上本能寺前町488"), format!("{K}寺町通姉小路上ル上本能寺前町488"), Mismatch, &[]),
         ("上る against 下ル", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池下ル上本能寺前町488"), Mismatch, &[]),
         ("上がる against 下がる", format!("{K}寺町通御池上がる上本能寺前町488"), format!("{K}寺町通御池下がる上本能寺前町488"), Mismatch, &[]),
         ("西入 against 東入ル", format!("{K}押小路通柳馬場西入亀屋町1"), format!("{K}押小路通柳馬場東入ル亀屋町1"), Mismatch, &[]),

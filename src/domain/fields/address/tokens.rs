@@ -112,11 +112,14 @@ impl Tokens<'_> {
         };
         let (mut vkey, mut flags) = (x.c as u32, x.flags);
         let mut nkey = vkey | x.selector << SELECTOR_SHIFT;
-        // Only four kana can be the okurigana of a street direction: the look-around is paid
-        // by them alone.
-        if matches!(x.c, 'る' | 'ル' | 'が' | 'ガ')
-            && let Some(key) = self.direction_okurigana(k)
-        {
+        // Only six kana can be the okurigana of a Kyoto street part (上る, 上がる, 西入ル, 通り): the
+        // look-around is paid by them alone.
+        let okurigana = match x.c {
+            'る' | 'ル' | 'が' | 'ガ' => self.direction_okurigana(k),
+            'り' | 'リ' if self.street_okurigana(k) => Some(EMPTY),
+            _ => None,
+        };
+        if let Some(key) = okurigana {
             if key != nkey {
                 flags |= STREET_DIRECTION;
             }
@@ -172,6 +175,35 @@ impl Tokens<'_> {
         let street = before(head).is_some_and(is_kanji);
         let town = at(last + 1).is_some_and(is_kanji);
         (one_word && street && town).then_some(key)
+    }
+
+    /// Whether character `k` is the り of a street name written `通り` in a Kyoto street part
+    /// (`寺町通り御池上ル`): after 通 and a kanji before it, before the crossing street, which the
+    /// direction follows within a few characters. Only there: 通 also ends town names elsewhere
+    /// (新潟市 本町通, 旭川市 4条通), where a り is not known to be okurigana.
+    fn street_okurigana(&self, k: usize) -> bool {
+        let at = |m: usize| self.nc.get(m).map(|x| x.c);
+        let joined = |m: usize| self.nc.get(m).is_some_and(|x| !x.spaced());
+        if k < 2 || at(k - 1) != Some('通') || !joined(k) || !at(k - 2).is_some_and(is_kanji) {
+            return false;
+        }
+        // The crossing street (kanji, or digits of 7条), then the direction.
+        let mut m = k + 1;
+        while m < self.nc.len() && m <= k + 9 && joined(m) {
+            let direction = matches!(
+                (at(m), at(m + 1)),
+                (Some('上' | '下'), Some('る' | 'ル' | 'が' | 'ガ'))
+                    | (Some('西' | '東'), Some('入'))
+            );
+            if direction {
+                return m > k + 1;
+            }
+            if !at(m).is_some_and(|c| is_kanji(c) || c.is_ascii_digit()) {
+                return false;
+            }
+            m += 1;
+        }
+        false
     }
 
     /// Adds a notation key to the signature (FxHash's step).
