@@ -21,6 +21,7 @@ pub use read::SqlxStore;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
+pub(crate) mod statement;
 pub mod writer;
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
@@ -42,11 +43,37 @@ use crate::{
 };
 
 /// The reads every store answers the same way, with the same statements: written once, for
-/// any store that reads through one sqlx pool ([`read::SqlxStore`]), in `read.rs`. The
-/// reads that build their statements with a `QueryBuilder` stay with each backend in
-/// [`AuditBackend`]: a builder cannot be executed generically (see [`BatchTransaction`]).
+/// any store that reads through one sqlx pool ([`read::SqlxStore`]), in `read.rs`.
 #[async_trait]
 pub trait AuditReads: Send + Sync {
+    /// The registrations of `insurer_number` that hold this number fingerprint or this
+    /// subject (at most two), outside any append. (Verify's own check runs inside the append
+    /// transaction: see `refuse_register_decisions_against_registrations`.)
+    async fn find_registrations(
+        &self,
+        insurer_number: &str,
+        number_fingerprint: &Fingerprint,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, AuditError>;
+
+    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
+    /// in few statements (the verification index finds each): the resolutions of a page of
+    /// holds, or the decisions that replaced them.
+    async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: EventType,
+        verification_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
+    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
+    async fn registrations_of_subjects(
+        &self,
+        insurer_number: &str,
+        subject_ids: &[&str],
+    ) -> Result<Vec<Registration>, AuditError>;
+
     /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
     /// so that one insurer can never read another's decisions by guessing ids.
     async fn find_verification(
@@ -184,34 +211,6 @@ pub trait AuditBackend: AuditReads + ConsoleSessionStore {
         chain: &mut ChainState,
         events: Vec<NewEvent>,
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>);
-
-    /// The registrations of `insurer_number` that hold this number fingerprint or this
-    /// subject (at most two), outside any append. (Verify's own check runs inside the append
-    /// transaction: see `refuse_register_decisions_against_registrations`.)
-    async fn find_registrations(
-        &self,
-        insurer_number: &str,
-        number_fingerprint: &Fingerprint,
-        subject_id: &str,
-    ) -> Result<Vec<Registration>, AuditError>;
-
-    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
-    /// in few statements (the verification index finds each): the resolutions of a page of
-    /// holds, or the decisions that replaced them.
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
-    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
-    ) -> Result<Vec<Registration>, AuditError>;
 
     /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
     /// current key. Empty for a store no writing process has opened since it had the table.
