@@ -18,6 +18,11 @@ pub enum GateTable {
     /// One row per open hold, with its deadline, risk class, reasons and assignee: derived
     /// data the clerks' queue reads (migrations 0008).
     OpenHolds,
+    /// One row per held decision with what the hold statistics count of it: derived data
+    /// (migrations 0011).
+    HoldFacts,
+    /// One row per candidate fingerprint of a held decision (migrations 0011).
+    HoldCandidates,
 }
 
 impl GateTable {
@@ -29,6 +34,8 @@ impl GateTable {
             GateTable::HoldResolutions => "hold_resolutions",
             GateTable::LookupColumns => "audit_events (lookup columns)",
             GateTable::OpenHolds => "open_holds",
+            GateTable::HoldFacts => "hold_facts",
+            GateTable::HoldCandidates => "hold_candidates",
         }
     }
 
@@ -41,6 +48,8 @@ impl GateTable {
             GateTable::HoldResolutions => "insurer_number, verification_id",
             GateTable::LookupColumns => "id",
             GateTable::OpenHolds => "insurer_number, verification_id",
+            GateTable::HoldFacts => "insurer_number, verification_id, hold_id",
+            GateTable::HoldCandidates => "hold_id, key_id, mac",
         }
     }
 }
@@ -133,6 +142,7 @@ impl fmt::Display for Finding {
             GateTable::HoldResolutions => "resolution event",
             GateTable::LookupColumns => "event",
             GateTable::OpenHolds => "open held decision",
+            GateTable::HoldFacts | GateTable::HoldCandidates => "held decision",
         };
         match self {
             Finding::MissingRow { event_id, .. } => {

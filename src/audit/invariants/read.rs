@@ -12,6 +12,7 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Pool};
 use crate::audit::{
     AuditError, Registration, StoredEvent,
     invariants::{GateTables, LookupRow, RequestRow, ResolutionRow},
+    store::hold_facts::{self, CandidateRow, HoldFactRow},
     store::open_holds::{self, OpenHoldRow},
     store::rows::{self, EventRow, RegistrationRow},
     store::sql,
@@ -50,6 +51,8 @@ where
     for<'r> ResolutionRow: FromRow<'r, DB::Row>,
     for<'r> LookupRow: FromRow<'r, DB::Row>,
     for<'r> OpenHoldRow: FromRow<'r, DB::Row>,
+    for<'r> HoldFactRow: FromRow<'r, DB::Row>,
+    for<'r> CandidateRow: FromRow<'r, DB::Row>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
@@ -88,6 +91,14 @@ where
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
+    let hold_facts = sqlx::query_as::<DB, HoldFactRow>(hold_facts::SELECT_ALL)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    let hold_candidates = sqlx::query_as::<DB, CandidateRow>(hold_facts::SELECT_ALL_CANDIDATES)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     // Read only: nothing to keep.
     tx.rollback().await.map_err(unavailable)?;
     Ok((
@@ -98,6 +109,8 @@ where
             resolutions,
             lookups,
             open_holds,
+            hold_facts,
+            hold_candidates,
         },
     ))
 }

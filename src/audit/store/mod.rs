@@ -10,6 +10,8 @@ pub mod adopted_keys;
 mod conformance;
 pub mod connect;
 pub mod console_sessions;
+pub mod hold_facts;
+pub mod hold_groups;
 pub mod key_ids;
 pub mod open_holds;
 pub mod postgres;
@@ -80,18 +82,6 @@ pub trait AuditReads: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
-    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
-    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
-    /// what the hold statistics page through (the holds index finds them).
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
     /// Held decisions of every insurer that no resolution has closed, by insurer number and
     /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
     /// managers' gauges; `("", 0)` starts at the first).
@@ -144,6 +134,18 @@ pub trait AuditReads: Send + Sync {
         insurer_number: &str,
         as_of_us: i64,
     ) -> Result<Vec<open_holds::OpenHoldCount>, AuditError>;
+
+    /// The held decisions of `insurer_number` (or of every insurer when `None`) decided in
+    /// `[from_us, to_us)`, grouped by everything the hold statistics count them by, through
+    /// the hold facts tables (migrations 0011); open holds are overdue when their deadline is
+    /// before `as_of_ns` (nanoseconds since the epoch, `hold_facts::nanos_since_epoch`).
+    async fn hold_groups(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        as_of_ns: i64,
+    ) -> Result<Vec<hold_groups::HoldGroup>, AuditError>;
 }
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -193,24 +195,6 @@ pub trait AuditBackend: AuditReads + ConsoleSessionStore {
         insurer_number: &str,
         number_fingerprint: &Fingerprint,
         subject_id: &str,
-    ) -> Result<Vec<Registration>, AuditError>;
-
-    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
-    /// in few statements (the verification index finds each): the resolutions of a page of
-    /// holds, or the decisions that replaced them.
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
-    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
     ) -> Result<Vec<Registration>, AuditError>;
 
     /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
@@ -295,6 +279,13 @@ pub(crate) trait BatchTransaction: Send {
         changes: &[open_holds::OpenHoldChange<'_>],
     ) -> Result<(), Self::Error>;
 
+    /// Applies what the batch's appended events do to the hold facts tables, in order
+    /// ([`hold_facts::changes`]).
+    async fn apply_hold_facts(
+        &mut self,
+        changes: &[hold_facts::HoldFactChange<'_>],
+    ) -> Result<(), Self::Error>;
+
     /// Commits.
     async fn commit(self) -> Result<(), Self::Error>;
 }
@@ -350,6 +341,11 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         let changes = open_holds::changes(events, &outcomes);
         if !changes.is_empty() {
             tx.apply_open_holds(&changes).await?;
+        }
+        // And the statistics' rows, likewise.
+        let facts = hold_facts::changes(events, &outcomes);
+        if !facts.is_empty() {
+            tx.apply_hold_facts(&facts).await?;
         }
     }
     tx.commit().await?;

@@ -21,11 +21,12 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, CommitAccepted, EventType, Fingerprint, Hash, NewEvent,
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
     Registration, StoredEvent,
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::hold_facts,
     store::open_holds::{self, OpenHoldChange},
     store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
@@ -74,6 +75,9 @@ impl PostgresBackend {
         // makes every other replica's appends (and fills) wait meanwhile.
         let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, Some(open_holds::LOCK_PG)).await?;
+        // And one written before migration 0011 its hold facts, likewise.
+        let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
+        hold_facts::fill_if_pending(fill, Some(hold_facts::LOCK_PG)).await?;
         Ok(PostgresBackend { pool })
     }
 }
@@ -152,45 +156,6 @@ impl AuditBackend for PostgresBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let mut found = Vec::new();
-        for ids in verification_ids.chunks(sql::IDS_PER_STATEMENT) {
-            let mut qb =
-                sql::events_of_verifications_query::<Postgres>(insurer_number, kind.as_str(), ids);
-            let rows = qb
-                .build_query_as::<rows::EventRow>()
-                .fetch_all(&self.pool)
-                .await;
-            found.extend(rows::decode_rows(rows)?);
-        }
-        Ok(found)
-    }
-
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
-    ) -> Result<Vec<Registration>, AuditError> {
-        let mut found = Vec::new();
-        for subjects in subject_ids.chunks(sql::IDS_PER_STATEMENT / 2) {
-            // No MAC is empty: the number half of each probe finds nothing.
-            let probes: Vec<_> = subjects.iter().map(|s| (insurer_number, "", *s)).collect();
-            let mut qb = sql::registrations_query::<Postgres>(&probes);
-            let rows = qb
-                .build_query_as::<RegistrationRow>()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| rows::unavailable(&e))?;
-            found.extend(rows.into_iter().map(Registration::from));
-        }
-        Ok(found)
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
@@ -370,6 +335,13 @@ impl BatchTransaction for PgTx {
             }
         }
         Ok(())
+    }
+
+    async fn apply_hold_facts(
+        &mut self,
+        changes: &[hold_facts::HoldFactChange<'_>],
+    ) -> Result<(), sqlx::Error> {
+        hold_facts::apply::<Postgres>(&mut self.0, changes).await
     }
 
     async fn commit(self) -> Result<(), sqlx::Error> {

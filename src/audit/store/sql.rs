@@ -84,55 +84,6 @@ pub(crate) const SELECT_EXPORT: &str = concat!(
      ORDER BY id LIMIT $4"
 );
 
-/// Held decisions of one insurer (`$1`) decided in a period, after a row id. Through the holds
-/// index (insurer, id). A `$1 IS NULL OR …` form for "every insurer" was rejected: SQLite then
-/// walks the whole table by row id instead of the index.
-pub(crate) const SELECT_HOLDS_BETWEEN: &str = concat!(
-    "SELECT ",
-    event_columns!(),
-    " FROM audit_events \
-     WHERE insurer_number = $1 AND event_type = 'verification.decided' \
-      AND decision = 'hold' AND occurred_at_us >= $2 AND occurred_at_us < $3 AND id > $4 \
-     ORDER BY id LIMIT $5"
-);
-
-/// [`SELECT_HOLDS_BETWEEN`] for every insurer (`$1` unused, NULL).
-pub(crate) const SELECT_ALL_HOLDS_BETWEEN: &str = concat!(
-    "SELECT ",
-    event_columns!(),
-    " FROM audit_events \
-     WHERE $1 IS NULL AND event_type = 'verification.decided' \
-      AND decision = 'hold' AND occurred_at_us >= $2 AND occurred_at_us < $3 AND id > $4 \
-     ORDER BY id LIMIT $5"
-);
-
-/// Ids per statement of [`events_of_verifications_query`]: well under both databases' limits.
-pub(crate) const IDS_PER_STATEMENT: usize = 500;
-
-/// The events of one kind about any of `ids` of one insurer, in row order.
-pub(crate) fn events_of_verifications_query<'a, DB>(
-    insurer_number: &'a str,
-    kind: &'a str,
-    ids: &[&'a str],
-) -> QueryBuilder<'a, DB>
-where
-    DB: Database,
-    &'a str: Encode<'a, DB> + Type<DB>,
-{
-    let mut qb = QueryBuilder::new(concat!("SELECT ", event_columns!(), " FROM audit_events"));
-    qb.push(" WHERE insurer_number = ")
-        .push_bind(insurer_number)
-        .push(" AND event_type = ")
-        .push_bind(kind)
-        .push(" AND verification_id IN (");
-    let mut list = qb.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    qb.push(") ORDER BY id");
-    qb
-}
-
 /// Open holds of one insurer after a row id, oldest first. A hold is open while the chain
 /// holds no resolution of it: the chain, not `hold_resolutions`, so that a deleted row cannot
 /// reopen a closed hold (nor a forged one hide an open one). The verification index finds it.

@@ -18,11 +18,11 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, EventType, Fingerprint, NewEvent, Registration,
-    StoredEvent,
+    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::hold_facts,
     store::open_holds,
     store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
@@ -155,6 +155,12 @@ impl SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, None).await?;
+        // And one written before migration 0011 its hold facts, likewise.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        hold_facts::fill_if_pending(fill, None).await?;
         // The writer never checkpoints inside a commit; the checkpointer task does it beside,
         // and asks the writer to finish each copy between two batches.
         let finish = wal_checkpointer::FinishRequest::default();
@@ -266,45 +272,6 @@ impl AuditBackend for SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let mut found = Vec::new();
-        for ids in verification_ids.chunks(sql::IDS_PER_STATEMENT) {
-            let mut qb =
-                sql::events_of_verifications_query::<Sqlite>(insurer_number, kind.as_str(), ids);
-            let rows = qb
-                .build_query_as::<rows::EventRow>()
-                .fetch_all(&self.pool)
-                .await;
-            found.extend(rows::decode_rows(rows)?);
-        }
-        Ok(found)
-    }
-
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
-    ) -> Result<Vec<Registration>, AuditError> {
-        let mut found = Vec::new();
-        for subjects in subject_ids.chunks(sql::IDS_PER_STATEMENT / 2) {
-            // No MAC is empty: the number half of each probe finds nothing.
-            let probes: Vec<_> = subjects.iter().map(|s| (insurer_number, "", *s)).collect();
-            let mut qb = sql::registrations_query::<Sqlite>(&probes);
-            let rows = qb
-                .build_query_as::<RegistrationRow>()
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| rows::unavailable(&e))?;
-            found.extend(rows.into_iter().map(Registration::from));
-        }
-        Ok(found)
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

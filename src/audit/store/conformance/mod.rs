@@ -29,6 +29,7 @@ mod append;
 mod chains;
 mod formats;
 mod gate;
+mod hold_facts;
 mod idempotency;
 mod keys;
 mod tables;
@@ -37,6 +38,7 @@ use append::*;
 use chains::*;
 use formats::*;
 use gate::*;
+use hold_facts::*;
 use idempotency::*;
 use keys::*;
 use tables::*;
@@ -225,6 +227,8 @@ runners!(
     processes_starting_at_once_with_two_keys_on_an_empty_store_adopt_one,
     deleted_rows_let_no_second_decision_commit_or_resolution_through,
     no_conflict_clause_rewrites_a_row_of_the_gates_tables,
+    hold_groups_tell_whether_the_candidates_number_came_back,
+    verify_names_hold_facts_that_are_not_what_the_chain_says,
 );
 
 mod harness;
