@@ -11,10 +11,10 @@
 -- - `decided_at_us`: its time, whole microseconds (as `audit_events.occurred_at_us`);
 -- - `register_by_ns`: its registration deadline, nanoseconds since the epoch, as exact as the
 --   event keeps it (whole microseconds would move a deadline across the time it is judged at);
--- - `comparisons`: its distinct (stage, field, class) comparisons, each as the positions of
---   the three in `Stage::ALL`, `Field::ALL` and `MatchClass::ALL` ("s.f.c"), sorted, joined
---   by ","; which of them the policy refuses is decided when the statistics are read, by the
---   policy running then;
+-- - `comparisons`: its distinct (stage, field, class) comparisons that were not exact (no
+--   policy refuses an exact one), each as the positions of the three in `Stage::ALL`,
+--   `Field::ALL` and `MatchClass::ALL` ("s.f.c"), sorted, joined by ","; which of them the
+--   policy refuses is decided when the statistics are read, by the policy running then;
 -- - `reasons`, `risk_rank`: as in `open_holds` (0008);
 -- - `resolution`, `cause`, `resolved_at_us`: the ids and time of its first resolution; NULL
 --   while open;

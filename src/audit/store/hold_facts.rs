@@ -11,8 +11,8 @@
 //! (`audit::invariants`).
 //!
 //! What is stored is what the events say, never a judgement of the running policy: a hold's
-//! comparisons are all kept, and which of them the policy refuses is decided when the
-//! statistics are read. The one value taken from another event is the number fingerprint of
+//! comparisons are all kept but the exact ones (which no policy refuses), and which of them
+//! the policy refuses is decided when the statistics are read. The one value taken from another event is the number fingerprint of
 //! the decision that replaced a re-queried hold, read when its resolution is appended (the
 //! service admits only a replacement decided before the resolution, so the first decision of
 //! that verification id is already in the chain then).
@@ -130,9 +130,12 @@ pub fn nanos_since_epoch(t: std::time::SystemTime) -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
-/// The stored form of a decision's distinct comparisons: each as the positions of its stage,
-/// field and class in [`Stage::ALL`], [`Field::ALL`] and [`MatchClass::ALL`] ("s.f.c"),
-/// sorted, joined by ",". Adding a value at the end of those lists keeps every stored key right.
+/// The stored form of a decision's distinct comparisons that were not exact (no policy
+/// refuses an exact one, `Policy::accepts`; most of a hold's comparisons are exact, and leaving
+/// them out keeps the row and the statistics' grouping key short): each as the positions of
+/// its stage, field and class in [`Stage::ALL`], [`Field::ALL`] and [`MatchClass::ALL`]
+/// ("s.f.c"), sorted, joined by ",". Adding a value at the end of those lists keeps every
+/// stored key right.
 pub fn comparisons_key(comparisons: &[ComparisonRow]) -> String {
     let position = |c: &ComparisonRow| {
         let s = Stage::ALL.iter().position(|&x| x == c.stage)?;
@@ -140,7 +143,11 @@ pub fn comparisons_key(comparisons: &[ComparisonRow]) -> String {
         let k = MatchClass::ALL.iter().position(|&x| x == c.class)?;
         Some(format!("{s}.{f}.{k}"))
     };
-    let mut keys: Vec<String> = comparisons.iter().filter_map(position).collect();
+    let mut keys: Vec<String> = comparisons
+        .iter()
+        .filter(|c| c.class != MatchClass::Exact)
+        .filter_map(position)
+        .collect();
     keys.sort_unstable();
     keys.dedup();
     keys.join(",")
