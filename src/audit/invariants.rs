@@ -28,6 +28,7 @@
 //! memory of the facts on a million-event log.
 
 mod finding;
+mod hold_facts;
 pub(crate) mod read;
 #[cfg(test)]
 mod tests;
@@ -37,7 +38,9 @@ use std::fmt;
 pub use finding::{Finding, GateTable, Twice};
 
 use crate::audit::{
-    NewEvent, Registration, StoredEvent, micros_since_epoch, store::open_holds::OpenHoldRow,
+    Fingerprint, HoldResolved, NewEvent, Registration, StoredEvent, micros_since_epoch,
+    store::hold_facts::{CandidateRow, HoldFactRow},
+    store::open_holds::OpenHoldRow,
     store::subject_decisions::SubjectDecisionRow,
 };
 
@@ -57,6 +60,10 @@ pub struct GateTables {
     pub open_holds: Vec<OpenHoldRow>,
     /// `subject_decisions`.
     pub subject_decisions: Vec<SubjectDecisionRow>,
+    /// `hold_facts`, in key order.
+    pub hold_facts: Vec<HoldFactRow>,
+    /// `hold_candidates`, by hold id, key id and MAC.
+    pub hold_candidates: Vec<CandidateRow>,
 }
 
 /// A row of `verification_requests`.
@@ -181,6 +188,12 @@ pub struct Facts {
     assignments: Vec<AssignmentFact>,
     /// Every decision's row of `subject_decisions`.
     subjects: Vec<SubjectDecisionRow>,
+    /// Every held decision's row of `hold_facts` as it was appended (open).
+    hold_facts: Vec<HoldFactRow>,
+    /// Every resolution: (event id, the event).
+    endings: Vec<(i64, HoldResolved)>,
+    /// The number fingerprint of every decision that has one: (event id, number).
+    numbers: Vec<(i64, Fingerprint)>,
 }
 
 impl fmt::Debug for Facts {
@@ -211,6 +224,10 @@ impl Facts {
                 self.holds.extend(OpenHoldRow::of(event_id, d));
                 self.subjects
                     .extend(SubjectDecisionRow::of(event_id, &stored.event));
+                self.hold_facts.extend(HoldFactRow::of(event_id, d));
+                if let Some(number) = &d.number_fingerprint {
+                    self.numbers.push((event_id, number.clone()));
+                }
             }
             NewEvent::HoldAssigned(a) => self.assignments.push((
                 boxed(&a.insurer_number),
@@ -229,11 +246,14 @@ impl Facts {
                 at_us: micros_since_epoch(c.occurred_at),
                 event_id,
             }),
-            NewEvent::HoldResolved(r) => self.resolutions.push(ResolutionFact {
-                key: (boxed(&r.insurer_number), boxed(&r.verification_id)),
-                at_us: micros_since_epoch(r.occurred_at),
-                event_id,
-            }),
+            NewEvent::HoldResolved(r) => {
+                self.resolutions.push(ResolutionFact {
+                    key: (boxed(&r.insurer_number), boxed(&r.verification_id)),
+                    at_us: micros_since_epoch(r.occurred_at),
+                    event_id,
+                });
+                self.endings.push((event_id, r.clone()));
+            }
             NewEvent::CommitRefused(_)
             | NewEvent::AccessDenied(_)
             | NewEvent::ConsoleSignedIn(_)
@@ -343,6 +363,35 @@ impl Facts {
                 )
             },
             &tables.subject_decisions,
+            |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
+            |f, r| f == r,
+            &mut findings,
+        );
+        let decisions = self
+            .requests
+            .iter()
+            .map(|f| (&*f.key.0, &*f.verification_id, f.event_id))
+            .collect();
+        let expected_holds = hold_facts::expected(
+            std::mem::take(&mut self.hold_facts),
+            std::mem::take(&mut self.endings),
+            decisions,
+            std::mem::take(&mut self.numbers),
+        );
+        let stored =
+            hold_facts::with_candidates(tables.hold_facts, tables.hold_candidates, &mut findings);
+        join(
+            GateTable::HoldFacts,
+            Twice::Hold,
+            &expected_holds,
+            |f| {
+                (
+                    f.insurer_number.as_str(),
+                    f.verification_id.as_str(),
+                    f.hold_id,
+                )
+            },
+            &stored,
             |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
             |f, r| f == r,
             &mut findings,

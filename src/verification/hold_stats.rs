@@ -21,12 +21,15 @@
 //! policy: it changes only by hand, and every decision records the policy version that made it.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::BTreeMap,
     time::{Duration, SystemTime},
 };
 
 use crate::{
-    audit::{self, Decided, EventType, Fingerprint, HoldResolved, NewEvent, StoredEvent},
+    audit::{
+        self,
+        store::{hold_facts, hold_groups::HoldGroup},
+    },
     domain::{
         Field, MatchClass, Stage,
         gate::{HoldReason, Resolution},
@@ -41,8 +44,6 @@ use crate::{
 pub const DEFAULT_MIN_CLOSED: u32 = 50;
 /// The share of closed holds that must have been the same person, in per mille (95 %).
 pub const SAME_PERSON_PER_MILLE: u64 = 950;
-/// Held decisions read per store query.
-const PAGE: i64 = 2_000;
 
 /// Whose holds the statistics count.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +183,6 @@ struct Ending {
     /// `Some(true)` same number back, `Some(false)` another, `None` unknown or not applicable.
     same_number: Option<bool>,
     overdue: bool,
-    took: Option<Duration>,
 }
 
 /// An accumulator of one row.
@@ -193,32 +193,31 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, e: &Ending) {
+    /// Counts `n` holds that ended as `e`, which took `took` to resolve (closed ones).
+    fn add(&mut self, e: &Ending, n: u64, took: &[Duration]) {
         let o = &mut self.outcomes;
-        o.holds += 1;
+        o.holds += n;
         match e.resolution {
             None => {
-                o.open += 1;
-                o.open_overdue += u64::from(e.overdue);
+                o.open += n;
+                o.open_overdue += n * u64::from(e.overdue);
                 return;
             }
-            Some(Resolution::Requeried) => o.requeried += 1,
-            Some(Resolution::NumberFromPerson) => o.number_from_person += 1,
-            Some(Resolution::Withdrawn) => o.withdrawn += 1,
+            Some(Resolution::Requeried) => o.requeried += n,
+            Some(Resolution::NumberFromPerson) => o.number_from_person += n,
+            Some(Resolution::Withdrawn) => o.withdrawn += n,
         }
         match e.cause {
-            Some(c) => o.causes[c as usize] += 1,
-            None => o.no_cause += 1,
+            Some(c) => o.causes[c as usize] += n,
+            None => o.no_cause += n,
         }
         match e.same_number {
-            Some(true) => o.same_number_back += 1,
-            Some(false) => o.other_number_back += 1,
+            Some(true) => o.same_number_back += n,
+            Some(false) => o.other_number_back += n,
             None => {}
         }
-        o.overdue_at_close += u64::from(e.overdue);
-        if let Some(t) = e.took {
-            self.took.push(t);
-        }
+        o.overdue_at_close += n * u64::from(e.overdue);
+        self.took.extend_from_slice(took);
     }
 
     fn finish(mut self) -> Outcomes {
@@ -261,43 +260,33 @@ impl Verifications {
         let mut totals = Tally::default();
         // Per comparison, pooled over insurers: (closed, same person, different person).
         let mut evidence: BTreeMap<(Stage, Field, MatchClass), [u64; 3]> = BTreeMap::new();
+        let as_of_ns = hold_facts::nanos_since_epoch(as_of);
         for scope in scopes {
-            let mut after = 0;
-            loop {
-                let page = self
-                    .store
-                    .holds_decided_between(scope, from_us, to_us, after, PAGE)
-                    .await?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                let full = page.len() as i64 == PAGE;
-                let endings = self.endings(&page, as_of).await?;
-                for (stored, ending) in page.iter().zip(&endings) {
-                    let NewEvent::Decided(held) = &stored.event else {
-                        continue;
-                    };
-                    totals.add(ending);
-                    let refused = refused_comparisons(held, policy);
-                    for key in held_by(held, &refused) {
-                        rows.entry((held.insurer_number.clone(), key))
-                            .or_default()
-                            .add(ending);
-                    }
-                    if ending.resolution.is_some() {
-                        for &(stage, field, class) in &refused {
-                            let e = evidence.entry((stage, field, class)).or_default();
-                            e[0] += 1;
-                            let same = ending.same_number == Some(true)
-                                || ending.cause.is_some_and(HoldCause::same_person);
-                            let different = ending.same_number == Some(false)
-                                || ending.cause == Some(HoldCause::DifferentPerson);
-                            e[1] += u64::from(same);
-                            e[2] += u64::from(different && !same);
-                        }
-                    }
+            let groups = self
+                .store
+                .hold_groups(scope, from_us, to_us, as_of_ns)
+                .await?;
+            for group in &groups {
+                let held = Group::parse(group)?;
+                totals.add(&held.ending, held.holds, &held.took);
+                let refused = refused_comparisons(&held.comparisons, policy);
+                for key in held_by(&held.reasons, held.risk, &refused) {
+                    rows.entry((group.insurer_number.clone(), key))
+                        .or_default()
+                        .add(&held.ending, held.holds, &held.took);
                 }
-                if !full {
-                    break;
+                let ending = &held.ending;
+                if ending.resolution.is_some() {
+                    for &(stage, field, class) in &refused {
+                        let e = evidence.entry((stage, field, class)).or_default();
+                        e[0] += held.holds;
+                        let same = ending.same_number == Some(true)
+                            || ending.cause.is_some_and(HoldCause::same_person);
+                        let different = ending.same_number == Some(false)
+                            || ending.cause == Some(HoldCause::DifferentPerson);
+                        e[1] += held.holds * u64::from(same);
+                        e[2] += held.holds * u64::from(different && !same);
+                    }
                 }
             }
         }
@@ -343,136 +332,75 @@ impl Verifications {
             suggestions,
         })
     }
+}
 
-    /// How each held decision of `page` ended: its resolution, the decision that replaced it
-    /// and the number its subject was registered with, read in a few statements per insurer.
-    async fn endings(
-        &self,
-        page: &[StoredEvent],
-        as_of: SystemTime,
-    ) -> Result<Vec<Ending>, VerificationError> {
-        let mut by_insurer: BTreeMap<&str, Vec<&Decided>> = BTreeMap::new();
-        for stored in page {
-            if let NewEvent::Decided(d) = &stored.event {
-                by_insurer.entry(&d.insurer_number).or_default().push(d);
-            }
-        }
-        let mut resolutions: HashMap<(String, String), HoldResolved> = HashMap::new();
-        let mut replacements: HashMap<(String, String), Decided> = HashMap::new();
-        let mut registered: HashMap<(String, String), Fingerprint> = HashMap::new();
-        for (insurer, held) in by_insurer {
-            let ids: Vec<&str> = held.iter().map(|d| d.verification_id.as_str()).collect();
-            for e in self
-                .store
-                .events_of_verifications(insurer, EventType::HoldResolved, &ids)
-                .await?
-            {
-                if let NewEvent::HoldResolved(r) = e.event {
-                    let key = (r.insurer_number.clone(), r.verification_id.clone());
-                    // The first resolution the chain holds is the one that closed it.
-                    resolutions.entry(key).or_insert(r);
-                }
-            }
-            let replaced: Vec<&str> = held
-                .iter()
-                .filter_map(|d| resolutions.get(&(insurer.to_owned(), d.verification_id.clone())))
-                .filter(|r| r.resolution == Resolution::Requeried)
-                .map(|r| r.replaced_by_verification_id.as_str())
-                .collect();
-            for e in self
-                .store
-                .events_of_verifications(insurer, EventType::VerificationDecided, &replaced)
-                .await?
-            {
-                if let NewEvent::Decided(d) = e.event {
-                    let key = (d.insurer_number.clone(), d.verification_id.clone());
-                    replacements.entry(key).or_insert(d);
-                }
-            }
-            let from_person: HashSet<&str> = held
-                .iter()
-                .filter(|d| {
-                    resolutions
-                        .get(&(insurer.to_owned(), d.verification_id.clone()))
-                        .is_some_and(|r| r.resolution == Resolution::NumberFromPerson)
-                })
-                .map(|d| d.subject_id.as_str())
-                .filter(|s| !s.is_empty())
-                .collect();
-            let subjects: Vec<&str> = from_person.into_iter().collect();
-            for r in self
-                .store
-                .registrations_of_subjects(insurer, &subjects)
-                .await?
-            {
-                registered
-                    .entry((r.insurer_number.clone(), r.subject_id.clone()))
-                    .or_insert(r.number_fingerprint);
-            }
-        }
-        let endings = page
+/// One group of holds the store counted alike ([`HoldGroup`]), parsed.
+struct Group {
+    comparisons: Vec<(Stage, Field, MatchClass)>,
+    reasons: Vec<HoldReason>,
+    risk: Option<RiskClass>,
+    ending: Ending,
+    holds: u64,
+    took: Vec<Duration>,
+}
+
+impl Group {
+    /// `g` parsed; a value the service never writes is the store's corruption.
+    fn parse(g: &HoldGroup) -> Result<Group, VerificationError> {
+        let corrupt =
+            |what: &str| VerificationError::Internal(format!("hold facts: {what} unreadable"));
+        let comparisons =
+            hold_facts::parse_comparisons(&g.comparisons).ok_or_else(|| corrupt("comparisons"))?;
+        let reasons = HoldReason::ALL
             .iter()
-            .map(|stored| {
-                let NewEvent::Decided(held) = &stored.event else {
-                    return Ending::default();
-                };
-                let key = (held.insurer_number.clone(), held.verification_id.clone());
-                let Some(r) = resolutions.get(&key) else {
-                    return Ending {
-                        overdue: held.register_by.is_some_and(|by| by < as_of),
-                        ..Ending::default()
-                    };
-                };
-                let came_back = match r.resolution {
-                    Resolution::Requeried => replacements
-                        .get(&(
-                            held.insurer_number.clone(),
-                            r.replaced_by_verification_id.clone(),
-                        ))
-                        .and_then(|d| d.number_fingerprint.as_ref()),
-                    Resolution::NumberFromPerson => {
-                        registered.get(&(held.insurer_number.clone(), held.subject_id.clone()))
-                    }
-                    Resolution::Withdrawn => None,
-                };
-                Ending {
-                    resolution: Some(r.resolution),
-                    cause: r.cause,
-                    same_number: came_back.and_then(|n| among_candidates(held, n)),
-                    overdue: held.register_by.is_some_and(|by| by < r.occurred_at),
-                    took: r.occurred_at.duration_since(held.occurred_at).ok(),
-                }
-            })
+            .enumerate()
+            .filter(|&(n, _)| g.reasons & (1 << n) != 0)
+            .map(|(_, &r)| r)
             .collect();
-        Ok(endings)
+        let risk = usize::try_from(g.risk_rank)
+            .ok()
+            .and_then(|rank| RiskClass::ALL.get(rank).copied());
+        let resolution = match &g.resolution {
+            Some(id) => Some(Resolution::from_id(id).ok_or_else(|| corrupt("resolution"))?),
+            None => None,
+        };
+        let cause = match &g.cause {
+            Some(id) => Some(HoldCause::from_id(id).ok_or_else(|| corrupt("cause"))?),
+            None => None,
+        };
+        let took = match &g.took_us {
+            Some(list) => list
+                .split(',')
+                .map(|us| us.parse::<u64>().map(Duration::from_micros))
+                .collect::<Result<_, _>>()
+                .map_err(|_| corrupt("time to resolve"))?,
+            None => Vec::new(),
+        };
+        Ok(Group {
+            comparisons,
+            reasons,
+            risk,
+            ending: Ending {
+                resolution,
+                cause,
+                same_number: g.same_number.map(|n| n == 1),
+                overdue: g.overdue == 1,
+            },
+            holds: u64::try_from(g.holds).unwrap_or(0),
+            took,
+        })
     }
 }
 
-/// Whether `number` is one of the hold's candidates' numbers; `None` when that cannot be told
-/// (no candidate fingerprints, or none under the number's key).
-fn among_candidates(held: &Decided, number: &Fingerprint) -> Option<bool> {
-    let comparable: Vec<&Fingerprint> = held
-        .candidate_fingerprints
-        .iter()
-        .flatten()
-        .filter(|c| c.key_id == number.key_id)
-        .collect();
-    if comparable.is_empty() {
-        return None;
-    }
-    Some(comparable.iter().any(|c| c.mac_hex == number.mac_hex))
-}
-
-/// The distinct comparisons of `held` that `policy` refuses, in a fixed order.
+/// The distinct comparisons of a hold that `policy` refuses, in a fixed order.
 fn refused_comparisons(
-    held: &Decided,
+    comparisons: &[(Stage, Field, MatchClass)],
     policy: &crate::domain::policy::Policy,
 ) -> Vec<(Stage, Field, MatchClass)> {
-    let mut refused: Vec<_> = held
-        .comparisons
+    let mut refused: Vec<_> = comparisons
         .iter()
-        .filter(|c| !policy.accepts(c.stage, c.field, c.class))
-        .map(|c| (c.stage, c.field, c.class))
+        .filter(|&&(stage, field, class)| !policy.accepts(stage, field, class))
+        .copied()
         .collect();
     refused.sort_unstable_by_key(|&(s, f, c)| (s as u8, f as u8, c));
     refused.dedup();
@@ -481,10 +409,13 @@ fn refused_comparisons(
 
 /// The rows one hold counts in: one per refused comparison under `field_differs`, one per
 /// other reason.
-fn held_by(held: &Decided, refused: &[(Stage, Field, MatchClass)]) -> Vec<HeldBy> {
-    let risk = held.risk_class();
+fn held_by(
+    reasons: &[HoldReason],
+    risk: Option<RiskClass>,
+    refused: &[(Stage, Field, MatchClass)],
+) -> Vec<HeldBy> {
     let mut keys = Vec::new();
-    for &reason in &held.hold_reasons {
+    for &reason in reasons {
         if reason == HoldReason::FieldDiffers && !refused.is_empty() {
             keys.extend(refused.iter().map(|&(stage, field, class)| HeldBy {
                 stage: Some(stage),
@@ -565,22 +496,39 @@ mod tests {
     }
 
     #[test]
-    fn a_number_is_compared_only_with_candidates_under_its_key() {
-        let fp = |key: &str, byte: &str| Fingerprint {
-            key_id: key.into(),
-            mac_hex: byte.repeat(32),
+    fn a_group_reads_back_its_comparisons_reasons_ending_and_times() {
+        let group = HoldGroup {
+            insurer_number: "32130011".into(),
+            comparisons: "0.1.3,2.4.6".into(),
+            reasons: 0b101,
+            risk_rank: 0,
+            resolution: Some("requeried".into()),
+            cause: Some("other".into()),
+            overdue: 1,
+            same_number: Some(0),
+            holds: 3,
+            took_us: Some("7,1000000".into()),
         };
-        let held = Decided {
-            candidate_fingerprints: vec![Some(fp("k1", "0a")), None, Some(fp("k1", "0b"))],
-            ..crate::audit::tests_support::decided()
+        let g = Group::parse(&group).unwrap();
+        assert_eq!(
+            g.comparisons,
+            vec![
+                (Stage::ALL[0], Field::ALL[1], MatchClass::ALL[3]),
+                (Stage::ALL[2], Field::ALL[4], MatchClass::ALL[6]),
+            ]
+        );
+        assert_eq!(g.reasons, vec![HoldReason::ALL[0], HoldReason::ALL[2]]);
+        assert_eq!(g.risk, Some(RiskClass::ALL[0]));
+        assert_eq!(g.ending.resolution, Some(Resolution::Requeried));
+        assert_eq!(g.ending.cause, Some(HoldCause::Other));
+        assert_eq!(g.ending.same_number, Some(false));
+        assert!(g.ending.overdue);
+        assert_eq!((g.holds, g.took.len()), (3, 2));
+        assert_eq!(g.took[1], Duration::from_secs(1));
+        let bad = HoldGroup {
+            comparisons: "9.9.9".into(),
+            ..group
         };
-        assert_eq!(among_candidates(&held, &fp("k1", "0b")), Some(true));
-        assert_eq!(among_candidates(&held, &fp("k1", "0c")), Some(false));
-        assert_eq!(among_candidates(&held, &fp("k2", "0b")), None);
-        let none = Decided {
-            candidate_fingerprints: Vec::new(),
-            ..held
-        };
-        assert_eq!(among_candidates(&none, &fp("k1", "0a")), None);
+        assert!(Group::parse(&bad).is_err());
     }
 }

@@ -21,6 +21,11 @@ pub enum GateTable {
     /// One row per decision, by subject: derived data the history of a subject reads
     /// (migrations 0010).
     SubjectDecisions,
+    /// One row per held decision with what the hold statistics count of it: derived data
+    /// (migrations 0011).
+    HoldFacts,
+    /// One row per candidate fingerprint of a held decision (migrations 0011).
+    HoldCandidates,
 }
 
 impl GateTable {
@@ -33,6 +38,8 @@ impl GateTable {
             GateTable::LookupColumns => "audit_events (lookup columns)",
             GateTable::OpenHolds => "open_holds",
             GateTable::SubjectDecisions => "subject_decisions",
+            GateTable::HoldFacts => "hold_facts",
+            GateTable::HoldCandidates => "hold_candidates",
         }
     }
 
@@ -46,6 +53,8 @@ impl GateTable {
             GateTable::LookupColumns => "id",
             GateTable::OpenHolds => "insurer_number, verification_id",
             GateTable::SubjectDecisions => "insurer_number, verification_id",
+            GateTable::HoldFacts => "insurer_number, verification_id, hold_id",
+            GateTable::HoldCandidates => "hold_id, key_id, mac",
         }
     }
 }
@@ -141,6 +150,7 @@ impl fmt::Display for Finding {
             GateTable::LookupColumns => "event",
             GateTable::OpenHolds => "open held decision",
             GateTable::SubjectDecisions => "decision event",
+            GateTable::HoldFacts | GateTable::HoldCandidates => "held decision",
         };
         match self {
             Finding::MissingRow { event_id, .. } => {

@@ -12,6 +12,7 @@ use sqlx::{Database, Executor, FromRow, IntoArguments, Pool};
 use crate::audit::{
     AuditError, Registration, StoredEvent,
     invariants::{GateTables, LookupRow, RequestRow, ResolutionRow},
+    store::hold_facts::{self, CandidateRow, HoldFactRow},
     store::open_holds::{self, OpenHoldRow},
     store::rows::{self, EventRow, RegistrationRow},
     store::sql,
@@ -52,6 +53,8 @@ where
     for<'r> LookupRow: FromRow<'r, DB::Row>,
     for<'r> OpenHoldRow: FromRow<'r, DB::Row>,
     for<'r> SubjectDecisionRow: FromRow<'r, DB::Row>,
+    for<'r> HoldFactRow: FromRow<'r, DB::Row>,
+    for<'r> CandidateRow: FromRow<'r, DB::Row>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
@@ -94,6 +97,14 @@ where
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
+    let hold_facts = sqlx::query_as::<DB, HoldFactRow>(hold_facts::SELECT_ALL)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
+    let hold_candidates = sqlx::query_as::<DB, CandidateRow>(hold_facts::SELECT_ALL_CANDIDATES)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     // Read only: nothing to keep.
     tx.rollback().await.map_err(unavailable)?;
     Ok((
@@ -105,6 +116,8 @@ where
             lookups,
             open_holds,
             subject_decisions,
+            hold_facts,
+            hold_candidates,
         },
     ))
 }

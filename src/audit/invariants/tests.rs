@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::audit::store::hold_facts::{CandidateRow, HoldFactRow};
 use crate::audit::store::open_holds::OpenHoldRow;
 use crate::audit::store::subject_decisions::SubjectDecisionRow;
 use crate::audit::{ChainState, CommitAccepted, Decided, HoldResolved, StoredEvent, tests_support};
@@ -127,11 +128,46 @@ fn rows_of(events: &[StoredEvent]) -> GateTables {
         }
         if let NewEvent::Decided(d) = &e.event {
             tables.open_holds.extend(OpenHoldRow::of(e.id, d));
+            tables.hold_facts.extend(HoldFactRow::of(e.id, d));
+        }
+        if let NewEvent::HoldResolved(r) = &e.event {
+            let back = events
+                .iter()
+                .filter_map(|e| e.event.as_decided())
+                .find(|d| {
+                    (&d.insurer_number, &d.verification_id)
+                        == (&r.insurer_number, &r.replaced_by_verification_id)
+                })
+                .and_then(|d| d.number_fingerprint.clone())
+                .filter(|_| r.resolution == Resolution::Requeried);
+            for h in tables.hold_facts.iter_mut().filter(|h| {
+                (&h.insurer_number, &h.verification_id) == (&r.insurer_number, &r.verification_id)
+                    && h.resolution.is_none()
+            }) {
+                h.resolve(r, back.clone());
+            }
         }
         tables
             .subject_decisions
             .extend(SubjectDecisionRow::of(e.id, &e.event));
     }
+    // The candidates are rows of their own table.
+    for h in &mut tables.hold_facts {
+        for (key_id, mac) in std::mem::take(&mut h.candidates) {
+            tables.hold_candidates.push(CandidateRow {
+                hold_id: h.hold_id,
+                key_id,
+                mac,
+            });
+        }
+    }
+    tables.hold_facts.sort_by(|a, b| {
+        (&a.insurer_number, &a.verification_id, a.hold_id).cmp(&(
+            &b.insurer_number,
+            &b.verification_id,
+            b.hold_id,
+        ))
+    });
     tables
 }
 

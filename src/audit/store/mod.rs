@@ -11,6 +11,8 @@ mod conformance;
 pub mod connect;
 pub mod console_sessions;
 mod fault;
+pub mod hold_facts;
+pub mod hold_groups;
 pub mod key_ids;
 pub mod open_holds;
 pub mod postgres;
@@ -110,18 +112,6 @@ pub trait AuditReads: Send + Sync {
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
 
-    /// Held decisions decided in `[from_us, to_us)` (whole microseconds), of `insurer_number`
-    /// or of every insurer when `None`, in row order after row `after_id`, at most `limit`:
-    /// what the hold statistics page through (the holds index finds them).
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
     /// Held decisions of every insurer that no resolution has closed, by insurer number and
     /// then row id, starting after (`after_insurer`, `after_id`), at most `limit` (the
     /// managers' gauges; `("", 0)` starts at the first).
@@ -185,6 +175,17 @@ pub trait AuditReads: Send + Sync {
         subject_id: &str,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError>;
+    /// The held decisions of `insurer_number` (or of every insurer when `None`) decided in
+    /// `[from_us, to_us)`, grouped by everything the hold statistics count them by, through
+    /// the hold facts tables (migrations 0011); open holds are overdue when their deadline is
+    /// before `as_of_ns` (nanoseconds since the epoch, `hold_facts::nanos_since_epoch`).
+    async fn hold_groups(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        as_of_ns: i64,
+    ) -> Result<Vec<hold_groups::HoldGroup>, AuditError>;
 }
 
 /// Where audit events are kept. Object-safe: the service holds an `Arc<dyn AuditBackend>`.
@@ -315,6 +316,13 @@ pub(crate) trait BatchTransaction: Send {
         rows: &[subject_decisions::SubjectDecisionRow],
     ) -> Result<(), Self::Error>;
 
+    /// Applies what the batch's appended events do to the hold facts tables, in order
+    /// ([`hold_facts::changes`]).
+    async fn apply_hold_facts(
+        &mut self,
+        changes: &[hold_facts::HoldFactChange<'_>],
+    ) -> Result<(), Self::Error>;
+
     /// Commits.
     async fn commit(self) -> Result<(), Self::Error>;
 }
@@ -375,6 +383,11 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         let subjects = subject_decisions::rows_of(events, &outcomes);
         if !subjects.is_empty() {
             tx.apply_subject_decisions(&subjects).await?;
+        }
+        // And the statistics' rows, likewise.
+        let facts = hold_facts::changes(events, &outcomes);
+        if !facts.is_empty() {
+            tx.apply_hold_facts(&facts).await?;
         }
     }
     tx.commit().await?;

@@ -26,6 +26,7 @@ use crate::audit::{
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
+    store::hold_facts,
     store::open_holds::{self, OpenHoldChange},
     store::read::SqlxStore,
     store::rows::{self, RegistrationRow},
@@ -78,6 +79,9 @@ impl PostgresBackend {
         // And, after migration 0010, its subject decisions table.
         let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
         subject_decisions::fill_if_pending(fill, Some(subject_decisions::LOCK_PG)).await?;
+        // And one written before migration 0011 its hold facts, likewise.
+        let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
+        hold_facts::fill_if_pending(fill, Some(hold_facts::LOCK_PG)).await?;
         Ok(PostgresBackend { pool })
     }
 }
@@ -330,6 +334,13 @@ impl BatchTransaction for PgTx {
                 .await?;
         }
         Ok(())
+    }
+
+    async fn apply_hold_facts(
+        &mut self,
+        changes: &[hold_facts::HoldFactChange<'_>],
+    ) -> Result<(), sqlx::Error> {
+        hold_facts::apply::<Postgres>(&mut self.0, changes).await
     }
 
     async fn commit(self) -> Result<(), sqlx::Error> {

@@ -16,6 +16,7 @@ use crate::audit::{
     AuditError, EventType, Fingerprint, Registration, StoredEvent,
     chain::ChainHead,
     store::AuditReads,
+    store::hold_groups::{self, HoldGroup},
     store::key_ids::{self, KeyIdRow, KeyIdsPage},
     store::open_holds::{OpenHoldCount, OpenHoldRow, OpenHolds, OpenHoldsQuery},
     store::rows::{self, EventRow, HeadRow, RegistrationRow},
@@ -138,29 +139,6 @@ where
         rows::decode_rows(rows)
     }
 
-    /// Held decisions decided in `[from_us, to_us)`, of one insurer or all, after a row id.
-    pub(crate) async fn holds_between(
-        &self,
-        insurer_number: Option<&str>,
-        (from_us, to_us): (i64, i64),
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let sql = match insurer_number {
-            Some(_) => sql::SELECT_HOLDS_BETWEEN,
-            None => sql::SELECT_ALL_HOLDS_BETWEEN,
-        };
-        let rows = sqlx::query_as::<DB, EventRow>(sql)
-            .bind(insurer_number)
-            .bind(from_us)
-            .bind(to_us)
-            .bind(after_id)
-            .bind(limit)
-            .fetch_all(self.0)
-            .await;
-        rows::decode_rows(rows)
-    }
-
     /// One page of `audit export`.
     pub(crate) async fn export_page(
         &self,
@@ -218,6 +196,7 @@ where
     for<'r> KeyIdRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> OpenHoldCount: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> OpenHoldRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> HoldGroup: FromRow<'r, <T::Db as Database>::Row>,
     for<'q> Option<i64>: Encode<'q, T::Db> + Type<T::Db>,
     for<'q> &'q str: Encode<'q, T::Db> + Type<T::Db>,
     for<'q> Option<&'q str>: Encode<'q, T::Db> + Type<T::Db>,
@@ -308,21 +287,6 @@ where
         reader.open_holds(insurer_number, after_id, limit).await
     }
 
-    async fn holds_decided_between(
-        &self,
-        insurer_number: Option<&str>,
-        from_us: i64,
-        to_us: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let reader = Reader(self.pool());
-        let period = (from_us, to_us);
-        reader
-            .holds_between(insurer_number, period, after_id, limit)
-            .await
-    }
-
     async fn list_all_open_holds(
         &self,
         after_insurer: &str,
@@ -392,5 +356,15 @@ where
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AuditError> {
         subject_decisions::history(self.pool(), insurer_number, subject_id, limit).await
+    }
+
+    async fn hold_groups(
+        &self,
+        insurer_number: Option<&str>,
+        from_us: i64,
+        to_us: i64,
+        as_of_ns: i64,
+    ) -> Result<Vec<HoldGroup>, AuditError> {
+        hold_groups::groups(self.pool(), insurer_number, (from_us, to_us), as_of_ns).await
     }
 }

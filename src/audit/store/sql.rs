@@ -84,28 +84,6 @@ pub(crate) const SELECT_EXPORT: &str = concat!(
      ORDER BY id LIMIT $4"
 );
 
-/// Held decisions of one insurer (`$1`) decided in a period, after a row id. Through the holds
-/// index (insurer, id). A `$1 IS NULL OR …` form for "every insurer" was rejected: SQLite then
-/// walks the whole table by row id instead of the index.
-pub(crate) const SELECT_HOLDS_BETWEEN: &str = concat!(
-    "SELECT ",
-    event_columns!(),
-    " FROM audit_events \
-     WHERE insurer_number = $1 AND event_type = 'verification.decided' \
-      AND decision = 'hold' AND occurred_at_us >= $2 AND occurred_at_us < $3 AND id > $4 \
-     ORDER BY id LIMIT $5"
-);
-
-/// [`SELECT_HOLDS_BETWEEN`] for every insurer (`$1` unused, NULL).
-pub(crate) const SELECT_ALL_HOLDS_BETWEEN: &str = concat!(
-    "SELECT ",
-    event_columns!(),
-    " FROM audit_events \
-     WHERE $1 IS NULL AND event_type = 'verification.decided' \
-      AND decision = 'hold' AND occurred_at_us >= $2 AND occurred_at_us < $3 AND id > $4 \
-     ORDER BY id LIMIT $5"
-);
-
 /// Ids per statement of [`events_of_verifications`]: well under both databases' limits.
 pub(crate) const IDS_PER_STATEMENT: usize = 500;
 

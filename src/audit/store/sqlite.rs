@@ -24,7 +24,7 @@ use crate::audit::{
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
     store::read::SqlxStore,
     store::rows::{self},
-    store::{open_holds, subject_decisions},
+    store::{hold_facts, open_holds, subject_decisions},
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -159,6 +159,12 @@ impl SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         subject_decisions::fill_if_pending(fill, None).await?;
+        // And one written before migration 0011 its hold facts, likewise.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        hold_facts::fill_if_pending(fill, None).await?;
         // The writer never checkpoints inside a commit; the checkpointer task does it beside,
         // and asks the writer to finish each copy between two batches.
         let finish = wal_checkpointer::FinishRequest::default();

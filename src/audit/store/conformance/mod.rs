@@ -29,6 +29,7 @@ mod append;
 mod chains;
 mod formats;
 mod gate;
+mod hold_facts;
 mod idempotency;
 mod keys;
 mod subjects;
@@ -38,6 +39,7 @@ use append::*;
 use chains::*;
 use formats::*;
 use gate::*;
+use hold_facts::*;
 use idempotency::*;
 use keys::*;
 use subjects::*;
@@ -228,6 +230,8 @@ runners!(
     deleted_rows_let_no_second_decision_commit_or_resolution_through,
     no_conflict_clause_rewrites_a_row_of_the_gates_tables,
     a_subjects_history_is_its_decisions_and_what_followed_each_in_order,
+    hold_groups_tell_whether_the_candidates_number_came_back,
+    verify_names_hold_facts_that_are_not_what_the_chain_says,
 );
 
 mod harness;

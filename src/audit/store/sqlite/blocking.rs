@@ -481,6 +481,13 @@ impl BatchTransaction for BlockingTx<'_> {
         Ok(())
     }
 
+    async fn apply_hold_facts(
+        &mut self,
+        changes: &[store::hold_facts::HoldFactChange<'_>],
+    ) -> Result<(), WriteError> {
+        hold_facts::apply(self.conn, changes)
+    }
+
     async fn commit(mut self) -> Result<(), WriteError> {
         self.conn.execute_batch("COMMIT")?;
         self.committed = true;
@@ -588,5 +595,6 @@ fn kind_of(e: &rusqlite::Error) -> &'static str {
     }
 }
 
+mod hold_facts;
 #[cfg(test)]
 mod tests;
