@@ -343,7 +343,12 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
                             crate::terminal::colour_from_env(std::io::stdout().is_terminal());
                         crate::out!(
                             "{}",
-                            crate::cli::explain::render_stored(&record, &policy, colour)
+                            crate::cli::explain::render_stored(
+                                &record,
+                                &policy,
+                                colour,
+                                text_lang(args.lang)
+                            )
                         );
                     }
                 })

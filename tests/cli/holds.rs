@@ -221,6 +221,18 @@ fn holds_show_prints_one_stored_case_as_verify_does_without_values() {
         !text.contains("智") && !text.contains("鈴木"),
         "no values: {text}"
     );
+    // In a Japanese locale the stage × field table speaks the shared words, ids beside.
+    let (code, text, stderr) = run_in_locale(&show, "ja_JP.UTF-8");
+    assert_eq!(code, Some(0), "{stderr}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(" ✗ ") && l.contains("漢字氏名"))
+        .unwrap_or_else(|| panic!("no Japanese kanji_name row in\n{text}"));
+    assert!(
+        row.contains("不一致 (mismatch)") && row.contains("#0"),
+        "{row}"
+    );
+    assert!(text.contains("段階") && text.contains("項目"), "{text}");
     // Another insurer's case is not found, as a case that does not exist.
     let other = [
         "holds",

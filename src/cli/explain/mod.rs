@@ -15,6 +15,7 @@ use crate::{
     cli::times::{deadline_note, minutes},
     contract::pb,
     domain::{Field, MatchClass, Stage, diff, policy::Policy, risk::RiskClass},
+    words::{self, Lang},
 };
 
 /// Renders `response` (the decision on `request`) as text. `policy` says which rows pass;
@@ -39,15 +40,20 @@ pub fn render(
         .iter()
         .map(|c| Row::new(c, policy))
         .collect();
-    table(&mut out, &rows, colour);
+    table(&mut out, &rows, colour, Lang::En);
     differences(&mut out, request, &rows, colour);
     out
 }
 
 /// A stored verification (`holds show`): its state, then the decision as `render` shows it,
 /// without the values (the audit log keeps none: the clerk opens the form in their own system
-/// by the subject id).
-pub fn render_stored(record: &pb::VerificationRecord, policy: &Policy, colour: bool) -> String {
+/// by the subject id). The stage × field table is in `lang` (the CLI's language rule).
+pub fn render_stored(
+    record: &pb::VerificationRecord,
+    policy: &Policy,
+    colour: bool,
+    lang: Lang,
+) -> String {
     let zone = TimeZone::system();
     let response = record.verification.clone().unwrap_or_default();
     let request = pb::VerifyRequest {
@@ -96,7 +102,7 @@ pub fn render_stored(record: &pb::VerificationRecord, policy: &Policy, colour: b
         .iter()
         .map(|c| Row::new(c, policy))
         .collect();
-    table(&mut out, &rows, colour);
+    table(&mut out, &rows, colour, lang);
     let _ = writeln!(
         out,
         "\nThe audit log keeps no names, dates, addresses or numbers: open the form in your own \
@@ -258,10 +264,15 @@ impl<'a> Row<'a> {
     }
 }
 
-/// Stage × field with class and rule ids; rows that do not pass are marked `✗`.
-fn table(out: &mut String, rows: &[Row<'_>], colour: bool) {
+/// Stage × field with class and rule ids; rows that do not pass are marked `✗`. In Japanese
+/// the stage, field and class are in the shared words ([`crate::words`]) with the class id
+/// beside them; English keeps the ids, as `check` and `verify` print them.
+fn table(out: &mut String, rows: &[Row<'_>], colour: bool, lang: Lang) {
     if rows.is_empty() {
         return;
+    }
+    if lang == Lang::Ja {
+        return table_in_words(out, rows, colour, lang);
     }
     let _ = writeln!(out);
     let _ = writeln!(
@@ -290,6 +301,76 @@ fn table(out: &mut String, rows: &[Row<'_>], colour: bool) {
             } else {
                 rules.join(", ")
             }
+        );
+    }
+}
+
+/// [`table`] in the words of `lang`, padded by terminal columns (漢字 take two).
+fn table_in_words(out: &mut String, rows: &[Row<'_>], colour: bool, lang: Lang) {
+    let width = crate::terminal::display_width;
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|row| {
+            let stage = match row.stage {
+                Some(Stage::DeclaredVsQuery) => {
+                    words::stage(Stage::DeclaredVsQuery, lang).to_owned()
+                }
+                Some(s) => format!(
+                    "{} #{}",
+                    words::stage(s, lang),
+                    row.comparison.candidate_index
+                ),
+                None => "?".to_owned(),
+            };
+            let field = row.field.map_or("?", |f| words::field(f, lang)).to_owned();
+            let class = MatchClass::try_from(row.comparison.match_class())
+                .map_or("?".to_owned(), |c| {
+                    format!("{} ({})", words::class(c, lang), c.as_str())
+                });
+            let rules = &row.comparison.rules;
+            let rules = if rules.is_empty() {
+                "-".to_owned()
+            } else {
+                rules.join(", ")
+            };
+            [stage, field, class, rules]
+        })
+        .collect();
+    let header = [
+        lang.pick("段階", "stage"),
+        lang.pick("項目", "field"),
+        lang.pick("判定", "class"),
+        lang.pick("規則", "rules"),
+    ];
+    let mut widths = header.map(width);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(width(cell));
+        }
+    }
+    let pad = |cell: &str, w: usize| format!("{cell}{}", " ".repeat(w - width(cell)));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "   {} {} {} {}",
+        pad(header[0], widths[0]),
+        pad(header[1], widths[1]),
+        pad(header[2], widths[2]),
+        header[3]
+    );
+    for (row, cell) in rows.iter().zip(&cells) {
+        let marker = match (row.passes, colour) {
+            (true, _) => " ",
+            (false, true) => "\x1b[1;31m✗\x1b[0m",
+            (false, false) => "✗",
+        };
+        let _ = writeln!(
+            out,
+            " {marker} {} {} {} {}",
+            pad(&cell[0], widths[0]),
+            pad(&cell[1], widths[1]),
+            pad(&cell[2], widths[2]),
+            cell[3]
         );
     }
 }
