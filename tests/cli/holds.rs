@@ -233,6 +233,26 @@ fn holds_show_prints_one_stored_case_as_verify_does_without_values() {
         "{row}"
     );
     assert!(text.contains("段階") && text.contains("項目"), "{text}");
+    // And so do the lines above it, times in JST, ids beside the words.
+    for line in [
+        "状態:       保留中 (held)".to_owned(),
+        "判定:       保留：担当者の確認が必要".to_owned(),
+        format!("照合ID:     {id}"),
+        "記号番号:   1234-567-02（保険者番号 32130011）".to_owned(),
+        "危険度:     氏名の一方のみの相違 (one_name_only)".to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    }
+    assert!(text.contains("登録期限:   2026年11月23日"), "{text}");
+    assert!(text.contains("項目がJ-LISと相違 (field_differs)"), "{text}");
+    assert!(
+        text.contains("監査ログには氏名・生年月日・住所・番号を記録していません"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("decision:") && !text.contains("智"),
+        "{text}"
+    );
     // Another insurer's case is not found, as a case that does not exist.
     let other = [
         "holds",

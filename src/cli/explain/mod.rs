@@ -7,6 +7,8 @@
 //! output and nowhere else — `check` and `verify` install no log subscriber, and nothing here
 //! calls `tracing` — so values never reach logs, traces, metrics or the audit log.
 
+mod stored_ja;
+
 use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;
@@ -47,7 +49,8 @@ pub fn render(
 
 /// A stored verification (`holds show`): its state, then the decision as `render` shows it,
 /// without the values (the audit log keeps none: the clerk opens the form in their own system
-/// by the subject id). The stage × field table is in `lang` (the CLI's language rule).
+/// by the subject id). All in `lang` (the CLI's language rule): in Japanese the lines above the
+/// table are the console's words with times in JST (`stored_ja`).
 pub fn render_stored(
     record: &pb::VerificationRecord,
     policy: &Policy,
@@ -64,6 +67,40 @@ pub fn render_stored(
         ..Default::default()
     };
     let mut out = String::new();
+    let now = crate::cli::times::now_seconds();
+    if lang == Lang::Ja {
+        stored_ja::summary(&mut out, record, now);
+    } else {
+        stored_summary_en(&mut out, record, &request, &response, colour, (now, &zone));
+    }
+    let rows: Vec<Row<'_>> = response
+        .comparisons
+        .iter()
+        .map(|c| Row::new(c, policy))
+        .collect();
+    table(&mut out, &rows, colour, lang);
+    if lang == Lang::Ja {
+        let _ = writeln!(out, "{}", stored_ja::NO_VALUES);
+    } else {
+        let _ = writeln!(
+            out,
+            "\nThe audit log keeps no names, dates, addresses or numbers: open the form in your own \
+             system by the subject id to see the values."
+        );
+    }
+    out
+}
+
+/// The English lines above the table of a stored verification: its state, resolution and
+/// times, then the decision as `check` and `verify` summarise it.
+fn stored_summary_en(
+    out: &mut String,
+    record: &pb::VerificationRecord,
+    request: &pb::VerifyRequest,
+    response: &pb::VerifyResponse,
+    colour: bool,
+    (now, zone): (i64, &TimeZone),
+) {
     let state = record.state();
     let _ = writeln!(
         out,
@@ -76,7 +113,7 @@ pub fn render_stored(
         let when = r
             .resolved_at
             .as_ref()
-            .map_or_else(|| "-".to_owned(), |t| minutes(t.seconds, &zone));
+            .map_or_else(|| "-".to_owned(), |t| minutes(t.seconds, zone));
         let _ = writeln!(
             out,
             "resolved:   {} by {} at {when}",
@@ -90,25 +127,12 @@ pub fn render_stored(
         }
     }
     if let Some(t) = &record.committed_at {
-        let _ = writeln!(out, "committed:  {}", minutes(t.seconds, &zone));
+        let _ = writeln!(out, "committed:  {}", minutes(t.seconds, zone));
     }
     if let Some(t) = &response.decided_at {
-        let _ = writeln!(out, "decided:    {}", minutes(t.seconds, &zone));
+        let _ = writeln!(out, "decided:    {}", minutes(t.seconds, zone));
     }
-    let now = crate::cli::times::now_seconds();
-    summary(&mut out, &request, &response, colour, (now, &zone));
-    let rows: Vec<Row<'_>> = response
-        .comparisons
-        .iter()
-        .map(|c| Row::new(c, policy))
-        .collect();
-    table(&mut out, &rows, colour, lang);
-    let _ = writeln!(
-        out,
-        "\nThe audit log keeps no names, dates, addresses or numbers: open the form in your own \
-         system by the subject id to see the values."
-    );
-    out
+    summary(out, request, response, colour, (now, zone));
 }
 
 /// The decision, which case it is (its verification id, the person, the risk class, the
