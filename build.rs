@@ -191,14 +191,23 @@ mod variant_table {
         ('濤', '涛', SWAP_1983), ('邇', '迩', SWAP_1983), ('蠅', '蝿', SWAP_1983),
         ('檜', '桧', SWAP_1983), ('儘', '侭', SWAP_1983), ('藪', '薮', SWAP_1983),
         ('籠', '篭', SWAP_1983),
-        // JIS X 0208:1983 simplified the glyph at these codes (拡張新字体); a system of 1978
-        // prints the old shape, one of 1983 or later the new.
+        // JIS X 0208:1983 simplified the glyph at these four codes (拡張新字体) and gave the
+        // old shape a code of its own in row 84 (84-1 to 84-4); a system of 1978 prints the old
+        // shape at the first code. (遙/遥 already folds by the 法務省 list, `OVERRIDES`, whose
+        // rule it keeps.)
         ('槇', '槙', SIMPLIFIED_1983), ('堯', '尭', SIMPLIFIED_1983),
-        ('瑤', '瑶', SIMPLIFIED_1983), ('麩', '麸', SIMPLIFIED_1983),
+        ('瑤', '瑶', SIMPLIFIED_1983), ('遙', '遥', SIMPLIFIED_1983),
+        // Both shapes (麥 and 麦) at two neighbouring level-2 codes (83-47, 83-48): systems
+        // that pick by shape write either.
+        ('麩', '麸', BOTH_LEVEL2),
         // JIS X 0208:1990 added two codes (0x7425, 0x7426) for forms that 1983 had unified.
         ('凜', '凛', ADDED_1990), ('熙', '煕', ADDED_1990),
-        // JIS X 0213:2000 gave the traditional shape a code of its own beside the 1983
-        // simplified one: a JIS X 0213 system writes one, a JIS X 0208 system the other.
+        // JIS X 0208:1983 changed the shape at 29 codes so far that JIS X 0208:1997 (6.6.4)
+        // keeps a special 包摂規準 for them, so that a 1978 system printing the old shape still
+        // conforms (鴎's 區 became 区). JIS X 0213:2000 gave each old shape a code of its own in
+        // plane 1 beside the 1983 one: a JIS X 0213 system writes one, a JIS X 0208 system the
+        // other. All 29 are here (each checked: the new form a JIS X 0208 code, the old one a
+        // JIS X 0213 code only).
         ('鷗', '鴎', TRADITIONAL_0213), ('驒', '騨', TRADITIONAL_0213),
         ('嚙', '噛', TRADITIONAL_0213), ('瀆', '涜', TRADITIONAL_0213),
         ('禱', '祷', TRADITIONAL_0213), ('蟬', '蝉', TRADITIONAL_0213),
@@ -210,15 +219,48 @@ mod variant_table {
         ('顚', '顛', TRADITIONAL_0213), ('焰', '焔', TRADITIONAL_0213),
         ('萊', '莱', TRADITIONAL_0213), ('潑', '溌', TRADITIONAL_0213),
         ('麴', '麹', TRADITIONAL_0213), ('攢', '攅', TRADITIONAL_0213),
-        // JIS X 0213:2004 changed 168 example glyphs back to the traditional shape and gave
-        // these ten a code of their own, so that data written before keeps its shape.
+        ('啞', '唖', TRADITIONAL_0213), ('軀', '躯', TRADITIONAL_0213),
+        ('鹼', '鹸', TRADITIONAL_0213), ('搔', '掻', TRADITIONAL_0213),
+        ('囊', '嚢', TRADITIONAL_0213), ('醱', '醗', TRADITIONAL_0213),
+        ('麵', '麺', TRADITIONAL_0213),
+        // JIS X 0213:2004 changed 168 example glyphs to the 印刷標準字体 of the 表外漢字字体表
+        // (2000) and gave these ten a code of their own instead, so that data written before
+        // keeps its shape.
         ('俱', '倶', ADDED_2004), ('剝', '剥', ADDED_2004), ('𠮟', '叱', ADDED_2004),
         ('吞', '呑', ADDED_2004), ('噓', '嘘', ADDED_2004), ('姸', '妍', ADDED_2004),
         ('屛', '屏', ADDED_2004), ('幷', '并', ADDED_2004), ('瘦', '痩', ADDED_2004),
         ('繫', '繋', ADDED_2004),
+        // Not here, with the reason:
+        //
+        // - The other 158 glyphs JIS X 0213:2004 changed have no second code point: Unicode
+        //   unifies both shapes under one (辻 with one dot or two is U+8FBB either way), so
+        //   both systems already write the same character. The 168 are 逢 芦 飴 溢 茨 鰯 淫 迂 厩
+        //   噂 餌 襖 迦 牙 廻 恢 晦 蟹 葛 鞄 釜 翰 翫 徽 祇 汲 灸 笈 卿 饗 僅 喰 櫛 屑 粂 祁 隙 倦 捲
+        //   牽 鍵 諺 巷 梗 膏 鵠 甑 叉 榊 薩 鯖 錆 鮫 餐 杓 灼 酋 楯 薯 藷 哨 鞘 杖 蝕 訊 逗 摺 撰 煎
+        //   煽 穿 箭 詮 噌 遡 揃 遜 腿 蛸 辿 樽 歎 註 瀦 捗 槌 鎚 辻 挺 鄭 擢 溺 兎 堵 屠 賭 瀞 遁 謎
+        //   灘 楢 禰 牌 這 秤 駁 箸 叛 挽 誹 樋 稗 逼 謬 豹 廟 瀕 斧 蔽 瞥 蔑 篇 娩 鞭 庖 蓬 鱒 迄 儲
+        //   餅 籾 爺 鑓 愈 猷 漣 煉 簾 榔 屢 冤 叟 咬 嘲 囀 徘 扁 棘 橙 狡 甕 甦 疼 祟 竈 筵 篝 腱 艘
+        //   芒 虔 蜃 蠅 訝 靄 靱 騙 鴉. (The ten above are not among them: their old codes kept
+        //   the 2000 shape, and the new shape got a code of its own.)
+        // - Where the two shapes are told apart in Unicode, it is by an ideographic variation
+        //   sequence (葛 U+845B with U+E0100 or U+E0101): the base character is the same, and a
+        //   selector on either side folds under `kanji.variation_selector`.
+        // - Fifteen of them also have CJK compatibility ideographs, which come from Korean and
+        //   Taiwanese sets (卿 U+2F831–U+2F833, 櫛 杓 杖 溺 屠 瀞 ×2, 挽 愈 漣 煉 簾 屢 冤 叟), not
+        //   from JIS: neither is the 2000 or the 2004 shape, and each decomposes canonically, so
+        //   `kanji.compatibility` makes it the unified ideograph, as notation, before this table
+        //   is read.
+        // - Some of the 168 have another code point for a related character that is not the
+        //   other shape of the 2004 change, and people write them apart: 瀕 (brink) and 濱
+        //   (beach, the old form of 浜), 槌 and 椎 (the tree of 椎名), 鎚 and 錘, 薯 and 藷, 歎
+        //   and 嘆, 廻 and 回, 淫 and 婬, 甕 and 瓮. Never folded; `src/domain/text/kanji.rs`
+        //   tests that each stays apart. Pairs that are one character in JIS X 0208 itself
+        //   since 1978 (餅/餠, 兎/兔, 冤/寃, 蟹/蠏) are the MJ map's to fold, not this list's.
     ];
     const SWAP_1983: &str = "JIS X 0208:1983 exchanged the pair between level 1 and level 2";
-    const SIMPLIFIED_1983: &str = "JIS X 0208:1983 simplified the glyph at the same code";
+    const SIMPLIFIED_1983: &str =
+        "JIS X 0208:1983 simplified the glyph at the code and moved the old one to row 84";
+    const BOTH_LEVEL2: &str = "JIS X 0208 codes both shapes side by side in level 2";
     const ADDED_1990: &str = "JIS X 0208:1990 added a code for the form 1983 had unified";
     const TRADITIONAL_0213: &str =
         "JIS X 0213:2000 encoded the traditional form beside the 1983 one";

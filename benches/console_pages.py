@@ -9,7 +9,8 @@ of each row's J-LIS record (the field rotates, so the risk classes mix) and its 
 third overdue), decides it embedded with `bulk --database` (every row a hold), then serves the
 store with the console on loopback, signs in, and times REQUESTS (default 50) answers each of:
 the first queue page (triage order, 50 holds, with the counts), the queue filtered to one risk
-class, and a case page. Times are wall-clock at the client over loopback, one request at a
+class, a case page, and the case page of a subject decided ten times (its history and the
+re-query picker list all ten). Times are wall-clock at the client over loopback, one request at a
 time, the first (warm-up) answer left out; printed as median, p90 and max in ms.
 """
 
@@ -43,6 +44,7 @@ with open(roster, encoding="utf-8", newline="") as src, open(held, "w", encoding
     w.writerow(header)
     col = {name: i for i, name in enumerate(header)}
     fields = ["kanji_name", "kana_name", "birth_date", "address", "sex"]
+    first_row = None
     for n, row in enumerate(rows):
         field = fields[n % len(fields)]
         i = col[f"candidate1_{field}"]
@@ -51,6 +53,14 @@ with open(roster, encoding="utf-8", newline="") as src, open(held, "w", encoding
         if n % 3 == 0:
             row[col["received_at"]] = "2026-01-05"
         w.writerow(row)
+        if first_row is None:
+            first_row = list(row)
+    # The first row's subject decided nine more times (re-queries that held again): its case
+    # page shows a history of ten decisions and a picker of nine.
+    for k in range(1, 10):
+        again = list(first_row)
+        again[col["request_id"]] = f"{first_row[col['request_id']]}-again-{k}"
+        w.writerow(again)
 started = time.time()
 subprocess.run([binary, "bulk", str(held), "--database", f"sqlite:{out}/audit.sqlite",
                 "--output", str(out / "result.csv")], check=True, capture_output=True)
@@ -91,6 +101,12 @@ try:
     open_count = re.search(r'class="n">(\d+)</span>件 保留中', first)
     case = re.search(r'href="(/holds/32130011/[0-9a-f-]+)"', first).group(1)
     second = re.search(r'<a rel="next"[^>]* href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    # The last decision about the first row's subject (bulk's result names subjects, not
+    # request ids).
+    with open(out / "result.csv", encoding="utf-8", newline="") as f:
+        same = [r for r in csv.DictReader(f) if r["subject_id"] == first_row[col["subject_id"]]]
+    assert len(same) == 10, len(same)
+    repeated = same[-1]["verification_id"]
 
     def timed(path):
         times = []
@@ -109,7 +125,8 @@ try:
                        ("queue, second page", second),
                        ("queue, one risk class", "/holds?risk=address_only"),
                        ("queue, unassigned", "/holds?assigned=none"),
-                       ("case page", case)]:
+                       ("case page", case),
+                       ("case page, 10 decisions of its subject", f"/holds/32130011/{repeated}")]:
         t = timed(path)
         print(f"{name:<34} {statistics.median(t):8.1f} {t[int(len(t) * 0.9) - 1]:8.1f} {t[-1]:8.1f}")
 finally:

@@ -13,6 +13,7 @@ use std::{
 
 use serde::Deserialize;
 
+pub mod client_certificates;
 pub mod connections;
 pub mod console_users;
 mod database_url;

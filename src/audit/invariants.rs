@@ -41,6 +41,7 @@ use crate::audit::{
     Fingerprint, HoldResolved, NewEvent, Registration, StoredEvent, micros_since_epoch,
     store::hold_facts::{CandidateRow, HoldFactRow},
     store::open_holds::OpenHoldRow,
+    store::subject_decisions::SubjectDecisionRow,
 };
 
 /// The rows of the gate's tables, each list in its table's [`GateTable::key_order`].
@@ -57,6 +58,8 @@ pub struct GateTables {
     pub lookups: Vec<LookupRow>,
     /// `open_holds`.
     pub open_holds: Vec<OpenHoldRow>,
+    /// `subject_decisions`.
+    pub subject_decisions: Vec<SubjectDecisionRow>,
     /// `hold_facts`, in key order.
     pub hold_facts: Vec<HoldFactRow>,
     /// `hold_candidates`, by hold id, key id and MAC.
@@ -183,6 +186,8 @@ pub struct Facts {
     holds: Vec<OpenHoldRow>,
     /// Every assignment: (insurer, verification, event id, assignee).
     assignments: Vec<AssignmentFact>,
+    /// Every decision's row of `subject_decisions`.
+    subjects: Vec<SubjectDecisionRow>,
     /// Every held decision's row of `hold_facts` as it was appended (open).
     hold_facts: Vec<HoldFactRow>,
     /// Every resolution: (event id, the event).
@@ -217,6 +222,8 @@ impl Facts {
                     event_id,
                 });
                 self.holds.extend(OpenHoldRow::of(event_id, d));
+                self.subjects
+                    .extend(SubjectDecisionRow::of(event_id, &stored.event));
                 self.hold_facts.extend(HoldFactRow::of(event_id, d));
                 if let Some(number) = &d.number_fingerprint {
                     self.numbers.push((event_id, number.clone()));
@@ -333,6 +340,29 @@ impl Facts {
                 )
             },
             &tables.open_holds,
+            |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
+            |f, r| f == r,
+            &mut findings,
+        );
+        self.subjects.sort_unstable_by(|a, b| {
+            (&a.insurer_number, &a.verification_id, a.decision_id).cmp(&(
+                &b.insurer_number,
+                &b.verification_id,
+                b.decision_id,
+            ))
+        });
+        join(
+            GateTable::SubjectDecisions,
+            Twice::Decision,
+            &self.subjects,
+            |f| {
+                (
+                    f.insurer_number.as_str(),
+                    f.verification_id.as_str(),
+                    f.decision_id,
+                )
+            },
+            &tables.subject_decisions,
             |r| (r.insurer_number.as_str(), r.verification_id.as_str()),
             |f, r| f == r,
             &mut findings,

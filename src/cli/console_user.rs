@@ -1,5 +1,6 @@
 //! `verify-identity console-user add`: a clerk for the console, written to the settings file
-//! with the password's argon2id hash (never the password).
+//! with the password's argon2id hash (never the password), and the client certificate the
+//! clerk may sign in with, if any.
 
 use std::{
     io::{BufRead, Write},
@@ -46,8 +47,20 @@ pub struct AddArgs {
     #[arg(long, value_parser = ["operator", "auditor"])]
     pub role: String,
     /// Read the password from the first line of stdin instead of asking.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_password")]
     pub password_stdin: bool,
+    /// Hex SHA-256 of the DER of the clerk's client certificate: the clerk may also sign in
+    /// with it under mutual TLS (`tls_client_ca`).
+    #[arg(long, value_name = "HEX")]
+    pub client_cert_sha256: Option<String>,
+    /// The subject common name of the clerk's client certificate (weaker than a pin: it trusts
+    /// the CA to give each name to one person).
+    #[arg(long, value_name = "NAME")]
+    pub client_cert_cn: Option<String>,
+    /// No password: the clerk signs in by client certificate only (needs
+    /// --client-cert-sha256 or --client-cert-cn).
+    #[arg(long)]
+    pub no_password: bool,
 }
 
 /// Runs `console-user`.
@@ -86,7 +99,15 @@ fn add(args: &AddArgs) -> Result<(), (u8, String)> {
             args.name
         )));
     }
-    let password = if args.password_stdin {
+    let by_certificate = args.client_cert_sha256.is_some() || args.client_cert_cn.is_some();
+    if args.no_password && !by_certificate {
+        return Err(bad(
+            "--no-password needs --client-cert-sha256 or --client-cert-cn".into(),
+        ));
+    }
+    let password = if args.no_password {
+        String::new()
+    } else if args.password_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
@@ -103,12 +124,18 @@ fn add(args: &AddArgs) -> Result<(), (u8, String)> {
         }
         first
     };
-    if password.chars().count() < 12 {
+    if !args.no_password && password.chars().count() < 12 {
         return Err(bad("the password must have at least 12 characters".into()));
     }
     let entry = ConsoleUserConfig {
         name: args.name.clone(),
-        password_argon2id: hash_password(&password),
+        password_argon2id: if args.no_password {
+            String::new()
+        } else {
+            hash_password(&password)
+        },
+        client_cert_sha256: args.client_cert_sha256.clone(),
+        client_cert_cn: args.client_cert_cn.clone(),
         insurers: args.insurers.clone(),
         roles: vec![if args.role == "operator" {
             Role::Operator

@@ -1,5 +1,6 @@
-//! `verify-identity holds list` and `holds resolve`: the operators' queue of held cases on the
-//! command line, through the server (so every resolution is authorized and audited there).
+//! `verify-identity holds list`, `show`, `history` and `resolve`: the operators' queue of held
+//! cases on the command line, through the server (so every resolution is authorized and
+//! audited there).
 
 use std::{
     fmt::Write as _,
@@ -110,6 +111,19 @@ pub enum HoldsCommand {
         /// The aligned table, also in a pipe.
         #[arg(long, conflicts_with = "csv")]
         table: bool,
+    },
+    /// A subject's history at an insurer (SubjectHistory): every decision about the subject
+    /// and every claim, resolution and commit that followed, oldest first.
+    History {
+        /// 保険者番号.
+        #[arg(long)]
+        insurer: String,
+        /// The insurer's id for the person (記号番号).
+        #[arg(long)]
+        subject: String,
+        /// The SubjectHistoryResponse as proto3 JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Close a hold.
     Resolve {
@@ -362,6 +376,27 @@ async fn run_and_report(args: &HoldsArgs) -> u8 {
                 );
             }),
         },
+        HoldsCommand::History {
+            insurer,
+            subject,
+            json,
+        } => client
+            .subject_history(pb::SubjectHistoryRequest {
+                insurer_number: insurer.clone(),
+                subject_id: subject.clone(),
+            })
+            .await
+            .map(|r| {
+                let history = r.into_inner();
+                if *json {
+                    let text = serde_json::to_string_pretty(&history).expect("answers serialize");
+                    crate::outln!("{text}");
+                } else {
+                    let zone = TimeZone::system();
+                    let text = history::render(&history, &zone, text_lang(args.lang));
+                    crate::out!("{text}");
+                }
+            }),
         HoldsCommand::Resolve {
             insurer,
             verification_id,
@@ -433,6 +468,7 @@ fn flag_of(field: &str) -> &str {
         "reasons" => "--reason",
         "risk_classes" => "--risk",
         "page_token" => "(the listing's page token: start the listing again)",
+        "subject_id" => "--subject",
         other => other,
     }
 }
@@ -532,6 +568,7 @@ async fn list(
     Ok(output::write_stdout(&text)?)
 }
 
+mod history;
 mod text;
 
 use text::{render_list, resolved_line};

@@ -20,8 +20,18 @@ pub struct ConsoleUserConfig {
     /// clerk causes.
     pub name: String,
     /// The password's argon2id hash in PHC form (`$argon2id$v=19$…`), as `console-user add`
-    /// writes it. Only the hash is configured.
+    /// writes it. Only the hash is configured. Empty (left out) for a clerk who signs in by
+    /// client certificate only.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password_argon2id: String,
+    /// Hex SHA-256 of the DER of a client certificate the clerk may sign in with under mutual
+    /// TLS (`tls_client_ca`), as for a gRPC caller: a pin, the stronger way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_sha256: Option<String>,
+    /// The subject common name of such a certificate. Weaker than the pin: it trusts the CA to
+    /// give each name to one person only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_cn: Option<String>,
     /// The insurer numbers (保険者番号) the clerk works for.
     #[serde(default)]
     pub insurers: Vec<String>,
@@ -37,6 +47,7 @@ impl std::fmt::Debug for ConsoleUserConfig {
             .field("name", &self.name)
             .field("insurers", &self.insurers)
             .field("roles", &self.roles)
+            .field("client_cert_cn", &self.client_cert_cn)
             .finish_non_exhaustive()
     }
 }
@@ -72,14 +83,35 @@ impl ConsoleUserConfig {
         if who.is_empty() || who.len() > 128 || who.chars().any(char::is_control) {
             return Err("a name must be 1..=128 printable characters".into());
         }
-        let hash = PasswordHash::new(&self.password_argon2id).map_err(|_| {
-            format!(
-                "{who}: password_argon2id is not a PHC hash string (write it with \
-                 `verify-identity console-user add`)"
-            )
-        })?;
-        if hash.algorithm.as_str() != "argon2id" {
-            return Err(format!("{who}: the password hash must be argon2id"));
+        if let Some(pin) = &self.client_cert_sha256
+            && super::client_certificates::decode_sha256(pin).is_none()
+        {
+            return Err(format!("{who}: client_cert_sha256 must be 64 hex digits"));
+        }
+        if self
+            .client_cert_cn
+            .as_deref()
+            .is_some_and(|cn| cn.trim().is_empty())
+        {
+            return Err(format!("{who}: client_cert_cn is empty"));
+        }
+        let by_certificate = self.client_cert_sha256.is_some() || self.client_cert_cn.is_some();
+        if self.password_argon2id.is_empty() && !by_certificate {
+            return Err(format!(
+                "{who}: needs password_argon2id (write it with `verify-identity console-user \
+                 add`), client_cert_sha256 or client_cert_cn"
+            ));
+        }
+        if !self.password_argon2id.is_empty() {
+            let hash = PasswordHash::new(&self.password_argon2id).map_err(|_| {
+                format!(
+                    "{who}: password_argon2id is not a PHC hash string (write it with \
+                     `verify-identity console-user add`)"
+                )
+            })?;
+            if hash.algorithm.as_str() != "argon2id" {
+                return Err(format!("{who}: the password hash must be argon2id"));
+            }
         }
         if !self.is_operator() && !self.roles.contains(&Role::Auditor) {
             return Err(format!(

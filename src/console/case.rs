@@ -19,11 +19,14 @@ use crate::{
         Field, MatchClass, Stage, gate::Resolution, hold_cause::HoldCause,
         violation::FieldViolation,
     },
-    verification::{State as RecordState, VerificationError, VerificationRecord},
+    verification::{
+        State as RecordState, VerificationError, VerificationRecord, history::CaseHistory,
+    },
     words::{self, Lang},
 };
 
 mod assign;
+mod history;
 
 pub(super) use assign::assign;
 use assign::assign_form;
@@ -97,18 +100,47 @@ pub(super) async fn page(
                 .done
                 .is_some()
                 .then(|| lang.pick("解決を記録しました。", "The resolution was recorded."));
-            render(
-                lang,
-                &signed,
-                &record,
-                notice,
-                None,
-                &ResolveForm::default(),
-            )
-            .into_response()
+            let form = ResolveForm::default();
+            match show(&console, &signed, &record, notice, None, &form).await {
+                Ok(page) => page.into_response(),
+                Err(failed) => failed,
+            }
         }
         Err(VerificationError::InvalidArgument(_)) => errors::not_found_in(lang),
         Err(e) => errors::failure(lang, &e),
+    }
+}
+
+/// The case page of `record` with its subject's history, read for it (one statement).
+async fn show(
+    console: &Console,
+    signed: &Signed,
+    record: &VerificationRecord,
+    notice: Option<&str>,
+    problems: Option<Problems>,
+    form: &ResolveForm,
+) -> Result<Markup, Response> {
+    let lang = signed.lang;
+    let case = console
+        .verifications
+        .case_history(&record.decided)
+        .await
+        .map_err(|e| errors::failure(lang, &e))?;
+    Ok(render(lang, signed, record, &case, notice, problems, form))
+}
+
+/// The case page again, with `status` (a form to fix, a refusal).
+async fn again(
+    console: &Console,
+    signed: &Signed,
+    record: &VerificationRecord,
+    status: StatusCode,
+    problems: Problems,
+    form: &ResolveForm,
+) -> Response {
+    match show(console, signed, record, None, Some(problems), form).await {
+        Ok(page) => (status, page).into_response(),
+        Err(failed) => failed,
     }
 }
 
@@ -158,15 +190,9 @@ pub(super) async fn resolve(
         Ok(r) => r,
         Err(e) => return errors::failure(lang, &e),
     };
-    let again = |problems: Problems| {
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render(lang, &signed, &record, None, Some(problems), &form),
-        )
-            .into_response()
-    };
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     if form.confirm.as_deref() != Some("1") {
-        return again(Problems::Fields(vec![(
+        let problems = Problems::Fields(vec![(
             lang.pick("確認", "Confirmation").to_owned(),
             lang.pick(
                 "内容を確かめたら「記録する内容を確認しました」にチェックしてください。",
@@ -174,7 +200,8 @@ pub(super) async fn resolve(
             )
             .to_owned(),
             String::new(),
-        )]));
+        )]);
+        return again(&console, &signed, &record, unprocessable, problems, &form).await;
     }
     let resolution = Resolution::from_id(&form.resolution).map(pb::Resolution::from);
     let request = pb::ResolveHoldRequest {
@@ -193,7 +220,10 @@ pub(super) async fn resolve(
     };
     let parsed = match parse::parse_resolve_hold(&request) {
         Ok(p) => p,
-        Err(violations) => return again(Problems::Fields(in_words(&violations, lang))),
+        Err(violations) => {
+            let problems = Problems::Fields(in_words(&violations, lang));
+            return again(&console, &signed, &record, unprocessable, problems, &form).await;
+        }
     };
     match console.verifications.resolve_hold(parsed, &user.name).await {
         Ok(_) => Redirect::to(&format!(
@@ -209,21 +239,20 @@ pub(super) async fn resolve(
                 .get(&insurer, &id)
                 .await
                 .unwrap_or(record);
-            (
+            let problems = Problems::Refused(refusal(reason, lang).to_owned());
+            again(
+                &console,
+                &signed,
+                &record,
                 StatusCode::CONFLICT,
-                render(
-                    lang,
-                    &signed,
-                    &record,
-                    None,
-                    Some(Problems::Refused(refusal(reason, lang).to_owned())),
-                    &form,
-                ),
+                problems,
+                &form,
             )
-                .into_response()
+            .await
         }
         Err(VerificationError::InvalidArgument(violations)) => {
-            again(Problems::Fields(in_words(&violations, lang)))
+            let problems = Problems::Fields(in_words(&violations, lang));
+            again(&console, &signed, &record, unprocessable, problems, &form).await
         }
         Err(e) => errors::failure(lang, &e),
     }
@@ -238,8 +267,8 @@ fn refusal(reason: &str, lang: Lang) -> &'static str {
         ),
         "NOT_HELD" => lang.pick("この案件は保留ではありません。", "This case was not held."),
         "REPLACEMENT_NOT_FOUND" => lang.pick(
-            "再照会の照合IDがこの保険者にありません。再照会の結果画面のIDを貼り付けてください。",
-            "The re-query's verification id is not one of this insurer's: paste the id of the re-query's result.",
+            "選んだ再照会はこの保険者の照合にありません。一覧から選び直してください。",
+            "The chosen re-query is not one of this insurer's verifications: choose again from the list.",
         ),
         "REPLACEMENT_OTHER_SUBJECT" => lang.pick(
             "再照会の照合IDは別の記号番号のものです。同じ人の再照会を選んでください。",
@@ -269,8 +298,8 @@ fn in_words(violations: &[FieldViolation], lang: Lang) -> Vec<(String, String, S
                 "replaced_by_verification_id" => (
                     lang.pick("再照会の照合ID", "Re-query's verification id"),
                     lang.pick(
-                        "再照会済のときは、再照会の照合ID（36文字）を入力してください。",
-                        "For re-queried, enter the re-query's verification id (36 characters).",
+                        "再照会済のときは、「再照会の照合」の一覧から再照会を選んでください。",
+                        "For re-queried, choose the re-query from the list of this subject's verifications.",
                     ),
                 ),
                 "cause" => (
@@ -328,6 +357,7 @@ fn render(
     lang: Lang,
     signed: &Signed,
     record: &VerificationRecord,
+    case: &CaseHistory,
     notice: Option<&str>,
     problems: Option<Problems>,
     form: &ResolveForm,
@@ -472,13 +502,14 @@ fn render(
         }
         @if record.state == RecordState::Held {
             @if signed.session.user.operator {
-                (resolve_form(lang, signed, d.insurer_number.as_str(), d.verification_id.as_str(), problems, form))
+                (resolve_form(lang, signed, record, case, problems, form))
             } @else {
                 p.readonly { (lang.pick("監査の役割のため、操作はできません（閲覧のみ）。", "Auditor: read only.")) }
             }
         } @else if let Some(Problems::Refused(text)) = problems {
             p.error role="alert" { (text) }
         }
+        (history::section(lang, &d.insurer_number, &d.verification_id, &case.history))
         p { a href="/holds" accesskey="q" { (lang.pick("« 保留一覧へ戻る", "« Back to the queue")) } }
     };
     layout::page(lang, title, Some(signed), body)
@@ -487,11 +518,15 @@ fn render(
 fn resolve_form(
     lang: Lang,
     signed: &Signed,
-    insurer: &str,
-    id: &str,
+    record: &VerificationRecord,
+    case: &CaseHistory,
     problems: Option<Problems>,
     form: &ResolveForm,
 ) -> Markup {
+    let (insurer, id) = (
+        &record.decided.insurer_number,
+        &record.decided.verification_id,
+    );
     let chosen = form.resolution.as_str();
     html! {
         section.resolve {
@@ -526,11 +561,7 @@ fn resolve_form(
                         option value=(c.id()) selected[c.id() == form.cause] { (words::cause(c, lang)) }
                     }
                 }
-                label for="replaced_by" {
-                    (lang.pick("再照会の照合ID（再照会済のとき）", "Re-query's verification id (for re-queried)"))
-                }
-                input id="replaced_by" name="replaced_by" type="text" value=(form.replaced_by)
-                    maxlength="128" autocomplete="off" spellcheck="false";
+                (history::picker(lang, &case.candidates, form.replaced_by.trim()))
                 label for="note" { (lang.pick("メモ（個人の値は書かないでください）", "Note (no personal values)")) }
                 textarea id="note" name="note" rows="3" maxlength="2000" { (form.note) }
                 label.check {

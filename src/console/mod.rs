@@ -96,6 +96,7 @@ pub fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(queue::home))
         .route("/signin", get(signin::form).post(signin::submit))
+        .route("/signin/certificate", post(signin::by_certificate))
         .route("/signout", post(signin::sign_out))
         .route("/lang/{tag}", get(layout::switch_language))
         .route("/holds", get(queue::page))
@@ -118,6 +119,11 @@ pub fn router(console: Arc<Console>) -> Router {
 /// The peer of a connection, put in each request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
+
+/// The client certificate the connection's TLS handshake verified (DER), put in each request's
+/// extensions when there is one: a clerk may sign in with it (`signin`).
+#[derive(Clone)]
+pub struct PresentedCertificate(pub Arc<[u8]>);
 
 /// Serves the console on `listener` (TLS when `tls` is given) until `shutdown` resolves, then
 /// lets the pages being answered finish for a few seconds and writes the counted refusals.
@@ -154,14 +160,13 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = hyper_util::service::TowerToHyperService::new(
-            app.clone().layer(axum::Extension(Peer(addr))),
-        );
+        let app = app.clone().layer(axum::Extension(Peer(addr)));
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(HEAD_TIMEOUT);
         match &acceptor {
             None => {
+                let service = hyper_util::service::TowerToHyperService::new(app);
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tasks.spawn(async move {
@@ -178,6 +183,15 @@ pub async fn serve(
                     else {
                         return;
                     };
+                    let presented = stream.get_ref().1.peer_certificates();
+                    let app = match presented.and_then(|chain| chain.first()) {
+                        Some(leaf) => {
+                            let der: Arc<[u8]> = Arc::from(leaf.as_ref());
+                            app.layer(axum::Extension(PresentedCertificate(der)))
+                        }
+                        None => app,
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
                     let conn = http.serve_connection(TokioIo::new(stream), service);
                     let _ = watcher.watch(conn).await;
                     drop(permit);

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use crate::{audit::SignInMethod, words::Lang};
 
 use super::{
-    Console, Peer,
+    Console, Peer, PresentedCertificate,
     layout::{self, Signed, cookie, lang_of, session_cookie},
+    users::User,
 };
 
 /// The sign-in form's fields.
@@ -36,9 +37,13 @@ enum Problem {
     Limited,
     /// The sessions' database did not answer.
     Unavailable,
+    /// A certificate sign-in without a certificate the settings name.
+    NoCertificate,
 }
 
-fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
+/// The sign-in page; `holder`: the clerk the browser's client certificate names, who may sign
+/// in with it.
+fn sign_in_page(lang: Lang, problem: Option<Problem>, holder: Option<&str>) -> Markup {
     let title = lang.pick("サインイン", "Sign in");
     layout::page(
         lang,
@@ -63,7 +68,23 @@ fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
                             "Signing in is not possible right now: try again shortly.",
                         ))
                     },
+                    Some(Problem::NoCertificate) => p.error role="alert" {
+                        (lang.pick(
+                            "この端末の証明書ではサインインできません。名前とパスワードでサインインしてください。",
+                            "This device's certificate does not sign anyone in: use your name and password.",
+                        ))
+                    },
                     None => {},
+                }
+                @if let Some(name) = holder {
+                    form.certificate method="post" action="/signin/certificate" {
+                        p {
+                            (lang.pick("この端末の証明書でサインインできます: ", "This device's certificate signs you in as "))
+                            strong { (name) }
+                        }
+                        button type="submit" { (lang.pick("証明書でサインイン", "Sign in with the certificate")) }
+                    }
+                    p { (lang.pick("または、名前とパスワードで:", "Or with your name and password:")) }
                 }
                 form method="post" action="/signin" {
                     label for="name" { (lang.pick("名前", "Name")) }
@@ -83,9 +104,54 @@ fn sign_in_page(lang: Lang, problem: Option<Problem>) -> Markup {
     )
 }
 
-/// `GET /signin`.
-pub(super) async fn form(headers: HeaderMap) -> Markup {
-    sign_in_page(lang_of(&headers), None)
+/// `GET /signin`: the form, and the certificate's clerk when the browser presented one.
+pub(super) async fn form(
+    State(console): State<Arc<Console>>,
+    certificate: Option<Extension<PresentedCertificate>>,
+    headers: HeaderMap,
+) -> Markup {
+    let holder = holder(&console, certificate);
+    sign_in_page(
+        lang_of(&headers),
+        None,
+        holder.as_ref().map(|u| u.name.as_str()),
+    )
+}
+
+/// The clerk the presented client certificate names, if any.
+fn holder(
+    console: &Console,
+    certificate: Option<Extension<PresentedCertificate>>,
+) -> Option<Arc<User>> {
+    let Extension(PresentedCertificate(der)) = certificate?;
+    console.users.by_certificate(&der)
+}
+
+/// `POST /signin/certificate`: a session for the clerk the connection's verified client
+/// certificate names (mutual TLS); refused, and counted as a refusal, otherwise. Like every
+/// POST it must come from a page of this console (`security::guard`): a browser presents its
+/// certificate to any page that asks, so another site must not be able to sign it in.
+pub(super) async fn by_certificate(
+    State(console): State<Arc<Console>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    certificate: Option<Extension<PresentedCertificate>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = lang_of(&headers);
+    let Some(user) = holder(&console, certificate) else {
+        console.refusals.count(
+            peer.ip(),
+            "unauthenticated",
+            "ConsoleSignIn",
+            "UNAUTHENTICATED",
+        );
+        return (
+            StatusCode::UNAUTHORIZED,
+            sign_in_page(lang, Some(Problem::NoCertificate), None),
+        )
+            .into_response();
+    };
+    open_session(&console, &user, SignInMethod::ClientCertificate, lang).await
 }
 
 /// `POST /signin`: a session on the right password, the form again otherwise.
@@ -109,7 +175,7 @@ pub(super) async fn submit(
             .count(address, recorded, "ConsoleSignIn", "RATE_LIMITED");
         return (
             StatusCode::TOO_MANY_REQUESTS,
-            sign_in_page(lang, Some(Problem::Limited)),
+            sign_in_page(lang, Some(Problem::Limited), None),
         )
             .into_response();
     }
@@ -120,18 +186,29 @@ pub(super) async fn submit(
             .count(address, recorded, "ConsoleSignIn", "UNAUTHENTICATED");
         return (
             StatusCode::UNAUTHORIZED,
-            sign_in_page(lang, Some(Problem::Wrong)),
+            sign_in_page(lang, Some(Problem::Wrong), None),
         )
             .into_response();
     };
     console.limiter.succeeded(&user.name);
-    let token = match console.sessions.open(&user, SignInMethod::Password).await {
+    open_session(&console, &user, SignInMethod::Password, lang).await
+}
+
+/// Opens a session for `user` (recorded as signed in by `method`) and sends the clerk to the
+/// queue with its cookie.
+async fn open_session(
+    console: &Console,
+    user: &User,
+    method: SignInMethod,
+    lang: Lang,
+) -> Response {
+    let token = match console.sessions.open(user, method).await {
         Ok(token) => token,
         Err(e) => {
             tracing::error!(error = %e, "console: sign-in not recorded; refused");
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                sign_in_page(lang, Some(Problem::Unavailable)),
+                sign_in_page(lang, Some(Problem::Unavailable), None),
             )
                 .into_response();
         }
@@ -139,7 +216,7 @@ pub(super) async fn submit(
     tracing::info!(clerk = %user.name, "console: signed in");
     metrics::counter!("console_sign_ins_total").increment(1);
     (
-        [(header::SET_COOKIE, set_cookie(&console, &token, false))],
+        [(header::SET_COOKIE, set_cookie(console, &token, false))],
         Redirect::to("/holds"),
     )
         .into_response()

@@ -10,7 +10,11 @@ use std::{collections::HashMap, sync::Arc};
 
 use argon2::{PasswordHash, PasswordVerifier};
 
-use crate::config::{ConsoleUserConfig, argon2id, hash_password};
+use crate::config::{
+    ConsoleUserConfig, argon2id,
+    client_certificates::{common_name, decode_sha256, pinned},
+    hash_password,
+};
 
 /// A clerk, signed in.
 #[derive(Debug)]
@@ -42,6 +46,17 @@ pub struct Users {
     /// A hash checked for a name nobody has, so that the answer takes as long as for a clerk
     /// with a wrong password and does not tell which names exist.
     decoy: String,
+    /// The clerks who may sign in by client certificate.
+    by_certificate: Vec<CertificateHolder>,
+}
+
+/// A clerk who may sign in by client certificate, and how the settings name it.
+struct CertificateHolder {
+    /// The SHA-256 of the certificate's DER (`client_cert_sha256`).
+    pin: Option<[u8; 32]>,
+    /// Its subject common name (`client_cert_cn`).
+    cn: Option<String>,
+    user: Arc<User>,
 }
 
 impl Users {
@@ -49,6 +64,7 @@ impl Users {
     /// non-argon2id hash, without a console role or without insurers.
     pub fn new(entries: &[ConsoleUserConfig]) -> Result<Self, UserError> {
         let mut by_name = HashMap::new();
+        let mut by_certificate = Vec::new();
         for e in entries {
             e.check().map_err(UserError)?;
             let who = &e.name;
@@ -58,6 +74,24 @@ impl Users {
                 insurers: e.insurers.clone(),
                 operator,
             });
+            let pin = e.client_cert_sha256.as_deref().and_then(decode_sha256);
+            if pin.is_some() || e.client_cert_cn.is_some() {
+                // One certificate for two clerks would sign in as whichever came first.
+                let taken = by_certificate.iter().any(|h: &CertificateHolder| {
+                    (pin.is_some() && h.pin == pin)
+                        || (e.client_cert_cn.is_some() && h.cn == e.client_cert_cn)
+                });
+                if taken {
+                    return Err(UserError(format!(
+                        "{who}: the client certificate is given to another clerk too"
+                    )));
+                }
+                by_certificate.push(CertificateHolder {
+                    pin,
+                    cn: e.client_cert_cn.clone(),
+                    user: user.clone(),
+                });
+            }
             if by_name
                 .insert(who.clone(), (user, e.password_argon2id.clone()))
                 .is_some()
@@ -68,6 +102,7 @@ impl Users {
         Ok(Users {
             by_name,
             decoy: hash_password("a password nobody has"),
+            by_certificate,
         })
     }
 
@@ -88,11 +123,12 @@ impl Users {
     }
 
     /// The clerk `name` if `password` is theirs. Checked on a blocking thread: argon2id takes
-    /// tens of milliseconds of CPU on purpose.
+    /// tens of milliseconds of CPU on purpose. A clerk without a password (certificate only)
+    /// never signs in this way; the decoy is checked for them too, so the time says nothing.
     pub async fn authenticate(&self, name: &str, password: String) -> Option<Arc<User>> {
         let (user, hash) = match self.by_name.get(name) {
-            Some((user, hash)) => (Some(user.clone()), hash.clone()),
-            None => (None, self.decoy.clone()),
+            Some((user, hash)) if !hash.is_empty() => (Some(user.clone()), hash.clone()),
+            _ => (None, self.decoy.clone()),
         };
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash)
@@ -101,6 +137,26 @@ impl Users {
         .await
         .unwrap_or(false);
         if ok { user } else { None }
+    }
+
+    /// The clerk whose settings name the client certificate `der` (DER, its chain already
+    /// verified by the TLS layer against `tls_client_ca`): by its pin first, every pin compared
+    /// in constant time, then by its subject common name.
+    pub fn by_certificate(&self, der: &[u8]) -> Option<Arc<User>> {
+        let mut found = None;
+        for holder in &self.by_certificate {
+            if holder.pin.as_ref().is_some_and(|p| pinned(p, der)) && found.is_none() {
+                found = Some(holder.user.clone());
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+        let cn = common_name(der)?;
+        self.by_certificate
+            .iter()
+            .find(|h| h.cn.as_deref() == Some(cn.as_str()))
+            .map(|h| h.user.clone())
     }
 }
 
@@ -113,6 +169,8 @@ mod tests {
         ConsoleUserConfig {
             name: name.into(),
             password_argon2id: hash,
+            client_cert_sha256: None,
+            client_cert_cn: None,
             insurers: vec!["32130011".into()],
             roles,
         }
@@ -155,5 +213,60 @@ mod tests {
             "{registrar}"
         );
         assert!(hash_password("x").starts_with("$argon2id$v=19$"));
+    }
+
+    /// A self-signed certificate (DER) with the subject common name `cn`.
+    fn certificate(cn: &str) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_certificate_names_its_clerk_by_pin_or_by_common_name_and_no_one_else() {
+        use sha2::{Digest, Sha256};
+
+        let pinned = certificate("card-0001");
+        let named = certificate("kato");
+        let mut by_pin = entry("sato", String::new(), vec![Role::Operator]);
+        by_pin.client_cert_sha256 = Some(hex::encode(Sha256::digest(&pinned)));
+        let mut by_name = entry("kato", hash_password("x"), vec![Role::Auditor]);
+        by_name.client_cert_cn = Some("kato".into());
+        let users = Users::new(&[by_pin, by_name]).unwrap();
+        assert_eq!(users.by_certificate(&pinned).unwrap().name, "sato");
+        assert_eq!(users.by_certificate(&named).unwrap().name, "kato");
+        // The same common name on another certificate than the pinned one names nobody.
+        assert!(users.by_certificate(&certificate("card-0001")).is_none());
+        assert!(users.by_certificate(&certificate("sato")).is_none());
+        assert!(users.by_certificate(b"not a certificate").is_none());
+        // Without a password, no password signs the certificate's clerk in.
+        assert!(users.authenticate("sato", String::new()).await.is_none());
+        assert!(
+            users
+                .authenticate("sato", "a password nobody has".into())
+                .await
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_clerk_needs_a_way_to_sign_in_and_a_certificate_names_one_clerk() {
+        let neither = Users::new(&[entry("a", String::new(), vec![Role::Operator])])
+            .err()
+            .unwrap();
+        assert!(neither.to_string().contains("client_cert_cn"), "{neither}");
+        let mut first = entry("a", String::new(), vec![Role::Operator]);
+        first.client_cert_cn = Some("shared".into());
+        let mut second = entry("b", String::new(), vec![Role::Operator]);
+        second.client_cert_cn = Some("shared".into());
+        let twice = Users::new(&[first, second]).err().unwrap();
+        assert!(twice.to_string().contains("another clerk"), "{twice}");
+        let mut bad_pin = entry("c", String::new(), vec![Role::Operator]);
+        bad_pin.client_cert_sha256 = Some("abc".into());
+        let bad = Users::new(&[bad_pin]).err().unwrap();
+        assert!(bad.to_string().contains("64 hex digits"), "{bad}");
     }
 }

@@ -6,6 +6,7 @@
 //! (`candidates[1].fields.birth_date`) and describe the problem without quoting the value: the
 //! value is personal data.
 
+mod history;
 mod hold_stats;
 mod scan;
 
@@ -31,6 +32,7 @@ use crate::{
         page_token,
     },
 };
+pub use history::parse_subject_history;
 pub use hold_stats::parse_hold_stats;
 use scan::scan;
 

@@ -10,6 +10,8 @@ use crate::{
     domain::{gate::Decision, hold_cause::HoldCause},
     verification::{
         Committed, State, VerificationRecord,
+        commit::refusal_reason,
+        history::{HistoryEvent, HistoryKind, SubjectHistoryPage},
         hold_stats::{HoldStats, Outcomes},
     },
 };
@@ -225,5 +227,57 @@ fn outcomes(o: &Outcomes) -> pb::HoldStatsOutcomes {
         resolve_median: o.resolve_median.map(duration),
         resolve_p90: o.resolve_p90.map(duration),
         overdue_per_mille: u32::try_from(o.overdue_per_mille()).unwrap_or(1000),
+    }
+}
+
+/// A subject's history (SubjectHistory).
+pub fn subject_history(page: &SubjectHistoryPage) -> pb::SubjectHistoryResponse {
+    use pb::subject_history_event::Event;
+    let event = |e: &HistoryEvent| pb::SubjectHistoryEvent {
+        occurred_at: Some(timestamp(e.occurred_at)),
+        verification_id: e.verification_id.clone(),
+        actor: e.actor.clone(),
+        event: Some(match &e.kind {
+            HistoryKind::Decided {
+                decision,
+                hold_reasons,
+                risk_class,
+            } => Event::Decided(pb::SubjectHistoryDecided {
+                decision: pb::Decision::from(*decision).into(),
+                hold_reasons: hold_reasons
+                    .iter()
+                    .map(|r| pb::HoldReason::from(*r).into())
+                    .collect(),
+                risk_class: pb::RiskClass::from(*risk_class).into(),
+            }),
+            HistoryKind::HoldAssigned { assignee } => Event::Assigned(pb::SubjectHistoryAssigned {
+                assignee: assignee.clone().unwrap_or_default(),
+            }),
+            HistoryKind::HoldResolved {
+                resolution,
+                cause,
+                replaced_by,
+            } => Event::Resolved(pb::SubjectHistoryResolved {
+                resolution: pb::Resolution::from(*resolution).into(),
+                cause: cause
+                    .map_or(pb::HoldCause::Unspecified, pb::HoldCause::from)
+                    .into(),
+                replaced_by_verification_id: replaced_by.clone().unwrap_or_default(),
+            }),
+            HistoryKind::CommitAccepted { commit_id } => {
+                Event::CommitAccepted(pb::SubjectHistoryCommitAccepted {
+                    commit_id: commit_id.clone(),
+                })
+            }
+            HistoryKind::CommitRefused { reason } => {
+                Event::CommitRefused(pb::SubjectHistoryCommitRefused {
+                    reason: refusal_reason(*reason).to_owned(),
+                })
+            }
+        }),
+    };
+    pb::SubjectHistoryResponse {
+        events: page.events.iter().map(event).collect(),
+        truncated: page.truncated,
     }
 }

@@ -98,6 +98,14 @@ rules! {
     AddressFormalNumerals = "address.formal_numerals",
     /// A 字 before a 小字 inside the town part, on one side only: 横芝字真砂 ~ 横芝真砂.
     AddressInnerAza = "address.inner_aza",
+    /// The okurigana of a Kyoto street direction (上る/上ル/上がる, 下る/下ル/下がる, 西入/西入ル/
+    /// 西入る, 東入/東入ル/東入る), and the り of 通り before them, written another way; the
+    /// direction itself is compared.
+    AddressStreetDirection = "address.street_direction",
+    /// A postal code (〒100-8926) written before the address on one side only.
+    AddressPostcode = "address.postcode",
+    /// ツ/ッ/つ/っ between kanji in place names (四ツ谷 / 四ッ谷, 四つ木 / 四ツ木).
+    AddressTsu = "address.tsu",
     // ---- not a fold: names why a comparison is not_recorded ----
     /// The J-LIS record's kana name is a placeholder (asterisks) or empty: its reading is not
     /// recorded yet.

@@ -15,7 +15,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tonic::{Request, metadata::MetadataMap};
 
-use crate::config::{CallerConfig, ConfigError, Role};
+use crate::config::{
+    CallerConfig, ConfigError, Role,
+    client_certificates::{common_name, decode_sha256},
+};
 
 /// The caller name recorded when no callers are configured (open loopback mode).
 pub const OPEN_CALLER: &str = "local";
@@ -41,11 +44,13 @@ pub enum Rpc {
     HoldStats,
     /// Claiming or releasing a hold.
     AssignHold,
+    /// Reading the history of one subject.
+    SubjectHistory,
 }
 
 impl Rpc {
     /// Every RPC that needs authorization.
-    pub const ALL: [Rpc; 8] = [
+    pub const ALL: [Rpc; 9] = [
         Rpc::Verify,
         Rpc::VerifyBatch,
         Rpc::CommitRegistration,
@@ -54,6 +59,7 @@ impl Rpc {
         Rpc::GetVerification,
         Rpc::HoldStats,
         Rpc::AssignHold,
+        Rpc::SubjectHistory,
     ];
 
     /// The RPC of a method name (the last segment of a gRPC path).
@@ -72,6 +78,7 @@ impl Rpc {
             Rpc::GetVerification => "GetVerification",
             Rpc::HoldStats => "HoldStats",
             Rpc::AssignHold => "AssignHold",
+            Rpc::SubjectHistory => "SubjectHistory",
         }
     }
 
@@ -89,8 +96,12 @@ impl Rpc {
                     | Rpc::GetVerification
                     | Rpc::AssignHold
                     | Rpc::HoldStats
+                    | Rpc::SubjectHistory
             ),
-            Role::Auditor => matches!(self, Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats),
+            Role::Auditor => matches!(
+                self,
+                Rpc::GetVerification | Rpc::ListHolds | Rpc::HoldStats | Rpc::SubjectHistory
+            ),
         }
     }
 }
@@ -372,17 +383,6 @@ fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|t| !t.is_empty())
-}
-
-/// The first subject common name of a DER certificate.
-fn common_name(der: &[u8]) -> Option<String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    let cn = cert.subject().iter_common_name().next()?;
-    cn.as_str().ok().map(str::to_owned)
-}
-
-fn decode_sha256(hex_digits: &str) -> Option<[u8; 32]> {
-    hex::decode(hex_digits.trim()).ok()?.try_into().ok()
 }
 
 #[cfg(test)]

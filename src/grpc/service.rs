@@ -341,4 +341,24 @@ impl VerifyIdentity for VerifyService {
         .await;
         respond("HoldStats", started, result)
     }
+
+    async fn subject_history(
+        &self,
+        request: Request<pb::SubjectHistoryRequest>,
+    ) -> Result<Response<pb::SubjectHistoryResponse>, Status> {
+        let started = Instant::now();
+        let inner = &self.inner;
+        let result = async {
+            let _caller = inner.authorize(
+                &request,
+                Rpc::SubjectHistory,
+                &request.get_ref().insurer_number,
+            )?;
+            let parsed = parse::parse_subject_history(request.get_ref())?;
+            let history = inner.verifications.subject_history(parsed).await?;
+            Ok(respond::subject_history(&history))
+        }
+        .await;
+        respond("SubjectHistory", started, result)
+    }
 }

@@ -66,6 +66,12 @@ impl VerifyIdentity for CoreOnly {
     ) -> Result<Response<pb::AssignHoldResponse>, Status> {
         Err(Status::unimplemented("not in the stand-in"))
     }
+    async fn subject_history(
+        &self,
+        _: Request<pb::SubjectHistoryRequest>,
+    ) -> Result<Response<pb::SubjectHistoryResponse>, Status> {
+        Err(Status::unimplemented("not in the stand-in"))
+    }
     async fn list_holds(
         &self,
         _: Request<pb::ListHoldsRequest>,

@@ -5,14 +5,15 @@
 //! one of the connections the limits count. tonic's `ServerTlsConfig` cannot be handed to an
 //! acceptor of our own, so this builds what it builds: the certificate chain and key, a client
 //! verifier when `tls_client_ca` is set (a client certificate is then mandatory), and ALPN
-//! `h2`, which tonic's clients require.
+//! `h2`, which tonic's clients require. The console's configuration asks browsers for a
+//! certificate without requiring one.
 
 use std::{path::Path, sync::Arc};
 
 use tokio_rustls::rustls::{
     RootCertStore, ServerConfig,
     pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
-    server::WebPkiClientVerifier,
+    server::{WebPkiClientVerifier, danger::ClientCertVerifier},
 };
 
 use crate::config::{ConfigError, TlsSettings};
@@ -29,20 +30,7 @@ pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Conf
     let builder = ServerConfig::builder();
     let builder = match &tls.client_ca {
         None => builder.with_no_client_auth(),
-        Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for certificate in certificates(ca, "tls_client_ca")? {
-                roots.add(certificate).map_err(|e| {
-                    ConfigError::Invalid(format!("tls_client_ca {}: {e}", ca.display()))
-                })?;
-            }
-            let verifier = WebPkiClientVerifier::builder(roots.into())
-                .build()
-                .map_err(|e| {
-                    ConfigError::Invalid(format!("tls_client_ca {}: {e}", ca.display()))
-                })?;
-            builder.with_client_cert_verifier(verifier)
-        }
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, Mandatory::Yes)?),
     };
     let mut config = builder.with_single_cert(chain, key).map_err(|e| {
         ConfigError::Invalid(format!(
@@ -55,9 +43,10 @@ pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Conf
     Ok(Arc::new(config))
 }
 
-/// The console's TLS configuration: the service's certificate and key, HTTP/1.1, and no client
-/// certificate asked for (clerks sign in with a password; a `tls_client_ca` set for the gRPC
-/// callers does not apply to browsers).
+/// The console's TLS configuration: the service's certificate and key, HTTP/1.1, and, when
+/// `tls_client_ca` is set, a client certificate asked for but not required: a clerk whose
+/// browser presents one that the settings name may sign in with it, every other clerk signs in
+/// with a password (a certificate the CA did not sign ends the handshake).
 pub(super) fn console_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
     let chain = certificates(&tls.cert, "tls_cert")?;
     let key = PrivateKeyDer::from_pem_slice(&read(&tls.key)?).map_err(|e| {
@@ -66,12 +55,44 @@ pub(super) fn console_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Con
             tls.key.display()
         ))
     })?;
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
+    let builder = ServerConfig::builder();
+    let builder = match &tls.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, Mandatory::No)?),
+    };
+    let mut config = builder
         .with_single_cert(chain, key)
         .map_err(|e| ConfigError::Invalid(format!("tls_cert and tls_key: {e}")))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// Whether a client must present a certificate.
+#[derive(PartialEq)]
+enum Mandatory {
+    Yes,
+    No,
+}
+
+/// Verifies client certificates against the CA certificates of `ca` (`tls_client_ca`).
+fn client_verifier(
+    ca: &Path,
+    mandatory: Mandatory,
+) -> Result<Arc<dyn ClientCertVerifier>, ConfigError> {
+    let invalid = |e: &dyn std::fmt::Display| {
+        ConfigError::Invalid(format!("tls_client_ca {}: {e}", ca.display()))
+    };
+    let mut roots = RootCertStore::empty();
+    for certificate in certificates(ca, "tls_client_ca")? {
+        roots.add(certificate).map_err(|e| invalid(&e))?;
+    }
+    let builder = WebPkiClientVerifier::builder(roots.into());
+    let builder = if mandatory == Mandatory::No {
+        builder.allow_unauthenticated()
+    } else {
+        builder
+    };
+    builder.build().map_err(|e| invalid(&e))
 }
 
 /// The certificates of a PEM file; none is an error naming `setting`.

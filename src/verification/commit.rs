@@ -35,7 +35,7 @@ pub struct Committed {
 
 /// The contract's spelling of a refusal (`ErrorInfo.reason`, documented on
 /// CommitRegistration in the proto) and its message. The audit log stores the domain's id.
-fn refusal_reason(refusal: CommitRefusal) -> &'static str {
+pub(crate) fn refusal_reason(refusal: CommitRefusal) -> &'static str {
     match refusal {
         CommitRefusal::VerificationNotFound => "VERIFICATION_NOT_FOUND",
         CommitRefusal::SubjectMismatch => "SUBJECT_MISMATCH",

@@ -348,21 +348,31 @@ fn counts_of(groups: &[OpenHoldCount]) -> HoldCounts {
     }
 }
 
-/// Refuses a replacement that is not a later decision about the held subject
-/// ([`registration::check_replacement`]), in the contract's words.
-fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), VerificationError> {
+/// Why `replacement` may not replace the hold `held` ([`registration::check_replacement`]);
+/// `None` when it may. The one rule both ResolveHold and the console's list of candidates use.
+pub(crate) fn replacement_refusal(
+    held: &Decided,
+    replacement: &Decided,
+) -> Option<ReplacementRefusal> {
     registration::check_replacement(
         (&held.subject_id, held.occurred_at),
         (&replacement.subject_id, replacement.occurred_at),
     )
-    .map_err(|refusal| match refusal {
-        ReplacementRefusal::OtherSubject => VerificationError::refused(
+    .err()
+}
+
+/// Refuses a replacement that is not a later decision about the held subject
+/// ([`replacement_refusal`]), in the contract's words.
+fn check_replacement(held: &Decided, replacement: &Decided) -> Result<(), VerificationError> {
+    match replacement_refusal(held, replacement) {
+        None => Ok(()),
+        Some(ReplacementRefusal::OtherSubject) => Err(VerificationError::refused(
             "REPLACEMENT_OTHER_SUBJECT",
             "replaced_by_verification_id is a verification of another subject",
-        ),
-        ReplacementRefusal::NotLater => VerificationError::refused(
+        )),
+        Some(ReplacementRefusal::NotLater) => Err(VerificationError::refused(
             "REPLACEMENT_NOT_LATER",
             "replaced_by_verification_id was decided before the hold",
-        ),
-    })
+        )),
+    }
 }

@@ -109,3 +109,12 @@ pub struct ListHolds {
     /// The order of the listing.
     pub order: HoldsOrder,
 }
+
+/// A SubjectHistory request, parsed.
+#[derive(Debug, Clone)]
+pub struct SubjectHistory {
+    /// Whose subject.
+    pub insurer: InsurerNumber,
+    /// Which person (the insurer's id for them).
+    pub subject_id: SubjectId,
+}

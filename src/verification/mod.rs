@@ -4,6 +4,8 @@
 //! - [`decide`]: decide and append (Verify, VerifyBatch, `bulk --database`).
 //! - [`commit`]: commit a number against a register decision (CommitRegistration).
 //! - [`holds`]: the holds queue in each order and closing a hold (ListHolds, ResolveHold).
+//! - [`history`]: a subject's decisions and what followed each (SubjectHistory), and the
+//!   replacements a re-queried hold may name.
 //! - [`hold_stats`]: how holds ended, per what held them, and what that suggests (HoldStats).
 //! - [`record`]: a stored verification and where it stands (GetVerification).
 //! - [`console_sessions`]: the clerks' console sessions and their sign-in and sign-out events.
@@ -19,6 +21,7 @@ pub mod commit;
 pub mod console_sessions;
 pub mod decide;
 mod error;
+pub mod history;
 pub mod hold_stats;
 pub mod holds;
 pub mod holds_cursor;

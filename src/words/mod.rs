@@ -7,10 +7,12 @@
 //! beside the words wherever a person may need to quote it. Nothing here reads input values:
 //! the words describe ids, never a person's data.
 
+mod history;
 mod rules;
 mod stats;
 mod time;
 
+pub use history::{HistoryWord, commit_refusal, history, replacement_refusal};
 pub use rules::rule;
 pub use stats::{Figure, by_hand, duration, figure, suggestion};
 pub use time::{date_jst, deadline_jst, deadline_note, jst, minutes_jst};

@@ -128,6 +128,18 @@ pub fn rule(id: &str, lang: Lang) -> Option<&'static str> {
             "小字の前の「字」の有無を無視しました。",
             "A 字 before a minor district (小字) written on one side only.",
         ),
+        "address.street_direction" => lang.pick(
+            "京都の通り名の送り仮名の違いです（上る・上ル・上がる、西入・西入ル、通り・通 など）。方角と通り名は比べています。",
+            "The okurigana of a Kyoto street part (上る/上ル/上がる, 西入/西入ル, 通り/通 …); the direction and the streets are compared.",
+        ),
+        "address.tsu" => lang.pick(
+            "地名の漢字の間のツ・ッ・つの違いを同じとみなしました（四ツ谷と四ッ谷など）。",
+            "ツ/ッ/つ between kanji in place names taken as the same (四ツ谷 and 四ッ谷 …).",
+        ),
+        "address.postcode" => lang.pick(
+            "住所の前の郵便番号（〒100-8926 など）の有無を無視しました。",
+            "A postal code (〒100-8926) before the address on one side only.",
+        ),
         _ => return None,
     })
 }

@@ -55,7 +55,7 @@ pub(crate) fn secured(settings: &mut Settings) {
     ];
 }
 
-const RPCS: [&str; 7] = [
+const RPCS: [&str; 8] = [
     "Verify",
     "VerifyBatch",
     "CommitRegistration",
@@ -63,6 +63,7 @@ const RPCS: [&str; 7] = [
     "ListHolds",
     "GetVerification",
     "HoldStats",
+    "SubjectHistory",
 ];
 
 /// Calls `rpc` for `insurer` with `token` (none when `None`); `Ok` unless the call fails
@@ -139,6 +140,16 @@ async fn call(app: &TestApp, rpc: &str, token: Option<&str>, insurer: &str) -> R
             ))
             .await
             .map(drop),
+        "SubjectHistory" => client
+            .subject_history(authed(
+                pb::SubjectHistoryRequest {
+                    insurer_number: insurer.into(),
+                    subject_id: "1234-567-01".into(),
+                },
+                token,
+            ))
+            .await
+            .map(drop),
         "HoldStats" => client
             .hold_stats(authed(
                 pb::HoldStatsRequest {
@@ -164,9 +175,23 @@ async fn each_rpc_is_allowed_to_its_roles_and_denied_to_the_others(backend: Back
         (REGISTRAR, &["Verify", "VerifyBatch", "CommitRegistration"]),
         (
             OPERATOR,
-            &["ResolveHold", "ListHolds", "GetVerification", "HoldStats"],
+            &[
+                "ResolveHold",
+                "ListHolds",
+                "GetVerification",
+                "HoldStats",
+                "SubjectHistory",
+            ],
         ),
-        (AUDITOR, &["ListHolds", "GetVerification", "HoldStats"]),
+        (
+            AUDITOR,
+            &[
+                "ListHolds",
+                "GetVerification",
+                "HoldStats",
+                "SubjectHistory",
+            ],
+        ),
     ];
     for (token, granted) in grants {
         for rpc in RPCS {
@@ -213,6 +238,8 @@ async fn a_caller_outside_its_insurers_is_permission_denied_even_per_batch_item(
         ("ResolveHold", OPERATOR),
         ("ListHolds", AUDITOR),
         ("GetVerification", AUDITOR),
+        ("SubjectHistory", AUDITOR),
+        ("SubjectHistory", OPERATOR),
     ] {
         let status = call(&app, rpc, Some(token), OTHER_INSURER)
             .await

@@ -13,7 +13,7 @@ use verify_identity::{
     contract::pb,
 };
 
-use crate::helpers::{Backend, hold_request, spawn_app_with_console};
+use crate::helpers::{Backend, hold_request, register_request, spawn_app_with_console};
 
 on_both_backends!(
     every_role_page_and_insurer_gets_what_its_grpc_twin_would,
@@ -21,6 +21,7 @@ on_both_backends!(
     the_stats_page_counts_the_clerks_insurers_only_and_names_the_field_to_fix,
     a_session_opened_on_one_replica_works_on_another_and_a_sign_out_ends_it_on_both,
     the_queue_filters_by_the_clerks_own_claims_and_by_nobodys,
+    a_case_shows_its_subjects_history_and_a_requery_is_chosen_from_the_later_verifications,
 );
 
 const INSURER: &str = "32130011";
@@ -51,7 +52,47 @@ async fn http(
     cookie: Option<&str>,
     form: Option<&str>,
 ) -> Answer {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let stream = TcpStream::connect(addr).await.unwrap();
+    exchange(stream, addr, method, path, cookie, form).await
+}
+
+/// A browser reaching the console over TLS, with or without a client certificate.
+struct TlsBrowser {
+    addr: SocketAddr,
+    tls: std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+}
+
+impl TlsBrowser {
+    /// A new TLS connection to the console.
+    async fn connect(&self) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let tcp = TcpStream::connect(self.addr).await.unwrap();
+        let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> Answer {
+        let stream = self.connect().await;
+        exchange(stream, self.addr, "GET", path, cookie, None).await
+    }
+
+    async fn post(&self, path: &str, form: &str) -> Answer {
+        let stream = self.connect().await;
+        exchange(stream, self.addr, "POST", path, None, Some(form)).await
+    }
+}
+
+/// Writes one request on `stream` and reads the whole answer (the server closes).
+async fn exchange(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+) -> Answer {
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nSec-Fetch-Site: same-origin\r\n"
     );
@@ -69,7 +110,12 @@ async fn http(
     request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    match stream.read_to_end(&mut raw).await {
+        Ok(_) => {}
+        // A TLS peer that closes without close_notify after a whole answer.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => panic!("reading the answer: {e}"),
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
@@ -120,6 +166,8 @@ fn user(name: &str, insurer: &str, role: Role) -> ConsoleUserConfig {
     ConsoleUserConfig {
         name: name.into(),
         password_argon2id: hash_password(PASSWORD),
+        client_cert_sha256: None,
+        client_cert_cn: None,
         insurers: vec![insurer.into()],
         roles: vec![role],
     }
@@ -633,5 +681,264 @@ async fn the_queue_filters_by_the_clerks_own_claims_and_by_nobodys(backend: Back
     )
     .await;
     assert_eq!(bad.status, 400);
+    app.finish().await;
+}
+
+/// Under mutual TLS a clerk whose browser presents the certificate the settings pin signs in
+/// with it, without a password, recorded as signed in by client certificate; a browser without
+/// it sees only the password form and is refused the certificate sign-in; another site cannot
+/// sign the certificate in; the certificate-only clerk has no password to guess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_signs_in_by_the_client_certificate_the_settings_name() {
+    use verify_identity::{
+        audit::{NewEvent, SignInMethod},
+        server,
+    };
+
+    use crate::{
+        access::{scratch, tls},
+        helpers::{TestDatabase, settings_for},
+        pki::Pki,
+    };
+
+    let dir = scratch();
+    let pki = Pki::generate(&dir);
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let mut settings = settings_for(&db);
+    let console = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = console.local_addr().unwrap();
+    settings.console_listen = Some(addr);
+    settings.tls = Some(tls(&pki, true));
+    let mut by_certificate = user("sato", INSURER, Role::Operator);
+    by_certificate.password_argon2id = String::new();
+    by_certificate.client_cert_sha256 = Some(pki.client_cert_sha256.clone());
+    settings.console_users = vec![by_certificate, user("suzuki", INSURER, Role::Auditor)];
+    let app = server::build(&settings)
+        .await
+        .unwrap()
+        .with_console_listener(console);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server::run(listener, app, async {
+        let _ = stopped.await;
+    }));
+    let with_card = TlsBrowser {
+        addr,
+        tls: pki.rustls_client(true),
+    };
+    let without = TlsBrowser {
+        addr,
+        tls: pki.rustls_client(false),
+    };
+
+    let form = with_card.get("/signin", None).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("証明書でサインイン"), "{}", form.body);
+    assert!(form.body.contains("<strong>sato</strong>"), "{}", form.body);
+    let signed = with_card.post("/signin/certificate", "").await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    assert_eq!(signed.header("location"), Some("/holds"));
+    let cookie = signed
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("__Host-"), "{cookie}");
+    let queue = with_card.get("/holds", Some(&cookie)).await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains("sato"));
+
+    // Without the certificate: the password form only, and no certificate sign-in.
+    let plain = without.get("/signin", None).await;
+    assert_eq!(plain.status, 200);
+    assert!(!plain.body.contains("証明書でサインイン"));
+    let refused = without.post("/signin/certificate", "").await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused
+            .body
+            .contains("この端末の証明書ではサインインできません")
+    );
+    // The certificate-only clerk has no password; the other clerk still signs in with theirs.
+    let guess = "name=sato&password=a+long+test+password";
+    let wrong = without.post("/signin", guess).await;
+    assert_eq!(wrong.status, 401);
+    let other = "name=suzuki&password=a+long+test+password";
+    let password = without.post("/signin", other).await;
+    assert_eq!(password.status, 303);
+
+    // Another site cannot sign the certificate in (the browser would present it anyway).
+    let mut stream = with_card.connect().await;
+    let forged = format!(
+        "POST /signin/certificate HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Sec-Fetch-Site: cross-site\r\nContent-Length: 0\r\n\r\n"
+    );
+    stream.write_all(forged.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    let head = String::from_utf8_lossy(&raw);
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    let store = verify_identity::audit::connect(&db.url).await.unwrap();
+    let sign_ins: Vec<_> = store
+        .read_chains()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            NewEvent::ConsoleSignedIn(i) => Some((i.caller, i.method)),
+            _ => None,
+        })
+        .collect();
+    store.close().await;
+    assert_eq!(
+        sign_ins,
+        [
+            ("sato".to_owned(), SignInMethod::ClientCertificate),
+            ("suzuki".to_owned(), SignInMethod::Password),
+        ]
+    );
+    db.drop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The radio input of the replacement picker for `id` on a case page, if any.
+fn picker_input(body: &str, id: &str) -> Option<String> {
+    let marker = format!("name=\"replaced_by\" value=\"{id}\"");
+    let at = body.find(&marker)?;
+    let start = body[..at].rfind('<')?;
+    let end = at + body[at..].find('>')?;
+    Some(body[start..=end].to_owned())
+}
+
+/// The case page shows the subject's history at the clerk's insurer (never another
+/// insurer's), to operators and auditors alike; an operator's re-query is chosen from the
+/// subject's verifications, those decided before the hold shown but not choosable (and
+/// refused if posted anyway); afterwards the history shows the resolution.
+async fn a_case_shows_its_subjects_history_and_a_requery_is_chosen_from_the_later_verifications(
+    backend: Backend,
+) {
+    let (app, console) = spawn_app_with_console(backend, |s| {
+        s.console_users = vec![
+            user("operator", INSURER, Role::Operator),
+            user("auditor", INSURER, Role::Auditor),
+            user("other-operator", OTHER, Role::Operator),
+        ];
+    })
+    .await;
+    let verify = |insurer: &str, request: pb::VerifyRequest| {
+        let mut r = request;
+        r.insurer_number = insurer.into();
+        let mut client = app.client.clone();
+        async move { client.verify(r).await.unwrap().into_inner().verification_id }
+    };
+    let earlier = verify(INSURER, register_request("r-earlier")).await;
+    let held = verify(INSURER, hold_request("h-held")).await;
+    let later = verify(INSURER, register_request("r-later")).await;
+    // The same subject id at another insurer: none of its history shows at ours.
+    let theirs = verify(OTHER, hold_request("h-theirs")).await;
+    let case_path = format!("/holds/{INSURER}/{held}");
+
+    for (name, may_act) in [("operator", true), ("auditor", false)] {
+        let (cookie, _) = sign_in(console, name).await;
+        let case = http(console, "GET", &case_path, Some(&cookie), None).await;
+        assert_eq!(case.status, 200, "{name}");
+        let body = &case.body;
+        assert!(body.contains("この記号番号の履歴"), "{name}");
+        for id in [&earlier, &held, &later] {
+            assert!(body.contains(id.as_str()), "{name}: {id} in the history");
+        }
+        assert!(!body.contains(theirs.as_str()), "{name}: another insurer's");
+        // Only an operator gets the picker: the later one choosable, the earlier one not.
+        let later_input = picker_input(body, &later);
+        let earlier_input = picker_input(body, &earlier);
+        assert_eq!(later_input.is_some(), may_act, "{name}");
+        if may_act {
+            assert!(!later_input.unwrap().contains("disabled"));
+            assert!(earlier_input.unwrap().contains("disabled"));
+            assert!(body.contains("保留より前の照会のため選べません"));
+        } else {
+            assert!(earlier_input.is_none());
+        }
+        // English too, by the language switch's cookie.
+        let cookie_en = format!("{cookie}; vi_lang=en");
+        let english = http(console, "GET", &case_path, Some(&cookie_en), None).await;
+        assert!(
+            english
+                .body
+                .contains("Every verification of this subject at this insurer"),
+            "{name}"
+        );
+        if may_act {
+            assert!(
+                english
+                    .body
+                    .contains("Decided before the hold: cannot replace it")
+            );
+        }
+    }
+    // Another insurer's clerk: the case is not found, history and all.
+    let (cookie, _) = sign_in(console, "other-operator").await;
+    let answer = http(console, "GET", &case_path, Some(&cookie), None).await;
+    assert_eq!(answer.status, 404);
+
+    let (cookie, csrf) = sign_in(console, "operator").await;
+    let resolve = |replaced_by: &str| {
+        format!("csrf={csrf}&resolution=requeried&replaced_by={replaced_by}&confirm=1")
+    };
+    let path = format!("{case_path}/resolve");
+    // The earlier one, posted although it cannot be chosen: refused, nothing recorded.
+    let refused = http(
+        console,
+        "POST",
+        &path,
+        Some(&cookie),
+        Some(&resolve(&earlier)),
+    )
+    .await;
+    assert_eq!(refused.status, 409);
+    assert!(
+        refused
+            .body
+            .contains("保留の後に行った照会を選んでください")
+    );
+    // The later one: recorded, and the history says so.
+    let done = http(
+        console,
+        "POST",
+        &path,
+        Some(&cookie),
+        Some(&resolve(&later)),
+    )
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let record = app
+        .client
+        .clone()
+        .get_verification(pb::GetVerificationRequest {
+            verification_id: held.clone(),
+            insurer_number: INSURER.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        record.resolution.unwrap().replaced_by_verification_id,
+        later
+    );
+    for name in ["operator", "auditor"] {
+        let (cookie, _) = sign_in(console, name).await;
+        let case = http(console, "GET", &case_path, Some(&cookie), None).await;
+        let history = case.body.split("id=\"history\"").nth(1).unwrap();
+        assert!(
+            history.contains("保留の解決") && history.contains("再照会済"),
+            "{name}"
+        );
+        assert!(history.contains(later.as_str()));
+    }
     app.finish().await;
 }

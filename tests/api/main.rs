@@ -76,6 +76,7 @@ mod access;
 mod console;
 mod export;
 mod gate;
+mod history;
 mod hold_stats;
 mod holds;
 mod ids;

@@ -72,4 +72,30 @@ impl Pki {
             &self.client_key_pem,
         ))
     }
+
+    /// A rustls client (for HTTPS to the console) that trusts the test CA and presents the
+    /// client certificate when `with_certificate`.
+    pub(crate) fn rustls_client(
+        &self,
+        with_certificate: bool,
+    ) -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+        use tokio_rustls::rustls::{
+            ClientConfig, RootCertStore,
+            pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+        };
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(self.ca_pem.as_bytes()).unwrap())
+            .unwrap();
+        let builder = ClientConfig::builder().with_root_certificates(roots);
+        let config = if with_certificate {
+            let chain =
+                vec![CertificateDer::from_pem_slice(self.client_cert_pem.as_bytes()).unwrap()];
+            let key = PrivateKeyDer::from_pem_slice(self.client_key_pem.as_bytes()).unwrap();
+            builder.with_client_auth_cert(chain, key).unwrap()
+        } else {
+            builder.with_no_client_auth()
+        };
+        std::sync::Arc::new(config)
+    }
 }

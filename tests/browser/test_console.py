@@ -95,7 +95,12 @@ def service():
     server = f"http://127.0.0.1:{grpc_port}"
     now = time.gmtime()
     today = time.strftime("%Y-%m-%dT00:00:00Z", now)
+    # A verification of the fresh hold's subject made before the hold: listed by the re-query
+    # picker, but not choosable (a replacement must be later than the hold).
+    before = hold("b-before", "2222-222-02", today)
+    before["candidates"][0]["fields"] = dict(before["declared"])
     ids = {
+        "before": verify(server, before, tmp),
         "overdue": verify(server, hold("b-overdue", "1111-111-01", "2026-01-05T09:00:00Z"), tmp),
         "fresh": verify(server, hold("b-fresh", "2222-222-02", today), tmp),
         "other": verify(server, hold("b-other", "3333-333-03", today, OTHER_INSURER), tmp),
@@ -205,6 +210,10 @@ def test_a_case_says_no_personal_values_are_shown_and_what_to_do(service, browse
     expect(page.locator("table.grid")).to_contain_text("不一致")
     expect(page.locator("table.grid")).to_contain_text("漢字氏名")
     expect(page.locator("ol.steps")).to_contain_text("項目がJ-LISと相違")
+    # The subject's history: the verification before the hold, the hold, the re-query.
+    history = page.locator("table.history")
+    expect(history.locator("tbody tr")).to_have_count(3)
+    expect(history).to_contain_text("照合の判定")
     no_personal_values(page)
     every_control_has_a_name(page)
     page.screenshot(path=str(SHOTS / "case.png"), full_page=True)
@@ -230,13 +239,29 @@ def test_resolving_says_what_to_fix_then_records_once_and_a_second_clerk_cannot(
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.get_by_role("radio", name=re.compile("再照会済")).check()
-    page.get_by_label(re.compile("再照会の照合ID")).fill(ids["requery"])
+    # The re-query is chosen from the subject's verifications: the one decided before the hold
+    # is listed but cannot be chosen; the later one can.
+    picker = page.get_by_role("group", name=re.compile("再照会の照合"))
+    expect(picker.get_by_role("radio", name=re.compile(ids["before"]))).to_be_disabled()
+    expect(picker).to_contain_text("保留より前の照会のため選べません")
+    later = picker.get_by_role("radio", name=re.compile(ids["requery"]))
+    expect(later).to_be_enabled()
+    later.check()
+    every_control_has_a_name(page)
+    page.locator("#replacement").screenshot(path=str(SHOTS / "resolve-picker.png"))
     page.get_by_label(re.compile("メモ")).fill("<script>alert('x')</script> 本人に電話で確認")
     page.get_by_label(re.compile("記録する内容を確認しました")).check()
     page.get_by_role("button", name="記録する").click()
     expect(page.get_by_role("status")).to_contain_text("解決を記録しました")
     expect(page.locator("dd.note")).to_have_text("<script>alert('x')</script> 本人に電話で確認")
     assert dialogs == []
+    # The subject's history shows the resolution, with the re-query that replaced the hold.
+    history = page.locator("table.history")
+    expect(history).to_contain_text("保留の解決")
+    expect(history).to_contain_text("再照会済")
+    expect(history.locator("tr", has_text="保留の解決")).to_contain_text(ids["requery"])
+    expect(history.locator("tr.this")).to_have_count(2)
+    no_personal_values(page)
     page.screenshot(path=str(SHOTS / "case-resolved.png"), full_page=True)
     # The second clerk's page is stale: the case is closed, and not closed twice.
     other.get_by_role("radio", name=re.compile("取下げ")).check()

@@ -7,6 +7,8 @@ use crate::server::Server;
 
 /// The insurer of the example files.
 const INSURER: &str = "32130011";
+/// The subject of the hold example.
+const SUBJECT: &str = "1234-567-02";
 
 /// Runs the binary with `args` and `TZ`; returns (exit status, stdout, stderr).
 fn run(args: &[&str], tz: &str) -> (Option<i32>, String, String) {
@@ -309,4 +311,47 @@ fn holds_list_speaks_japanese_in_a_japanese_locale_and_english_with_lang_en() {
     let (code, _, stderr) = run_in_locale(&bad, "C.UTF-8");
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--lang"), "{stderr}");
+}
+
+#[test]
+fn holds_history_lists_the_subjects_events_in_the_locales_words() {
+    let server = server_with_one_hold();
+    let url = server.url.as_str();
+    let args = [
+        "holds",
+        "--server",
+        url,
+        "history",
+        "--insurer",
+        INSURER,
+        "--subject",
+        SUBJECT,
+    ];
+    let (code, stdout, stderr) = run_in_locale(&args, "ja_JP.UTF-8");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.contains("照合の判定 (decided)") && stdout.contains("保留"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run(&args, "UTC");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("Decided (decided)") && stdout.contains("Hold"),
+        "{stdout}"
+    );
+    // Another subject: not found, and said so.
+    let other = [
+        "holds",
+        "--server",
+        url,
+        "history",
+        "--insurer",
+        INSURER,
+        "--subject",
+        "9999-999-99",
+    ];
+    let (code, _, stderr) = run(&other, "UTC");
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("NotFound"), "{stderr}");
 }

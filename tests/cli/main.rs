@@ -2,6 +2,7 @@
 //! for the client commands a real server.
 
 mod bulk;
+mod console_user;
 mod dashboard;
 mod explain;
 mod gen_roster;

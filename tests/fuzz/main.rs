@@ -381,6 +381,11 @@ fn piece() -> impl Strategy<Value = String> {
         "ビル",
         "101",
         "〒100-0013",
+        "上ル",
+        "る",
+        "西入",
+        "ッ",
+        "條",
     ];
     prop_oneof![
         6 => prop::sample::select(PIECES).prop_map(str::to_owned),

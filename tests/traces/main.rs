@@ -430,6 +430,8 @@ async fn a_console_page_with_a_traceparent_continues_the_callers_trace() {
         s.console_users = vec![verify_identity::config::ConsoleUserConfig {
             name: "clerk".into(),
             password_argon2id: verify_identity::config::hash_password("a long test password"),
+            client_cert_sha256: None,
+            client_cert_cn: None,
             insurers: vec!["32130011".into()],
             roles: vec![verify_identity::config::Role::Operator],
         }];

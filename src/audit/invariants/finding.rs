@@ -18,6 +18,9 @@ pub enum GateTable {
     /// One row per open hold, with its deadline, risk class, reasons and assignee: derived
     /// data the clerks' queue reads (migrations 0008).
     OpenHolds,
+    /// One row per decision, by subject: derived data the history of a subject reads
+    /// (migrations 0010).
+    SubjectDecisions,
     /// One row per held decision with what the hold statistics count of it: derived data
     /// (migrations 0011).
     HoldFacts,
@@ -34,6 +37,7 @@ impl GateTable {
             GateTable::HoldResolutions => "hold_resolutions",
             GateTable::LookupColumns => "audit_events (lookup columns)",
             GateTable::OpenHolds => "open_holds",
+            GateTable::SubjectDecisions => "subject_decisions",
             GateTable::HoldFacts => "hold_facts",
             GateTable::HoldCandidates => "hold_candidates",
         }
@@ -48,6 +52,7 @@ impl GateTable {
             GateTable::HoldResolutions => "insurer_number, verification_id",
             GateTable::LookupColumns => "id",
             GateTable::OpenHolds => "insurer_number, verification_id",
+            GateTable::SubjectDecisions => "insurer_number, verification_id",
             GateTable::HoldFacts => "insurer_number, verification_id, hold_id",
             GateTable::HoldCandidates => "hold_id, key_id, mac",
         }
@@ -67,6 +72,8 @@ pub enum Twice {
     Resolution,
     /// Two held decisions under one verification id of one insurer.
     Hold,
+    /// Two decisions under one verification id of one insurer.
+    Decision,
 }
 
 /// One way the tables and the chain disagree. Names tables, event ids and row positions
@@ -142,6 +149,7 @@ impl fmt::Display for Finding {
             GateTable::HoldResolutions => "resolution event",
             GateTable::LookupColumns => "event",
             GateTable::OpenHolds => "open held decision",
+            GateTable::SubjectDecisions => "decision event",
             GateTable::HoldFacts | GateTable::HoldCandidates => "held decision",
         };
         match self {
@@ -168,6 +176,7 @@ impl fmt::Display for Finding {
                 let fact = match what {
                     Twice::Request => "decide one request id of one insurer",
                     Twice::Hold => "hold one verification id of one insurer",
+                    Twice::Decision => "decide one verification id of one insurer",
                     Twice::Number => "commit one number of one insurer",
                     Twice::Subject => "commit a number for one subject of one insurer",
                     Twice::Resolution => "close one hold",

@@ -16,6 +16,7 @@ use crate::audit::{
     store::open_holds::{self, OpenHoldRow},
     store::rows::{self, EventRow, RegistrationRow},
     store::sql,
+    store::subject_decisions::{self, SubjectDecisionRow},
 };
 
 /// `verification_requests` in key order.
@@ -51,6 +52,7 @@ where
     for<'r> ResolutionRow: FromRow<'r, DB::Row>,
     for<'r> LookupRow: FromRow<'r, DB::Row>,
     for<'r> OpenHoldRow: FromRow<'r, DB::Row>,
+    for<'r> SubjectDecisionRow: FromRow<'r, DB::Row>,
     for<'r> HoldFactRow: FromRow<'r, DB::Row>,
     for<'r> CandidateRow: FromRow<'r, DB::Row>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
@@ -91,6 +93,10 @@ where
         .fetch_all(&mut *tx)
         .await
         .map_err(unavailable)?;
+    let subject_decisions = sqlx::query_as::<DB, SubjectDecisionRow>(subject_decisions::SELECT_ALL)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(unavailable)?;
     let hold_facts = sqlx::query_as::<DB, HoldFactRow>(hold_facts::SELECT_ALL)
         .fetch_all(&mut *tx)
         .await
@@ -109,6 +115,7 @@ where
             resolutions,
             lookups,
             open_holds,
+            subject_decisions,
             hold_facts,
             hold_candidates,
         },

@@ -3,6 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::audit::store::hold_facts::{CandidateRow, HoldFactRow};
 use crate::audit::store::open_holds::OpenHoldRow;
+use crate::audit::store::subject_decisions::SubjectDecisionRow;
 use crate::audit::{ChainState, CommitAccepted, Decided, HoldResolved, StoredEvent, tests_support};
 use crate::domain::gate::Resolution;
 
@@ -146,6 +147,9 @@ fn rows_of(events: &[StoredEvent]) -> GateTables {
                 h.resolve(r, back.clone());
             }
         }
+        tables
+            .subject_decisions
+            .extend(SubjectDecisionRow::of(e.id, &e.event));
     }
     // The candidates are rows of their own table.
     for h in &mut tables.hold_facts {
@@ -460,4 +464,44 @@ fn the_open_holds_table_is_rebuilt_from_holds_assignments_and_resolutions() {
     tables.open_holds[0].risk_rank += 1;
     tables.open_holds[1].register_by_us = None;
     assert_eq!(check(&log, tables).len(), 2);
+}
+
+#[test]
+fn the_subject_decisions_table_is_rebuilt_from_every_decision() {
+    let log = stored(vec![
+        hold("r-1", "v-1"),
+        hold("r-2", "v-2"),
+        resolution("v-2"),
+        hold("r-3", "v-3"),
+    ]);
+    let tables = rows_of(&log);
+    assert_eq!(tables.subject_decisions.len(), 3);
+    assert_eq!(check(&log, rows_of(&log)), vec![]);
+
+    // A deleted row, a row moved to another subject, a row no decision supports.
+    let mut tables = rows_of(&log);
+    tables.subject_decisions.remove(0);
+    tables.subject_decisions[0].subject_id = "someone else".into();
+    let mut forged = tables.subject_decisions[0].clone();
+    forged.verification_id = "v-9".into();
+    forged.decision_id = 9;
+    tables.subject_decisions.push(forged);
+    assert_eq!(
+        check(&log, tables),
+        vec![
+            Finding::MissingRow {
+                table: GateTable::SubjectDecisions,
+                event_id: 1
+            },
+            Finding::RowDisagrees {
+                table: GateTable::SubjectDecisions,
+                row: 1,
+                event_id: 2
+            },
+            Finding::UnsupportedRow {
+                table: GateTable::SubjectDecisions,
+                row: 3
+            },
+        ]
+    );
 }

@@ -10,6 +10,7 @@ pub mod adopted_keys;
 mod conformance;
 pub mod connect;
 pub mod console_sessions;
+mod fault;
 pub mod hold_facts;
 pub mod hold_groups;
 pub mod key_ids;
@@ -19,10 +20,13 @@ pub(in crate::audit) mod read;
 #[cfg(test)]
 pub(crate) mod tamper;
 pub use console_sessions::ConsoleSessionStore;
+pub(crate) use fault::{AppendFault, hash_column};
 pub use read::SqlxStore;
 pub mod rows;
 pub mod sql;
 pub mod sqlite;
+pub(crate) mod statement;
+pub mod subject_decisions;
 pub mod writer;
 
 use std::collections::{HashMap, HashSet, hash_map::Entry};
@@ -44,11 +48,37 @@ use crate::{
 };
 
 /// The reads every store answers the same way, with the same statements: written once, for
-/// any store that reads through one sqlx pool ([`read::SqlxStore`]), in `read.rs`. The
-/// reads that build their statements with a `QueryBuilder` stay with each backend in
-/// [`AuditBackend`]: a builder cannot be executed generically (see [`BatchTransaction`]).
+/// any store that reads through one sqlx pool ([`read::SqlxStore`]), in `read.rs`.
 #[async_trait]
 pub trait AuditReads: Send + Sync {
+    /// The registrations of `insurer_number` that hold this number fingerprint or this
+    /// subject (at most two), outside any append. (Verify's own check runs inside the append
+    /// transaction: see `refuse_register_decisions_against_registrations`.)
+    async fn find_registrations(
+        &self,
+        insurer_number: &str,
+        number_fingerprint: &Fingerprint,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, AuditError>;
+
+    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
+    /// in few statements (the verification index finds each): the resolutions of a page of
+    /// holds, or the decisions that replaced them.
+    async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: EventType,
+        verification_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError>;
+
+    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
+    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
+    async fn registrations_of_subjects(
+        &self,
+        insurer_number: &str,
+        subject_ids: &[&str],
+    ) -> Result<Vec<Registration>, AuditError>;
+
     /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
     /// so that one insurer can never read another's decisions by guessing ids.
     async fn find_verification(
@@ -135,6 +165,16 @@ pub trait AuditReads: Send + Sync {
         as_of_us: i64,
     ) -> Result<Vec<open_holds::OpenHoldCount>, AuditError>;
 
+    /// Every event of every decision about `subject_id` of `insurer_number` — the decisions
+    /// and the assignments, resolutions and commits that followed each — in row order, at
+    /// most `limit`, through the subject decisions table (migrations 0010). Empty for a
+    /// subject this insurer never decided about, whether or not another insurer did.
+    async fn subject_history(
+        &self,
+        insurer_number: &str,
+        subject_id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError>;
     /// The held decisions of `insurer_number` (or of every insurer when `None`) decided in
     /// `[from_us, to_us)`, grouped by everything the hold statistics count them by, through
     /// the hold facts tables (migrations 0011); open holds are overdue when their deadline is
@@ -186,16 +226,6 @@ pub trait AuditBackend: AuditReads + ConsoleSessionStore {
         chain: &mut ChainState,
         events: Vec<NewEvent>,
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>);
-
-    /// The registrations of `insurer_number` that hold this number fingerprint or this
-    /// subject (at most two), outside any append. (Verify's own check runs inside the append
-    /// transaction: see `refuse_register_decisions_against_registrations`.)
-    async fn find_registrations(
-        &self,
-        insurer_number: &str,
-        number_fingerprint: &Fingerprint,
-        subject_id: &str,
-    ) -> Result<Vec<Registration>, AuditError>;
 
     /// The fingerprint keys this store holds fingerprints under, oldest first: the last is the
     /// current key. Empty for a store no writing process has opened since it had the table.
@@ -279,6 +309,13 @@ pub(crate) trait BatchTransaction: Send {
         changes: &[open_holds::OpenHoldChange<'_>],
     ) -> Result<(), Self::Error>;
 
+    /// Inserts the subject decisions rows of the batch's appended decisions
+    /// ([`subject_decisions::rows_of`]).
+    async fn apply_subject_decisions(
+        &mut self,
+        rows: &[subject_decisions::SubjectDecisionRow],
+    ) -> Result<(), Self::Error>;
+
     /// Applies what the batch's appended events do to the hold facts tables, in order
     /// ([`hold_facts::changes`]).
     async fn apply_hold_facts(
@@ -341,6 +378,11 @@ pub(crate) async fn append_in<T: BatchTransaction>(
         let changes = open_holds::changes(events, &outcomes);
         if !changes.is_empty() {
             tx.apply_open_holds(&changes).await?;
+        }
+        // And the subjects' history table.
+        let subjects = subject_decisions::rows_of(events, &outcomes);
+        if !subjects.is_empty() {
+            tx.apply_subject_decisions(&subjects).await?;
         }
         // And the statistics' rows, likewise.
         let facts = hold_facts::changes(events, &outcomes);
@@ -550,39 +592,5 @@ pub(crate) fn prefer_the_key_table(
 fn duplicate_of(verification_id: &str) -> AppendOutcome {
     AppendOutcome::DuplicateRequest {
         existing_verification_id: verification_id.to_string(),
-    }
-}
-
-/// A stored `hash` column as a hash; a value of another length is a decoding error.
-pub(crate) fn hash_column(bytes: Vec<u8>) -> Result<Hash, AppendFault> {
-    bytes.try_into().map_err(|_| AppendFault::HashNot32Bytes)
-}
-
-/// What the append algorithm itself finds wrong, whatever the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AppendFault {
-    /// An inserted event's row id did not come back from the INSERT.
-    RowNotReturned,
-    /// A chain's stored hash is not 32 bytes.
-    HashNot32Bytes,
-}
-
-impl AppendFault {
-    /// A content-free description.
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            AppendFault::RowNotReturned => "an expected row is missing",
-            AppendFault::HashNot32Bytes => "a stored hash is not 32 bytes",
-        }
-    }
-}
-
-/// As sqlx reported these before the writer had an error type of its own.
-impl From<AppendFault> for sqlx::Error {
-    fn from(fault: AppendFault) -> Self {
-        match fault {
-            AppendFault::RowNotReturned => sqlx::Error::RowNotFound,
-            AppendFault::HashNot32Bytes => sqlx::Error::Decode(fault.describe().into()),
-        }
     }
 }

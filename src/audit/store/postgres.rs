@@ -21,8 +21,8 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, CommitAccepted, Fingerprint, Hash, NewEvent,
-    Registration, StoredEvent,
+    AppendOutcome, AuditError, ChainState, CommitAccepted, Hash, NewEvent, Registration,
+    StoredEvent,
     invariants::{self, GateTables},
     micros_since_epoch,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
@@ -32,6 +32,7 @@ use crate::audit::{
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
+    store::subject_decisions::{self, SubjectDecisionRow},
     store::{self, AuditBackend, BatchTransaction},
 };
 
@@ -75,6 +76,9 @@ impl PostgresBackend {
         // makes every other replica's appends (and fills) wait meanwhile.
         let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, Some(open_holds::LOCK_PG)).await?;
+        // And, after migration 0010, its subject decisions table.
+        let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
+        subject_decisions::fill_if_pending(fill, Some(subject_decisions::LOCK_PG)).await?;
         // And one written before migration 0011 its hold facts, likewise.
         let fill = pool.begin().await.map_err(|e| rows::unavailable(&e))?;
         hold_facts::fill_if_pending(fill, Some(hold_facts::LOCK_PG)).await?;
@@ -136,26 +140,6 @@ impl AuditBackend for PostgresBackend {
     ) -> (Vec<NewEvent>, Result<Vec<AppendOutcome>, AuditError>) {
         let result = self.append_retrying(chain, &events).await;
         (events, result)
-    }
-
-    async fn find_registrations(
-        &self,
-        insurer_number: &str,
-        number_fingerprint: &Fingerprint,
-        subject_id: &str,
-    ) -> Result<Vec<Registration>, AuditError> {
-        let probe = (
-            insurer_number,
-            number_fingerprint.mac_hex.as_str(),
-            subject_id,
-        );
-        let mut qb = sql::registrations_query::<Postgres>(&[probe]);
-        let rows = qb
-            .build_query_as::<RegistrationRow>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| rows::unavailable(&e))?;
-        Ok(rows.into_iter().map(Registration::from).collect())
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {
@@ -275,9 +259,8 @@ impl BatchTransaction for PgTx {
         &mut self,
         probes: &[RegistrationProbe<'_>],
     ) -> Result<Vec<Registration>, sqlx::Error> {
-        let mut qb = sql::registrations_query::<Postgres>(probes);
-        let rows = qb
-            .build_query_as::<RegistrationRow>()
+        let (text, arguments) = sql::registrations::<Postgres>(probes).into_parts();
+        let rows = sqlx::query_as_with::<_, RegistrationRow, _>(&text, arguments)
             .fetch_all(&mut *self.0)
             .await?;
         Ok(rows.into_iter().map(Registration::from).collect())
@@ -333,6 +316,22 @@ impl BatchTransaction for PgTx {
                         .await?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    async fn apply_subject_decisions(
+        &mut self,
+        rows: &[SubjectDecisionRow],
+    ) -> Result<(), sqlx::Error> {
+        for row in rows {
+            sqlx::query(subject_decisions::INSERT)
+                .bind(row.insurer_number.as_str())
+                .bind(row.subject_id.as_str())
+                .bind(row.decision_id)
+                .bind(row.verification_id.as_str())
+                .execute(&mut *self.0)
+                .await?;
         }
         Ok(())
     }

@@ -4,21 +4,24 @@
 //!
 //! Generic over the database, with the bounds both sqlx drivers meet spelled out once, on the
 //! `impl` block (a trait gathering them would not carry them to its users: where clauses on a
-//! trait are not implied). The append path cannot be written this way: a `QueryBuilder`'s
-//! arguments pin its borrow (see `store::BatchTransaction`).
+//! trait are not implied). Reads whose statement grows with their input are built as a
+//! [`Statement`](crate::audit::store::statement::Statement), whose text and arguments are run
+//! here generically; a `QueryBuilder` could not be (see `statement.rs`). The append path stays
+//! with each backend: SQLite's writer is a rusqlite connection of its own (`BatchTransaction`).
 
 use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::audit::{
-    AuditError, StoredEvent,
+    AuditError, EventType, Fingerprint, Registration, StoredEvent,
     chain::ChainHead,
     store::AuditReads,
     store::hold_groups::{self, HoldGroup},
     store::key_ids::{self, KeyIdRow, KeyIdsPage},
     store::open_holds::{OpenHoldCount, OpenHoldRow, OpenHolds, OpenHoldsQuery},
-    store::rows::{self, EventRow, HeadRow},
-    store::sql,
+    store::rows::{self, EventRow, HeadRow, RegistrationRow},
+    store::sql::{self, RegistrationProbe},
+    store::subject_decisions,
 };
 
 /// The read half of a store, over its pool.
@@ -28,6 +31,7 @@ impl<DB: Database> Reader<'_, DB>
 where
     for<'r> EventRow: FromRow<'r, DB::Row>,
     for<'r> HeadRow: FromRow<'r, DB::Row>,
+    for<'r> RegistrationRow: FromRow<'r, DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
@@ -62,6 +66,34 @@ where
     ) -> Result<Vec<StoredEvent>, AuditError> {
         let sql = sql::SELECT_VERIFICATION_EVENTS;
         self.events_by(sql, insurer_number, verification_id).await
+    }
+
+    /// The registrations holding any probed (insurer, number) or (insurer, subject).
+    pub(crate) async fn registrations(
+        &self,
+        probes: &[RegistrationProbe<'_>],
+    ) -> Result<Vec<Registration>, AuditError> {
+        let (text, arguments) = sql::registrations::<DB>(probes).into_parts();
+        let rows = sqlx::query_as_with::<DB, RegistrationRow, _>(&text, arguments)
+            .fetch_all(self.0)
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        Ok(rows.into_iter().map(Registration::from).collect())
+    }
+
+    /// The events of `kind` about any of `ids` of one insurer, in row order (one statement).
+    pub(crate) async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: &str,
+        ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let statement = sql::events_of_verifications::<DB>(insurer_number, kind, ids);
+        let (text, arguments) = statement.into_parts();
+        let rows = sqlx::query_as_with::<DB, EventRow, _>(&text, arguments)
+            .fetch_all(self.0)
+            .await;
+        rows::decode_rows(rows)
     }
 
     /// The events `sql` selects with two text binds.
@@ -160,6 +192,7 @@ where
     T: SqlxStore,
     for<'r> EventRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> HeadRow: FromRow<'r, <T::Db as Database>::Row>,
+    for<'r> RegistrationRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> KeyIdRow: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> OpenHoldCount: FromRow<'r, <T::Db as Database>::Row>,
     for<'r> OpenHoldRow: FromRow<'r, <T::Db as Database>::Row>,
@@ -171,6 +204,50 @@ where
     for<'q> <T::Db as Database>::Arguments<'q>: IntoArguments<'q, T::Db>,
     for<'c> &'c mut <T::Db as Database>::Connection: Executor<'c, Database = T::Db>,
 {
+    async fn find_registrations(
+        &self,
+        insurer_number: &str,
+        number_fingerprint: &Fingerprint,
+        subject_id: &str,
+    ) -> Result<Vec<Registration>, AuditError> {
+        let probe = (
+            insurer_number,
+            number_fingerprint.mac_hex.as_str(),
+            subject_id,
+        );
+        Reader(self.pool()).registrations(&[probe]).await
+    }
+
+    async fn events_of_verifications(
+        &self,
+        insurer_number: &str,
+        kind: EventType,
+        verification_ids: &[&str],
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        let reader = Reader(self.pool());
+        let mut found = Vec::new();
+        for ids in verification_ids.chunks(sql::IDS_PER_STATEMENT) {
+            let events = reader.events_of_verifications(insurer_number, kind.as_str(), ids);
+            found.extend(events.await?);
+        }
+        Ok(found)
+    }
+
+    async fn registrations_of_subjects(
+        &self,
+        insurer_number: &str,
+        subject_ids: &[&str],
+    ) -> Result<Vec<Registration>, AuditError> {
+        let reader = Reader(self.pool());
+        let mut found = Vec::new();
+        for subjects in subject_ids.chunks(sql::IDS_PER_STATEMENT / 2) {
+            // No MAC is empty: the number half of each probe finds nothing.
+            let probes: Vec<_> = subjects.iter().map(|s| (insurer_number, "", *s)).collect();
+            found.extend(reader.registrations(&probes).await?);
+        }
+        Ok(found)
+    }
+
     async fn find_verification(
         &self,
         insurer_number: &str,
@@ -270,6 +347,15 @@ where
         OpenHolds(self.pool())
             .counts(insurer_number, as_of_us)
             .await
+    }
+
+    async fn subject_history(
+        &self,
+        insurer_number: &str,
+        subject_id: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, AuditError> {
+        subject_decisions::history(self.pool(), insurer_number, subject_id, limit).await
     }
 
     async fn hold_groups(

@@ -3,7 +3,7 @@
 
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use crate::audit::{Hash, NewEvent, micros_since_epoch};
+use crate::audit::{Hash, NewEvent, micros_since_epoch, store::statement::Statement};
 
 /// One event with its place in the chain, ready to insert.
 pub(crate) struct PlannedRow<'a> {
@@ -83,6 +83,31 @@ pub(crate) const SELECT_EXPORT: &str = concat!(
      WHERE ($1 IS NULL OR insurer_number = $1) AND occurred_at_us >= $2 AND id > $3 \
      ORDER BY id LIMIT $4"
 );
+
+/// Ids per statement of [`events_of_verifications`]: well under both databases' limits.
+pub(crate) const IDS_PER_STATEMENT: usize = 500;
+
+/// The events of one kind about any of `ids` of one insurer, in row order.
+pub(crate) fn events_of_verifications<'a, DB>(
+    insurer_number: &'a str,
+    kind: &'a str,
+    ids: &[&'a str],
+) -> Statement<'a, DB>
+where
+    DB: Database,
+    &'a str: Encode<'a, DB> + Type<DB>,
+{
+    let mut statement = Statement::new(concat!("SELECT ", event_columns!(), " FROM audit_events"));
+    statement
+        .push(" WHERE insurer_number = ")
+        .bind(insurer_number)
+        .push(" AND event_type = ")
+        .bind(kind)
+        .push(" AND verification_id IN (");
+    statement.list(ids);
+    statement.push(") ORDER BY id");
+    statement
+}
 
 /// Open holds of one insurer after a row id, oldest first. A hold is open while the chain
 /// holds no resolution of it: the chain, not `hold_resolutions`, so that a deleted row cannot
@@ -202,38 +227,30 @@ pub(crate) type RegistrationProbe<'a> = (&'a str, &'a str, &'a str);
 /// per unique constraint, each an index lookup per probe, and the same two of the commits the
 /// chain holds (their lookup columns, migrations 0007), so that a registration whose row is gone
 /// still stands. A commit and its row read the same and count once (UNION).
-pub(crate) fn registrations_query<'a, DB>(probes: &[RegistrationProbe<'a>]) -> QueryBuilder<'a, DB>
+pub(crate) fn registrations<'a, DB>(probes: &[RegistrationProbe<'a>]) -> Statement<'a, DB>
 where
     DB: Database,
     &'a str: Encode<'a, DB> + Type<DB>,
 {
-    let mut qb = QueryBuilder::new(REGISTRATIONS_BY_NUMBER);
-    qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
-        b.push_bind(*insurer).push_bind(*number_fp);
-    });
-    qb.push(REGISTRATIONS_BY_SUBJECT);
-    qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
-        b.push_bind(*insurer).push_bind(*subject_id);
-    });
-    qb.push(COMMITS_BY_NUMBER);
-    qb.push_values(probes, |mut b, (insurer, number_fp, _)| {
-        b.push_bind(*insurer).push_bind(*number_fp);
-    });
-    qb.push(COMMITS_BY_SUBJECT);
-    qb.push_values(probes, |mut b, (insurer, _, subject_id)| {
-        b.push_bind(*insurer).push_bind(*subject_id);
-    });
-    qb.push(")");
-    qb
+    let mut statement = Statement::new(REGISTRATIONS_BY_NUMBER);
+    statement.values(probes, |(insurer, number_fp, _)| [insurer, number_fp]);
+    statement.push(REGISTRATIONS_BY_SUBJECT);
+    statement.values(probes, |(insurer, _, subject_id)| [insurer, subject_id]);
+    statement.push(COMMITS_BY_NUMBER);
+    statement.values(probes, |(insurer, number_fp, _)| [insurer, number_fp]);
+    statement.push(COMMITS_BY_SUBJECT);
+    statement.values(probes, |(insurer, _, subject_id)| [insurer, subject_id]);
+    statement.push(")");
+    statement
 }
 
-/// [`registrations_query`] before its first list of rows: 2 values per row.
+/// [`registrations`] before its first list of rows: 2 values per row.
 pub(crate) const REGISTRATIONS_BY_NUMBER: &str = concat!(
     "SELECT ",
     registration_columns!(),
     " FROM registrations WHERE (insurer_number, number_fp) IN ("
 );
-/// [`registrations_query`] after its first list of rows (2 values per row).
+/// [`registrations`] after its first list of rows (2 values per row).
 pub(crate) const REGISTRATIONS_BY_SUBJECT: &str = concat!(
     ") UNION SELECT ",
     registration_columns!(),
@@ -245,14 +262,14 @@ macro_rules! commit_registration_columns {
         "insurer_number, number_fp_key_id, number_fp, subject_id, verification_id, occurred_at_us"
     };
 }
-/// [`registrations_query`] after its second list of rows (2 values per row).
+/// [`registrations`] after its second list of rows (2 values per row).
 pub(crate) const COMMITS_BY_NUMBER: &str = concat!(
     ") UNION SELECT ",
     commit_registration_columns!(),
     " FROM audit_events WHERE event_type = 'commit.accepted' AND number_fp IS NOT NULL \
      AND (insurer_number, number_fp) IN ("
 );
-/// [`registrations_query`] after its third list of rows (2 values per row), which it ends
+/// [`registrations`] after its third list of rows (2 values per row), which it ends
 /// with `)`.
 pub(crate) const COMMITS_BY_SUBJECT: &str = concat!(
     ") UNION SELECT ",

@@ -18,15 +18,13 @@ use sqlx::{
 };
 
 use crate::audit::{
-    AppendOutcome, AuditError, ChainState, Fingerprint, NewEvent, Registration, StoredEvent,
+    AppendOutcome, AuditError, ChainState, NewEvent, StoredEvent,
     invariants::{self, GateTables},
     store::AuditBackend,
     store::adopted_keys::{self, AdoptedKey, Adoption, KeyToAdopt},
-    store::hold_facts,
-    store::open_holds,
     store::read::SqlxStore,
-    store::rows::{self, RegistrationRow},
-    store::sql,
+    store::rows::{self},
+    store::{hold_facts, open_holds, subject_decisions},
 };
 
 /// How long a statement waits for another process's write lock before failing.
@@ -155,6 +153,12 @@ impl SqliteBackend {
             .await
             .map_err(|e| rows::unavailable(&e))?;
         open_holds::fill_if_pending(fill, None).await?;
+        // And, after migration 0010, its subject decisions table.
+        let fill = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| rows::unavailable(&e))?;
+        subject_decisions::fill_if_pending(fill, None).await?;
         // And one written before migration 0011 its hold facts, likewise.
         let fill = pool
             .begin_with("BEGIN IMMEDIATE")
@@ -252,26 +256,6 @@ impl AuditBackend for SqliteBackend {
             e.into_audit()
         });
         (events, result)
-    }
-
-    async fn find_registrations(
-        &self,
-        insurer_number: &str,
-        number_fingerprint: &Fingerprint,
-        subject_id: &str,
-    ) -> Result<Vec<Registration>, AuditError> {
-        let probe = (
-            insurer_number,
-            number_fingerprint.mac_hex.as_str(),
-            subject_id,
-        );
-        let mut qb = sql::registrations_query::<Sqlite>(&[probe]);
-        let rows = qb
-            .build_query_as::<RegistrationRow>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| rows::unavailable(&e))?;
-        Ok(rows.into_iter().map(Registration::from).collect())
     }
 
     async fn adopted_keys(&self) -> Result<Vec<AdoptedKey>, AuditError> {

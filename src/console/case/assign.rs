@@ -19,7 +19,7 @@ use crate::{
     words::Lang,
 };
 
-use super::{Problems, ResolveForm, action_refused, refusal, render};
+use super::{Problems, ResolveForm, action_refused, again, refusal};
 use crate::console::{
     Console, Peer, errors,
     layout::{Signed, urlencode},
@@ -105,18 +105,17 @@ pub(in crate::console) async fn assign(
             let Ok(record) = console.verifications.get(&insurer, &id).await else {
                 return errors::not_found_in(lang);
             };
-            (
+            let problems = Problems::Refused(refusal(reason, lang).to_owned());
+            let form = ResolveForm::default();
+            again(
+                &console,
+                &signed,
+                &record,
                 StatusCode::CONFLICT,
-                render(
-                    lang,
-                    &signed,
-                    &record,
-                    None,
-                    Some(Problems::Refused(refusal(reason, lang).to_owned())),
-                    &ResolveForm::default(),
-                ),
+                problems,
+                &form,
             )
-                .into_response()
+            .await
         }
         Err(e) => errors::failure(lang, &e),
     }

@@ -72,6 +72,8 @@ fn users() -> Users {
     Users::new(&[ConsoleUserConfig {
         name: "sato".into(),
         password_argon2id: hash_password("a long test password"),
+        client_cert_sha256: None,
+        client_cert_cn: None,
         insurers: vec!["32130011".into()],
         roles: vec![Role::Operator],
     }])

@@ -13,12 +13,14 @@
 //!
 //! - **notation** — the atoms are equal under width, whitespace, hyphen, Latin case and number
 //!   notation (一丁目2番3号 = 1-2-3 = １－２－３; 2番地11 = 2-11; 5番地の3 = 5-3; a trailing 号 or
-//!   番地 dropped; leading zeros). Nothing is lost.
+//!   番地 dropped; leading zeros), and the okurigana of a Kyoto street part (上る = 上ル = 上がる,
+//!   西入 = 西入ル, 寺町通り = 寺町通 before a direction; the direction itself is compared).
+//!   Nothing is lost.
 //! - **variant** — equal only after also folding ケ/ヶ/ガ/が and 之/ノ/の between kanji, old and
 //!   variant kanji, 々 against the kanji it repeats, a variation selector after a kanji, a
 //!   substitute mark (●, 〓) for one character, or dropping on one side only a 大字/字 prefix,
-//!   the 郡, the building and room text, or a prefecture that the municipality names beyond
-//!   doubt.
+//!   the 郡, the building and room text, a postal code before the address, or a prefecture
+//!   that the municipality names beyond doubt.
 //! - **mismatch** — anything else: another municipality or town, any other number, numbers
 //!   grouped differently, the same numbers under different units (二丁目1番2号 against
 //!   2番地1の2: a 丁目 on one side, a 番地 with no 丁目 on the other), two different buildings.
@@ -46,7 +48,8 @@
 //! - A prefecture is supplied only from a municipality in the table in `places` (designated
 //!   cities, Tokyo's wards, prefectural capitals, core cities); names shared by two prefectures
 //!   and all towns and villages are left out. Suffix-less prefectures (`東京新宿区`) are text.
-//! - A leading postal code is not removed: an address that carries one compares lower.
+//! - A postal code before the address (`〒100-8926`) is dropped at the variant level only when
+//!   the other side has none; two different codes hold.
 //! - Hiragana and katakana are not folded into each other except ケ/が and ノ/の between kanji.
 
 mod atoms;
@@ -165,14 +168,26 @@ pub fn compare(a: &str, b: &str) -> Comparison {
 fn compare_variant(a: &Address, b: &Address) -> Option<u32> {
     let (sa, sb) = (&a.structure, &b.structure);
     let mut flags = 0;
+    // A postal code before the address on one side only is dropped; on both, it is compared.
+    let postcode = |s: &Structure, other: &Structure| {
+        if other.postcode_end == 0 {
+            s.postcode_end
+        } else {
+            0
+        }
+    };
+    let (post_a, post_b) = (postcode(sa, sb), postcode(sb, sa));
+    if (post_a, post_b) != (0, 0) {
+        flags |= parse::POSTCODE;
+    }
     let (from_a, from_b) = match (sa.prefecture, sb.prefecture) {
-        (p, q) if p == q => (0, 0),
-        (0, q) if sa.inferred_prefecture == q => (0, sb.prefecture_end),
-        (p, 0) if sb.inferred_prefecture == p => (sa.prefecture_end, 0),
+        (p, q) if p == q => (post_a, post_b),
+        (0, q) if sa.inferred_prefecture == q => (post_a, sb.prefecture_end),
+        (p, 0) if sb.inferred_prefecture == p => (sa.prefecture_end, post_b),
         // Two different prefectures, or one omitted where the rest does not name it.
         _ => return None,
     };
-    if (from_a, from_b) != (0, 0) {
+    if sa.prefecture != sb.prefecture {
         flags |= parse::PREFECTURE;
     }
     let (mut skip_a, mut skip_b) = (NO_SKIP, NO_SKIP);

@@ -460,6 +460,52 @@ async fn a_log_written_before_the_open_holds_table_opens_with_the_same_queue() {
     .await;
 }
 
+/// A log written before migration 0010 (its subject decisions table and the migration's
+/// record removed, as an older binary left the file) opens with the table filled from the
+/// decisions: the same histories, and `audit verify` finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_written_before_the_subject_decisions_table_opens_with_the_same_histories() {
+    let db = SqliteDb::new().await;
+    let backend = db.backend.clone();
+    let url = format!("sqlite://{}", db.dir.join("var/audit.sqlite").display());
+    db.run(async move {
+        let mut chain = audit::ChainState::new();
+        let mut events = Vec::new();
+        // More decisions than one fill statement reads, two per subject.
+        for n in 1..=1_201 {
+            let mut d = super::decided(super::INSURER, &format!("r-{n}"), &format!("v-{n}"));
+            d.subject_id = format!("s-{}", n % 600);
+            events.push(super::held(d));
+        }
+        events.push(super::resolution(super::INSURER, "v-2"));
+        backend.append_batch(&mut chain, &events).await.unwrap();
+        let histories = |b: Arc<dyn AuditBackend>| async move {
+            let mut all = Vec::new();
+            for subject in ["s-2", "s-0", "s-1"] {
+                let events = b.subject_history(super::INSURER, subject, 100).await;
+                all.push(events.unwrap().iter().map(|e| e.id).collect::<Vec<_>>());
+            }
+            all
+        };
+        let before = histories(backend.clone()).await;
+        assert_eq!(before[0].len(), 3, "two decisions and a resolution");
+        assert_eq!(before[2].len(), 3, "three decisions");
+        for sql in [
+            "DROP TABLE subject_decisions",
+            "DROP TABLE subject_decisions_fill",
+            "DELETE FROM _sqlx_migrations WHERE version = 10",
+        ] {
+            backend.execute_raw(sql).await.expect(sql);
+        }
+        let reopened = audit::connect(&url).await.expect("reopen");
+        assert_eq!(histories(reopened.clone()).await, before);
+        let report = super::tables_report(&*reopened).await;
+        assert!(report.is_intact(), "{:?}", report.findings);
+        reopened.close().await;
+    })
+    .await;
+}
+
 /// A log written before migration 0011 (its hold facts tables and the migration's record
 /// removed, as an older binary left the file) opens with them filled from the events: the
 /// same groups for the statistics, and `audit verify` finds nothing.

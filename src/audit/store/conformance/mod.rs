@@ -7,7 +7,7 @@
 //! The tests live by concern: `append` (batches, the writer, failures), `idempotency`,
 //! `chains` (tampering, several writers), `gate` (registrations, refusals, holds), `formats`
 //! (logs mixing format 1 and format 2 rows), `keys` (the fingerprint keys a store adopts),
-//! `tables` (the gate's tables against the chain); `harness` builds the fresh stores and holds
+//! `tables` (the gate's tables against the chain), `subjects` (the history of a subject); `harness` builds the fresh stores and holds
 //! the tests only one backend can express. This file: the synthetic events they share.
 
 use std::{
@@ -32,6 +32,7 @@ mod gate;
 mod hold_facts;
 mod idempotency;
 mod keys;
+mod subjects;
 mod tables;
 
 use append::*;
@@ -41,6 +42,7 @@ use gate::*;
 use hold_facts::*;
 use idempotency::*;
 use keys::*;
+use subjects::*;
 use tables::*;
 
 /// What every conformance test gets: a fresh store, and the tamperer's access to it.
@@ -227,6 +229,7 @@ runners!(
     processes_starting_at_once_with_two_keys_on_an_empty_store_adopt_one,
     deleted_rows_let_no_second_decision_commit_or_resolution_through,
     no_conflict_clause_rewrites_a_row_of_the_gates_tables,
+    a_subjects_history_is_its_decisions_and_what_followed_each_in_order,
     hold_groups_tell_whether_the_candidates_number_came_back,
     verify_names_hold_facts_that_are_not_what_the_chain_says,
 );

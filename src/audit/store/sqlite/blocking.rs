@@ -34,6 +34,7 @@ use crate::audit::{
     store::rows::{self, RegistrationRow},
     store::sql::PlannedRow,
     store::sql::{self, RegistrationProbe},
+    store::subject_decisions::{self, SubjectDecisionRow},
     store::{self, AppendFault, BatchTransaction},
 };
 
@@ -460,6 +461,22 @@ impl BatchTransaction for BlockingTx<'_> {
                     stmt.execute(rusqlite::params![insurer, verification])?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    async fn apply_subject_decisions(
+        &mut self,
+        rows: &[SubjectDecisionRow],
+    ) -> Result<(), WriteError> {
+        let mut stmt = self.conn.prepare_cached(subject_decisions::INSERT)?;
+        for row in rows {
+            stmt.execute(rusqlite::params![
+                row.insurer_number,
+                row.subject_id,
+                row.decision_id,
+                row.verification_id,
+            ])?;
         }
         Ok(())
     }

@@ -61,14 +61,29 @@ pub(super) const INNER_AZA: u32 = 1 << 22;
 /// Not a rule: marks a weak 字 that stands before a 小字 right before the number block, which
 /// [`INNER_AZA`] may drop. `rules` ignores it.
 pub(super) const INNER_AZA_MARK: u32 = 1 << 23;
+/// The okurigana of a Kyoto street direction written another way (`上る` = `上ル` = `上がる`,
+/// `西入` = `西入ル` = `西入る`).
+pub(super) const STREET_DIRECTION: u32 = 1 << 24;
+/// A postal code before the address on one side only (`〒100-8926 東京都…`).
+pub(super) const POSTCODE: u32 = 1 << 25;
+/// ツ/ッ/つ/っ between kanji (`四ツ谷` / `四ッ谷`, `四つ木` / `四ツ木`).
+pub(super) const TSU: u32 = 1 << 26;
 
 /// The flags that lose nothing.
-pub(super) const NOTATION: u32 =
-    WIDTH | SPACE | HYPHEN | NUMBERS | LATIN | KANJI_COMPAT | CHO | TOWN_NUMBER | FORMAL_NUMERAL;
+pub(super) const NOTATION: u32 = WIDTH
+    | SPACE
+    | HYPHEN
+    | NUMBERS
+    | LATIN
+    | KANJI_COMPAT
+    | CHO
+    | TOWN_NUMBER
+    | FORMAL_NUMERAL
+    | STREET_DIRECTION;
 
 /// The rules for a set of flags.
 pub(super) fn rules(flags: u32) -> RuleSet {
-    const MAP: [(u32, Rule); 22] = [
+    const MAP: [(u32, Rule); 25] = [
         (WIDTH, Rule::Width),
         (SPACE, Rule::Space),
         (HYPHEN, Rule::Hyphen),
@@ -91,6 +106,9 @@ pub(super) fn rules(flags: u32) -> RuleSet {
         (TOWN_NUMBER, Rule::AddressTownNumber),
         (FORMAL_NUMERAL, Rule::AddressFormalNumerals),
         (INNER_AZA, Rule::AddressInnerAza),
+        (STREET_DIRECTION, Rule::AddressStreetDirection),
+        (POSTCODE, Rule::AddressPostcode),
+        (TSU, Rule::AddressTsu),
     ];
     MAP.iter()
         .filter(|&&(f, _)| flags & f != 0)
@@ -205,8 +223,12 @@ impl Atom {
 pub(super) struct Structure {
     /// The prefecture code written at the start (1 = 北海道 … 47 = 沖縄県), or 0.
     pub(super) prefecture: u8,
-    /// The first atom after the prefecture (0 when there is none).
+    /// The first atom after the prefecture; without one, after the postal code (0 when there
+    /// is neither).
     pub(super) prefecture_end: usize,
+    /// The first atom of the address after a postal code written before it (`〒100-8926 `), or
+    /// 0 when there is none.
+    pub(super) postcode_end: usize,
     /// When no prefecture is written: the one that the municipality names beyond doubt, or 0.
     pub(super) inferred_prefecture: u8,
     /// The `…郡` atoms before a town or village, if any.

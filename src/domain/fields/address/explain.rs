@@ -29,15 +29,22 @@ fn windows(a: &Address, b: &Address) -> (Vec<usize>, Vec<usize>) {
     let drop_prefecture = |s: &parse::Structure, other: &parse::Structure| {
         s.prefecture != 0 && other.prefecture == 0 && other.inferred_prefecture == s.prefecture
     };
+    let postcode = |s: &parse::Structure, other: &parse::Structure| {
+        if other.postcode_end == 0 {
+            s.postcode_end
+        } else {
+            0
+        }
+    };
     let from_a = if drop_prefecture(sa, sb) {
         sa.prefecture_end
     } else {
-        0
+        postcode(sa, sb)
     };
     let from_b = if drop_prefecture(sb, sa) {
         sb.prefecture_end
     } else {
-        0
+        postcode(sb, sa)
     };
     let county_a = if sb.county.is_none() { sa.county } else { None };
     let county_b = if sa.county.is_none() { sb.county } else { None };

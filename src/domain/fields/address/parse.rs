@@ -57,7 +57,7 @@ pub(super) fn parse_with(raw: &str, nc: &mut Vec<NChar>, atoms: &mut Vec<Atom>) 
             unit: UnitClass::Unstated,
         });
     }
-    let (mut structure, town, block_start) = structure(atoms, seen & SEEN_GUN != 0);
+    let (mut structure, town, block_start) = structure(atoms, raw, seen & SEEN_GUN != 0);
     structure.signature = signature;
     // Passes that only matter when their characters occur.
     if seen & SEEN_KE_NO != 0 {

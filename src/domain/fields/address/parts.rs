@@ -1,8 +1,9 @@
 //! Pass 3 of reading an address: the parts (prefecture, 郡, number block, building) and the
-//! variant keys of 大字/字, ケ/ノ and 々.
+//! variant keys of 大字/字, ケ/ノ/ツ and 々.
 
 use super::atoms::{
-    AZA, Atom, EMPTY, INNER_AZA_MARK, ITERATION, KE, Kind, NO, NUM, Structure, WEAK_AZA,
+    AZA, Atom, EMPTY, INNER_AZA_MARK, ITERATION, KE, Kind, NO, NUM, Structure, TSU, UnitClass,
+    WEAK_AZA,
 };
 use super::characters::{is_kanji, is_name_char};
 use super::places;
@@ -17,11 +18,14 @@ pub(super) fn next_significant(atoms: &[Atom], mut k: usize) -> usize {
 }
 
 /// Finds the parts. Returns them, where the town name starts and where the number block starts.
-pub(super) fn structure(atoms: &[Atom], has_gun: bool) -> (Structure, usize, usize) {
+pub(super) fn structure(atoms: &[Atom], raw: &str, has_gun: bool) -> (Structure, usize, usize) {
     let n = atoms.len();
-    let letters = Letters::at(atoms, 0, 4);
+    let postcode_end = postcode_end(atoms, raw);
+    let letters = Letters::at(atoms, postcode_end, 4);
     let (prefecture, prefecture_end) = places::prefecture_at(letters.chars())
-        .map_or((0, 0), |(code, chars)| (code, letters.after[chars - 1]));
+        .map_or((0, postcode_end), |(code, chars)| {
+            (code, letters.after[chars - 1])
+        });
     let body = next_significant(atoms, prefecture_end);
     let inferred_prefecture = if prefecture == 0 {
         places::prefecture_of_municipality(Letters::at(atoms, body, 5).chars()).unwrap_or(0)
@@ -38,6 +42,7 @@ pub(super) fn structure(atoms: &[Atom], has_gun: bool) -> (Structure, usize, usi
     let structure = Structure {
         prefecture,
         prefecture_end,
+        postcode_end,
         inferred_prefecture,
         county,
         building_start,
@@ -55,6 +60,46 @@ pub(super) fn structure(atoms: &[Atom], has_gun: bool) -> (Structure, usize, usi
         signature: 0,
     };
     (structure, town, block_start)
+}
+
+/// Where the address starts after a postal code written before it, or 0: `〒` (or `〶`) and
+/// seven digits, or three digits, a hyphen and four digits with or without the mark
+/// (`〒100-8926`, `１００－８９２６`, `〒1008926`), then the name of a place. A postal code is derived
+/// from the address and names no place of its own; anything else before the name (six digits, a
+/// number with a unit) is left as text.
+fn postcode_end(atoms: &[Atom], raw: &str) -> usize {
+    let digits = |k: usize| {
+        atoms
+            .get(k)
+            .filter(|a| a.kind == Kind::Num)
+            .and_then(|a| raw.get(a.start as usize..a.end as usize))
+            .map(|s| s.chars().count())
+    };
+    let mut k = next_significant(atoms, 0);
+    let mark = atoms
+        .get(k)
+        .and_then(Atom::ch)
+        .is_some_and(|c| matches!(c, '〒' | '〶'));
+    if mark {
+        k = next_significant(atoms, k + 1);
+    }
+    let hyphen = |k: usize| {
+        atoms
+            .get(k)
+            .is_some_and(|a| a.kind == Kind::Sep && a.end - a.start <= 3)
+            && atoms[k - 1].unit == UnitClass::Unstated
+    };
+    let end = match (digits(k), digits(k + 2)) {
+        (Some(3), Some(4)) if hyphen(k + 1) => k + 3,
+        (Some(7), _) if mark => k + 1,
+        _ => return 0,
+    };
+    let name = next_significant(atoms, end);
+    if atoms.get(name).and_then(Atom::ch).is_some_and(is_name_char) {
+        name
+    } else {
+        0
+    }
 }
 
 /// Up to [`Letters::MAX`] characters of text from an atom on, skipping whitespace, so that place
@@ -136,7 +181,8 @@ pub(super) fn county_at(atoms: &[Atom], start: usize) -> Option<(usize, usize)> 
 pub(super) fn is_place_unit(c: char) -> bool {
     matches!(
         c,
-        '条' | '線'
+        '条' | '條'
+            | '線'
             | '地'
             | '割'
             | '区'
@@ -305,7 +351,7 @@ fn koaza_before_block(atoms: &[Atom], from: usize, to: usize) -> bool {
     to < atoms.len() && atoms[to].kind == Kind::Num && (1..=6).contains(&n)
 }
 
-/// Sets the variant keys of ケ/ヶ/ガ/が and 之/ノ/の between kanji. Variant kanji are folded by
+/// Sets the variant keys of ケ/ヶ/ガ/が, 之/ノ/の and ツ/ッ/つ/っ between kanji. Variant kanji are folded by
 /// the comparison, only for the atoms whose keys differ: most comparisons never need the table.
 pub(super) fn fold_variants(atoms: &mut [Atom]) {
     let kanji_at = |atoms: &[Atom], k: usize| atoms.get(k).and_then(Atom::ch).is_some_and(is_kanji);
@@ -317,6 +363,7 @@ pub(super) fn fold_variants(atoms: &mut [Atom]) {
         let (v, flag) = match atoms[k].ch() {
             Some('ケ' | 'ヶ' | 'ヵ' | 'ガ' | 'が') => ('ケ', KE),
             Some('ノ' | 'の' | '之') => ('ノ', NO),
+            Some('ツ' | 'ッ' | 'つ' | 'っ') => ('ツ', TSU),
             _ => {
                 prev = Some(k);
                 continue;

@@ -251,7 +251,7 @@ fn building_and_room_text_on_one_side_is_variant_on_both_sides_it_must_agree() {
         ("another building", "東京都千代田区霞が関1-2-3 グランドメゾン101号室", "東京都千代田区霞が関1-2-3 サンハイツ101号室", Mismatch, &[]),
         ("another 庁舎", "東京都新宿区西新宿2-8-1 都庁第一本庁舎", "東京都新宿区西新宿2-8-1 都庁第二本庁舎", Mismatch, &[]),
         ("方書 after 番地", "福島県伊達郡川俣町大字鶴沢字東13番地 鈴木方", "福島県伊達郡川俣町大字鶴沢字東13", Variant, &[AddressNumbers, AddressBuilding]),
-        ("a postal code is not a number block", "〒160-0023 東京都新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Mismatch, &[]),
+        ("a postal code is not a number block (dropped on one side: address.postcode)", "〒160-0023 東京都新宿区西新宿2-8-1", "東京都新宿区西新宿2-8-1", Variant, &[AddressPostcode]),
         ("a postal code alone is not an address", "〒160-0023 東京都新宿区西新宿2-8-1", "〒160-0023", Mismatch, &[]),
     ];
     check(CASES);
@@ -450,6 +450,104 @@ fn kyoto_street_parts_are_never_dropped() {
         ("two street parts, one 町名", "京都府京都市中京区寺町通御池上る上本能寺前町488", "京都府京都市中京区河原町通御池上る上本能寺前町488", Mismatch, &[]),
         ("two street parts, one 町名 (西入/東入)", "京都府京都市中京区押小路通柳馬場西入亀屋町1", "京都府京都市中京区押小路通柳馬場東入亀屋町1", Mismatch, &[]),
         ("the same street part in another width is notation", "京都府京都市中京区寺町通御池上る上本能寺前町488", "京都府京都市中京区寺町通御池上る上本能寺前町４８８", Notation, &[Width]),
+    ];
+    check(CASES);
+}
+
+/// Issue 28: Kyoto's directions written with another okurigana are one place; the direction,
+/// the street, the crossing street and the town are still compared.
+#[test]
+fn kyoto_street_directions_with_another_okurigana_are_notation() {
+    const K: &str = "京都府京都市中京区";
+    #[rustfmt::skip]
+    let cases: &[(&str, String, String, MatchClass, &[Rule])] = &[
+        ("上る against 上ル", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上ル上本能寺前町488"), Notation, &[AddressStreetDirection]),
+        ("上る against 上がる", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上がる上本能寺前町488"), Notation, &[AddressStreetDirection]),
+        ("上ル against 上ガル, half-width", format!("{K}寺町通御池上ル上本能寺前町488"), format!("{K}寺町通御池上ｶﾞﾙ上本能寺前町488"), Notation, &[Width, AddressStreetDirection]),
+        ("下る against 下ル, lot in units", format!("{K}烏丸通四条下る水銀屋町620"), format!("{K}烏丸通四条下ル水銀屋町620番地"), Notation, &[AddressNumbers, AddressStreetDirection]),
+        ("下がる against 下ル", format!("{K}烏丸通四条下がる水銀屋町620"), format!("{K}烏丸通四条下ル水銀屋町620"), Notation, &[AddressStreetDirection]),
+        ("西入 against 西入ル", format!("{K}押小路通柳馬場西入亀屋町1"), format!("{K}押小路通柳馬場西入ル亀屋町1"), Notation, &[AddressStreetDirection]),
+        ("西入る against 西入ル", format!("{K}押小路通柳馬場西入る亀屋町1"), format!("{K}押小路通柳馬場西入ル亀屋町1"), Notation, &[AddressStreetDirection]),
+        ("東入 against 東入る, a space before the town", format!("{K}四条通烏丸東入長刀鉾町10"), format!("{K}四条通烏丸東入る 長刀鉾町10"), Notation, &[Space, AddressStreetDirection]),
+        ("上る against 上ル, prefecture omitted", format!("{K}寺町通御池上る上本能寺前町488"), "京都市中京区寺町通御池上ル上本能寺前町488".to_owned(), Variant, &[AddressPrefecture, AddressStreetDirection]),
+        ("上る against 上 ル", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上 ル上本能寺前町488"), Notation, &[Space, AddressStreetDirection]),
+        ("上る against 上ル 東側", format!("{K}烏丸通御池上る東側二条殿町540"), format!("{K}烏丸通御池上ル東側二条殿町540"), Notation, &[AddressStreetDirection]),
+        ("寺町通り against 寺町通", format!("{K}寺町通り御池上ル上本能寺前町488"), format!("{K}寺町通御池上る上本能寺前町488"), Notation, &[AddressStreetDirection]),
+        ("四条通り against 四条通, 東入", format!("{K}四条通り烏丸東入長刀鉾町10"), format!("{K}四条通烏丸東入ル長刀鉾町10"), Notation, &[AddressStreetDirection]),
+        // Held counterparts: the direction, the streets and the town are compared.
+        ("通り not before a direction stays text", "新潟県新潟市中央区本町通り七番町1-2".to_owned(), "新潟県新潟市中央区本町通七番町1-2".to_owned(), Mismatch, &[]),
+        ("通り against 通, another crossing street", format!("{K}寺町通り御池上ル上本能寺前町488"), format!("{K}寺町通姉小路上ル上本能寺前町488"), Mismatch, &[]),
+        ("上る against 下ル", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池下ル上本能寺前町488"), Mismatch, &[]),
+        ("上がる against 下がる", format!("{K}寺町通御池上がる上本能寺前町488"), format!("{K}寺町通御池下がる上本能寺前町488"), Mismatch, &[]),
+        ("西入 against 東入ル", format!("{K}押小路通柳馬場西入亀屋町1"), format!("{K}押小路通柳馬場東入ル亀屋町1"), Mismatch, &[]),
+        ("西入る against 東入", format!("{K}押小路通柳馬場西入る亀屋町1"), format!("{K}押小路通柳馬場東入亀屋町1"), Mismatch, &[]),
+        ("another street", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}河原町通御池上ル上本能寺前町488"), Mismatch, &[]),
+        ("another crossing street", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通姉小路上ル上本能寺前町488"), Mismatch, &[]),
+        ("another town", format!("{K}押小路通柳馬場西入亀屋町1"), format!("{K}押小路通柳馬場西入ル松屋町1"), Mismatch, &[]),
+        ("another lot", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上ル上本能寺前町489"), Mismatch, &[]),
+        ("the street part on one side only", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}上本能寺前町488"), Mismatch, &[]),
+        ("the street part on one side only, 西入ル", format!("{K}押小路通柳馬場西入ル亀屋町1"), format!("{K}亀屋町1"), Mismatch, &[]),
+        // 上 without okurigana may begin the town's name (上本能寺前町): never read as 上る.
+        ("上る against a bare 上", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上上本能寺前町488"), Mismatch, &[]),
+        ("上る against the direction dropped", format!("{K}寺町通御池上る上本能寺前町488"), format!("{K}寺町通御池上本能寺前町488"), Mismatch, &[]),
+    ];
+    let mut failures = Vec::new();
+    for (why, a, b, class, rules) in cases {
+        let expected = Comparison::with(*class, RuleSet::of(rules));
+        for (got, dir) in [(compare(a, b), "a-b"), (compare(b, a), "b-a")] {
+            if got != expected {
+                failures.push(format!("{why} ({dir}): expected {expected:?}, got {got:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 28: a postal code written before the address on one side only is dropped (it names
+/// no place of its own); on both sides it is compared, and anything else before the address
+/// stays text.
+#[test]
+fn a_postal_code_before_the_address_on_one_side_only_is_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("〒 and a space", "〒100-8926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関二丁目1番2号", Variant, &[AddressNumbers, AddressPostcode]),
+        ("without 〒", "100-8926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Variant, &[AddressPostcode]),
+        ("full width, no space", "〒１００－８９２６東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Variant, &[AddressPostcode]),
+        ("seven digits after 〒", "〒1008926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Variant, &[AddressPostcode]),
+        ("a leading zero, prefecture omitted too", "〒060-0001 北海道札幌市中央区北1条西2丁目", "札幌市中央区北1条西2丁目", Variant, &[AddressPostcode, AddressPrefecture]),
+        ("the same postal code on both sides", "〒100-8926 東京都千代田区霞が関2-1-2", "〒100-8926 東京都千代田区霞が関二丁目1番2号", Notation, &[AddressNumbers]),
+        // Held counterparts.
+        ("two different postal codes", "〒100-8926 東京都千代田区霞が関2-1-2", "〒100-8927 東京都千代田区霞が関2-1-2", Mismatch, &[]),
+        ("a postal code on one side, another lot", "〒100-8926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-3", Mismatch, &[]),
+        ("a postal code on one side, another town", "〒100-8926 東京都千代田区霞が関2-1-2", "東京都千代田区永田町2-1-2", Mismatch, &[]),
+        ("six digits are not a postal code", "〒100-892 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Mismatch, &[]),
+        ("seven digits without 〒 are not one", "1008926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Mismatch, &[]),
+        ("a number with a unit is not one", "100番地8926 東京都千代田区霞が関2-1-2", "東京都千代田区霞が関2-1-2", Mismatch, &[]),
+        ("a postal code after the address is not dropped", "東京都千代田区霞が関2-1-2 〒100-8926", "東京都千代田区霞が関2-1-2 〒100-8927", Mismatch, &[]),
+        ("a postal code alone", "〒100-8926", "東京都千代田区霞が関2-1-2", Mismatch, &[]),
+    ];
+    check(CASES);
+}
+
+/// Issue 28: notations the sweep found held although they name one place. ツ/ッ/つ between
+/// kanji is one place name written two ways, as ケ/ヶ/が is; 條 is the old form of 条, and the
+/// number before it is read as before 条.
+#[test]
+fn tsu_between_kanji_and_the_old_form_of_jo_are_variant() {
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        ("ツ against ッ", "東京都新宿区四ツ谷1-2-3", "東京都新宿区四ッ谷1-2-3", Variant, &[AddressTsu]),
+        ("つ against ツ", "東京都葛飾区四つ木1-2-3", "東京都葛飾区四ツ木1-2-3", Variant, &[AddressTsu]),
+        ("ッ against つ, with 丁目", "東京都千代田区一ッ橋二丁目1番1号", "東京都千代田区一つ橋2-1-1", Variant, &[AddressNumbers, AddressTsu]),
+        ("條 against 条", "北海道札幌市中央区北1條西6丁目1", "北海道札幌市中央区北1条西6丁目1", Variant, &[KanjiVariantMoj]),
+        ("條 in 漢数字 against 条", "北海道札幌市中央区北一條西六丁目1番地", "北海道札幌市中央区北1条西6丁目1", Variant, &[AddressNumbers, KanjiVariantMoj]),
+        // Held counterparts.
+        ("ツ cannot disappear", "東京都新宿区四ツ谷1-2-3", "東京都新宿区四谷1-2-3", Mismatch, &[]),
+        ("ツ against ノ", "神奈川県横浜市神奈川区三ツ沢上町1-1", "神奈川県横浜市神奈川区三ノ沢上町1-1", Mismatch, &[]),
+        ("ツ against 津", "神奈川県横浜市神奈川区三ツ沢上町1-1", "神奈川県横浜市神奈川区三津沢上町1-1", Mismatch, &[]),
+        ("katakana words keep ツ", "東京都新宿区四谷1-2-3 ツインハイツ", "東京都新宿区四谷1-2-3 ッインハイツ", Mismatch, &[]),
+        ("another 條", "北海道札幌市中央区北1條西6丁目1", "北海道札幌市中央区北2条西6丁目1", Mismatch, &[]),
+        ("條 against no 条", "北海道札幌市中央区北1條西6丁目1", "北海道札幌市中央区北1西6丁目1", Mismatch, &[]),
     ];
     check(CASES);
 }

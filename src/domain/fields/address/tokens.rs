@@ -2,7 +2,7 @@
 
 use super::atoms::{
     Atom, CHO, CHOME, EMPTY, FORMAL_NUMERAL, Kind, NUM, NUMBERS, SELECTOR_SHIFT, SEP, SPACE,
-    TOWN_NUMBER, UnitClass,
+    STREET_DIRECTION, TOWN_NUMBER, UnitClass,
 };
 use super::characters::{NChar, is_kanji, is_numeral, parse_kanji};
 use crate::domain::text::numerals;
@@ -30,7 +30,7 @@ pub(super) struct Tokens<'a> {
     pub(super) signature: u64,
 }
 
-/// ケ/ヶ/ガ/が or 之/ノ/の occurred.
+/// ケ/ヶ/ガ/が, 之/ノ/の or ツ/ッ/つ/っ occurred.
 pub(super) const SEEN_KE_NO: u8 = 1;
 /// 字 occurred.
 pub(super) const SEEN_AZA: u8 = 2;
@@ -102,24 +102,108 @@ impl Tokens<'_> {
     fn push_char(&mut self, k: usize) {
         let x = &self.nc[k];
         self.seen |= match x.c {
-            'ケ' | 'ヶ' | 'ヵ' | 'ガ' | 'が' | 'ノ' | 'の' | '之' => SEEN_KE_NO,
+            'ケ' | 'ヶ' | 'ヵ' | 'ガ' | 'が' | 'ノ' | 'の' | '之' | 'ツ' | 'ッ' | 'つ' | 'っ' => {
+                SEEN_KE_NO
+            }
             '字' => SEEN_AZA,
             '郡' => SEEN_GUN,
             '々' | '〻' => SEEN_ITERATION,
             _ => 0,
         };
-        let vkey = x.c as u32;
-        let nkey = vkey | x.selector << SELECTOR_SHIFT;
-        self.sign(nkey);
+        let (mut vkey, mut flags) = (x.c as u32, x.flags);
+        let mut nkey = vkey | x.selector << SELECTOR_SHIFT;
+        // Only six kana can be the okurigana of a Kyoto street part (上る, 上がる, 西入ル, 通り): the
+        // look-around is paid by them alone.
+        let okurigana = match x.c {
+            'る' | 'ル' | 'が' | 'ガ' => self.direction_okurigana(k),
+            'り' | 'リ' if self.street_okurigana(k) => Some(EMPTY),
+            _ => None,
+        };
+        if let Some(key) = okurigana {
+            if key != nkey {
+                flags |= STREET_DIRECTION;
+            }
+            (nkey, vkey) = (key, key);
+        }
+        if nkey != EMPTY {
+            self.sign(nkey);
+        }
         self.atoms.push(Atom {
             nkey,
             vkey,
             start: x.start,
             end: x.end,
-            flags: x.flags,
+            flags,
             kind: Kind::Text,
             unit: UnitClass::Unstated,
         });
+    }
+
+    /// The key of character `k` when it is the okurigana of a Kyoto street direction, or
+    /// `None`. Kyoto's addresses say where a place lies from a crossing of two streets: `寺町通
+    /// 御池上る` (north of it), `下る` (south), `西入` (west), `東入` (east), and forms write the
+    /// okurigana three ways (`上る`, `上ル`, `上がる`; `西入`, `西入ル`, `西入る`). The direction
+    /// itself stays in the key; only its okurigana is notation:
+    ///
+    /// - after 上 or 下, る/ル and がる/ガル are one key, ル (the が dropped). Never nothing: a bare
+    ///   `上` may begin the town's name (`御池上本能寺前町` could be 御池 + 上本能寺前町), so
+    ///   `上る` and `上` stay different;
+    /// - after 西入 or 東入, ル/る are dropped: 入 needs no okurigana to be read, and no town name
+    ///   begins with ル.
+    ///
+    /// Only inside one word (no whitespace in it), after a kanji (the crossing street, `御池`,
+    /// `四条`) and before a kanji (the town, `上本能寺前町`, or `東側`).
+    fn direction_okurigana(&self, k: usize) -> Option<u32> {
+        let at = |m: usize| self.nc.get(m).map(|x| x.c);
+        let before = |m: usize| m.checked_sub(1).and_then(at);
+        let (head, last, key) = match self.nc[k].c {
+            'る' | 'ル' => match (before(k)?, before(k - 1)) {
+                ('上' | '下', _) => (k - 1, k, 'ル' as u32),
+                ('が' | 'ガ', Some('上' | '下')) => (k - 2, k, 'ル' as u32),
+                ('入', Some('西' | '東')) => (k - 2, k, EMPTY),
+                _ => return None,
+            },
+            // が/ガ of 上がる/下がる: dropped, the る after it carries the key.
+            _ if matches!(before(k), Some('上' | '下'))
+                && matches!(at(k + 1), Some('る' | 'ル')) =>
+            {
+                (k - 1, k + 1, EMPTY)
+            }
+            _ => return None,
+        };
+        let one_word = self.nc[head + 1..=last].iter().all(|x| !x.spaced());
+        let street = before(head).is_some_and(is_kanji);
+        let town = at(last + 1).is_some_and(is_kanji);
+        (one_word && street && town).then_some(key)
+    }
+
+    /// Whether character `k` is the り of a street name written `通り` in a Kyoto street part
+    /// (`寺町通り御池上ル`): after 通 and a kanji before it, before the crossing street, which the
+    /// direction follows within a few characters. Only there: 通 also ends town names elsewhere
+    /// (新潟市 本町通, 旭川市 4条通), where a り is not known to be okurigana.
+    fn street_okurigana(&self, k: usize) -> bool {
+        let at = |m: usize| self.nc.get(m).map(|x| x.c);
+        let joined = |m: usize| self.nc.get(m).is_some_and(|x| !x.spaced());
+        if k < 2 || at(k - 1) != Some('通') || !joined(k) || !at(k - 2).is_some_and(is_kanji) {
+            return false;
+        }
+        // The crossing street (kanji, or digits of 7条), then the direction.
+        let mut m = k + 1;
+        while m < self.nc.len() && m <= k + 9 && joined(m) {
+            let direction = matches!(
+                (at(m), at(m + 1)),
+                (Some('上' | '下'), Some('る' | 'ル' | 'が' | 'ガ'))
+                    | (Some('西' | '東'), Some('入'))
+            );
+            if direction {
+                return m > k + 1;
+            }
+            if !at(m).is_some_and(|c| is_kanji(c) || c.is_ascii_digit()) {
+                return false;
+            }
+            m += 1;
+        }
+        false
     }
 
     /// Adds a notation key to the signature (FxHash's step).
@@ -291,7 +375,8 @@ impl Tokens<'_> {
     /// (北三条 = 北3条, 第二地割 = 第2地割).
     fn place_unit_at(&self, k: usize) -> bool {
         match self.nc[k].c {
-            '条' | '線' => true,
+            // 條 is the old form of 条 (北一條 as older registers write it).
+            '条' | '條' | '線' => true,
             '地' => self.nc.get(k + 1).is_some_and(|x| x.c == '割'),
             _ => false,
         }
