@@ -122,13 +122,15 @@ async fn delete_rows_the_cut_left_behind(db: &TestDatabase) {
         Backend::Sqlite => "DROP TRIGGER IF EXISTS verification_requests_no_delete;",
         Backend::Postgres => "ALTER TABLE verification_requests DISABLE TRIGGER USER;",
     };
-    // The open holds and subject decisions tables (migrations 0008, 0010) have no guard: a
-    // tamperer simply deletes the rows of the decisions that went.
+    // The derived tables (migrations 0008, 0010, 0011) have no guard: a tamperer simply
+    // deletes the rows of the decisions that went.
     db.execute(&format!(
         "{guard_off} DELETE FROM verification_requests \
          WHERE verification_id NOT IN (SELECT verification_id FROM audit_events); \
          DELETE FROM open_holds WHERE hold_id NOT IN (SELECT id FROM audit_events); \
-         DELETE FROM subject_decisions WHERE decision_id NOT IN (SELECT id FROM audit_events);"
+         DELETE FROM subject_decisions WHERE decision_id NOT IN (SELECT id FROM audit_events); \
+         DELETE FROM hold_facts WHERE hold_id NOT IN (SELECT id FROM audit_events); \
+         DELETE FROM hold_candidates WHERE hold_id NOT IN (SELECT id FROM audit_events);"
     ))
     .await
     .unwrap();
