@@ -61,24 +61,6 @@ pub trait AuditReads: Send + Sync {
         subject_id: &str,
     ) -> Result<Vec<Registration>, AuditError>;
 
-    /// The events of `kind` about any of `verification_ids` of `insurer_number`, in row order,
-    /// in few statements (the verification index finds each): the resolutions of a page of
-    /// holds, or the decisions that replaced them.
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError>;
-
-    /// The registrations of any of `subject_ids` of `insurer_number` (by the table and by the
-    /// chain's commits, as [`find_registrations`](Self::find_registrations) reads them).
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
-    ) -> Result<Vec<Registration>, AuditError>;
-
     /// The decision with this verification id, if `insurer_number` made it. Scoped by insurer
     /// so that one insurer can never read another's decisions by guessing ids.
     async fn find_verification(

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use crate::audit::{
-    AuditError, EventType, Fingerprint, Registration, StoredEvent,
+    AuditError, Fingerprint, Registration, StoredEvent,
     chain::ChainHead,
     store::AuditReads,
     store::hold_groups::{self, HoldGroup},
@@ -79,21 +79,6 @@ where
             .await
             .map_err(|e| rows::unavailable(&e))?;
         Ok(rows.into_iter().map(Registration::from).collect())
-    }
-
-    /// The events of `kind` about any of `ids` of one insurer, in row order (one statement).
-    pub(crate) async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: &str,
-        ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let statement = sql::events_of_verifications::<DB>(insurer_number, kind, ids);
-        let (text, arguments) = statement.into_parts();
-        let rows = sqlx::query_as_with::<DB, EventRow, _>(&text, arguments)
-            .fetch_all(self.0)
-            .await;
-        rows::decode_rows(rows)
     }
 
     /// The events `sql` selects with two text binds.
@@ -216,36 +201,6 @@ where
             subject_id,
         );
         Reader(self.pool()).registrations(&[probe]).await
-    }
-
-    async fn events_of_verifications(
-        &self,
-        insurer_number: &str,
-        kind: EventType,
-        verification_ids: &[&str],
-    ) -> Result<Vec<StoredEvent>, AuditError> {
-        let reader = Reader(self.pool());
-        let mut found = Vec::new();
-        for ids in verification_ids.chunks(sql::IDS_PER_STATEMENT) {
-            let events = reader.events_of_verifications(insurer_number, kind.as_str(), ids);
-            found.extend(events.await?);
-        }
-        Ok(found)
-    }
-
-    async fn registrations_of_subjects(
-        &self,
-        insurer_number: &str,
-        subject_ids: &[&str],
-    ) -> Result<Vec<Registration>, AuditError> {
-        let reader = Reader(self.pool());
-        let mut found = Vec::new();
-        for subjects in subject_ids.chunks(sql::IDS_PER_STATEMENT / 2) {
-            // No MAC is empty: the number half of each probe finds nothing.
-            let probes: Vec<_> = subjects.iter().map(|s| (insurer_number, "", *s)).collect();
-            found.extend(reader.registrations(&probes).await?);
-        }
-        Ok(found)
     }
 
     async fn find_verification(

@@ -84,31 +84,6 @@ pub(crate) const SELECT_EXPORT: &str = concat!(
      ORDER BY id LIMIT $4"
 );
 
-/// Ids per statement of [`events_of_verifications`]: well under both databases' limits.
-pub(crate) const IDS_PER_STATEMENT: usize = 500;
-
-/// The events of one kind about any of `ids` of one insurer, in row order.
-pub(crate) fn events_of_verifications<'a, DB>(
-    insurer_number: &'a str,
-    kind: &'a str,
-    ids: &[&'a str],
-) -> Statement<'a, DB>
-where
-    DB: Database,
-    &'a str: Encode<'a, DB> + Type<DB>,
-{
-    let mut statement = Statement::new(concat!("SELECT ", event_columns!(), " FROM audit_events"));
-    statement
-        .push(" WHERE insurer_number = ")
-        .bind(insurer_number)
-        .push(" AND event_type = ")
-        .bind(kind)
-        .push(" AND verification_id IN (");
-    statement.list(ids);
-    statement.push(") ORDER BY id");
-    statement
-}
-
 /// Open holds of one insurer after a row id, oldest first. A hold is open while the chain
 /// holds no resolution of it: the chain, not `hold_resolutions`, so that a deleted row cannot
 /// reopen a closed hold (nor a forged one hide an open one). The verification index finds it.

@@ -58,16 +58,6 @@ where
         }
     }
 
-    /// Appends `a, b, …`: one bind per value.
-    pub(crate) fn list(&mut self, values: &[&'a str]) {
-        for (i, value) in values.iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(value);
-        }
-    }
-
     /// The text and the arguments, to be handed to `sqlx::query_as_with(&text, arguments)`
     /// in the caller's own scope, which both then outlive.
     pub(crate) fn into_parts(self) -> (String, DB::Arguments<'a>) {
@@ -96,20 +86,13 @@ mod tests {
         let rows = [("01", "a"), ("02", "b")];
         let mut statement = Statement::<DB>::new("SELECT 1 WHERE (x, y) IN (");
         statement.values(&rows, |(x, y)| [x, y]);
-        statement.push(") AND z IN (");
-        statement.list(&["c", "d", "e"]);
-        statement.push(")");
+        statement.push(") AND z = ").bind("c");
 
         let mut qb = QueryBuilder::<DB>::new("SELECT 1 WHERE (x, y) IN (");
         qb.push_values(rows, |mut b, (x, y)| {
             b.push_bind(x).push_bind(y);
         });
-        qb.push(") AND z IN (");
-        let mut list = qb.separated(", ");
-        for z in ["c", "d", "e"] {
-            list.push_bind(z);
-        }
-        qb.push(")");
+        qb.push(") AND z = ").push_bind("c");
         (statement.text().to_owned(), qb.into_sql())
     }
 
@@ -117,13 +100,13 @@ mod tests {
     fn writes_what_query_builder_writes_on_postgres() {
         let (ours, theirs) = built_both_ways::<Postgres>();
         assert_eq!(ours, theirs);
-        assert!(ours.ends_with("VALUES ($1, $2), ($3, $4)) AND z IN ($5, $6, $7)"));
+        assert!(ours.ends_with("VALUES ($1, $2), ($3, $4)) AND z = $5"));
     }
 
     #[test]
     fn writes_what_query_builder_writes_on_sqlite() {
         let (ours, theirs) = built_both_ways::<Sqlite>();
         assert_eq!(ours, theirs);
-        assert!(ours.ends_with("VALUES (?, ?), (?, ?)) AND z IN (?, ?, ?)"));
+        assert!(ours.ends_with("VALUES (?, ?), (?, ?)) AND z = ?"));
     }
 }
