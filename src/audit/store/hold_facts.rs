@@ -22,6 +22,7 @@ use std::fmt;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Transaction, Type};
 
 use crate::{
+    audit::store::fill,
     audit::{
         AppendOutcome, AuditError, ComparisonRow, Decided, Fingerprint, HoldResolved, NewEvent,
         event::encoding::{self, Columns},
@@ -413,17 +414,7 @@ where
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
     let unavailable = |e: sqlx::Error| rows::unavailable(&e);
-    if let Some(lock) = lock {
-        sqlx::query(lock)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-    }
-    let pending = sqlx::query("SELECT pending FROM hold_facts_fill")
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-    if pending.is_none() {
+    if !fill::pending(&mut tx, lock, "hold_facts_fill").await? {
         return tx.rollback().await.map_err(unavailable);
     }
     let (mut after_insurer, mut after_id) = (String::new(), 0);

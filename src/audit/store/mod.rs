@@ -11,6 +11,7 @@ mod conformance;
 pub mod connect;
 pub mod console_sessions;
 mod fault;
+mod fill;
 pub mod hold_facts;
 pub mod hold_groups;
 pub mod key_ids;

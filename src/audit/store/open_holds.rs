@@ -19,6 +19,7 @@ use std::{collections::HashMap, fmt};
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction, Type};
 
 use crate::{
+    audit::store::fill,
     audit::{
         AppendOutcome, AuditError, Decided, NewEvent, StoredEvent, micros_since_epoch,
         store::rows::{self, EventRow},
@@ -353,17 +354,7 @@ where
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
     let unavailable = |e: sqlx::Error| rows::unavailable(&e);
-    if let Some(lock) = lock {
-        sqlx::query(lock)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-    }
-    let pending = sqlx::query("SELECT pending FROM open_holds_fill")
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-    if pending.is_none() {
+    if !fill::pending(&mut tx, lock, "open_holds_fill").await? {
         return tx.rollback().await.map_err(unavailable);
     }
     // Who works each hold: the last assignment of each verification (few events).

@@ -19,6 +19,7 @@ use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Transaction
 
 use crate::audit::{
     AppendOutcome, AuditError, NewEvent, StoredEvent,
+    store::fill,
     store::rows::{self, EventRow},
 };
 
@@ -146,17 +147,7 @@ where
     for<'c> &'c mut <DB as Database>::Connection: Executor<'c, Database = DB>,
 {
     let unavailable = |e: sqlx::Error| rows::unavailable(&e);
-    if let Some(lock) = lock {
-        sqlx::query(lock)
-            .execute(&mut *tx)
-            .await
-            .map_err(unavailable)?;
-    }
-    let pending = sqlx::query("SELECT pending FROM subject_decisions_fill")
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(unavailable)?;
-    if pending.is_none() {
+    if !fill::pending(&mut tx, lock, "subject_decisions_fill").await? {
         return tx.rollback().await.map_err(unavailable);
     }
     let mut after_id = 0;
