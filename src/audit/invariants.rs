@@ -29,6 +29,7 @@
 
 mod finding;
 mod hold_facts;
+mod open_holds;
 pub(crate) mod read;
 #[cfg(test)]
 mod tests;
@@ -323,7 +324,7 @@ impl Facts {
             |f, r| f.at_us == r.resolved_at_us,
             &mut findings,
         );
-        let open = open_holds(
+        let open = open_holds::expected(
             std::mem::take(&mut self.holds),
             &self.resolutions,
             std::mem::take(&mut self.assignments),
@@ -495,43 +496,6 @@ fn join<'f, 'r, F, R>(
         i = group_end;
         j = rows_end;
     }
-}
-
-/// The rows `open_holds` must hold: every held decision that no resolution closed (by its
-/// insurer and verification), with the assignee of its last assignment, sorted by key and then
-/// hold id.
-fn open_holds(
-    mut holds: Vec<OpenHoldRow>,
-    resolutions: &[ResolutionFact],
-    mut assignments: Vec<AssignmentFact>,
-) -> Vec<OpenHoldRow> {
-    // `resolutions` is sorted by key already.
-    holds.retain(|h| {
-        resolutions
-            .binary_search_by(|r| {
-                (&*r.key.0, &*r.key.1).cmp(&(h.insurer_number.as_str(), h.verification_id.as_str()))
-            })
-            .is_err()
-    });
-    holds.sort_unstable_by(|a, b| {
-        (&a.insurer_number, &a.verification_id, a.hold_id).cmp(&(
-            &b.insurer_number,
-            &b.verification_id,
-            b.hold_id,
-        ))
-    });
-    // By key, then event id: the last insert of each key is its last assignment.
-    assignments.sort_unstable();
-    let mut last: std::collections::HashMap<(&str, &str), &str> = std::collections::HashMap::new();
-    for (insurer, verification, _, assignee) in &assignments {
-        last.insert((insurer, verification), assignee);
-    }
-    for h in &mut holds {
-        if let Some(who) = last.get(&(h.insurer_number.as_str(), h.verification_id.as_str())) {
-            h.assignee = (*who).to_owned();
-        }
-    }
-    holds
 }
 
 /// Two commits for one subject of one insurer (with different numbers: the same number is
