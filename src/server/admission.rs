@@ -57,6 +57,8 @@ pub(super) struct Admission {
     max_per_peer: usize,
     /// What is open now.
     open: Mutex<Open>,
+    /// Woken when an evicted connection is closed.
+    closed: Notify,
 }
 
 /// The counts behind [`Admission`]; a peer is in the map only while it has a connection open,
@@ -71,7 +73,18 @@ struct Open {
     handshaking: BTreeMap<u64, Arc<Slot>>,
     /// The number of the next connection admitted.
     next: u64,
+    /// Evicted connections whose task has not yet closed them: their places are given back,
+    /// their descriptors not yet.
+    evicting: usize,
 }
+
+/// At most this many evicted connections may wait for their task to close them before the
+/// accept loop waits for them ([`Admission::evictions_settled`]). An evicted connection's place
+/// is given back at once but its descriptor only when its task next runs; when the accept loop
+/// outran those tasks (seen in CI), hundreds were pending and accept() ran out of descriptors.
+/// Half of the descriptors kept beside the connections (`descriptors::RESERVED`, 128) bounds
+/// them; the connections waiting meanwhile stay in the kernel's backlog, holding none.
+pub(super) const MAX_EVICTING: usize = 64;
 
 /// One admitted connection, as the admission and its connection task share it.
 struct Slot {
@@ -108,6 +121,7 @@ impl Admission {
             max_total,
             max_per_peer,
             open: Mutex::new(Open::default()),
+            closed: Notify::new(),
         })
     }
 
@@ -128,6 +142,7 @@ impl Admission {
                 return Err(Refused::Total);
             };
             open.release(oldest.peer);
+            open.evicting += 1;
             oldest.evicted.store(true, Ordering::Release);
             oldest.evict.notify_one();
             metrics::counter!("verify_connections_closed_total", "reason" => "evicted")
@@ -148,6 +163,20 @@ impl Admission {
             admission: self.clone(),
             slot,
         })
+    }
+
+    /// Resolves when fewer than [`MAX_EVICTING`] evicted connections wait to be closed: the
+    /// accept loop waits for it before each accept, so that the descriptors of connections
+    /// being evicted stay within the reserve.
+    pub(super) async fn evictions_settled(&self) {
+        loop {
+            // Created before the check, so a close between the two still wakes it.
+            let closed = self.closed.notified();
+            if self.open.lock().expect("admission lock").evicting < MAX_EVICTING {
+                return;
+            }
+            closed.await;
+        }
     }
 
     /// Connections open now.
@@ -199,7 +228,10 @@ impl Drop for Permit {
     fn drop(&mut self) {
         let mut open = self.admission.open.lock().expect("admission lock");
         open.handshaking.remove(&self.slot.number);
-        if !self.slot.evicted.load(Ordering::Acquire) {
+        if self.slot.evicted.load(Ordering::Acquire) {
+            open.evicting -= 1;
+            self.admission.closed.notify_waiters();
+        } else {
             open.release(self.slot.peer);
         }
         metrics::gauge!("verify_connections_open").set(open.total as f64);
@@ -254,6 +286,32 @@ mod tests {
         assert_eq!(admission.open(), 0);
         assert!(admission.open.lock().unwrap().per_peer.is_empty());
         assert!(admission.admit(peer("10.0.0.9:1")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_accept_loop_waits_while_too_many_evicted_connections_are_still_open() {
+        let admission = Admission::new(1, usize::MAX);
+        let mut held = vec![admission.admit(peer("10.0.0.1:1")).unwrap()];
+        // Each newcomer evicts the last one, whose task has not closed it yet (kept here).
+        for _ in 0..MAX_EVICTING {
+            admission.evictions_settled().await;
+            held.push(admission.admit(peer("10.0.0.1:1")).unwrap());
+        }
+        assert_eq!(admission.open(), 1);
+        assert_eq!(admission.open.lock().unwrap().evicting, MAX_EVICTING);
+        // One more accept would leave one more descriptor open than the bound: it waits...
+        let settled = admission.evictions_settled();
+        tokio::pin!(settled);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut settled)
+                .await
+                .is_err()
+        );
+        // ...until an evicted connection is closed.
+        drop(held.remove(0));
+        settled.await;
+        assert_eq!(admission.open.lock().unwrap().evicting, MAX_EVICTING - 1);
+        assert!(admission.admit(peer("10.0.0.2:1")).is_ok());
     }
 
     #[tokio::test]

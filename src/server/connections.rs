@@ -99,6 +99,12 @@ async fn accept_until(
     let mut shutdown = pin!(shutdown);
     let mut starved = false;
     loop {
+        // Not while too many evicted connections still hold their descriptors (they close as
+        // their tasks run): the newcomers wait in the backlog meanwhile.
+        tokio::select! {
+            () = &mut shutdown => return,
+            () = admission.evictions_settled() => {}
+        }
         let accepted = tokio::select! {
             () = &mut shutdown => return,
             accepted = listener.accept() => accepted,
