@@ -10,11 +10,15 @@ pub fn decode_sha256(hex_digits: &str) -> Option<[u8; 32]> {
     hex::decode(hex_digits.trim()).ok()?.try_into().ok()
 }
 
-/// Whether the DER certificate `der` is the one `pin` (its SHA-256) names, compared in
-/// constant time.
-pub fn pinned(pin: &[u8; 32], der: &[u8]) -> bool {
-    let presented: [u8; 32] = Sha256::digest(der).into();
-    bool::from(pin.ct_eq(&presented))
+/// The SHA-256 of a DER certificate: what a `client_cert_sha256` pin is compared with.
+pub fn digest(der: &[u8]) -> [u8; 32] {
+    Sha256::digest(der).into()
+}
+
+/// Whether `pin` names the certificate whose [`digest`] is `presented`, compared in constant
+/// time.
+pub fn pinned(pin: &[u8; 32], presented: &[u8; 32]) -> bool {
+    bool::from(pin.ct_eq(presented))
 }
 
 /// The first subject common name of a DER certificate.

@@ -12,7 +12,7 @@ use argon2::{PasswordHash, PasswordVerifier};
 
 use crate::config::{
     ConsoleUserConfig, argon2id,
-    client_certificates::{common_name, decode_sha256, pinned},
+    client_certificates::{common_name, decode_sha256, digest, pinned},
     hash_password,
 };
 
@@ -143,9 +143,11 @@ impl Users {
     /// verified by the TLS layer against `tls_client_ca`): by its pin first, every pin compared
     /// in constant time, then by its subject common name.
     pub fn by_certificate(&self, der: &[u8]) -> Option<Arc<User>> {
+        // Hashed once; every pin is compared with it.
+        let presented = digest(der);
         let mut found = None;
         for holder in &self.by_certificate {
-            if holder.pin.as_ref().is_some_and(|p| pinned(p, der)) && found.is_none() {
+            if holder.pin.as_ref().is_some_and(|p| pinned(p, &presented)) && found.is_none() {
                 found = Some(holder.user.clone());
             }
         }

@@ -18,8 +18,27 @@ use tokio_rustls::rustls::{
 
 use crate::config::{ConfigError, TlsSettings};
 
-/// Reads the PEM files of `tls` into a rustls server configuration.
+/// Reads the PEM files of `tls` into the gRPC service's rustls configuration: a client
+/// certificate is mandatory when `tls_client_ca` is set, and ALPN `h2`.
 pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    config(tls, Mandatory::Yes, b"h2")
+}
+
+/// The console's TLS configuration: the service's certificate and key, HTTP/1.1, and, when
+/// `tls_client_ca` is set, a client certificate asked for but not required: a clerk whose
+/// browser presents one that the settings name may sign in with it, every other clerk signs in
+/// with a password (a certificate the CA did not sign ends the handshake).
+pub(super) fn console_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
+    config(tls, Mandatory::No, b"http/1.1")
+}
+
+/// The certificate chain and key of `tls`, a client verifier when `tls_client_ca` is set
+/// (`client` says whether a certificate is then required), and the one ALPN protocol.
+fn config(
+    tls: &TlsSettings,
+    client: Mandatory,
+    alpn: &[u8],
+) -> Result<Arc<ServerConfig>, ConfigError> {
     let chain = certificates(&tls.cert, "tls_cert")?;
     let key = PrivateKeyDer::from_pem_slice(&read(&tls.key)?).map_err(|e| {
         ConfigError::Invalid(format!(
@@ -30,7 +49,7 @@ pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Conf
     let builder = ServerConfig::builder();
     let builder = match &tls.client_ca {
         None => builder.with_no_client_auth(),
-        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, Mandatory::Yes)?),
+        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, client)?),
     };
     let mut config = builder.with_single_cert(chain, key).map_err(|e| {
         ConfigError::Invalid(format!(
@@ -39,31 +58,7 @@ pub(super) fn server_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, Conf
             tls.key.display()
         ))
     })?;
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(Arc::new(config))
-}
-
-/// The console's TLS configuration: the service's certificate and key, HTTP/1.1, and, when
-/// `tls_client_ca` is set, a client certificate asked for but not required: a clerk whose
-/// browser presents one that the settings name may sign in with it, every other clerk signs in
-/// with a password (a certificate the CA did not sign ends the handshake).
-pub(super) fn console_config(tls: &TlsSettings) -> Result<Arc<ServerConfig>, ConfigError> {
-    let chain = certificates(&tls.cert, "tls_cert")?;
-    let key = PrivateKeyDer::from_pem_slice(&read(&tls.key)?).map_err(|e| {
-        ConfigError::Invalid(format!(
-            "tls_key {}: no readable PEM private key ({e})",
-            tls.key.display()
-        ))
-    })?;
-    let builder = ServerConfig::builder();
-    let builder = match &tls.client_ca {
-        None => builder.with_no_client_auth(),
-        Some(ca) => builder.with_client_cert_verifier(client_verifier(ca, Mandatory::No)?),
-    };
-    let mut config = builder
-        .with_single_cert(chain, key)
-        .map_err(|e| ConfigError::Invalid(format!("tls_cert and tls_key: {e}")))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![alpn.to_vec()];
     Ok(Arc::new(config))
 }
 

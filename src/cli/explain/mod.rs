@@ -9,6 +9,8 @@
 
 mod stored_ja;
 
+pub(crate) use stored_ja::state_id;
+
 use std::fmt::Write as _;
 
 use jiff::tz::TimeZone;

@@ -20,11 +20,7 @@ const JA: Lang = Lang::Ja;
 /// words (as the console shows them small).
 pub(super) fn summary(out: &mut String, record: &pb::VerificationRecord, now: i64) {
     let response = record.verification.clone().unwrap_or_default();
-    let state = record.state().as_str_name();
-    let state_id = state
-        .strip_prefix("VERIFICATION_STATE_")
-        .unwrap_or(state)
-        .to_ascii_lowercase();
+    let state_id = state_id(record.state());
     let state_words = words::state(&state_id, JA);
     line(out, "状態", format_args!("{state_words} ({state_id})"));
     if let Some(r) = &record.resolution {
@@ -99,6 +95,15 @@ pub(super) fn summary(out: &mut String, record: &pb::VerificationRecord, now: i6
             let _ = writeln!(out, "    {}", words::next_step(r, JA));
         }
     }
+}
+
+/// The stable id of a verification state as the shared words name it (`held`, `hold_resolved`
+/// …): its contract name without the prefix, in lower case.
+pub(crate) fn state_id(state: pb::VerificationState) -> String {
+    let name = state.as_str_name();
+    name.strip_prefix("VERIFICATION_STATE_")
+        .unwrap_or(name)
+        .to_ascii_lowercase()
 }
 
 /// One labelled line, the values aligned by terminal columns (a kanji label is two columns a

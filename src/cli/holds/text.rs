@@ -121,11 +121,11 @@ pub(super) fn render_list(
 /// What `holds resolve` prints: the id and the new state's contract name (which scripts match),
 /// then the state in the shared words.
 pub(super) fn resolved_line(verification_id: &str, state: i32, lang: Lang) -> String {
-    let name = pb::VerificationState::try_from(state).map_or("?", |s| s.as_str_name());
-    let id = name
-        .strip_prefix("VERIFICATION_STATE_")
-        .unwrap_or(name)
-        .to_ascii_lowercase();
+    let Ok(known) = pb::VerificationState::try_from(state) else {
+        return format!("{verification_id} ? ({})", words::state("?", lang));
+    };
+    let id = crate::cli::explain::state_id(known);
+    let name = known.as_str_name();
     format!("{verification_id} {name} ({})", words::state(&id, lang))
 }
 
